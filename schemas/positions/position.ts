@@ -33,7 +33,11 @@ export interface EventPosition {
 export function compareCommit(a: CommitPosition, b: CommitPosition): -1 | 0 | 1 {
   if (a.kind === 'pg' && b.kind === 'pg') return compareLsn(a.lsn, b.lsn);
   if (a.kind === 'binlog' && b.kind === 'binlog') return a.seq < b.seq ? -1 : a.seq > b.seq ? 1 : 0;
-  throw new CdcError('POSITION_MISMATCH', `cannot compare a ${a.kind} position with a ${b.kind} position`, {});
+  throw new CdcError(
+    'POSITION_MISMATCH',
+    `cannot compare a ${a.kind} position with a ${b.kind} position`,
+    {},
+  );
 }
 
 export function comparePosition(a: EventPosition, b: EventPosition): -1 | 0 | 1 {

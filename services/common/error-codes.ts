@@ -3,33 +3,101 @@
  * the API answers with. README's "Errors" section is generated from nothing else but this table.
  */
 export const ERROR_CODES = {
-  CONFIG_INVALID: { retriable: false, http: 400, doc: 'The pipeline configuration failed validation; the message names the field.' },
-  CONFIG_UNREADABLE: { retriable: false, http: 400, doc: 'The configuration file could not be read or parsed as YAML/JSON.' },
-  POSITION_INVALID: { retriable: false, http: 400, doc: 'A source position (LSN, GTID set) could not be parsed.' },
-  POSITION_MISMATCH: { retriable: false, http: 500, doc: 'Two positions of different source kinds were compared.' },
-  SOURCE_UNREACHABLE: { retriable: true, http: 503, doc: 'The source database could not be reached; retried with backoff.' },
+  CONFIG_INVALID: {
+    retriable: false,
+    http: 400,
+    doc: 'The pipeline configuration failed validation; the message names the field.',
+  },
+  CONFIG_UNREADABLE: {
+    retriable: false,
+    http: 400,
+    doc: 'The configuration file could not be read or parsed as YAML/JSON.',
+  },
+  POSITION_INVALID: {
+    retriable: false,
+    http: 400,
+    doc: 'A source position (LSN, GTID set) could not be parsed.',
+  },
+  POSITION_MISMATCH: {
+    retriable: false,
+    http: 500,
+    doc: 'Two positions of different source kinds were compared.',
+  },
+  SOURCE_UNREACHABLE: {
+    retriable: true,
+    http: 503,
+    doc: 'The source database could not be reached; retried with backoff.',
+  },
   SOURCE_NOT_CONFIGURED: {
     retriable: false,
     http: 500,
     doc: 'The source server is not set up for change capture (wal_level, binlog format, ...); the message says what to change.',
   },
-  SOURCE_PRIVILEGE: { retriable: false, http: 500, doc: 'The source user lacks a privilege the connector needs; the message names it.' },
+  SOURCE_PRIVILEGE: {
+    retriable: false,
+    http: 500,
+    doc: 'The source user lacks a privilege the connector needs; the message names it.',
+  },
   SOURCE_TABLE_UNSUPPORTED: {
     retriable: false,
     http: 500,
     doc: 'A captured table cannot be captured as configured (for example REPLICA IDENTITY NOTHING with updates).',
   },
-  SOURCE_STREAM_LOST: { retriable: true, http: 503, doc: 'The replication stream dropped; the connector reconnects with backoff.' },
-  SLOT_INVALID: { retriable: false, http: 500, doc: 'The replication slot exists but cannot be used (wrong plugin, other database, invalidated).' },
-  DECODE_FAILED: { retriable: false, http: 500, doc: 'A value from the source could not be decoded into the change-event model.' },
-  SCHEMA_UNKNOWN: { retriable: true, http: 500, doc: 'An event refers to a schema fingerprint that is not (yet) in the schema store.' },
-  SCHEMA_INCOMPATIBLE: { retriable: false, http: 500, doc: 'A schema change cannot be represented for consumers.' },
-  KAFKA_UNAVAILABLE: { retriable: true, http: 503, doc: 'The Kafka cluster could not be reached or refused a request; retried.' },
-  KAFKA_FENCED: { retriable: false, http: 409, doc: 'Another instance took over this connector (transactional producer fenced).' },
-  APPLY_FAILED: { retriable: false, http: 500, doc: 'An event could not be applied to the target; it goes to the dead-letter topic.' },
-  TARGET_UNREACHABLE: { retriable: true, http: 503, doc: 'The target database could not be reached; retried with backoff.' },
-  NOT_FOUND: { retriable: false, http: 404, doc: 'The API resource (pipeline, connector, worker) does not exist.' },
-  STOPPED: { retriable: false, http: 503, doc: 'The component was stopped (shutdown or abort signal) before the work completed.' },
+  SOURCE_STREAM_LOST: {
+    retriable: true,
+    http: 503,
+    doc: 'The replication stream dropped; the connector reconnects with backoff.',
+  },
+  SLOT_INVALID: {
+    retriable: false,
+    http: 500,
+    doc: 'The replication slot exists but cannot be used (wrong plugin, other database, invalidated).',
+  },
+  DECODE_FAILED: {
+    retriable: false,
+    http: 500,
+    doc: 'A value from the source could not be decoded into the change-event model.',
+  },
+  SCHEMA_UNKNOWN: {
+    retriable: true,
+    http: 500,
+    doc: 'An event refers to a schema fingerprint that is not (yet) in the schema store.',
+  },
+  SCHEMA_INCOMPATIBLE: {
+    retriable: false,
+    http: 500,
+    doc: 'A schema change cannot be represented for consumers.',
+  },
+  KAFKA_UNAVAILABLE: {
+    retriable: true,
+    http: 503,
+    doc: 'The Kafka cluster could not be reached or refused a request; retried.',
+  },
+  KAFKA_FENCED: {
+    retriable: false,
+    http: 409,
+    doc: 'Another instance took over this connector (transactional producer fenced).',
+  },
+  APPLY_FAILED: {
+    retriable: false,
+    http: 500,
+    doc: 'An event could not be applied to the target; it goes to the dead-letter topic.',
+  },
+  TARGET_UNREACHABLE: {
+    retriable: true,
+    http: 503,
+    doc: 'The target database could not be reached; retried with backoff.',
+  },
+  NOT_FOUND: {
+    retriable: false,
+    http: 404,
+    doc: 'The API resource (pipeline, connector, worker) does not exist.',
+  },
+  STOPPED: {
+    retriable: false,
+    http: 503,
+    doc: 'The component was stopped (shutdown or abort signal) before the work completed.',
+  },
   INTERNAL: { retriable: false, http: 500, doc: 'An invariant was broken: a bug. The message says which.' },
 } as const satisfies Record<string, { retriable: boolean; http: number; doc: string }>;
 

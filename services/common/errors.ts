@@ -11,7 +11,12 @@ export class CdcError extends Error {
   readonly retriable: boolean;
   readonly fields: ErrorFields;
 
-  constructor(code: ErrorCode, message: string, fields: ErrorFields = {}, options: { cause?: unknown; retriable?: boolean } = {}) {
+  constructor(
+    code: ErrorCode,
+    message: string,
+    fields: ErrorFields = {},
+    options: { cause?: unknown; retriable?: boolean } = {},
+  ) {
     super(message, options.cause === undefined ? undefined : { cause: options.cause });
     this.name = 'CdcError';
     this.code = code;
@@ -25,11 +30,26 @@ export class CdcError extends Error {
 }
 
 /** Network-level failures that are worth a retry whatever library raised them. */
-const TRANSIENT_NODE_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'EHOSTUNREACH', 'ENOTFOUND', '57P01', '57P03', '08006', '08001']);
+const TRANSIENT_NODE_CODES = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'ETIMEDOUT',
+  'EPIPE',
+  'EHOSTUNREACH',
+  'ENOTFOUND',
+  '57P01',
+  '57P03',
+  '08006',
+  '08001',
+]);
 
 /** True when some error in the cause chain says a retry can help (and none before it said it cannot). */
 export function isRetriable(error: unknown): boolean {
-  for (let current: unknown = error, depth = 0; current !== undefined && current !== null && depth < 10; depth++) {
+  for (
+    let current: unknown = error, depth = 0;
+    current !== undefined && current !== null && depth < 10;
+    depth++
+  ) {
     if (current instanceof CdcError) return current.retriable;
     if (typeof current === 'object') {
       const record = current as { code?: unknown; retriable?: unknown; cause?: unknown };
@@ -44,7 +64,12 @@ export function isRetriable(error: unknown): boolean {
 }
 
 /** Wraps anything thrown into a CdcError, keeping the original as the cause. */
-export function asCdcError(error: unknown, code: ErrorCode, message: string, fields: ErrorFields = {}): CdcError {
+export function asCdcError(
+  error: unknown,
+  code: ErrorCode,
+  message: string,
+  fields: ErrorFields = {},
+): CdcError {
   if (error instanceof CdcError) return error;
   const detail = error instanceof Error ? error.message : String(error);
   return new CdcError(code, `${message}: ${detail}`, fields, { cause: error, retriable: isRetriable(error) });

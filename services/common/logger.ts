@@ -6,7 +6,15 @@ import { pino, type Logger } from 'pino';
 
 export type { Logger };
 
-const REDACT_PATHS = ['password', '*.password', 'url', '*.url', '*.*.url', 'connectionString', '*.connectionString'];
+const REDACT_PATHS = [
+  'password',
+  '*.password',
+  'url',
+  '*.url',
+  '*.*.url',
+  'connectionString',
+  '*.connectionString',
+];
 
 export function createLogger(options: { level?: string; name?: string } = {}): Logger {
   return pino({

@@ -19,7 +19,10 @@ export async function waitFor<T>(
       last = error;
     }
     if (Date.now() > deadline) {
-      const shown = last instanceof Error ? last.message : JSON.stringify(last, (_k, v: unknown) => (typeof v === 'bigint' ? v.toString() : v));
+      const shown =
+        last instanceof Error
+          ? last.message
+          : JSON.stringify(last, (_k, v: unknown) => (typeof v === 'bigint' ? v.toString() : v));
       throw new Error(`timed out waiting for ${description}; last value: ${shown}`);
     }
     await delay(options.intervalMs ?? 100);

@@ -1,0 +1,72 @@
+// Type-aware lint. The import restrictions keep the data flow one-way:
+// connectors know nothing of Kafka or apply; apply knows nothing of connectors; schemas know neither.
+import eslint from '@eslint/js';
+import tseslint from 'typescript-eslint';
+
+const restrict = (patterns) => ({
+  'no-restricted-imports': [
+    'error',
+    {
+      patterns: patterns.map((group) => ({
+        group: [group],
+        message: 'This layer must not depend on that one (see ARCHITECTURE.md).',
+      })),
+    },
+  ],
+});
+
+export default tseslint.config(
+  { ignores: ['node_modules/**', '.tools/**', 'stack/.cache/**', 'stack/.data/**', 'stack/.run/**'] },
+  eslint.configs.recommended,
+  ...tseslint.configs.recommendedTypeChecked,
+  {
+    languageOptions: {
+      parserOptions: {
+        projectService: { allowDefaultProject: ['eslint.config.js'] },
+        tsconfigRootDir: import.meta.dirname,
+      },
+    },
+    rules: {
+      '@typescript-eslint/no-floating-promises': 'error',
+      '@typescript-eslint/switch-exhaustiveness-check': 'error',
+      '@typescript-eslint/consistent-type-imports': 'error',
+      '@typescript-eslint/no-explicit-any': 'error',
+      '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
+      'no-console': 'error',
+    },
+  },
+  {
+    files: ['connectors/**/*.ts'],
+    rules: restrict([
+      '**/services/kafka/**',
+      '**/services/apply/**',
+      '**/services/api/**',
+      '**/services/pipeline/**',
+      'kafkajs',
+    ]),
+  },
+  {
+    files: ['services/apply/**/*.ts'],
+    rules: restrict(['**/connectors/**', 'kafkajs', 'pg-logical-replication', '@vlasky/zongji']),
+  },
+  {
+    files: ['schemas/**/*.ts'],
+    rules: restrict([
+      '**/connectors/**',
+      '**/services/kafka/**',
+      '**/services/apply/**',
+      'kafkajs',
+      'pg',
+      'mysql2',
+    ]),
+  },
+  {
+    files: ['services/kafka/**/*.ts'],
+    rules: restrict(['**/services/apply/**', 'pg', 'mysql2', 'pg-logical-replication']),
+  },
+  {
+    files: ['test/**/*.ts', 'bench/**/*.ts', 'services/cli/**/*.ts', 'stack/**/*.ts'],
+    rules: { 'no-console': 'off' },
+  },
+  { files: ['eslint.config.js'], ...tseslint.configs.disableTypeChecked },
+);
