@@ -1,0 +1,340 @@
+/**
+ * The pipeline configuration as one zod schema: the single source of truth for validation, defaults, the
+ * TypeScript types and the generated reference in README (services/config/reference.ts). Defaults that
+ * depend on another field (slot and publication from the source name, a binlog server id from the name, the
+ * MariaDB table filter from the URL's database) are filled in by transforms so every consumer sees them set.
+ */
+import { createHash } from 'node:crypto';
+import { z } from 'zod';
+
+const NAME_PATTERN = /^[a-z0-9_-]+$/;
+/** `schema.table`, where either part may be `*` or end with `*` (a prefix match). */
+const TABLE_PATTERN = /^[^.\s]+\.[^.\s]+$/;
+const BROKER_PATTERN = /^[^\s:/]+:\d{1,5}$/;
+
+const positiveInt = (description: string) =>
+  z
+    .int({ error: (issue) => (issue.input === undefined ? undefined : 'must be a positive integer') })
+    .positive({ error: 'must be a positive integer' })
+    .meta({ description });
+
+const componentName = (description: string) =>
+  z
+    .string()
+    .regex(NAME_PATTERN, { error: 'must use only lowercase letters, digits, "_" and "-"' })
+    .meta({ description });
+
+/** A connection URL whose scheme must be one of `schemes`; the URL itself is never echoed (it may hold a password). */
+const connectionUrl = (schemes: readonly string[], description: string) =>
+  z
+    .string()
+    .min(1, { error: 'must not be empty' })
+    .superRefine((value, ctx) => {
+      let parsed: URL;
+      try {
+        parsed = new URL(value);
+      } catch {
+        ctx.addIssue({
+          code: 'custom',
+          message: `must be a URL like ${schemes[0]}://user:password@host:port/database`,
+        });
+        return;
+      }
+      const scheme = parsed.protocol.replace(/:$/, '');
+      if (!schemes.includes(scheme)) {
+        ctx.addIssue({
+          code: 'custom',
+          message: `must use scheme ${schemes.join(' or ')}, not ${JSON.stringify(scheme)}`,
+        });
+      }
+    })
+    .meta({ description });
+
+const tableList = (example: string, description: string) =>
+  z
+    .array(
+      z
+        .string()
+        .regex(TABLE_PATTERN, {
+          error: `must be "schema.table" (\`*\` allowed), like ${JSON.stringify(example)}`,
+        }),
+    )
+    .min(1, { error: 'must list at least one table pattern' })
+    .meta({ description });
+
+const snapshotMode = z
+  .enum(['initial', 'never'])
+  .default('initial')
+  .meta({ description: 'Copy existing rows before streaming (`initial`) or stream only (`never`).' });
+const snapshotChunkRows = positiveInt('Rows per keyset-ordered snapshot chunk.').default(10_000);
+const heartbeatIntervalMs = positiveInt(
+  'How often the connector reports progress when the source is idle, in ms.',
+).default(10_000);
+const maxTransactionEvents = positiveInt(
+  'Events a transaction may hold in memory before it is published in pieces.',
+).default(100_000);
+
+/** The slot name PostgreSQL accepts: lowercase letters, digits and underscores. */
+export function defaultSlotName(sourceName: string): string {
+  return `cdc_${sourceName.replaceAll('-', '_')}`;
+}
+
+export function defaultPublicationName(sourceName: string): string {
+  return `cdc_${sourceName}`;
+}
+
+/**
+ * A binlog replica server id derived from the source name: stable across restarts, and far from the small
+ * ids servers usually have (1, 2, 100...), so two pipelines with different source names rarely clash.
+ */
+export function defaultServerId(sourceName: string): number {
+  const hash = createHash('sha256').update(sourceName).digest().readUInt32BE(0);
+  return 1_000_000 + (hash % 1_000_000_000);
+}
+
+const postgresSource = z
+  .strictObject({
+    name: componentName('Unique source name; names metrics, topics and defaults.'),
+    kind: z.literal('postgres'),
+    url: connectionUrl(['postgres', 'postgresql'], 'Source database URL (user needs REPLICATION).'),
+    publication: z
+      .string()
+      .min(1)
+      .optional()
+      .meta({ description: 'Publication to read. Default `cdc_<name>`.' }),
+    slot: z
+      .string()
+      .regex(/^[a-z0-9_]{1,63}$/, {
+        error: 'must be 1-63 lowercase letters, digits or "_" (PostgreSQL slot name rules)',
+      })
+      .optional()
+      .meta({ description: 'Logical replication slot. Default `cdc_<name>` with `-` turned into `_`.' }),
+    tables: tableList('public.orders', 'Captured tables as `schema.table` patterns.').default(['public.*']),
+    createPublication: z
+      .boolean()
+      .default(true)
+      .meta({ description: 'Create the publication when it does not exist.' }),
+    snapshot: snapshotMode,
+    snapshotChunkRows,
+    heartbeatIntervalMs,
+    maxTransactionEvents,
+  })
+  .transform((source) => ({
+    ...source,
+    publication: source.publication ?? defaultPublicationName(source.name),
+    slot: source.slot ?? defaultSlotName(source.name),
+  }));
+
+const binlogSource = z
+  .strictObject({
+    name: componentName('Unique source name; names metrics, topics and defaults.'),
+    kind: z.enum(['mariadb', 'mysql']),
+    url: connectionUrl(
+      ['mysql', 'mariadb'],
+      'Source server URL (user needs REPLICATION SLAVE, REPLICATION CLIENT, SELECT).',
+    ),
+    serverId: z
+      .int({ error: 'must be an integer from 1 to 4294967295' })
+      .min(1, { error: 'must be an integer from 1 to 4294967295' })
+      .max(4_294_967_295, { error: 'must be an integer from 1 to 4294967295' })
+      .optional()
+      .meta({
+        description:
+          'Server id the binlog client registers with; unique among the replicas of that server. Default derived from the name.',
+      }),
+    tables: tableList(
+      'shop.orders',
+      'Captured tables as `database.table` patterns. Default `<database of url>.*`.',
+    ).optional(),
+    snapshot: snapshotMode,
+    snapshotChunkRows,
+    heartbeatIntervalMs,
+    maxTransactionEvents,
+  })
+  .transform((source, ctx) => {
+    const database = databaseOf(source.url);
+    if (source.tables === undefined && database === null) {
+      ctx.issues.push({
+        code: 'custom',
+        path: ['tables'],
+        message: 'is required when the url names no database',
+        input: source.tables,
+      });
+      return z.NEVER;
+    }
+    return {
+      ...source,
+      serverId: source.serverId ?? defaultServerId(source.name),
+      tables: source.tables ?? [`${database}.*`],
+    };
+  });
+
+function databaseOf(url: string): string | null {
+  try {
+    const name = decodeURIComponent(new URL(url).pathname.replace(/^\//, ''));
+    return name === '' ? null : name;
+  } catch {
+    return null;
+  }
+}
+
+const source = z.discriminatedUnion('kind', [postgresSource, binlogSource]);
+
+const replica = z.strictObject({
+  name: componentName('Unique replica name; names the consumer group and metrics.'),
+  source: z.string().meta({ description: 'Name of the source (above) whose changes this replica applies.' }),
+  kind: z.enum(['postgres', 'mariadb']).meta({ description: 'Target database kind.' }),
+  url: connectionUrl(['postgres', 'postgresql', 'mysql', 'mariadb'], 'Target database URL.'),
+  onError: z
+    .enum(['dead-letter', 'stop'])
+    .default('dead-letter')
+    .meta({
+      description: 'An event that cannot be applied goes to the dead-letter topic, or stops the worker.',
+    }),
+  batch: z
+    .strictObject({ maxEvents: positiveInt('Most events applied in one target transaction.').default(5_000) })
+    .default({ maxEvents: 5_000 })
+    .meta({ description: 'How source transactions are grouped into target transactions.' }),
+  origin: z
+    .boolean()
+    .default(true)
+    .meta({
+      description:
+        'Mark replicated writes with a replication origin, so capture downstream can tell them apart.',
+    }),
+});
+
+const kafka = z.strictObject({
+  brokers: z
+    .array(z.string().regex(BROKER_PATTERN, { error: 'must be "host:port"' }))
+    .min(1, { error: 'must list at least one broker' })
+    .meta({ description: 'Bootstrap brokers, `host:port`.' }),
+  clientId: z.string().min(1).default('cdc').meta({ description: 'Kafka client id.' }),
+  topicPrefix: z
+    .string()
+    .regex(/^[A-Za-z0-9._-]+$/, {
+      error: 'must use only letters, digits, ".", "_" and "-" (Kafka topic rules)',
+    })
+    .default('cdc')
+    .meta({ description: 'Prefix of every topic the pipeline creates.' }),
+  partitions: positiveInt('Partitions of each changelog topic.').default(1),
+  schemaRegistry: z
+    .strictObject({ url: connectionUrl(['http', 'https'], 'Schema registry URL.') })
+    .optional()
+    .meta({
+      description:
+        'Confluent-compatible schema registry; absent means schemas are kept in an embedded schema topic.',
+    }),
+});
+
+const api = z.strictObject({
+  host: z.string().min(1).default('127.0.0.1').meta({ description: 'Address the control API listens on.' }),
+  port: z
+    .int({ error: 'must be a port number from 0 to 65535' })
+    .min(0, { error: 'must be a port number from 0 to 65535' })
+    .max(65_535, { error: 'must be a port number from 0 to 65535' })
+    .default(8080)
+    .meta({ description: 'Port of the control API (0 picks a free one).' }),
+});
+
+export const pipelineConfigSchema = z
+  .strictObject({
+    name: componentName('Pipeline name.'),
+    kafka: kafka.meta({ description: 'The Kafka cluster events and the service state are kept in.' }),
+    sources: z
+      .array(source)
+      .min(1, { error: 'must list at least one source' })
+      .meta({ description: 'Databases whose changes are captured.' }),
+    replicas: z.array(replica).default([]).meta({ description: 'Databases kept in sync from a source.' }),
+    api: api.default({ host: '127.0.0.1', port: 8080 }).meta({ description: 'Control and status API.' }),
+    logLevel: z
+      .enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'])
+      .default('info')
+      .meta({ description: 'Log level.' }),
+  })
+  .superRefine((config, ctx) => {
+    reportDuplicates(
+      ctx,
+      'sources',
+      'name',
+      'source name',
+      config.sources.map((s) => s.name),
+    );
+    reportDuplicates(
+      ctx,
+      'replicas',
+      'name',
+      'replica name',
+      config.replicas.map((r) => r.name),
+    );
+    reportDuplicates(
+      ctx,
+      'sources',
+      'slot',
+      'slot',
+      config.sources.map((s) => (s.kind === 'postgres' ? `${hostOf(s.url)}|${s.slot}` : null)),
+      (key) => key.split('|')[1] ?? key,
+    );
+    reportDuplicates(
+      ctx,
+      'sources',
+      'serverId',
+      'server id',
+      config.sources.map((s) => (s.kind === 'postgres' ? null : String(s.serverId))),
+    );
+    const sourceNames = config.sources.map((s) => s.name);
+    config.replicas.forEach((r, index) => {
+      if (!sourceNames.includes(r.source)) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['replicas', index, 'source'],
+          message: `names no source: ${JSON.stringify(r.source)} is not one of ${sourceNames.map((n) => JSON.stringify(n)).join(', ')}`,
+        });
+      }
+    });
+  });
+
+/** Reports every entry of `values` that repeats an earlier one (null entries are not compared). */
+function reportDuplicates(
+  ctx: z.RefinementCtx,
+  list: string,
+  field: string,
+  what: string,
+  values: readonly (string | null)[],
+  show: (value: string) => string = (value) => value,
+): void {
+  const seen = new Map<string, number>();
+  values.forEach((value, index) => {
+    if (value === null) return;
+    const first = seen.get(value);
+    if (first === undefined) {
+      seen.set(value, index);
+      return;
+    }
+    ctx.addIssue({
+      code: 'custom',
+      path: [list, index, field],
+      message: `duplicate ${what} ${JSON.stringify(show(value))} (also ${list}[${first}].${field})`,
+    });
+  });
+}
+
+/** Host and database of a URL, so two slots of the same name on different servers do not count as a clash. */
+function hostOf(url: string): string {
+  try {
+    const parsed = new URL(url);
+    return `${parsed.host}${parsed.pathname}`;
+  } catch {
+    return url;
+  }
+}
+
+export type PipelineConfig = z.output<typeof pipelineConfigSchema>;
+/** What a configuration file may contain before defaults are applied. */
+export type PipelineConfigInput = z.input<typeof pipelineConfigSchema>;
+export type SourceConfig = PipelineConfig['sources'][number];
+export type PostgresSourceConfig = Extract<SourceConfig, { kind: 'postgres' }>;
+export type BinlogSourceConfig = Extract<SourceConfig, { kind: 'mariadb' | 'mysql' }>;
+export type ReplicaConfig = PipelineConfig['replicas'][number];
+export type KafkaConfig = PipelineConfig['kafka'];
+export type ApiConfig = PipelineConfig['api'];

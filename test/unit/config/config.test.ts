@@ -1,0 +1,291 @@
+import { test, describe } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { CdcError } from '../../../services/common/errors.ts';
+import { loadConfig, parseConfig } from '../../../services/config/load.ts';
+import { defaultServerId } from '../../../services/config/schema.ts';
+
+const valid = {
+  name: 'demo',
+  kafka: { brokers: ['127.0.0.1:59092'] },
+  sources: [{ name: 'pg-main', kind: 'postgres', url: 'postgres://app:s3cret@db:5432/shop' }],
+  replicas: [
+    {
+      name: 'pg-replica',
+      source: 'pg-main',
+      kind: 'postgres',
+      url: 'postgres://app:s3cret@replica:5432/shop',
+    },
+  ],
+};
+
+type Mutable = Record<string, unknown> & {
+  sources: Record<string, unknown>[];
+  replicas: Record<string, unknown>[];
+};
+
+function variant(change: (config: Mutable) => void): string {
+  const config = structuredClone(valid) as unknown as Mutable;
+  change(config);
+  return JSON.stringify(config);
+}
+
+/** The problems a configuration is rejected with, one `<path>: <why>` line each. */
+function problemsOf(text: string, env: Record<string, string> = {}): string[] {
+  try {
+    parseConfig(text, 'json', { env });
+  } catch (error) {
+    assert.ok(error instanceof CdcError, `expected a CdcError, got ${String(error)}`);
+    assert.equal(error.code, 'CONFIG_INVALID');
+    return error.message
+      .split('\n')
+      .slice(1)
+      .map((line) => line.replace(/^ {2}- /, ''));
+  }
+  assert.fail('the configuration was accepted');
+}
+
+describe('valid configuration', () => {
+  test('fills in every default, including those derived from names', () => {
+    const config = parseConfig(JSON.stringify(valid), 'json', { env: {} });
+    const source = config.sources[0];
+    assert.ok(source?.kind === 'postgres');
+    assert.equal(source.publication, 'cdc_pg-main');
+    assert.equal(source.slot, 'cdc_pg_main');
+    assert.deepEqual(source.tables, ['public.*']);
+    assert.equal(source.snapshot, 'initial');
+    assert.equal(source.snapshotChunkRows, 10_000);
+    assert.equal(config.kafka.clientId, 'cdc');
+    assert.equal(config.kafka.topicPrefix, 'cdc');
+    assert.equal(config.kafka.partitions, 1);
+    assert.equal(config.replicas[0]?.onError, 'dead-letter');
+    assert.equal(config.replicas[0]?.batch.maxEvents, 5000);
+    assert.equal(config.replicas[0]?.origin, true);
+    assert.deepEqual(config.api, { host: '127.0.0.1', port: 8080 });
+    assert.equal(config.logLevel, 'info');
+  });
+
+  test('a MariaDB source gets a stable server id and the tables of its database', () => {
+    const text = variant((c) => {
+      c.sources = [{ name: 'shop', kind: 'mariadb', url: 'mysql://root@127.0.0.1:53306/shop' }];
+      c.replicas = [];
+    });
+    const first = parseConfig(text, 'json', { env: {} }).sources[0];
+    const again = parseConfig(text, 'json', { env: {} }).sources[0];
+    assert.ok(first?.kind === 'mariadb' && again?.kind === 'mariadb');
+    assert.equal(first.serverId, again.serverId);
+    assert.equal(first.serverId, defaultServerId('shop'));
+    assert.ok(first.serverId > 1000 && first.serverId <= 4_294_967_295);
+    assert.deepEqual(first.tables, ['shop.*']);
+  });
+
+  test('YAML and JSON files load the same configuration', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'cdc-config-'));
+    try {
+      const yamlPath = join(dir, 'p.yaml');
+      const jsonPath = join(dir, 'p.json');
+      await writeFile(
+        yamlPath,
+        'name: demo\nkafka:\n  brokers: [127.0.0.1:59092]\nsources:\n  - { name: pg-main, kind: postgres, url: "postgres://app:s3cret@db:5432/shop" }\nreplicas:\n  - { name: pg-replica, source: pg-main, kind: postgres, url: "postgres://app:s3cret@replica:5432/shop" }\n',
+      );
+      await writeFile(jsonPath, JSON.stringify(valid));
+      assert.deepEqual(await loadConfig(yamlPath, { env: {} }), await loadConfig(jsonPath, { env: {} }));
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('invalid configuration names the exact field and why', () => {
+  test('missing url', () => {
+    const problems = problemsOf(variant((c) => delete c.sources[0]!.url));
+    assert.deepEqual(problems, ['sources[0].url: is required']);
+  });
+
+  test('a kind that does not exist', () => {
+    const problems = problemsOf(variant((c) => (c.sources[0]!.kind = 'oracle')));
+    assert.deepEqual(problems, ['sources[0].kind: must be "postgres" or "mariadb" or "mysql", not "oracle"']);
+  });
+
+  test('a value outside an enum', () => {
+    const problems = problemsOf(variant((c) => (c.replicas[0]!.onError = 'ignore')));
+    assert.deepEqual(problems, ['replicas[0].onError: must be "dead-letter" or "stop", not "ignore"']);
+  });
+
+  test('negative and non-integer batch sizes', () => {
+    assert.deepEqual(problemsOf(variant((c) => (c.replicas[0]!.batch = { maxEvents: -5 }))), [
+      'replicas[0].batch.maxEvents: must be a positive integer',
+    ]);
+    assert.deepEqual(problemsOf(variant((c) => (c.replicas[0]!.batch = { maxEvents: 2.5 }))), [
+      'replicas[0].batch.maxEvents: must be a positive integer',
+    ]);
+    assert.deepEqual(problemsOf(variant((c) => (c.replicas[0]!.batch = { maxEvents: 'many' }))), [
+      'replicas[0].batch.maxEvents: must be a positive integer',
+    ]);
+  });
+
+  test('a replica that names an unknown source', () => {
+    const problems = problemsOf(variant((c) => (c.replicas[0]!.source = 'pg-other')));
+    assert.deepEqual(problems, ['replicas[0].source: names no source: "pg-other" is not one of "pg-main"']);
+  });
+
+  test('duplicate source and replica names', () => {
+    const problems = problemsOf(
+      variant((c) => {
+        c.sources.push({ ...c.sources[0]!, slot: 'other_slot' });
+        c.replicas.push({ ...c.replicas[0]! });
+      }),
+    );
+    assert.deepEqual(problems, [
+      'sources[1].name: duplicate source name "pg-main" (also sources[0].name)',
+      'replicas[1].name: duplicate replica name "pg-replica" (also replicas[0].name)',
+    ]);
+  });
+
+  test('two sources whose default slots collide on one server', () => {
+    const problems = problemsOf(variant((c) => c.sources.push({ ...c.sources[0]!, name: 'pg_main' })));
+    assert.deepEqual(problems, ['sources[1].slot: duplicate slot "cdc_pg_main" (also sources[0].slot)']);
+  });
+
+  test('unknown keys are rejected with their path', () => {
+    const problems = problemsOf(
+      variant((c) => {
+        c.replicas[0]!.batch = { maxEvent: 10 };
+        c.sources[0]!.slotName = 'x';
+        c.extra = true;
+      }),
+    );
+    assert.deepEqual(
+      problems.sort(),
+      [
+        'extra: unknown key (check its spelling and where it is nested)',
+        'replicas[0].batch.maxEvent: unknown key (check its spelling and where it is nested)',
+        'sources[0].slotName: unknown key (check its spelling and where it is nested)',
+      ].sort(),
+    );
+  });
+
+  test('every problem is listed at once', () => {
+    const problems = problemsOf(
+      variant((c) => {
+        delete c.kafka;
+        c.sources[0]!.snapshot = 'sometimes';
+        c.sources[0]!.url = 'mysql://x@y/z';
+        c.name = 'Demo!';
+      }),
+    );
+    assert.deepEqual(problems.sort(), [
+      'kafka: is required',
+      'name: must use only lowercase letters, digits, "_" and "-"',
+      'sources[0].snapshot: must be "initial" or "never", not "sometimes"',
+      'sources[0].url: must use scheme postgres or postgresql, not "mysql"',
+    ]);
+  });
+
+  test('wrong types say what was expected', () => {
+    assert.deepEqual(
+      problemsOf(variant((c) => (c.sources = { name: 'x' } as unknown as Record<string, unknown>[]))),
+      ['sources: must be a list, not a mapping'],
+    );
+    assert.deepEqual(problemsOf(variant((c) => (c.replicas[0]!.origin = 'yes'))), [
+      'replicas[0].origin: must be true or false, not text',
+    ]);
+  });
+
+  test('a URL is never echoed in a problem (it may hold a password)', () => {
+    const problems = problemsOf(variant((c) => (c.sources[0]!.url = 'mysql://app:hunter22@db/shop')));
+    assert.ok(!problems.join('\n').includes('hunter22'), problems.join('\n'));
+  });
+
+  test('a MariaDB source without tables needs a database in its url', () => {
+    const problems = problemsOf(
+      variant((c) => {
+        c.sources = [{ name: 'shop', kind: 'mariadb', url: 'mysql://root@127.0.0.1:53306/' }];
+        c.replicas = [];
+      }),
+    );
+    assert.deepEqual(problems, ['sources[0].tables: is required when the url names no database']);
+  });
+});
+
+describe('environment references', () => {
+  test('${NAME} and ${NAME:-default} are expanded, whole references keep their type', () => {
+    const text = variant((c) => {
+      c.sources[0]!.url = 'postgres://app:${PGPASSWORD}@${PGHOST:-localhost}:5432/shop';
+      c.api = { port: '${API_PORT:-9090}' };
+      c.replicas[0]!.origin = '${ORIGIN}';
+    });
+    const config = parseConfig(text, 'json', { env: { PGPASSWORD: 'p4ss', ORIGIN: 'false' } });
+    assert.equal(config.sources[0]?.url, 'postgres://app:p4ss@localhost:5432/shop');
+    assert.equal(config.api.port, 9090);
+    assert.equal(config.replicas[0]?.origin, false);
+  });
+
+  test('$${ stays a literal ${', () => {
+    const config = parseConfig(
+      variant((c) => (c.kafka = { brokers: ['127.0.0.1:59092'], clientId: 'cdc-$${x}' })),
+      'json',
+      { env: {} },
+    );
+    assert.equal(config.kafka.clientId, 'cdc-${x}');
+  });
+
+  test('a missing variable without default names the variable and the field', () => {
+    const problems = problemsOf(variant((c) => (c.sources[0]!.url = 'postgres://app:${PGPASSWORD}@db/shop')));
+    assert.deepEqual(problems, [
+      'sources[0].url: environment variable PGPASSWORD is not set (write ${PGPASSWORD:-value} to give a default)',
+    ]);
+  });
+});
+
+describe('unreadable configuration', () => {
+  test('YAML syntax errors give line and column', () => {
+    assert.throws(
+      () => parseConfig('name: demo\nkafka:\n  brokers: [a:1\nsources: []\n', 'yaml', { origin: 'p.yaml' }),
+      (error: unknown) =>
+        error instanceof CdcError &&
+        error.code === 'CONFIG_UNREADABLE' &&
+        /p\.yaml/.test(error.message) &&
+        /line \d+, column \d+/.test(error.message) &&
+        typeof error.fields.line === 'number',
+    );
+  });
+
+  test('duplicate YAML keys are an error', () => {
+    assert.throws(
+      () => parseConfig('name: a\nname: b\n', 'yaml'),
+      (error: unknown) =>
+        error instanceof CdcError && error.code === 'CONFIG_UNREADABLE' && /line 2/.test(error.message),
+    );
+  });
+
+  test('JSON syntax errors give line and column', () => {
+    assert.throws(
+      () => parseConfig('{\n  "name": "demo",\n  "kafka": }\n', 'json', { origin: 'p.json' }),
+      (error: unknown) =>
+        error instanceof CdcError &&
+        error.code === 'CONFIG_UNREADABLE' &&
+        /line 3, column \d+/.test(error.message),
+    );
+  });
+
+  test('a missing file names the path', async () => {
+    await assert.rejects(
+      loadConfig('/nonexistent/pipeline.yaml'),
+      (error: unknown) =>
+        error instanceof CdcError &&
+        error.code === 'CONFIG_UNREADABLE' &&
+        error.message.includes('/nonexistent/pipeline.yaml'),
+    );
+  });
+
+  test('an empty file is invalid', () => {
+    assert.throws(
+      () => parseConfig('', 'yaml'),
+      (error: unknown) =>
+        error instanceof CdcError && error.code === 'CONFIG_INVALID' && /is empty/.test(error.message),
+    );
+  });
+});
