@@ -98,6 +98,11 @@ export const ERROR_CODES = {
     http: 503,
     doc: 'The component was stopped (shutdown or abort signal) before the work completed.',
   },
+  REQUEST_INVALID: {
+    retriable: false,
+    http: 400,
+    doc: 'An API request failed validation (body, query or parameters); the message names the field.',
+  },
   INTERNAL: { retriable: false, http: 500, doc: 'An invariant was broken: a bug. The message says which.' },
 } as const satisfies Record<string, { retriable: boolean; http: number; doc: string }>;
 
