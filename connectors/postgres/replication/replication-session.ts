@@ -1,0 +1,102 @@
+/**
+ * One replication connection: START_REPLICATION on the slot through pg-logical-replication, messages handed
+ * over in order through a bounded queue. The library's own acknowledgements are off (they confirm positions
+ * nobody has made durable); keepalives that ask for a reply get the last position the publisher confirmed.
+ */
+import { LogicalReplicationService, PgoutputPlugin, type Pgoutput } from 'pg-logical-replication';
+import { formatLsn, type Lsn } from '../../../schemas/positions/lsn.ts';
+import { CdcError, asCdcError } from '../../../services/common/errors.ts';
+import type { Logger } from '../../../services/common/logger.ts';
+import { CANONICAL_SESSION_OPTIONS, RAW_TEXT_TYPES } from '../types/pg-sql.ts';
+import { MessageQueue } from './message-queue.ts';
+
+export interface SessionMessage {
+  /** WAL position of the message's record, in the library's text form. */
+  readonly lsn: string;
+  readonly message: Pgoutput.Message;
+}
+
+const rawText = (text: unknown): unknown => text;
+
+/**
+ * The parser picks each column's parser from pg's global type registry when a RELATION arrives; replacing
+ * them on the (cached) relation keeps every value as raw text without touching the process-wide registry.
+ */
+class RawTextPgoutputPlugin extends PgoutputPlugin {
+  override parse(buffer: Buffer): Pgoutput.Message {
+    const message = super.parse(buffer);
+    if (message.tag === 'relation') for (const column of message.columns) column.parser = rawText;
+    return message;
+  }
+}
+
+export interface SessionOptions {
+  readonly url: string;
+  readonly slot: string;
+  readonly publication: string;
+  readonly applicationName: string;
+  readonly logger: Logger;
+  /** The LSN to report as flushed when the server asks (the library reports it + 1). */
+  readonly replyLsn: () => Lsn;
+  readonly queueCapacity: number;
+}
+
+export class ReplicationSession {
+  readonly queue: MessageQueue<SessionMessage>;
+  readonly #options: SessionOptions;
+  readonly #service: LogicalReplicationService;
+  #stopping = false;
+
+  constructor(options: SessionOptions) {
+    this.#options = options;
+    this.queue = new MessageQueue(options.queueCapacity);
+    this.#service = new LogicalReplicationService(
+      {
+        connectionString: options.url,
+        types: RAW_TEXT_TYPES,
+        options: CANONICAL_SESSION_OPTIONS,
+        application_name: options.applicationName,
+      },
+      { acknowledge: { auto: false, timeoutSeconds: 0 }, flowControl: { enabled: true } },
+    );
+  }
+
+  start(): void {
+    const service = this.#service;
+    service.on('data', async (lsn: string, message: unknown) => {
+      await this.queue.put({ lsn, message: message as Pgoutput.Message });
+    });
+    service.on('heartbeat', async (_lsn: string, _timestamp: number, shouldRespond: boolean) => {
+      if (shouldRespond) await this.acknowledge(this.#options.replyLsn());
+    });
+    service.on('error', (error: Error) => this.#fail(error));
+    const plugin = new RawTextPgoutputPlugin({ protoVersion: 1, publicationNames: [this.#options.publication], messages: true });
+    // 0/0 starts from the slot's confirmed_flush_lsn: the slot is the resume point across reconnects.
+    service.subscribe(plugin, this.#options.slot, '0/0').then(
+      () => this.#fail(new Error('replication stream ended')),
+      (error: unknown) => this.#fail(error),
+    );
+  }
+
+  /** Reports `lsn` as written and flushed; the server confirms up to lsn + 1. */
+  async acknowledge(lsn: Lsn): Promise<void> {
+    if (this.#stopping) return;
+    await this.#service.acknowledge(formatLsn(lsn));
+  }
+
+  async stop(): Promise<void> {
+    this.#stopping = true;
+    this.queue.close();
+    await this.#service.destroy();
+  }
+
+  #fail(error: unknown): void {
+    if (this.#stopping) return;
+    this.#options.logger.warn({ err: error }, 'replication stream lost');
+    this.queue.close(
+      new CdcError('SOURCE_STREAM_LOST', `replication stream on slot "${this.#options.slot}" lost: ${asCdcError(error, 'SOURCE_STREAM_LOST', 'stream').message}`, {
+        slot: this.#options.slot,
+      }, { cause: error, retriable: true }),
+    );
+  }
+}

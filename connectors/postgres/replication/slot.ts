@@ -1,0 +1,93 @@
+/**
+ * Creates or validates the logical replication slot. A slot that exists with another plugin, on another
+ * database, as a physical slot, or that was invalidated (its WAL removed) cannot resume: say so precisely.
+ */
+import type pg from 'pg';
+import { parseLsn, type Lsn } from '../../../schemas/positions/lsn.ts';
+import { CdcError, asCdcError } from '../../../services/common/errors.ts';
+
+export interface SlotRow {
+  readonly slotType: string;
+  readonly plugin: string | null;
+  readonly database: string | null;
+  readonly walStatus: string | null;
+  readonly confirmedFlushLsn: string | null;
+}
+
+export interface SlotInfo {
+  readonly name: string;
+  readonly confirmed: Lsn | null;
+  readonly created: boolean;
+}
+
+/** Returns why the slot cannot be used by this connector, or null. */
+export function checkSlot(name: string, database: string, slot: SlotRow): CdcError | null {
+  const fields = { slot: name };
+  if (slot.slotType !== 'logical') {
+    return new CdcError('SLOT_INVALID', `replication slot "${name}" is a ${slot.slotType} slot, not a logical one: choose another slot name`, fields);
+  }
+  if (slot.plugin !== 'pgoutput') {
+    return new CdcError(
+      'SLOT_INVALID',
+      `replication slot "${name}" uses output plugin ${slot.plugin ?? 'unknown'}, not pgoutput: drop it (SELECT pg_drop_replication_slot('${name}')) or choose another slot name`,
+      fields,
+    );
+  }
+  if (slot.database !== database) {
+    return new CdcError(
+      'SLOT_INVALID',
+      `replication slot "${name}" belongs to database "${slot.database ?? '?'}", not "${database}": a logical slot decodes one database; choose another slot name`,
+      fields,
+    );
+  }
+  if (slot.walStatus === 'lost') {
+    return new CdcError(
+      'SLOT_INVALID',
+      `replication slot "${name}" was invalidated (wal_status = lost): the WAL it needed was removed (max_slot_wal_keep_size), so changes were lost; drop the slot and re-snapshot`,
+      fields,
+    );
+  }
+  return null;
+}
+
+export async function readSlot(pool: pg.Pool, name: string): Promise<SlotRow | null> {
+  const result = await pool.query<{ slot_type: string; plugin: string | null; database: string | null; wal_status: string | null; confirmed_flush_lsn: string | null }>(
+    `SELECT slot_type, plugin, database, wal_status, confirmed_flush_lsn::text FROM pg_replication_slots WHERE slot_name = $1`,
+    [name],
+  );
+  const row = result.rows[0];
+  if (!row) return null;
+  return { slotType: row.slot_type, plugin: row.plugin, database: row.database, walStatus: row.wal_status, confirmedFlushLsn: row.confirmed_flush_lsn };
+}
+
+export async function ensureSlot(pool: pg.Pool, name: string): Promise<SlotInfo> {
+  const database = (await pool.query<{ db: string }>('SELECT current_database() AS db')).rows[0]?.db ?? '';
+  let slot = await readSlot(pool, name);
+  let created = false;
+  if (!slot) {
+    try {
+      await pool.query(`SELECT pg_create_logical_replication_slot($1, 'pgoutput')`, [name]);
+      created = true;
+    } catch (error) {
+      const code = typeof error === 'object' && error !== null ? (error as { code?: unknown }).code : undefined;
+      // Another instance may have created it in the meantime; anything else is a real failure.
+      if (code !== '42710') throw slotCreationError(error, name);
+    }
+    slot = await readSlot(pool, name);
+    if (!slot) throw new CdcError('INTERNAL', `replication slot "${name}" vanished right after its creation`, { slot: name });
+  }
+  const problem = checkSlot(name, database, slot);
+  if (problem) throw problem;
+  return { name, confirmed: slot.confirmedFlushLsn ? parseLsn(slot.confirmedFlushLsn) : null, created };
+}
+
+function slotCreationError(error: unknown, name: string): CdcError {
+  const code = typeof error === 'object' && error !== null ? (error as { code?: unknown }).code : undefined;
+  if (code === '42501') {
+    return new CdcError('SOURCE_PRIVILEGE', `cannot create replication slot "${name}": the role needs the REPLICATION attribute`, { slot: name }, { cause: error });
+  }
+  if (code === '53400') {
+    return new CdcError('SOURCE_NOT_CONFIGURED', `cannot create replication slot "${name}": all replication slots are in use; raise max_replication_slots`, { slot: name }, { cause: error });
+  }
+  return asCdcError(error, 'SOURCE_NOT_CONFIGURED', `cannot create replication slot "${name}"`, { slot: name });
+}

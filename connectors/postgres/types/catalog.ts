@@ -1,0 +1,160 @@
+/**
+ * Builds TableSchema from the PostgreSQL catalog: columns in order with their neutral type and
+ * `format_type` text (schema-qualified for user types because the catalog connection runs with
+ * search_path = pg_catalog), nullability, the key and the before-image the replica identity gives.
+ * Cached by relation oid and column signature, so a RELATION message after ALTER TABLE reloads it.
+ */
+import type pg from 'pg';
+import type { ColumnSchema, TableSchema } from '../../../schemas/events/table-schema.ts';
+import { CdcError } from '../../../services/common/errors.ts';
+import { columnTypeOf, type PgTypeFacts } from './column-type.ts';
+
+export type ReplicaIdentity = 'default' | 'nothing' | 'full' | 'index';
+
+export interface PgTable {
+  readonly oid: number;
+  readonly schema: TableSchema;
+  readonly identity: ReplicaIdentity;
+  readonly hasPrimaryKey: boolean;
+}
+
+interface ColumnRow {
+  name: string;
+  source_type: string;
+  nullable: boolean;
+  typmod: number;
+  type_name: string;
+  type_schema: string;
+  type_kind: string;
+  type_oid: number;
+  elem_name: string | null;
+  elem_schema: string | null;
+  elem_kind: string | null;
+  elem_oid: number | null;
+  enum_labels: string[] | null;
+  elem_enum_labels: string[] | null;
+}
+
+interface TableRow {
+  schema: string;
+  table: string;
+  identity: string;
+  primary_key: string[] | null;
+  identity_key: string[] | null;
+  database: string;
+}
+
+const COLUMNS_SQL = `
+SELECT a.attname AS name,
+       format_type(a.atttypid, a.atttypmod) AS source_type,
+       NOT a.attnotnull AS nullable,
+       a.atttypmod AS typmod,
+       bt.typname AS type_name, bn.nspname AS type_schema, bt.typtype AS type_kind, bt.oid::int4 AS type_oid,
+       et.typname AS elem_name, en.nspname AS elem_schema, et.typtype AS elem_kind, et.oid::int4 AS elem_oid,
+       (SELECT json_agg(e.enumlabel ORDER BY e.enumsortorder) FROM pg_enum e WHERE e.enumtypid = bt.oid) AS enum_labels,
+       (SELECT json_agg(e.enumlabel ORDER BY e.enumsortorder) FROM pg_enum e WHERE e.enumtypid = et.oid) AS elem_enum_labels
+  FROM pg_attribute a
+  JOIN pg_type t ON t.oid = a.atttypid
+  -- a domain is carried as its base type
+  JOIN pg_type bt ON bt.oid = CASE WHEN t.typtype = 'd' THEN t.typbasetype ELSE t.oid END
+  JOIN pg_namespace bn ON bn.oid = bt.typnamespace
+  LEFT JOIN pg_type et ON et.oid = bt.typelem AND bt.typcategory = 'A'
+  LEFT JOIN pg_namespace en ON en.oid = et.typnamespace
+ WHERE a.attrelid = $1 AND a.attnum > 0 AND NOT a.attisdropped
+ ORDER BY a.attnum`;
+
+const KEY_COLUMNS = (flag: 'indisprimary' | 'indisreplident'): string => `
+  (SELECT json_agg(a.attname ORDER BY k.ord)
+     FROM pg_index i
+     CROSS JOIN LATERAL unnest(i.indkey) WITH ORDINALITY AS k(attnum, ord)
+     JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = k.attnum
+    WHERE i.indrelid = c.oid AND i.${flag})`;
+
+const TABLE_SQL = `
+SELECT n.nspname AS schema, c.relname AS table, c.relreplident AS identity,
+       ${KEY_COLUMNS('indisprimary')} AS primary_key,
+       ${KEY_COLUMNS('indisreplident')} AS identity_key,
+       current_database() AS database
+  FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+ WHERE c.oid = $1`;
+
+const IDENTITY_BY_CODE: Record<string, ReplicaIdentity> = { d: 'default', n: 'nothing', f: 'full', i: 'index' };
+
+export class PgCatalog {
+  readonly #pool: pg.Pool;
+  readonly #cache = new Map<number, { signature: string; table: PgTable }>();
+
+  constructor(pool: pg.Pool) {
+    this.#pool = pool;
+  }
+
+  /** The table for a RELATION message; `signature` identifies its column list so a changed table reloads. */
+  async forRelation(oid: number, signature: string): Promise<PgTable> {
+    const cached = this.#cache.get(oid);
+    if (cached && cached.signature === signature) return cached.table;
+    const table = await this.load(oid);
+    this.#cache.set(oid, { signature, table });
+    return table;
+  }
+
+  /** Resolves `schema.table` to its oid; throws SOURCE_TABLE_UNSUPPORTED when it does not exist. */
+  async oidOf(schema: string, table: string): Promise<number> {
+    const result = await this.#pool.query<{ oid: number }>(
+      `SELECT c.oid::int4 AS oid FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = $1 AND c.relname = $2`,
+      [schema, table],
+    );
+    const row = result.rows[0];
+    if (!row) throw new CdcError('SOURCE_TABLE_UNSUPPORTED', `table ${schema}.${table} does not exist`, { table: `${schema}.${table}` });
+    return row.oid;
+  }
+
+  async load(oid: number): Promise<PgTable> {
+    const [tableResult, columnResult] = await Promise.all([
+      this.#pool.query<TableRow>(TABLE_SQL, [oid]),
+      this.#pool.query<ColumnRow>(COLUMNS_SQL, [oid]),
+    ]);
+    const row = tableResult.rows[0];
+    if (!row) throw new CdcError('SOURCE_TABLE_UNSUPPORTED', `relation ${oid} is not in the catalog (dropped?)`, { oid });
+    const identity = IDENTITY_BY_CODE[row.identity] ?? 'default';
+    const columns: ColumnSchema[] = columnResult.rows.map((column) => ({
+      name: column.name,
+      type: columnTypeOf({ type: typeFacts(column), element: elementFacts(column), typmod: column.typmod }),
+      sourceType: column.source_type,
+      nullable: column.nullable,
+    }));
+    const key = identity === 'index' ? (row.identity_key ?? []) : (row.primary_key ?? []);
+    return {
+      oid,
+      identity,
+      hasPrimaryKey: (row.primary_key ?? []).length > 0,
+      schema: {
+        dialect: 'postgres',
+        database: row.database,
+        schema: row.schema,
+        table: row.table,
+        columns,
+        key,
+        beforeImage: identity === 'full' ? 'full' : 'key',
+      },
+    };
+  }
+}
+
+function typeFacts(column: ColumnRow): PgTypeFacts {
+  return {
+    name: column.type_name,
+    schema: column.type_schema,
+    kind: column.type_kind,
+    ...(column.enum_labels ? { enumLabels: column.enum_labels } : {}),
+  };
+}
+
+function elementFacts(column: ColumnRow): PgTypeFacts | null {
+  if (column.elem_name === null || column.elem_schema === null || column.elem_kind === null) return null;
+  return {
+    name: column.elem_name,
+    schema: column.elem_schema,
+    kind: column.elem_kind,
+    ...(column.elem_enum_labels ? { enumLabels: column.elem_enum_labels } : {}),
+  };
+}
