@@ -1,0 +1,226 @@
+/**
+ * The Avro schemas of one captured table, derived from its TableSchema, and the way back.
+ *
+ * Value schema: a Debezium-like envelope `{ before, after, op, source, transaction, unchanged, beforeAbsent,
+ * afterAbsent }`. `before`/`after` are `null | Row` where Row has one field per column. Type mapping:
+ * boolean→boolean, int16/int32→int, int64/uint64→long (bigint; uint64 as the same 64 bits, see long-type.ts),
+ * float32→float, float64→double, bytes/bit→bytes, array→array of the element's mapping with nullable elements.
+ * Every other kind (decimal, string, uuid, json, date, time, timestamp, timestamptz, interval, enum, set, text)
+ * travels as a string holding the exact canonical text the connector produced (decimal digits, ISO-8601 with
+ * microseconds, ...), so nothing is rounded and no logical-type conversion can shift a value.
+ *
+ * `beforeAbsent`/`afterAbsent` name the columns a row did not carry at all (a key-only old image, unchanged
+ * TOAST values); such a field holds a placeholder (null, or the type's zero value when not nullable) that a
+ * reader must ignore. This keeps "absent" and SQL NULL apart without making every field nullable.
+ *
+ * The table and column metadata ride along as custom properties (`cdc.*`) so a consumer rebuilds the exact
+ * TableSchema from the writer schema alone. The Parsing Canonical Form, and so the fingerprint, drops custom
+ * properties; a change of metadata only (varchar(40) → varchar(80)) would then keep its fingerprint. The record
+ * names therefore carry a digest of the metadata, so each distinct TableSchema has its own fingerprint.
+ */
+import { createHash } from 'node:crypto';
+import { avroNamespace, uniqueAvroNames } from './names.ts';
+import type { ColumnSchema, ColumnType, TableSchema } from '../events/table-schema.ts';
+import { CdcError } from '../../services/common/errors.ts';
+
+export const SOURCE_SCHEMA = {
+  type: 'record',
+  name: 'cdc.event.Source',
+  fields: [
+    { name: 'connector', type: 'string' },
+    { name: 'position', type: 'string' },
+    { name: 'txId', type: ['null', 'string'], default: null },
+    { name: 'commitTimeMicros', type: 'long' },
+    { name: 'origin', type: ['null', 'string'], default: null },
+    { name: 'snapshot', type: 'boolean' },
+  ],
+} as const;
+
+export const TRANSACTION_SCHEMA = {
+  type: 'record',
+  name: 'cdc.event.Transaction',
+  fields: [
+    { name: 'id', type: 'string' },
+    { name: 'index', type: 'long' },
+    { name: 'total', type: ['null', 'long'], default: null },
+  ],
+} as const;
+
+export function avroTypeOf(type: ColumnType): unknown {
+  switch (type.kind) {
+    case 'boolean':
+      return 'boolean';
+    case 'int16':
+    case 'int32':
+      return 'int';
+    case 'int64':
+    case 'uint64':
+      return 'long';
+    case 'float32':
+      return 'float';
+    case 'float64':
+      return 'double';
+    case 'bytes':
+    case 'bit':
+      return 'bytes';
+    case 'array':
+      return { type: 'array', items: ['null', avroTypeOf(type.element)] };
+    case 'decimal':
+    case 'string':
+    case 'uuid':
+    case 'json':
+    case 'date':
+    case 'time':
+    case 'timestamp':
+    case 'timestamptz':
+    case 'interval':
+    case 'enum':
+    case 'set':
+    case 'text':
+      return 'string';
+  }
+}
+
+/** JSON with object keys sorted, so equal metadata always renders (and digests) the same. */
+function stableJson(value: unknown): string {
+  if (Array.isArray(value)) return `[${value.map(stableJson).join(',')}]`;
+  if (typeof value === 'object' && value !== null) {
+    const entries = Object.entries(value as Record<string, unknown>).filter(([, v]) => v !== undefined);
+    entries.sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+    return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${stableJson(v)}`).join(',')}}`;
+  }
+  return JSON.stringify(value);
+}
+
+function digest(value: unknown): string {
+  return createHash('sha256').update(stableJson(value)).digest('hex').slice(0, 16);
+}
+
+function columnField(column: ColumnSchema, name: string): Record<string, unknown> {
+  const type = avroTypeOf(column.type);
+  return {
+    name,
+    type: column.nullable ? ['null', type] : type,
+    ...(column.nullable ? { default: null } : {}),
+    'cdc.name': column.name,
+    'cdc.type': JSON.parse(stableJson(column.type)) as unknown,
+    'cdc.sourceType': column.sourceType,
+    'cdc.nullable': column.nullable,
+  };
+}
+
+function tableNamespace(table: TableSchema): string {
+  return avroNamespace(['cdc', table.database, table.schema, table.table]);
+}
+
+function tableProperties(table: TableSchema): Record<string, unknown> {
+  return {
+    'cdc.database': table.database,
+    'cdc.schema': table.schema,
+    'cdc.table': table.table,
+    'cdc.dialect': table.dialect,
+    'cdc.key': [...table.key],
+    'cdc.beforeImage': table.beforeImage,
+  };
+}
+
+export function valueSchemaOf(table: TableSchema): Record<string, unknown> {
+  const names = uniqueAvroNames(table.columns.map((column) => column.name));
+  const namespace = tableNamespace(table);
+  const row = { type: 'record', name: `${namespace}.Row`, fields: table.columns.map((column, i) => columnField(column, names[i]!)) };
+  const absent = { type: 'array', items: 'string' };
+  return {
+    type: 'record',
+    name: `${namespace}.Envelope_${digest(table)}`,
+    ...tableProperties(table),
+    fields: [
+      { name: 'before', type: ['null', row], default: null },
+      { name: 'after', type: ['null', `${namespace}.Row`], default: null },
+      { name: 'op', type: 'string' },
+      { name: 'source', type: SOURCE_SCHEMA },
+      { name: 'transaction', type: ['null', TRANSACTION_SCHEMA], default: null },
+      { name: 'unchanged', type: absent },
+      { name: 'beforeAbsent', type: absent },
+      { name: 'afterAbsent', type: absent },
+    ],
+  };
+}
+
+/** The key schema: a record of the key columns, or null for a table without a key. */
+export function keySchemaOf(table: TableSchema): Record<string, unknown> | null {
+  if (table.key.length === 0) return null;
+  const keyColumns = keyColumnsOf(table);
+  const names = uniqueAvroNames(keyColumns.map((column) => column.name));
+  const identity = { database: table.database, schema: table.schema, table: table.table, columns: keyColumns };
+  return {
+    type: 'record',
+    name: `${tableNamespace(table)}.Key_${digest(identity)}`,
+    ...tableProperties(table),
+    fields: keyColumns.map((column, i) => columnField(column, names[i]!)),
+  };
+}
+
+export function keyColumnsOf(table: TableSchema): ColumnSchema[] {
+  return table.key.map((name) => {
+    const column = table.columns.find((candidate) => candidate.name === name);
+    if (!column) throw new CdcError('INTERNAL', `key column ${JSON.stringify(name)} is not a column of ${table.schema}.${table.table}`);
+    return column;
+  });
+}
+
+/** A TableSchema rebuilt from a value schema's properties, with the Avro field name of each column. */
+export interface DecodedTable {
+  readonly table: TableSchema;
+  readonly avroNames: readonly string[];
+}
+
+export function tableFromValueSchema(schema: unknown): DecodedTable {
+  const envelope = asObject(schema, 'value schema');
+  const fields = asArray(envelope.fields, 'value schema fields').map((field) => asObject(field, 'envelope field'));
+  const before = fields.find((field) => field.name === 'before');
+  const rowSchema = before && asArray(before.type, 'before type').find((branch) => typeof branch === 'object' && branch !== null);
+  const row = asObject(rowSchema, 'Row record');
+  const columns: ColumnSchema[] = [];
+  const avroNames: string[] = [];
+  for (const field of asArray(row.fields, 'Row fields').map((f) => asObject(f, 'Row field'))) {
+    avroNames.push(asString(field.name, 'field name'));
+    columns.push({
+      name: asString(field['cdc.name'], 'cdc.name'),
+      type: asObject(field['cdc.type'], 'cdc.type') as unknown as ColumnType,
+      sourceType: asString(field['cdc.sourceType'], 'cdc.sourceType'),
+      nullable: field['cdc.nullable'] === true,
+    });
+  }
+  const dialect = asString(envelope['cdc.dialect'], 'cdc.dialect');
+  const beforeImage = asString(envelope['cdc.beforeImage'], 'cdc.beforeImage');
+  if ((dialect !== 'postgres' && dialect !== 'mysql') || (beforeImage !== 'full' && beforeImage !== 'key' && beforeImage !== 'none')) {
+    throw new CdcError('SCHEMA_INCOMPATIBLE', `value schema has an unknown dialect or before image: ${dialect}, ${beforeImage}`);
+  }
+  const table: TableSchema = {
+    database: asString(envelope['cdc.database'], 'cdc.database'),
+    schema: asString(envelope['cdc.schema'], 'cdc.schema'),
+    table: asString(envelope['cdc.table'], 'cdc.table'),
+    dialect,
+    columns,
+    key: asArray(envelope['cdc.key'], 'cdc.key').map((k) => asString(k, 'cdc.key entry')),
+    beforeImage,
+  };
+  return { table, avroNames };
+}
+
+function asObject(value: unknown, what: string): Record<string, unknown> {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+    throw new CdcError('SCHEMA_INCOMPATIBLE', `not a change-event schema: ${what} is missing or not an object`);
+  }
+  return value as Record<string, unknown>;
+}
+
+function asArray(value: unknown, what: string): unknown[] {
+  if (!Array.isArray(value)) throw new CdcError('SCHEMA_INCOMPATIBLE', `not a change-event schema: ${what} is missing or not an array`);
+  return value;
+}
+
+function asString(value: unknown, what: string): string {
+  if (typeof value !== 'string') throw new CdcError('SCHEMA_INCOMPATIBLE', `not a change-event schema: ${what} is missing or not a string`);
+  return value;
+}
