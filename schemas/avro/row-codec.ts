@@ -19,6 +19,8 @@ interface ColumnPlan {
   readonly fromAvro: Restore | null;
   /** What an absent column is written as: null when nullable, else the type's zero value. */
   readonly placeholder: unknown;
+  /** The name is also an Object.prototype member (`constructor`, `__proto__`): read it as an own property only. */
+  readonly ownOnly: boolean;
 }
 
 export interface EncodedRow {
@@ -39,6 +41,7 @@ export class RowCodec {
       toAvro: converterTo(column.type),
       fromAvro: converterFrom(column.type),
       placeholder: column.nullable ? null : zeroValue(column.type),
+      ownOnly: column.name in Object.prototype,
     }));
   }
 
@@ -47,7 +50,7 @@ export class RowCodec {
     let absent: string[] | null = null;
     let carried = 0;
     for (const plan of this.plans) {
-      const value = row[plan.name];
+      const value = plan.ownOnly && !Object.hasOwn(row, plan.name) ? undefined : row[plan.name];
       if (value === undefined) {
         (absent ??= []).push(plan.name);
         record[plan.avroName] = plan.placeholder;
@@ -57,7 +60,7 @@ export class RowCodec {
       record[plan.avroName] = value === null || plan.toAvro === null ? value : plan.toAvro(value);
     }
     let keys = 0;
-    for (const name in row) if (row[name] !== undefined) keys++;
+    for (const name of Object.keys(row)) if (row[name] !== undefined) keys++;
     if (keys !== carried) {
       const known = new Set(this.plans.map((plan) => plan.name));
       const extra = Object.keys(row).filter((name) => !known.has(name));
@@ -74,7 +77,7 @@ export class RowCodec {
       if (absent.length > 0 && absent.includes(plan.name)) continue;
       const raw = record[plan.avroName];
       const value = raw === null || plan.fromAvro === null ? (raw as Value) : plan.fromAvro(raw);
-      if (plan.name === '__proto__') Object.defineProperty(row, plan.name, { value, enumerable: true, writable: true, configurable: true });
+      if (plan.ownOnly) Object.defineProperty(row, plan.name, { value, enumerable: true, writable: true, configurable: true });
       else row[plan.name] = value;
     }
     return row;

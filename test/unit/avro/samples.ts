@@ -39,6 +39,7 @@ export const sampleTable: TableSchema = {
     column('grid', { kind: 'array', element: { kind: 'array', element: { kind: 'bytes' } } }, '_bytea'),
     column('3rd col.x', { kind: 'string' }, 'text'),
     column('__proto__', { kind: 'string' }, 'text'),
+    column('constructor', { kind: 'int32' }, 'int4', false),
   ],
 };
 
@@ -72,6 +73,7 @@ export const fullRow: Row = Object.defineProperty(
     ints: [1n, null, -(2n ** 63n)],
     grid: [[new Uint8Array([1]), null], null, []],
     '3rd col.x': 'x',
+    constructor: 7,
   },
   '__proto__',
   { value: 'proto value', enumerable: true, writable: true, configurable: true },
