@@ -1,0 +1,203 @@
+/**
+ * The PostgreSQL source connector: validates the server, publication and slot at start-up, then streams the
+ * slot (replication/change-stream.ts) with watermark snapshots merged in (snapshot/). Only acknowledge()
+ * moves the slot's confirmed position, so nothing is released before it is durable downstream.
+ */
+import pg from 'pg';
+import { type Lsn } from '../../schemas/positions/lsn.ts';
+import { formatLsn } from '../../schemas/positions/lsn.ts';
+import type { CommitPosition } from '../../schemas/positions/position.ts';
+import { CdcError, errorMessage } from '../../services/common/errors.ts';
+import { silentLogger, type Logger } from '../../services/common/logger.ts';
+import type { CaptureBatch, ConnectorStatus, ResumePoint, SourceConnector } from '../connector.ts';
+import { ChangeStream } from './replication/change-stream.ts';
+import { checkReplicaIdentity } from './replication/identity-check.ts';
+import { assertTablesReadable, ensurePublication } from './replication/publication.ts';
+import type { ReplicationSession } from './replication/replication-session.ts';
+import { assertServerReady } from './replication/server-checks.ts';
+import { ensureSlot } from './replication/slot.ts';
+import { newTracker, type StreamTracker } from './replication/stream-tracker.ts';
+import { planFromState, type SnapshotPlan } from './snapshot/snapshot-plan.ts';
+import { SnapshotRunner, newPlan } from './snapshot/snapshot-runner.ts';
+import { WatermarkWindows } from './snapshot/watermark-windows.ts';
+import { PgCatalog } from './types/catalog.ts';
+import { CANONICAL_SESSION_OPTIONS } from './types/pg-sql.ts';
+
+export interface PostgresConnectorConfig {
+  readonly name: string;
+  readonly url: string;
+  readonly publication: string;
+  readonly slot: string;
+  /** `schema.table` or `schema.*` patterns; used to create the publication when it is missing. */
+  readonly tables: readonly string[];
+  readonly createPublication: boolean;
+  readonly snapshot: 'initial' | 'never';
+  readonly snapshotChunkRows: number;
+  readonly heartbeatIntervalMs: number;
+  readonly maxTransactionEvents: number;
+}
+
+interface Running {
+  readonly pool: pg.Pool;
+  readonly catalog: PgCatalog;
+  readonly windows: WatermarkWindows;
+  readonly signal: AbortSignal;
+  readonly capturedTables: readonly string[];
+}
+
+export class PostgresConnector implements SourceConnector {
+  readonly name: string;
+  readonly #config: PostgresConnectorConfig;
+  readonly #logger: Logger;
+  #tracker: StreamTracker = newTracker();
+  #session: ReplicationSession | null = null;
+  #running: Running | null = null;
+  #ackedCommit: Lsn | null = null;
+  #slotConfirmed: Lsn | null = null;
+  #runner: SnapshotRunner | null = null;
+  #runnerFailure: { error: unknown } | null = null;
+  #pendingSnapshot: string[] | null = null;
+
+  constructor(config: PostgresConnectorConfig, logger: Logger = silentLogger) {
+    this.name = config.name;
+    this.#config = config;
+    this.#logger = logger.child({ connector: config.name, slot: config.slot });
+  }
+
+  async *stream(resume: ResumePoint, signal: AbortSignal): AsyncGenerator<CaptureBatch> {
+    const config = this.#config;
+    this.#tracker = newTracker();
+    const pool = new pg.Pool({ connectionString: config.url, options: CANONICAL_SESSION_OPTIONS, max: 3, application_name: `cdc:${config.name}` });
+    pool.on('error', (error) => this.#logger.warn({ err: error }, 'idle source connection failed'));
+    const stop = new AbortController();
+    const onAbort = (): void => stop.abort();
+    signal.addEventListener('abort', onAbort, { once: true });
+    try {
+      const catalog = new PgCatalog(pool);
+      const capturedTables = await this.#prepareSource(pool, catalog);
+      this.#running = { pool, catalog, windows: new WatermarkWindows(), signal: stop.signal, capturedTables };
+      const resumed = planFromState(resume.state);
+      if (resumed) this.#startSnapshot(resumed);
+      else if (config.snapshot === 'initial' && resume.position === null) this.#startSnapshot(newPlan(capturedTables));
+      if (this.#pendingSnapshot) await this.requestSnapshot(this.#pendingSnapshot);
+      const changes = new ChangeStream({
+        connector: config.name,
+        url: config.url,
+        slot: config.slot,
+        publication: config.publication,
+        heartbeatIntervalMs: config.heartbeatIntervalMs,
+        maxTransactionEvents: config.maxTransactionEvents,
+        pool,
+        catalog,
+        windows: this.#running.windows,
+        logger: this.#logger,
+        tracker: this.#tracker,
+        replyLsn: () => this.#ackedCommit ?? ((this.#slotConfirmed ?? 1n) - 1n as Lsn),
+        onSession: (session) => {
+          this.#session = session;
+        },
+        checkSnapshot: () => {
+          if (this.#runnerFailure) throw this.#runnerFailure.error;
+        },
+      });
+      yield* changes.run(resume.position, signal);
+      this.#tracker.state = 'stopped';
+    } catch (error) {
+      this.#tracker.state = 'failed';
+      this.#tracker.lastError = errorMessage(error);
+      throw error;
+    } finally {
+      signal.removeEventListener('abort', onAbort);
+      stop.abort();
+      this.#running = null;
+      this.#runner = null;
+      this.#session = null;
+      if (this.#tracker.state !== 'failed') this.#tracker.state = 'stopped';
+      await pool.end();
+    }
+  }
+
+  /** Start-up checks, in the order an operator would fix them; returns the captured tables. */
+  async #prepareSource(pool: pg.Pool, catalog: PgCatalog): Promise<string[]> {
+    const config = this.#config;
+    await assertServerReady(pool, config.slot);
+    const publication = await ensurePublication(pool, config.publication, config.tables, config.createPublication);
+    await assertTablesReadable(pool, publication);
+    const updatesOrDeletes = publication.publishesUpdates || publication.publishesDeletes;
+    for (const table of publication.tables) {
+      const problem = checkReplicaIdentity(await catalog.load(table.oid), updatesOrDeletes);
+      if (problem) throw problem;
+    }
+    const slot = await ensureSlot(pool, config.slot);
+    this.#slotConfirmed = slot.confirmed;
+    this.#tracker.confirmed = slot.confirmed;
+    if (slot.created) this.#logger.info('created replication slot');
+    return publication.tables.map((table) => `${table.schema}.${table.table}`);
+  }
+
+  #startSnapshot(plan: SnapshotPlan): void {
+    const running = this.#running;
+    if (!running) return;
+    const runner = new SnapshotRunner(
+      { pool: running.pool, catalog: running.catalog, windows: running.windows, chunkRows: this.#config.snapshotChunkRows, logger: this.#logger, signal: running.signal },
+      plan,
+    );
+    this.#runner = runner;
+    this.#runnerFailure = null;
+    this.#tracker.state = 'snapshotting';
+    runner.run().then(
+      () => {
+        if (this.#tracker.state === 'snapshotting') this.#tracker.state = 'streaming';
+      },
+      (error: unknown) => {
+        this.#logger.error({ err: error }, 'snapshot failed');
+        this.#runnerFailure = { error };
+      },
+    );
+  }
+
+  async acknowledge(commit: CommitPosition): Promise<void> {
+    if (commit.kind !== 'pg') throw new CdcError('POSITION_MISMATCH', `PostgreSQL connector cannot acknowledge a ${commit.kind} position`, {});
+    if (this.#ackedCommit !== null && commit.lsn <= this.#ackedCommit) return;
+    this.#ackedCommit = commit.lsn;
+    // Sent now when connected; otherwise the next keepalive reply carries it.
+    await this.#session?.acknowledge(commit.lsn);
+  }
+
+  async requestSnapshot(tables: readonly string[]): Promise<void> {
+    const running = this.#running;
+    if (!running) {
+      this.#pendingSnapshot = [...(this.#pendingSnapshot ?? []), ...tables];
+      return;
+    }
+    this.#pendingSnapshot = null;
+    const wanted = tables.length === 0 ? running.capturedTables : tables.map((table) => (table.includes('.') ? table : `public.${table}`));
+    const unknown = wanted.filter((table) => !running.capturedTables.includes(table));
+    if (unknown.length > 0) {
+      throw new CdcError('SOURCE_TABLE_UNSUPPORTED', `cannot snapshot ${unknown.join(', ')}: not in publication "${this.#config.publication}"`, {
+        tables: unknown.join(', '),
+      });
+    }
+    if (this.#runner && !this.#runner.done && !this.#runnerFailure) this.#runner.add(wanted);
+    else this.#startSnapshot(newPlan(wanted));
+  }
+
+  status(): ConnectorStatus {
+    const tracker = this.#tracker;
+    const confirmed = tracker.confirmed;
+    const lagMillis =
+      tracker.lastCommitTimeMicros === null ? null : tracker.idle ? 0 : Math.max(0, Date.now() - Number(tracker.lastCommitTimeMicros / 1000n));
+    return {
+      name: this.name,
+      kind: 'postgres',
+      state: tracker.state,
+      stream: this.#config.slot,
+      confirmed: confirmed === null ? null : formatLsn(confirmed),
+      received: tracker.received === null ? null : formatLsn(tracker.received),
+      lagBytes: tracker.lagBytes,
+      lagMillis,
+      snapshot: this.#runner ? this.#runner.progress() : null,
+      lastError: tracker.lastError,
+    };
+  }
+}

@@ -1,0 +1,307 @@
+/**
+ * The streaming source: reads pgoutput messages from the slot, assembles source transactions into capture
+ * batches in commit order, merges snapshot chunks at their HIGH watermarks, yields heartbeats when idle,
+ * and reconnects by itself. Everything at or before the last yielded (or resumed) position is skipped, so a
+ * reconnect or a restart neither repeats nor loses an event.
+ */
+import type pg from 'pg';
+import type { Pgoutput } from 'pg-logical-replication';
+import type { ChangeEvent, ReadEvent } from '../../../schemas/events/change-event.ts';
+import { parseLsn, type Lsn } from '../../../schemas/positions/lsn.ts';
+import type { CommitPosition, EventPosition } from '../../../schemas/positions/position.ts';
+import { CdcError, errorMessage, isRetriable } from '../../../services/common/errors.ts';
+import type { Logger } from '../../../services/common/logger.ts';
+import type { CaptureBatch, ConnectorState } from '../../connector.ts';
+import { WATERMARK_PREFIX, parseWatermark } from '../snapshot/snapshot-runner.ts';
+import type { WatermarkWindows } from '../snapshot/watermark-windows.ts';
+import type { PgCatalog, PgTable } from '../types/catalog.ts';
+import { rowChangeEvent, truncateEvent, type EventContext } from './pgoutput-events.ts';
+import { ReplicationSession, type SessionMessage } from './replication-session.ts';
+import { checkSlot, readSlot } from './slot.ts';
+import type { StreamTracker } from './stream-tracker.ts';
+import { TransactionBuffer, type OpenTransaction } from './transaction-buffer.ts';
+
+export const HEARTBEAT_PREFIX = 'cdc.heartbeat';
+
+export interface ChangeStreamOptions {
+  readonly connector: string;
+  readonly url: string;
+  readonly slot: string;
+  readonly publication: string;
+  readonly heartbeatIntervalMs: number;
+  readonly maxTransactionEvents: number;
+  readonly pool: pg.Pool;
+  readonly catalog: PgCatalog;
+  readonly windows: WatermarkWindows;
+  readonly logger: Logger;
+  readonly tracker: StreamTracker;
+  /** Position to report when the server asks for a reply: the last acknowledged commit. */
+  readonly replyLsn: () => Lsn;
+  /** The live session, so acknowledgements go out at once; null while disconnected. */
+  readonly onSession: (session: ReplicationSession | null) => void;
+  /** Throws the snapshot runner's failure, if it failed, so the stream fails with it. */
+  readonly checkSnapshot: () => void;
+}
+
+/** Everything at or before (lsn, index) has been yielded or was already published. */
+interface Skip {
+  readonly lsn: Lsn;
+  readonly index: number;
+}
+
+const WHOLE = Number.MAX_SAFE_INTEGER;
+const MAX_BACKOFF_MS = 30_000;
+
+export class ChangeStream {
+  readonly #options: ChangeStreamOptions;
+  readonly #txn: TransactionBuffer;
+  readonly #relations = new Map<number, PgTable>();
+  #skip: Skip | null = null;
+  #lastYieldAt = Date.now();
+  #lastHeartbeatWriteAt = 0;
+  #nextTickAt = 0;
+
+  constructor(options: ChangeStreamOptions) {
+    this.#options = options;
+    this.#txn = new TransactionBuffer(options.maxTransactionEvents);
+  }
+
+  async *run(resume: EventPosition | null, signal: AbortSignal): AsyncGenerator<CaptureBatch> {
+    if (resume) {
+      if (resume.commit.kind !== 'pg') {
+        throw new CdcError('POSITION_MISMATCH', `cannot resume a PostgreSQL connector from a ${resume.commit.kind} position`, {});
+      }
+      this.#skip = { lsn: resume.commit.lsn, index: resume.index };
+    }
+    const { tracker, logger } = this.#options;
+    let attempt = 0;
+    while (!signal.aborted) {
+      const session = this.#newSession();
+      const onAbort = (): void => session.queue.close();
+      signal.addEventListener('abort', onAbort, { once: true });
+      try {
+        await this.#validateSlot();
+        session.start();
+        this.#options.onSession(session);
+        if (tracker.state !== 'snapshotting') tracker.state = 'streaming';
+        for (;;) {
+          const item = await session.queue.take(this.#tickMs());
+          if (signal.aborted) return;
+          if (item === null) throw new CdcError('SOURCE_STREAM_LOST', `replication stream on slot "${this.#options.slot}" ended`, {});
+          tracker.idle = item === undefined;
+          if (item !== undefined) {
+            attempt = 0;
+            for (const batch of await this.#handle(item)) yield batch;
+          }
+          if (Date.now() >= this.#nextTickAt) await this.#tick();
+        }
+      } catch (error) {
+        if (signal.aborted) return;
+        tracker.lastError = errorMessage(error);
+        if (!isRetriable(error)) {
+          tracker.state = 'failed';
+          throw error;
+        }
+        tracker.state = 'reconnecting';
+        const delayMs = Math.min(MAX_BACKOFF_MS, 250 * 2 ** attempt++);
+        logger.warn({ err: error, delayMs }, 'replication stream lost; reconnecting');
+        await sleep(delayMs, signal);
+      } finally {
+        signal.removeEventListener('abort', onAbort);
+        this.#options.onSession(null);
+        this.#txn.reset();
+        this.#relations.clear();
+        await session.stop();
+      }
+    }
+  }
+
+  #newSession(): ReplicationSession {
+    const options = this.#options;
+    return new ReplicationSession({
+      url: options.url,
+      slot: options.slot,
+      publication: options.publication,
+      applicationName: `cdc:${options.connector}`,
+      logger: options.logger,
+      replyLsn: options.replyLsn,
+      queueCapacity: 1024,
+    });
+  }
+
+  /** Re-checked on every (re)connect: a slot dropped or invalidated meanwhile must not be silently recreated. */
+  async #validateSlot(): Promise<void> {
+    const { pool, slot } = this.#options;
+    const row = await readSlot(pool, slot);
+    if (!row) {
+      throw new CdcError('SLOT_INVALID', `replication slot "${slot}" no longer exists: changes since it was dropped are lost; re-snapshot`, { slot });
+    }
+    const database = (await pool.query<{ db: string }>('SELECT current_database() AS db')).rows[0]?.db ?? '';
+    const problem = checkSlot(slot, database, row);
+    if (problem) throw problem;
+  }
+
+  #tickMs(): number {
+    return Math.max(50, Math.min(1000, Math.floor(this.#options.heartbeatIntervalMs / 2)));
+  }
+
+  async #handle(item: SessionMessage): Promise<CaptureBatch[]> {
+    const message = item.message;
+    const lsn = parseLsn(item.lsn);
+    const tracker = this.#options.tracker;
+    if (tracker.received === null || lsn > tracker.received) tracker.received = lsn;
+    switch (message.tag) {
+      case 'begin': {
+        const commitTimeMicros = message.commitTime.valueOf();
+        tracker.lastCommitTimeMicros = commitTimeMicros;
+        this.#txn.begin(message.commitLsn ? parseLsn(message.commitLsn) : lsn, String(message.xid >>> 0), commitTimeMicros);
+        return [];
+      }
+      case 'origin':
+        this.#txn.current().origin = message.originName;
+        return [];
+      case 'relation':
+        this.#relations.set(message.relationOid, await this.#tableFor(message));
+        return [];
+      case 'type':
+        return [];
+      case 'insert':
+      case 'update':
+      case 'delete': {
+        const oid = message.relation.relationOid;
+        const event = rowChangeEvent(message, this.#context(this.#relation(oid)));
+        return this.#push(oid, event);
+      }
+      case 'truncate': {
+        const batches: CaptureBatch[] = [];
+        for (const relation of message.relations) {
+          batches.push(...this.#push(relation.relationOid, truncateEvent(this.#context(this.#relation(relation.relationOid)))));
+        }
+        return batches;
+      }
+      case 'commit': {
+        const { transaction, events } = this.#txn.commit();
+        return this.#emit(events, { kind: 'pg', lsn: transaction.commitLsn });
+      }
+      case 'message':
+        return this.#logicalMessage(message, lsn);
+    }
+  }
+
+  #push(oid: number, event: ChangeEvent): CaptureBatch[] {
+    // Keys are noted even for events skipped as already published: the snapshot window must see them.
+    this.#options.windows.observe(oid, event);
+    const early = this.#txn.push(event);
+    return early.length > 0 ? this.#emit(early, null) : [];
+  }
+
+  /** Non-transactional messages sit between transactions in the stream, so their LSN is a safe commit point. */
+  async #logicalMessage(message: Pgoutput.MessageMessage, received: Lsn): Promise<CaptureBatch[]> {
+    if (message.transactional || this.#txn.open) return [];
+    const lsn = message.messageLsn ? parseLsn(message.messageLsn) : received;
+    if (message.prefix === HEARTBEAT_PREFIX) return this.#emit([], { kind: 'pg', lsn });
+    if (message.prefix !== WATERMARK_PREFIX) return [];
+    const watermark = parseWatermark(message.content);
+    if (!watermark) return [];
+    if (watermark.kind === 'low') {
+      this.#options.windows.low(watermark.id);
+      return [];
+    }
+    const chunk = this.#options.windows.high(watermark.id);
+    if (!chunk) return [];
+    const commit: CommitPosition = { kind: 'pg', lsn };
+    const nowMicros = BigInt(Date.now()) * 1000n;
+    const events: ReadEvent[] = chunk.rows.map((row, index) => ({
+      op: 'r',
+      before: null,
+      after: row,
+      table: chunk.table.schema,
+      transaction: null,
+      source: { connector: this.#options.connector, position: { commit, index }, txId: null, commitTimeMicros: nowMicros, origin: null, snapshot: true },
+    }));
+    return this.#emit(events, commit, chunk.retry ? undefined : chunk.state);
+  }
+
+  /** Drops what is at or before the skip point, then moves the skip point past what is yielded. */
+  #emit(events: readonly ChangeEvent[], commit: CommitPosition | null, state?: ConnectorState): CaptureBatch[] {
+    const skip = this.#skip;
+    const kept = skip ? events.filter((event) => isAfter(event.source.position, skip)) : [...events];
+    // A commit is already done when the skip point is past it, or is it with the whole transaction yielded.
+    const commitDone =
+      commit === null || commit.kind !== 'pg' || (skip !== null && (commit.lsn < skip.lsn || (commit.lsn === skip.lsn && skip.index === WHOLE)));
+    if (kept.length === 0 && commitDone) return [];
+    const last = kept.at(-1);
+    if (!commitDone && commit.kind === 'pg') this.#skip = { lsn: commit.lsn, index: WHOLE };
+    else if (last && last.source.position.commit.kind === 'pg') this.#skip = { lsn: last.source.position.commit.lsn, index: last.source.position.index };
+    this.#lastYieldAt = Date.now();
+    return [{ events: kept, commit: commitDone ? null : commit, ...(state ? { state } : {}) }];
+  }
+
+  #context(table: PgTable): EventContext {
+    const open: OpenTransaction = this.#txn.current();
+    const position: EventPosition = { commit: { kind: 'pg', lsn: open.commitLsn }, index: open.nextIndex };
+    return {
+      table: table.schema,
+      source: { connector: this.#options.connector, position, txId: open.xid, commitTimeMicros: open.commitTimeMicros, origin: open.origin, snapshot: false },
+      transaction: { id: open.xid, index: open.nextIndex, total: null },
+    };
+  }
+
+  #relation(oid: number): PgTable {
+    const table = this.#relations.get(oid);
+    if (!table) throw new CdcError('DECODE_FAILED', `change for relation ${oid} arrived before its RELATION message`, { oid });
+    return table;
+  }
+
+  /** The catalog's table, narrowed to the columns the publication sends (publication column lists). */
+  async #tableFor(message: Pgoutput.MessageRelation): Promise<PgTable> {
+    const signature = `${message.replicaIdentity}|${message.columns.map((column) => `${column.name}:${column.typeOid}:${column.typeMod}`).join(',')}`;
+    const table = await this.#options.catalog.forRelation(message.relationOid, signature);
+    const sent = new Set(message.columns.map((column) => column.name));
+    if (table.schema.columns.every((column) => sent.has(column.name))) return table;
+    return { ...table, schema: { ...table.schema, columns: table.schema.columns.filter((column) => sent.has(column.name)) } };
+  }
+
+  /** Periodic work: a heartbeat message when nothing was yielded for a while, and the slot's lag. */
+  async #tick(): Promise<void> {
+    this.#nextTickAt = Date.now() + this.#tickMs();
+    this.#options.checkSnapshot();
+    const { pool, heartbeatIntervalMs, slot, tracker, logger } = this.#options;
+    const now = Date.now();
+    try {
+      if (now - this.#lastYieldAt >= heartbeatIntervalMs && now - this.#lastHeartbeatWriteAt >= heartbeatIntervalMs) {
+        this.#lastHeartbeatWriteAt = now;
+        // Makes the walsender send something even when the database is idle or only changes other tables.
+        await pool.query('SELECT pg_logical_emit_message(false, $1, $2)', [HEARTBEAT_PREFIX, slot]);
+      }
+      const result = await pool.query<{ confirmed: string | null; lag: string | null }>(
+        `SELECT confirmed_flush_lsn::text AS confirmed, (pg_current_wal_lsn() - confirmed_flush_lsn)::text AS lag FROM pg_replication_slots WHERE slot_name = $1`,
+        [slot],
+      );
+      const row = result.rows[0];
+      if (row?.confirmed) tracker.confirmed = parseLsn(row.confirmed);
+      tracker.lagBytes = row?.lag ? Number(row.lag) : null;
+    } catch (error) {
+      if (!isRetriable(error)) throw error;
+      // The stream itself notices a lost server; a missed heartbeat is retried on the next tick.
+      logger.warn({ err: error }, 'heartbeat or lag query failed');
+    }
+  }
+}
+
+function isAfter(position: EventPosition, skip: Skip): boolean {
+  if (position.commit.kind !== 'pg') return true;
+  return position.commit.lsn > skip.lsn || (position.commit.lsn === skip.lsn && position.index > skip.index);
+}
+
+function sleep(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    const timer = setTimeout(done, ms);
+    signal.addEventListener('abort', done, { once: true });
+    function done(): void {
+      clearTimeout(timer);
+      signal.removeEventListener('abort', done);
+      resolve();
+    }
+  });
+}

@@ -1,0 +1,205 @@
+/**
+ * The reading side of the watermark snapshot: for each chunk, LOW watermark, keyset read on a normal
+ * connection, HIGH watermark, then wait until the stream has reached HIGH and yielded the chunk. Runs beside
+ * the stream; its progress is saved with each chunk's batch, so a restart continues at the next chunk.
+ */
+import { randomUUID } from 'node:crypto';
+import type pg from 'pg';
+import type { Row } from '../../../schemas/events/change-event.ts';
+import { CdcError, isRetriable } from '../../../services/common/errors.ts';
+import type { Logger } from '../../../services/common/logger.ts';
+import type { SnapshotProgress } from '../../connector.ts';
+import type { PgCatalog, PgTable } from '../types/catalog.ts';
+import { decodeValue } from '../types/decode-value.ts';
+import { RAW_TEXT_TYPES, qualifiedName, quoteIdent } from '../types/pg-sql.ts';
+import { planState, splitTableName, type SnapshotPlan } from './snapshot-plan.ts';
+import type { WatermarkWindows } from './watermark-windows.ts';
+
+export const WATERMARK_PREFIX = 'cdc.watermark';
+
+export interface RunnerOptions {
+  readonly pool: pg.Pool;
+  readonly catalog: PgCatalog;
+  readonly windows: WatermarkWindows;
+  readonly chunkRows: number;
+  readonly logger: Logger;
+  readonly signal: AbortSignal;
+}
+
+export function newPlan(tables: readonly string[]): SnapshotPlan {
+  return { id: randomUUID(), tables, tableIndex: 0, lastKey: null, rowsDone: 0 };
+}
+
+export class SnapshotRunner {
+  readonly #options: RunnerOptions;
+  #plan: SnapshotPlan;
+  #rowsTotal = 0;
+  #startedAt = Date.now();
+  #rowsThisRun = 0;
+  #done = false;
+  #chunkSeq = 0;
+
+  constructor(options: RunnerOptions, plan: SnapshotPlan) {
+    this.#options = options;
+    this.#plan = plan;
+  }
+
+  /** Adds tables to the running snapshot (tables still pending are not read twice). */
+  add(tables: readonly string[]): void {
+    const pending = new Set(this.#plan.tables.slice(this.#plan.tableIndex));
+    const extra = tables.filter((table) => !pending.has(table));
+    if (extra.length > 0) this.#plan = { ...this.#plan, tables: [...this.#plan.tables, ...extra] };
+  }
+
+  get done(): boolean {
+    return this.#done;
+  }
+
+  progress(): SnapshotProgress {
+    const plan = this.#plan;
+    const seconds = (Date.now() - this.#startedAt) / 1000;
+    return {
+      table: this.#done ? null : (plan.tables[plan.tableIndex] ?? null),
+      tablesDone: Math.min(plan.tableIndex, plan.tables.length),
+      tablesTotal: plan.tables.length,
+      rowsDone: plan.rowsDone,
+      rowsTotal: Math.max(this.#rowsTotal, plan.rowsDone),
+      rowsPerSecond: seconds > 0 ? Math.round(this.#rowsThisRun / seconds) : 0,
+      done: this.#done,
+    };
+  }
+
+  async run(): Promise<void> {
+    this.#rowsTotal = await this.#estimateRows(this.#plan.tables);
+    let failures = 0;
+    while (this.#plan.tableIndex < this.#plan.tables.length) {
+      if (this.#options.signal.aborted) return;
+      try {
+        await this.#readChunk();
+        failures = 0;
+      } catch (error) {
+        if (this.#options.signal.aborted) return;
+        if (!isRetriable(error) || ++failures > 5) throw error;
+        this.#options.logger.warn({ err: error, attempt: failures }, 'snapshot chunk failed; retrying');
+        await new Promise((resolve) => setTimeout(resolve, 200 * 2 ** failures));
+      }
+    }
+    this.#done = true;
+  }
+
+  async #readChunk(): Promise<void> {
+    const plan = this.#plan;
+    const name = plan.tables[plan.tableIndex];
+    if (name === undefined) return;
+    const { schema, table } = splitTableName(name);
+    const { catalog, windows, pool } = this.#options;
+    const pgTable = await catalog.load(await catalog.oidOf(schema, table));
+    const id = `${plan.id}.${this.#chunkSeq++}`;
+    const outcome = windows.prepare(id, pgTable);
+    try {
+      await emitWatermark(pool, id, 'low');
+      const { rows, lastKey, last } = await this.#select(pgTable, plan.lastKey);
+      const next: SnapshotPlan = last
+        ? { ...plan, tableIndex: plan.tableIndex + 1, lastKey: null }
+        : { ...plan, lastKey };
+      windows.setRows(id, { rows, state: planState(next.tableIndex >= next.tables.length ? null : next) });
+      await emitWatermark(pool, id, 'high');
+      const result = await waitOrAbort(outcome, this.#options.signal);
+      if (result === null) return;
+      if (result.kind === 'retry') {
+        this.#options.logger.info({ table: name }, 'snapshot chunk changed during its window without a usable key; reading it again');
+        return;
+      }
+      this.#rowsThisRun += result.rows.length;
+      // Tables appended while this chunk was read are kept.
+      this.#plan = { ...next, tables: this.#plan.tables, rowsDone: plan.rowsDone + result.rows.length };
+    } catch (error) {
+      windows.abandon(id);
+      throw error;
+    }
+  }
+
+  /**
+   * Reads the next chunk by keyset. A table without a key cannot be read by keyset: it is read in one chunk,
+   * which holds the whole table in memory and retries whole if it changes during its window.
+   */
+  async #select(table: PgTable, after: readonly string[] | null): Promise<{ rows: Row[]; lastKey: string[] | null; last: boolean }> {
+    const schema = table.schema;
+    const columns = schema.columns.map((column) => quoteIdent(column.name)).join(', ');
+    const from = qualifiedName(schema.schema, schema.table);
+    const keyColumns = schema.key.map((key) => {
+      const column = schema.columns.find((candidate) => candidate.name === key);
+      if (!column) throw new CdcError('INTERNAL', `key column ${key} missing from ${schema.schema}.${schema.table}`, {});
+      return column;
+    });
+    let text: string;
+    let values: string[] = [];
+    if (keyColumns.length === 0) {
+      text = `SELECT ${columns} FROM ${from}`;
+    } else {
+      const keyList = keyColumns.map((column) => quoteIdent(column.name)).join(', ');
+      const where = after ? `WHERE (${keyList}) > (${keyColumns.map((column, i) => `$${i + 1}::${column.sourceType}`).join(', ')})` : '';
+      text = `SELECT ${columns} FROM ${from} ${where} ORDER BY ${keyList} LIMIT ${Math.max(1, Math.floor(this.#options.chunkRows))}`;
+      values = after ? [...after] : [];
+    }
+    const result = await this.#options.pool.query<Record<string, string | null>>({ text, values, types: RAW_TEXT_TYPES });
+    const rows = result.rows.map((raw) => {
+      const row: Record<string, ReturnType<typeof decodeValue>> = {};
+      for (const column of schema.columns) row[column.name] = decodeValue(column.type, raw[column.name] ?? null);
+      return row;
+    });
+    const lastRaw = result.rows.at(-1);
+    const last = keyColumns.length === 0 || result.rows.length < this.#options.chunkRows;
+    const lastKey = lastRaw ? keyColumns.map((column) => lastRaw[column.name] ?? '') : after ? [...after] : null;
+    return { rows, lastKey, last };
+  }
+
+  async #estimateRows(tables: readonly string[]): Promise<number> {
+    let total = 0;
+    for (const name of tables) {
+      const { schema, table } = splitTableName(name);
+      const result = await this.#options.pool.query<{ estimate: number }>(
+        `SELECT GREATEST(c.reltuples, 0)::float8 AS estimate FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = $1 AND c.relname = $2`,
+        [schema, table],
+      );
+      total += result.rows[0]?.estimate ?? 0;
+    }
+    return Math.round(total);
+  }
+}
+
+export async function emitWatermark(pool: pg.Pool, id: string, kind: 'low' | 'high'): Promise<void> {
+  await pool.query(`SELECT pg_logical_emit_message(false, $1, $2)`, [WATERMARK_PREFIX, JSON.stringify({ id, kind })]);
+}
+
+export function parseWatermark(content: Uint8Array): { id: string; kind: 'low' | 'high' } | null {
+  let value: unknown;
+  try {
+    value = JSON.parse(Buffer.from(content).toString('utf8'));
+  } catch {
+    // Not JSON: some other writer's message under our prefix, so not a watermark of ours.
+    return null;
+  }
+  if (typeof value !== 'object' || value === null) return null;
+  const { id, kind } = value as { id?: unknown; kind?: unknown };
+  if (typeof id !== 'string' || (kind !== 'low' && kind !== 'high')) return null;
+  return { id, kind };
+}
+
+function waitOrAbort<T>(promise: Promise<T>, signal: AbortSignal): Promise<T | null> {
+  if (signal.aborted) return Promise.resolve(null);
+  return new Promise((resolve, reject) => {
+    const onAbort = (): void => resolve(null);
+    signal.addEventListener('abort', onAbort, { once: true });
+    promise.then(
+      (value) => {
+        signal.removeEventListener('abort', onAbort);
+        resolve(value);
+      },
+      (error: unknown) => {
+        signal.removeEventListener('abort', onAbort);
+        reject(error instanceof Error ? error : new Error(String(error)));
+      },
+    );
+  });
+}
