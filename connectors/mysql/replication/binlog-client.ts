@@ -1,0 +1,210 @@
+/**
+ * Our small interface over the binlog client library (@vlasky/zongji): it opens a binlog dump from a GTID
+ * position and hands over typed, flavor-neutral messages as an async iterator. Nothing else in the connector
+ * imports the library. Datetimes arrive as text (dateStrings, UTC), never through a JS Date.
+ *
+ * The library pushes events as fast as the socket delivers them; the queue here pauses the socket above a
+ * high-water mark so a slow consumer cannot make memory grow without bound.
+ */
+import ZongJi, { type AnyBinlogEvent, type BinlogEventByTypeName, type BinlogEventTypeName } from '@vlasky/zongji';
+import { CdcError, asCdcError } from '../../../services/common/errors.ts';
+
+export type RawRow = Readonly<Record<string, unknown>>;
+
+export type BinlogMessage =
+  /** A transaction (or a standalone statement such as DDL) starts. */
+  | { readonly kind: 'gtid'; readonly gtid: string; readonly serverId: number; readonly standalone: boolean; readonly timestampMs: number }
+  | {
+      readonly kind: 'rows';
+      readonly op: 'insert' | 'update' | 'delete';
+      readonly database: string;
+      readonly table: string;
+      readonly rows: readonly RawRow[] | readonly { readonly before: RawRow; readonly after: RawRow }[];
+      readonly timestampMs: number;
+    }
+  | { readonly kind: 'query'; readonly database: string; readonly sql: string; readonly timestampMs: number }
+  /** The transaction commits; file/offset is the binlog coordinate just after it. */
+  | { readonly kind: 'commit'; readonly timestampMs: number; readonly file: string | undefined; readonly offset: number }
+  | { readonly kind: 'heartbeat'; readonly timestampMs: number };
+
+export interface BinlogClientOptions {
+  readonly host: string;
+  readonly port: number;
+  readonly user: string;
+  readonly password: string;
+  /** Replica server id presented to the source; unique among its replicas. */
+  readonly serverId: number;
+  /** GTID position to start after (formatted MariaDB position or MySQL set). */
+  readonly gtidSet: string;
+  /** Databases whose row events are wanted. */
+  readonly databases: readonly string[];
+}
+
+const HIGH_WATER = 5000;
+const LOW_WATER = 1000;
+
+function is<N extends BinlogEventTypeName>(event: AnyBinlogEvent, name: N): event is BinlogEventByTypeName<N> {
+  return event.getTypeName() === name;
+}
+
+/** Pausable socket of the library's binlog connection (mysql2 Connection has pause/resume). */
+interface Pausable {
+  pause(): void;
+  resume(): void;
+}
+
+function pausable(value: unknown): Pausable | null {
+  if (typeof value === 'object' && value !== null && 'pause' in value && 'resume' in value) {
+    const candidate = value as { pause: unknown; resume: unknown };
+    if (typeof candidate.pause === 'function' && typeof candidate.resume === 'function') return value as Pausable;
+  }
+  return null;
+}
+
+export class BinlogClient {
+  readonly #options: BinlogClientOptions;
+  readonly #queue: BinlogMessage[] = [];
+  #error: CdcError | null = null;
+  #ended = false;
+  #wake: (() => void) | null = null;
+  #paused = false;
+  #zongji: ZongJi | null = null;
+
+  constructor(options: BinlogClientOptions) {
+    this.#options = options;
+  }
+
+  /** Opens the dump; resolves once the server accepted the start position. */
+  async start(): Promise<void> {
+    const options = this.#options;
+    const zongji = new ZongJi({
+      host: options.host,
+      port: options.port,
+      user: options.user,
+      password: options.password,
+      dateStrings: true,
+      timezone: 'Z',
+      supportBigNumbers: true,
+      bigNumberStrings: true,
+      jsonStrings: true,
+    });
+    this.#zongji = zongji;
+    const ready = new Promise<void>((resolve, reject) => {
+      zongji.once('ready', () => resolve());
+      zongji.on('error', (error: Error) => {
+        const wrapped = asCdcError(error, 'SOURCE_STREAM_LOST', 'binlog stream failed');
+        reject(wrapped);
+        this.#fail(wrapped);
+      });
+    });
+    zongji.on('binlog', (event: AnyBinlogEvent) => this.#onEvent(event));
+    zongji.on('stopped', () => this.#finish());
+    zongji.start({
+      serverId: options.serverId,
+      gtidSet: options.gtidSet,
+      includeSchema: Object.fromEntries(options.databases.map((db) => [db, true as const])),
+      includeEvents: ['mariadbgtid', 'gtid', 'tablemap', 'writerows', 'updaterows', 'deleterows', 'query', 'xid', 'heartbeat'],
+    });
+    await ready;
+  }
+
+  /** Connection id of the dump thread on the source (shown in SHOW PROCESSLIST). */
+  get threadId(): number | null {
+    const connection: unknown = this.#zongji?.connection;
+    if (typeof connection === 'object' && connection !== null && 'threadId' in connection) {
+      const id = (connection as { threadId: unknown }).threadId;
+      return typeof id === 'number' ? id : null;
+    }
+    return null;
+  }
+
+  #onEvent(event: AnyBinlogEvent): void {
+    const message = this.#translate(event);
+    if (message === null) return;
+    this.#queue.push(message);
+    if (this.#queue.length >= HIGH_WATER && !this.#paused) {
+      const socket = pausable(this.#zongji?.connection);
+      if (socket) {
+        socket.pause();
+        this.#paused = true;
+      }
+    }
+    this.#notify();
+  }
+
+  #translate(event: AnyBinlogEvent): BinlogMessage | null {
+    const timestampMs = event.timestamp;
+    if (is(event, 'MariadbGtid')) return { kind: 'gtid', gtid: event.gtid, serverId: event.serverId, standalone: event.standalone, timestampMs };
+    // MySQL: standalone is decided by whether a BEGIN query follows.
+    if (is(event, 'Gtid')) return { kind: 'gtid', gtid: event.gtid, serverId: 0, standalone: false, timestampMs };
+    if (is(event, 'Query')) return { kind: 'query', database: event.schema, sql: event.query, timestampMs };
+    if (is(event, 'Xid')) {
+      return { kind: 'commit', timestampMs, file: this.#zongji?.options.filename, offset: event.nextPosition };
+    }
+    if (is(event, 'Heartbeat')) return { kind: 'heartbeat', timestampMs };
+    if (is(event, 'WriteRows') || is(event, 'UpdateRows') || is(event, 'DeleteRows')) {
+      const table = event.tableMap[event.tableId];
+      if (!table) {
+        this.#fail(new CdcError('DECODE_FAILED', `row event for unknown table id ${event.tableId}`, {}));
+        return null;
+      }
+      const op = is(event, 'WriteRows') ? 'insert' : is(event, 'UpdateRows') ? 'update' : 'delete';
+      return { kind: 'rows', op, database: table.parentSchema, table: table.tableName, rows: event.rows, timestampMs };
+    }
+    return null;
+  }
+
+  #fail(error: CdcError): void {
+    if (this.#error === null) this.#error = error;
+    this.#notify();
+  }
+
+  #finish(): void {
+    this.#ended = true;
+    this.#notify();
+  }
+
+  #notify(): void {
+    const wake = this.#wake;
+    this.#wake = null;
+    wake?.();
+  }
+
+  /** Messages in binlog order; throws the stream's error once everything before it was taken. */
+  async *messages(signal: AbortSignal): AsyncGenerator<BinlogMessage> {
+    const onAbort = (): void => this.#notify();
+    signal.addEventListener('abort', onAbort);
+    try {
+      for (;;) {
+        const message = this.#queue.shift();
+        if (message !== undefined) {
+          if (this.#paused && this.#queue.length <= LOW_WATER) {
+            pausable(this.#zongji?.connection)?.resume();
+            this.#paused = false;
+          }
+          yield message;
+          continue;
+        }
+        if (signal.aborted) return;
+        if (this.#error) throw this.#error;
+        if (this.#ended) throw new CdcError('SOURCE_STREAM_LOST', 'binlog stream ended', {});
+        await new Promise<void>((resolve) => (this.#wake = resolve));
+      }
+    } finally {
+      signal.removeEventListener('abort', onAbort);
+    }
+  }
+
+  /** Messages already received and not yet taken. */
+  get backlog(): number {
+    return this.#queue.length;
+  }
+
+  stop(): void {
+    const zongji = this.#zongji;
+    this.#zongji = null;
+    this.#ended = true;
+    zongji?.stop();
+    this.#notify();
+  }
+}
