@@ -1,0 +1,58 @@
+/**
+ * The contract every replica sink fulfils: apply many source transactions in one target transaction, in
+ * order, together with the applied position of the stream, so a redelivered event is recognized and skipped.
+ */
+import type { ChangeEvent } from '../../schemas/events/change-event.ts';
+import type { CommitPosition, EventPosition } from '../../schemas/positions/position.ts';
+import type { CdcError } from '../common/errors.ts';
+
+/**
+ * A source transaction, or the part of one that arrived in a consumer batch. `complete` is false for the
+ * leading part of a transaction cut by a batch boundary: the rest follows in the next batch.
+ */
+export interface SourceTransaction {
+  readonly commit: CommitPosition;
+  readonly events: readonly ChangeEvent[];
+  readonly complete: boolean;
+}
+
+export interface EventFailure {
+  /** Index of the transaction in the `apply` call, and of the event within it. */
+  readonly transactionIndex: number;
+  readonly eventIndex: number;
+  readonly event: ChangeEvent;
+  readonly error: CdcError;
+}
+
+export interface ApplyOptions {
+  /**
+   * When given, each event is applied on its own under a savepoint. A failing event is rolled back to its
+   * savepoint and handed to this callback before the target transaction commits (the applied position still
+   * moves past it). If the callback throws, the whole target transaction rolls back and the error propagates.
+   * Retriable failures (connection lost, deadlock) are never handed over: they propagate.
+   */
+  readonly onEventFailure?: (failure: EventFailure) => Promise<void>;
+}
+
+export interface ApplyResult {
+  /** Events written to the target. */
+  readonly applied: number;
+  /** Events at or before the stored applied position (redeliveries), not written again. */
+  readonly skipped: number;
+  /** Events handed to onEventFailure. */
+  readonly failed: number;
+  /** The applied position stored with this target transaction, or null when nothing was new. */
+  readonly position: EventPosition | null;
+  /** Source commit time of the last event applied, microseconds since the Unix epoch. */
+  readonly commitTimeMicros: bigint | null;
+}
+
+export interface Sink {
+  /** Connects and creates what the sink needs (position table, replication origin). Idempotent. */
+  prepare(): Promise<void>;
+  /** Last applied position of `stream` (the source connector name), or null when nothing was applied yet. */
+  appliedPosition(stream: string): Promise<EventPosition | null>;
+  /** Applies `transactions` in order in one target transaction, with the new applied position of `stream`. */
+  apply(stream: string, transactions: readonly SourceTransaction[], options?: ApplyOptions): Promise<ApplyResult>;
+  close(): Promise<void>;
+}
