@@ -1,0 +1,92 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, test } from 'node:test';
+import { PostgresConnector } from '../../../connectors/postgres/postgres-connector.ts';
+import { formatLsn, lsnFromBigInt } from '../../../schemas/positions/lsn.ts';
+import { comparePosition, type EventPosition } from '../../../schemas/positions/position.ts';
+import { waitFor } from '../../support/wait.ts';
+import { Capture, connectorConfig, createSourceDb, type SourceDb } from './pg-fixture.ts';
+
+describe('PostgreSQL connector recovery and acknowledgement', () => {
+  let db: SourceDb;
+  before(async () => {
+    db = await createSourceDb('pgrecover');
+    await db.sql('CREATE TABLE items (id int PRIMARY KEY)');
+  });
+  after(async () => {
+    await db.drop();
+  });
+
+  async function confirmedFlush(slot: string): Promise<string> {
+    const result = await db.sql('SELECT confirmed_flush_lsn::text AS lsn FROM pg_replication_slots WHERE slot_name = $1', [slot]);
+    return String(result.rows[0]?.lsn);
+  }
+
+  test('a terminated walsender is recovered by itself with nothing lost and nothing twice', async () => {
+    await db.sql('TRUNCATE items');
+    const config = connectorConfig(db, { tables: ['public.items'], maxTransactionEvents: 5 });
+    const capture = new Capture(new PostgresConnector(config));
+    try {
+      await capture.waitStreaming();
+      for (let i = 1; i <= 10; i++) await db.sql('INSERT INTO items VALUES ($1)', [i]);
+      await db.sql('INSERT INTO items SELECT g FROM generate_series(11, 30) g');
+      await capture.waitForEvents(30, 'items');
+      const killed = await db.sql('SELECT pg_terminate_backend(active_pid) AS ok FROM pg_replication_slots WHERE slot_name = $1 AND active', [config.slot]);
+      assert.equal(killed.rows[0]?.ok, true, 'the walsender was terminated');
+      for (let i = 31; i <= 40; i++) await db.sql('INSERT INTO items VALUES ($1)', [i]);
+      await db.sql('INSERT INTO items SELECT g FROM generate_series(41, 60) g');
+      const events = await capture.waitForEvents(60, 'items');
+      await waitFor('a heartbeat after the new events', () => capture.batches.at(-1)?.events.length === 0);
+      assert.deepEqual(
+        capture.eventsOf('items').map((event) => (event.after as { id: number }).id),
+        Array.from({ length: 60 }, (_, i) => i + 1),
+        'every row exactly once, in order',
+      );
+      for (let i = 1; i < events.length; i++) assert.equal(comparePosition(events[i - 1]!.source.position, events[i]!.source.position), -1);
+      assert.match(capture.connector.status().lastError ?? '', /replication stream/);
+      assert.equal(capture.connector.status().state, 'streaming');
+    } finally {
+      await capture.stop();
+    }
+  });
+
+  test('only acknowledge() advances confirmed_flush_lsn; a restart resumes after the published position', async () => {
+    await db.sql('TRUNCATE items');
+    const config = connectorConfig(db, { tables: ['public.items'], heartbeatIntervalMs: 200 });
+    const first = new Capture(new PostgresConnector(config));
+    let resumeAt: EventPosition | undefined;
+    try {
+      await first.waitStreaming();
+      const initial = await confirmedFlush(config.slot);
+      for (let i = 1; i <= 4; i++) await db.sql('INSERT INTO items VALUES ($1)', [i]);
+      await first.waitForEvents(4, 'items');
+      await waitFor('three heartbeats', () => first.batches.filter((batch) => batch.events.length === 0 && batch.commit).length >= 3);
+      assert.equal(await confirmedFlush(config.slot), initial, 'received events and heartbeats do not confirm anything');
+
+      const second = first.batches.find((batch) => batch.events.some((event) => (event.after as { id: number } | null)?.id === 2));
+      assert.ok(second?.commit?.kind === 'pg');
+      await first.connector.acknowledge(second.commit);
+      // The server confirms the acknowledged commit LSN + 1: that transaction is never sent again.
+      const expected = formatLsn(lsnFromBigInt(second.commit.lsn + 1n));
+      await waitFor(`confirmed_flush_lsn ${expected}`, async () => (await confirmedFlush(config.slot)) === expected);
+      await waitFor('status to show the confirmed position', () => first.connector.status().confirmed === expected);
+      resumeAt = first.eventsOf('items')[2]!.source.position;
+    } finally {
+      await first.stop();
+    }
+
+    // Restart as a publisher would after a crash: it published up to id 3 but confirmed only up to id 2.
+    const restarted = new Capture(new PostgresConnector(config), { position: resumeAt ?? null, state: null });
+    try {
+      await restarted.waitStreaming();
+      await db.sql('INSERT INTO items VALUES (5)');
+      await restarted.waitForEvents(2, 'items');
+      assert.deepEqual(
+        restarted.eventsOf('items').map((event) => (event.after as { id: number }).id),
+        [4, 5],
+        'the slot redelivers id 3 but it is not yielded again',
+      );
+    } finally {
+      await restarted.stop();
+    }
+  });
+});
