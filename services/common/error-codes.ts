@@ -78,6 +78,11 @@ export const ERROR_CODES = {
     http: 409,
     doc: 'Another instance took over this connector (transactional producer fenced).',
   },
+  CAPTURE_STATE_TOO_LARGE: {
+    retriable: false,
+    http: 500,
+    doc: 'The published position plus connector state exceed what Kafka keeps as offset metadata (offset.metadata.max.bytes, 4096 by default).',
+  },
   APPLY_FAILED: {
     retriable: false,
     http: 500,
