@@ -108,6 +108,11 @@ export const ERROR_CODES = {
     http: 400,
     doc: 'An API request failed validation (body, query or parameters); the message names the field.',
   },
+  OPERATION_UNSUPPORTED: {
+    retriable: false,
+    http: 501,
+    doc: 'The component does not support the requested operation (for example an incremental snapshot of a binlog source); the message names it.',
+  },
   INTERNAL: { retriable: false, http: 500, doc: 'An invariant was broken: a bug. The message says which.' },
 } as const satisfies Record<string, { retriable: boolean; http: number; doc: string }>;
 
