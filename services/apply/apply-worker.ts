@@ -14,7 +14,11 @@ import { silentLogger, type Logger } from '../common/logger.ts';
 import type { ConsumedEvent, DeadLetterSink, EventFeed } from './event-feed.ts';
 import { DEFAULT_BACKOFF, withRetries, type Backoff } from './retry.ts';
 import type { ApplyResult, EventFailure, Sink } from './sink.ts';
-import { assembleTransactions, chunkTransactions, type AssembledTransaction } from './transaction-assembler.ts';
+import {
+  assembleTransactions,
+  chunkTransactions,
+  type AssembledTransaction,
+} from './transaction-assembler.ts';
 
 export interface ApplyWorkerOptions {
   /** The source connector name: the stream whose applied position the sink stores. */
@@ -61,14 +65,21 @@ export class ApplyWorker {
 
   constructor(options: ApplyWorkerOptions) {
     this.options = options;
-    this.logger = (options.logger ?? silentLogger).child({ component: 'apply-worker', stream: options.stream });
+    this.logger = (options.logger ?? silentLogger).child({
+      component: 'apply-worker',
+      stream: options.stream,
+    });
   }
 
   async run(signal: AbortSignal): Promise<void> {
     this.state = 'running';
     try {
       await this.retrying('preparing the sink', () => this.options.sink.prepare(), signal);
-      this.position = await this.retrying('reading the applied position', () => this.options.sink.appliedPosition(this.options.stream), signal);
+      this.position = await this.retrying(
+        'reading the applied position',
+        () => this.options.sink.appliedPosition(this.options.stream),
+        signal,
+      );
       this.logger.info({ position: this.position && formatPosition(this.position) }, 'apply worker started');
       await this.options.feed.run((batch) => this.handle(batch, signal), signal);
       this.state = 'stopped';
@@ -84,7 +95,10 @@ export class ApplyWorker {
       stream: this.options.stream,
       state: this.state,
       appliedPosition: this.position && formatPosition(this.position),
-      lagMillis: this.commitTimeMicros === null ? null : Math.max(0, Date.now() - Number(this.commitTimeMicros / 1000n)),
+      lagMillis:
+        this.commitTimeMicros === null
+          ? null
+          : Math.max(0, Date.now() - Number(this.commitTimeMicros / 1000n)),
       eventsApplied: this.eventsApplied,
       eventsSkipped: this.eventsSkipped,
       transactionsApplied: this.transactionsApplied,
@@ -97,7 +111,11 @@ export class ApplyWorker {
   private async handle(batch: readonly ConsumedEvent[], signal: AbortSignal): Promise<void> {
     const maxEvents = this.options.batch?.maxEvents ?? DEFAULT_MAX_EVENTS;
     for (const chunk of chunkTransactions(assembleTransactions(batch), maxEvents)) {
-      if (signal.aborted) throw new CdcError('STOPPED', `apply worker of ${this.options.stream} stopped before the batch was applied`);
+      if (signal.aborted)
+        throw new CdcError(
+          'STOPPED',
+          `apply worker of ${this.options.stream} stopped before the batch was applied`,
+        );
       await this.applyChunk(chunk, signal);
     }
   }
@@ -108,7 +126,12 @@ export class ApplyWorker {
       return;
     } catch (error) {
       if (isRetriable(error) || signal.aborted) throw error;
-      this.noteError(error, chunk.length > 1 ? 'target transaction failed; applying its source transactions one at a time' : 'source transaction failed; isolating the failing event');
+      this.noteError(
+        error,
+        chunk.length > 1
+          ? 'target transaction failed; applying its source transactions one at a time'
+          : 'source transaction failed; isolating the failing event',
+      );
     }
     for (const unit of chunk) {
       if (chunk.length > 1) {
@@ -126,7 +149,15 @@ export class ApplyWorker {
 
   private async applyWhole(units: readonly AssembledTransaction[], signal: AbortSignal): Promise<void> {
     const before = this.position;
-    const result = await this.retrying('applying a batch', () => this.options.sink.apply(this.options.stream, units.map((u) => u.transaction)), signal);
+    const result = await this.retrying(
+      'applying a batch',
+      () =>
+        this.options.sink.apply(
+          this.options.stream,
+          units.map((u) => u.transaction),
+        ),
+      signal,
+    );
     this.record(result, units, before);
   }
 
@@ -134,26 +165,48 @@ export class ApplyWorker {
     const before = this.position;
     const onEventFailure = async (failure: EventFailure): Promise<void> => {
       const consumed = unit.consumed[failure.eventIndex];
-      if (!consumed) throw new CdcError('INTERNAL', `sink reported a failure for event ${failure.eventIndex} of a ${unit.consumed.length}-event transaction`);
+      if (!consumed)
+        throw new CdcError(
+          'INTERNAL',
+          `sink reported a failure for event ${failure.eventIndex} of a ${unit.consumed.length}-event transaction`,
+        );
       const position = formatPosition(failure.event.source.position);
       const table = `${failure.event.table.schema}.${failure.event.table.table}`;
       if (this.options.onError === 'stop') {
-        throw new CdcError('APPLY_FAILED', `apply stopped: the ${failure.event.op} event at ${position} on table ${table} cannot be applied: ${failure.error.message}`, { position, table }, { cause: failure.error });
+        throw new CdcError(
+          'APPLY_FAILED',
+          `apply stopped: the ${failure.event.op} event at ${position} on table ${table} cannot be applied: ${failure.error.message}`,
+          { position, table },
+          { cause: failure.error },
+        );
       }
       await this.options.deadLetters.publish(consumed, failure.error.message, failure.error);
       this.deadLettered++;
       this.logger.warn({ position, table, err: failure.error }, 'event sent to the dead-letter sink');
     };
-    const result = await this.retrying('applying a transaction event by event', () => this.options.sink.apply(this.options.stream, [unit.transaction], { onEventFailure }), signal);
+    const result = await this.retrying(
+      'applying a transaction event by event',
+      () => this.options.sink.apply(this.options.stream, [unit.transaction], { onEventFailure }),
+      signal,
+    );
     this.record(result, [unit], before);
   }
 
-  private record(result: ApplyResult, units: readonly AssembledTransaction[], before: EventPosition | null): void {
+  private record(
+    result: ApplyResult,
+    units: readonly AssembledTransaction[],
+    before: EventPosition | null,
+  ): void {
     this.eventsApplied += result.applied;
     this.eventsSkipped += result.skipped;
     for (const unit of units) {
       const last = unit.transaction.events.at(-1);
-      if (unit.transaction.complete && last && (before === null || comparePosition(last.source.position, before) > 0)) this.transactionsApplied++;
+      if (
+        unit.transaction.complete &&
+        last &&
+        (before === null || comparePosition(last.source.position, before) > 0)
+      )
+        this.transactionsApplied++;
     }
     if (result.position) this.position = result.position;
     if (result.commitTimeMicros !== null) this.commitTimeMicros = result.commitTimeMicros;

@@ -23,13 +23,23 @@ export async function withRetries<T>(
       return await operation();
     } catch (error) {
       if (!isRetriable(error) || options.signal.aborted) throw error;
-      const wait = Math.min(options.backoff.maxMs, options.backoff.initialMs * 2 ** Math.min(attempt, 20)) * (0.5 + Math.random() / 2);
+      const wait =
+        Math.min(options.backoff.maxMs, options.backoff.initialMs * 2 ** Math.min(attempt, 20)) *
+        (0.5 + Math.random() / 2);
       options.onRetry?.(error);
-      options.logger.warn({ attempt: attempt + 1, waitMs: Math.round(wait), err: error }, `${what} failed, retrying: ${errorMessage(error)}`);
+      options.logger.warn(
+        { attempt: attempt + 1, waitMs: Math.round(wait), err: error },
+        `${what} failed, retrying: ${errorMessage(error)}`,
+      );
       try {
         await delay(wait, undefined, { signal: options.signal });
       } catch (aborted) {
-        throw new CdcError('STOPPED', `${what} stopped while waiting to retry after: ${errorMessage(error)}`, {}, { cause: aborted });
+        throw new CdcError(
+          'STOPPED',
+          `${what} stopped while waiting to retry after: ${errorMessage(error)}`,
+          {},
+          { cause: aborted },
+        );
       }
     }
   }

@@ -53,6 +53,10 @@ export interface Sink {
   /** Last applied position of `stream` (the source connector name), or null when nothing was applied yet. */
   appliedPosition(stream: string): Promise<EventPosition | null>;
   /** Applies `transactions` in order in one target transaction, with the new applied position of `stream`. */
-  apply(stream: string, transactions: readonly SourceTransaction[], options?: ApplyOptions): Promise<ApplyResult>;
+  apply(
+    stream: string,
+    transactions: readonly SourceTransaction[],
+    options?: ApplyOptions,
+  ): Promise<ApplyResult>;
   close(): Promise<void>;
 }

@@ -34,7 +34,11 @@ function isLast(consumed: ConsumedEvent): boolean {
 function unit(consumed: ConsumedEvent[], complete: boolean): AssembledTransaction {
   const first = consumed[0]!;
   return {
-    transaction: { commit: first.event.source.position.commit, events: consumed.map((c) => c.event), complete },
+    transaction: {
+      commit: first.event.source.position.commit,
+      events: consumed.map((c) => c.event),
+      complete,
+    },
     consumed,
   };
 }
@@ -75,7 +79,10 @@ export function assembleTransactions(batch: readonly ConsumedEvent[]): Assembled
  * Cuts transactions into runs of at most `maxEvents` events for one target transaction each, never splitting
  * a transaction: a transaction larger than the limit gets a run of its own.
  */
-export function chunkTransactions<T extends { readonly transaction: SourceTransaction }>(units: readonly T[], maxEvents: number): T[][] {
+export function chunkTransactions<T extends { readonly transaction: SourceTransaction }>(
+  units: readonly T[],
+  maxEvents: number,
+): T[][] {
   const chunks: T[][] = [];
   let current: T[] = [];
   let size = 0;
@@ -92,4 +99,3 @@ export function chunkTransactions<T extends { readonly transaction: SourceTransa
   if (current.length > 0) chunks.push(current);
   return chunks;
 }
-

@@ -7,7 +7,12 @@
 import pg from 'pg';
 import type { ChangeEvent } from '../../../schemas/events/change-event.ts';
 import type { TableSchema } from '../../../schemas/events/table-schema.ts';
-import { comparePosition, formatPosition, parsePosition, type EventPosition } from '../../../schemas/positions/position.ts';
+import {
+  comparePosition,
+  formatPosition,
+  parsePosition,
+  type EventPosition,
+} from '../../../schemas/positions/position.ts';
 import { formatLsn } from '../../../schemas/positions/lsn.ts';
 import { CdcError } from '../../common/errors.ts';
 import { silentLogger, type Logger } from '../../common/logger.ts';
@@ -47,7 +52,10 @@ export class PostgresSink implements Sink {
   constructor(options: PostgresSinkOptions) {
     this.options = options;
     this.logger = (options.logger ?? silentLogger).child({ component: 'postgres-sink' });
-    this.shapes = new TableShapes((table) => ({ schema: options.targetSchema ?? table.schema, table: table.table }), this.logger);
+    this.shapes = new TableShapes(
+      (table) => ({ schema: options.targetSchema ?? table.schema, table: table.table }),
+      this.logger,
+    );
     this.writer = new RowWriter(this.shapes);
   }
 
@@ -70,7 +78,10 @@ export class PostgresSink implements Sink {
     if (this.positions.has(stream)) return this.positions.get(stream) ?? null;
     const client = await this.connect();
     try {
-      const result = await client.query<{ position: string }>('SELECT position FROM cdc_apply.applied_position WHERE stream = $1', [stream]);
+      const result = await client.query<{ position: string }>(
+        'SELECT position FROM cdc_apply.applied_position WHERE stream = $1',
+        [stream],
+      );
       const text = result.rows[0]?.position;
       const position = text === undefined ? null : parsePosition(text);
       this.positions.set(stream, position);
@@ -80,7 +91,11 @@ export class PostgresSink implements Sink {
     }
   }
 
-  async apply(stream: string, transactions: readonly SourceTransaction[], options: ApplyOptions = {}): Promise<ApplyResult> {
+  async apply(
+    stream: string,
+    transactions: readonly SourceTransaction[],
+    options: ApplyOptions = {},
+  ): Promise<ApplyResult> {
     if (!this.prepared) await this.prepare();
     let floor = await this.appliedPosition(stream);
     const fresh: { event: ChangeEvent; transactionIndex: number; eventIndex: number }[] = [];
@@ -112,7 +127,10 @@ export class PostgresSink implements Sink {
       if (this.sessionOrigin !== null) {
         const commit = last.source.position.commit;
         const lsn = commit.kind === 'pg' ? formatLsn(commit.lsn) : '0/0';
-        await client.query('SELECT pg_replication_origin_xact_setup($1::pg_lsn, $2::timestamptz)', [lsn, microsToTimestamp(last.source.commitTimeMicros)]);
+        await client.query('SELECT pg_replication_origin_xact_setup($1::pg_lsn, $2::timestamptz)', [
+          lsn,
+          microsToTimestamp(last.source.commitTimeMicros),
+        ]);
       }
       const onEventFailure = options.onEventFailure;
       if (!onEventFailure) {
@@ -142,7 +160,10 @@ export class PostgresSink implements Sink {
     } catch (error) {
       await this.rollback(client);
       if (error instanceof CdcError) throw error;
-      throw this.classifyBatch(error, fresh.map((f) => f.event));
+      throw this.classifyBatch(
+        error,
+        fresh.map((f) => f.event),
+      );
     }
     this.shapes.commit();
     this.positions.set(stream, last.source.position);
@@ -168,9 +189,17 @@ export class PostgresSink implements Sink {
       const old = this.client;
       this.client = null;
       // The old session is already gone; ending it only releases the socket, and its error says nothing new.
-      await old.end().catch((error: unknown) => this.logger.debug({ err: error }, 'closing a broken target connection failed'));
+      await old
+        .end()
+        .catch((error: unknown) =>
+          this.logger.debug({ err: error }, 'closing a broken target connection failed'),
+        );
     }
-    const client = new pg.Client({ connectionString: this.options.url, types: TEXT_TYPES, application_name: 'cdc-apply' });
+    const client = new pg.Client({
+      connectionString: this.options.url,
+      types: TEXT_TYPES,
+      application_name: 'cdc-apply',
+    });
     client.on('error', (error) => {
       this.broken = true;
       this.logger.warn({ err: error }, 'target connection failed');
@@ -181,7 +210,12 @@ export class PostgresSink implements Sink {
     try {
       await client.connect();
     } catch (error) {
-      throw new CdcError('TARGET_UNREACHABLE', `cannot connect to the target database: ${errorText(error)}`, {}, { cause: error, retriable: true });
+      throw new CdcError(
+        'TARGET_UNREACHABLE',
+        `cannot connect to the target database: ${errorText(error)}`,
+        {},
+        { cause: error, retriable: true },
+      );
     }
     this.client = client;
     this.broken = false;
@@ -199,11 +233,17 @@ export class PostgresSink implements Sink {
     try {
       if (this.sessionOrigin !== null) await client.query('SELECT pg_replication_origin_session_reset()');
       this.sessionOrigin = null;
-      await client.query('SELECT pg_replication_origin_create($1) WHERE pg_replication_origin_oid($1) IS NULL', [name]);
+      await client.query(
+        'SELECT pg_replication_origin_create($1) WHERE pg_replication_origin_oid($1) IS NULL',
+        [name],
+      );
       await client.query('SELECT pg_replication_origin_session_setup($1)', [name]);
       this.sessionOrigin = name;
     } catch (error) {
-      throw this.classify(error, `cannot set up the replication origin ${name} (needs superuser or EXECUTE on pg_replication_origin_*; only one worker per stream)`);
+      throw this.classify(
+        error,
+        `cannot set up the replication origin ${name} (needs superuser or EXECUTE on pg_replication_origin_*; only one worker per stream)`,
+      );
     }
   }
 
@@ -227,13 +267,23 @@ export class PostgresSink implements Sink {
     if (error instanceof CdcError) return error;
     const position = formatPosition(event.source.position);
     const table = `${this.options.targetSchema ?? event.table.schema}.${event.table.table}`;
-    return classifyTargetError(error, `cannot apply ${opName(event)} at ${position} to ${table}`, { table, position }, this.broken);
+    return classifyTargetError(
+      error,
+      `cannot apply ${opName(event)} at ${position} to ${table}`,
+      { table, position },
+      this.broken,
+    );
   }
 
   private classifyBatch(error: unknown, events: readonly ChangeEvent[]): CdcError {
     const first = formatPosition(events[0]!.source.position);
     const last = formatPosition(events.at(-1)!.source.position);
-    return classifyTargetError(error, `cannot apply events ${first} .. ${last}`, { from: first, to: last }, this.broken);
+    return classifyTargetError(
+      error,
+      `cannot apply events ${first} .. ${last}`,
+      { from: first, to: last },
+      this.broken,
+    );
   }
 }
 

@@ -38,7 +38,8 @@ export class RowWriter {
       if (event.op === 'c' || event.op === 'r') {
         const shape = await this.shape(event);
         const group: ChangeEvent[] = [event];
-        const keys = event.op === 'r' && shape.table.key.length > 0 ? new Set([keyText(shape, event.after)]) : null;
+        const keys =
+          event.op === 'r' && shape.table.key.length > 0 ? new Set([keyText(shape, event.after)]) : null;
         let j = i + 1;
         for (; j < events.length; j++) {
           const next = events[j]!;
@@ -75,10 +76,14 @@ export class RowWriter {
         if (!statement) return;
         const result = await this.run(shape, statement);
         if (result.rowCount === 0) {
-          throw new CdcError('APPLY_FAILED', `update at ${formatPosition(event.source.position)} found no row in ${shape.sql} with ${describe(shape, old)}`, {
-            table: shape.sql,
-            position: formatPosition(event.source.position),
-          });
+          throw new CdcError(
+            'APPLY_FAILED',
+            `update at ${formatPosition(event.source.position)} found no row in ${shape.sql} with ${describe(shape, old)}`,
+            {
+              table: shape.sql,
+              position: formatPosition(event.source.position),
+            },
+          );
         }
         return;
       }
@@ -102,10 +107,17 @@ export class RowWriter {
   private async insertGroup(shape: TableShape, events: readonly ChangeEvent[]): Promise<void> {
     const rows: Row[] = events.map((event) => event.after ?? {});
     const upsert = events[0]!.op === 'r';
-    const perStatement = Math.max(1, Math.min(MAX_ROWS_PER_INSERT, Math.floor(MAX_PARAMETERS / Math.max(1, shape.table.columns.length))));
+    const perStatement = Math.max(
+      1,
+      Math.min(MAX_ROWS_PER_INSERT, Math.floor(MAX_PARAMETERS / Math.max(1, shape.table.columns.length))),
+    );
     for (let start = 0; start < rows.length; start += perStatement) {
       const slice = rows.slice(start, start + perStatement);
-      await this.run(shape, insertRows(shape.table, shape.sql, slice, upsert), slice.length === perStatement || slice.length === 1);
+      await this.run(
+        shape,
+        insertRows(shape.table, shape.sql, slice, upsert),
+        slice.length === perStatement || slice.length === 1,
+      );
     }
   }
 
@@ -119,7 +131,9 @@ export class RowWriter {
       name = `cdc_apply_${this.prepared.size}`;
       this.prepared.set(key, name);
     }
-    return name === undefined ? client.query(statement.text, statement.values) : client.query({ name, text: statement.text, values: statement.values });
+    return name === undefined
+      ? client.query(statement.text, statement.values)
+      : client.query({ name, text: statement.text, values: statement.values });
   }
 
   private connected(): pg.Client {
@@ -129,10 +143,16 @@ export class RowWriter {
 }
 
 function keyText(shape: TableShape, row: Row | null): string {
-  return JSON.stringify(shape.table.key.map((name) => {
-    const value = row?.[name] ?? null;
-    return value instanceof Uint8Array ? Buffer.from(value).toString('hex') : typeof value === 'bigint' ? value.toString() : value;
-  }));
+  return JSON.stringify(
+    shape.table.key.map((name) => {
+      const value = row?.[name] ?? null;
+      return value instanceof Uint8Array
+        ? Buffer.from(value).toString('hex')
+        : typeof value === 'bigint'
+          ? value.toString()
+          : value;
+    }),
+  );
 }
 
 function describe(shape: TableShape, row: Row): string {

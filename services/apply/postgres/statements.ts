@@ -18,7 +18,8 @@ function comparable(table: TableSchema, column: ColumnSchema, placeholder: strin
   const type = declaredType(table, column).toLowerCase();
   const name = ident(column.name);
   if (type === 'json') return `${name}::jsonb IS NOT DISTINCT FROM ${placeholder}::jsonb`;
-  if (/^(xml|point|line|lseg|box|path|polygon|circle)$/.test(type)) return `${name}::text IS NOT DISTINCT FROM ${placeholder}::text`;
+  if (/^(xml|point|line|lseg|box|path|polygon|circle)$/.test(type))
+    return `${name}::text IS NOT DISTINCT FROM ${placeholder}::text`;
   return `${name} IS NOT DISTINCT FROM ${placeholder}`;
 }
 
@@ -58,7 +59,12 @@ export function oldRow(table: TableSchema, before: Row | null, after: Row | null
 }
 
 /** `INSERT ... VALUES (...), (...)`, optionally as an upsert on the key. */
-export function insertRows(table: TableSchema, target: string, rows: readonly Row[], upsert: boolean): Statement {
+export function insertRows(
+  table: TableSchema,
+  target: string,
+  rows: readonly Row[],
+  upsert: boolean,
+): Statement {
   const names = table.columns.map((column) => ident(column.name));
   const values: Parameter[] = [];
   const tuples: string[] = [];
@@ -73,7 +79,9 @@ export function insertRows(table: TableSchema, target: string, rows: readonly Ro
   let text = `INSERT INTO ${target} (${names.join(', ')}) VALUES ${tuples.join(', ')}`;
   if (upsert && table.key.length > 0) {
     const keys = new Set(table.key);
-    const others = table.columns.filter((column) => !keys.has(column.name)).map((column) => ident(column.name));
+    const others = table.columns
+      .filter((column) => !keys.has(column.name))
+      .map((column) => ident(column.name));
     text +=
       others.length > 0
         ? ` ON CONFLICT (${table.key.map(ident).join(', ')}) DO UPDATE SET ${others.map((c) => `${c} = EXCLUDED.${c}`).join(', ')}`
@@ -86,7 +94,13 @@ export function insertRows(table: TableSchema, target: string, rows: readonly Ro
  * `UPDATE` of the columns the source sent: a column listed in `unchanged`, or present but undefined (the
  * source's unchanged TOAST), keeps the replica's value. Returns null when no column is to be set.
  */
-export function updateRow(table: TableSchema, target: string, old: Row, after: Row, unchanged: readonly string[]): Statement | null {
+export function updateRow(
+  table: TableSchema,
+  target: string,
+  old: Row,
+  after: Row,
+  unchanged: readonly string[],
+): Statement | null {
   const skip = new Set(unchanged);
   const values: Parameter[] = [];
   const assignments: string[] = [];

@@ -67,7 +67,8 @@ export class TableShapes {
     const target = this.targetOf(table);
     const key = qualified(target);
     const desired = this.desiredOf(table);
-    const current = (this.pending.get(key) ?? this.known.get(key))?.columns ?? (await this.readCatalog(client, key));
+    const current =
+      (this.pending.get(key) ?? this.known.get(key))?.columns ?? (await this.readCatalog(client, key));
     if (current === null) {
       await this.create(client, target, table);
     } else {
@@ -112,7 +113,9 @@ export class TableShapes {
   private desiredOf(table: TableSchema): Desired {
     let desired = this.desired.get(table);
     if (!desired) {
-      const columns = new Map(table.columns.map((column) => [column.name, normalizeTypeName(declaredType(table, column))]));
+      const columns = new Map(
+        table.columns.map((column) => [column.name, normalizeTypeName(declaredType(table, column))]),
+      );
       const signature = JSON.stringify([[...columns], table.key, table.columns.map((c) => c.nullable)]);
       desired = { signature, columns };
       this.desired.set(table, desired);
@@ -175,8 +178,14 @@ export class TableShapes {
     if (existing.rows.length === 0) {
       const parts = splitTypeName(need.typeName);
       if (parts?.schema) await client.query(`CREATE SCHEMA IF NOT EXISTS ${ident(parts.schema)}`);
-      const typeSql = parts ? (parts.schema ? `${ident(parts.schema)}.${ident(parts.name)}` : ident(parts.name)) : need.typeName;
-      const created = await client.query<{ created: boolean }>('SELECT to_regtype($1) IS NULL AS created', [need.typeName]);
+      const typeSql = parts
+        ? parts.schema
+          ? `${ident(parts.schema)}.${ident(parts.name)}`
+          : ident(parts.name)
+        : need.typeName;
+      const created = await client.query<{ created: boolean }>('SELECT to_regtype($1) IS NULL AS created', [
+        need.typeName,
+      ]);
       if (created.rows[0]?.created) {
         await client.query(`CREATE TYPE ${typeSql} AS ENUM (${need.values.map(literal).join(', ')})`);
         this.logger.info({ type: need.typeName }, 'created enum type');

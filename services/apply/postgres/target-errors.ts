@@ -15,14 +15,26 @@ function sqlState(error: unknown): string | null {
   return typeof code === 'string' && /^[0-9A-Z]{5}$/.test(code) ? code : null;
 }
 
-export function classifyTargetError(error: unknown, message: string, fields: ErrorFields, connectionBroken: boolean): CdcError {
+export function classifyTargetError(
+  error: unknown,
+  message: string,
+  fields: ErrorFields,
+  connectionBroken: boolean,
+): CdcError {
   if (error instanceof CdcError) return error;
   const state = sqlState(error);
   // Without a SQLSTATE the server never judged the statement: the connection failed under it (pg reports a
   // dropped socket as a plain "Connection terminated" error, sometimes before its 'end' event fires).
-  const connectionLost = connectionBroken || state === null || RETRIABLE_CLASSES.has(state.slice(0, 2)) || isRetriable(error);
+  const connectionLost =
+    connectionBroken || state === null || RETRIABLE_CLASSES.has(state.slice(0, 2)) || isRetriable(error);
   const retriable = connectionLost || (state !== null && RETRIABLE_CODES.has(state));
-  const detail = typeof error === 'object' && error !== null ? (error as { detail?: unknown }).detail : undefined;
+  const detail =
+    typeof error === 'object' && error !== null ? (error as { detail?: unknown }).detail : undefined;
   const text = `${message}: ${error instanceof Error ? error.message : String(error)}${typeof detail === 'string' ? ` (${detail})` : ''}`;
-  return new CdcError(connectionLost ? 'TARGET_UNREACHABLE' : 'APPLY_FAILED', text, { ...fields, sqlState: state }, { cause: error, retriable });
+  return new CdcError(
+    connectionLost ? 'TARGET_UNREACHABLE' : 'APPLY_FAILED',
+    text,
+    { ...fields, sqlState: state },
+    { cause: error, retriable },
+  );
 }

@@ -62,7 +62,11 @@ export function mapColumnType(type: ColumnType): string {
     case 'date':
       return 'date';
     case 'time':
-      return withPrecision('time', type.precision, type.withTimeZone ? ' with time zone' : ' without time zone');
+      return withPrecision(
+        'time',
+        type.precision,
+        type.withTimeZone ? ' with time zone' : ' without time zone',
+      );
     case 'timestamp':
       return withPrecision('timestamp', type.precision, ' without time zone');
     case 'timestamptz':
@@ -139,7 +143,11 @@ export function normalizeTypeName(text: string): string {
     rest = rest.slice(0, -2).trimEnd();
   }
   if (rest.includes('"')) return `${rest}${arrays}`;
-  rest = rest.toLowerCase().replace(/\s*\(\s*/g, '(').replace(/\s*,\s*/g, ',').replace(/\s*\)/g, ')');
+  rest = rest
+    .toLowerCase()
+    .replace(/\s*\(\s*/g, '(')
+    .replace(/\s*,\s*/g, ',')
+    .replace(/\s*\)/g, ')');
   const match = /^([a-z_][a-z0-9_ .]*?)(\(\d+(?:,\d+)?\))?( with(?:out)? time zone)?$/.exec(rest);
   if (!match) return `${rest}${arrays}`;
   const [, base = '', modifier = '', zone = ''] = match;

@@ -9,7 +9,8 @@ import { CdcError } from '../../common/errors.ts';
 export type Parameter = string | Buffer | null;
 
 function scalarText(value: Exclude<Value, readonly Value[] | null>): string {
-  if (value instanceof Uint8Array) return `\\x${Buffer.from(value.buffer, value.byteOffset, value.byteLength).toString('hex')}`;
+  if (value instanceof Uint8Array)
+    return `\\x${Buffer.from(value.buffer, value.byteOffset, value.byteLength).toString('hex')}`;
   if (typeof value === 'number' && Object.is(value, -0)) return '-0';
   return String(value);
 }
@@ -32,7 +33,8 @@ export function arrayLiteral(values: readonly Value[]): string {
 function bitString(value: Value, length: number): string {
   if (typeof value === 'string') return value;
   let bits: string;
-  if (value instanceof Uint8Array) bits = Array.from(value, (byte) => byte.toString(2).padStart(8, '0')).join('');
+  if (value instanceof Uint8Array)
+    bits = Array.from(value, (byte) => byte.toString(2).padStart(8, '0')).join('');
   else if (typeof value === 'bigint' || typeof value === 'number') bits = BigInt(value).toString(2);
   else throw new CdcError('APPLY_FAILED', `cannot write ${typeof value} into a bit(${length}) column`, {});
   return bits.length > length ? bits.slice(bits.length - length) : bits.padStart(length, '0');

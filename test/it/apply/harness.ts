@@ -21,7 +21,11 @@ export async function applyBatches(
   url: string,
   stream: string,
   batches: readonly (readonly ChangeEvent[])[],
-  options: { onError?: ApplyWorkerOptions['onError']; maxEvents?: number; between?: (index: number) => Promise<void> } = {},
+  options: {
+    onError?: ApplyWorkerOptions['onError'];
+    maxEvents?: number;
+    between?: (index: number) => Promise<void>;
+  } = {},
 ): Promise<Run> {
   if (!streams.includes(stream)) streams.push(stream);
   const sink = new PostgresSink({ url });

@@ -34,7 +34,10 @@ export async function createTargetDatabase(): Promise<TargetDatabase> {
     async drop(origins) {
       await reader.end();
       for (const origin of origins) {
-        await admin.query('SELECT pg_replication_origin_drop($1) WHERE pg_replication_origin_oid($1) IS NOT NULL', [origin]);
+        await admin.query(
+          'SELECT pg_replication_origin_drop($1) WHERE pg_replication_origin_oid($1) IS NOT NULL',
+          [origin],
+        );
       }
       await admin.query(`DROP DATABASE IF EXISTS ${pg.escapeIdentifier(name)} WITH (FORCE)`);
       await admin.end();

@@ -8,11 +8,21 @@ import { lsnFromBigInt } from '../../../schemas/positions/lsn.ts';
 import type { EventPosition } from '../../../schemas/positions/position.ts';
 import type { ConsumedEvent } from '../../../services/apply/event-feed.ts';
 
-export function column(name: string, sourceType: string, type: ColumnType = { kind: 'text' }, nullable = true): ColumnSchema {
+export function column(
+  name: string,
+  sourceType: string,
+  type: ColumnType = { kind: 'text' },
+  nullable = true,
+): ColumnSchema {
   return { name, sourceType, type, nullable };
 }
 
-export function pgTable(schema: string, table: string, columns: readonly ColumnSchema[], key: readonly string[]): TableSchema {
+export function pgTable(
+  schema: string,
+  table: string,
+  columns: readonly ColumnSchema[],
+  key: readonly string[],
+): TableSchema {
   return { database: 'cdc_source', schema, table, dialect: 'postgres', columns, key, beforeImage: 'key' };
 }
 
@@ -31,7 +41,11 @@ export type Change =
  * Turns changes into the events of one source transaction committed at `lsn` (microsecond commit time
  * derived from it, so it is distinct per transaction). `totalOnLastOnly` mimics a very large transaction.
  */
-export function transaction(lsn: bigint, changes: readonly Change[], options: { totalOnLastOnly?: boolean; connector?: string } = {}): ChangeEvent[] {
+export function transaction(
+  lsn: bigint,
+  changes: readonly Change[],
+  options: { totalOnLastOnly?: boolean; connector?: string } = {},
+): ChangeEvent[] {
   const txId = `tx${lsn}`;
   return changes.map((change, index) => {
     const transaction: TransactionInfo = {
@@ -56,7 +70,13 @@ export function transaction(lsn: bigint, changes: readonly Change[], options: { 
       case 'r':
         return { ...base, op: change.op, before: null, after: change.after };
       case 'u':
-        return { ...base, op: 'u', before: change.before ?? null, after: change.after, unchanged: change.unchanged ?? [] };
+        return {
+          ...base,
+          op: 'u',
+          before: change.before ?? null,
+          after: change.after,
+          unchanged: change.unchanged ?? [],
+        };
       case 'd':
         return { ...base, op: 'd', before: change.before, after: null };
       case 't':
@@ -73,7 +93,14 @@ export function snapshotRead(lsn: bigint, index: number, table: TableSchema, aft
     before: null,
     after,
     transaction: null,
-    source: { connector: 'test', position: pgPosition(lsn, index), txId: null, commitTimeMicros: 1_700_000_000_000_000n + lsn, origin: null, snapshot: true },
+    source: {
+      connector: 'test',
+      position: pgPosition(lsn, index),
+      txId: null,
+      commitTimeMicros: 1_700_000_000_000_000n + lsn,
+      origin: null,
+      snapshot: true,
+    },
   };
 }
 

@@ -4,7 +4,12 @@
  */
 import type { ChangeEvent } from '../../../schemas/events/change-event.ts';
 import type { CdcError } from '../../../services/common/errors.ts';
-import type { BatchHandler, ConsumedEvent, DeadLetterSink, EventFeed } from '../../../services/apply/event-feed.ts';
+import type {
+  BatchHandler,
+  ConsumedEvent,
+  DeadLetterSink,
+  EventFeed,
+} from '../../../services/apply/event-feed.ts';
 import { consumed } from './events.ts';
 
 export class MemoryFeed implements EventFeed {
