@@ -1,6 +1,7 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { ChangeEvent } from '../../../schemas/events/change-event.ts';
+import type { TableSchema } from '../../../schemas/events/table-schema.ts';
 import { uniqueName } from '../../support/stack.ts';
 import { column, pgTable, transaction, snapshotRead, type Change } from '../../unit/apply/events.ts';
 import { createTargetDatabase, type TargetDatabase } from './pg-target.ts';
@@ -265,5 +266,83 @@ void describe('PostgreSQL apply', () => {
       { id: '2', n: '2' },
     ]);
     assert.equal(await appliedPosition(stream), 'pg:0/14#2');
+  });
+});
+
+void describe('PostgreSQL apply of enum changes and other dialects', () => {
+  void test('a value added to a source enum type is added to the replica type in the source order', async () => {
+    const stream = uniqueName('s');
+    const schema = uniqueName('sch');
+    const make = (values: string[]) =>
+      pgTable(
+        schema,
+        'moods',
+        [
+          column('id', 'integer', { kind: 'int32' }, false),
+          column('m', `${schema}.feeling`, { kind: 'enum', values }),
+        ],
+        ['id'],
+      );
+    const events = [
+      ...transaction(10n, [{ op: 'c', table: make(['low', 'high']), after: { id: 1, m: 'low' } }]),
+      ...transaction(20n, [{ op: 'c', table: make(['low', 'mid', 'high']), after: { id: 2, m: 'mid' } }]),
+    ];
+    const run = await applyBatches(db.url, stream, [events]);
+    assert.equal(run.error, null);
+    assert.deepEqual(await db.query(`SELECT enum_range(NULL::${schema}.feeling) AS labels`), [
+      { labels: '{low,mid,high}' },
+    ]);
+    assert.deepEqual(await db.query(`SELECT id, m FROM ${schema}.moods ORDER BY m`), [
+      { id: '1', m: 'low' },
+      { id: '2', m: 'mid' },
+    ]);
+  });
+
+  void test('a MySQL table maps its neutral types: unsigned bigint, decimals, bit, set, json', async () => {
+    const stream = uniqueName('s');
+    const database = uniqueName('shop');
+    const table: TableSchema = {
+      database,
+      schema: database,
+      table: 'orders',
+      dialect: 'mysql',
+      beforeImage: 'full',
+      key: ['id'],
+      columns: [
+        column('id', 'bigint unsigned', { kind: 'uint64' }, false),
+        column('price', 'decimal(10,3)', { kind: 'decimal', precision: 10, scale: 3 }),
+        column('flags', 'bit(4)', { kind: 'bit', length: 4 }),
+        column('sizes', "set('s','m','l')", { kind: 'set', values: ['s', 'm', 'l'] }),
+        column('meta', 'json', { kind: 'json' }),
+        column('at', 'datetime(6)', { kind: 'timestamp', precision: 6 }),
+      ],
+    };
+    const run = await applyBatches(db.url, stream, [
+      transaction(10n, [
+        {
+          op: 'c',
+          table,
+          after: {
+            id: 18446744073709551615n,
+            price: '1234567.125',
+            flags: new Uint8Array([5]),
+            sizes: 's,l',
+            meta: '{"k": 1}',
+            at: '2024-01-02 03:04:05.123456',
+          },
+        },
+      ]),
+    ]);
+    assert.equal(run.error, null);
+    assert.deepEqual(await db.query(`SELECT id, price, flags, sizes, meta, at FROM "${database}".orders`), [
+      {
+        id: '18446744073709551615',
+        price: '1234567.125',
+        flags: '0101',
+        sizes: 's,l',
+        meta: '{"k": 1}',
+        at: '2024-01-02 03:04:05.123456',
+      },
+    ]);
   });
 });
