@@ -1,0 +1,51 @@
+/**
+ * Configuration of the MySQL/MariaDB connector, decoded once at start-up (zod): a wrong value fails fast with
+ * the path of the field.
+ */
+import { z } from 'zod';
+import { CdcError } from '../../services/common/errors.ts';
+
+export const mysqlConnectorConfigSchema = z.object({
+  name: z.string().min(1),
+  /** `mysql://user:pass@host:port/` */
+  url: z.string().regex(/^(mysql|mariadb):\/\//, 'must be a mysql:// URL'),
+  flavor: z.enum(['mariadb', 'mysql']),
+  /** Replica server id presented to the source: unique among everything replicating from it. */
+  serverId: z.number().int().min(1).max(0xffffffff),
+  /** `database.*` or `database.table`. */
+  tables: z.array(z.string().regex(/^[^.]+(\.[^.]+)?$/, 'must be database.table or database.*')).min(1),
+  snapshot: z.enum(['initial', 'never']).default('initial'),
+  snapshotChunkRows: z.number().int().min(1).default(10_000),
+  heartbeatIntervalMs: z.number().int().min(100).default(10_000),
+  maxTransactionEvents: z.number().int().min(1).default(10_000),
+});
+
+export type MysqlConnectorConfig = z.output<typeof mysqlConnectorConfigSchema>;
+export type MysqlConnectorConfigInput = z.input<typeof mysqlConnectorConfigSchema>;
+
+export function decodeMysqlConnectorConfig(input: unknown): MysqlConnectorConfig {
+  const parsed = mysqlConnectorConfigSchema.safeParse(input);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    const path = issue?.path.join('.') ?? '';
+    throw new CdcError('CONFIG_INVALID', `mysql connector config: ${path || '(root)'}: ${issue?.message ?? 'invalid'}`, { path });
+  }
+  return parsed.data;
+}
+
+export interface ConnectionParts {
+  readonly host: string;
+  readonly port: number;
+  readonly user: string;
+  readonly password: string;
+}
+
+export function connectionParts(url: string): ConnectionParts {
+  const parsed = new URL(url);
+  return {
+    host: parsed.hostname,
+    port: parsed.port === '' ? 3306 : Number(parsed.port),
+    user: decodeURIComponent(parsed.username),
+    password: decodeURIComponent(parsed.password),
+  };
+}

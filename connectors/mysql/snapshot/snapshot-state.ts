@@ -1,0 +1,58 @@
+/**
+ * Snapshot progress as JSON-safe connector state, saved with each published chunk so a restarted connector
+ * continues with the next chunk. Keyset values keep their exact driver form (bytes as hex, numbers as text).
+ */
+export type RawKeyValue = string | number | Uint8Array | null;
+
+export interface SnapshotState {
+  /** GTID position the snapshot was read at (formatted); streaming starts there. */
+  readonly from: string;
+  /** Commit ordinal of every snapshot event. */
+  readonly seq: string;
+  readonly tables: readonly string[];
+  /** Index in `tables` of the table being read. */
+  readonly tableIndex: number;
+  /** Key of the last row read in that table (keyset), null before its first chunk. */
+  readonly lastKey: readonly RawKeyValue[] | null;
+  /** Rows read from that table (the offset for tables without a primary key). */
+  readonly tableRows: number;
+  /** Snapshot events yielded so far: the index of the next one. */
+  readonly eventIndex: number;
+  readonly done: boolean;
+}
+
+type EncodedKeyValue = string | number | null | { readonly hex: string };
+
+export function encodeKey(key: readonly RawKeyValue[]): EncodedKeyValue[] {
+  return key.map((value) => (value instanceof Uint8Array ? { hex: Buffer.from(value).toString('hex') } : value));
+}
+
+export function decodeKey(encoded: unknown): RawKeyValue[] | null {
+  if (!Array.isArray(encoded)) return null;
+  return encoded.map((value: unknown): RawKeyValue => {
+    if (typeof value === 'string' || typeof value === 'number' || value === null) return value;
+    if (typeof value === 'object' && 'hex' in value && typeof value.hex === 'string') return new Uint8Array(Buffer.from(value.hex, 'hex'));
+    return null;
+  });
+}
+
+/** Reads a snapshot state saved earlier; null when absent or not of this shape. */
+export function readSnapshotState(value: unknown): SnapshotState | null {
+  if (typeof value !== 'object' || value === null) return null;
+  const record = value as Record<string, unknown>;
+  if (typeof record.from !== 'string' || typeof record.seq !== 'string' || !Array.isArray(record.tables)) return null;
+  return {
+    from: record.from,
+    seq: record.seq,
+    tables: record.tables.map(String),
+    tableIndex: Number(record.tableIndex ?? 0),
+    lastKey: decodeKey(record.lastKey),
+    tableRows: Number(record.tableRows ?? 0),
+    eventIndex: Number(record.eventIndex ?? 0),
+    done: record.done === true,
+  };
+}
+
+export function writeSnapshotState(state: SnapshotState): Record<string, unknown> {
+  return { ...state, lastKey: state.lastKey === null ? null : encodeKey(state.lastKey) };
+}
