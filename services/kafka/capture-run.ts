@@ -1,0 +1,86 @@
+/**
+ * What the publisher gathers between two Kafka transactions: the encoded changelog messages of one or more
+ * capture batches, the schemas they need that the schema topic may not have yet, and the position, commit and
+ * connector state to store with them. Also the guard that keeps positions strictly increasing.
+ */
+import type { Message } from 'kafkajs';
+import { encodeEvent, type WriterSchema } from '../../schemas/avro/codec.ts';
+import { tableId } from '../../schemas/events/table-schema.ts';
+import { comparePosition, formatPosition, type CommitPosition, type EventPosition } from '../../schemas/positions/position.ts';
+import type { CaptureBatch, ConnectorState } from '../../connectors/connector.ts';
+
+export class CaptureRun {
+  readonly messages: Message[] = [];
+  readonly newSchemas = new Map<string, WriterSchema>();
+  bytes = 0;
+  events = 0;
+  batches = 0;
+  /** Events dropped by the guard: at or before the last published position. */
+  skipped = 0;
+  /** When the first batch of this run arrived (ms since epoch), for the time-based flush. */
+  startedAt = 0;
+  /** Last commit position seen in this run: acknowledged to the connector once the run committed in Kafka. */
+  commit: CommitPosition | null = null;
+  position: EventPosition | null;
+  state: ConnectorState | null;
+  private readonly isRegistered: (schema: WriterSchema) => boolean;
+
+  constructor(resume: { position: EventPosition | null; state: ConnectorState | null }, isRegistered: (schema: WriterSchema) => boolean) {
+    this.isRegistered = isRegistered;
+    this.position = resume.position;
+    this.state = resume.state;
+  }
+
+  add(batch: CaptureBatch, now: number): void {
+    if (this.batches === 0) this.startedAt = now;
+    this.batches++;
+    for (const event of batch.events) {
+      const position = event.source.position;
+      if (this.position !== null && comparePosition(position, this.position) <= 0) {
+        this.skipped++;
+        continue;
+      }
+      this.position = position;
+      const encoded = encodeEvent(event);
+      this.need(encoded.schemas.value);
+      if (encoded.schemas.key !== null) this.need(encoded.schemas.key);
+      const key = encoded.key ?? Buffer.from(tableId(event.table), 'utf8');
+      const headers: Record<string, string> = { 'cdc.position': formatPosition(position), 'cdc.table': tableId(event.table), 'cdc.op': event.op };
+      if (event.source.txId !== null) headers['cdc.tx'] = event.source.txId;
+      // Partition 0 explicitly: the changelog is one ordered log even if someone added partitions.
+      this.messages.push({ key, value: encoded.value, partition: 0, headers });
+      this.bytes += key.length + encoded.value.length + 100;
+      this.events++;
+    }
+    if (batch.commit !== null) this.commit = batch.commit;
+    if (batch.state !== undefined) this.state = batch.state;
+  }
+
+  private need(schema: WriterSchema): void {
+    if (!this.newSchemas.has(schema.id) && !this.isRegistered(schema)) this.newSchemas.set(schema.id, schema);
+  }
+
+  /** Starts the next run from where this one ends. */
+  next(): CaptureRun {
+    return new CaptureRun({ position: this.position, state: this.state }, this.isRegistered);
+  }
+}
+
+/** Splits messages into chunks under `maxBytes` so no produce request exceeds the broker's message.max.bytes. */
+export function chunks(messages: readonly Message[], maxBytes: number): Message[][] {
+  const result: Message[][] = [];
+  let current: Message[] = [];
+  let size = 0;
+  for (const message of messages) {
+    const length = (message.value?.length ?? 0) + (message.key?.length ?? 0) + 100;
+    if (current.length > 0 && size + length > maxBytes) {
+      result.push(current);
+      current = [];
+      size = 0;
+    }
+    current.push(message);
+    size += length;
+  }
+  if (current.length > 0) result.push(current);
+  return result;
+}

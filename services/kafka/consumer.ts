@@ -1,0 +1,142 @@
+/**
+ * The apply side: reads changelog topics as a consumer group and hands decoded events to a handler, batch by
+ * batch. Offsets are committed only after the handler resolved, so a crash or a failing handler redelivers a
+ * batch and never skips one. Only committed Kafka transactions are read (read_committed), so events of a
+ * capture transaction that was aborted by a crash are never seen. Partitions are processed one batch at a time,
+ * each in offset order.
+ */
+import type { Consumer, EachBatchPayload, Kafka } from 'kafkajs';
+import { createKafka, kafkaError } from './client.ts';
+import { SchemaStore } from './schema-store.ts';
+import { decodeEvent, schemaIdOf } from '../../schemas/avro/codec.ts';
+import type { ChangeEvent } from '../../schemas/events/change-event.ts';
+import { CdcError, asCdcError, errorMessage } from '../common/errors.ts';
+import { silentLogger, type Logger } from '../common/logger.ts';
+
+export interface ConsumedEvent {
+  readonly event: ChangeEvent;
+  readonly topic: string;
+  readonly partition: number;
+  readonly offset: string;
+  /** The message as it was in Kafka, for the dead-letter topic. */
+  readonly key: Uint8Array | null;
+  readonly value: Uint8Array;
+}
+
+export interface ConsumerOptions {
+  readonly brokers: readonly string[];
+  readonly groupId: string;
+  readonly topics: readonly string[];
+  /** Topic prefix of the deployment: where the schema topic is. */
+  readonly prefix: string;
+  readonly clientId?: string;
+  readonly logger?: Logger;
+  /** Where a group without committed offsets starts (default: the beginning). */
+  readonly fromBeginning?: boolean;
+}
+
+export type BatchHandler = (batch: readonly ConsumedEvent[]) => Promise<void>;
+
+export class ChangeConsumer {
+  private readonly options: ConsumerOptions;
+  private readonly kafka: Kafka;
+  private readonly logger: Logger;
+
+  constructor(options: ConsumerOptions) {
+    this.options = options;
+    this.logger = (options.logger ?? silentLogger).child({ component: 'consumer', group: options.groupId });
+    this.kafka = createKafka({ brokers: options.brokers, clientId: options.clientId ?? options.groupId, logger: this.logger });
+  }
+
+  /**
+   * Consumes until `signal` aborts (resolves after the batch in progress finished and committed) or the handler,
+   * decoding or Kafka fail (rejects; nothing after the last handled batch is committed).
+   */
+  async run(handler: BatchHandler, signal: AbortSignal): Promise<void> {
+    const schemas = new SchemaStore({ brokers: this.options.brokers, prefix: this.options.prefix, logger: this.logger });
+    const consumer = this.kafka.consumer({ groupId: this.options.groupId, readUncommitted: false });
+    let failure: unknown = null;
+    let wake: () => void = () => undefined;
+    const stopped = new Promise<void>((resolve) => {
+      wake = resolve;
+    });
+    const fail = (error: unknown): void => {
+      failure ??= error;
+      wake();
+    };
+    const onAbort = (): void => wake();
+    signal.addEventListener('abort', onAbort, { once: true });
+    try {
+      await consumer.connect();
+      consumer.on(consumer.events.CRASH, ({ payload }) => {
+        if (!payload.restart) fail(kafkaError(payload.error, `consumer group ${this.options.groupId} stopped`));
+      });
+      await consumer.subscribe({ topics: [...this.options.topics], fromBeginning: this.options.fromBeginning ?? true });
+      await consumer.run({
+        autoCommit: false,
+        eachBatchAutoResolve: false,
+        partitionsConsumedConcurrently: 1,
+        eachBatch: async (payload) => {
+          // After a failure or an abort, leave everything unresolved: it is redelivered to the next run.
+          if (failure !== null || signal.aborted || !payload.isRunning() || payload.isStale()) return;
+          try {
+            await this.handleBatch(payload, schemas, handler, consumer);
+          } catch (error) {
+            fail(error);
+          }
+        },
+      });
+      if (!signal.aborted) await stopped;
+    } catch (error) {
+      failure ??= kafkaError(error, `cannot consume ${this.options.topics.join(', ')}`, { group: this.options.groupId });
+    } finally {
+      signal.removeEventListener('abort', onAbort);
+      const closed = await Promise.allSettled([consumer.disconnect(), schemas.close()]);
+      for (const result of closed) {
+        if (result.status === 'rejected') this.logger.warn({ error: errorMessage(result.reason) }, 'closing the consumer failed');
+      }
+    }
+    if (failure !== null) throw failure;
+  }
+
+  private async handleBatch(payload: EachBatchPayload, schemas: SchemaStore, handler: BatchHandler, consumer: Consumer): Promise<void> {
+    const { batch } = payload;
+    if (batch.messages.length === 0) return;
+    for (const message of batch.messages) {
+      if (message.value === null) {
+        throw new CdcError('DECODE_FAILED', `message without a value at ${batch.topic}/${batch.partition}@${message.offset}`, {
+          topic: batch.topic,
+          partition: batch.partition,
+          offset: message.offset,
+        });
+      }
+      const id = schemaIdOf(message.value);
+      if (schemas.cached(id) === undefined && (await schemas.lookup(id)) === undefined) {
+        throw new CdcError('SCHEMA_UNKNOWN', `schema ${id} of ${batch.topic}/${batch.partition}@${message.offset} is not in ${schemas.topic}`, {
+          schemaId: id,
+          topic: batch.topic,
+          offset: message.offset,
+        });
+      }
+    }
+    const lookup = (id: string) => schemas.cached(id);
+    const consumed: ConsumedEvent[] = batch.messages.map((message) => {
+      const value = message.value ?? Buffer.alloc(0);
+      try {
+        return { event: decodeEvent(message.key, value, lookup), topic: batch.topic, partition: batch.partition, offset: message.offset, key: message.key, value };
+      } catch (error) {
+        throw asCdcError(error, 'DECODE_FAILED', `cannot decode ${batch.topic}/${batch.partition}@${message.offset}`, { offset: message.offset });
+      }
+    });
+    await handler(consumed);
+    // lastOffset() also covers the transaction markers and aborted records after the last delivered message.
+    const last = batch.lastOffset();
+    payload.resolveOffset(last);
+    try {
+      await consumer.commitOffsets([{ topic: batch.topic, partition: batch.partition, offset: (BigInt(last) + 1n).toString() }]);
+    } catch (error) {
+      throw kafkaError(error, `cannot commit offsets of ${batch.topic}/${batch.partition}`, { group: this.options.groupId });
+    }
+    await payload.heartbeat();
+  }
+}

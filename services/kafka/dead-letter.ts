@@ -1,0 +1,88 @@
+/**
+ * Events an apply worker could not apply go to `<prefix>.<connector>.dlq`: the original key and value bytes
+ * unchanged (so the event can be replayed or inspected with the same schema), with headers saying why and where
+ * it came from. Written by an idempotent producer: a retry after a lost acknowledgement does not duplicate.
+ */
+import type { Kafka, Producer } from 'kafkajs';
+import type { ConsumedEvent } from './consumer.ts';
+import { createKafka, kafkaError, producerConfig } from './client.ts';
+import { connectorTopics, ensureTopic } from './topics.ts';
+import { formatPosition } from '../../schemas/positions/position.ts';
+import { tableId } from '../../schemas/events/table-schema.ts';
+import type { CdcError } from '../common/errors.ts';
+import { silentLogger, type Logger } from '../common/logger.ts';
+
+export interface DeadLetterOptions {
+  readonly brokers: readonly string[];
+  readonly prefix: string;
+  readonly connector: string;
+  readonly clientId?: string;
+  readonly logger?: Logger;
+}
+
+export class DeadLetterPublisher {
+  readonly topic: string;
+  private readonly kafka: Kafka;
+  private readonly logger: Logger;
+  private producer: Promise<Producer> | null = null;
+
+  constructor(options: DeadLetterOptions) {
+    this.topic = connectorTopics(options.prefix, options.connector).deadLetter;
+    this.logger = (options.logger ?? silentLogger).child({ component: 'dead-letter', topic: this.topic });
+    this.kafka = createKafka({ brokers: options.brokers, clientId: options.clientId ?? `${options.prefix}.dlq.${options.connector}`, logger: this.logger });
+  }
+
+  async publish(consumed: ConsumedEvent, reason: string, error: CdcError): Promise<void> {
+    const producer = await this.start();
+    const { event } = consumed;
+    try {
+      await producer.send({
+        topic: this.topic,
+        acks: -1,
+        messages: [
+          {
+            key: consumed.key === null ? null : Buffer.from(consumed.key),
+            value: Buffer.from(consumed.value),
+            headers: {
+              'cdc.dlq.reason': reason,
+              'cdc.dlq.error.code': error.code,
+              'cdc.dlq.error.message': error.message,
+              'cdc.dlq.source.topic': consumed.topic,
+              'cdc.dlq.source.partition': String(consumed.partition),
+              'cdc.dlq.source.offset': consumed.offset,
+              'cdc.position': formatPosition(event.source.position),
+              'cdc.table': tableId(event.table),
+              'cdc.op': event.op,
+            },
+          },
+        ],
+      });
+    } catch (sendError) {
+      throw kafkaError(sendError, `cannot write to the dead-letter topic ${this.topic}`, { topic: this.topic, offset: consumed.offset });
+    }
+    this.logger.warn({ reason, code: error.code, source: `${consumed.topic}/${consumed.partition}@${consumed.offset}` }, 'event dead-lettered');
+  }
+
+  async close(): Promise<void> {
+    const producer = this.producer;
+    this.producer = null;
+    if (producer) await (await producer).disconnect();
+  }
+
+  private start(): Promise<Producer> {
+    this.producer ??= (async () => {
+      await ensureTopic(this.kafka, this.topic, { partitions: 1 }, this.logger);
+      const producer = this.kafka.producer(producerConfig({ idempotent: true, maxInFlightRequests: 1 }));
+      try {
+        await producer.connect();
+      } catch (error) {
+        throw kafkaError(error, `cannot connect the dead-letter producer for ${this.topic}`);
+      }
+      return producer;
+    })().catch((error: unknown) => {
+      this.producer = null;
+      throw error;
+    });
+    return this.producer;
+  }
+}

@@ -1,0 +1,280 @@
+/**
+ * The capture side: publishes a connector's change stream to its changelog topic with exactly-once effect.
+ *
+ * A transactional producer (transactionalId `<prefix>.capture.<connector>`) writes each run of capture batches
+ * in one Kafka transaction, together with the schemas first used in it and, through `sendOffsets`, the
+ * published position, last commit and connector state (as offset metadata of the private group
+ * `<prefix>.capture.<connector>`). Either all of it becomes visible or none. After a crash, connecting again
+ * fences the dead instance and completes or aborts its open transaction, so the stored position is exactly the
+ * last published event: the connector resumes after it, and a guard drops anything at or before it.
+ * The connector may release its log only once the transaction committed (`acknowledge`).
+ */
+import type { Kafka, Producer } from 'kafkajs';
+import { CaptureRun, chunks } from './capture-run.ts';
+import { createKafka, kafkaError, producerConfig } from './client.ts';
+import { SchemaStore } from './schema-store.ts';
+import { connectorTopics, ensureTopic, type ConnectorTopics } from './topics.ts';
+import type { ConnectorState, ResumePoint, SourceConnector } from '../../connectors/connector.ts';
+import { formatCommit, formatPosition, parseCommit, parsePosition } from '../../schemas/positions/position.ts';
+import { CdcError, errorMessage } from '../common/errors.ts';
+import { silentLogger, type Logger } from '../common/logger.ts';
+
+export interface PublisherOptions {
+  readonly brokers: readonly string[];
+  readonly prefix: string;
+  readonly connector: string;
+  readonly clientId?: string;
+  readonly logger?: Logger;
+  /** Flush when this many events have gathered (default 5,000). */
+  readonly maxEvents?: number;
+  /** Flush when the oldest gathered batch is this old (default 100 ms). */
+  readonly maxDelayMs?: number;
+}
+
+export interface PublisherStatus {
+  readonly connector: string;
+  readonly state: 'idle' | 'running' | 'stopped' | 'failed';
+  readonly eventsPublished: number;
+  readonly transactions: number;
+  /** Events the guard dropped because they were at or before the published position. */
+  readonly eventsSkipped: number;
+  readonly schemasRegistered: number;
+  readonly lastPublished: string | null;
+  readonly lastCommit: string | null;
+  readonly lastError: string | null;
+}
+
+/** Kafka's default `offset.metadata.max.bytes`: larger offset metadata is refused by the broker. */
+const MAX_METADATA_BYTES = 4096;
+/** Below the broker's default message.max.bytes (1 MiB) with room for batch overhead. */
+const MAX_REQUEST_BYTES = 900_000;
+
+interface StoredPoint {
+  readonly position: string | null;
+  readonly commit: string | null;
+  readonly state: ConnectorState | null;
+}
+
+type Next<T> = { ok: true; result: IteratorResult<T> } | { ok: false; error: unknown };
+const TIMEOUT = Symbol('timeout');
+
+export class ChangePublisher {
+  readonly topics: ConnectorTopics;
+  private readonly options: PublisherOptions;
+  private readonly kafka: Kafka;
+  private readonly logger: Logger;
+  private readonly schemas: SchemaStore;
+  private readonly groupId: string;
+  private producer: Producer | null = null;
+  /** The "offset" stored with each transaction's metadata: only needs to increase. */
+  private offsetCounter = 0n;
+  private lastCommit: string | null = null;
+  private counters = { eventsPublished: 0, transactions: 0, eventsSkipped: 0, schemasRegistered: 0 };
+  private lastPublished: string | null = null;
+  private lastError: string | null = null;
+  private state: PublisherStatus['state'] = 'idle';
+
+  constructor(options: PublisherOptions) {
+    this.options = options;
+    this.topics = connectorTopics(options.prefix, options.connector);
+    this.groupId = `${options.prefix}.capture.${options.connector}`;
+    this.logger = (options.logger ?? silentLogger).child({ component: 'publisher', connector: options.connector });
+    this.kafka = createKafka({ brokers: options.brokers, clientId: options.clientId ?? this.groupId, logger: this.logger });
+    this.schemas = new SchemaStore({ brokers: options.brokers, prefix: options.prefix, logger: this.logger });
+  }
+
+  /**
+   * The last durably published position and connector state. This takes over the connector: it fences any other
+   * instance with the same transactional id first, because only then is the stored point final.
+   */
+  async readResumePoint(): Promise<ResumePoint> {
+    await this.ensureTopics();
+    await this.connect();
+    const admin = this.kafka.admin();
+    let metadata: string | null = null;
+    try {
+      await admin.connect();
+      const offsets = await admin.fetchOffsets({ groupId: this.groupId, topics: [this.topics.changelog] });
+      const partition = offsets.find((entry) => entry.topic === this.topics.changelog)?.partitions.find((entry) => entry.partition === 0);
+      if (partition && partition.offset !== '-1') {
+        this.offsetCounter = BigInt(partition.offset);
+        metadata = partition.metadata;
+      }
+    } catch (error) {
+      throw kafkaError(error, `cannot read the published position of ${this.options.connector}`, { group: this.groupId });
+    } finally {
+      await admin.disconnect();
+    }
+    if (metadata === null || metadata === '') return { position: null, state: null };
+    const stored = parseStored(metadata, this.groupId);
+    this.lastCommit = stored.commit;
+    this.lastPublished = stored.position;
+    return { position: stored.position === null ? null : parsePosition(stored.position), state: stored.state };
+  }
+
+  /** Publishes the connector's stream until `signal` aborts (then flushes what was gathered) or a failure. */
+  async run(connector: SourceConnector, signal: AbortSignal): Promise<void> {
+    if (connector.name !== this.options.connector) {
+      throw new CdcError('CONFIG_INVALID', `publisher for ${this.options.connector} was given connector ${connector.name}`, { connector: connector.name });
+    }
+    this.state = 'running';
+    try {
+      const resume = await this.readResumePoint();
+      this.logger.info({ resume: this.lastPublished, commit: this.lastCommit }, 'publishing from resume point');
+      let run = new CaptureRun(resume, (schema) => this.schemas.isRegistered(schema.id));
+      const iterator = connector.stream(resume, signal)[Symbol.asyncIterator]();
+      const maxEvents = this.options.maxEvents ?? 5000;
+      const maxDelayMs = this.options.maxDelayMs ?? 100;
+      // The next batch is requested before the current run is flushed, so the source keeps reading meanwhile.
+      let next = settle(iterator.next());
+      for (;;) {
+        const waited = run.batches === 0 ? await next : await withTimeout(next, run.startedAt + maxDelayMs - Date.now());
+        if (waited === TIMEOUT) {
+          run = await this.flush(connector, run);
+          continue;
+        }
+        if (!waited.ok) throw waited.error;
+        if (waited.result.done) break;
+        next = settle(iterator.next());
+        run.add(waited.result.value, Date.now());
+        if (run.events >= maxEvents || run.bytes >= MAX_REQUEST_BYTES * 4 || Date.now() - run.startedAt >= maxDelayMs) {
+          run = await this.flush(connector, run);
+        }
+      }
+      if (run.batches > 0) await this.flush(connector, run);
+      this.state = 'stopped';
+    } catch (error) {
+      this.state = 'failed';
+      this.lastError = errorMessage(error);
+      throw error;
+    } finally {
+      await this.close();
+    }
+  }
+
+  status(): PublisherStatus {
+    return {
+      connector: this.options.connector,
+      state: this.state,
+      ...this.counters,
+      lastPublished: this.lastPublished,
+      lastCommit: this.lastCommit,
+      lastError: this.lastError,
+    };
+  }
+
+  async close(): Promise<void> {
+    const producer = this.producer;
+    this.producer = null;
+    const results = await Promise.allSettled([producer?.disconnect(), this.schemas.close()]);
+    for (const result of results) {
+      if (result.status === 'rejected') this.logger.warn({ error: errorMessage(result.reason) }, 'closing the publisher failed');
+    }
+  }
+
+  private async ensureTopics(): Promise<void> {
+    await ensureTopic(this.kafka, this.topics.changelog, { partitions: 1 }, this.logger);
+    await this.schemas.ensureTopic();
+  }
+
+  private async connect(): Promise<Producer> {
+    if (this.producer) return this.producer;
+    const producer = this.kafka.producer(
+      producerConfig({ transactionalId: this.groupId, idempotent: true, maxInFlightRequests: 1, transactionTimeout: 60_000 }),
+    );
+    try {
+      // Initializes the transactional id: fences an older instance and settles its open transaction.
+      await producer.connect();
+    } catch (error) {
+      throw kafkaError(error, `cannot start the transactional producer ${this.groupId}`, { transactionalId: this.groupId });
+    }
+    this.producer = producer;
+    return producer;
+  }
+
+  /** Writes one run in one Kafka transaction, then acknowledges its last commit to the connector. */
+  private async flush(connector: SourceConnector, run: CaptureRun): Promise<CaptureRun> {
+    const commit = run.commit === null ? this.lastCommit : formatCommit(run.commit);
+    const stored: StoredPoint = { position: run.position === null ? null : formatPosition(run.position), commit, state: run.state };
+    const metadata = JSON.stringify(stored);
+    const metadataBytes = Buffer.byteLength(metadata, 'utf8');
+    if (metadataBytes > MAX_METADATA_BYTES) {
+      throw new CdcError(
+        'CAPTURE_STATE_TOO_LARGE',
+        `connector ${this.options.connector} state is too large to store with its position: ${metadataBytes} bytes of JSON, at most ${MAX_METADATA_BYTES}`,
+        { connector: this.options.connector, bytes: metadataBytes },
+      );
+    }
+    const producer = await this.connect();
+    const offset = (this.offsetCounter + 1n).toString();
+    const transaction = await producer.transaction().catch((error: unknown) => {
+      throw kafkaError(error, 'cannot begin a Kafka transaction', { transactionalId: this.groupId });
+    });
+    try {
+      if (run.newSchemas.size > 0) {
+        const messages = [...run.newSchemas.values()].map((schema) => this.schemas.registrationMessage(schema));
+        await transaction.send({ topic: this.schemas.topic, acks: -1, messages });
+      }
+      for (const chunk of chunks(run.messages, MAX_REQUEST_BYTES)) {
+        await transaction.send({ topic: this.topics.changelog, acks: -1, messages: chunk });
+      }
+      // kafkajs forwards `metadata` to TxnOffsetCommit although its typings omit the field.
+      const partitionOffset = { partition: 0, offset, metadata };
+      await transaction.sendOffsets({ consumerGroupId: this.groupId, topics: [{ topic: this.topics.changelog, partitions: [partitionOffset] }] });
+      await transaction.commit();
+    } catch (error) {
+      const mapped = kafkaError(error, `cannot publish ${run.events} events of ${this.options.connector}`, { transactionalId: this.groupId });
+      await transaction.abort().catch((abortError: unknown) => {
+        this.logger.warn({ error: errorMessage(abortError) }, 'aborting the failed transaction failed too');
+      });
+      throw mapped;
+    }
+    this.offsetCounter += 1n;
+    for (const schema of run.newSchemas.values()) this.schemas.markRegistered(schema);
+    this.counters.eventsPublished += run.events;
+    this.counters.eventsSkipped += run.skipped;
+    this.counters.schemasRegistered += run.newSchemas.size;
+    this.counters.transactions++;
+    this.lastPublished = stored.position;
+    if (run.commit !== null && commit !== this.lastCommit) {
+      this.lastCommit = commit;
+      await connector.acknowledge(run.commit);
+    }
+    return run.next();
+  }
+}
+
+function parseStored(metadata: string, groupId: string): StoredPoint {
+  try {
+    const parsed = JSON.parse(metadata) as Partial<StoredPoint>;
+    const position = typeof parsed.position === 'string' ? parsed.position : null;
+    const commit = typeof parsed.commit === 'string' ? parsed.commit : null;
+    // Parse now so a corrupt value fails here, naming where it came from.
+    if (position !== null) parsePosition(position);
+    if (commit !== null) parseCommit(commit);
+    const state = typeof parsed.state === 'object' && parsed.state !== null ? (parsed.state as ConnectorState) : null;
+    return { position, commit, state };
+  } catch (error) {
+    throw new CdcError('POSITION_INVALID', `the position stored for ${groupId} is unreadable: ${errorMessage(error)}`, { group: groupId }, { cause: error });
+  }
+}
+
+function settle<T>(promise: Promise<IteratorResult<T>>): Promise<Next<T>> {
+  return promise.then(
+    (result) => ({ ok: true, result }),
+    (error: unknown) => ({ ok: false, error }),
+  );
+}
+
+async function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T | typeof TIMEOUT> {
+  if (ms <= 0) return TIMEOUT;
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<typeof TIMEOUT>((resolve) => {
+    timer = setTimeout(() => resolve(TIMEOUT), ms);
+  });
+  try {
+    return await Promise.race([promise, timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
