@@ -32,7 +32,8 @@ export interface SnapshotContext {
 
 /** Opens a consistent snapshot on `connection` and returns the GTID position it sees. */
 export async function openConsistentSnapshot(connection: Connection, flavor: BinlogFlavor): Promise<string> {
-  await connection.query("SET SESSION time_zone = '+00:00', SESSION TRANSACTION ISOLATION LEVEL REPEATABLE READ");
+  await connection.query("SET SESSION time_zone = '+00:00'");
+  await connection.query('SET SESSION TRANSACTION ISOLATION LEVEL REPEATABLE READ');
   if (flavor === 'mariadb') {
     await connection.query('START TRANSACTION WITH CONSISTENT SNAPSHOT, READ ONLY');
     const [status] = await connection.query<RowDataPacket[]>("SHOW STATUS LIKE 'binlog_snapshot_%'");
