@@ -1,0 +1,78 @@
+/** ChangePublisher against the local Kafka: every event once and in order, positions and state stored, acknowledgements after commit. */
+import { after, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { ChangePublisher } from '../../../services/kafka/publisher.ts';
+import { formatCommit, formatPosition } from '../../../schemas/positions/position.ts';
+import { stack, uniqueName } from '../../support/stack.ts';
+import { GeneratedSource, commitOf, ordinalOf } from './generator.ts';
+import { readBack } from './read-back.ts';
+
+const prefix = uniqueName('cdctest');
+const publishers: ChangePublisher[] = [];
+
+function publisher(connector: string): ChangePublisher {
+  const created = new ChangePublisher({ brokers: stack.kafkaBrokers, prefix, connector });
+  publishers.push(created);
+  return created;
+}
+
+after(async () => {
+  await Promise.all(publishers.map((p) => p.close()));
+});
+
+describe('ChangePublisher', () => {
+  test('publishes every event once, in position order, with its position, state and headers; acknowledges committed positions', async () => {
+    const connector = uniqueName('gen');
+    const source = new GeneratedSource(connector, 12_345, 5);
+    const first = publisher(connector);
+    assert.deepStrictEqual(await first.readResumePoint(), { position: null, state: null });
+    await first.run(source, new AbortController().signal);
+
+    const status = first.status();
+    assert.equal(status.eventsPublished, 12_345);
+    assert.equal(status.state, 'stopped');
+    assert.ok(status.transactions >= 3, `${status.transactions} transactions`);
+    assert.equal(source.acknowledged.at(-1) && formatCommit(source.acknowledged.at(-1)!), formatCommit(commitOf(Math.floor(12_344 / 5))));
+
+    const events = await readBack(prefix, first.topics.changelog);
+    assert.equal(events.length, 12_345);
+    events.forEach((consumed, n) => assert.equal(ordinalOf(consumed.event.source.position, 5), n, `event ${n} in order`));
+    assert.deepStrictEqual(events[42]!.event, source.event(42));
+    assert.deepStrictEqual(events[7]!.event.after, { id: 7n, payload: null });
+
+    const resume = await publisher(connector).readResumePoint();
+    assert.equal(resume.position && formatPosition(resume.position), formatPosition(source.event(12_344).source.position));
+    assert.deepStrictEqual(resume.state, { ordinal: 12_345 });
+  });
+
+  test('a restart resumes after the stored position: re-sent events are skipped, not duplicated', async () => {
+    const connector = uniqueName('gen');
+    const total = 2_003;
+    // First run stops after an uneven number of events: the stored position falls inside a transaction.
+    const partial = new GeneratedSource(connector, 1_003, 5);
+    await publisher(connector).run(partial, new AbortController().signal);
+    const rest = new GeneratedSource(connector, total, 5);
+    const second = publisher(connector);
+    await second.run(rest, new AbortController().signal);
+    assert.equal(second.status().eventsSkipped, 3, 'the three events of the partly published transaction were re-sent and dropped');
+    assert.equal(second.status().eventsPublished, total - 1_003);
+
+    const events = await readBack(prefix, second.topics.changelog);
+    assert.deepStrictEqual(
+      events.map((consumed) => ordinalOf(consumed.event.source.position, 5)),
+      Array.from({ length: total }, (_, n) => n),
+    );
+  });
+
+  test('a connector state too large for Kafka offset metadata fails with a message that says so', async () => {
+    const connector = uniqueName('gen');
+    const source = new GeneratedSource(connector, 10, 5);
+    const huge = { ...source, stream: async function* () {
+      yield { events: [source.event(0)], commit: commitOf(0), state: { blob: 'x'.repeat(5000) } };
+    } } as unknown as GeneratedSource;
+    const failing = publisher(connector);
+    await assert.rejects(failing.run(huge, new AbortController().signal), /state is too large to store with its position: \d+ bytes/);
+    assert.equal(failing.status().state, 'failed');
+    assert.match(failing.status().lastError ?? '', /too large/);
+  });
+});
