@@ -11,6 +11,14 @@ import { CdcError, asCdcError } from '../../../services/common/errors.ts';
 
 export type RawRow = Readonly<Record<string, unknown>>;
 
+/** A column as the binlog's own table map describes it (binlog_row_metadata=FULL). */
+export interface BinlogColumn {
+  readonly name: string;
+  /** Approximate COLUMN_TYPE rebuilt from binlog metadata (no display widths). */
+  readonly columnType: string;
+  readonly unsigned: boolean | undefined;
+}
+
 export type BinlogMessage =
   /** A transaction (or a standalone statement such as DDL) starts. */
   | { readonly kind: 'gtid'; readonly gtid: string; readonly serverId: number; readonly standalone: boolean; readonly timestampMs: number }
@@ -19,6 +27,9 @@ export type BinlogMessage =
       readonly op: 'insert' | 'update' | 'delete';
       readonly database: string;
       readonly table: string;
+      /** The row image's columns as written, which the catalog may no longer match when DDL followed. */
+      readonly columns: readonly BinlogColumn[];
+      readonly primaryKey: readonly string[] | null;
       readonly rows: readonly RawRow[] | readonly { readonly before: RawRow; readonly after: RawRow }[];
       readonly timestampMs: number;
     }
@@ -69,6 +80,8 @@ export class BinlogClient {
   #wake: (() => void) | null = null;
   #paused = false;
   #zongji: ZongJi | null = null;
+  /** Primary-key column indexes by binlog table id, from the table maps. */
+  readonly #primaryKeys = new Map<number, readonly number[]>();
 
   constructor(options: BinlogClientOptions) {
     this.#options = options;
@@ -142,6 +155,10 @@ export class BinlogClient {
       return { kind: 'commit', timestampMs, file: this.#zongji?.options.filename, offset: event.nextPosition };
     }
     if (is(event, 'Heartbeat')) return { kind: 'heartbeat', timestampMs };
+    if (is(event, 'TableMap')) {
+      if (event.primaryKey) this.#primaryKeys.set(event.tableId, event.primaryKey);
+      return null;
+    }
     if (is(event, 'WriteRows') || is(event, 'UpdateRows') || is(event, 'DeleteRows')) {
       const table = event.tableMap[event.tableId];
       if (!table) {
@@ -149,7 +166,10 @@ export class BinlogClient {
         return null;
       }
       const op = is(event, 'WriteRows') ? 'insert' : is(event, 'UpdateRows') ? 'update' : 'delete';
-      return { kind: 'rows', op, database: table.parentSchema, table: table.tableName, rows: event.rows, timestampMs };
+      const columns = table.columnSchemas.map((c) => ({ name: c.COLUMN_NAME, columnType: c.COLUMN_TYPE, unsigned: c.UNSIGNED }));
+      const keyIndexes = this.#primaryKeys.get(event.tableId);
+      const primaryKey = keyIndexes ? keyIndexes.map((i) => columns[i]?.name ?? '') : null;
+      return { kind: 'rows', op, database: table.parentSchema, table: table.tableName, columns, primaryKey, rows: event.rows, timestampMs };
     }
     return null;
   }

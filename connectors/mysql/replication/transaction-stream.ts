@@ -170,10 +170,8 @@ export async function* streamTransactions(
 
   async function addRows(tx: OpenTransaction, message: Extract<BinlogMessage, { kind: 'rows' }>): Promise<void> {
     if (!tableMatches(context.patterns, message.database, message.table)) return;
-    const first = message.rows[0];
-    if (first === undefined) return;
-    const sample = message.op === 'update' ? (first as { after: RawRow }).after : (first as RawRow);
-    const table = await context.schemas.forRow(message.database, message.table, Object.keys(sample));
+    if (message.rows.length === 0) return;
+    const table = await context.schemas.forRow(message.database, message.table, message.columns, message.primaryKey);
     if (table === null) {
       context.logger.warn({ table: `${message.database}.${message.table}` }, 'row event for a table that no longer exists; skipped');
       return;

@@ -93,3 +93,23 @@ export function columnTypeOf(column: CatalogColumn): ColumnType {
       return { kind: 'text' };
   }
 }
+
+/** A catalog column from nothing but a COLUMN_TYPE text (`decimal(8,2)`, `varchar(20)`, `datetime(6)`). */
+export function catalogColumnFromType(name: string, columnType: string): CatalogColumn {
+  const dataType = (/^[a-z]+/i.exec(columnType)?.[0] ?? columnType).toLowerCase();
+  const args = /\(([^)]*)\)/.exec(columnType)?.[1]?.split(',').map((part) => Number(part.trim())) ?? [];
+  const first = args[0] !== undefined && Number.isFinite(args[0]) ? args[0] : null;
+  const second = args[1] !== undefined && Number.isFinite(args[1]) ? args[1] : null;
+  const temporal = ['datetime', 'timestamp', 'time'].includes(dataType);
+  const numeric = ['decimal', 'numeric', 'bit'].includes(dataType);
+  return {
+    name,
+    dataType,
+    columnType,
+    maxLength: !temporal && !numeric ? first : null,
+    precision: numeric ? first : null,
+    scale: numeric ? second : null,
+    datetimePrecision: temporal ? (first ?? 0) : null,
+    isJson: false,
+  };
+}
