@@ -38,7 +38,12 @@ export const configErrorMap = (issue: RawIssue): string | undefined => {
       return `must be ${issue.inclusive ? 'at least' : 'greater than'} ${String(issue.minimum)}`;
     case 'too_big':
       return `must be ${issue.inclusive ? 'at most' : 'less than'} ${String(issue.maximum)}`;
-    default:
+    case 'custom':
+    case 'invalid_element':
+    case 'invalid_format':
+    case 'invalid_key':
+    case 'not_multiple_of':
+    case 'unrecognized_keys':
       return undefined;
   }
 };
@@ -63,7 +68,9 @@ function describeInput(input: unknown): string {
   if (Array.isArray(input)) return 'a list';
   if (typeof input === 'object') return 'a mapping';
   if (typeof input === 'string') return 'text';
-  return `${typeof input} ${String(input)}`;
+  if (typeof input === 'number' || typeof input === 'boolean' || typeof input === 'bigint')
+    return `${typeof input} ${input}`;
+  return typeof input;
 }
 
 /** One line per problem; unknown keys get a line each, with the key in the path. */

@@ -74,9 +74,11 @@ function safeDecode(text: string): string {
  * the given secret values wherever they appear in free text.
  */
 export function redactText(text: string, secrets: readonly string[] = []): string {
+  // Character classes stop at quotes, slashes and whitespace so that masking inside serialized JSON never
+  // runs across into the next field.
   let result = text
-    .replace(/(\b[a-z][a-z0-9+.-]*:\/\/[^:/@\s]+:)[^@\s]+@/gi, `$1${MASK}@`)
-    .replace(/\b(password|pwd)=('[^']*'|\S+)/gi, `$1=${MASK}`);
+    .replace(/(\b[a-z][a-z0-9+.-]*:\/\/[^:/@\s"']+:)[^@\s/"']+@/gi, `$1${MASK}@`)
+    .replace(/\b(password|pwd)=('[^']*'|[^\s'"&;,)]+)/gi, `$1=${MASK}`);
   // Longest first, so a secret that contains another is masked whole.
   for (const secret of [...secrets].sort((a, b) => b.length - a.length)) {
     if (secret.length >= 3) result = result.replaceAll(secret, MASK);

@@ -72,7 +72,7 @@ function walkChildren(schema: JsonSchema, field: string, rows: Row[]): void {
 }
 
 function kindValues(schema: JsonSchema): string[] {
-  if (schema.const !== undefined) return [String(schema.const)];
+  if (schema.const !== undefined) return [JSON.stringify(schema.const).replaceAll('"', '')];
   return (schema.enum ?? []).map(String);
 }
 

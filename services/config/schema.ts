@@ -53,11 +53,9 @@ const connectionUrl = (schemes: readonly string[], description: string) =>
 const tableList = (example: string, description: string) =>
   z
     .array(
-      z
-        .string()
-        .regex(TABLE_PATTERN, {
-          error: `must be "schema.table" (\`*\` allowed), like ${JSON.stringify(example)}`,
-        }),
+      z.string().regex(TABLE_PATTERN, {
+        error: `must be "schema.table" (\`*\` allowed), like ${JSON.stringify(example)}`,
+      }),
     )
     .min(1, { error: 'must list at least one table pattern' })
     .meta({ description });
@@ -185,23 +183,17 @@ const replica = z.strictObject({
   source: z.string().meta({ description: 'Name of the source (above) whose changes this replica applies.' }),
   kind: z.enum(['postgres', 'mariadb']).meta({ description: 'Target database kind.' }),
   url: connectionUrl(['postgres', 'postgresql', 'mysql', 'mariadb'], 'Target database URL.'),
-  onError: z
-    .enum(['dead-letter', 'stop'])
-    .default('dead-letter')
-    .meta({
-      description: 'An event that cannot be applied goes to the dead-letter topic, or stops the worker.',
-    }),
+  onError: z.enum(['dead-letter', 'stop']).default('dead-letter').meta({
+    description: 'An event that cannot be applied goes to the dead-letter topic, or stops the worker.',
+  }),
   batch: z
     .strictObject({ maxEvents: positiveInt('Most events applied in one target transaction.').default(5_000) })
     .default({ maxEvents: 5_000 })
     .meta({ description: 'How source transactions are grouped into target transactions.' }),
-  origin: z
-    .boolean()
-    .default(true)
-    .meta({
-      description:
-        'Mark replicated writes with a replication origin, so capture downstream can tell them apart.',
-    }),
+  origin: z.boolean().default(true).meta({
+    description:
+      'Mark replicated writes with a replication origin, so capture downstream can tell them apart.',
+  }),
 });
 
 const kafka = z.strictObject({

@@ -47,8 +47,8 @@ function problemsOf(text: string, env: Record<string, string> = {}): string[] {
   assert.fail('the configuration was accepted');
 }
 
-describe('valid configuration', () => {
-  test('fills in every default, including those derived from names', () => {
+void describe('valid configuration', () => {
+  void test('fills in every default, including those derived from names', () => {
     const config = parseConfig(JSON.stringify(valid), 'json', { env: {} });
     const source = config.sources[0];
     assert.ok(source?.kind === 'postgres');
@@ -67,7 +67,7 @@ describe('valid configuration', () => {
     assert.equal(config.logLevel, 'info');
   });
 
-  test('a MariaDB source gets a stable server id and the tables of its database', () => {
+  void test('a MariaDB source gets a stable server id and the tables of its database', () => {
     const text = variant((c) => {
       c.sources = [{ name: 'shop', kind: 'mariadb', url: 'mysql://root@127.0.0.1:53306/shop' }];
       c.replicas = [];
@@ -81,7 +81,7 @@ describe('valid configuration', () => {
     assert.deepEqual(first.tables, ['shop.*']);
   });
 
-  test('YAML and JSON files load the same configuration', async () => {
+  void test('YAML and JSON files load the same configuration', async () => {
     const dir = await mkdtemp(join(tmpdir(), 'cdc-config-'));
     try {
       const yamlPath = join(dir, 'p.yaml');
@@ -98,23 +98,23 @@ describe('valid configuration', () => {
   });
 });
 
-describe('invalid configuration names the exact field and why', () => {
-  test('missing url', () => {
+void describe('invalid configuration names the exact field and why', () => {
+  void test('missing url', () => {
     const problems = problemsOf(variant((c) => delete c.sources[0]!.url));
     assert.deepEqual(problems, ['sources[0].url: is required']);
   });
 
-  test('a kind that does not exist', () => {
+  void test('a kind that does not exist', () => {
     const problems = problemsOf(variant((c) => (c.sources[0]!.kind = 'oracle')));
     assert.deepEqual(problems, ['sources[0].kind: must be "postgres" or "mariadb" or "mysql", not "oracle"']);
   });
 
-  test('a value outside an enum', () => {
+  void test('a value outside an enum', () => {
     const problems = problemsOf(variant((c) => (c.replicas[0]!.onError = 'ignore')));
     assert.deepEqual(problems, ['replicas[0].onError: must be "dead-letter" or "stop", not "ignore"']);
   });
 
-  test('negative and non-integer batch sizes', () => {
+  void test('negative and non-integer batch sizes', () => {
     assert.deepEqual(problemsOf(variant((c) => (c.replicas[0]!.batch = { maxEvents: -5 }))), [
       'replicas[0].batch.maxEvents: must be a positive integer',
     ]);
@@ -126,12 +126,12 @@ describe('invalid configuration names the exact field and why', () => {
     ]);
   });
 
-  test('a replica that names an unknown source', () => {
+  void test('a replica that names an unknown source', () => {
     const problems = problemsOf(variant((c) => (c.replicas[0]!.source = 'pg-other')));
     assert.deepEqual(problems, ['replicas[0].source: names no source: "pg-other" is not one of "pg-main"']);
   });
 
-  test('duplicate source and replica names', () => {
+  void test('duplicate source and replica names', () => {
     const problems = problemsOf(
       variant((c) => {
         c.sources.push({ ...c.sources[0]!, slot: 'other_slot' });
@@ -144,12 +144,12 @@ describe('invalid configuration names the exact field and why', () => {
     ]);
   });
 
-  test('two sources whose default slots collide on one server', () => {
+  void test('two sources whose default slots collide on one server', () => {
     const problems = problemsOf(variant((c) => c.sources.push({ ...c.sources[0]!, name: 'pg_main' })));
     assert.deepEqual(problems, ['sources[1].slot: duplicate slot "cdc_pg_main" (also sources[0].slot)']);
   });
 
-  test('unknown keys are rejected with their path', () => {
+  void test('unknown keys are rejected with their path', () => {
     const problems = problemsOf(
       variant((c) => {
         c.replicas[0]!.batch = { maxEvent: 10 };
@@ -167,7 +167,7 @@ describe('invalid configuration names the exact field and why', () => {
     );
   });
 
-  test('every problem is listed at once', () => {
+  void test('every problem is listed at once', () => {
     const problems = problemsOf(
       variant((c) => {
         delete c.kafka;
@@ -184,7 +184,7 @@ describe('invalid configuration names the exact field and why', () => {
     ]);
   });
 
-  test('wrong types say what was expected', () => {
+  void test('wrong types say what was expected', () => {
     assert.deepEqual(
       problemsOf(variant((c) => (c.sources = { name: 'x' } as unknown as Record<string, unknown>[]))),
       ['sources: must be a list, not a mapping'],
@@ -194,12 +194,12 @@ describe('invalid configuration names the exact field and why', () => {
     ]);
   });
 
-  test('a URL is never echoed in a problem (it may hold a password)', () => {
+  void test('a URL is never echoed in a problem (it may hold a password)', () => {
     const problems = problemsOf(variant((c) => (c.sources[0]!.url = 'mysql://app:hunter22@db/shop')));
     assert.ok(!problems.join('\n').includes('hunter22'), problems.join('\n'));
   });
 
-  test('a MariaDB source without tables needs a database in its url', () => {
+  void test('a MariaDB source without tables needs a database in its url', () => {
     const problems = problemsOf(
       variant((c) => {
         c.sources = [{ name: 'shop', kind: 'mariadb', url: 'mysql://root@127.0.0.1:53306/' }];
@@ -210,8 +210,8 @@ describe('invalid configuration names the exact field and why', () => {
   });
 });
 
-describe('environment references', () => {
-  test('${NAME} and ${NAME:-default} are expanded, whole references keep their type', () => {
+void describe('environment references', () => {
+  void test('${NAME} and ${NAME:-default} are expanded, whole references keep their type', () => {
     const text = variant((c) => {
       c.sources[0]!.url = 'postgres://app:${PGPASSWORD}@${PGHOST:-localhost}:5432/shop';
       c.api = { port: '${API_PORT:-9090}' };
@@ -223,7 +223,7 @@ describe('environment references', () => {
     assert.equal(config.replicas[0]?.origin, false);
   });
 
-  test('$${ stays a literal ${', () => {
+  void test('$${ stays a literal ${', () => {
     const config = parseConfig(
       variant((c) => (c.kafka = { brokers: ['127.0.0.1:59092'], clientId: 'cdc-$${x}' })),
       'json',
@@ -232,7 +232,7 @@ describe('environment references', () => {
     assert.equal(config.kafka.clientId, 'cdc-${x}');
   });
 
-  test('a missing variable without default names the variable and the field', () => {
+  void test('a missing variable without default names the variable and the field', () => {
     const problems = problemsOf(variant((c) => (c.sources[0]!.url = 'postgres://app:${PGPASSWORD}@db/shop')));
     assert.deepEqual(problems, [
       'sources[0].url: environment variable PGPASSWORD is not set (write ${PGPASSWORD:-value} to give a default)',
@@ -240,8 +240,8 @@ describe('environment references', () => {
   });
 });
 
-describe('unreadable configuration', () => {
-  test('YAML syntax errors give line and column', () => {
+void describe('unreadable configuration', () => {
+  void test('YAML syntax errors give line and column', () => {
     assert.throws(
       () => parseConfig('name: demo\nkafka:\n  brokers: [a:1\nsources: []\n', 'yaml', { origin: 'p.yaml' }),
       (error: unknown) =>
@@ -253,7 +253,7 @@ describe('unreadable configuration', () => {
     );
   });
 
-  test('duplicate YAML keys are an error', () => {
+  void test('duplicate YAML keys are an error', () => {
     assert.throws(
       () => parseConfig('name: a\nname: b\n', 'yaml'),
       (error: unknown) =>
@@ -261,7 +261,7 @@ describe('unreadable configuration', () => {
     );
   });
 
-  test('JSON syntax errors give line and column', () => {
+  void test('JSON syntax errors give line and column', () => {
     assert.throws(
       () => parseConfig('{\n  "name": "demo",\n  "kafka": }\n', 'json', { origin: 'p.json' }),
       (error: unknown) =>
@@ -271,7 +271,7 @@ describe('unreadable configuration', () => {
     );
   });
 
-  test('a missing file names the path', async () => {
+  void test('a missing file names the path', async () => {
     await assert.rejects(
       loadConfig('/nonexistent/pipeline.yaml'),
       (error: unknown) =>
@@ -281,7 +281,7 @@ describe('unreadable configuration', () => {
     );
   });
 
-  test('an empty file is invalid', () => {
+  void test('an empty file is invalid', () => {
     assert.throws(
       () => parseConfig('', 'yaml'),
       (error: unknown) =>

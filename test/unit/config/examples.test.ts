@@ -6,7 +6,7 @@ import { loadConfig } from '../../../services/config/load.ts';
 
 const examplesDir = join(import.meta.dirname, '../../../examples');
 
-test('every example pipeline validates, with and without its environment variables set', async () => {
+void test('every example pipeline validates, with and without its environment variables set', async () => {
   const files = (await readdir(examplesDir)).filter((file) => /\.(ya?ml|json)$/.test(file));
   assert.ok(files.includes('demo-postgres.yaml'), `examples: ${files.join(', ')}`);
   assert.ok(

@@ -19,7 +19,7 @@ const config = parseConfig(
   { env: { PGPASSWORD: 'pg-s3cret' } },
 );
 
-test('redactConfig masks every password and keeps everything else', () => {
+void test('redactConfig masks every password and keeps everything else', () => {
   const shown = redactConfig(config);
   const text = JSON.stringify(shown);
   for (const secret of ['pg-s3cret', 't0ps3cret', 'r3g'])
@@ -31,7 +31,7 @@ test('redactConfig masks every password and keeps everything else', () => {
   assert.equal(config.sources[0]?.url, 'postgres://app:pg-s3cret@db:5432/shop');
 });
 
-test('collectSecrets finds the passwords, decoded too, so redactText can scrub driver messages', () => {
+void test('collectSecrets finds the passwords, decoded too, so redactText can scrub driver messages', () => {
   const secrets = collectSecrets(config);
   assert.ok(
     secrets.includes('pg-s3cret') && secrets.includes('t0ps3cret') && secrets.includes('r3g/pass'),

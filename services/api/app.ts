@@ -1,0 +1,52 @@
+/**
+ * The control and status API as a fastify instance, built apart from `listen` so tests drive it with
+ * `inject()`. Each feature is a plugin; one error handler answers for all of them; an onSend hook scrubs
+ * every response of secrets (URL passwords, and the configuration's own passwords) as a last line of
+ * defence behind the response schemas, because status fields such as `lastError` carry driver messages.
+ */
+import { fastify, LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import { silentLogger, type Logger } from '../common/logger.ts';
+import { collectSecrets, redactText } from '../config/redact.ts';
+import type { PipelineConfig } from '../config/schema.ts';
+import type { CdcMetrics } from '../metrics/metrics.ts';
+import { installErrorHandler } from './error-handler.ts';
+import { configRoutes } from './routes/config.ts';
+import { healthRoutes } from './routes/health.ts';
+import { metricsRoutes } from './routes/metrics.ts';
+import { snapshotRoutes } from './routes/snapshots.ts';
+import { statusRoutes } from './routes/status.ts';
+import type { StatusProvider } from './status-types.ts';
+
+export interface AppOptions {
+  readonly status: StatusProvider;
+  readonly metrics: CdcMetrics;
+  readonly logger?: Logger;
+  /** The running configuration: served (redacted) at `GET /config`, and its passwords scrubbed from every answer. */
+  readonly config?: PipelineConfig;
+  /** Further values that must never appear in a response. */
+  readonly secrets?: readonly string[];
+}
+
+export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
+  // Typed as fastify's logger interface so the instance keeps fastify's default logger type parameter.
+  const loggerInstance: FastifyBaseLogger = (options.logger ?? silentLogger).child({ component: 'api' });
+  const app = fastify({
+    loggerInstance,
+    // Scrapes and probes every few seconds would drown the log.
+    logController: new LogController({ disableRequestLogging: true }),
+    ajv: { customOptions: { removeAdditional: false, coerceTypes: false, allErrors: true } },
+  });
+  const secrets = [...(options.secrets ?? []), ...(options.config ? collectSecrets(options.config) : [])];
+
+  installErrorHandler(app);
+  app.addHook('onSend', async (_request, _reply, payload) =>
+    typeof payload === 'string' ? redactText(payload, secrets) : payload,
+  );
+
+  await app.register(healthRoutes(options.status));
+  await app.register(statusRoutes(options.status));
+  await app.register(metricsRoutes(options.status, options.metrics));
+  await app.register(snapshotRoutes(options.status));
+  if (options.config) await app.register(configRoutes(options.config));
+  return app;
+}

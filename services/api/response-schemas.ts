@@ -1,0 +1,91 @@
+/**
+ * JSON schemas of the API's requests and responses. Responses are serialized through them, so a field not
+ * listed here (a connection URL someone added to a status object, say) never reaches a client.
+ */
+const nullableString = { type: ['string', 'null'] } as const;
+const nullableNumber = { type: ['number', 'null'] } as const;
+
+export const errorResponse = {
+  type: 'object',
+  required: ['error'],
+  properties: {
+    error: {
+      type: 'object',
+      required: ['code', 'message'],
+      properties: { code: { type: 'string' }, message: { type: 'string' } },
+    },
+  },
+} as const;
+
+const snapshotProgress = {
+  type: ['object', 'null'],
+  required: ['table', 'tablesDone', 'tablesTotal', 'rowsDone', 'rowsTotal', 'rowsPerSecond', 'done'],
+  properties: {
+    table: nullableString,
+    tablesDone: { type: 'integer' },
+    tablesTotal: { type: 'integer' },
+    rowsDone: { type: 'integer' },
+    rowsTotal: { type: 'integer' },
+    rowsPerSecond: { type: 'number' },
+    done: { type: 'boolean' },
+  },
+} as const;
+
+export const connectorStatus = {
+  type: 'object',
+  required: [
+    'name',
+    'kind',
+    'state',
+    'stream',
+    'confirmed',
+    'received',
+    'lagBytes',
+    'lagMillis',
+    'snapshot',
+    'lastError',
+  ],
+  properties: {
+    name: { type: 'string' },
+    kind: { type: 'string', enum: ['postgres', 'mariadb', 'mysql'] },
+    state: {
+      type: 'string',
+      enum: ['starting', 'snapshotting', 'streaming', 'reconnecting', 'stopped', 'failed'],
+    },
+    stream: { type: 'string' },
+    confirmed: nullableString,
+    received: nullableString,
+    lagBytes: nullableNumber,
+    lagMillis: nullableNumber,
+    snapshot: snapshotProgress,
+    lastError: nullableString,
+  },
+} as const;
+
+export const workerStatus = {
+  type: 'object',
+  required: [
+    'name',
+    'source',
+    'state',
+    'appliedPosition',
+    'lagMillis',
+    'eventsApplied',
+    'transactionsApplied',
+    'errors',
+    'deadLetters',
+    'lastError',
+  ],
+  properties: {
+    name: { type: 'string' },
+    source: { type: 'string' },
+    state: { type: 'string', enum: ['starting', 'running', 'stopped', 'failed'] },
+    appliedPosition: nullableString,
+    lagMillis: nullableNumber,
+    eventsApplied: { type: 'integer' },
+    transactionsApplied: { type: 'integer' },
+    errors: { type: 'integer' },
+    deadLetters: { type: 'integer' },
+    lastError: nullableString,
+  },
+} as const;

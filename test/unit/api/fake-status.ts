@@ -1,0 +1,67 @@
+/**
+ * A StatusProvider with fixed answers, for driving the API with `inject()`. It stands in for the pipeline,
+ * not for a database: the API only ever reads these objects.
+ */
+import type {
+  ApplyWorkerStatus,
+  ConnectorStatus,
+  StatusProvider,
+} from '../../../services/api/status-types.ts';
+
+export function connector(overrides: Partial<ConnectorStatus> = {}): ConnectorStatus {
+  return {
+    name: 'pg-main',
+    kind: 'postgres',
+    state: 'streaming',
+    stream: 'slot cdc_pg_main',
+    confirmed: 'pg:0/1A2B3C',
+    received: 'pg:0/1A2B40',
+    lagBytes: 4,
+    lagMillis: 12,
+    snapshot: null,
+    lastError: null,
+    ...overrides,
+  };
+}
+
+export function worker(overrides: Partial<ApplyWorkerStatus> = {}): ApplyWorkerStatus {
+  return {
+    name: 'pg-replica',
+    source: 'pg-main',
+    state: 'running',
+    appliedPosition: 'pg:0/1A2B3C#0',
+    lagMillis: 250,
+    eventsApplied: 1200,
+    transactionsApplied: 300,
+    errors: 1,
+    deadLetters: 1,
+    lastError: null,
+    ...overrides,
+  };
+}
+
+export class FakeStatus implements StatusProvider {
+  connectorList: ConnectorStatus[];
+  workerList: ApplyWorkerStatus[];
+  readonly snapshotRequests: { source: string; tables: readonly string[] }[] = [];
+  snapshotFailure: Error | null = null;
+
+  constructor(connectors: ConnectorStatus[] = [connector()], workers: ApplyWorkerStatus[] = [worker()]) {
+    this.connectorList = connectors;
+    this.workerList = workers;
+  }
+
+  connectors(): readonly ConnectorStatus[] {
+    return this.connectorList;
+  }
+
+  workers(): readonly ApplyWorkerStatus[] {
+    return this.workerList;
+  }
+
+  requestSnapshot(source: string, tables: readonly string[]): Promise<void> {
+    if (this.snapshotFailure) return Promise.reject(this.snapshotFailure);
+    this.snapshotRequests.push({ source, tables });
+    return Promise.resolve();
+  }
+}
