@@ -98,11 +98,11 @@ export class SnapshotRunner {
     const outcome = windows.prepare(id, pgTable);
     try {
       await emitWatermark(pool, id, 'low');
-      const { rows, lastKey, last } = await this.#select(pgTable, plan.lastKey);
+      const { rows, lastKey, last, invisibleXids } = await this.#select(pgTable, plan.lastKey);
       const next: SnapshotPlan = last
         ? { ...plan, tableIndex: plan.tableIndex + 1, lastKey: null }
         : { ...plan, lastKey };
-      windows.setRows(id, { rows, state: planState(next.tableIndex >= next.tables.length ? null : next) });
+      windows.setRows(id, { rows, invisibleXids, state: planState(next.tableIndex >= next.tables.length ? null : next) });
       await emitWatermark(pool, id, 'high');
       const result = await waitOrAbort(outcome, this.#options.signal);
       if (result === null) return;
@@ -123,7 +123,10 @@ export class SnapshotRunner {
    * Reads the next chunk by keyset. A table without a key cannot be read by keyset: it is read in one chunk,
    * which holds the whole table in memory and retries whole if it changes during its window.
    */
-  async #select(table: PgTable, after: readonly string[] | null): Promise<{ rows: Row[]; lastKey: string[] | null; last: boolean }> {
+  async #select(
+    table: PgTable,
+    after: readonly string[] | null,
+  ): Promise<{ rows: Row[]; lastKey: string[] | null; last: boolean; invisibleXids: Set<string> }> {
     const schema = table.schema;
     const columns = schema.columns.map((column) => quoteIdent(column.name)).join(', ');
     const from = qualifiedName(schema.schema, schema.table);
@@ -142,7 +145,7 @@ export class SnapshotRunner {
       text = `SELECT ${columns} FROM ${from} ${where} ORDER BY ${keyList} LIMIT ${Math.max(1, Math.floor(this.#options.chunkRows))}`;
       values = after ? [...after] : [];
     }
-    const result = await this.#options.pool.query<Record<string, string | null>>({ text, values, types: RAW_TEXT_TYPES });
+    const { result, invisibleXids } = await this.#readInSnapshot(text, values);
     const rows = result.rows.map((raw) => {
       const row: Record<string, ReturnType<typeof decodeValue>> = {};
       for (const column of schema.columns) row[column.name] = decodeValue(column.type, raw[column.name] ?? null);
@@ -151,7 +154,27 @@ export class SnapshotRunner {
     const lastRaw = result.rows.at(-1);
     const last = keyColumns.length === 0 || result.rows.length < this.#options.chunkRows;
     const lastKey = lastRaw ? keyColumns.map((column) => lastRaw[column.name] ?? '') : after ? [...after] : null;
-    return { rows, lastKey, last };
+    return { rows, lastKey, last, invisibleXids };
+  }
+
+  /** Runs the chunk query in one snapshot and reports which transactions that snapshot saw as in progress. */
+  async #readInSnapshot(text: string, values: string[]): Promise<{ result: pg.QueryResult<Record<string, string | null>>; invisibleXids: Set<string> }> {
+    const client = await this.#options.pool.connect();
+    try {
+      await client.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
+      const snapshot = await client.query<{ snapshot: string }>('SELECT pg_current_snapshot()::text AS snapshot');
+      const result = await client.query<Record<string, string | null>>({ text, values, types: RAW_TEXT_TYPES });
+      await client.query('COMMIT');
+      // Format xmin:xmax:xip,...; the stream carries 32-bit xids, so compare the low 32 bits.
+      const xip = (snapshot.rows[0]?.snapshot ?? '::').split(':')[2] ?? '';
+      const invisibleXids = new Set(xip.split(',').filter(Boolean).map((xid) => String(BigInt(xid) & 0xffffffffn)));
+      return { result, invisibleXids };
+    } catch (error) {
+      await client.query('ROLLBACK').catch((rollbackError: unknown) => this.#options.logger.warn({ err: rollbackError }, 'rollback after a failed chunk read failed'));
+      throw error;
+    } finally {
+      client.release();
+    }
   }
 
   async #estimateRows(tables: readonly string[]): Promise<number> {

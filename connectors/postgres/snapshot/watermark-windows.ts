@@ -11,6 +11,12 @@ import { keyString } from './row-key.ts';
 
 export interface ChunkRows {
   readonly rows: readonly Row[];
+  /**
+   * Transaction ids (low 32 bits, as text) the chunk's snapshot saw as in progress. A transaction can write
+   * its commit record before LOW yet become visible only after the chunk's snapshot was taken; its changes
+   * then precede LOW in the stream but are missing from the chunk, so they count as window changes too.
+   */
+  readonly invisibleXids: ReadonlySet<string>;
   /** State to save once this chunk is published (the next chunk to read). */
   readonly state: ConnectorState;
 }
@@ -21,8 +27,8 @@ interface Window {
   readonly table: PgTable;
   lowSeen: boolean;
   readonly changedKeys: Set<string>;
-  /** Keyless tables cannot match rows: any change during the window means reading the chunk again. */
-  changedWithoutKey: boolean;
+  /** Keys changed between prepare() and LOW, by transaction id (see ChunkRows.invisibleXids). */
+  readonly beforeLow: Map<string, Set<string>>;
   chunk: ChunkRows | null;
   readonly settle: (outcome: ChunkOutcome) => void;
 }
@@ -34,13 +40,16 @@ export interface ClosedChunk {
   readonly retry: boolean;
 }
 
+/** Marks a change that cannot be matched by key: the chunk is read again. */
+const WHOLE_TABLE = '*';
+
 export class WatermarkWindows {
   readonly #windows = new Map<string, Window>();
 
   /** Registers a chunk before its LOW watermark is written; the promise settles when the stream reaches HIGH. */
   prepare(id: string, table: PgTable): Promise<ChunkOutcome> {
     return new Promise((resolve) => {
-      this.#windows.set(id, { table, lowSeen: false, changedKeys: new Set(), changedWithoutKey: false, chunk: null, settle: resolve });
+      this.#windows.set(id, { table, lowSeen: false, changedKeys: new Set(), beforeLow: new Map(), chunk: null, settle: resolve });
     });
   }
 
@@ -65,21 +74,23 @@ export class WatermarkWindows {
   /** Notes the keys a streamed event touches, for every open window on its table. */
   observe(oid: number, event: ChangeEvent): void {
     for (const window of this.#windows.values()) {
-      if (!window.lowSeen || window.table.oid !== oid) continue;
-      if (event.op === 't') {
-        window.changedWithoutKey = true;
-        continue;
+      if (window.table.oid !== oid) continue;
+      let keys = window.changedKeys;
+      if (!window.lowSeen) {
+        const xid = event.source.txId ?? '';
+        keys = window.beforeLow.get(xid) ?? new Set();
+        window.beforeLow.set(xid, keys);
       }
-      let keyed = false;
-      for (const row of [event.before, event.after]) {
-        if (!row) continue;
-        const key = keyString(window.table.schema, row);
-        if (key !== null) {
-          window.changedKeys.add(key);
-          keyed = true;
+      const added = keys.size;
+      if (event.op !== 't') {
+        for (const row of [event.before, event.after]) {
+          const key = row ? keyString(window.table.schema, row) : null;
+          if (key !== null) keys.add(key);
         }
       }
-      if (!keyed) window.changedWithoutKey = true;
+      // A truncate, or a change on a table without a key, cannot be matched to chunk rows.
+      if (keys.size === added && event.op === 't') keys.add(WHOLE_TABLE);
+      else if (keys.size === added && window.table.schema.key.length === 0) keys.add(WHOLE_TABLE);
     }
   }
 
@@ -91,12 +102,14 @@ export class WatermarkWindows {
     const window = this.#windows.get(id);
     if (!window || !window.chunk) return null;
     this.#windows.delete(id);
-    const retry = !window.lowSeen || window.changedWithoutKey;
+    const changed = new Set(window.changedKeys);
+    for (const xid of window.chunk.invisibleXids) for (const key of window.beforeLow.get(xid) ?? []) changed.add(key);
+    const retry = !window.lowSeen || changed.has(WHOLE_TABLE);
     const rows = retry
       ? []
       : window.chunk.rows.filter((row) => {
           const key = keyString(window.table.schema, row);
-          return key === null || !window.changedKeys.has(key);
+          return key === null || !changed.has(key);
         });
     window.settle(retry ? { kind: 'retry' } : { kind: 'rows', rows });
     return { table: window.table, rows, state: window.chunk.state, retry };
