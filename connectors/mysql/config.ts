@@ -28,7 +28,11 @@ export function decodeMysqlConnectorConfig(input: unknown): MysqlConnectorConfig
   if (!parsed.success) {
     const issue = parsed.error.issues[0];
     const path = issue?.path.join('.') ?? '';
-    throw new CdcError('CONFIG_INVALID', `mysql connector config: ${path || '(root)'}: ${issue?.message ?? 'invalid'}`, { path });
+    throw new CdcError(
+      'CONFIG_INVALID',
+      `mysql connector config: ${path || '(root)'}: ${issue?.message ?? 'invalid'}`,
+      { path },
+    );
   }
   return parsed.data;
 }

@@ -14,13 +14,28 @@ import { formatCommit } from '../../schemas/positions/position.ts';
 import { formatGtidPosition, parseGtidPosition } from '../../schemas/positions/gtid.ts';
 import { CdcError, asCdcError, errorMessage, isRetriable } from '../../services/common/errors.ts';
 import { silentLogger, type Logger } from '../../services/common/logger.ts';
-import type { CaptureBatch, ConnectorState, ConnectorStatus, ResumePoint, SnapshotProgress, SourceConnector } from '../connector.ts';
-import { connectionParts, decodeMysqlConnectorConfig, type MysqlConnectorConfig, type MysqlConnectorConfigInput } from './config.ts';
+import type {
+  CaptureBatch,
+  ConnectorStatus,
+  ResumePoint,
+  SnapshotProgress,
+  SourceConnector,
+} from '../connector.ts';
+import {
+  connectionParts,
+  decodeMysqlConnectorConfig,
+  type MysqlConnectorConfig,
+  type MysqlConnectorConfigInput,
+} from './config.ts';
 import { BinlogClient } from './replication/binlog-client.ts';
 import { checkSource, currentGtidPosition, type SourceFacts } from './replication/source-checks.ts';
-import { streamTransactions, type StreamProgress, type StreamStart } from './replication/transaction-stream.ts';
+import {
+  streamTransactions,
+  type StreamProgress,
+  type StreamStart,
+} from './replication/transaction-stream.ts';
 import { openConsistentSnapshot, readSnapshot } from './snapshot/snapshot-reader.ts';
-import { readSnapshotState, writeSnapshotState, type SnapshotState } from './snapshot/snapshot-state.ts';
+import { readSnapshotState, type SnapshotState } from './snapshot/snapshot-state.ts';
 import { listCapturedTables, parseTablePatterns, type TablePattern } from './types/catalog.ts';
 import { SchemaCache } from './types/schema-cache.ts';
 
@@ -35,7 +50,9 @@ interface PendingState {
 function readPending(value: unknown): PendingState | null {
   if (typeof value !== 'object' || value === null) return null;
   const record = value as Record<string, unknown>;
-  return typeof record.from === 'string' && typeof record.seq === 'string' ? { from: record.from, seq: record.seq } : null;
+  return typeof record.from === 'string' && typeof record.seq === 'string'
+    ? { from: record.from, seq: record.seq }
+    : null;
 }
 
 export class MysqlConnector implements SourceConnector {
@@ -83,7 +100,7 @@ export class MysqlConnector implements SourceConnector {
     const withState = (batch: CaptureBatch): CaptureBatch => {
       if (batch.state === undefined) return batch;
       state = { ...state, ...batch.state };
-      return { ...batch, state: state as ConnectorState };
+      return { ...batch, state };
     };
     try {
       const control = await this.#connect();
@@ -121,7 +138,16 @@ export class MysqlConnector implements SourceConnector {
 
   /** A snapshot state for a fresh start: the table list is fixed now; `from` is set when the snapshot opens. */
   async #newSnapshotState(control: Connection): Promise<SnapshotState> {
-    return { from: '', seq: '0', tables: await listCapturedTables(control, this.#patterns), tableIndex: 0, lastKey: null, tableRows: 0, eventIndex: 0, done: false };
+    return {
+      from: '',
+      seq: '0',
+      tables: await listCapturedTables(control, this.#patterns),
+      tableIndex: 0,
+      lastKey: null,
+      tableRows: 0,
+      eventIndex: 0,
+      done: false,
+    };
   }
 
   async *#runSnapshot(start: SnapshotState, signal: AbortSignal): AsyncGenerator<CaptureBatch> {
@@ -163,28 +189,49 @@ export class MysqlConnector implements SourceConnector {
     }
   }
 
-  async #streamStart(position: EventPosition | null, snapshot: SnapshotState | null, pending: PendingState | null): Promise<StreamStart> {
+  async #streamStart(
+    position: EventPosition | null,
+    snapshot: SnapshotState | null,
+    pending: PendingState | null,
+  ): Promise<StreamStart> {
     const flavor = this.#config.flavor;
     if (position !== null) {
       const commit = position.commit;
       if (commit.kind !== 'binlog' || commit.flavor !== flavor) {
-        throw new CdcError('POSITION_MISMATCH', `cannot resume a ${flavor} binlog stream from ${formatCommit(commit)}`, {});
+        throw new CdcError(
+          'POSITION_MISMATCH',
+          `cannot resume a ${flavor} binlog stream from ${formatCommit(commit)}`,
+          {},
+        );
       }
       if (pending !== null && BigInt(pending.seq) === commit.seq) {
-        return { from: parseGtidPosition(flavor, pending.from), seq: commit.seq - 1n, skip: { seq: commit.seq, index: position.index } };
+        return {
+          from: parseGtidPosition(flavor, pending.from),
+          seq: commit.seq - 1n,
+          skip: { seq: commit.seq, index: position.index },
+        };
       }
       return { from: parseGtidPosition(flavor, commit.gtidSet), seq: commit.seq, skip: null };
     }
-    if (snapshot !== null) return { from: parseGtidPosition(flavor, snapshot.from), seq: BigInt(snapshot.seq), skip: null };
+    if (snapshot !== null)
+      return { from: parseGtidPosition(flavor, snapshot.from), seq: BigInt(snapshot.seq), skip: null };
     const control = await this.#connect();
     try {
-      return { from: parseGtidPosition(flavor, await currentGtidPosition(control, flavor)), seq: 0n, skip: null };
+      return {
+        from: parseGtidPosition(flavor, await currentGtidPosition(control, flavor)),
+        seq: 0n,
+        skip: null,
+      };
     } finally {
       await control.end();
     }
   }
 
-  async *#streamWithReconnect(first: StreamStart, facts: SourceFacts, signal: AbortSignal): AsyncGenerator<CaptureBatch> {
+  async *#streamWithReconnect(
+    first: StreamStart,
+    facts: SourceFacts,
+    signal: AbortSignal,
+  ): AsyncGenerator<CaptureBatch> {
     let start = first;
     let backoff = BACKOFF_MIN_MS;
     this.#progress = {
@@ -196,13 +243,21 @@ export class MysqlConnector implements SourceConnector {
     while (!signal.aborted) {
       let control: Connection | null = null;
       const parts = connectionParts(this.#config.url);
-      const client = new BinlogClient({ ...parts, serverId: this.#config.serverId, gtidSet: formatGtidPosition(start.from), databases: this.#databases });
+      const client = new BinlogClient({
+        ...parts,
+        serverId: this.#config.serverId,
+        gtidSet: formatGtidPosition(start.from),
+        databases: this.#databases,
+      });
       try {
         control = await this.#connect();
         this.#client = client;
         await client.start();
         this.#state = 'streaming';
-        this.#logger.info({ from: formatGtidPosition(start.from), seq: String(start.seq) }, 'binlog streaming started');
+        this.#logger.info(
+          { from: formatGtidPosition(start.from), seq: String(start.seq) },
+          'binlog streaming started',
+        );
         const batches = streamTransactions(client.messages(signal), start, {
           connectorName: this.name,
           flavor: this.#config.flavor,
@@ -227,21 +282,30 @@ export class MysqlConnector implements SourceConnector {
         this.#logger.warn({ err: this.#lastError, backoffMs: backoff }, 'binlog stream lost; reconnecting');
         const progress = this.#progress;
         start = progress.pending
-          ? { from: progress.pending.from, seq: progress.pending.seq - 1n, skip: { seq: progress.pending.seq, index: progress.pending.index } }
+          ? {
+              from: progress.pending.from,
+              seq: progress.pending.seq - 1n,
+              skip: { seq: progress.pending.seq, index: progress.pending.index },
+            }
           : { from: progress.position, seq: progress.seq, skip: null };
         await delay(backoff, undefined, { signal }).catch(() => undefined);
         backoff = Math.min(backoff * 2, BACKOFF_MAX_MS);
       } finally {
         client.stop();
         this.#client = null;
-        await control?.end().catch((error: unknown) => this.#logger.debug({ err: errorMessage(error) }, 'closing control connection failed'));
+        await control
+          ?.end()
+          .catch((error: unknown) =>
+            this.#logger.debug({ err: errorMessage(error) }, 'closing control connection failed'),
+          );
       }
     }
   }
 
   /** The binlog is kept by the server's own retention; acknowledging only records how far the consumer got. */
-  async acknowledge(commit: CommitPosition): Promise<void> {
+  acknowledge(commit: CommitPosition): Promise<void> {
     this.#confirmed = formatCommit(commit);
+    return Promise.resolve();
   }
 
   /** Connection id of the binlog dump on the source, while streaming (for operators and failure tests). */
@@ -259,13 +323,20 @@ export class MysqlConnector implements SourceConnector {
       confirmed: this.#confirmed,
       received: progress ? `${formatGtidPosition(progress.position)} (seq ${progress.seq})` : null,
       lagBytes: null,
-      lagMillis: progress?.lastCommitMillis != null ? Math.max(0, Date.now() - progress.lastCommitMillis) : null,
+      lagMillis:
+        progress?.lastCommitMillis != null ? Math.max(0, Date.now() - progress.lastCommitMillis) : null,
       snapshot: this.#snapshot,
       lastError: this.#lastError,
     };
   }
 
-  async requestSnapshot(tables: readonly string[]): Promise<void> {
-    throw new CdcError('OPERATION_UNSUPPORTED', `the binlog connector ${this.name} cannot snapshot ${tables.join(', ') || 'all tables'} while streaming yet; restart it with snapshot 'initial' and no saved position`, {});
+  requestSnapshot(tables: readonly string[]): Promise<void> {
+    return Promise.reject(
+      new CdcError(
+        'OPERATION_UNSUPPORTED',
+        `the binlog connector ${this.name} cannot snapshot ${tables.join(', ') || 'all tables'} while streaming yet; restart it with snapshot 'initial' and no saved position`,
+        {},
+      ),
+    );
   }
 }

@@ -37,7 +37,8 @@ export type BinlogFlavor = 'mariadb' | 'mysql';
 export type GtidPosition = MariadbGtidPosition | MysqlGtidSet;
 
 /** One transaction id. */
-export type Gtid = ({ readonly flavor: 'mariadb' } & MariadbGtid) | ({ readonly flavor: 'mysql' } & MysqlGtid);
+export type Gtid =
+  ({ readonly flavor: 'mariadb' } & MariadbGtid) | ({ readonly flavor: 'mysql' } & MysqlGtid);
 
 export function parseGtidPosition(flavor: BinlogFlavor, text: string): GtidPosition {
   return flavor === 'mariadb' ? parseMariadbPosition(text) : parseMysqlGtidSet(text);
@@ -65,14 +66,16 @@ function flavorMismatch(a: string, b: string): never {
 
 /** Has `gtid` been executed according to `position`? */
 export function gtidPositionContains(position: GtidPosition, gtid: Gtid): boolean {
-  if (position.flavor === 'mariadb' && gtid.flavor === 'mariadb') return mariadbPositionContains(position, gtid);
+  if (position.flavor === 'mariadb' && gtid.flavor === 'mariadb')
+    return mariadbPositionContains(position, gtid);
   if (position.flavor === 'mysql' && gtid.flavor === 'mysql') return mysqlGtidSetContains(position, gtid);
   return flavorMismatch(position.flavor, gtid.flavor);
 }
 
 /** The position once `gtid` has also been executed. */
 export function advanceGtidPosition(position: GtidPosition, gtid: Gtid): GtidPosition {
-  if (position.flavor === 'mariadb' && gtid.flavor === 'mariadb') return advanceMariadbPosition(position, gtid);
+  if (position.flavor === 'mariadb' && gtid.flavor === 'mariadb')
+    return advanceMariadbPosition(position, gtid);
   if (position.flavor === 'mysql' && gtid.flavor === 'mysql') return addMysqlGtid(position, gtid);
   return flavorMismatch(position.flavor, gtid.flavor);
 }

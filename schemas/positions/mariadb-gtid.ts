@@ -25,7 +25,9 @@ const U64_MAX = 0xffffffffffffffffn;
 const GTID_PATTERN = /^(\d{1,10})-(\d{1,10})-(\d{1,20})$/;
 
 function invalid(text: string, why: string): CdcError {
-  return new CdcError('POSITION_INVALID', `not a MariaDB GTID position: ${JSON.stringify(text)} (${why})`, { value: text });
+  return new CdcError('POSITION_INVALID', `not a MariaDB GTID position: ${JSON.stringify(text)} (${why})`, {
+    value: text,
+  });
 }
 
 /** A GTID, or why the text is not one. */
@@ -42,7 +44,9 @@ function readGtid(text: string): MariadbGtid | string {
 export function parseMariadbGtid(text: string): MariadbGtid {
   const gtid = readGtid(text);
   if (typeof gtid === 'string') {
-    throw new CdcError('POSITION_INVALID', `not a MariaDB GTID: ${JSON.stringify(text)} (${gtid})`, { value: text });
+    throw new CdcError('POSITION_INVALID', `not a MariaDB GTID: ${JSON.stringify(text)} (${gtid})`, {
+      value: text,
+    });
   }
   return gtid;
 }
@@ -89,7 +93,10 @@ export function mariadbPositionContains(position: MariadbGtidPosition, gtid: Mar
 }
 
 /** The position after executing `gtid`: its domain's entry becomes `gtid` (a lower seq never moves it back). */
-export function advanceMariadbPosition(position: MariadbGtidPosition, gtid: MariadbGtid): MariadbGtidPosition {
+export function advanceMariadbPosition(
+  position: MariadbGtidPosition,
+  gtid: MariadbGtid,
+): MariadbGtidPosition {
   if (mariadbPositionContains(position, gtid)) return position;
   const byDomain = new Map(position.gtids.map((g) => [g.domain, g] as const));
   byDomain.set(gtid.domain, gtid);

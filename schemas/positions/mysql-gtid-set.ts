@@ -36,7 +36,9 @@ const INTERVAL_PATTERN = /^(\d{1,19})(?:-(\d{1,19}))?$/;
 const GNO_MAX = (1n << 63n) - 1n;
 
 function invalid(text: string, why: string): CdcError {
-  return new CdcError('POSITION_INVALID', `not a MySQL GTID set: ${JSON.stringify(text)} (${why})`, { value: text });
+  return new CdcError('POSITION_INVALID', `not a MySQL GTID set: ${JSON.stringify(text)} (${why})`, {
+    value: text,
+  });
 }
 
 function normalizeUuid(text: string, whole: string): string {
@@ -90,7 +92,9 @@ function canonical(pieces: Iterable<MysqlGtidSource>): MysqlGtidSet {
   const sources = [...byKey.values()]
     .map((source) => ({ uuid: source.uuid, tag: source.tag, intervals: mergeIntervals(source.intervals) }))
     .filter((source) => source.intervals.length > 0)
-    .sort((a, b) => (a.uuid !== b.uuid ? (a.uuid < b.uuid ? -1 : 1) : a.tag < b.tag ? -1 : a.tag > b.tag ? 1 : 0));
+    .sort((a, b) =>
+      a.uuid !== b.uuid ? (a.uuid < b.uuid ? -1 : 1) : a.tag < b.tag ? -1 : a.tag > b.tag ? 1 : 0,
+    );
   return { flavor: 'mysql', sources };
 }
 
@@ -125,11 +129,14 @@ export function parseMysqlGtidSet(text: string): MysqlGtidSet {
 export function parseMysqlGtid(text: string): MysqlGtid {
   const parts = text.trim().split(':');
   const fail = (): CdcError =>
-    new CdcError('POSITION_INVALID', `not a MySQL GTID: ${JSON.stringify(text)} (expected uuid:number)`, { value: text });
+    new CdcError('POSITION_INVALID', `not a MySQL GTID: ${JSON.stringify(text)} (expected uuid:number)`, {
+      value: text,
+    });
   if (parts.length !== 2 && parts.length !== 3) throw fail();
   const gnoText = parts[parts.length - 1]!;
   const tag = parts.length === 3 ? parts[1]! : '';
-  if (!/^\d{1,19}$/.test(gnoText) || (tag !== '' && !TAG_PATTERN.test(tag)) || !UUID_PATTERN.test(parts[0]!)) throw fail();
+  if (!/^\d{1,19}$/.test(gnoText) || (tag !== '' && !TAG_PATTERN.test(tag)) || !UUID_PATTERN.test(parts[0]!))
+    throw fail();
   const gno = BigInt(gnoText);
   if (gno < 1n || gno > GNO_MAX) throw fail();
   return { uuid: normalizeUuid(parts[0]!, text), tag: tag.toLowerCase(), gno };
@@ -157,7 +164,9 @@ export function formatMysqlGtidSet(set: MysqlGtidSet): string {
 
 export function mysqlGtidSetContains(set: MysqlGtidSet, gtid: MysqlGtid): boolean {
   const source = set.sources.find((s) => s.uuid === gtid.uuid && s.tag === gtid.tag);
-  return source !== undefined && source.intervals.some(([first, last]) => first <= gtid.gno && gtid.gno <= last);
+  return (
+    source !== undefined && source.intervals.some(([first, last]) => first <= gtid.gno && gtid.gno <= last)
+  );
 }
 
 export function addMysqlGtid(set: MysqlGtidSet, gtid: MysqlGtid): MysqlGtidSet {

@@ -6,7 +6,11 @@
  * The library pushes events as fast as the socket delivers them; the queue here pauses the socket above a
  * high-water mark so a slow consumer cannot make memory grow without bound.
  */
-import ZongJi, { type AnyBinlogEvent, type BinlogEventByTypeName, type BinlogEventTypeName } from '@vlasky/zongji';
+import ZongJi, {
+  type AnyBinlogEvent,
+  type BinlogEventByTypeName,
+  type BinlogEventTypeName,
+} from '@vlasky/zongji';
 import { CdcError, asCdcError } from '../../../services/common/errors.ts';
 
 export type RawRow = Readonly<Record<string, unknown>>;
@@ -21,7 +25,13 @@ export interface BinlogColumn {
 
 export type BinlogMessage =
   /** A transaction (or a standalone statement such as DDL) starts. */
-  | { readonly kind: 'gtid'; readonly gtid: string; readonly serverId: number; readonly standalone: boolean; readonly timestampMs: number }
+  | {
+      readonly kind: 'gtid';
+      readonly gtid: string;
+      readonly serverId: number;
+      readonly standalone: boolean;
+      readonly timestampMs: number;
+    }
   | {
       readonly kind: 'rows';
       readonly op: 'insert' | 'update' | 'delete';
@@ -35,7 +45,12 @@ export type BinlogMessage =
     }
   | { readonly kind: 'query'; readonly database: string; readonly sql: string; readonly timestampMs: number }
   /** The transaction commits; file/offset is the binlog coordinate just after it. */
-  | { readonly kind: 'commit'; readonly timestampMs: number; readonly file: string | undefined; readonly offset: number }
+  | {
+      readonly kind: 'commit';
+      readonly timestampMs: number;
+      readonly file: string | undefined;
+      readonly offset: number;
+    }
   | { readonly kind: 'heartbeat'; readonly timestampMs: number };
 
 export interface BinlogClientOptions {
@@ -54,7 +69,10 @@ export interface BinlogClientOptions {
 const HIGH_WATER = 5000;
 const LOW_WATER = 1000;
 
-function is<N extends BinlogEventTypeName>(event: AnyBinlogEvent, name: N): event is BinlogEventByTypeName<N> {
+function is<N extends BinlogEventTypeName>(
+  event: AnyBinlogEvent,
+  name: N,
+): event is BinlogEventByTypeName<N> {
   return event.getTypeName() === name;
 }
 
@@ -66,8 +84,9 @@ interface Pausable {
 
 function pausable(value: unknown): Pausable | null {
   if (typeof value === 'object' && value !== null && 'pause' in value && 'resume' in value) {
-    const candidate = value as { pause: unknown; resume: unknown };
-    if (typeof candidate.pause === 'function' && typeof candidate.resume === 'function') return value as Pausable;
+    const candidate = value;
+    if (typeof candidate.pause === 'function' && typeof candidate.resume === 'function')
+      return value as Pausable;
   }
   return null;
 }
@@ -116,7 +135,17 @@ export class BinlogClient {
       serverId: options.serverId,
       gtidSet: options.gtidSet,
       includeSchema: Object.fromEntries(options.databases.map((db) => [db, true as const])),
-      includeEvents: ['mariadbgtid', 'gtid', 'tablemap', 'writerows', 'updaterows', 'deleterows', 'query', 'xid', 'heartbeat'],
+      includeEvents: [
+        'mariadbgtid',
+        'gtid',
+        'tablemap',
+        'writerows',
+        'updaterows',
+        'deleterows',
+        'query',
+        'xid',
+        'heartbeat',
+      ],
     });
     await ready;
   }
@@ -125,7 +154,7 @@ export class BinlogClient {
   get threadId(): number | null {
     const connection: unknown = this.#zongji?.connection;
     if (typeof connection === 'object' && connection !== null && 'threadId' in connection) {
-      const id = (connection as { threadId: unknown }).threadId;
+      const id = connection.threadId;
       return typeof id === 'number' ? id : null;
     }
     return null;
@@ -147,12 +176,25 @@ export class BinlogClient {
 
   #translate(event: AnyBinlogEvent): BinlogMessage | null {
     const timestampMs = event.timestamp;
-    if (is(event, 'MariadbGtid')) return { kind: 'gtid', gtid: event.gtid, serverId: event.serverId, standalone: event.standalone, timestampMs };
+    if (is(event, 'MariadbGtid'))
+      return {
+        kind: 'gtid',
+        gtid: event.gtid,
+        serverId: event.serverId,
+        standalone: event.standalone,
+        timestampMs,
+      };
     // MySQL: standalone is decided by whether a BEGIN query follows.
-    if (is(event, 'Gtid')) return { kind: 'gtid', gtid: event.gtid, serverId: 0, standalone: false, timestampMs };
+    if (is(event, 'Gtid'))
+      return { kind: 'gtid', gtid: event.gtid, serverId: 0, standalone: false, timestampMs };
     if (is(event, 'Query')) return { kind: 'query', database: event.schema, sql: event.query, timestampMs };
     if (is(event, 'Xid')) {
-      return { kind: 'commit', timestampMs, file: this.#zongji?.options.filename, offset: event.nextPosition };
+      return {
+        kind: 'commit',
+        timestampMs,
+        file: this.#zongji?.options.filename,
+        offset: event.nextPosition,
+      };
     }
     if (is(event, 'Heartbeat')) return { kind: 'heartbeat', timestampMs };
     if (is(event, 'TableMap')) {
@@ -166,10 +208,23 @@ export class BinlogClient {
         return null;
       }
       const op = is(event, 'WriteRows') ? 'insert' : is(event, 'UpdateRows') ? 'update' : 'delete';
-      const columns = table.columnSchemas.map((c) => ({ name: c.COLUMN_NAME, columnType: c.COLUMN_TYPE, unsigned: c.UNSIGNED }));
+      const columns = table.columnSchemas.map((c) => ({
+        name: c.COLUMN_NAME,
+        columnType: c.COLUMN_TYPE,
+        unsigned: c.UNSIGNED,
+      }));
       const keyIndexes = this.#primaryKeys.get(event.tableId);
       const primaryKey = keyIndexes ? keyIndexes.map((i) => columns[i]?.name ?? '') : null;
-      return { kind: 'rows', op, database: table.parentSchema, table: table.tableName, columns, primaryKey, rows: event.rows, timestampMs };
+      return {
+        kind: 'rows',
+        op,
+        database: table.parentSchema,
+        table: table.tableName,
+        columns,
+        primaryKey,
+        rows: event.rows,
+        timestampMs,
+      };
     }
     return null;
   }

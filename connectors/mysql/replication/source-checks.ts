@@ -5,6 +5,7 @@
 import type { Connection, RowDataPacket } from 'mysql2/promise';
 import { CdcError } from '../../../services/common/errors.ts';
 import type { BinlogFlavor } from '../../../schemas/positions/gtid.ts';
+import { scalarText } from '../types/decode-value.ts';
 
 export interface SourceFacts {
   readonly flavor: BinlogFlavor;
@@ -15,7 +16,7 @@ export interface SourceFacts {
 async function variable(connection: Connection, name: string): Promise<string | null> {
   const [rows] = await connection.query<RowDataPacket[]>('SHOW GLOBAL VARIABLES LIKE ?', [name]);
   const value: unknown = rows[0]?.Value;
-  return value === undefined || value === null ? null : String(value);
+  return value === undefined || value === null ? null : scalarText(value);
 }
 
 function requireSetting(actual: string | null, expected: string, name: string): void {
@@ -31,31 +32,51 @@ function requireSetting(actual: string | null, expected: string, name: string): 
 /** Privileges the connector needs: REPLICATION SLAVE (binlog dump), REPLICATION CLIENT (binlog positions), SELECT. */
 function checkGrants(grants: readonly string[], databases: readonly string[]): void {
   const text = grants.join('\n').toUpperCase();
-  const global = grants.filter((g) => / ON \*\.\* TO /i.test(g)).join('\n').toUpperCase();
+  const global = grants
+    .filter((g) => / ON \*\.\* TO /i.test(g))
+    .join('\n')
+    .toUpperCase();
   if (/ALL PRIVILEGES ON \*\.\*/.test(text)) return;
   const missing: string[] = [];
   if (!/REPLICATION SLAVE|BINLOG REPLAY|REPLICATION REPLICA/.test(global)) missing.push('REPLICATION SLAVE');
-  if (!/REPLICATION CLIENT|BINLOG MONITOR/.test(global)) missing.push('REPLICATION CLIENT (BINLOG MONITOR on MariaDB)');
+  if (!/REPLICATION CLIENT|BINLOG MONITOR/.test(global))
+    missing.push('REPLICATION CLIENT (BINLOG MONITOR on MariaDB)');
   const selectEverywhere = /\bSELECT\b/.test(global);
   for (const db of databases) {
-    const onDb = grants.some((g) => /\bSELECT\b|ALL PRIVILEGES/i.test(g) && g.toLowerCase().includes(`on \`${db.toLowerCase()}\`.`));
+    const onDb = grants.some(
+      (g) => /\bSELECT\b|ALL PRIVILEGES/i.test(g) && g.toLowerCase().includes(`on \`${db.toLowerCase()}\`.`),
+    );
     if (!selectEverywhere && !onDb) missing.push(`SELECT on ${db}`);
   }
   if (missing.length > 0) {
-    throw new CdcError('SOURCE_PRIVILEGE', `the source user lacks ${missing.join(', ')}; grant it (e.g. GRANT ${missing[0]!.split(' (')[0]} ON *.* TO the connector user)`, {
-      missing: missing.join(', '),
-    });
+    throw new CdcError(
+      'SOURCE_PRIVILEGE',
+      `the source user lacks ${missing.join(', ')}; grant it (e.g. GRANT ${missing[0]!.split(' (')[0]} ON *.* TO the connector user)`,
+      {
+        missing: missing.join(', '),
+      },
+    );
   }
 }
 
-export async function checkSource(connection: Connection, expectedFlavor: BinlogFlavor, databases: readonly string[]): Promise<SourceFacts> {
-  const [versionRows] = await connection.query<RowDataPacket[]>('SELECT VERSION() AS version, @@server_id AS serverId');
+export async function checkSource(
+  connection: Connection,
+  expectedFlavor: BinlogFlavor,
+  databases: readonly string[],
+): Promise<SourceFacts> {
+  const [versionRows] = await connection.query<RowDataPacket[]>(
+    'SELECT VERSION() AS version, @@server_id AS serverId',
+  );
   const version = String(versionRows[0]?.version ?? '');
   const flavor: BinlogFlavor = /mariadb/i.test(version) ? 'mariadb' : 'mysql';
   if (flavor !== expectedFlavor) {
-    throw new CdcError('SOURCE_NOT_CONFIGURED', `the source server is ${flavor} (${version}) but the connector is configured with flavor '${expectedFlavor}'`, {
-      flavor,
-    });
+    throw new CdcError(
+      'SOURCE_NOT_CONFIGURED',
+      `the source server is ${flavor} (${version}) but the connector is configured with flavor '${expectedFlavor}'`,
+      {
+        flavor,
+      },
+    );
   }
   requireSetting(await variable(connection, 'log_bin'), 'ON', 'log_bin');
   requireSetting(await variable(connection, 'binlog_format'), 'ROW', 'binlog_format');
@@ -75,7 +96,8 @@ export async function checkSource(connection: Connection, expectedFlavor: Binlog
 
 /** The GTID position the server has written to its binlog (MariaDB: gtid_binlog_pos, not gtid_current_pos). */
 export async function currentGtidPosition(connection: Connection, flavor: BinlogFlavor): Promise<string> {
-  const sql = flavor === 'mariadb' ? 'SELECT @@GLOBAL.gtid_binlog_pos AS pos' : 'SELECT @@GLOBAL.gtid_executed AS pos';
+  const sql =
+    flavor === 'mariadb' ? 'SELECT @@GLOBAL.gtid_binlog_pos AS pos' : 'SELECT @@GLOBAL.gtid_executed AS pos';
   const [rows] = await connection.query<RowDataPacket[]>(sql);
   return String(rows[0]?.pos ?? '');
 }

@@ -19,7 +19,13 @@
 import type { ChangeEvent, Row } from '../../../schemas/events/change-event.ts';
 import type { TableSchema } from '../../../schemas/events/table-schema.ts';
 import type { BinlogCommitPosition } from '../../../schemas/positions/position.ts';
-import { advanceGtidPosition, formatGtidPosition, parseGtid, type BinlogFlavor, type GtidPosition } from '../../../schemas/positions/gtid.ts';
+import {
+  advanceGtidPosition,
+  formatGtidPosition,
+  parseGtid,
+  type BinlogFlavor,
+  type GtidPosition,
+} from '../../../schemas/positions/gtid.ts';
 import type { Logger } from '../../../services/common/logger.ts';
 import type { CaptureBatch } from '../../connector.ts';
 import { decodeValue } from '../types/decode-value.ts';
@@ -80,7 +86,9 @@ interface OpenTransaction {
 }
 
 function decodeRow(table: TableSchema, raw: RawRow): Row {
-  return Object.fromEntries(table.columns.map((column) => [column.name, decodeValue(column, raw[column.name])]));
+  return Object.fromEntries(
+    table.columns.map((column) => [column.name, decodeValue(column, raw[column.name])]),
+  );
 }
 
 export async function* streamTransactions(
@@ -103,7 +111,13 @@ export async function* streamTransactions(
     ...(file !== undefined && offset !== undefined ? { file, offset } : {}),
   });
 
-  const toEvents = (tx: OpenTransaction, drafts: readonly Draft[], commit: BinlogCommitPosition, total: number | null, firstIndex: number): ChangeEvent[] =>
+  const toEvents = (
+    tx: OpenTransaction,
+    drafts: readonly Draft[],
+    commit: BinlogCommitPosition,
+    total: number | null,
+    firstIndex: number,
+  ): ChangeEvent[] =>
     drafts.map((draft, i) => {
       const index = firstIndex + i;
       const base = {
@@ -117,7 +131,11 @@ export async function* streamTransactions(
           snapshot: false,
         },
         // A transaction released in pieces announces its size only on its last event.
-        transaction: { id: tx.gtid, index, total: total !== null && (tx.released === 0 || index === total - 1) ? total : null },
+        transaction: {
+          id: tx.gtid,
+          index,
+          total: total !== null && (tx.released === 0 || index === total - 1) ? total : null,
+        },
       };
       switch (draft.op) {
         case 'c':
@@ -131,21 +149,32 @@ export async function* streamTransactions(
       }
     });
 
-  const progress = (pending: StreamProgress['pending']): void => context.onProgress({ position, seq, pending, lastCommitMillis });
+  const progress = (pending: StreamProgress['pending']): void =>
+    context.onProgress({ position, seq, pending, lastCommitMillis });
 
-  /** Releases a full piece of a large transaction (no commit yet). */
+  /** Releases the first `maxTransactionEvents` held events of a large transaction (no commit yet). */
   function* releasePiece(tx: OpenTransaction): Generator<CaptureBatch> {
     const commit = commitOf(tx);
     const skipUpTo = skip !== null && skip.seq === tx.seq ? skip.index : -1;
-    const events = toEvents(tx, tx.drafts, commit, null, tx.released).filter((event) => event.source.position.index > skipUpTo);
-    tx.released += tx.drafts.length;
-    tx.drafts = [];
-    const pending = { from: tx.from, seq: tx.seq, index: tx.released - 1 };
-    progress(pending);
-    if (events.length > 0) yield { events, commit: null, state: { pending: { from: formatGtidPosition(tx.from), seq: String(tx.seq) } } };
+    const piece = tx.drafts.splice(0, context.maxTransactionEvents);
+    const events = toEvents(tx, piece, commit, null, tx.released).filter(
+      (event) => event.source.position.index > skipUpTo,
+    );
+    tx.released += piece.length;
+    progress({ from: tx.from, seq: tx.seq, index: tx.released - 1 });
+    if (events.length > 0)
+      yield {
+        events,
+        commit: null,
+        state: { pending: { from: formatGtidPosition(tx.from), seq: String(tx.seq) } },
+      };
   }
 
-  function* finish(tx: OpenTransaction, file: string | undefined, offset: number | undefined): Generator<CaptureBatch> {
+  function* finish(
+    tx: OpenTransaction,
+    file: string | undefined,
+    offset: number | undefined,
+  ): Generator<CaptureBatch> {
     open = null;
     position = tx.after;
     lastCommitMillis = tx.timestampMs;
@@ -162,28 +191,46 @@ export async function* streamTransactions(
     const commit = commitOf(tx, file, offset);
     const skipUpTo = skip !== null && skip.seq === tx.seq ? skip.index : -1;
     skip = null;
-    const events = toEvents(tx, tx.drafts, commit, total, tx.released).filter((event) => event.source.position.index > skipUpTo);
+    const events = toEvents(tx, tx.drafts, commit, total, tx.released).filter(
+      (event) => event.source.position.index > skipUpTo,
+    );
     lastHeartbeat = Date.now();
     progress(null);
     yield { events, commit, state: { pending: null } };
   }
 
-  async function addRows(tx: OpenTransaction, message: Extract<BinlogMessage, { kind: 'rows' }>): Promise<void> {
+  async function addRows(
+    tx: OpenTransaction,
+    message: Extract<BinlogMessage, { kind: 'rows' }>,
+  ): Promise<void> {
     if (!tableMatches(context.patterns, message.database, message.table)) return;
     if (message.rows.length === 0) return;
-    const table = await context.schemas.forRow(message.database, message.table, message.columns, message.primaryKey);
+    const table = await context.schemas.forRow(
+      message.database,
+      message.table,
+      message.columns,
+      message.primaryKey,
+    );
     if (table === null) {
-      context.logger.warn({ table: `${message.database}.${message.table}` }, 'row event for a table that no longer exists; skipped');
+      context.logger.warn(
+        { table: `${message.database}.${message.table}` },
+        'row event for a table that no longer exists; skipped',
+      );
       return;
     }
     for (const row of message.rows) {
       if (message.op === 'update') {
         const pair = row as { before: RawRow; after: RawRow };
-        tx.drafts.push({ op: 'u', table, before: decodeRow(table, pair.before), after: decodeRow(table, pair.after) });
+        tx.drafts.push({
+          op: 'u',
+          table,
+          before: decodeRow(table, pair.before),
+          after: decodeRow(table, pair.after),
+        });
       } else if (message.op === 'insert') {
-        tx.drafts.push({ op: 'c', table, after: decodeRow(table, row as RawRow) });
+        tx.drafts.push({ op: 'c', table, after: decodeRow(table, row) });
       } else {
-        tx.drafts.push({ op: 'd', table, before: decodeRow(table, row as RawRow) });
+        tx.drafts.push({ op: 'd', table, before: decodeRow(table, row) });
       }
     }
   }
@@ -220,7 +267,8 @@ export async function* streamTransactions(
       case 'rows':
         if (open) {
           await addRows(open, message);
-          if (open.drafts.length + open.released > context.maxTransactionEvents && open.drafts.length >= context.maxTransactionEvents) yield* releasePiece(open);
+          // Strictly more than the limit: the last event is always held back, so the commit batch carries it with the total.
+          while (open.drafts.length > context.maxTransactionEvents) yield* releasePiece(open);
         }
         break;
       case 'query': {

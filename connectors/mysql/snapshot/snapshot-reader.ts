@@ -18,7 +18,7 @@ import type { BinlogCommitPosition } from '../../../schemas/positions/position.t
 import type { BinlogFlavor } from '../../../schemas/positions/gtid.ts';
 import type { CaptureBatch } from '../../connector.ts';
 import { CdcError } from '../../../services/common/errors.ts';
-import { decodeValue } from '../types/decode-value.ts';
+import { decodeValue, scalarText } from '../types/decode-value.ts';
 import { quoteIdent, readTableSchema } from '../types/catalog.ts';
 import { writeSnapshotState, type RawKeyValue, type SnapshotState } from './snapshot-state.ts';
 
@@ -37,16 +37,21 @@ export async function openConsistentSnapshot(connection: Connection, flavor: Bin
   if (flavor === 'mariadb') {
     await connection.query('START TRANSACTION WITH CONSISTENT SNAPSHOT, READ ONLY');
     const [status] = await connection.query<RowDataPacket[]>("SHOW STATUS LIKE 'binlog_snapshot_%'");
-    const value = (name: string): string => String(status.find((row) => String(row.Variable_name).toLowerCase() === name)?.Value ?? '');
+    const value = (name: string): string =>
+      String(status.find((row) => String(row.Variable_name).toLowerCase() === name)?.Value ?? '');
     const [rows] = await connection.query<RowDataPacket[]>('SELECT BINLOG_GTID_POS(?, ?) AS pos', [
       value('binlog_snapshot_file'),
       Number(value('binlog_snapshot_position')),
     ]);
     const pos: unknown = rows[0]?.pos;
     if (pos === null || pos === undefined) {
-      throw new CdcError('SOURCE_NOT_CONFIGURED', 'the server did not report the binlog position of the consistent snapshot (is the binlog enabled?)', {});
+      throw new CdcError(
+        'SOURCE_NOT_CONFIGURED',
+        'the server did not report the binlog position of the consistent snapshot (is the binlog enabled?)',
+        {},
+      );
     }
-    return String(pos);
+    return scalarText(pos);
   }
   await connection.query('FLUSH TABLES WITH READ LOCK');
   try {
@@ -63,16 +68,27 @@ function splitName(name: string): [string, string] {
   return [name.slice(0, dot), name.slice(dot + 1)];
 }
 
-async function readChunk(connection: Connection, schema: TableSchema, state: SnapshotState, limit: number): Promise<RowDataPacket[]> {
+async function readChunk(
+  connection: Connection,
+  schema: TableSchema,
+  state: SnapshotState,
+  limit: number,
+): Promise<RowDataPacket[]> {
   const table = `${quoteIdent(schema.database)}.${quoteIdent(schema.table)}`;
   const columns = schema.columns.map((c) => quoteIdent(c.name)).join(', ');
   if (schema.key.length === 0) {
-    const [rows] = await connection.query<RowDataPacket[]>(`SELECT ${columns} FROM ${table} LIMIT ? OFFSET ?`, [limit, state.tableRows]);
+    const [rows] = await connection.query<RowDataPacket[]>(
+      `SELECT ${columns} FROM ${table} LIMIT ? OFFSET ?`,
+      [limit, state.tableRows],
+    );
     return rows;
   }
   const key = schema.key.map(quoteIdent).join(', ');
   if (state.lastKey === null) {
-    const [rows] = await connection.query<RowDataPacket[]>(`SELECT ${columns} FROM ${table} ORDER BY ${key} LIMIT ?`, [limit]);
+    const [rows] = await connection.query<RowDataPacket[]>(
+      `SELECT ${columns} FROM ${table} ORDER BY ${key} LIMIT ?`,
+      [limit],
+    );
     return rows;
   }
   const placeholders = schema.key.map(() => '?').join(', ');
@@ -87,7 +103,7 @@ async function readChunk(connection: Connection, schema: TableSchema, state: Sna
 function rawKeyValue(value: unknown): RawKeyValue {
   if (value === null || value === undefined) return null;
   if (value instanceof Uint8Array || typeof value === 'number' || typeof value === 'string') return value;
-  return String(value);
+  return scalarText(value);
 }
 
 /** Yields the snapshot's remaining chunks; the last batch carries `done: true` in its state. */
@@ -98,7 +114,12 @@ export async function* readSnapshot(
   signal: AbortSignal,
 ): AsyncGenerator<CaptureBatch> {
   let state = start;
-  const commit: BinlogCommitPosition = { kind: 'binlog', flavor: context.flavor, gtidSet: state.from, seq: BigInt(state.seq) };
+  const commit: BinlogCommitPosition = {
+    kind: 'binlog',
+    flavor: context.flavor,
+    gtidSet: state.from,
+    seq: BigInt(state.seq),
+  };
   while (state.tableIndex < state.tables.length) {
     if (signal.aborted) return;
     const name = state.tables[state.tableIndex]!;
@@ -110,7 +131,9 @@ export async function* readSnapshot(
     }
     const rows = await readChunk(connection, schema, state, context.chunkRows);
     const events: ChangeEvent[] = rows.map((raw, i) => {
-      const after: Row = Object.fromEntries(schema.columns.map((column) => [column.name, decodeValue(column, raw[column.name])]));
+      const after: Row = Object.fromEntries(
+        schema.columns.map((column) => [column.name, decodeValue(column, raw[column.name])]),
+      );
       return {
         op: 'r',
         before: null,
@@ -138,7 +161,8 @@ export async function* readSnapshot(
     };
     if (state.tableIndex >= state.tables.length) state = { ...state, done: true };
     context.onProgress(state, name, rows.length);
-    if (events.length > 0 || state.done) yield { events, commit, state: { snapshot: writeSnapshotState(state) } };
+    if (events.length > 0 || state.done)
+      yield { events, commit, state: { snapshot: writeSnapshotState(state) } };
   }
   if (!state.done) {
     state = { ...state, done: true };

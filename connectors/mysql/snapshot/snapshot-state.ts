@@ -24,14 +24,17 @@ export interface SnapshotState {
 type EncodedKeyValue = string | number | null | { readonly hex: string };
 
 export function encodeKey(key: readonly RawKeyValue[]): EncodedKeyValue[] {
-  return key.map((value) => (value instanceof Uint8Array ? { hex: Buffer.from(value).toString('hex') } : value));
+  return key.map((value) =>
+    value instanceof Uint8Array ? { hex: Buffer.from(value).toString('hex') } : value,
+  );
 }
 
 export function decodeKey(encoded: unknown): RawKeyValue[] | null {
   if (!Array.isArray(encoded)) return null;
   return encoded.map((value: unknown): RawKeyValue => {
     if (typeof value === 'string' || typeof value === 'number' || value === null) return value;
-    if (typeof value === 'object' && 'hex' in value && typeof value.hex === 'string') return new Uint8Array(Buffer.from(value.hex, 'hex'));
+    if (typeof value === 'object' && 'hex' in value && typeof value.hex === 'string')
+      return new Uint8Array(Buffer.from(value.hex, 'hex'));
     return null;
   });
 }
@@ -40,7 +43,8 @@ export function decodeKey(encoded: unknown): RawKeyValue[] | null {
 export function readSnapshotState(value: unknown): SnapshotState | null {
   if (typeof value !== 'object' || value === null) return null;
   const record = value as Record<string, unknown>;
-  if (typeof record.from !== 'string' || typeof record.seq !== 'string' || !Array.isArray(record.tables)) return null;
+  if (typeof record.from !== 'string' || typeof record.seq !== 'string' || !Array.isArray(record.tables))
+    return null;
   return {
     from: record.from,
     seq: record.seq,

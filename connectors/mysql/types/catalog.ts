@@ -26,7 +26,10 @@ export function tableMatches(patterns: readonly TablePattern[], database: string
 }
 
 /** Captured tables that exist now, as `database.table`, in name order. */
-export async function listCapturedTables(connection: Connection, patterns: readonly TablePattern[]): Promise<string[]> {
+export async function listCapturedTables(
+  connection: Connection,
+  patterns: readonly TablePattern[],
+): Promise<string[]> {
   const databases = [...new Set(patterns.map((p) => p.database))];
   if (databases.length === 0) return [];
   const [rows] = await connection.query<RowDataPacket[]>(
@@ -45,7 +48,11 @@ function numberOrNull(value: unknown): number | null {
 }
 
 /** The table's current definition, or null when it does not exist (dropped). */
-export async function readTableSchema(connection: Connection, database: string, table: string): Promise<TableSchema | null> {
+export async function readTableSchema(
+  connection: Connection,
+  database: string,
+  table: string,
+): Promise<TableSchema | null> {
   const [columns] = await connection.query<RowDataPacket[]>(
     `SELECT c.COLUMN_NAME AS name, c.DATA_TYPE AS dataType, c.COLUMN_TYPE AS columnType, c.IS_NULLABLE AS nullable,
             c.CHARACTER_MAXIMUM_LENGTH AS maxLength, c.NUMERIC_PRECISION AS \`precision\`, c.NUMERIC_SCALE AS scale,
@@ -81,7 +88,12 @@ export async function readTableSchema(connection: Connection, database: string, 
         datetimePrecision: numberOrNull(row.datetimePrecision),
         isJson: Number(row.isJson) === 1,
       };
-      return { name: catalog.name, type: columnTypeOf(catalog), sourceType: catalog.columnType, nullable: row.nullable === 'YES' };
+      return {
+        name: catalog.name,
+        type: columnTypeOf(catalog),
+        sourceType: catalog.columnType,
+        nullable: row.nullable === 'YES',
+      };
     }),
     key: keys.map((row) => String(row.name)),
     beforeImage: 'full',

@@ -47,7 +47,11 @@ export function columnTypeOf(column: CatalogColumn): ColumnType {
       return { kind: unsigned ? 'uint64' : 'int64' };
     case 'decimal':
     case 'numeric':
-      return { kind: 'decimal', ...(column.precision !== null ? { precision: column.precision } : {}), ...(column.scale !== null ? { scale: column.scale } : {}) };
+      return {
+        kind: 'decimal',
+        ...(column.precision !== null ? { precision: column.precision } : {}),
+        ...(column.scale !== null ? { scale: column.scale } : {}),
+      };
     case 'float':
       return { kind: 'float32' };
     case 'double':
@@ -65,7 +69,11 @@ export function columnTypeOf(column: CatalogColumn): ColumnType {
       return { kind: 'int16' };
     case 'char':
     case 'varchar':
-      return { kind: 'string', ...(column.maxLength !== null ? { maxLength: column.maxLength } : {}), fixed: column.dataType === 'char' };
+      return {
+        kind: 'string',
+        ...(column.maxLength !== null ? { maxLength: column.maxLength } : {}),
+        fixed: column.dataType === 'char',
+      };
     case 'tinytext':
     case 'text':
     case 'mediumtext':
@@ -75,7 +83,11 @@ export function columnTypeOf(column: CatalogColumn): ColumnType {
       return { kind: 'json', binary: true };
     case 'binary':
     case 'varbinary':
-      return { kind: 'bytes', ...(column.maxLength !== null ? { maxLength: column.maxLength } : {}), fixed: column.dataType === 'binary' };
+      return {
+        kind: 'bytes',
+        ...(column.maxLength !== null ? { maxLength: column.maxLength } : {}),
+        fixed: column.dataType === 'binary',
+      };
     case 'tinyblob':
     case 'blob':
     case 'mediumblob':
@@ -97,7 +109,11 @@ export function columnTypeOf(column: CatalogColumn): ColumnType {
 /** A catalog column from nothing but a COLUMN_TYPE text (`decimal(8,2)`, `varchar(20)`, `datetime(6)`). */
 export function catalogColumnFromType(name: string, columnType: string): CatalogColumn {
   const dataType = (/^[a-z]+/i.exec(columnType)?.[0] ?? columnType).toLowerCase();
-  const args = /\(([^)]*)\)/.exec(columnType)?.[1]?.split(',').map((part) => Number(part.trim())) ?? [];
+  const args =
+    /\(([^)]*)\)/
+      .exec(columnType)?.[1]
+      ?.split(',')
+      .map((part) => Number(part.trim())) ?? [];
   const first = args[0] !== undefined && Number.isFinite(args[0]) ? args[0] : null;
   const second = args[1] !== undefined && Number.isFinite(args[1]) ? args[1] : null;
   const temporal = ['datetime', 'timestamp', 'time'].includes(dataType);

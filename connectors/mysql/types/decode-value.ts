@@ -10,11 +10,29 @@ import type { Value } from '../../../schemas/events/change-event.ts';
 import type { ColumnSchema } from '../../../schemas/events/table-schema.ts';
 import { CdcError } from '../../../services/common/errors.ts';
 
+/** Text of a scalar the drivers return (string, number, bigint, bytes); anything else as JSON. */
+export function scalarText(value: unknown): string {
+  if (typeof value === 'string') return value;
+  if (typeof value === 'number' || typeof value === 'bigint' || typeof value === 'boolean')
+    return String(value);
+  if (value instanceof Uint8Array) return Buffer.from(value).toString('utf8');
+  return JSON.stringify(value) ?? '';
+}
+
 function fail(column: ColumnSchema, raw: unknown, why: string): CdcError {
-  const shown = raw instanceof Uint8Array ? `<${raw.length} bytes>` : typeof raw === 'bigint' ? String(raw) : JSON.stringify(raw);
-  return new CdcError('DECODE_FAILED', `cannot decode column ${JSON.stringify(column.name)} (${column.sourceType}) value ${shown}: ${why}`, {
-    column: column.name,
-  });
+  const shown =
+    raw instanceof Uint8Array
+      ? `<${raw.length} bytes>`
+      : typeof raw === 'bigint'
+        ? String(raw)
+        : JSON.stringify(raw);
+  return new CdcError(
+    'DECODE_FAILED',
+    `cannot decode column ${JSON.stringify(column.name)} (${column.sourceType}) value ${shown}: ${why}`,
+    {
+      column: column.name,
+    },
+  );
 }
 
 function toBigInt(column: ColumnSchema, raw: unknown): bigint {
@@ -33,7 +51,8 @@ function toNumber(column: ColumnSchema, raw: unknown): number {
 function toText(column: ColumnSchema, raw: unknown): string {
   if (typeof raw === 'string') return raw;
   if (typeof raw === 'number' || typeof raw === 'bigint') return String(raw);
-  if (raw instanceof Uint8Array) return Buffer.from(raw.buffer, raw.byteOffset, raw.byteLength).toString('utf8');
+  if (raw instanceof Uint8Array)
+    return Buffer.from(raw.buffer, raw.byteOffset, raw.byteLength).toString('utf8');
   throw fail(column, raw, 'not text');
 }
 

@@ -21,7 +21,8 @@ export class SchemaCache {
 
   async get(database: string, table: string): Promise<TableSchema | null> {
     const key = `${database}.${table}`;
-    if (!this.#schemas.has(key)) this.#schemas.set(key, await readTableSchema(this.#connection, database, table));
+    if (!this.#schemas.has(key))
+      this.#schemas.set(key, await readTableSchema(this.#connection, database, table));
     return this.#schemas.get(key) ?? null;
   }
 
@@ -36,7 +37,12 @@ export class SchemaCache {
    * and if it still does not match the schema is rebuilt from the binlog's own column metadata, taking each
    * column's catalog definition where the name still exists.
    */
-  async forRow(database: string, table: string, columns: readonly BinlogColumn[], primaryKey: readonly string[] | null): Promise<TableSchema | null> {
+  async forRow(
+    database: string,
+    table: string,
+    columns: readonly BinlogColumn[],
+    primaryKey: readonly string[] | null,
+  ): Promise<TableSchema | null> {
     const names = columns.map((c) => c.name);
     const cached = await this.get(database, table);
     if (cached && sameColumns(cached, names)) return cached;
@@ -52,10 +58,19 @@ export class SchemaCache {
 }
 
 function sameColumns(schema: TableSchema, columns: readonly string[]): boolean {
-  return schema.columns.length === columns.length && schema.columns.every((column, i) => column.name === columns[i]);
+  return (
+    schema.columns.length === columns.length &&
+    schema.columns.every((column, i) => column.name === columns[i])
+  );
 }
 
-function fromBinlog(database: string, table: string, columns: readonly BinlogColumn[], primaryKey: readonly string[] | null, catalog: TableSchema | null): TableSchema {
+function fromBinlog(
+  database: string,
+  table: string,
+  columns: readonly BinlogColumn[],
+  primaryKey: readonly string[] | null,
+  catalog: TableSchema | null,
+): TableSchema {
   return {
     database,
     schema: database,
@@ -64,8 +79,16 @@ function fromBinlog(database: string, table: string, columns: readonly BinlogCol
     columns: columns.map((column): ColumnSchema => {
       const known = catalog?.columns.find((c) => c.name === column.name);
       if (known) return known;
-      const sourceType = column.unsigned && !/unsigned/.test(column.columnType) ? `${column.columnType} unsigned` : column.columnType;
-      return { name: column.name, type: columnTypeOf(catalogColumnFromType(column.name, sourceType)), sourceType, nullable: true };
+      const sourceType =
+        column.unsigned && !/unsigned/.test(column.columnType)
+          ? `${column.columnType} unsigned`
+          : column.columnType;
+      return {
+        name: column.name,
+        type: columnTypeOf(catalogColumnFromType(column.name, sourceType)),
+        sourceType,
+        nullable: true,
+      };
     }),
     key: primaryKey ?? catalog?.key.filter((k) => columns.some((c) => c.name === k)) ?? [],
     beforeImage: 'full',

@@ -2,7 +2,7 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createDatabase, connectorConfig, RunningConnector } from './harness.ts';
 
-describe('DDL in the binlog', () => {
+void describe('DDL in the binlog', () => {
   let db: Awaited<ReturnType<typeof createDatabase>>;
 
   before(async () => {
@@ -13,7 +13,7 @@ describe('DDL in the binlog', () => {
     await db.drop();
   });
 
-  test('ADD and DROP COLUMN mid-stream: each following event carries the table definition it was written under', async () => {
+  void test('ADD and DROP COLUMN mid-stream: each following event carries the table definition it was written under', async () => {
     const running = new RunningConnector(connectorConfig(db.name));
     try {
       await running.waitForState('streaming');
@@ -31,7 +31,12 @@ describe('DDL in the binlog', () => {
       );
       assert.deepEqual(
         events.map((e) => e.table.columns.map((c) => `${c.name}:${c.sourceType}`)),
-        [['id:int(11)', 'name:varchar(20)'], ['id:int(11)', 'name:varchar(20)', 'price:decimal(8,2)'], ['id:int(11)', 'price:decimal(8,2)'], ['k:varchar(10)']],
+        [
+          ['id:int(11)', 'name:varchar(20)'],
+          ['id:int(11)', 'name:varchar(20)', 'price:decimal(8,2)'],
+          ['id:int(11)', 'price:decimal(8,2)'],
+          ['k:varchar(10)'],
+        ],
       );
       assert.deepEqual(events[3]!.table.key, ['k']);
     } finally {

@@ -25,7 +25,9 @@ export async function adminConnection(database?: string): Promise<Connection> {
 }
 
 /** A fresh database; drop it with the returned function. */
-export async function createDatabase(prefix: string): Promise<{ name: string; sql: Connection; drop: () => Promise<void> }> {
+export async function createDatabase(
+  prefix: string,
+): Promise<{ name: string; sql: Connection; drop: () => Promise<void> }> {
   const name = uniqueName(prefix);
   const admin = await adminConnection();
   await admin.query(`CREATE DATABASE \`${name}\` CHARACTER SET utf8mb4`);
@@ -43,7 +45,10 @@ export async function createDatabase(prefix: string): Promise<{ name: string; sq
 
 let nextServerId = 50_000 + Math.floor(Math.random() * 1_000_000);
 
-export function connectorConfig(database: string, overrides: Partial<MysqlConnectorConfigInput> = {}): MysqlConnectorConfigInput {
+export function connectorConfig(
+  database: string,
+  overrides: Partial<MysqlConnectorConfigInput> = {},
+): MysqlConnectorConfigInput {
   return {
     name: uniqueName('mysqlcap'),
     url: stack.mariadbUrl,
@@ -95,11 +100,16 @@ export class RunningConnector {
     return { position, state };
   }
 
-  async waitForEvents(description: string, predicate: (events: ChangeEvent[]) => boolean, timeoutMs = 30_000): Promise<ChangeEvent[]> {
+  async waitForEvents(
+    description: string,
+    predicate: (events: ChangeEvent[]) => boolean,
+    timeoutMs = 30_000,
+  ): Promise<ChangeEvent[]> {
     return waitFor(
       description,
       () => {
-        if (this.error) throw this.error;
+        if (this.error)
+          throw this.error instanceof Error ? this.error : new Error(JSON.stringify(this.error));
         const events = this.events;
         return predicate(events) ? events : null;
       },
@@ -109,7 +119,7 @@ export class RunningConnector {
 
   async waitForState(state: string): Promise<void> {
     await waitFor(`connector state ${state}`, () => {
-      if (this.error) throw this.error;
+      if (this.error) throw this.error instanceof Error ? this.error : new Error(JSON.stringify(this.error));
       return this.connector.status().state === state;
     });
   }

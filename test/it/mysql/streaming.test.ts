@@ -4,7 +4,7 @@ import { createDatabase, connectorConfig, RunningConnector } from './harness.ts'
 import { comparePosition } from '../../../schemas/positions/position.ts';
 import type { Connection } from 'mysql2/promise';
 
-describe('MariaDB binlog streaming', () => {
+void describe('MariaDB binlog streaming', () => {
   let db: Awaited<ReturnType<typeof createDatabase>>;
   let sql: Connection;
 
@@ -17,11 +17,13 @@ describe('MariaDB binlog streaming', () => {
     await db.drop();
   });
 
-  test('inserts, updates, deletes and truncate arrive in order, whole transactions with positions and totals', async () => {
+  void test('inserts, updates, deletes and truncate arrive in order, whole transactions with positions and totals', async () => {
     const running = new RunningConnector(connectorConfig(db.name));
     try {
       await running.waitForState('streaming');
-      await sql.query("START TRANSACTION; INSERT INTO orders VALUES (1, 'apple', 1), (2, 'pear', 2); UPDATE orders SET qty = 5 WHERE id = 1; COMMIT");
+      await sql.query(
+        "START TRANSACTION; INSERT INTO orders VALUES (1, 'apple', 1), (2, 'pear', 2); UPDATE orders SET qty = 5 WHERE id = 1; COMMIT",
+      );
       await sql.query('DELETE FROM orders WHERE id = 2');
       await sql.query('TRUNCATE orders');
       const events = await running.waitForEvents('five events', (e) => e.length >= 5);
@@ -41,7 +43,8 @@ describe('MariaDB binlog streaming', () => {
       );
       assert.equal(del!.transaction?.total, 1);
       assert.notEqual(del!.source.txId, first!.source.txId);
-      for (let i = 1; i < events.length; i++) assert.equal(comparePosition(events[i - 1]!.source.position, events[i]!.source.position), -1);
+      for (let i = 1; i < events.length; i++)
+        assert.equal(comparePosition(events[i - 1]!.source.position, events[i]!.source.position), -1);
       assert.equal(first!.source.origin, null);
       assert.ok(first!.source.commitTimeMicros > BigInt(Date.now() - 60_000) * 1000n);
       assert.deepEqual(first!.table.key, ['id']);

@@ -17,7 +17,12 @@ const MATRIX: readonly (readonly [string, string, Value, ColumnType['kind']])[] 
   ['bi BIGINT', '-9223372036854775808', -9223372036854775808n, 'int64'],
   ['bi_small BIGINT', '42', 42n, 'int64'],
   ['bu BIGINT UNSIGNED', '18446744073709551615', 18446744073709551615n, 'uint64'],
-  ['de DECIMAL(65,30)', "'-12345678901234567890123456789012345.123456789012345678901234567890'", '-12345678901234567890123456789012345.123456789012345678901234567890', 'decimal'],
+  [
+    'de DECIMAL(65,30)',
+    "'-12345678901234567890123456789012345.123456789012345678901234567890'",
+    '-12345678901234567890123456789012345.123456789012345678901234567890',
+    'decimal',
+  ],
   ['de2 DECIMAL(10,2)', '0.10', '0.10', 'decimal'],
   ['f FLOAT', '1.1', Math.fround(1.1), 'float32'],
   ['d DOUBLE', '2.2250738585072014e-308', 2.2250738585072014e-308, 'float64'],
@@ -36,27 +41,34 @@ const MATRIX: readonly (readonly [string, string, Value, ColumnType['kind']])[] 
   ['b BINARY(4)', "x'6162'", new Uint8Array([0x61, 0x62, 0, 0]), 'bytes'],
   ['vb VARBINARY(10)', "x'00ff00'", new Uint8Array([0, 255, 0]), 'bytes'],
   ['bl BLOB', "x'deadbeef'", new Uint8Array([0xde, 0xad, 0xbe, 0xef]), 'bytes'],
-  ['j JSON', `'{"a":[1,2.5,"x"],"b":12345678901234567890}'`, '{"a":[1,2.5,"x"],"b":12345678901234567890}', 'json'],
+  [
+    'j JSON',
+    `'{"a":[1,2.5,"x"],"b":12345678901234567890}'`,
+    '{"a":[1,2.5,"x"],"b":12345678901234567890}',
+    'json',
+  ],
   ["e ENUM('small','large')", "'large'", 'large', 'enum'],
   ["st SET('x','y','z')", "'x,z'", 'x,z', 'set'],
   ['bt BIT(10)', "b'1010101010'", '1010101010', 'bit'],
   ['u UUID', "'123e4567-e89b-12d3-a456-426614174000'", '123e4567-e89b-12d3-a456-426614174000', 'uuid'],
 ];
 
-describe('MariaDB type matrix: value inserted, Value decoded', () => {
+void describe('MariaDB type matrix: value inserted, Value decoded', () => {
   let db: Awaited<ReturnType<typeof createDatabase>>;
 
   before(async () => {
     db = await createDatabase('mysql_types');
     // Zero dates are only accepted without the strict NO_ZERO_DATE mode.
     await db.sql.query("SET SESSION sql_mode = '', SESSION time_zone = '+05:00'");
-    await db.sql.query(`CREATE TABLE t (id INT PRIMARY KEY, ${MATRIX.map(([definition]) => definition).join(', ')})`);
+    await db.sql.query(
+      `CREATE TABLE t (id INT PRIMARY KEY, ${MATRIX.map(([definition]) => definition).join(', ')})`,
+    );
   });
   after(async () => {
     await db.drop();
   });
 
-  test('snapshot reads and streamed inserts decode every type exactly, NULLs included', async () => {
+  void test('snapshot reads and streamed inserts decode every type exactly, NULLs included', async () => {
     await db.sql.query(`INSERT INTO t VALUES (1, ${MATRIX.map(([, literal]) => literal).join(', ')})`);
     await db.sql.query(`INSERT INTO t (id) VALUES (2)`);
     const running = new RunningConnector(connectorConfig(db.name, { snapshot: 'initial' }));
@@ -80,7 +92,11 @@ describe('MariaDB type matrix: value inserted, Value decoded', () => {
           const name = definition.split(' ')[0]!;
           const column = event.table.columns.find((c) => c.name === name);
           assert.equal(column?.type.kind, kind, `${definition}: column type`);
-          assert.deepEqual(event.after![name], full ? expected : null, `${definition} = ${literal} (${event.op})`);
+          assert.deepEqual(
+            event.after![name],
+            full ? expected : null,
+            `${definition} = ${literal} (${event.op})`,
+          );
         }
       }
       const bu = events[0]!.table.columns.find((c) => c.name === 'bu')!;

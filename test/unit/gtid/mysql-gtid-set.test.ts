@@ -17,33 +17,36 @@ interface Fixture {
   cases: { name: string; raw: string; canonical: string }[];
   invalid: { raw: string; names: string }[];
 }
-const fixture = JSON.parse(readFileSync(new URL('../../fixtures/mysql/gtid-executed.json', import.meta.url), 'utf8')) as Fixture;
+const fixture = JSON.parse(
+  readFileSync(new URL('../../fixtures/mysql/gtid-executed.json', import.meta.url), 'utf8'),
+) as Fixture;
 
 const A = '2174b383-5441-11e8-b90a-c80aa9429562';
 const B = '24da167f-5441-11e8-b90a-c80aa9429562';
 
-describe('MySQL GTID sets from recorded @@gtid_executed values', () => {
+void describe('MySQL GTID sets from recorded @@gtid_executed values', () => {
   for (const { name, raw, canonical } of fixture.cases) {
-    test(`parses and formats canonically: ${name}`, () => {
+    void test(`parses and formats canonically: ${name}`, () => {
       const set = parseMysqlGtidSet(raw);
       assert.equal(formatMysqlGtidSet(set), canonical);
       assert.equal(formatMysqlGtidSet(parseMysqlGtidSet(canonical)), canonical);
     });
   }
   for (const { raw, names } of fixture.invalid) {
-    test(`rejects ${JSON.stringify(raw)} naming ${names}`, () => {
+    void test(`rejects ${JSON.stringify(raw)} naming ${names}`, () => {
       assert.throws(
         () => parseMysqlGtidSet(raw),
-        (error: unknown) => error instanceof CdcError && error.code === 'POSITION_INVALID' && error.message.includes(names),
+        (error: unknown) =>
+          error instanceof CdcError && error.code === 'POSITION_INVALID' && error.message.includes(names),
       );
     });
   }
 });
 
-describe('MySQL GTID set operations', () => {
+void describe('MySQL GTID set operations', () => {
   const set = parseMysqlGtidSet(`${A}:1-3,${B}:1-12:15-19:21`);
 
-  test('contains tells executed transactions from gaps and unknown sources', () => {
+  void test('contains tells executed transactions from gaps and unknown sources', () => {
     assert.equal(mysqlGtidSetContains(set, parseMysqlGtid(`${B}:12`)), true);
     assert.equal(mysqlGtidSetContains(set, parseMysqlGtid(`${B}:13`)), false);
     assert.equal(mysqlGtidSetContains(set, parseMysqlGtid(`${B}:21`)), true);
@@ -51,14 +54,18 @@ describe('MySQL GTID set operations', () => {
     assert.equal(mysqlGtidSetContains(set, parseMysqlGtid('3e11fa47-71ca-11e1-9e33-c80aa9429562:1')), false);
   });
 
-  test('adding the missing transactions closes the gaps', () => {
+  void test('adding the missing transactions closes the gaps', () => {
     let filled = set;
     for (const gno of [13, 14, 20]) filled = addMysqlGtid(filled, parseMysqlGtid(`${B}:${gno}`));
     assert.equal(formatMysqlGtidSet(filled), `${A}:1-3,${B}:1-21`);
-    assert.equal(addMysqlGtid(filled, parseMysqlGtid(`${B}:5`)), filled, 'adding an executed GTID changes nothing');
+    assert.equal(
+      addMysqlGtid(filled, parseMysqlGtid(`${B}:5`)),
+      filled,
+      'adding an executed GTID changes nothing',
+    );
   });
 
-  test('union, subtraction and the subset order', () => {
+  void test('union, subtraction and the subset order', () => {
     const other = parseMysqlGtidSet(`${B}:10-16`);
     assert.equal(formatMysqlGtidSet(unionMysqlGtidSets(set, other)), `${A}:1-3,${B}:1-19:21`);
     assert.equal(formatMysqlGtidSet(subtractMysqlGtidSets(set, other)), `${A}:1-3,${B}:1-9:17-19:21`);
@@ -69,13 +76,16 @@ describe('MySQL GTID set operations', () => {
     assert.equal(compareMysqlGtidSets(set, parseMysqlGtidSet(formatMysqlGtidSet(set))), 0);
   });
 
-  test('transaction numbers beyond 2^53 stay exact', () => {
+  void test('transaction numbers beyond 2^53 stay exact', () => {
     const big = parseMysqlGtidSet(`${A}:9007199254740993-9223372036854775807`);
     assert.equal(mysqlGtidSetContains(big, parseMysqlGtid(`${A}:9007199254740993`)), true);
     assert.equal(mysqlGtidSetContains(big, parseMysqlGtid(`${A}:9007199254740992`)), false);
   });
 
-  test('a bad single GTID is named in the error', () => {
-    assert.throws(() => parseMysqlGtid(`${A}-7`), /not a MySQL GTID: "2174b383-5441-11e8-b90a-c80aa9429562-7"/);
+  void test('a bad single GTID is named in the error', () => {
+    assert.throws(
+      () => parseMysqlGtid(`${A}-7`),
+      /not a MySQL GTID: "2174b383-5441-11e8-b90a-c80aa9429562-7"/,
+    );
   });
 });
