@@ -12,7 +12,7 @@ import mysql, { type Connection } from 'mysql2/promise';
 import type { CommitPosition, EventPosition } from '../../schemas/positions/position.ts';
 import { formatCommit } from '../../schemas/positions/position.ts';
 import { formatGtidPosition, parseGtidPosition } from '../../schemas/positions/gtid.ts';
-import { CdcError, asCdcError, errorMessage, isRetriable } from '../../services/common/errors.ts';
+import { CdcError, asCdcError, errorMessage } from '../../services/common/errors.ts';
 import { silentLogger, type Logger } from '../../services/common/logger.ts';
 import type {
   CaptureBatch,
@@ -28,6 +28,7 @@ import {
   type MysqlConnectorConfigInput,
 } from './config.ts';
 import { BinlogClient } from './replication/binlog-client.ts';
+import { isTransientMysqlError } from './replication/transient.ts';
 import { checkSource, currentGtidPosition, type SourceFacts } from './replication/source-checks.ts';
 import {
   streamTransactions,
@@ -103,27 +104,32 @@ export class MysqlConnector implements SourceConnector {
       return { ...batch, state };
     };
     try {
-      const control = await this.#connect();
-      let facts: SourceFacts;
-      let snapshot: SnapshotState | null = readSnapshotState(state.snapshot);
-      try {
-        facts = await checkSource(control, this.#config.flavor, this.#databases);
-        if (resume.position === null && snapshot === null && this.#config.snapshot === 'initial') {
-          snapshot = await this.#newSnapshotState(control);
-        }
-      } finally {
-        await control.end();
-      }
-      if (snapshot !== null && !snapshot.done) {
-        for await (const batch of this.#runSnapshot(snapshot, signal)) {
-          yield withState(batch);
+      let backoff = BACKOFF_MIN_MS;
+      let ready: { facts: SourceFacts; snapshot: SnapshotState | null } | null = null;
+      // Checks and snapshot, retried from the last yielded chunk while the server is unreachable.
+      while (ready === null) {
+        try {
           const saved = readSnapshotState(state.snapshot);
-          if (saved) snapshot = saved;
+          const { facts, fresh } = await this.#prepare(resume.position === null && saved === null);
+          let snapshot = saved ?? fresh;
+          if (snapshot !== null && !snapshot.done) {
+            for await (const batch of this.#runSnapshot(snapshot, signal)) yield withState(batch);
+            if (signal.aborted) return;
+            snapshot = readSnapshotState(state.snapshot);
+          }
+          ready = { facts, snapshot };
+        } catch (error) {
+          if (signal.aborted) return;
+          if (!isTransientMysqlError(error)) throw error;
+          this.#state = 'reconnecting';
+          this.#lastError = errorMessage(error);
+          this.#logger.warn({ err: this.#lastError, backoffMs: backoff }, 'source unreachable; retrying');
+          await delay(backoff, undefined, { signal }).catch(() => undefined);
+          backoff = Math.min(backoff * 2, BACKOFF_MAX_MS);
         }
-        if (signal.aborted) return;
       }
-      const start = await this.#streamStart(resume.position, snapshot, readPending(state.pending));
-      for await (const batch of this.#streamWithReconnect(start, facts, signal)) yield withState(batch);
+      const start = await this.#streamStart(resume.position, ready.snapshot, readPending(state.pending));
+      for await (const batch of this.#streamWithReconnect(start, ready.facts, signal)) yield withState(batch);
       this.#state = 'stopped';
     } catch (error) {
       if (signal.aborted) {
@@ -133,6 +139,19 @@ export class MysqlConnector implements SourceConnector {
       this.#state = 'failed';
       this.#lastError = errorMessage(error);
       throw error;
+    }
+  }
+
+  /** Checks the source; on a fresh start with snapshot 'initial' fixes the table list of the snapshot. */
+  async #prepare(firstStart: boolean): Promise<{ facts: SourceFacts; fresh: SnapshotState | null }> {
+    const control = await this.#connect();
+    try {
+      const facts = await checkSource(control, this.#config.flavor, this.#databases);
+      const fresh =
+        firstStart && this.#config.snapshot === 'initial' ? await this.#newSnapshotState(control) : null;
+      return { facts, fresh };
+    } finally {
+      await control.end();
     }
   }
 
@@ -276,7 +295,7 @@ export class MysqlConnector implements SourceConnector {
         return;
       } catch (error) {
         if (signal.aborted) return;
-        if (!isRetriable(error)) throw error;
+        if (!isTransientMysqlError(error)) throw error;
         this.#state = 'reconnecting';
         this.#lastError = errorMessage(error);
         this.#logger.warn({ err: this.#lastError, backoffMs: backoff }, 'binlog stream lost; reconnecting');

@@ -11,7 +11,8 @@ import ZongJi, {
   type BinlogEventByTypeName,
   type BinlogEventTypeName,
 } from '@vlasky/zongji';
-import { CdcError, asCdcError } from '../../../services/common/errors.ts';
+import { CdcError } from '../../../services/common/errors.ts';
+import { isTransientMysqlError } from './transient.ts';
 
 export type RawRow = Readonly<Record<string, unknown>>;
 
@@ -124,7 +125,12 @@ export class BinlogClient {
     const ready = new Promise<void>((resolve, reject) => {
       zongji.once('ready', () => resolve());
       zongji.on('error', (error: Error) => {
-        const wrapped = asCdcError(error, 'SOURCE_STREAM_LOST', 'binlog stream failed');
+        const wrapped = new CdcError(
+          'SOURCE_STREAM_LOST',
+          `binlog stream failed: ${error.message}`,
+          {},
+          { cause: error, retriable: isTransientMysqlError(error) },
+        );
         reject(wrapped);
         this.#fail(wrapped);
       });
