@@ -19,7 +19,7 @@ async function variable(connection: Connection, name: string): Promise<string | 
   return value === undefined || value === null ? null : scalarText(value);
 }
 
-function requireSetting(actual: string | null, expected: string, name: string): void {
+export function requireSetting(actual: string | null, expected: string, name: string): void {
   if (actual?.toUpperCase() !== expected) {
     throw new CdcError(
       'SOURCE_NOT_CONFIGURED',
@@ -30,7 +30,7 @@ function requireSetting(actual: string | null, expected: string, name: string): 
 }
 
 /** Privileges the connector needs: REPLICATION SLAVE (binlog dump), REPLICATION CLIENT (binlog positions), SELECT. */
-function checkGrants(grants: readonly string[], databases: readonly string[]): void {
+export function checkGrants(grants: readonly string[], databases: readonly string[]): void {
   const text = grants.join('\n').toUpperCase();
   const global = grants
     .filter((g) => / ON \*\.\* TO /i.test(g))

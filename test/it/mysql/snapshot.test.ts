@@ -151,7 +151,7 @@ void describe('initial snapshot handed over to the stream', () => {
       });
       await settle(writer, second);
       const events = [...published.flatMap((b) => b.events), ...second.events];
-      const snapshotIds = events.filter((e) => e.op === 'r').map((e) => Number(e.after!.id));
+      const snapshotIds = events.filter((e) => e.op === 'r').map((e) => Number(e.after.id));
       assert.equal(new Set(snapshotIds).size, snapshotIds.length, 'no row read twice by the snapshot');
       for (let i = 1; i < events.length; i++)
         assert.equal(comparePosition(events[i - 1]!.source.position, events[i]!.source.position), -1);
