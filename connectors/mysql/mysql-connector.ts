@@ -37,7 +37,7 @@ import {
 } from './replication/transaction-stream.ts';
 import { openConsistentSnapshot, readSnapshot } from './snapshot/snapshot-reader.ts';
 import { readSnapshotState, type SnapshotState } from './snapshot/snapshot-state.ts';
-import { listCapturedTables, parseTablePatterns, type TablePattern } from './types/catalog.ts';
+import { estimateRows, listCapturedTables, parseTablePatterns, type TablePattern } from './types/catalog.ts';
 import { SchemaCache } from './types/schema-cache.ts';
 
 const BACKOFF_MIN_MS = 200;
@@ -67,6 +67,7 @@ export class MysqlConnector implements SourceConnector {
   #progress: StreamProgress | null = null;
   #snapshot: SnapshotProgress | null = null;
   #client: BinlogClient | null = null;
+  #lagMillis: number | null = null;
 
   constructor(config: MysqlConnectorConfigInput, logger: Logger = silentLogger) {
     this.#config = decodeMysqlConnectorConfig(config);
@@ -178,6 +179,7 @@ export class MysqlConnector implements SourceConnector {
       const at = await openConsistentSnapshot(connection, this.#config.flavor);
       // A resumed snapshot keeps its first position: streaming must start where the first chunks were read.
       const state = start.from === '' ? { ...start, from: at } : start;
+      const rowsTotal = await estimateRows(connection, state.tables);
       this.#logger.info({ from: state.from, tables: state.tables.length }, 'snapshot started');
       yield* readSnapshot(
         connection,
@@ -194,7 +196,7 @@ export class MysqlConnector implements SourceConnector {
               tablesDone: progress.tableIndex,
               tablesTotal: progress.tables.length,
               rowsDone: progress.eventIndex,
-              rowsTotal: progress.eventIndex,
+              rowsTotal: Math.max(rowsTotal, progress.eventIndex),
               rowsPerSecond: Math.round(rowsDone / seconds),
               done: progress.done,
             };
@@ -286,7 +288,12 @@ export class MysqlConnector implements SourceConnector {
           heartbeatIntervalMs: this.#config.heartbeatIntervalMs,
           schemas: new SchemaCache(control),
           logger: this.#logger,
-          onProgress: (progress) => (this.#progress = progress),
+          onProgress: (progress) => {
+            this.#progress = progress;
+            // Lag as of the last transaction handled: how long after its commit the connector released it.
+            if (progress.lastCommitMillis !== null)
+              this.#lagMillis = Math.max(0, Date.now() - progress.lastCommitMillis);
+          },
         });
         for await (const batch of batches) {
           backoff = BACKOFF_MIN_MS;
@@ -342,8 +349,7 @@ export class MysqlConnector implements SourceConnector {
       confirmed: this.#confirmed,
       received: progress ? `${formatGtidPosition(progress.position)} (seq ${progress.seq})` : null,
       lagBytes: null,
-      lagMillis:
-        progress?.lastCommitMillis != null ? Math.max(0, Date.now() - progress.lastCommitMillis) : null,
+      lagMillis: this.#lagMillis,
       snapshot: this.#snapshot,
       lastError: this.#lastError,
     };

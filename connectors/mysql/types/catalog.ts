@@ -43,6 +43,16 @@ export async function listCapturedTables(
     .map((row) => `${row.db}.${row.name}`);
 }
 
+/** Row count estimate of `database.table` names from table statistics (InnoDB's is approximate). */
+export async function estimateRows(connection: Connection, tables: readonly string[]): Promise<number> {
+  if (tables.length === 0) return 0;
+  const [rows] = await connection.query<RowDataPacket[]>(
+    `SELECT COALESCE(SUM(TABLE_ROWS), 0) AS estimate FROM information_schema.TABLES WHERE CONCAT(TABLE_SCHEMA, '.', TABLE_NAME) IN (?)`,
+    [tables],
+  );
+  return Number(rows[0]?.estimate ?? 0);
+}
+
 function numberOrNull(value: unknown): number | null {
   return value === null || value === undefined ? null : Number(value);
 }

@@ -122,6 +122,9 @@ void describe('initial snapshot handed over to the stream', () => {
       await waitFor('snapshot done', () => running.connector.status().snapshot?.done === true, {
         timeoutMs: 60_000,
       });
+      const progress = running.connector.status().snapshot;
+      assert.equal(progress?.tablesDone, 1);
+      assert.ok((progress?.rowsDone ?? 0) > 0 && (progress?.rowsTotal ?? 0) > 0);
       const writes = await settle(writer, running);
       assert.ok(writes > 0);
       const events = running.events;

@@ -49,6 +49,11 @@ void describe('MariaDB binlog streaming', () => {
       assert.ok(first!.source.commitTimeMicros > BigInt(Date.now() - 60_000) * 1000n);
       assert.deepEqual(first!.table.key, ['id']);
       assert.equal(first!.table.beforeImage, 'full');
+      const status = running.connector.status();
+      assert.equal(status.state, 'streaming');
+      assert.equal(status.kind, 'mariadb');
+      assert.match(status.received ?? '', /^\d+-\d+-\d+.* \(seq \d+\)$/);
+      assert.ok(status.lagMillis !== null && status.lagMillis < 60_000);
       const commit = first!.source.position.commit;
       assert.equal(commit.kind, 'binlog');
       if (commit.kind === 'binlog') assert.match(commit.gtidSet, /^(\d+-\d+-\d+)(,\d+-\d+-\d+)*$/);
