@@ -113,6 +113,11 @@ export const ERROR_CODES = {
     http: 501,
     doc: 'The component does not support the requested operation (for example an incremental snapshot of a binlog source); the message names it.',
   },
+  API_REQUEST_FAILED: {
+    retriable: true,
+    http: 502,
+    doc: 'The CLI could not reach the control API, or the API refused the request; the message says which.',
+  },
   INTERNAL: { retriable: false, http: 500, doc: 'An invariant was broken: a bug. The message says which.' },
 } as const satisfies Record<string, { retriable: boolean; http: number; doc: string }>;
 

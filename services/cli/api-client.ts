@@ -1,0 +1,74 @@
+/**
+ * The CLI's client of the control API: JSON over fetch, with the API's `{ error: { code, message } }`
+ * answers and connection failures turned into errors that say what went wrong and where.
+ */
+import { CdcError, errorMessage } from '../common/errors.ts';
+import type { StatusResponse } from './status-format.ts';
+
+export class ApiClient {
+  readonly baseUrl: string;
+
+  constructor(baseUrl: string) {
+    this.baseUrl = baseUrl.replace(/\/+$/, '');
+  }
+
+  status(): Promise<StatusResponse> {
+    return this.request<StatusResponse>('GET', '/status');
+  }
+
+  requestSnapshot(source: string, tables: readonly string[]): Promise<{ source: string; tables: string[] }> {
+    return this.request('POST', '/snapshots', tables.length > 0 ? { source, tables } : { source });
+  }
+
+  private async request<T>(method: string, path: string, body?: unknown): Promise<T> {
+    const url = `${this.baseUrl}${path}`;
+    let response: Response;
+    try {
+      response = await fetch(url, {
+        method,
+        headers: body === undefined ? {} : { 'content-type': 'application/json' },
+        ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+      });
+    } catch (error) {
+      const cause = error instanceof Error && error.cause !== undefined ? error.cause : error;
+      throw new CdcError(
+        'API_REQUEST_FAILED',
+        `cannot reach the control API at ${url}: ${errorMessage(cause)}`,
+        { url },
+        { cause: error },
+      );
+    }
+    const text = await response.text();
+    if (!response.ok) {
+      throw new CdcError(
+        'API_REQUEST_FAILED',
+        `${method} ${url} answered ${response.status}: ${describeFailure(text)}`,
+        {
+          url,
+          status: response.status,
+        },
+      );
+    }
+    try {
+      return JSON.parse(text) as T;
+    } catch (error) {
+      throw new CdcError(
+        'API_REQUEST_FAILED',
+        `${method} ${url} answered something that is not JSON`,
+        { url },
+        { cause: error },
+      );
+    }
+  }
+}
+
+function describeFailure(text: string): string {
+  try {
+    const parsed = JSON.parse(text) as { error?: { code?: unknown; message?: unknown } };
+    if (typeof parsed.error?.message === 'string')
+      return `${String(parsed.error.code)}: ${parsed.error.message}`;
+  } catch {
+    // Not the API's error shape (a proxy's HTML page, say): show the start of it as it is.
+  }
+  return text.slice(0, 200);
+}

@@ -1,0 +1,82 @@
+/** `cdc status`: the API's /status answer as two readable tables. */
+import type { ApplyWorkerStatus, ConnectorStatus, SnapshotProgress } from '../api/status-types.ts';
+import { renderTable } from './table.ts';
+
+export interface StatusResponse {
+  readonly connectors: readonly ConnectorStatus[];
+  readonly workers: readonly ApplyWorkerStatus[];
+}
+
+export function formatStatus(status: StatusResponse): string {
+  const connectors =
+    status.connectors.length === 0
+      ? 'no connectors'
+      : renderTable(
+          ['CONNECTOR', 'KIND', 'STATE', 'STREAM', 'CONFIRMED', 'RECEIVED', 'LAG', 'SNAPSHOT', 'LAST ERROR'],
+          status.connectors.map((c) => [
+            c.name,
+            c.kind,
+            c.state,
+            c.stream,
+            c.confirmed ?? '-',
+            c.received ?? '-',
+            formatLag(c.lagMillis, c.lagBytes),
+            formatSnapshot(c.snapshot),
+            c.lastError ?? '',
+          ]),
+        );
+  const workers =
+    status.workers.length === 0
+      ? 'no apply workers'
+      : renderTable(
+          [
+            'WORKER',
+            'SOURCE',
+            'STATE',
+            'APPLIED',
+            'LAG',
+            'EVENTS',
+            'TXNS',
+            'ERRORS',
+            'DEAD LETTERS',
+            'LAST ERROR',
+          ],
+          status.workers.map((w) => [
+            w.name,
+            w.source,
+            w.state,
+            w.appliedPosition ?? '-',
+            formatLag(w.lagMillis, null),
+            String(w.eventsApplied),
+            String(w.transactionsApplied),
+            String(w.errors),
+            String(w.deadLetters),
+            w.lastError ?? '',
+          ]),
+        );
+  return `${connectors}\n\n${workers}\n`;
+}
+
+export function formatLag(millis: number | null, bytes: number | null): string {
+  const parts: string[] = [];
+  if (millis !== null)
+    parts.push(millis < 10_000 ? `${Math.round(millis)} ms` : `${(millis / 1000).toFixed(1)} s`);
+  if (bytes !== null) parts.push(formatBytes(bytes));
+  return parts.length === 0 ? '-' : parts.join(' / ');
+}
+
+function formatBytes(bytes: number): string {
+  if (bytes < 1024) return `${bytes} B`;
+  if (bytes < 1024 * 1024) return `${(bytes / 1024).toFixed(1)} KiB`;
+  return `${(bytes / 1024 / 1024).toFixed(1)} MiB`;
+}
+
+export function formatSnapshot(snapshot: SnapshotProgress | null): string {
+  if (snapshot === null) return '-';
+  if (snapshot.done) return `done (${snapshot.rowsDone} rows)`;
+  const percent =
+    snapshot.rowsTotal > 0
+      ? ` ${Math.min(100, Math.floor((snapshot.rowsDone / snapshot.rowsTotal) * 100))}%`
+      : '';
+  return `${snapshot.rowsDone}/${snapshot.rowsTotal} rows${percent}, table ${snapshot.tablesDone + 1}/${snapshot.tablesTotal}`;
+}

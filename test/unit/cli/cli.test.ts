@@ -1,0 +1,151 @@
+import { test, describe, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { FastifyInstance } from 'fastify';
+import { buildApp } from '../../../services/api/app.ts';
+import { createMetrics } from '../../../services/metrics/metrics.ts';
+import { FakeStatus, connector } from '../api/fake-status.ts';
+
+const main = join(import.meta.dirname, '../../../services/cli/main.ts');
+
+interface Outcome {
+  readonly code: number;
+  readonly stdout: string;
+  readonly stderr: string;
+}
+
+function cdc(...args: string[]): Promise<Outcome> {
+  return new Promise((resolve) => {
+    execFile(process.execPath, [main, ...args], { timeout: 30_000 }, (error, stdout, stderr) => {
+      const code = error === null ? 0 : typeof error.code === 'number' ? error.code : -1;
+      resolve({ code, stdout, stderr });
+    });
+  });
+}
+
+let dir = '';
+before(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'cdc-cli-'));
+});
+after(async () => {
+  await rm(dir, { recursive: true, force: true });
+});
+
+void describe('cdc validate', () => {
+  void test('a valid file prints OK and exits 0', async () => {
+    const result = await cdc(
+      'validate',
+      '--config',
+      join(import.meta.dirname, '../../../examples/demo-postgres.yaml'),
+    );
+    assert.equal(result.code, 0, result.stderr);
+    assert.match(result.stdout, /^OK: .*demo-postgres\.yaml is a valid pipeline "demo"/);
+  });
+
+  void test('an invalid file lists every problem on stderr, without a stack trace, and exits 1', async () => {
+    const file = join(dir, 'bad.yaml');
+    await writeFile(
+      file,
+      'name: x\nkafka: { brokers: [a:1] }\nsources: [{ name: s, kind: postgres, url: "postgres://h/d" }]\n' +
+        'replicas: [{ name: r, source: t, kind: postgres, url: "postgres://h/d", batch: { maxEvents: -1 } }]\n',
+    );
+    const result = await cdc('validate', '--config', file);
+    assert.equal(result.code, 1);
+    assert.equal(result.stdout, '');
+    assert.match(result.stderr, /CONFIG_INVALID/);
+    assert.match(result.stderr, /replicas\[0\]\.batch\.maxEvents: must be a positive integer/);
+    assert.match(result.stderr, /replicas\[0\]\.source: names no source: "t"/);
+    assert.doesNotMatch(result.stderr, /\n\s+at /);
+  });
+
+  void test('--verbose adds the stack trace', async () => {
+    const result = await cdc('validate', '--config', join(dir, 'missing.yaml'), '--verbose');
+    assert.equal(result.code, 1);
+    assert.match(result.stderr, /CONFIG_UNREADABLE.*missing\.yaml/);
+    assert.match(result.stderr, /\n\s+at /);
+  });
+
+  void test('wrong usage exits 2 and says what is missing', async () => {
+    const result = await cdc('validate');
+    assert.equal(result.code, 2);
+    assert.match(result.stderr, /required option '-c, --config <file>' not specified/);
+  });
+});
+
+void describe('cdc status and snapshot against a running API', () => {
+  let app: FastifyInstance;
+  let url = '';
+  const status = new FakeStatus([connector({ snapshot: null })]);
+
+  before(async () => {
+    app = await buildApp({ status, metrics: createMetrics() });
+    url = await app.listen({ host: '127.0.0.1', port: 0 });
+  });
+  after(async () => {
+    await app.close();
+  });
+
+  void test('status prints connectors and workers as a table', async () => {
+    const result = await cdc('status', '--api', url);
+    assert.equal(result.code, 0, result.stderr);
+    assert.match(result.stdout, /^CONNECTOR\s+KIND\s+STATE/m);
+    assert.match(result.stdout, /^pg-main\s+postgres\s+streaming\s+slot cdc_pg_main/m);
+    assert.match(
+      result.stdout,
+      /^pg-replica\s+pg-main\s+running\s+pg:0\/1A2B3C#0\s+250 ms\s+1200\s+300\s+1\s+1/m,
+    );
+  });
+
+  void test('snapshot requests the snapshot and follows it until done', async () => {
+    // The fake connector advances its snapshot each time /status is read, finishing after a few polls.
+    let polls = 0;
+    status.connectors = () => {
+      polls++;
+      const rowsDone = Math.min(polls * 100, 300);
+      const done = status.snapshotRequests.length > 0 && rowsDone >= 300;
+      const snapshot =
+        status.snapshotRequests.length === 0
+          ? null
+          : {
+              table: 'public.orders',
+              tablesDone: done ? 1 : 0,
+              tablesTotal: 1,
+              rowsDone,
+              rowsTotal: 300,
+              rowsPerSecond: 1000,
+              done,
+            };
+      return [connector({ state: 'snapshotting', snapshot })];
+    };
+    const result = await cdc(
+      'snapshot',
+      '--api',
+      url,
+      '--source',
+      'pg-main',
+      '--tables',
+      'public.orders',
+      '--interval',
+      '20',
+    );
+    assert.equal(result.code, 0, result.stderr);
+    assert.deepEqual(status.snapshotRequests, [{ source: 'pg-main', tables: ['public.orders'] }]);
+    assert.match(result.stdout, /snapshot of public\.orders requested from pg-main/);
+    assert.match(result.stdout, /snapshot of pg-main done: 300 rows in 1 tables/);
+  });
+
+  void test('snapshot of an unknown source exits 1 naming it', async () => {
+    const result = await cdc('snapshot', '--api', url, '--source', 'nope');
+    assert.equal(result.code, 1);
+    assert.match(result.stderr, /no source named "nope" \(sources: pg-main\)/);
+  });
+
+  void test('an unreachable API exits 1 naming the address', async () => {
+    const result = await cdc('status', '--api', 'http://127.0.0.1:9');
+    assert.equal(result.code, 1);
+    assert.match(result.stderr, /cannot reach the control API at http:\/\/127\.0\.0\.1:9\/status/);
+  });
+});
