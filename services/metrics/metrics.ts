@@ -51,16 +51,34 @@ export function createMetrics(options: MetricsOptions = {}): CdcMetrics {
 
   return {
     registry,
-    eventsCaptured: counter('cdc_events_captured_total', 'Change events read from the source.', ['connector']),
-    eventsPublished: counter('cdc_events_published_total', 'Change events acknowledged by Kafka.', ['connector']),
+    eventsCaptured: counter('cdc_events_captured_total', 'Change events read from the source.', [
+      'connector',
+    ]),
+    eventsPublished: counter('cdc_events_published_total', 'Change events acknowledged by Kafka.', [
+      'connector',
+    ]),
     snapshotRows: counter('cdc_snapshot_rows_total', 'Rows read by snapshots.', ['connector', 'table']),
-    captureLagBytes: gauge('cdc_capture_lag_bytes', 'Source log bytes not yet released by the connector.', ['connector']),
-    captureLagMillis: gauge('cdc_capture_lag_milliseconds', 'Time from source commit to publication.', ['connector']),
+    captureLagBytes: gauge('cdc_capture_lag_bytes', 'Source log bytes not yet released by the connector.', [
+      'connector',
+    ]),
+    captureLagMillis: gauge('cdc_capture_lag_milliseconds', 'Time from source commit to publication.', [
+      'connector',
+    ]),
     applyEvents: counter('cdc_apply_events_total', 'Change events applied to the replica.', ['replica']),
-    applyTransactions: counter('cdc_apply_transactions_total', 'Source transactions applied to the replica.', ['replica']),
+    applyTransactions: counter(
+      'cdc_apply_transactions_total',
+      'Source transactions applied to the replica.',
+      ['replica'],
+    ),
     applyErrors: counter('cdc_apply_errors_total', 'Events that failed to apply.', ['replica']),
-    deadLetters: counter('cdc_apply_dead_letters_total', 'Events sent to the dead-letter topic.', ['replica']),
-    applyLagMillis: gauge('cdc_apply_lag_milliseconds', 'Time from original source commit to replica commit.', ['replica']),
+    deadLetters: counter('cdc_apply_dead_letters_total', 'Events sent to the dead-letter topic.', [
+      'replica',
+    ]),
+    applyLagMillis: gauge(
+      'cdc_apply_lag_milliseconds',
+      'Time from original source commit to replica commit.',
+      ['replica'],
+    ),
     render: () => registry.metrics(),
     contentType: registry.contentType,
   };
