@@ -1,0 +1,106 @@
+/**
+ * One replica's apply worker: the changelog consumer of its source, the target sink and the dead-letter
+ * topic, kept alive by a supervisor. The consumer group is named after the replica, so each replica keeps its
+ * own Kafka offsets (the position stored in the replica remains the truth).
+ */
+import { ApplyWorker } from '../apply/apply-worker.ts';
+import { PostgresSink } from '../apply/postgres/postgres-sink.ts';
+import type { Sink } from '../apply/sink.ts';
+import type { ApplyWorkerStatus } from '../api/status-types.ts';
+import { CdcError } from '../common/errors.ts';
+import type { Logger } from '../common/logger.ts';
+import type { KafkaConfig, ReplicaConfig } from '../config/schema.ts';
+import { ChangeConsumer } from '../kafka/consumer.ts';
+import { DeadLetterPublisher } from '../kafka/dead-letter.ts';
+import { connectorTopics } from '../kafka/topics.ts';
+import { Supervisor } from './supervisor.ts';
+
+export function buildSink(replica: ReplicaConfig, logger: Logger): Sink {
+  switch (replica.kind) {
+    case 'postgres':
+      return new PostgresSink({ url: replica.url, replicationOrigin: replica.origin, logger });
+    case 'mariadb':
+      throw new CdcError(
+        'OPERATION_UNSUPPORTED',
+        `replicas[${replica.name}]: MariaDB targets are not available yet`,
+        {
+          replica: replica.name,
+        },
+      );
+  }
+}
+
+export class ApplyTask {
+  readonly name: string;
+  readonly #replica: ReplicaConfig;
+  readonly #worker: ApplyWorker;
+  readonly #deadLetters: DeadLetterPublisher;
+  readonly #sink: Sink;
+  readonly #supervisor: Supervisor;
+
+  constructor(replica: ReplicaConfig, kafka: KafkaConfig, logger: Logger) {
+    this.name = replica.name;
+    this.#replica = replica;
+    const taskLogger = logger.child({ replica: replica.name, source: replica.source });
+    const feed = new ChangeConsumer({
+      brokers: kafka.brokers,
+      groupId: `${kafka.topicPrefix}.apply.${replica.name}`,
+      topics: [connectorTopics(kafka.topicPrefix, replica.source).changelog],
+      prefix: kafka.topicPrefix,
+      clientId: `${kafka.clientId}.apply.${replica.name}`,
+      logger: taskLogger,
+    });
+    this.#deadLetters = new DeadLetterPublisher({
+      brokers: kafka.brokers,
+      prefix: kafka.topicPrefix,
+      connector: replica.source,
+      clientId: `${kafka.clientId}.dlq.${replica.name}`,
+      logger: taskLogger,
+    });
+    this.#sink = buildSink(replica, taskLogger);
+    this.#worker = new ApplyWorker({
+      stream: replica.source,
+      feed,
+      sink: this.#sink,
+      deadLetters: this.#deadLetters,
+      onError: replica.onError,
+      batch: { maxEvents: replica.batch.maxEvents },
+      logger: taskLogger,
+    });
+    this.#supervisor = new Supervisor(`apply ${replica.name}`, taskLogger);
+  }
+
+  async run(signal: AbortSignal): Promise<void> {
+    try {
+      await this.#supervisor.run((taskSignal) => this.#worker.run(taskSignal), signal);
+    } finally {
+      await this.#sink.close();
+      await this.#deadLetters.close();
+    }
+  }
+
+  status(): ApplyWorkerStatus {
+    const worker = this.#worker.status();
+    const supervised = this.#supervisor.state;
+    const state =
+      supervised === 'failed' || worker.state === 'failed'
+        ? 'failed'
+        : supervised === 'stopped'
+          ? 'stopped'
+          : worker.state === 'running'
+            ? 'running'
+            : 'starting';
+    return {
+      name: this.name,
+      source: this.#replica.source,
+      state,
+      appliedPosition: worker.appliedPosition,
+      lagMillis: worker.lagMillis,
+      eventsApplied: worker.eventsApplied,
+      transactionsApplied: worker.transactionsApplied,
+      errors: worker.errors,
+      deadLetters: worker.deadLetters,
+      lastError: this.#supervisor.lastError ?? worker.lastError,
+    };
+  }
+}

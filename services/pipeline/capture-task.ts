@@ -1,0 +1,88 @@
+/**
+ * One source's capture: its connector feeding its publisher, kept alive by a supervisor. The connector is
+ * built once (it keeps its status across restarts); each restart reads the published position back from Kafka.
+ */
+import type { ConnectorStatus, SourceConnector } from '../../connectors/connector.ts';
+import { MysqlConnector } from '../../connectors/mysql/mysql-connector.ts';
+import { PostgresConnector } from '../../connectors/postgres/postgres-connector.ts';
+import type { Logger } from '../common/logger.ts';
+import type { KafkaConfig, SourceConfig } from '../config/schema.ts';
+import { ChangePublisher } from '../kafka/publisher.ts';
+import { Supervisor } from './supervisor.ts';
+
+export function buildConnector(source: SourceConfig, logger: Logger): SourceConnector {
+  switch (source.kind) {
+    case 'postgres':
+      return new PostgresConnector(
+        {
+          name: source.name,
+          url: source.url,
+          publication: source.publication,
+          slot: source.slot,
+          tables: source.tables,
+          createPublication: source.createPublication,
+          snapshot: source.snapshot,
+          snapshotChunkRows: source.snapshotChunkRows,
+          heartbeatIntervalMs: source.heartbeatIntervalMs,
+          maxTransactionEvents: source.maxTransactionEvents,
+        },
+        logger,
+      );
+    case 'mariadb':
+    case 'mysql':
+      return new MysqlConnector(
+        {
+          name: source.name,
+          url: source.url,
+          flavor: source.kind,
+          serverId: source.serverId,
+          tables: source.tables,
+          snapshot: source.snapshot,
+          snapshotChunkRows: source.snapshotChunkRows,
+          heartbeatIntervalMs: source.heartbeatIntervalMs,
+          maxTransactionEvents: source.maxTransactionEvents,
+        },
+        logger,
+      );
+  }
+}
+
+export class CaptureTask {
+  readonly name: string;
+  readonly connector: SourceConnector;
+  readonly publisher: ChangePublisher;
+  readonly #supervisor: Supervisor;
+
+  constructor(source: SourceConfig, kafka: KafkaConfig, logger: Logger) {
+    this.name = source.name;
+    const taskLogger = logger.child({ source: source.name });
+    this.connector = buildConnector(source, taskLogger);
+    this.publisher = new ChangePublisher({
+      brokers: kafka.brokers,
+      prefix: kafka.topicPrefix,
+      connector: source.name,
+      clientId: `${kafka.clientId}.capture.${source.name}`,
+      logger: taskLogger,
+    });
+    this.#supervisor = new Supervisor(`capture ${source.name}`, taskLogger);
+  }
+
+  async run(signal: AbortSignal): Promise<void> {
+    try {
+      await this.#supervisor.run((taskSignal) => this.publisher.run(this.connector, taskSignal), signal);
+    } finally {
+      await this.publisher.close();
+    }
+  }
+
+  status(): ConnectorStatus {
+    const status = this.connector.status();
+    // The connector only knows its own failures; a publisher failure (Kafka) shows through the supervisor.
+    if (this.#supervisor.state === 'failed')
+      return { ...status, state: 'failed', lastError: this.#supervisor.lastError };
+    if (this.#supervisor.state === 'retrying' && status.state !== 'failed') {
+      return { ...status, state: 'reconnecting', lastError: this.#supervisor.lastError ?? status.lastError };
+    }
+    return status;
+  }
+}

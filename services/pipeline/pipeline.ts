@@ -1,0 +1,97 @@
+/**
+ * Wiring: builds the capture tasks (connector → Kafka) and apply tasks (Kafka → replica) a configuration
+ * describes, runs them under one abort signal, and serves the control API over them. A process can run both
+ * roles or one of them, so capture and apply can be deployed, scaled and restarted apart.
+ */
+import type { FastifyInstance } from 'fastify';
+import { buildApp } from '../api/app.ts';
+import { listenApi } from '../api/server.ts';
+import type { ApplyWorkerStatus, StatusProvider } from '../api/status-types.ts';
+import type { ConnectorStatus } from '../../connectors/connector.ts';
+import { CdcError } from '../common/errors.ts';
+import type { Logger } from '../common/logger.ts';
+import type { PipelineConfig } from '../config/schema.ts';
+import { createMetrics, type CdcMetrics } from '../metrics/metrics.ts';
+import { ApplyTask } from './apply-task.ts';
+import { CaptureTask } from './capture-task.ts';
+import { MetricsBridge } from './metrics-bridge.ts';
+
+export type Role = 'capture' | 'apply';
+
+export interface PipelineOptions {
+  readonly roles?: readonly Role[];
+  /** Serve the control API (default true). */
+  readonly api?: boolean;
+}
+
+export interface RunningPipeline extends StatusProvider {
+  readonly metrics: CdcMetrics;
+  /** The API's address when it listens, e.g. `http://127.0.0.1:8080`. */
+  readonly apiUrl: string | null;
+  /** Settles when every task has ended (after stop(), or when all failed). */
+  readonly done: Promise<void>;
+  /** Stops every task in order (capture first, so nothing new reaches Kafka, then apply) and the API. */
+  stop(): Promise<void>;
+}
+
+export async function startPipeline(
+  config: PipelineConfig,
+  logger: Logger,
+  options: PipelineOptions = {},
+): Promise<RunningPipeline> {
+  const roles = new Set(options.roles ?? ['capture', 'apply']);
+  const captures = roles.has('capture')
+    ? config.sources.map((s) => new CaptureTask(s, config.kafka, logger))
+    : [];
+  const applies = roles.has('apply')
+    ? config.replicas.map((r) => new ApplyTask(r, config.kafka, logger))
+    : [];
+  const metrics = createMetrics({ processMetrics: true, defaultLabels: { pipeline: config.name } });
+
+  const captureAbort = new AbortController();
+  const applyAbort = new AbortController();
+  const captureRuns = captures.map((task) => task.run(captureAbort.signal));
+  const applyRuns = applies.map((task) => task.run(applyAbort.signal));
+  const done = Promise.allSettled([...captureRuns, ...applyRuns]).then(() => undefined);
+
+  const status: StatusProvider = {
+    connectors: (): ConnectorStatus[] => captures.map((task) => task.status()),
+    workers: (): ApplyWorkerStatus[] => applies.map((task) => task.status()),
+    requestSnapshot: async (source, tables) => {
+      const task = captures.find((candidate) => candidate.name === source);
+      if (!task) {
+        throw new CdcError(
+          'NOT_FOUND',
+          `no source named ${JSON.stringify(source)} is captured by this process`,
+          { source },
+        );
+      }
+      await task.connector.requestSnapshot(tables);
+    },
+  };
+  const bridge = new MetricsBridge(metrics, status);
+
+  let app: FastifyInstance | null = null;
+  let apiUrl: string | null = null;
+  if (options.api ?? true) {
+    // Scrapes see the tasks' counters as of the scrape.
+    const scraped: CdcMetrics = { ...metrics, render: () => (bridge.refresh(), metrics.render()) };
+    app = await buildApp({ status, metrics: scraped, logger, config });
+    apiUrl = await listenApi(app, config.api);
+    logger.info({ apiUrl }, 'control API listening');
+  }
+
+  return {
+    ...status,
+    metrics,
+    apiUrl,
+    done,
+    async stop() {
+      captureAbort.abort();
+      await Promise.allSettled(captureRuns);
+      applyAbort.abort();
+      await Promise.allSettled(applyRuns);
+      await app?.close();
+    },
+  };
+}
