@@ -1,0 +1,13 @@
+/** Where the benchmark runs: the local stack (same addresses as stack/env.sh), with throwaway databases. */
+import { createDatabase, type TestDatabase } from '../test/support/pg.ts';
+import { stack } from '../test/support/stack.ts';
+
+export interface BenchEnv {
+  readonly brokers: readonly string[];
+  createPgDatabase(prefix: string): Promise<TestDatabase>;
+}
+
+export const benchEnv: BenchEnv = {
+  brokers: stack.kafkaBrokers,
+  createPgDatabase: createDatabase,
+};
