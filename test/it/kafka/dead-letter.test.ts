@@ -1,0 +1,56 @@
+/** DeadLetterPublisher: the original bytes and the why/where headers land in `<prefix>.<connector>.dlq`. */
+import { describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { encodeEvent } from '../../../schemas/avro/codec.ts';
+import { CdcError } from '../../../services/common/errors.ts';
+import { createKafka } from '../../../services/kafka/client.ts';
+import { DeadLetterPublisher } from '../../../services/kafka/dead-letter.ts';
+import { stack, uniqueName } from '../../support/stack.ts';
+import { waitFor } from '../../support/wait.ts';
+import { GeneratedSource } from './generator.ts';
+
+describe('DeadLetterPublisher', () => {
+  test('writes the original key and value with reason, error code, source and position headers', async () => {
+    const prefix = uniqueName('cdcdlq');
+    const connector = uniqueName('gen');
+    const event = new GeneratedSource(connector, 10).event(3);
+    const encoded = encodeEvent(event);
+    const dlq = new DeadLetterPublisher({ brokers: stack.kafkaBrokers, prefix, connector });
+    try {
+      await dlq.publish(
+        { event, topic: `${prefix}.${connector}.changes`, partition: 0, offset: '41', key: encoded.key, value: encoded.value },
+        'duplicate key on target',
+        new CdcError('APPLY_FAILED', 'duplicate key value violates unique constraint "items_pkey"'),
+      );
+    } finally {
+      await dlq.close();
+    }
+
+    const kafka = createKafka({ brokers: stack.kafkaBrokers, clientId: 'test-dlq' });
+    const reader = kafka.consumer({ groupId: uniqueName('dlqread') });
+    const received: { key: Buffer | null; value: Buffer | null; headers: Record<string, string> }[] = [];
+    await reader.connect();
+    try {
+      await reader.subscribe({ topics: [dlq.topic], fromBeginning: true });
+      await reader.run({
+        eachMessage: async ({ message }) => {
+          const headers = Object.fromEntries(Object.entries(message.headers ?? {}).map(([k, v]) => [k, String(v)]));
+          received.push({ key: message.key, value: message.value, headers });
+        },
+      });
+      await waitFor('the dead letter', () => received.length > 0);
+    } finally {
+      await reader.disconnect();
+    }
+    const [letter] = received;
+    assert.equal(dlq.topic, `${prefix}.${connector}.dlq`);
+    assert.deepStrictEqual(letter!.value, encoded.value);
+    assert.deepStrictEqual(letter!.key, encoded.key);
+    assert.equal(letter!.headers['cdc.dlq.reason'], 'duplicate key on target');
+    assert.equal(letter!.headers['cdc.dlq.error.code'], 'APPLY_FAILED');
+    assert.match(letter!.headers['cdc.dlq.error.message'] ?? '', /items_pkey/);
+    assert.equal(letter!.headers['cdc.dlq.source.offset'], '41');
+    assert.equal(letter!.headers['cdc.position'], 'pg:0/1000#3');
+    assert.equal(letter!.headers['cdc.table'], 'public.items');
+  });
+});
