@@ -13,17 +13,17 @@ export interface StageResult {
 export async function measure(
   stage: string,
   rows: number,
-  start: (signal: AbortSignal) => Promise<{ running: Promise<void>; done: () => boolean }>,
+  start: (signal: AbortSignal) => { running: Promise<void>; done: () => boolean },
   timeoutMs = 30 * 60_000,
 ): Promise<StageResult> {
   const abort = new AbortController();
   let peak = process.memoryUsage.rss();
   const started = performance.now();
-  const { running, done } = await start(abort.signal);
+  const { running, done } = start(abort.signal);
   let failure: unknown = null;
   running.catch((error: unknown) => (failure = error));
   while (!done()) {
-    if (failure !== null) throw failure;
+    if (failure !== null) throw failure instanceof Error ? failure : new Error(String(failure));
     if (performance.now() - started > timeoutMs) throw new Error(`${stage}: not done after ${timeoutMs} ms`);
     peak = Math.max(peak, process.memoryUsage.rss());
     await delay(20);

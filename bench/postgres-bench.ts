@@ -71,7 +71,7 @@ export async function benchPostgres(env: BenchEnv, rows: number, logger: Logger)
       logger,
     );
     const publisher = new ChangePublisher({ brokers: env.brokers, prefix, connector: 'bench', logger });
-    const capture = await measure('PostgreSQL → Kafka (capture)', rows, async (signal) => {
+    const capture = await measure('PostgreSQL → Kafka (capture)', rows, (signal) => {
       const running = publisher.run(connector, signal);
       return { running, done: () => publisher.status().eventsPublished >= rows };
     });
@@ -99,7 +99,7 @@ export async function benchPostgres(env: BenchEnv, rows: number, logger: Logger)
       batch: { maxEvents: 5_000 },
       logger,
     });
-    const apply = await measure('Kafka → PostgreSQL replica (apply)', rows, async (signal) => {
+    const apply = await measure('Kafka → PostgreSQL replica (apply)', rows, (signal) => {
       const running = worker.run(signal);
       return { running, done: () => worker.status().eventsApplied >= rows };
     });
