@@ -23,7 +23,8 @@ export async function measure(
   let failure: unknown = null;
   running.catch((error: unknown) => (failure = error));
   while (!done()) {
-    if (failure !== null) throw failure instanceof Error ? failure : new Error(String(failure));
+    if (failure !== null)
+      throw failure instanceof Error ? failure : new Error(`${stage} failed`, { cause: failure });
     if (performance.now() - started > timeoutMs) throw new Error(`${stage}: not done after ${timeoutMs} ms`);
     peak = Math.max(peak, process.memoryUsage.rss());
     await delay(20);
