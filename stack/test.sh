@@ -1,0 +1,10 @@
+#!/usr/bin/env bash
+# README's test command (`npm test`): installs what is missing, starts the local stack, then runs every
+# test, unit and integration, one file at a time (the integration tests share one PostgreSQL, MariaDB and
+# Kafka, and one of them restarts the broker).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash stack/up.sh
+# shellcheck source=stack/env.sh
+source stack/env.sh
+exec node --test --test-concurrency=1 --test-timeout=900000 'test/unit/**/*.test.ts' 'test/it/**/*.test.ts' "$@"
