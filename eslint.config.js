@@ -73,7 +73,7 @@ export default tseslint.config(
     rules: restrict(['**/services/apply/**', 'pg', 'mysql2', 'pg-logical-replication']),
   },
   {
-    files: ['test/**/*.ts', 'bench/**/*.ts', 'services/cli/**/*.ts', 'stack/**/*.ts'],
+    files: ['test/**/*.ts', 'bench/**/*.ts', 'examples/**/*.ts', 'services/cli/**/*.ts', 'stack/**/*.ts'],
     rules: { 'no-console': 'off' },
   },
   { files: ['eslint.config.js'], ...tseslint.configs.disableTypeChecked },
