@@ -31,7 +31,8 @@ function canonical(schema: unknown, namespace: string, defined: Set<string>): st
   if (typeof type !== 'string') return canonical(type, namespace, defined);
   if (PRIMITIVES.has(type)) return JSON.stringify(type);
   if (NAMED.has(type)) {
-    if (typeof node.name !== 'string') throw new CdcError('SCHEMA_INCOMPATIBLE', `Avro ${type} without a name`);
+    if (typeof node.name !== 'string')
+      throw new CdcError('SCHEMA_INCOMPATIBLE', `Avro ${type} without a name`);
     const ownNamespace = typeof node.namespace === 'string' ? node.namespace : namespace;
     const name = fullName(node.name, ownNamespace);
     if (defined.has(name)) return JSON.stringify(name);
@@ -42,7 +43,9 @@ function canonical(schema: unknown, namespace: string, defined: Set<string>): st
     if (type === 'enum') return `${head},"symbols":${JSON.stringify(node.symbols)}}`;
     if (type === 'fixed') return `${head},"size":${String(Number(node.size))}}`;
     const fields = Array.isArray(node.fields) ? (node.fields as Record<string, unknown>[]) : [];
-    const rendered = fields.map((field) => `{"name":${JSON.stringify(field.name)},"type":${canonical(field.type, inner, defined)}}`);
+    const rendered = fields.map(
+      (field) => `{"name":${JSON.stringify(field.name)},"type":${canonical(field.type, inner, defined)}}`,
+    );
     return `${head},"fields":[${rendered.join(',')}]}`;
   }
   if (type === 'array') return `{"type":"array","items":${canonical(node.items, namespace, defined)}}`;

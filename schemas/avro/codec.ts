@@ -14,7 +14,12 @@ import { keyColumnsOf, keySchemaOf, tableFromValueSchema, valueSchemaOf } from '
 import { writerSchema, type WriterSchema } from './writer-schema.ts';
 import type { ChangeEvent, Row } from '../events/change-event.ts';
 import { tableId, type TableSchema } from '../events/table-schema.ts';
-import { formatPosition, parseCommit, type CommitPosition, type EventPosition } from '../positions/position.ts';
+import {
+  formatPosition,
+  parseCommit,
+  type CommitPosition,
+  type EventPosition,
+} from '../positions/position.ts';
 import { CdcError, errorMessage } from '../../services/common/errors.ts';
 
 export type { WriterSchema } from './writer-schema.ts';
@@ -66,7 +71,10 @@ function encoderFor(table: TableSchema): TableEncoder {
 }
 
 /** The writer schemas an event of this table is encoded with (for registering them ahead of publishing). */
-export function schemasOf(table: TableSchema): { readonly value: WriterSchema; readonly key: WriterSchema | null } {
+export function schemasOf(table: TableSchema): {
+  readonly value: WriterSchema;
+  readonly key: WriterSchema | null;
+} {
   const encoder = encoderFor(table);
   return { value: encoder.value, key: encoder.key };
 }
@@ -79,7 +87,12 @@ function singleObject(schema: WriterSchema, record: unknown, what: () => string)
     try {
       end = schema.type.encode(record, scratch, 10);
     } catch (error) {
-      throw new CdcError('DECODE_FAILED', `cannot encode ${what()}: ${describeInvalid(schema.type, record) ?? errorMessage(error)}`, {}, { cause: error });
+      throw new CdcError(
+        'DECODE_FAILED',
+        `cannot encode ${what()}: ${describeInvalid(schema.type, record) ?? errorMessage(error)}`,
+        {},
+        { cause: error },
+      );
     }
     if (end >= 0) {
       const out = Buffer.allocUnsafe(end);
@@ -108,8 +121,10 @@ const EMPTY: readonly string[] = Object.freeze([]);
 export function encodeEvent(event: ChangeEvent): EncodedEvent {
   const encoder = encoderFor(event.table);
   const where = (side: string): string => `${side} of a ${event.op} event on ${tableId(event.table)}`;
-  const before: EncodedRow | null = event.before === null ? null : encoder.row.toAvro(event.before, where('before'));
-  const after: EncodedRow | null = event.after === null ? null : encoder.row.toAvro(event.after, where('after'));
+  const before: EncodedRow | null =
+    event.before === null ? null : encoder.row.toAvro(event.before, where('before'));
+  const after: EncodedRow | null =
+    event.after === null ? null : encoder.row.toAvro(event.after, where('after'));
   const { source, transaction } = event;
   const record = {
     before: before?.record ?? null,
@@ -126,7 +141,11 @@ export function encodeEvent(event: ChangeEvent): EncodedEvent {
     transaction:
       transaction === null
         ? null
-        : { id: transaction.id, index: BigInt(transaction.index), total: transaction.total === null ? null : BigInt(transaction.total) },
+        : {
+            id: transaction.id,
+            index: BigInt(transaction.index),
+            total: transaction.total === null ? null : BigInt(transaction.total),
+          },
     unchanged: event.op === 'u' ? event.unchanged : EMPTY,
     beforeAbsent: before?.absent ?? EMPTY,
     afterAbsent: after?.absent ?? EMPTY,
@@ -137,7 +156,10 @@ export function encodeEvent(event: ChangeEvent): EncodedEvent {
   if (encoder.key !== null && encoder.keyRow !== null && keySource !== null) {
     const keyRecord = encoder.keyRow.toAvro(pick(keySource, encoder.keyColumns), where('key'));
     if (keyRecord.absent.length > 0) {
-      throw new CdcError('DECODE_FAILED', `${where('row')} has no value for key column(s) ${keyRecord.absent.join(', ')}`);
+      throw new CdcError(
+        'DECODE_FAILED',
+        `${where('row')} has no value for key column(s) ${keyRecord.absent.join(', ')}`,
+      );
     }
     key = singleObject(encoder.key, keyRecord.record, () => `key of ${tableId(event.table)}`);
   }
@@ -156,7 +178,10 @@ function pick(row: Row, columns: readonly string[]): Row {
 /** The schema id in a single-object encoded message; throws when the bytes are not single-object Avro. */
 export function schemaIdOf(message: Uint8Array): string {
   if (message.length < 10 || message[0] !== 0xc3 || message[1] !== 0x01) {
-    throw new CdcError('DECODE_FAILED', `not an Avro single-object message (${message.length} bytes, header ${Buffer.from(message.subarray(0, 2)).toString('hex')})`);
+    throw new CdcError(
+      'DECODE_FAILED',
+      `not an Avro single-object message (${message.length} bytes, header ${Buffer.from(message.subarray(0, 2)).toString('hex')})`,
+    );
   }
   return Buffer.from(message.buffer, message.byteOffset + 2, 8).toString('hex');
 }
@@ -173,7 +198,10 @@ function decoderFor(id: string, lookup: SchemaLookup): TableDecoder {
   const known = decoders.get(id);
   if (known) return known;
   const schema = lookup(id);
-  if (!schema) throw new CdcError('SCHEMA_UNKNOWN', `no writer schema with fingerprint ${id} in the schema store`, { schemaId: id });
+  if (!schema)
+    throw new CdcError('SCHEMA_UNKNOWN', `no writer schema with fingerprint ${id} in the schema store`, {
+      schemaId: id,
+    });
   const { table, avroNames } = tableFromValueSchema(JSON.parse(schema.json));
   const decoder = { table, type: schema.type, row: new RowCodec(table.columns, avroNames) };
   decoders.set(id, decoder);
@@ -184,7 +212,14 @@ interface EnvelopeRecord {
   before: Record<string, unknown> | null;
   after: Record<string, unknown> | null;
   op: string;
-  source: { connector: string; position: string; txId: string | null; commitTimeMicros: bigint; origin: string | null; snapshot: boolean };
+  source: {
+    connector: string;
+    position: string;
+    txId: string | null;
+    commitTimeMicros: bigint;
+    origin: string | null;
+    snapshot: boolean;
+  };
   transaction: { id: string; index: bigint; total: bigint | null } | null;
   unchanged: string[];
   beforeAbsent: string[];
@@ -215,15 +250,25 @@ function parseEventPosition(text: string): EventPosition {
  */
 export function decodeEvent(_key: Uint8Array | null, value: Uint8Array, lookup: SchemaLookup): ChangeEvent {
   const decoder = decoderFor(schemaIdOf(value), lookup);
-  const buffer = Buffer.isBuffer(value) ? value : Buffer.from(value.buffer, value.byteOffset, value.byteLength);
+  const buffer = Buffer.isBuffer(value)
+    ? value
+    : Buffer.from(value.buffer, value.byteOffset, value.byteLength);
   let decoded: { value: unknown; offset: number };
   try {
     decoded = decoder.type.decode(buffer, 10);
   } catch (error) {
-    throw new CdcError('DECODE_FAILED', `cannot decode an event of ${tableId(decoder.table)}: ${errorMessage(error)}`, {}, { cause: error });
+    throw new CdcError(
+      'DECODE_FAILED',
+      `cannot decode an event of ${tableId(decoder.table)}: ${errorMessage(error)}`,
+      {},
+      { cause: error },
+    );
   }
   if (decoded.offset !== buffer.length) {
-    throw new CdcError('DECODE_FAILED', `event of ${tableId(decoder.table)} is truncated or has trailing bytes (${decoded.offset} of ${buffer.length})`);
+    throw new CdcError(
+      'DECODE_FAILED',
+      `event of ${tableId(decoder.table)} is truncated or has trailing bytes (${decoded.offset} of ${buffer.length})`,
+    );
   }
   const record = decoded.value as EnvelopeRecord;
   const { source: s, transaction: t } = record;
@@ -235,7 +280,10 @@ export function decodeEvent(_key: Uint8Array | null, value: Uint8Array, lookup: 
     origin: s.origin,
     snapshot: s.snapshot,
   };
-  const transaction = t === null ? null : { id: t.id, index: Number(t.index), total: t.total === null ? null : Number(t.total) };
+  const transaction =
+    t === null
+      ? null
+      : { id: t.id, index: Number(t.index), total: t.total === null ? null : Number(t.total) };
   const before = record.before === null ? null : decoder.row.fromAvro(record.before, record.beforeAbsent);
   const after = record.after === null ? null : decoder.row.fromAvro(record.after, record.afterAbsent);
   const base = { table: decoder.table, source, transaction };
@@ -244,5 +292,8 @@ export function decodeEvent(_key: Uint8Array | null, value: Uint8Array, lookup: 
   if (op === 'u' && after !== null) return { ...base, op, before, after, unchanged: record.unchanged };
   if (op === 'd' && before !== null && after === null) return { ...base, op, before, after };
   if (op === 't' && before === null && after === null) return { ...base, op, before, after };
-  throw new CdcError('DECODE_FAILED', `event of ${tableId(decoder.table)} has op ${JSON.stringify(op)} with before ${before === null ? 'null' : 'set'} and after ${after === null ? 'null' : 'set'}`);
+  throw new CdcError(
+    'DECODE_FAILED',
+    `event of ${tableId(decoder.table)} has op ${JSON.stringify(op)} with before ${before === null ? 'null' : 'set'} and after ${after === null ? 'null' : 'set'}`,
+  );
 }

@@ -32,5 +32,8 @@ export const bigintLongType: avsc.types.LongType = avsc.types.LongType.__with({
 /** Parses an Avro schema with every `long` as the bigint long. */
 export function parseAvroType(schema: unknown): avsc.Type {
   // A fresh registry per parse: avsc stores named types in it, and names repeat across our table schemas.
-  return avsc.Type.forSchema(schema as avsc.Schema, { registry: { long: bigintLongType }, wrapUnions: 'auto' });
+  return avsc.Type.forSchema(schema as avsc.Schema, {
+    registry: { long: bigintLongType },
+    wrapUnions: 'auto',
+  });
 }

@@ -64,9 +64,13 @@ export class RowCodec {
     if (keys !== carried) {
       const known = new Set(this.plans.map((plan) => plan.name));
       const extra = Object.keys(row).filter((name) => !known.has(name));
-      throw new CdcError('SCHEMA_INCOMPATIBLE', `${where} has columns its table schema does not declare: ${extra.join(', ')}`, {
-        columns: extra.join(','),
-      });
+      throw new CdcError(
+        'SCHEMA_INCOMPATIBLE',
+        `${where} has columns its table schema does not declare: ${extra.join(', ')}`,
+        {
+          columns: extra.join(','),
+        },
+      );
     }
     return { record, absent: absent ?? NONE };
   }
@@ -77,7 +81,13 @@ export class RowCodec {
       if (absent.length > 0 && absent.includes(plan.name)) continue;
       const raw = record[plan.avroName];
       const value = raw === null || plan.fromAvro === null ? (raw as Value) : plan.fromAvro(raw);
-      if (plan.ownOnly) Object.defineProperty(row, plan.name, { value, enumerable: true, writable: true, configurable: true });
+      if (plan.ownOnly)
+        Object.defineProperty(row, plan.name, {
+          value,
+          enumerable: true,
+          writable: true,
+          configurable: true,
+        });
       else row[plan.name] = value;
     }
     return row;
@@ -85,7 +95,8 @@ export class RowCodec {
 }
 
 function toBuffer(value: Value): unknown {
-  if (value instanceof Uint8Array && !Buffer.isBuffer(value)) return Buffer.from(value.buffer, value.byteOffset, value.byteLength);
+  if (value instanceof Uint8Array && !Buffer.isBuffer(value))
+    return Buffer.from(value.buffer, value.byteOffset, value.byteLength);
   return value;
 }
 
@@ -104,9 +115,26 @@ function converterTo(type: ColumnType): Convert | null {
     case 'array': {
       const element = converterTo(type.element);
       if (element === null) return null;
-      return (value) => (Array.isArray(value) ? value.map((item: Value) => (item === null ? null : element(item))) : value);
+      return (value) =>
+        Array.isArray(value) ? value.map((item: Value) => (item === null ? null : element(item))) : value;
     }
-    default:
+    case 'boolean':
+    case 'int16':
+    case 'int32':
+    case 'float32':
+    case 'float64':
+    case 'decimal':
+    case 'string':
+    case 'uuid':
+    case 'json':
+    case 'date':
+    case 'time':
+    case 'timestamp':
+    case 'timestamptz':
+    case 'interval':
+    case 'enum':
+    case 'set':
+    case 'text':
       return null;
   }
 }
@@ -124,7 +152,24 @@ function converterFrom(type: ColumnType): Restore | null {
       if (element === null) return null;
       return (value) => (value as unknown[]).map((item) => (item === null ? null : element(item)));
     }
-    default:
+    case 'boolean':
+    case 'int16':
+    case 'int32':
+    case 'int64':
+    case 'float32':
+    case 'float64':
+    case 'decimal':
+    case 'string':
+    case 'uuid':
+    case 'json':
+    case 'date':
+    case 'time':
+    case 'timestamp':
+    case 'timestamptz':
+    case 'interval':
+    case 'enum':
+    case 'set':
+    case 'text':
       return null;
   }
 }
@@ -146,7 +191,18 @@ function zeroValue(type: ColumnType): unknown {
       return Buffer.alloc(0);
     case 'array':
       return [];
-    default:
+    case 'decimal':
+    case 'string':
+    case 'uuid':
+    case 'json':
+    case 'date':
+    case 'time':
+    case 'timestamp':
+    case 'timestamptz':
+    case 'interval':
+    case 'enum':
+    case 'set':
+    case 'text':
       return '';
   }
 }

@@ -127,7 +127,11 @@ function tableProperties(table: TableSchema): Record<string, unknown> {
 export function valueSchemaOf(table: TableSchema): Record<string, unknown> {
   const names = uniqueAvroNames(table.columns.map((column) => column.name));
   const namespace = tableNamespace(table);
-  const row = { type: 'record', name: `${namespace}.Row`, fields: table.columns.map((column, i) => columnField(column, names[i]!)) };
+  const row = {
+    type: 'record',
+    name: `${namespace}.Row`,
+    fields: table.columns.map((column, i) => columnField(column, names[i]!)),
+  };
   const absent = { type: 'array', items: 'string' };
   return {
     type: 'record',
@@ -151,7 +155,12 @@ export function keySchemaOf(table: TableSchema): Record<string, unknown> | null 
   if (table.key.length === 0) return null;
   const keyColumns = keyColumnsOf(table);
   const names = uniqueAvroNames(keyColumns.map((column) => column.name));
-  const identity = { database: table.database, schema: table.schema, table: table.table, columns: keyColumns };
+  const identity = {
+    database: table.database,
+    schema: table.schema,
+    table: table.table,
+    columns: keyColumns,
+  };
   return {
     type: 'record',
     name: `${tableNamespace(table)}.Key_${digest(identity)}`,
@@ -163,7 +172,11 @@ export function keySchemaOf(table: TableSchema): Record<string, unknown> | null 
 export function keyColumnsOf(table: TableSchema): ColumnSchema[] {
   return table.key.map((name) => {
     const column = table.columns.find((candidate) => candidate.name === name);
-    if (!column) throw new CdcError('INTERNAL', `key column ${JSON.stringify(name)} is not a column of ${table.schema}.${table.table}`);
+    if (!column)
+      throw new CdcError(
+        'INTERNAL',
+        `key column ${JSON.stringify(name)} is not a column of ${table.schema}.${table.table}`,
+      );
     return column;
   });
 }
@@ -176,9 +189,13 @@ export interface DecodedTable {
 
 export function tableFromValueSchema(schema: unknown): DecodedTable {
   const envelope = asObject(schema, 'value schema');
-  const fields = asArray(envelope.fields, 'value schema fields').map((field) => asObject(field, 'envelope field'));
+  const fields = asArray(envelope.fields, 'value schema fields').map((field) =>
+    asObject(field, 'envelope field'),
+  );
   const before = fields.find((field) => field.name === 'before');
-  const rowSchema = before && asArray(before.type, 'before type').find((branch) => typeof branch === 'object' && branch !== null);
+  const rowSchema =
+    before &&
+    asArray(before.type, 'before type').find((branch) => typeof branch === 'object' && branch !== null);
   const row = asObject(rowSchema, 'Row record');
   const columns: ColumnSchema[] = [];
   const avroNames: string[] = [];
@@ -193,8 +210,14 @@ export function tableFromValueSchema(schema: unknown): DecodedTable {
   }
   const dialect = asString(envelope['cdc.dialect'], 'cdc.dialect');
   const beforeImage = asString(envelope['cdc.beforeImage'], 'cdc.beforeImage');
-  if ((dialect !== 'postgres' && dialect !== 'mysql') || (beforeImage !== 'full' && beforeImage !== 'key' && beforeImage !== 'none')) {
-    throw new CdcError('SCHEMA_INCOMPATIBLE', `value schema has an unknown dialect or before image: ${dialect}, ${beforeImage}`);
+  if (
+    (dialect !== 'postgres' && dialect !== 'mysql') ||
+    (beforeImage !== 'full' && beforeImage !== 'key' && beforeImage !== 'none')
+  ) {
+    throw new CdcError(
+      'SCHEMA_INCOMPATIBLE',
+      `value schema has an unknown dialect or before image: ${dialect}, ${beforeImage}`,
+    );
   }
   const table: TableSchema = {
     database: asString(envelope['cdc.database'], 'cdc.database'),
@@ -210,17 +233,28 @@ export function tableFromValueSchema(schema: unknown): DecodedTable {
 
 function asObject(value: unknown, what: string): Record<string, unknown> {
   if (typeof value !== 'object' || value === null || Array.isArray(value)) {
-    throw new CdcError('SCHEMA_INCOMPATIBLE', `not a change-event schema: ${what} is missing or not an object`);
+    throw new CdcError(
+      'SCHEMA_INCOMPATIBLE',
+      `not a change-event schema: ${what} is missing or not an object`,
+    );
   }
   return value as Record<string, unknown>;
 }
 
 function asArray(value: unknown, what: string): unknown[] {
-  if (!Array.isArray(value)) throw new CdcError('SCHEMA_INCOMPATIBLE', `not a change-event schema: ${what} is missing or not an array`);
+  if (!Array.isArray(value))
+    throw new CdcError(
+      'SCHEMA_INCOMPATIBLE',
+      `not a change-event schema: ${what} is missing or not an array`,
+    );
   return value;
 }
 
 function asString(value: unknown, what: string): string {
-  if (typeof value !== 'string') throw new CdcError('SCHEMA_INCOMPATIBLE', `not a change-event schema: ${what} is missing or not a string`);
+  if (typeof value !== 'string')
+    throw new CdcError(
+      'SCHEMA_INCOMPATIBLE',
+      `not a change-event schema: ${what} is missing or not a string`,
+    );
   return value;
 }

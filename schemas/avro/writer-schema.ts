@@ -31,7 +31,13 @@ export function writerSchema(schema: object): WriterSchema {
   header[0] = 0xc3;
   header[1] = 0x01;
   fingerprintBytes(fingerprint).copy(header, 2);
-  return { id: header.toString('hex', 2, 10), fingerprint, header, json: JSON.stringify(schema), type: parseAvroType(schema) };
+  return {
+    id: header.toString('hex', 2, 10),
+    fingerprint,
+    header,
+    json: JSON.stringify(schema),
+    type: parseAvroType(schema),
+  };
 }
 
 export function writerSchemaFromJson(json: string): WriterSchema {
@@ -39,8 +45,14 @@ export function writerSchemaFromJson(json: string): WriterSchema {
   try {
     schema = JSON.parse(json);
   } catch (error) {
-    throw new CdcError('SCHEMA_INCOMPATIBLE', `schema text is not JSON: ${errorMessage(error)}`, {}, { cause: error });
+    throw new CdcError(
+      'SCHEMA_INCOMPATIBLE',
+      `schema text is not JSON: ${errorMessage(error)}`,
+      {},
+      { cause: error },
+    );
   }
-  if (typeof schema !== 'object' || schema === null) throw new CdcError('SCHEMA_INCOMPATIBLE', 'schema text is not a JSON object');
+  if (typeof schema !== 'object' || schema === null)
+    throw new CdcError('SCHEMA_INCOMPATIBLE', 'schema text is not a JSON object');
   return writerSchema(schema);
 }

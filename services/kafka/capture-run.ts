@@ -6,7 +6,12 @@
 import type { Message } from 'kafkajs';
 import { encodeEvent, type WriterSchema } from '../../schemas/avro/codec.ts';
 import { tableId } from '../../schemas/events/table-schema.ts';
-import { comparePosition, formatPosition, type CommitPosition, type EventPosition } from '../../schemas/positions/position.ts';
+import {
+  comparePosition,
+  formatPosition,
+  type CommitPosition,
+  type EventPosition,
+} from '../../schemas/positions/position.ts';
 import type { CaptureBatch, ConnectorState } from '../../connectors/connector.ts';
 
 export class CaptureRun {
@@ -25,7 +30,10 @@ export class CaptureRun {
   state: ConnectorState | null;
   private readonly isRegistered: (schema: WriterSchema) => boolean;
 
-  constructor(resume: { position: EventPosition | null; state: ConnectorState | null }, isRegistered: (schema: WriterSchema) => boolean) {
+  constructor(
+    resume: { position: EventPosition | null; state: ConnectorState | null },
+    isRegistered: (schema: WriterSchema) => boolean,
+  ) {
     this.isRegistered = isRegistered;
     this.position = resume.position;
     this.state = resume.state;
@@ -45,7 +53,11 @@ export class CaptureRun {
       this.need(encoded.schemas.value);
       if (encoded.schemas.key !== null) this.need(encoded.schemas.key);
       const key = encoded.key ?? Buffer.from(tableId(event.table), 'utf8');
-      const headers: Record<string, string> = { 'cdc.position': formatPosition(position), 'cdc.table': tableId(event.table), 'cdc.op': event.op };
+      const headers: Record<string, string> = {
+        'cdc.position': formatPosition(position),
+        'cdc.table': tableId(event.table),
+        'cdc.op': event.op,
+      };
       if (event.source.txId !== null) headers['cdc.tx'] = event.source.txId;
       // Partition 0 explicitly: the changelog is one ordered log even if someone added partitions.
       this.messages.push({ key, value: encoded.value, partition: 0, headers });

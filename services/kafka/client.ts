@@ -24,7 +24,12 @@ export function createKafka(config: KafkaClientConfig): Kafka {
     logCreator:
       () =>
       ({ namespace, level, log }: LogEntry): void => {
-        const { message, timestamp: _timestamp, logger: _name, ...fields } = log as { message: string; timestamp?: unknown; logger?: unknown };
+        const {
+          message,
+          timestamp: _timestamp,
+          logger: _name,
+          ...fields
+        } = log as { message: string; timestamp?: unknown; logger?: unknown };
         const entry = { kafkajs: namespace, ...fields };
         // kafkajs logs group joins and connection churn at INFO; that is debug detail for us.
         if (level === logLevel.ERROR) logger.error(entry, message);
@@ -68,7 +73,11 @@ function* causeChain(error: unknown): Generator<KafkaJsErrorShape> {
 export function isFenced(error: unknown): boolean {
   for (const shape of causeChain(error)) {
     if (shape instanceof CdcError) return shape.code === 'KAFKA_FENCED';
-    if ((typeof shape.type === 'string' && FENCED_TYPES.has(shape.type)) || (typeof shape.code === 'number' && FENCED_CODES.has(shape.code))) return true;
+    if (
+      (typeof shape.type === 'string' && FENCED_TYPES.has(shape.type)) ||
+      (typeof shape.code === 'number' && FENCED_CODES.has(shape.code))
+    )
+      return true;
   }
   return false;
 }
@@ -81,7 +90,9 @@ export function kafkaError(error: unknown, message: string, fields: ErrorFields 
   if (error instanceof CdcError) return error;
   const detail = error instanceof Error ? error.message : String(error);
   if (isFenced(error)) {
-    return new CdcError('KAFKA_FENCED', `${message}: another instance took over (${detail})`, fields, { cause: error });
+    return new CdcError('KAFKA_FENCED', `${message}: another instance took over (${detail})`, fields, {
+      cause: error,
+    });
   }
   let retriable = true;
   for (const shape of causeChain(error)) {

@@ -45,7 +45,11 @@ export class ChangeConsumer {
   constructor(options: ConsumerOptions) {
     this.options = options;
     this.logger = (options.logger ?? silentLogger).child({ component: 'consumer', group: options.groupId });
-    this.kafka = createKafka({ brokers: options.brokers, clientId: options.clientId ?? options.groupId, logger: this.logger });
+    this.kafka = createKafka({
+      brokers: options.brokers,
+      clientId: options.clientId ?? options.groupId,
+      logger: this.logger,
+    });
   }
 
   /**
@@ -53,15 +57,22 @@ export class ChangeConsumer {
    * decoding or Kafka fail (rejects; nothing after the last handled batch is committed).
    */
   async run(handler: BatchHandler, signal: AbortSignal): Promise<void> {
-    const schemas = new SchemaStore({ brokers: this.options.brokers, prefix: this.options.prefix, logger: this.logger });
+    const schemas = new SchemaStore({
+      brokers: this.options.brokers,
+      prefix: this.options.prefix,
+      logger: this.logger,
+    });
     const consumer = this.kafka.consumer({ groupId: this.options.groupId, readUncommitted: false });
-    let failure: unknown = null;
+    let failure: Error | null = null;
     let wake: () => void = () => undefined;
     const stopped = new Promise<void>((resolve) => {
       wake = resolve;
     });
     const fail = (error: unknown): void => {
-      failure ??= error;
+      failure ??=
+        error instanceof Error
+          ? error
+          : new CdcError('INTERNAL', `a batch handler threw a non-error: ${String(error)}`);
       wake();
     };
     const onAbort = (): void => wake();
@@ -69,9 +80,13 @@ export class ChangeConsumer {
     try {
       await consumer.connect();
       consumer.on(consumer.events.CRASH, ({ payload }) => {
-        if (!payload.restart) fail(kafkaError(payload.error, `consumer group ${this.options.groupId} stopped`));
+        if (!payload.restart)
+          fail(kafkaError(payload.error, `consumer group ${this.options.groupId} stopped`));
       });
-      await consumer.subscribe({ topics: [...this.options.topics], fromBeginning: this.options.fromBeginning ?? true });
+      await consumer.subscribe({
+        topics: [...this.options.topics],
+        fromBeginning: this.options.fromBeginning ?? true,
+      });
       await consumer.run({
         autoCommit: false,
         eachBatchAutoResolve: false,
@@ -88,44 +103,72 @@ export class ChangeConsumer {
       });
       if (!signal.aborted) await stopped;
     } catch (error) {
-      failure ??= kafkaError(error, `cannot consume ${this.options.topics.join(', ')}`, { group: this.options.groupId });
+      failure ??= kafkaError(error, `cannot consume ${this.options.topics.join(', ')}`, {
+        group: this.options.groupId,
+      });
     } finally {
       signal.removeEventListener('abort', onAbort);
       const closed = await Promise.allSettled([consumer.disconnect(), schemas.close()]);
       for (const result of closed) {
-        if (result.status === 'rejected') this.logger.warn({ error: errorMessage(result.reason) }, 'closing the consumer failed');
+        if (result.status === 'rejected')
+          this.logger.warn({ error: errorMessage(result.reason) }, 'closing the consumer failed');
       }
     }
     if (failure !== null) throw failure;
   }
 
-  private async handleBatch(payload: EachBatchPayload, schemas: SchemaStore, handler: BatchHandler, consumer: Consumer): Promise<void> {
+  private async handleBatch(
+    payload: EachBatchPayload,
+    schemas: SchemaStore,
+    handler: BatchHandler,
+    consumer: Consumer,
+  ): Promise<void> {
     const { batch } = payload;
     if (batch.messages.length === 0) return;
     for (const message of batch.messages) {
       if (message.value === null) {
-        throw new CdcError('DECODE_FAILED', `message without a value at ${batch.topic}/${batch.partition}@${message.offset}`, {
-          topic: batch.topic,
-          partition: batch.partition,
-          offset: message.offset,
-        });
+        throw new CdcError(
+          'DECODE_FAILED',
+          `message without a value at ${batch.topic}/${batch.partition}@${message.offset}`,
+          {
+            topic: batch.topic,
+            partition: batch.partition,
+            offset: message.offset,
+          },
+        );
       }
       const id = schemaIdOf(message.value);
       if (schemas.cached(id) === undefined && (await schemas.lookup(id)) === undefined) {
-        throw new CdcError('SCHEMA_UNKNOWN', `schema ${id} of ${batch.topic}/${batch.partition}@${message.offset} is not in ${schemas.topic}`, {
-          schemaId: id,
-          topic: batch.topic,
-          offset: message.offset,
-        });
+        throw new CdcError(
+          'SCHEMA_UNKNOWN',
+          `schema ${id} of ${batch.topic}/${batch.partition}@${message.offset} is not in ${schemas.topic}`,
+          {
+            schemaId: id,
+            topic: batch.topic,
+            offset: message.offset,
+          },
+        );
       }
     }
     const lookup = (id: string) => schemas.cached(id);
     const consumed: ConsumedEvent[] = batch.messages.map((message) => {
       const value = message.value ?? Buffer.alloc(0);
       try {
-        return { event: decodeEvent(message.key, value, lookup), topic: batch.topic, partition: batch.partition, offset: message.offset, key: message.key, value };
+        return {
+          event: decodeEvent(message.key, value, lookup),
+          topic: batch.topic,
+          partition: batch.partition,
+          offset: message.offset,
+          key: message.key,
+          value,
+        };
       } catch (error) {
-        throw asCdcError(error, 'DECODE_FAILED', `cannot decode ${batch.topic}/${batch.partition}@${message.offset}`, { offset: message.offset });
+        throw asCdcError(
+          error,
+          'DECODE_FAILED',
+          `cannot decode ${batch.topic}/${batch.partition}@${message.offset}`,
+          { offset: message.offset },
+        );
       }
     });
     await handler(consumed);
@@ -133,9 +176,13 @@ export class ChangeConsumer {
     const last = batch.lastOffset();
     payload.resolveOffset(last);
     try {
-      await consumer.commitOffsets([{ topic: batch.topic, partition: batch.partition, offset: (BigInt(last) + 1n).toString() }]);
+      await consumer.commitOffsets([
+        { topic: batch.topic, partition: batch.partition, offset: (BigInt(last) + 1n).toString() },
+      ]);
     } catch (error) {
-      throw kafkaError(error, `cannot commit offsets of ${batch.topic}/${batch.partition}`, { group: this.options.groupId });
+      throw kafkaError(error, `cannot commit offsets of ${batch.topic}/${batch.partition}`, {
+        group: this.options.groupId,
+      });
     }
     await payload.heartbeat();
   }

@@ -29,7 +29,11 @@ export class DeadLetterPublisher {
   constructor(options: DeadLetterOptions) {
     this.topic = connectorTopics(options.prefix, options.connector).deadLetter;
     this.logger = (options.logger ?? silentLogger).child({ component: 'dead-letter', topic: this.topic });
-    this.kafka = createKafka({ brokers: options.brokers, clientId: options.clientId ?? `${options.prefix}.dlq.${options.connector}`, logger: this.logger });
+    this.kafka = createKafka({
+      brokers: options.brokers,
+      clientId: options.clientId ?? `${options.prefix}.dlq.${options.connector}`,
+      logger: this.logger,
+    });
   }
 
   async publish(consumed: ConsumedEvent, reason: string, error: CdcError): Promise<void> {
@@ -58,9 +62,15 @@ export class DeadLetterPublisher {
         ],
       });
     } catch (sendError) {
-      throw kafkaError(sendError, `cannot write to the dead-letter topic ${this.topic}`, { topic: this.topic, offset: consumed.offset });
+      throw kafkaError(sendError, `cannot write to the dead-letter topic ${this.topic}`, {
+        topic: this.topic,
+        offset: consumed.offset,
+      });
     }
-    this.logger.warn({ reason, code: error.code, source: `${consumed.topic}/${consumed.partition}@${consumed.offset}` }, 'event dead-lettered');
+    this.logger.warn(
+      { reason, code: error.code, source: `${consumed.topic}/${consumed.partition}@${consumed.offset}` },
+      'event dead-lettered',
+    );
   }
 
   async close(): Promise<void> {

@@ -15,7 +15,12 @@ import { createKafka, kafkaError, producerConfig } from './client.ts';
 import { SchemaStore } from './schema-store.ts';
 import { connectorTopics, ensureTopic, type ConnectorTopics } from './topics.ts';
 import type { ConnectorState, ResumePoint, SourceConnector } from '../../connectors/connector.ts';
-import { formatCommit, formatPosition, parseCommit, parsePosition } from '../../schemas/positions/position.ts';
+import {
+  formatCommit,
+  formatPosition,
+  parseCommit,
+  parsePosition,
+} from '../../schemas/positions/position.ts';
 import { CdcError, errorMessage } from '../common/errors.ts';
 import { silentLogger, type Logger } from '../common/logger.ts';
 
@@ -78,8 +83,15 @@ export class ChangePublisher {
     this.options = options;
     this.topics = connectorTopics(options.prefix, options.connector);
     this.groupId = `${options.prefix}.capture.${options.connector}`;
-    this.logger = (options.logger ?? silentLogger).child({ component: 'publisher', connector: options.connector });
-    this.kafka = createKafka({ brokers: options.brokers, clientId: options.clientId ?? this.groupId, logger: this.logger });
+    this.logger = (options.logger ?? silentLogger).child({
+      component: 'publisher',
+      connector: options.connector,
+    });
+    this.kafka = createKafka({
+      brokers: options.brokers,
+      clientId: options.clientId ?? this.groupId,
+      logger: this.logger,
+    });
     this.schemas = new SchemaStore({ brokers: options.brokers, prefix: options.prefix, logger: this.logger });
   }
 
@@ -95,13 +107,17 @@ export class ChangePublisher {
     try {
       await admin.connect();
       const offsets = await admin.fetchOffsets({ groupId: this.groupId, topics: [this.topics.changelog] });
-      const partition = offsets.find((entry) => entry.topic === this.topics.changelog)?.partitions.find((entry) => entry.partition === 0);
+      const partition = offsets
+        .find((entry) => entry.topic === this.topics.changelog)
+        ?.partitions.find((entry) => entry.partition === 0);
       if (partition && partition.offset !== '-1') {
         this.offsetCounter = BigInt(partition.offset);
         metadata = partition.metadata;
       }
     } catch (error) {
-      throw kafkaError(error, `cannot read the published position of ${this.options.connector}`, { group: this.groupId });
+      throw kafkaError(error, `cannot read the published position of ${this.options.connector}`, {
+        group: this.groupId,
+      });
     } finally {
       await admin.disconnect();
     }
@@ -109,18 +125,28 @@ export class ChangePublisher {
     const stored = parseStored(metadata, this.groupId);
     this.lastCommit = stored.commit;
     this.lastPublished = stored.position;
-    return { position: stored.position === null ? null : parsePosition(stored.position), state: stored.state };
+    return {
+      position: stored.position === null ? null : parsePosition(stored.position),
+      state: stored.state,
+    };
   }
 
   /** Publishes the connector's stream until `signal` aborts (then flushes what was gathered) or a failure. */
   async run(connector: SourceConnector, signal: AbortSignal): Promise<void> {
     if (connector.name !== this.options.connector) {
-      throw new CdcError('CONFIG_INVALID', `publisher for ${this.options.connector} was given connector ${connector.name}`, { connector: connector.name });
+      throw new CdcError(
+        'CONFIG_INVALID',
+        `publisher for ${this.options.connector} was given connector ${connector.name}`,
+        { connector: connector.name },
+      );
     }
     this.state = 'running';
     try {
       const resume = await this.readResumePoint();
-      this.logger.info({ resume: this.lastPublished, commit: this.lastCommit }, 'publishing from resume point');
+      this.logger.info(
+        { resume: this.lastPublished, commit: this.lastCommit },
+        'publishing from resume point',
+      );
       let run = new CaptureRun(resume, (schema) => this.schemas.isRegistered(schema.id));
       const iterator = connector.stream(resume, signal)[Symbol.asyncIterator]();
       const maxEvents = this.options.maxEvents ?? 5000;
@@ -128,7 +154,8 @@ export class ChangePublisher {
       // The next batch is requested before the current run is flushed, so the source keeps reading meanwhile.
       let next = settle(iterator.next());
       for (;;) {
-        const waited = run.batches === 0 ? await next : await withTimeout(next, run.startedAt + maxDelayMs - Date.now());
+        const waited =
+          run.batches === 0 ? await next : await withTimeout(next, run.startedAt + maxDelayMs - Date.now());
         if (waited === TIMEOUT) {
           run = await this.flush(connector, run);
           continue;
@@ -137,7 +164,11 @@ export class ChangePublisher {
         if (waited.result.done) break;
         next = settle(iterator.next());
         run.add(waited.result.value, Date.now());
-        if (run.events >= maxEvents || run.bytes >= MAX_REQUEST_BYTES * 4 || Date.now() - run.startedAt >= maxDelayMs) {
+        if (
+          run.events >= maxEvents ||
+          run.bytes >= MAX_REQUEST_BYTES * 4 ||
+          Date.now() - run.startedAt >= maxDelayMs
+        ) {
           run = await this.flush(connector, run);
         }
       }
@@ -168,7 +199,8 @@ export class ChangePublisher {
     this.producer = null;
     const results = await Promise.allSettled([producer?.disconnect(), this.schemas.close()]);
     for (const result of results) {
-      if (result.status === 'rejected') this.logger.warn({ error: errorMessage(result.reason) }, 'closing the publisher failed');
+      if (result.status === 'rejected')
+        this.logger.warn({ error: errorMessage(result.reason) }, 'closing the publisher failed');
     }
   }
 
@@ -180,13 +212,20 @@ export class ChangePublisher {
   private async connect(): Promise<Producer> {
     if (this.producer) return this.producer;
     const producer = this.kafka.producer(
-      producerConfig({ transactionalId: this.groupId, idempotent: true, maxInFlightRequests: 1, transactionTimeout: 60_000 }),
+      producerConfig({
+        transactionalId: this.groupId,
+        idempotent: true,
+        maxInFlightRequests: 1,
+        transactionTimeout: 60_000,
+      }),
     );
     try {
       // Initializes the transactional id: fences an older instance and settles its open transaction.
       await producer.connect();
     } catch (error) {
-      throw kafkaError(error, `cannot start the transactional producer ${this.groupId}`, { transactionalId: this.groupId });
+      throw kafkaError(error, `cannot start the transactional producer ${this.groupId}`, {
+        transactionalId: this.groupId,
+      });
     }
     this.producer = producer;
     return producer;
@@ -195,7 +234,11 @@ export class ChangePublisher {
   /** Writes one run in one Kafka transaction, then acknowledges its last commit to the connector. */
   private async flush(connector: SourceConnector, run: CaptureRun): Promise<CaptureRun> {
     const commit = run.commit === null ? this.lastCommit : formatCommit(run.commit);
-    const stored: StoredPoint = { position: run.position === null ? null : formatPosition(run.position), commit, state: run.state };
+    const stored: StoredPoint = {
+      position: run.position === null ? null : formatPosition(run.position),
+      commit,
+      state: run.state,
+    };
     const metadata = JSON.stringify(stored);
     const metadataBytes = Buffer.byteLength(metadata, 'utf8');
     if (metadataBytes > MAX_METADATA_BYTES) {
@@ -212,7 +255,9 @@ export class ChangePublisher {
     });
     try {
       if (run.newSchemas.size > 0) {
-        const messages = [...run.newSchemas.values()].map((schema) => this.schemas.registrationMessage(schema));
+        const messages = [...run.newSchemas.values()].map((schema) =>
+          this.schemas.registrationMessage(schema),
+        );
         await transaction.send({ topic: this.schemas.topic, acks: -1, messages });
       }
       for (const chunk of chunks(run.messages, MAX_REQUEST_BYTES)) {
@@ -220,10 +265,15 @@ export class ChangePublisher {
       }
       // kafkajs forwards `metadata` to TxnOffsetCommit although its typings omit the field.
       const partitionOffset = { partition: 0, offset, metadata };
-      await transaction.sendOffsets({ consumerGroupId: this.groupId, topics: [{ topic: this.topics.changelog, partitions: [partitionOffset] }] });
+      await transaction.sendOffsets({
+        consumerGroupId: this.groupId,
+        topics: [{ topic: this.topics.changelog, partitions: [partitionOffset] }],
+      });
       await transaction.commit();
     } catch (error) {
-      const mapped = kafkaError(error, `cannot publish ${run.events} events of ${this.options.connector}`, { transactionalId: this.groupId });
+      const mapped = kafkaError(error, `cannot publish ${run.events} events of ${this.options.connector}`, {
+        transactionalId: this.groupId,
+      });
       await transaction.abort().catch((abortError: unknown) => {
         this.logger.warn({ error: errorMessage(abortError) }, 'aborting the failed transaction failed too');
       });
@@ -252,10 +302,15 @@ function parseStored(metadata: string, groupId: string): StoredPoint {
     // Parse now so a corrupt value fails here, naming where it came from.
     if (position !== null) parsePosition(position);
     if (commit !== null) parseCommit(commit);
-    const state = typeof parsed.state === 'object' && parsed.state !== null ? (parsed.state as ConnectorState) : null;
+    const state = typeof parsed.state === 'object' && parsed.state !== null ? parsed.state : null;
     return { position, commit, state };
   } catch (error) {
-    throw new CdcError('POSITION_INVALID', `the position stored for ${groupId} is unreadable: ${errorMessage(error)}`, { group: groupId }, { cause: error });
+    throw new CdcError(
+      'POSITION_INVALID',
+      `the position stored for ${groupId} is unreadable: ${errorMessage(error)}`,
+      { group: groupId },
+      { cause: error },
+    );
   }
 }
 

@@ -45,13 +45,22 @@ export class SchemaStore {
   constructor(options: SchemaStoreOptions) {
     this.topic = schemaTopic(options.prefix);
     this.logger = (options.logger ?? silentLogger).child({ component: 'schema-store', topic: this.topic });
-    this.kafka = createKafka({ brokers: options.brokers, clientId: options.clientId ?? 'cdc-schema-store', logger: this.logger });
+    this.kafka = createKafka({
+      brokers: options.brokers,
+      clientId: options.clientId ?? 'cdc-schema-store',
+      logger: this.logger,
+    });
     this.catchUpTimeoutMs = options.catchUpTimeoutMs ?? 30_000;
   }
 
   /** Creates the compacted schema topic if needed. */
   ensureTopic(): Promise<void> {
-    this.topicReady ??= ensureTopic(this.kafka, this.topic, { partitions: 1, compacted: true }, this.logger).catch((error: unknown) => {
+    this.topicReady ??= ensureTopic(
+      this.kafka,
+      this.topic,
+      { partitions: 1, compacted: true },
+      this.logger,
+    ).catch((error: unknown) => {
       this.topicReady = null;
       throw error;
     });
@@ -64,7 +73,12 @@ export class SchemaStore {
 
   /** The record that registers `schema`, for a caller that sends it in its own Kafka transaction. */
   registrationMessage(schema: WriterSchema): Message {
-    return { key: schema.id, value: schema.json, partition: 0, headers: { 'cdc.fingerprint': schema.fingerprint.toString() } };
+    return {
+      key: schema.id,
+      value: schema.json,
+      partition: 0,
+      headers: { 'cdc.fingerprint': schema.fingerprint.toString() },
+    };
   }
 
   /** Records that a transaction carrying `registrationMessage(schema)` committed. */
@@ -89,7 +103,10 @@ export class SchemaStore {
       await this.producer.connect();
       await this.producer.send({ topic: this.topic, acks: -1, messages: [this.registrationMessage(schema)] });
     } catch (error) {
-      throw kafkaError(error, `cannot register schema ${schema.id}`, { schemaId: schema.id, topic: this.topic });
+      throw kafkaError(error, `cannot register schema ${schema.id}`, {
+        schemaId: schema.id,
+        topic: this.topic,
+      });
     }
     this.markRegistered(schema);
     return true;
@@ -111,10 +128,14 @@ export class SchemaStore {
   async close(): Promise<void> {
     const reader = this.reader;
     this.reader = null;
-    const results = await Promise.allSettled([reader?.then((consumer) => consumer.disconnect()), this.producer?.disconnect()]);
+    const results = await Promise.allSettled([
+      reader?.then((consumer) => consumer.disconnect()),
+      this.producer?.disconnect(),
+    ]);
     this.producer = null;
     for (const result of results) {
-      if (result.status === 'rejected') this.logger.warn({ error: errorMessage(result.reason) }, 'closing the schema store failed');
+      if (result.status === 'rejected')
+        this.logger.warn({ error: errorMessage(result.reason) }, 'closing the schema store failed');
     }
   }
 
@@ -139,7 +160,10 @@ export class SchemaStore {
     while (this.position < end) {
       const remaining = deadline - Date.now();
       if (remaining <= 0) {
-        this.logger.warn({ position: String(this.position), end: String(end) }, 'schema topic reader did not reach the end in time');
+        this.logger.warn(
+          { position: String(this.position), end: String(end) },
+          'schema topic reader did not reach the end in time',
+        );
         return;
       }
       await new Promise<void>((resolve) => {
@@ -155,7 +179,10 @@ export class SchemaStore {
 
   /** A consumer that tails the schema topic for the life of the store; its group is private and never commits. */
   private async startReader(): Promise<Consumer> {
-    const consumer = this.kafka.consumer({ groupId: `${this.topic}.reader.${process.pid}.${randomBytes(4).toString('hex')}`, readUncommitted: false });
+    const consumer = this.kafka.consumer({
+      groupId: `${this.topic}.reader.${process.pid}.${randomBytes(4).toString('hex')}`,
+      readUncommitted: false,
+    });
     try {
       await consumer.connect();
       await consumer.subscribe({ topics: [this.topic], fromBeginning: true });
@@ -168,8 +195,9 @@ export class SchemaStore {
       });
       await consumer.run({
         autoCommit: false,
-        eachBatch: async ({ batch }) => {
+        eachBatch: ({ batch }) => {
           for (const message of batch.messages) this.remember(message.key, message.value, message.offset);
+          return Promise.resolve();
         },
       });
     } catch (error) {
@@ -184,7 +212,10 @@ export class SchemaStore {
     try {
       const schema = writerSchemaFromJson(value.toString('utf8'));
       if (schema.id !== key.toString('utf8')) {
-        this.logger.warn({ offset, key: key.toString('utf8'), computed: schema.id }, 'schema record key does not match its fingerprint; ignored');
+        this.logger.warn(
+          { offset, key: key.toString('utf8'), computed: schema.id },
+          'schema record key does not match its fingerprint; ignored',
+        );
         return;
       }
       this.known.set(schema.id, schema);

@@ -19,9 +19,13 @@ const LEGAL = /^[A-Za-z0-9._-]+$/;
 
 function checked(name: string, what: string): string {
   if (!LEGAL.test(name) || name.length > 249) {
-    throw new CdcError('CONFIG_INVALID', `${what} ${JSON.stringify(name)} cannot be part of a Kafka topic name: use letters, digits, '.', '_' or '-'`, {
-      value: name,
-    });
+    throw new CdcError(
+      'CONFIG_INVALID',
+      `${what} ${JSON.stringify(name)} cannot be part of a Kafka topic name: use letters, digits, '.', '_' or '-'`,
+      {
+        value: name,
+      },
+    );
   }
   return name;
 }
@@ -33,7 +37,11 @@ export function schemaTopic(prefix: string): string {
 export function connectorTopics(prefix: string, connector: string): ConnectorTopics {
   checked(prefix, 'topic prefix');
   checked(connector, 'connector name');
-  return { changelog: `${prefix}.${connector}.changes`, deadLetter: `${prefix}.${connector}.dlq`, schemas: schemaTopic(prefix) };
+  return {
+    changelog: `${prefix}.${connector}.changes`,
+    deadLetter: `${prefix}.${connector}.dlq`,
+    schemas: schemaTopic(prefix),
+  };
 }
 
 export interface TopicOptions {
@@ -43,7 +51,12 @@ export interface TopicOptions {
 }
 
 /** Creates the topic unless it exists; safe to call concurrently from several processes. */
-export async function ensureTopic(kafka: Kafka, name: string, options: TopicOptions, logger: Logger = silentLogger): Promise<void> {
+export async function ensureTopic(
+  kafka: Kafka,
+  name: string,
+  options: TopicOptions,
+  logger: Logger = silentLogger,
+): Promise<void> {
   const admin = kafka.admin();
   try {
     await admin.connect();
@@ -58,13 +71,19 @@ export async function ensureTopic(kafka: Kafka, name: string, options: TopicOpti
       ],
     });
     if (created) {
-      logger.info({ topic: name, partitions: options.partitions, compacted: options.compacted === true }, 'created topic');
+      logger.info(
+        { topic: name, partitions: options.partitions, compacted: options.compacted === true },
+        'created topic',
+      );
       return;
     }
     const metadata = await admin.fetchTopicMetadata({ topics: [name] });
     const partitions = metadata.topics[0]?.partitions.length ?? 0;
     if (partitions !== options.partitions) {
-      logger.warn({ topic: name, partitions, expected: options.partitions }, 'topic exists with another partition count');
+      logger.warn(
+        { topic: name, partitions, expected: options.partitions },
+        'topic exists with another partition count',
+      );
     }
   } catch (error) {
     throw kafkaError(error, `cannot create topic ${name}`, { topic: name });

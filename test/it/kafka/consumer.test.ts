@@ -26,7 +26,11 @@ function consumer(groupId: string): ChangeConsumer {
 }
 
 /** Runs a consumer until `done` says so (then aborts) or the run fails; returns the failure, if any. */
-async function consumeUntil(group: string, handler: (batch: readonly ConsumedEvent[]) => Promise<void>, done: () => boolean): Promise<unknown> {
+async function consumeUntil(
+  group: string,
+  handler: (batch: readonly ConsumedEvent[]) => Promise<void>,
+  done: () => boolean,
+): Promise<unknown> {
   const stop = new AbortController();
   let failure: unknown = null;
   let ended = false;
@@ -47,7 +51,8 @@ async function consumeUntil(group: string, handler: (batch: readonly ConsumedEve
   return failure;
 }
 
-const ordinals = (batch: readonly ConsumedEvent[]): number[] => batch.map((consumed) => ordinalOf(consumed.event.source.position, 5));
+const ordinals = (batch: readonly ConsumedEvent[]): number[] =>
+  batch.map((consumed) => ordinalOf(consumed.event.source.position, 5));
 
 describe('ChangeConsumer', () => {
   test('a handler that throws fails the run and its events are delivered again; handled events are never delivered twice', async () => {
@@ -57,9 +62,9 @@ describe('ChangeConsumer', () => {
     let failedWith: number[] = [];
     const failure = await consumeUntil(
       group,
-      async (batch) => {
+      (batch) => {
         failedWith = ordinals(batch);
-        throw new Error('replica unavailable');
+        return Promise.reject(new Error('replica unavailable'));
       },
       () => false,
     );
@@ -70,14 +75,19 @@ describe('ChangeConsumer', () => {
     const seen: number[] = [];
     const second = await consumeUntil(
       group,
-      async (batch) => {
+      (batch) => {
         seen.push(...ordinals(batch));
+        return Promise.resolve();
       },
       () => seen.length >= total,
     );
     assert.equal(second, null);
     assert.deepStrictEqual(seen.slice(0, failedWith.length), failedWith, 'the failed batch was redelivered');
-    assert.deepStrictEqual(seen, Array.from({ length: total }, (_, n) => n), 'every event once, in order');
+    assert.deepStrictEqual(
+      seen,
+      Array.from({ length: total }, (_, n) => n),
+      'every event once, in order',
+    );
 
     // Run 3: handled batches were committed: only events published since then arrive.
     const publisher = new ChangePublisher({ brokers: stack.kafkaBrokers, prefix, connector });
@@ -85,20 +95,25 @@ describe('ChangeConsumer', () => {
     const third: number[] = [];
     await consumeUntil(
       group,
-      async (batch) => {
+      (batch) => {
         third.push(...ordinals(batch));
+        return Promise.resolve();
       },
       () => third.length >= 10,
     );
-    assert.deepStrictEqual(third, Array.from({ length: 10 }, (_, n) => total + n));
+    assert.deepStrictEqual(
+      third,
+      Array.from({ length: 10 }, (_, n) => total + n),
+    );
   });
 
   test('events carry their topic, partition, offset and raw bytes', async () => {
     const received: ConsumedEvent[] = [];
     await consumeUntil(
       uniqueName('peek'),
-      async (batch) => {
+      (batch) => {
         received.push(...batch);
+        return Promise.resolve();
       },
       () => received.length >= 10,
     );

@@ -23,11 +23,17 @@ interface Child {
 }
 
 function startChild(prefix: string, connector: string, total: number): Child {
-  const child = spawn(process.execPath, [CHILD, prefix, connector, String(total)], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [CHILD, prefix, connector, String(total)], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   const output = { text: '' };
   child.stdout.on('data', (chunk: Buffer) => (output.text += chunk.toString()));
   child.stderr.on('data', (chunk: Buffer) => (output.text += chunk.toString()));
-  return { process: child, output, exited: once(child, 'exit') as Promise<[number | null, NodeJS.Signals | null]> };
+  return {
+    process: child,
+    output,
+    exited: once(child, 'exit') as Promise<[number | null, NodeJS.Signals | null]>,
+  };
 }
 
 describe('capture crash recovery', () => {
@@ -40,18 +46,33 @@ describe('capture crash recovery', () => {
 
     for (let round = 0; round < 5; round++) {
       const child = startChild(prefix, connector, total);
-      await waitFor('the capture child to start', () => child.output.text.includes('started') || child.process.exitCode !== null);
+      await waitFor(
+        'the capture child to start',
+        () => child.output.text.includes('started') || child.process.exitCode !== null,
+      );
       if (round === 0) {
         // Right after start: usually before or during the first transaction.
-        await waitFor('the changelog topic to exist', async () => (await endOffset(topic).catch(() => -1n)) >= 0n, { intervalMs: 20 });
+        await waitFor(
+          'the changelog topic to exist',
+          async () => (await endOffset(topic).catch(() => -1n)) >= 0n,
+          { intervalMs: 20 },
+        );
       } else {
         const from = await endOffset(topic);
         const target = from + BigInt(500 + Math.floor(Math.random() * 4000));
-        await waitFor(`the changelog to pass offset ${target}`, async () => child.process.exitCode !== null || (await endOffset(topic)) >= target, {
-          intervalMs: 20,
-        });
+        await waitFor(
+          `the changelog to pass offset ${target}`,
+          async () => child.process.exitCode !== null || (await endOffset(topic)) >= target,
+          {
+            intervalMs: 20,
+          },
+        );
       }
-      assert.equal(child.process.exitCode, null, `child finished before it could be killed in round ${round}: ${child.output.text}`);
+      assert.equal(
+        child.process.exitCode,
+        null,
+        `child finished before it could be killed in round ${round}: ${child.output.text}`,
+      );
       child.process.kill('SIGKILL');
       const [, signal] = await child.exited;
       assert.equal(signal, 'SIGKILL');
@@ -69,6 +90,10 @@ describe('capture crash recovery', () => {
     const seen = new Set(ordinals);
     assert.equal(seen.size, ordinals.length, `no event twice (killed at offsets ${kills.join(', ')})`);
     assert.equal(ordinals.length, total, 'no event lost');
-    assert.deepStrictEqual(ordinals, Array.from({ length: total }, (_, n) => n), 'in position order');
+    assert.deepStrictEqual(
+      ordinals,
+      Array.from({ length: total }, (_, n) => n),
+      'in position order',
+    );
   });
 });

@@ -18,7 +18,14 @@ describe('DeadLetterPublisher', () => {
     const dlq = new DeadLetterPublisher({ brokers: stack.kafkaBrokers, prefix, connector });
     try {
       await dlq.publish(
-        { event, topic: `${prefix}.${connector}.changes`, partition: 0, offset: '41', key: encoded.key, value: encoded.value },
+        {
+          event,
+          topic: `${prefix}.${connector}.changes`,
+          partition: 0,
+          offset: '41',
+          key: encoded.key,
+          value: encoded.value,
+        },
         'duplicate key on target',
         new CdcError('APPLY_FAILED', 'duplicate key value violates unique constraint "items_pkey"'),
       );
@@ -33,9 +40,12 @@ describe('DeadLetterPublisher', () => {
     try {
       await reader.subscribe({ topics: [dlq.topic], fromBeginning: true });
       await reader.run({
-        eachMessage: async ({ message }) => {
-          const headers = Object.fromEntries(Object.entries(message.headers ?? {}).map(([k, v]) => [k, String(v)]));
+        eachMessage: ({ message }) => {
+          const headers = Object.fromEntries(
+            Object.entries(message.headers ?? {}).map(([k, v]) => [k, String(v)]),
+          );
           received.push({ key: message.key, value: message.value, headers });
+          return Promise.resolve();
         },
       });
       await waitFor('the dead letter', () => received.length > 0);

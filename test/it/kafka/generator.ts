@@ -4,7 +4,12 @@
  * it restarts at the beginning of the transaction holding the resume position, the way PostgreSQL re-sends a
  * partly published transaction, so the publisher's guard has something to drop.
  */
-import type { CaptureBatch, ConnectorStatus, ResumePoint, SourceConnector } from '../../../connectors/connector.ts';
+import type {
+  CaptureBatch,
+  ConnectorStatus,
+  ResumePoint,
+  SourceConnector,
+} from '../../../connectors/connector.ts';
 import type { ChangeEvent } from '../../../schemas/events/change-event.ts';
 import type { TableSchema } from '../../../schemas/events/table-schema.ts';
 import { lsnFromBigInt } from '../../../schemas/positions/lsn.ts';
@@ -36,14 +41,17 @@ export class GeneratedSource implements SourceConnector {
   readonly name: string;
   readonly total: number;
   readonly perTx: number;
+  /** Extra characters in the connector state, to exceed what Kafka stores with an offset. */
+  readonly statePadding: number;
   readonly acknowledged: CommitPosition[] = [];
   /** Ordinals yielded so far, including the re-sent ones. */
   yielded = 0;
 
-  constructor(name: string, total: number, perTx = 5) {
+  constructor(name: string, total: number, perTx = 5, statePadding = 0) {
     this.name = name;
     this.total = total;
     this.perTx = perTx;
+    this.statePadding = statePadding;
   }
 
   event(n: number): ChangeEvent {
@@ -54,13 +62,23 @@ export class GeneratedSource implements SourceConnector {
       table: generatedTable,
       before: null,
       after: { id: BigInt(n), payload: n % 7 === 0 ? null : `row ${n}` },
-      source: { connector: this.name, position: { commit: commitOf(tx), index }, txId: String(tx), commitTimeMicros: BigInt(n), origin: null, snapshot: false },
+      source: {
+        connector: this.name,
+        position: { commit: commitOf(tx), index },
+        txId: String(tx),
+        commitTimeMicros: BigInt(n),
+        origin: null,
+        snapshot: false,
+      },
       transaction: { id: String(tx), index, total: this.perTx },
     };
   }
 
   async *stream(resume: ResumePoint, signal: AbortSignal): AsyncIterable<CaptureBatch> {
-    let n = resume.position === null ? 0 : Math.floor(ordinalOf(resume.position, this.perTx) / this.perTx) * this.perTx;
+    let n =
+      resume.position === null
+        ? 0
+        : Math.floor(ordinalOf(resume.position, this.perTx) / this.perTx) * this.perTx;
     while (n < this.total && !signal.aborted) {
       const tx = Math.floor(n / this.perTx);
       const end = Math.min((tx + 1) * this.perTx, this.total);
@@ -70,7 +88,12 @@ export class GeneratedSource implements SourceConnector {
         yield { events: this.range(n, half), commit: null };
         n = half;
       }
-      yield { events: this.range(n, end), commit: commitOf(tx), state: { ordinal: end } };
+      yield {
+        events: this.range(n, end),
+        commit: commitOf(tx),
+        state:
+          this.statePadding > 0 ? { ordinal: end, padding: 'x'.repeat(this.statePadding) } : { ordinal: end },
+      };
       n = end;
       // Give timers (the time-based flush) a turn, as a real source waiting on its socket would.
       if (tx % 50 === 0) await new Promise((resolve) => setImmediate(resolve));
@@ -84,8 +107,9 @@ export class GeneratedSource implements SourceConnector {
     return events;
   }
 
-  async acknowledge(commit: CommitPosition): Promise<void> {
+  acknowledge(commit: CommitPosition): Promise<void> {
     this.acknowledged.push(commit);
+    return Promise.resolve();
   }
 
   status(): ConnectorStatus {

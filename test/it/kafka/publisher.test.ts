@@ -32,16 +32,24 @@ describe('ChangePublisher', () => {
     assert.equal(status.eventsPublished, 12_345);
     assert.equal(status.state, 'stopped');
     assert.ok(status.transactions >= 3, `${status.transactions} transactions`);
-    assert.equal(source.acknowledged.at(-1) && formatCommit(source.acknowledged.at(-1)!), formatCommit(commitOf(Math.floor(12_344 / 5))));
+    assert.equal(
+      source.acknowledged.at(-1) && formatCommit(source.acknowledged.at(-1)!),
+      formatCommit(commitOf(Math.floor(12_344 / 5))),
+    );
 
     const events = await readBack(prefix, first.topics.changelog);
     assert.equal(events.length, 12_345);
-    events.forEach((consumed, n) => assert.equal(ordinalOf(consumed.event.source.position, 5), n, `event ${n} in order`));
+    events.forEach((consumed, n) =>
+      assert.equal(ordinalOf(consumed.event.source.position, 5), n, `event ${n} in order`),
+    );
     assert.deepStrictEqual(events[42]!.event, source.event(42));
     assert.deepStrictEqual(events[7]!.event.after, { id: 7n, payload: null });
 
     const resume = await publisher(connector).readResumePoint();
-    assert.equal(resume.position && formatPosition(resume.position), formatPosition(source.event(12_344).source.position));
+    assert.equal(
+      resume.position && formatPosition(resume.position),
+      formatPosition(source.event(12_344).source.position),
+    );
     assert.deepStrictEqual(resume.state, { ordinal: 12_345 });
   });
 
@@ -54,7 +62,11 @@ describe('ChangePublisher', () => {
     const rest = new GeneratedSource(connector, total, 5);
     const second = publisher(connector);
     await second.run(rest, new AbortController().signal);
-    assert.equal(second.status().eventsSkipped, 3, 'the three events of the partly published transaction were re-sent and dropped');
+    assert.equal(
+      second.status().eventsSkipped,
+      3,
+      'the three events of the partly published transaction were re-sent and dropped',
+    );
     assert.equal(second.status().eventsPublished, total - 1_003);
 
     const events = await readBack(prefix, second.topics.changelog);
@@ -66,12 +78,12 @@ describe('ChangePublisher', () => {
 
   test('a connector state too large for Kafka offset metadata fails with a message that says so', async () => {
     const connector = uniqueName('gen');
-    const source = new GeneratedSource(connector, 10, 5);
-    const huge = { ...source, stream: async function* () {
-      yield { events: [source.event(0)], commit: commitOf(0), state: { blob: 'x'.repeat(5000) } };
-    } } as unknown as GeneratedSource;
+    const huge = new GeneratedSource(connector, 10, 5, 5000);
     const failing = publisher(connector);
-    await assert.rejects(failing.run(huge, new AbortController().signal), /state is too large to store with its position: \d+ bytes/);
+    await assert.rejects(
+      failing.run(huge, new AbortController().signal),
+      /state is too large to store with its position: \d+ bytes/,
+    );
     assert.equal(failing.status().state, 'failed');
     assert.match(failing.status().lastError ?? '', /too large/);
   });

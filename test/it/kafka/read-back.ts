@@ -36,15 +36,20 @@ export async function readBack(prefix: string, topic: string, timeoutMs = 90_000
   const consumer = new ChangeConsumer({ brokers: stack.kafkaBrokers, groupId, topics: [topic], prefix });
   const received: ConsumedEvent[] = [];
   const stop = new AbortController();
-  const running = consumer.run(async (batch) => {
+  const running = consumer.run((batch) => {
     received.push(...batch);
+    return Promise.resolve();
   }, stop.signal);
   try {
     await Promise.race([
-      waitFor(`group ${groupId} to commit ${topic} up to ${end}`, async () => end === 0n || (await committed(groupId, topic)) >= end, {
-        timeoutMs,
-        intervalMs: 200,
-      }),
+      waitFor(
+        `group ${groupId} to commit ${topic} up to ${end}`,
+        async () => end === 0n || (await committed(groupId, topic)) >= end,
+        {
+          timeoutMs,
+          intervalMs: 200,
+        },
+      ),
       running.then(() => {
         throw new Error('consumer stopped before reading the whole topic');
       }),

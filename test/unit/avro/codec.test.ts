@@ -46,7 +46,9 @@ describe('change event codec', () => {
   test('the writer schema alone rebuilds the exact table schema', () => {
     const [event] = sampleEvents();
     const { value } = encodeEvent(event!).schemas;
-    const decoded = decodeEvent(null, encodeEvent(event!).value, (id) => (id === value.id ? writerSchemaFromJson(value.json) : undefined));
+    const decoded = decodeEvent(null, encodeEvent(event!).value, (id) =>
+      id === value.id ? writerSchemaFromJson(value.json) : undefined,
+    );
     assert.deepStrictEqual(decoded.table, sampleTable);
   });
 
@@ -60,7 +62,7 @@ describe('change event codec', () => {
     assert.equal(decodedKey.line_no, fullRow['line no']);
     assert.equal(encodeEvent(truncate!).key, null);
     const keyless: TableSchema = { ...sampleTable, key: [] };
-    assert.equal(encodeEvent({ ...insert!, table: keyless } as ChangeEvent).key, null);
+    assert.equal(encodeEvent({ ...insert!, table: keyless }).key, null);
   });
 
   test('schema evolution: events written before and after a column was added, dropped or retyped each decode with their own schema', () => {
@@ -81,36 +83,83 @@ describe('change event codec', () => {
       ...v1,
       columns: [
         { name: 'id', type: { kind: 'int32' }, sourceType: 'int', nullable: false },
-        { name: 'qty', type: { kind: 'decimal', precision: 10, scale: 3 }, sourceType: 'decimal(10,3)', nullable: true },
+        {
+          name: 'qty',
+          type: { kind: 'decimal', precision: 10, scale: 3 },
+          sourceType: 'decimal(10,3)',
+          nullable: true,
+        },
         { name: 'added', type: { kind: 'bytes' }, sourceType: 'blob', nullable: true },
       ],
     };
     // Only metadata changes (varchar length): the fingerprint must still differ, or old events would get new metadata.
-    const v3: TableSchema = { ...v2, columns: v2.columns.map((c) => (c.name === 'qty' ? { ...c, sourceType: 'decimal(12,3)' } : c)) };
-    const source = (index: number) => ({ connector: 'm', position: pgPosition(100n, index), txId: 't', commitTimeMicros: 1n, origin: null, snapshot: false });
+    const v3: TableSchema = {
+      ...v2,
+      columns: v2.columns.map((c) => (c.name === 'qty' ? { ...c, sourceType: 'decimal(12,3)' } : c)),
+    };
+    const source = (index: number) => ({
+      connector: 'm',
+      position: pgPosition(100n, index),
+      txId: 't',
+      commitTimeMicros: 1n,
+      origin: null,
+      snapshot: false,
+    });
     const events: ChangeEvent[] = [
-      { op: 'c', table: v1, before: null, after: { id: 1, qty: 5, gone: 'x' }, source: source(0), transaction: null },
-      { op: 'c', table: v2, before: null, after: { id: 2, qty: '5.250', added: new Uint8Array([9]) }, source: source(1), transaction: null },
-      { op: 'c', table: v3, before: null, after: { id: 3, qty: '1.000', added: null }, source: source(2), transaction: null },
+      {
+        op: 'c',
+        table: v1,
+        before: null,
+        after: { id: 1, qty: 5, gone: 'x' },
+        source: source(0),
+        transaction: null,
+      },
+      {
+        op: 'c',
+        table: v2,
+        before: null,
+        after: { id: 2, qty: '5.250', added: new Uint8Array([9]) },
+        source: source(1),
+        transaction: null,
+      },
+      {
+        op: 'c',
+        table: v3,
+        before: null,
+        after: { id: 3, qty: '1.000', added: null },
+        source: source(2),
+        transaction: null,
+      },
     ];
     const ids = new Set(events.map((event) => encodeEvent(event).schemas.value.id));
     assert.equal(ids.size, 3, 'three table versions, three fingerprints');
     const lookup = storeOf(events);
-    for (const event of events) assert.deepStrictEqual(decodeEvent(null, encodeEvent(event).value, lookup), event);
+    for (const event of events)
+      assert.deepStrictEqual(decodeEvent(null, encodeEvent(event).value, lookup), event);
   });
 
   test('errors name what is wrong: an unknown fingerprint, a value of the wrong type, an undeclared column, bytes that are not Avro', () => {
     const [event] = sampleEvents();
     // A table no test decoded before: decoders are cached per fingerprint.
-    const unseen = encodeEvent({ ...event!, table: { ...sampleTable, table: 'never decoded' } } as ChangeEvent);
-    assert.throws(() => decodeEvent(null, unseen.value, () => undefined), (error: unknown) => {
-      return error instanceof CdcError && error.code === 'SCHEMA_UNKNOWN' && error.message.includes(unseen.schemas.value.id);
-    });
+    const unseen = encodeEvent({ ...event!, table: { ...sampleTable, table: 'never decoded' } });
+    assert.throws(
+      () => decodeEvent(null, unseen.value, () => undefined),
+      (error: unknown) => {
+        return (
+          error instanceof CdcError &&
+          error.code === 'SCHEMA_UNKNOWN' &&
+          error.message.includes(unseen.schemas.value.id)
+        );
+      },
+    );
     const wrongType = { ...event!, after: { ...fullRow, small: 'not a number' } } as ChangeEvent;
     assert.throws(() => encodeEvent(wrongType), /after\.[^ ]*small cannot hold "not a number"/);
     const extra = { ...event!, after: { ...fullRow, surprise: 1 } } as ChangeEvent;
     assert.throws(() => encodeEvent(extra), /does not declare: surprise/);
-    assert.throws(() => decodeEvent(null, Buffer.from('{"json":true}'), () => undefined), /not an Avro single-object message/);
+    assert.throws(
+      () => decodeEvent(null, Buffer.from('{"json":true}'), () => undefined),
+      /not an Avro single-object message/,
+    );
   });
 
   test('throughput: encode and decode of small rows (logged, not asserted)', () => {
@@ -124,7 +173,12 @@ describe('change event codec', () => {
       columns: [
         { name: 'id', type: { kind: 'int64' }, sourceType: 'int8', nullable: false },
         { name: 'account', type: { kind: 'int32' }, sourceType: 'int4', nullable: false },
-        { name: 'amount', type: { kind: 'decimal', precision: 12, scale: 2 }, sourceType: 'numeric(12,2)', nullable: true },
+        {
+          name: 'amount',
+          type: { kind: 'decimal', precision: 12, scale: 2 },
+          sourceType: 'numeric(12,2)',
+          nullable: true,
+        },
         { name: 'note', type: { kind: 'string' }, sourceType: 'text', nullable: true },
         { name: 'at', type: { kind: 'timestamptz' }, sourceType: 'timestamptz', nullable: false },
       ],
@@ -136,8 +190,21 @@ describe('change event codec', () => {
         op: 'c',
         table,
         before: null,
-        after: { id: BigInt(i), account: i % 1000, amount: `${i}.25`, note: i % 3 === 0 ? null : 'hello', at: '2024-01-01 00:00:00.000001+00' },
-        source: { connector: 'bench', position: pgPosition(BigInt(1000 + Math.floor(i / 10)), i % 10), txId: String(i), commitTimeMicros: 1n, origin: null, snapshot: false },
+        after: {
+          id: BigInt(i),
+          account: i % 1000,
+          amount: `${i}.25`,
+          note: i % 3 === 0 ? null : 'hello',
+          at: '2024-01-01 00:00:00.000001+00',
+        },
+        source: {
+          connector: 'bench',
+          position: pgPosition(BigInt(1000 + Math.floor(i / 10)), i % 10),
+          txId: String(i),
+          commitTimeMicros: 1n,
+          origin: null,
+          snapshot: false,
+        },
         transaction: { id: String(i), index: i % 10, total: 10 },
       });
     }
@@ -147,11 +214,16 @@ describe('change event codec', () => {
     const encodeMs = performance.now() - started;
     started = performance.now();
     let checksum = 0n;
-    for (const message of encoded) checksum += decodeEvent(message.key, message.value, lookup).after?.id as bigint;
+    for (const message of encoded)
+      checksum += decodeEvent(message.key, message.value, lookup).after?.id as bigint;
     const decodeMs = performance.now() - started;
     assert.equal(checksum, (BigInt(count) * BigInt(count - 1)) / 2n);
     createLogger({ name: 'avro-bench' }).info(
-      { events: count, encodePerSecond: Math.round(count / (encodeMs / 1000)), decodePerSecond: Math.round(count / (decodeMs / 1000)) },
+      {
+        events: count,
+        encodePerSecond: Math.round(count / (encodeMs / 1000)),
+        decodePerSecond: Math.round(count / (decodeMs / 1000)),
+      },
       'avro codec throughput',
     );
   });

@@ -23,8 +23,16 @@ const VECTORS: readonly { input: string; canonical: string; fingerprint?: string
   { input: '"string"', canonical: '"string"', fingerprint: '-8142146995180207161' },
   { input: '[  ]', canonical: '[]', fingerprint: '-1241056759729112623' },
   { input: '[ "int"  ]', canonical: '["int"]', fingerprint: '-5232228896498058493' },
-  { input: '[ "int" , {"type":"boolean"} ]', canonical: '["int","boolean"]', fingerprint: '5392556393470105090' },
-  { input: '{"fields":[], "type":"record", "name":"foo"}', canonical: '{"name":"foo","type":"record","fields":[]}', fingerprint: '-4824392279771201922' },
+  {
+    input: '[ "int" , {"type":"boolean"} ]',
+    canonical: '["int","boolean"]',
+    fingerprint: '5392556393470105090',
+  },
+  {
+    input: '{"fields":[], "type":"record", "name":"foo"}',
+    canonical: '{"name":"foo","type":"record","fields":[]}',
+    fingerprint: '-4824392279771201922',
+  },
   {
     input: '{"fields":[], "type":"record", "name":"foo", "namespace":"x.y"}',
     canonical: '{"name":"x.y.foo","type":"record","fields":[]}',
@@ -48,26 +56,45 @@ const VECTORS: readonly { input: string; canonical: string; fingerprint?: string
   {
     input:
       '{ "fields":[{"type":"boolean", "aliases":[], "name":"f1", "default":"true"}, {"order":"descending","name":"f2","doc":"Hello","type":"int"}], "type":"record", "name":"foo" }',
-    canonical: '{"name":"foo","type":"record","fields":[{"name":"f1","type":"boolean"},{"name":"f2","type":"int"}]}',
+    canonical:
+      '{"name":"foo","type":"record","fields":[{"name":"f1","type":"boolean"},{"name":"f2","type":"int"}]}',
     fingerprint: '-4860222112080293046',
   },
-  { input: '{"type":"enum", "name":"foo", "symbols":["A1"]}', canonical: '{"name":"foo","type":"enum","symbols":["A1"]}', fingerprint: '-6342190197741309591' },
+  {
+    input: '{"type":"enum", "name":"foo", "symbols":["A1"]}',
+    canonical: '{"name":"foo","type":"enum","symbols":["A1"]}',
+    fingerprint: '-6342190197741309591',
+  },
   {
     input: '{"namespace":"x.y.z", "type":"enum", "name":"foo", "doc":"foo bar", "symbols":["A1", "A2"]}',
     canonical: '{"name":"x.y.z.foo","type":"enum","symbols":["A1","A2"]}',
     fingerprint: '-4448647247586288245',
   },
-  { input: '{"name":"foo","type":"fixed","size":15}', canonical: '{"name":"foo","type":"fixed","size":15}', fingerprint: '1756455273707447556' },
+  {
+    input: '{"name":"foo","type":"fixed","size":15}',
+    canonical: '{"name":"foo","type":"fixed","size":15}',
+    fingerprint: '1756455273707447556',
+  },
   {
     input: '{"namespace":"x.y.z", "type":"fixed", "name":"foo", "doc":"foo bar", "size":32}',
     canonical: '{"name":"x.y.z.foo","type":"fixed","size":32}',
     fingerprint: '-3064184465700546786',
   },
-  { input: '{ "items":{"type":"null"}, "type":"array"}', canonical: '{"type":"array","items":"null"}', fingerprint: '-589620603366471059' },
-  { input: '{ "values":"string", "type":"map"}', canonical: '{"type":"map","values":"string"}', fingerprint: '-8732877298790414990' },
   {
-    input: '{"name":"PigValue","type":"record", "fields":[{"name":"value", "type":["null", "int", "long", "PigValue"]}]}',
-    canonical: '{"name":"PigValue","type":"record","fields":[{"name":"value","type":["null","int","long","PigValue"]}]}',
+    input: '{ "items":{"type":"null"}, "type":"array"}',
+    canonical: '{"type":"array","items":"null"}',
+    fingerprint: '-589620603366471059',
+  },
+  {
+    input: '{ "values":"string", "type":"map"}',
+    canonical: '{"type":"map","values":"string"}',
+    fingerprint: '-8732877298790414990',
+  },
+  {
+    input:
+      '{"name":"PigValue","type":"record", "fields":[{"name":"value", "type":["null", "int", "long", "PigValue"]}]}',
+    canonical:
+      '{"name":"PigValue","type":"record","fields":[{"name":"value","type":["null","int","long","PigValue"]}]}',
     fingerprint: '-1759257747318642341',
   },
 ];
@@ -90,7 +117,10 @@ describe('Avro Parsing Canonical Form and CRC-64-AVRO', () => {
   test('a table value schema: our canonical form equals what avsc prints, and custom properties do not count', () => {
     const schema = valueSchemaOf(sampleTable);
     const canonical = parsingCanonicalForm(schema);
-    assert.equal(canonical, JSON.stringify(avsc.Type.forSchema(schema as avsc.Schema, { wrapUnions: 'auto' }).schema()));
+    assert.equal(
+      canonical,
+      JSON.stringify(avsc.Type.forSchema(schema as avsc.Schema, { wrapUnions: 'auto' }).schema()),
+    );
     assert.doesNotMatch(canonical, /cdc\.sourceType/);
   });
 

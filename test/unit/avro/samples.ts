@@ -4,7 +4,12 @@ import type { ColumnType, TableSchema } from '../../../schemas/events/table-sche
 import { lsnFromBigInt } from '../../../schemas/positions/lsn.ts';
 import type { EventPosition } from '../../../schemas/positions/position.ts';
 
-const column = (name: string, type: ColumnType, sourceType: string, nullable = true) => ({ name, type, sourceType, nullable });
+const column = (name: string, type: ColumnType, sourceType: string, nullable = true) => ({
+  name,
+  type,
+  sourceType,
+  nullable,
+});
 
 export const sampleTable: TableSchema = {
   database: 'shop',
@@ -77,11 +82,11 @@ export const fullRow: Row = Object.defineProperty(
   },
   '__proto__',
   { value: 'proto value', enumerable: true, writable: true, configurable: true },
-) as Row;
+);
 
 export const nullRow: Row = Object.fromEntries(
   sampleTable.columns.map((c) => [c.name, c.nullable ? null : c.name === 'id' ? 1n : 1]),
-) as Row;
+);
 
 const source = (position: EventPosition) => ({
   connector: 'shop-pg',
@@ -95,8 +100,22 @@ const source = (position: EventPosition) => ({
 export function sampleEvents(table: TableSchema = sampleTable): ChangeEvent[] {
   const tx = (index: number, total: number | null) => ({ id: '771', index, total });
   return [
-    { op: 'c', table, before: null, after: fullRow, source: source(pgPosition(0x16_b374d848n, 0)), transaction: tx(0, null) },
-    { op: 'c', table, before: null, after: nullRow, source: source(pgPosition(0x16_b374d848n, 1)), transaction: tx(1, null) },
+    {
+      op: 'c',
+      table,
+      before: null,
+      after: fullRow,
+      source: source(pgPosition(0x16_b374d848n, 0)),
+      transaction: tx(0, null),
+    },
+    {
+      op: 'c',
+      table,
+      before: null,
+      after: nullRow,
+      source: source(pgPosition(0x16_b374d848n, 1)),
+      transaction: tx(1, null),
+    },
     {
       op: 'u',
       table,
@@ -106,15 +125,51 @@ export function sampleEvents(table: TableSchema = sampleTable): ChangeEvent[] {
       source: { ...source(pgPosition(0x16_b374d848n, 2)), origin: 'eu-west' },
       transaction: tx(2, null),
     },
-    { op: 'u', table, before: null, after: fullRow, unchanged: [], source: source(pgPosition(0x16_b374d848n, 3)), transaction: tx(3, null) },
-    { op: 'd', table, before: { id: 1n, 'line no': 1 }, after: null, source: source(pgPosition(0x16_b374d848n, 4)), transaction: tx(4, 6) },
-    { op: 't', table, before: null, after: null, source: source(pgPosition(0x16_b374d848n, 5)), transaction: tx(5, 6) },
+    {
+      op: 'u',
+      table,
+      before: null,
+      after: fullRow,
+      unchanged: [],
+      source: source(pgPosition(0x16_b374d848n, 3)),
+      transaction: tx(3, null),
+    },
+    {
+      op: 'd',
+      table,
+      before: { id: 1n, 'line no': 1 },
+      after: null,
+      source: source(pgPosition(0x16_b374d848n, 4)),
+      transaction: tx(4, 6),
+    },
+    {
+      op: 't',
+      table,
+      before: null,
+      after: null,
+      source: source(pgPosition(0x16_b374d848n, 5)),
+      transaction: tx(5, 6),
+    },
     {
       op: 'r',
       table,
       before: null,
       after: fullRow,
-      source: { ...source({ commit: { kind: 'binlog', flavor: 'mariadb', gtidSet: '0-1-42', seq: 42n, file: 'bin.000001', offset: 4 }, index: 0 }), txId: null, snapshot: true },
+      source: {
+        ...source({
+          commit: {
+            kind: 'binlog',
+            flavor: 'mariadb',
+            gtidSet: '0-1-42',
+            seq: 42n,
+            file: 'bin.000001',
+            offset: 4,
+          },
+          index: 0,
+        }),
+        txId: null,
+        snapshot: true,
+      },
       transaction: null,
     },
   ];

@@ -18,16 +18,31 @@ describe('topic names', () => {
   });
 
   test('a connector name Kafka cannot use is refused with the name in the message', () => {
-    assert.throws(() => connectorTopics('prod', 'orders pg/1'), (error: unknown) => {
-      return error instanceof CdcError && error.code === 'CONFIG_INVALID' && error.message.includes('"orders pg/1"');
-    });
+    assert.throws(
+      () => connectorTopics('prod', 'orders pg/1'),
+      (error: unknown) => {
+        return (
+          error instanceof CdcError &&
+          error.code === 'CONFIG_INVALID' &&
+          error.message.includes('"orders pg/1"')
+        );
+      },
+    );
   });
 });
 
 describe('kafka error mapping', () => {
   test('a stale producer epoch anywhere in the cause chain is KAFKA_FENCED', () => {
-    const protocol = Object.assign(new Error('old epoch'), { name: 'KafkaJSProtocolError', type: 'INVALID_PRODUCER_EPOCH', code: 47, retriable: false });
-    const wrapped = Object.assign(new Error('retries exceeded'), { name: 'KafkaJSNumberOfRetriesExceeded', cause: protocol });
+    const protocol = Object.assign(new Error('old epoch'), {
+      name: 'KafkaJSProtocolError',
+      type: 'INVALID_PRODUCER_EPOCH',
+      code: 47,
+      retriable: false,
+    });
+    const wrapped = Object.assign(new Error('retries exceeded'), {
+      name: 'KafkaJSNumberOfRetriesExceeded',
+      cause: protocol,
+    });
     assert.ok(isFenced(wrapped));
     const mapped = kafkaError(wrapped, 'cannot publish');
     assert.equal(mapped.code, 'KAFKA_FENCED');
@@ -36,9 +51,20 @@ describe('kafka error mapping', () => {
   });
 
   test('connection trouble is a retriable KAFKA_UNAVAILABLE; a protocol error Kafka calls final is not retriable', () => {
-    const refused = Object.assign(new Error('connect ECONNREFUSED'), { name: 'KafkaJSConnectionError', retriable: true });
-    assert.deepStrictEqual([kafkaError(refused, 'x').code, kafkaError(refused, 'x').retriable], ['KAFKA_UNAVAILABLE', true]);
-    const tooLarge = Object.assign(new Error('too large'), { name: 'KafkaJSProtocolError', type: 'MESSAGE_TOO_LARGE', code: 10, retriable: false });
+    const refused = Object.assign(new Error('connect ECONNREFUSED'), {
+      name: 'KafkaJSConnectionError',
+      retriable: true,
+    });
+    assert.deepStrictEqual(
+      [kafkaError(refused, 'x').code, kafkaError(refused, 'x').retriable],
+      ['KAFKA_UNAVAILABLE', true],
+    );
+    const tooLarge = Object.assign(new Error('too large'), {
+      name: 'KafkaJSProtocolError',
+      type: 'MESSAGE_TOO_LARGE',
+      code: 10,
+      retriable: false,
+    });
     assert.equal(kafkaError(tooLarge, 'x').retriable, false);
   });
 });
@@ -47,7 +73,10 @@ describe('capture run', () => {
   test('drops events at or before the last published position and counts them', () => {
     const source = new GeneratedSource('gen', 20, 5);
     const run = new CaptureRun({ position: source.event(6).source.position, state: null }, () => false);
-    run.add({ events: [5, 6, 7, 8, 9].map((n) => source.event(n)), commit: commitOf(1), state: { ordinal: 10 } }, 1);
+    run.add(
+      { events: [5, 6, 7, 8, 9].map((n) => source.event(n)), commit: commitOf(1), state: { ordinal: 10 } },
+      1,
+    );
     assert.equal(run.skipped, 2);
     assert.equal(run.events, 3);
     assert.deepStrictEqual(run.position, source.event(9).source.position);
@@ -55,7 +84,12 @@ describe('capture run', () => {
     assert.deepStrictEqual(run.commit, commitOf(1));
     assert.equal(run.newSchemas.size, 2, 'value and key schema, not yet registered');
     const headers = run.messages[0]!.headers as Record<string, string>;
-    assert.deepStrictEqual(headers, { 'cdc.position': 'pg:0/1010#2', 'cdc.table': 'public.items', 'cdc.op': 'c', 'cdc.tx': '1' });
+    assert.deepStrictEqual(headers, {
+      'cdc.position': 'pg:0/1010#2',
+      'cdc.table': 'public.items',
+      'cdc.op': 'c',
+      'cdc.tx': '1',
+    });
     const next = run.next();
     assert.deepStrictEqual([next.events, next.position, next.state], [0, run.position, run.state]);
   });
@@ -63,7 +97,10 @@ describe('capture run', () => {
   test('chunks stay under the byte limit and keep message order', () => {
     const messages = Array.from({ length: 10 }, (_, i) => ({ key: null, value: Buffer.alloc(400, i) }));
     const split = chunks(messages, 1000);
-    assert.deepStrictEqual(split.map((chunk) => chunk.length), [2, 2, 2, 2, 2]);
+    assert.deepStrictEqual(
+      split.map((chunk) => chunk.length),
+      [2, 2, 2, 2, 2],
+    );
     assert.deepStrictEqual(split.flat(), messages);
   });
 });
