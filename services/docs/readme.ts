@@ -1,0 +1,40 @@
+/**
+ * README's generated sections (the configuration reference and the error codes), rendered from the config
+ * schema and the error catalog so the documentation cannot drift from the code. `npm run docs` rewrites them;
+ * a unit test fails when README is out of date.
+ */
+import { readFile, writeFile } from 'node:fs/promises';
+import { ERROR_CODES } from '../common/error-codes.ts';
+import { configReference } from '../config/reference.ts';
+
+const SECTIONS: Record<string, () => string> = {
+  'config-reference': configReference,
+  'error-codes': errorCodesTable,
+};
+
+export function errorCodesTable(): string {
+  const lines = ['| code | HTTP | retried | meaning |', '|---|---|---|---|'];
+  for (const [code, entry] of Object.entries(ERROR_CODES)) {
+    lines.push(`| \`${code}\` | ${entry.http} | ${entry.retriable ? 'yes' : 'no'} | ${entry.doc} |`);
+  }
+  return `${lines.join('\n')}\n`;
+}
+
+/** Replaces the text between `<!-- name:start -->` and `<!-- name:end -->` markers with freshly rendered text. */
+export function renderSections(readme: string): string {
+  let result = readme;
+  for (const [name, render] of Object.entries(SECTIONS)) {
+    const start = `<!-- ${name}:start -->`;
+    const end = `<!-- ${name}:end -->`;
+    const from = result.indexOf(start);
+    const to = result.indexOf(end);
+    if (from < 0 || to < from) throw new Error(`README.md lacks the ${start} … ${end} markers`);
+    result = `${result.slice(0, from + start.length)}\n${render().trimEnd()}\n${result.slice(to)}`;
+  }
+  return result;
+}
+
+if (import.meta.main) {
+  const path = new URL('../../README.md', import.meta.url);
+  await writeFile(path, renderSections(await readFile(path, 'utf8')));
+}
