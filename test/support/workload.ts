@@ -3,6 +3,7 @@
  * TOASTed values left unchanged), deletes, an occasional truncate, and large transactions. Seeded, so a failing
  * run can be replayed with the printed seed.
  */
+import { setTimeout as delay } from 'node:timers/promises';
 import type { TestDatabase } from './pg.ts';
 
 export const WORKLOAD_SCHEMA = `
@@ -41,6 +42,8 @@ export interface WorkloadOptions {
   readonly truncates?: boolean;
   /** Stop early when this aborts. */
   readonly signal?: AbortSignal;
+  /** Pause between transactions, to keep a long-running workload at a steady pace rather than flat out. */
+  readonly pauseMs?: number;
 }
 
 /** Runs the workload; returns how many transactions committed. */
@@ -85,6 +88,7 @@ export async function runWorkload(db: TestDatabase, options: WorkloadOptions): P
     }
     await db.query(`BEGIN; ${statements.join(';\n')}; COMMIT;`);
     committed++;
+    if (options.pauseMs !== undefined && options.pauseMs > 0) await delay(options.pauseMs);
   }
   return committed;
 }
