@@ -274,6 +274,14 @@ export const pipelineConfigSchema = z
       'server id',
       config.sources.map((s) => (s.kind === 'postgres' ? null : String(s.serverId))),
     );
+    if (config.kafka.partitions > 1 && config.replicas.length > 0) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['kafka', 'partitions'],
+        message:
+          "must be 1 while replicas are configured: an apply worker needs all of a source's changes in one ordered partition to apply transactions whole and in commit order",
+      });
+    }
     const sourceNames = config.sources.map((s) => s.name);
     config.replicas.forEach((r, index) => {
       if (!sourceNames.includes(r.source)) {

@@ -34,6 +34,8 @@ export interface PublisherOptions {
   readonly maxEvents?: number;
   /** Flush when the oldest gathered batch is this old (default 100 ms). */
   readonly maxDelayMs?: number;
+  /** Partitions of the changelog topic when it is created (default 1: one total order). */
+  readonly partitions?: number;
 }
 
 export interface PublisherStatus {
@@ -205,7 +207,12 @@ export class ChangePublisher {
   }
 
   private async ensureTopics(): Promise<void> {
-    await ensureTopic(this.kafka, this.topics.changelog, { partitions: 1 }, this.logger);
+    await ensureTopic(
+      this.kafka,
+      this.topics.changelog,
+      { partitions: this.options.partitions ?? 1 },
+      this.logger,
+    );
     await this.schemas.ensureTopic();
   }
 

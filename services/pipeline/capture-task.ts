@@ -62,6 +62,7 @@ export class CaptureTask {
       prefix: kafka.topicPrefix,
       connector: source.name,
       clientId: `${kafka.clientId}.capture.${source.name}`,
+      partitions: kafka.partitions,
       logger: taskLogger,
     });
     this.#supervisor = new Supervisor(`capture ${source.name}`, taskLogger);

@@ -39,6 +39,13 @@ export async function startPipeline(
   logger: Logger,
   options: PipelineOptions = {},
 ): Promise<RunningPipeline> {
+  if (config.kafka.schemaRegistry !== undefined) {
+    throw new CdcError(
+      'OPERATION_UNSUPPORTED',
+      'kafka.schemaRegistry: an external schema registry is not supported yet; remove it, and schemas are kept in the embedded schema topic <topicPrefix>._schemas',
+      {},
+    );
+  }
   const roles = new Set(options.roles ?? ['capture', 'apply']);
   const captures = roles.has('capture')
     ? config.sources.map((s) => new CaptureTask(s, config.kafka, logger))
