@@ -69,7 +69,11 @@ export class ChangeStream {
   async *run(resume: EventPosition | null, signal: AbortSignal): AsyncGenerator<CaptureBatch> {
     if (resume) {
       if (resume.commit.kind !== 'pg') {
-        throw new CdcError('POSITION_MISMATCH', `cannot resume a PostgreSQL connector from a ${resume.commit.kind} position`, {});
+        throw new CdcError(
+          'POSITION_MISMATCH',
+          `cannot resume a PostgreSQL connector from a ${resume.commit.kind} position`,
+          {},
+        );
       }
       this.#skip = { lsn: resume.commit.lsn, index: resume.index };
     }
@@ -87,7 +91,12 @@ export class ChangeStream {
         for (;;) {
           const item = await session.queue.take(this.#tickMs());
           if (signal.aborted) return;
-          if (item === null) throw new CdcError('SOURCE_STREAM_LOST', `replication stream on slot "${this.#options.slot}" ended`, {});
+          if (item === null)
+            throw new CdcError(
+              'SOURCE_STREAM_LOST',
+              `replication stream on slot "${this.#options.slot}" ended`,
+              {},
+            );
           tracker.idle = item === undefined;
           if (item !== undefined) {
             attempt = 0;
@@ -134,7 +143,11 @@ export class ChangeStream {
     const { pool, slot } = this.#options;
     const row = await readSlot(pool, slot);
     if (!row) {
-      throw new CdcError('SLOT_INVALID', `replication slot "${slot}" no longer exists: changes since it was dropped are lost; re-snapshot`, { slot });
+      throw new CdcError(
+        'SLOT_INVALID',
+        `replication slot "${slot}" no longer exists: changes since it was dropped are lost; re-snapshot`,
+        { slot },
+      );
     }
     const database = (await pool.query<{ db: string }>('SELECT current_database() AS db')).rows[0]?.db ?? '';
     const problem = checkSlot(slot, database, row);
@@ -154,7 +167,11 @@ export class ChangeStream {
       case 'begin': {
         const commitTimeMicros = message.commitTime.valueOf();
         tracker.lastCommitTimeMicros = commitTimeMicros;
-        this.#txn.begin(message.commitLsn ? parseLsn(message.commitLsn) : lsn, String(message.xid >>> 0), commitTimeMicros);
+        this.#txn.begin(
+          message.commitLsn ? parseLsn(message.commitLsn) : lsn,
+          String(message.xid >>> 0),
+          commitTimeMicros,
+        );
         return [];
       }
       case 'origin':
@@ -175,7 +192,12 @@ export class ChangeStream {
       case 'truncate': {
         const batches: CaptureBatch[] = [];
         for (const relation of message.relations) {
-          batches.push(...this.#push(relation.relationOid, truncateEvent(this.#context(this.#relation(relation.relationOid)))));
+          batches.push(
+            ...this.#push(
+              relation.relationOid,
+              truncateEvent(this.#context(this.#relation(relation.relationOid))),
+            ),
+          );
         }
         return batches;
       }
@@ -195,10 +217,16 @@ export class ChangeStream {
     return early.length > 0 ? this.#emit(early, null) : [];
   }
 
-  /** Non-transactional messages sit between transactions in the stream, so their LSN is a safe commit point. */
-  async #logicalMessage(message: Pgoutput.MessageMessage, received: Lsn): Promise<CaptureBatch[]> {
+  /**
+   * Non-transactional messages sit between transactions in the stream, so their position is a safe commit
+   * point. PostgreSQL reports such a message at the END of its WAL record, which is exactly the commit LSN of
+   * a transaction whose commit record follows it; positioned there, a heartbeat or HIGH watermark would make
+   * that transaction count as already yielded (dropped by the skip point, and skipped by the server after an
+   * acknowledgement). The record's last byte, one before, is after every earlier record and before any later.
+   */
+  #logicalMessage(message: Pgoutput.MessageMessage, received: Lsn): CaptureBatch[] {
     if (message.transactional || this.#txn.open) return [];
-    const lsn = message.messageLsn ? parseLsn(message.messageLsn) : received;
+    const lsn = messagePosition(message.messageLsn ? parseLsn(message.messageLsn) : received);
     if (message.prefix === HEARTBEAT_PREFIX) return this.#emit([], { kind: 'pg', lsn });
     if (message.prefix !== WATERMARK_PREFIX) return [];
     const watermark = parseWatermark(message.content);
@@ -217,22 +245,36 @@ export class ChangeStream {
       after: row,
       table: chunk.table.schema,
       transaction: null,
-      source: { connector: this.#options.connector, position: { commit, index }, txId: null, commitTimeMicros: nowMicros, origin: null, snapshot: true },
+      source: {
+        connector: this.#options.connector,
+        position: { commit, index },
+        txId: null,
+        commitTimeMicros: nowMicros,
+        origin: null,
+        snapshot: true,
+      },
     }));
     return this.#emit(events, commit, chunk.retry ? undefined : chunk.state);
   }
 
   /** Drops what is at or before the skip point, then moves the skip point past what is yielded. */
-  #emit(events: readonly ChangeEvent[], commit: CommitPosition | null, state?: ConnectorState): CaptureBatch[] {
+  #emit(
+    events: readonly ChangeEvent[],
+    commit: CommitPosition | null,
+    state?: ConnectorState,
+  ): CaptureBatch[] {
     const skip = this.#skip;
     const kept = skip ? events.filter((event) => isAfter(event.source.position, skip)) : [...events];
     // A commit is already done when the skip point is past it, or is it with the whole transaction yielded.
     const commitDone =
-      commit === null || commit.kind !== 'pg' || (skip !== null && (commit.lsn < skip.lsn || (commit.lsn === skip.lsn && skip.index === WHOLE)));
+      commit === null ||
+      commit.kind !== 'pg' ||
+      (skip !== null && (commit.lsn < skip.lsn || (commit.lsn === skip.lsn && skip.index === WHOLE)));
     if (kept.length === 0 && commitDone) return [];
     const last = kept.at(-1);
     if (!commitDone && commit.kind === 'pg') this.#skip = { lsn: commit.lsn, index: WHOLE };
-    else if (last && last.source.position.commit.kind === 'pg') this.#skip = { lsn: last.source.position.commit.lsn, index: last.source.position.index };
+    else if (last && last.source.position.commit.kind === 'pg')
+      this.#skip = { lsn: last.source.position.commit.lsn, index: last.source.position.index };
     this.#lastYieldAt = Date.now();
     return [{ events: kept, commit: commitDone ? null : commit, ...(state ? { state } : {}) }];
   }
@@ -242,14 +284,24 @@ export class ChangeStream {
     const position: EventPosition = { commit: { kind: 'pg', lsn: open.commitLsn }, index: open.nextIndex };
     return {
       table: table.schema,
-      source: { connector: this.#options.connector, position, txId: open.xid, commitTimeMicros: open.commitTimeMicros, origin: open.origin, snapshot: false },
+      source: {
+        connector: this.#options.connector,
+        position,
+        txId: open.xid,
+        commitTimeMicros: open.commitTimeMicros,
+        origin: open.origin,
+        snapshot: false,
+      },
       transaction: { id: open.xid, index: open.nextIndex, total: null },
     };
   }
 
   #relation(oid: number): PgTable {
     const table = this.#relations.get(oid);
-    if (!table) throw new CdcError('DECODE_FAILED', `change for relation ${oid} arrived before its RELATION message`, { oid });
+    if (!table)
+      throw new CdcError('DECODE_FAILED', `change for relation ${oid} arrived before its RELATION message`, {
+        oid,
+      });
     return table;
   }
 
@@ -259,7 +311,10 @@ export class ChangeStream {
     const table = await this.#options.catalog.forRelation(message.relationOid, signature);
     const sent = new Set(message.columns.map((column) => column.name));
     if (table.schema.columns.every((column) => sent.has(column.name))) return table;
-    return { ...table, schema: { ...table.schema, columns: table.schema.columns.filter((column) => sent.has(column.name)) } };
+    return {
+      ...table,
+      schema: { ...table.schema, columns: table.schema.columns.filter((column) => sent.has(column.name)) },
+    };
   }
 
   /** Periodic work: a heartbeat message when nothing was yielded for a while, and the slot's lag. */
@@ -269,7 +324,10 @@ export class ChangeStream {
     const { pool, heartbeatIntervalMs, slot, tracker, logger } = this.#options;
     const now = Date.now();
     try {
-      if (now - this.#lastYieldAt >= heartbeatIntervalMs && now - this.#lastHeartbeatWriteAt >= heartbeatIntervalMs) {
+      if (
+        now - this.#lastYieldAt >= heartbeatIntervalMs &&
+        now - this.#lastHeartbeatWriteAt >= heartbeatIntervalMs
+      ) {
         this.#lastHeartbeatWriteAt = now;
         // Makes the walsender send something even when the database is idle or only changes other tables.
         await pool.query('SELECT pg_logical_emit_message(false, $1, $2)', [HEARTBEAT_PREFIX, slot]);
@@ -287,6 +345,11 @@ export class ChangeStream {
       logger.warn({ err: error }, 'heartbeat or lag query failed');
     }
   }
+}
+
+/** The position of a non-transactional message whose WAL record ends at `end` (see #logicalMessage). */
+export function messagePosition(end: Lsn): Lsn {
+  return (end > 0n ? end - 1n : end) as Lsn;
 }
 
 function isAfter(position: EventPosition, skip: Skip): boolean {

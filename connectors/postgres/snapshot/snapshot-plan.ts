@@ -28,12 +28,17 @@ export function planFromState(state: ConnectorState | null): SnapshotPlan | null
   const { id, tables, tableIndex, lastKey, rowsDone } = record;
   if (typeof id !== 'string' || !Array.isArray(tables) || typeof tableIndex !== 'number') return null;
   if (!tables.every((table): table is string => typeof table === 'string')) return null;
-  const key = Array.isArray(lastKey) && lastKey.every((part): part is string => typeof part === 'string') ? lastKey : null;
+  const key =
+    Array.isArray(lastKey) && lastKey.every((part): part is string => typeof part === 'string')
+      ? lastKey
+      : null;
   if (tableIndex >= tables.length) return null;
   return { id, tables, tableIndex, lastKey: key, rowsDone: typeof rowsDone === 'number' ? rowsDone : 0 };
 }
 
 export function splitTableName(name: string): { schema: string; table: string } {
   const dot = name.indexOf('.');
-  return dot < 0 ? { schema: 'public', table: name } : { schema: name.slice(0, dot), table: name.slice(dot + 1) };
+  return dot < 0
+    ? { schema: 'public', table: name }
+    : { schema: name.slice(0, dot), table: name.slice(dot + 1) };
 }

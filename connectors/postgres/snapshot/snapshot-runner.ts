@@ -14,6 +14,7 @@ import { decodeValue } from '../types/decode-value.ts';
 import { RAW_TEXT_TYPES, qualifiedName, quoteIdent } from '../types/pg-sql.ts';
 import { planState, splitTableName, type SnapshotPlan } from './snapshot-plan.ts';
 import type { WatermarkWindows } from './watermark-windows.ts';
+import { parseXidSnapshot, type XidSnapshot } from './xid-snapshot.ts';
 
 export const WATERMARK_PREFIX = 'cdc.watermark';
 
@@ -98,16 +99,23 @@ export class SnapshotRunner {
     const outcome = windows.prepare(id, pgTable);
     try {
       await emitWatermark(pool, id, 'low');
-      const { rows, lastKey, last, invisibleXids } = await this.#select(pgTable, plan.lastKey);
+      const { rows, lastKey, last, snapshot } = await this.#select(pgTable, plan.lastKey);
       const next: SnapshotPlan = last
         ? { ...plan, tableIndex: plan.tableIndex + 1, lastKey: null }
         : { ...plan, lastKey };
-      windows.setRows(id, { rows, invisibleXids, state: planState(next.tableIndex >= next.tables.length ? null : next) });
+      windows.setRows(id, {
+        rows,
+        snapshot,
+        state: planState(next.tableIndex >= next.tables.length ? null : next),
+      });
       await emitWatermark(pool, id, 'high');
       const result = await waitOrAbort(outcome, this.#options.signal);
       if (result === null) return;
       if (result.kind === 'retry') {
-        this.#options.logger.info({ table: name }, 'snapshot chunk changed during its window without a usable key; reading it again');
+        this.#options.logger.info(
+          { table: name },
+          'snapshot chunk changed during its window without a usable key; reading it again',
+        );
         return;
       }
       this.#rowsThisRun += result.rows.length;
@@ -126,13 +134,14 @@ export class SnapshotRunner {
   async #select(
     table: PgTable,
     after: readonly string[] | null,
-  ): Promise<{ rows: Row[]; lastKey: string[] | null; last: boolean; invisibleXids: Set<string> }> {
+  ): Promise<{ rows: Row[]; lastKey: string[] | null; last: boolean; snapshot: XidSnapshot }> {
     const schema = table.schema;
     const columns = schema.columns.map((column) => quoteIdent(column.name)).join(', ');
     const from = qualifiedName(schema.schema, schema.table);
     const keyColumns = schema.key.map((key) => {
       const column = schema.columns.find((candidate) => candidate.name === key);
-      if (!column) throw new CdcError('INTERNAL', `key column ${key} missing from ${schema.schema}.${schema.table}`, {});
+      if (!column)
+        throw new CdcError('INTERNAL', `key column ${key} missing from ${schema.schema}.${schema.table}`, {});
       return column;
     });
     let text: string;
@@ -141,36 +150,53 @@ export class SnapshotRunner {
       text = `SELECT ${columns} FROM ${from}`;
     } else {
       const keyList = keyColumns.map((column) => quoteIdent(column.name)).join(', ');
-      const where = after ? `WHERE (${keyList}) > (${keyColumns.map((column, i) => `$${i + 1}::${column.sourceType}`).join(', ')})` : '';
+      const where = after
+        ? `WHERE (${keyList}) > (${keyColumns.map((column, i) => `$${i + 1}::${column.sourceType}`).join(', ')})`
+        : '';
       text = `SELECT ${columns} FROM ${from} ${where} ORDER BY ${keyList} LIMIT ${Math.max(1, Math.floor(this.#options.chunkRows))}`;
       values = after ? [...after] : [];
     }
-    const { result, invisibleXids } = await this.#readInSnapshot(text, values);
+    const { result, snapshot } = await this.#readInSnapshot(text, values);
     const rows = result.rows.map((raw) => {
       const row: Record<string, ReturnType<typeof decodeValue>> = {};
-      for (const column of schema.columns) row[column.name] = decodeValue(column.type, raw[column.name] ?? null);
+      for (const column of schema.columns)
+        row[column.name] = decodeValue(column.type, raw[column.name] ?? null);
       return row;
     });
     const lastRaw = result.rows.at(-1);
     const last = keyColumns.length === 0 || result.rows.length < this.#options.chunkRows;
-    const lastKey = lastRaw ? keyColumns.map((column) => lastRaw[column.name] ?? '') : after ? [...after] : null;
-    return { rows, lastKey, last, invisibleXids };
+    const lastKey = lastRaw
+      ? keyColumns.map((column) => lastRaw[column.name] ?? '')
+      : after
+        ? [...after]
+        : null;
+    return { rows, lastKey, last, snapshot };
   }
 
-  /** Runs the chunk query in one snapshot and reports which transactions that snapshot saw as in progress. */
-  async #readInSnapshot(text: string, values: string[]): Promise<{ result: pg.QueryResult<Record<string, string | null>>; invisibleXids: Set<string> }> {
+  /** Runs the chunk query in one snapshot and reports that snapshot, so the stream knows what the rows include. */
+  async #readInSnapshot(
+    text: string,
+    values: string[],
+  ): Promise<{ result: pg.QueryResult<Record<string, string | null>>; snapshot: XidSnapshot }> {
     const client = await this.#options.pool.connect();
     try {
       await client.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
-      const snapshot = await client.query<{ snapshot: string }>('SELECT pg_current_snapshot()::text AS snapshot');
-      const result = await client.query<Record<string, string | null>>({ text, values, types: RAW_TEXT_TYPES });
+      const snapshot = await client.query<{ snapshot: string }>(
+        'SELECT pg_current_snapshot()::text AS snapshot',
+      );
+      const result = await client.query<Record<string, string | null>>({
+        text,
+        values,
+        types: RAW_TEXT_TYPES,
+      });
       await client.query('COMMIT');
-      // Format xmin:xmax:xip,...; the stream carries 32-bit xids, so compare the low 32 bits.
-      const xip = (snapshot.rows[0]?.snapshot ?? '::').split(':')[2] ?? '';
-      const invisibleXids = new Set(xip.split(',').filter(Boolean).map((xid) => String(BigInt(xid) & 0xffffffffn)));
-      return { result, invisibleXids };
+      return { result, snapshot: parseXidSnapshot(snapshot.rows[0]?.snapshot ?? '') };
     } catch (error) {
-      await client.query('ROLLBACK').catch((rollbackError: unknown) => this.#options.logger.warn({ err: rollbackError }, 'rollback after a failed chunk read failed'));
+      await client
+        .query('ROLLBACK')
+        .catch((rollbackError: unknown) =>
+          this.#options.logger.warn({ err: rollbackError }, 'rollback after a failed chunk read failed'),
+        );
       throw error;
     } finally {
       client.release();
@@ -192,7 +218,10 @@ export class SnapshotRunner {
 }
 
 export async function emitWatermark(pool: pg.Pool, id: string, kind: 'low' | 'high'): Promise<void> {
-  await pool.query(`SELECT pg_logical_emit_message(false, $1, $2)`, [WATERMARK_PREFIX, JSON.stringify({ id, kind })]);
+  await pool.query(`SELECT pg_logical_emit_message(false, $1, $2)`, [
+    WATERMARK_PREFIX,
+    JSON.stringify({ id, kind }),
+  ]);
 }
 
 export function parseWatermark(content: Uint8Array): { id: string; kind: 'low' | 'high' } | null {

@@ -1,34 +1,40 @@
 /**
- * The stream side of the watermark algorithm (DBLog): between a chunk's LOW and HIGH watermarks, every key
- * changed by a streamed event of that table is noted; at HIGH the chunk's rows minus those keys are what
- * the snapshot yields, positioned at the HIGH watermark. The streamed change is newer than (or as new as)
- * the chunk's copy of the row, and it is already in the stream before HIGH, so dropping the copy is safe.
+ * The stream side of the watermark algorithm (DBLog): between a chunk's LOW and HIGH watermarks, every
+ * streamed event of the chunk's table is kept; at HIGH the chunk's rows are folded with those events
+ * (chunk-fold.ts) and yielded, positioned at the HIGH watermark, after every event they were folded with.
+ *
+ * LOW is not an exact boundary for what the chunk's SELECT saw. PostgreSQL writes a transaction's commit
+ * record first, flushes it, and only then makes the transaction visible; a transaction whose commit record
+ * precedes LOW can still be invisible to the chunk's snapshot, taken just after LOW. Its changes precede LOW
+ * in the stream yet are missing from the chunk, so the window also keeps the events it sees between
+ * prepare() and LOW, and at HIGH folds in those of transactions the chunk's snapshot did not see.
  */
 import type { ChangeEvent, Row } from '../../../schemas/events/change-event.ts';
 import type { ConnectorState } from '../../connector.ts';
 import type { PgTable } from '../types/catalog.ts';
-import { keyString } from './row-key.ts';
+import { foldChunk } from './chunk-fold.ts';
+import { sawTransaction, type XidSnapshot } from './xid-snapshot.ts';
 
 export interface ChunkRows {
   readonly rows: readonly Row[];
-  /**
-   * Transaction ids (low 32 bits, as text) the chunk's snapshot saw as in progress. A transaction can write
-   * its commit record before LOW yet become visible only after the chunk's snapshot was taken; its changes
-   * then precede LOW in the stream but are missing from the chunk, so they count as window changes too.
-   */
-  readonly invisibleXids: ReadonlySet<string>;
+  /** The MVCC snapshot the chunk was read in: which transactions its rows include. */
+  readonly snapshot: XidSnapshot;
   /** State to save once this chunk is published (the next chunk to read). */
   readonly state: ConnectorState;
 }
 
-export type ChunkOutcome = { readonly kind: 'rows'; readonly rows: readonly Row[] } | { readonly kind: 'retry' };
+export type ChunkOutcome =
+  { readonly kind: 'rows'; readonly rows: readonly Row[] } | { readonly kind: 'retry' };
 
 interface Window {
   readonly table: PgTable;
   lowSeen: boolean;
-  readonly changedKeys: Set<string>;
-  /** Keys changed between prepare() and LOW, by transaction id (see ChunkRows.invisibleXids). */
-  readonly beforeLow: Map<string, Set<string>>;
+  /** Events of the table seen between prepare() and LOW, in stream order. */
+  readonly beforeLow: ChangeEvent[];
+  /** Events of the table seen between LOW and HIGH, in stream order. */
+  readonly inWindow: ChangeEvent[];
+  /** Positions already kept: after a reconnect the stream sends a half-received transaction again. */
+  readonly seen: Set<string>;
   chunk: ChunkRows | null;
   readonly settle: (outcome: ChunkOutcome) => void;
 }
@@ -40,16 +46,21 @@ export interface ClosedChunk {
   readonly retry: boolean;
 }
 
-/** Marks a change that cannot be matched by key: the chunk is read again. */
-const WHOLE_TABLE = '*';
-
 export class WatermarkWindows {
   readonly #windows = new Map<string, Window>();
 
   /** Registers a chunk before its LOW watermark is written; the promise settles when the stream reaches HIGH. */
   prepare(id: string, table: PgTable): Promise<ChunkOutcome> {
     return new Promise((resolve) => {
-      this.#windows.set(id, { table, lowSeen: false, changedKeys: new Set(), beforeLow: new Map(), chunk: null, settle: resolve });
+      this.#windows.set(id, {
+        table,
+        lowSeen: false,
+        beforeLow: [],
+        inWindow: [],
+        seen: new Set(),
+        chunk: null,
+        settle: resolve,
+      });
     });
   }
 
@@ -71,26 +82,15 @@ export class WatermarkWindows {
     if (window) window.lowSeen = true;
   }
 
-  /** Notes the keys a streamed event touches, for every open window on its table. */
+  /** Keeps a streamed event for every open window on its table. */
   observe(oid: number, event: ChangeEvent): void {
     for (const window of this.#windows.values()) {
       if (window.table.oid !== oid) continue;
-      let keys = window.changedKeys;
-      if (!window.lowSeen) {
-        const xid = event.source.txId ?? '';
-        keys = window.beforeLow.get(xid) ?? new Set();
-        window.beforeLow.set(xid, keys);
-      }
-      const added = keys.size;
-      if (event.op !== 't') {
-        for (const row of [event.before, event.after]) {
-          const key = row ? keyString(window.table.schema, row) : null;
-          if (key !== null) keys.add(key);
-        }
-      }
-      // A truncate, or a change on a table without a key, cannot be matched to chunk rows.
-      if (keys.size === added && event.op === 't') keys.add(WHOLE_TABLE);
-      else if (keys.size === added && window.table.schema.key.length === 0) keys.add(WHOLE_TABLE);
+      const position = event.source.position;
+      const id = `${position.commit.kind === 'pg' ? position.commit.lsn : ''}#${position.index}`;
+      if (window.seen.has(id)) continue;
+      window.seen.add(id);
+      (window.lowSeen ? window.inWindow : window.beforeLow).push(event);
     }
   }
 
@@ -102,17 +102,16 @@ export class WatermarkWindows {
     const window = this.#windows.get(id);
     if (!window || !window.chunk) return null;
     this.#windows.delete(id);
-    const changed = new Set(window.changedKeys);
-    for (const xid of window.chunk.invisibleXids) for (const key of window.beforeLow.get(xid) ?? []) changed.add(key);
-    const retry = !window.lowSeen || changed.has(WHOLE_TABLE);
-    const rows = retry
-      ? []
-      : window.chunk.rows.filter((row) => {
-          const key = keyString(window.table.schema, row);
-          return key === null || !changed.has(key);
-        });
-    window.settle(retry ? { kind: 'retry' } : { kind: 'rows', rows });
-    return { table: window.table, rows, state: window.chunk.state, retry };
+    const chunk = window.chunk;
+    const unseen = window.beforeLow.filter(
+      (event) => !sawTransaction(chunk.snapshot, event.source.txId ?? ''),
+    );
+    // Without LOW in the stream (a reconnect resumed past it) the window's start is unknown: read again.
+    const rows = window.lowSeen
+      ? foldChunk(window.table.schema, chunk.rows, [...unseen, ...window.inWindow])
+      : null;
+    window.settle(rows === null ? { kind: 'retry' } : { kind: 'rows', rows });
+    return { table: window.table, rows: rows ?? [], state: chunk.state, retry: rows === null };
   }
 
   get openCount(): number {

@@ -5,17 +5,25 @@ import type { ChangeEvent, Row } from '../../../schemas/events/change-event.ts';
 import { waitFor } from '../../support/wait.ts';
 import { Capture, bigintSafe, connectorConfig, createSourceDb, type SourceDb } from './pg-fixture.ts';
 
-/** Applies events in order to a map keyed by id, as a replica would. */
+/**
+ * Applies events in order to a map keyed by id, as a replica would: an update keeps the columns it did not
+ * send (unchanged TOAST) from the row the replica has; without such a row those columns stay missing.
+ */
 function applyAll(events: readonly ChangeEvent[]): Map<number, Row> {
   const rows = new Map<number, Row>();
   for (const event of events) {
     switch (event.op) {
       case 'c':
       case 'r':
-      case 'u':
-        if (event.op === 'u' && event.before) rows.delete(event.before.id as number);
         rows.set(event.after.id as number, event.after);
         break;
+      case 'u': {
+        const from = (event.before?.id ?? event.after.id) as number;
+        const previous = rows.get(from) ?? {};
+        rows.delete(from);
+        rows.set(event.after.id as number, { ...previous, ...event.after });
+        break;
+      }
       case 'd':
         rows.delete(event.before.id as number);
         break;
@@ -31,8 +39,12 @@ describe('PostgreSQL watermark snapshots', () => {
   let db: SourceDb;
   before(async () => {
     db = await createSourceDb('pgsnap');
-    await db.sql('CREATE TABLE accounts (id int PRIMARY KEY, balance int8 NOT NULL, note text)');
-    await db.sql(`INSERT INTO accounts SELECT g, g * 10, 'row ' || g FROM generate_series(1, 3000) g`);
+    await db.sql('CREATE TABLE accounts (id int PRIMARY KEY, balance int8 NOT NULL, note text, doc text)');
+    // Stored out of line and uncompressed: an update that does not set doc streams it as unchanged TOAST.
+    await db.sql('ALTER TABLE accounts ALTER COLUMN doc SET STORAGE EXTERNAL');
+    await db.sql(
+      `INSERT INTO accounts SELECT g, g * 10, 'row ' || g, repeat(md5(g::text), 80) FROM generate_series(1, 3000) g`,
+    );
     await db.sql('CREATE TABLE marker (id int PRIMARY KEY)');
     await db.sql('ANALYZE accounts');
   });
@@ -41,7 +53,11 @@ describe('PostgreSQL watermark snapshots', () => {
   });
 
   test('snapshot reads merged with concurrent updates, deletes and inserts equal the final table', async () => {
-    const config = connectorConfig(db, { tables: ['public.accounts', 'public.marker'], snapshot: 'initial', snapshotChunkRows: 100 });
+    const config = connectorConfig(db, {
+      tables: ['public.accounts', 'public.marker'],
+      snapshot: 'initial',
+      snapshotChunkRows: 100,
+    });
     const capture = new Capture(new PostgresConnector(config), undefined, { autoAck: true });
     await capture.waitStreaming();
     let writing = true;
@@ -50,15 +66,33 @@ describe('PostgreSQL watermark snapshots', () => {
       while (writing) {
         const id = 1 + Math.floor(Math.random() * 3000);
         await db.sql('BEGIN');
-        await db.sql('UPDATE accounts SET balance = balance + 1, note = $2 WHERE id = $1', [id, `updated ${next}`]);
+        await db.sql('UPDATE accounts SET balance = balance + 1, note = $2 WHERE id = $1', [
+          id,
+          `updated ${next}`,
+        ]);
         await db.sql('DELETE FROM accounts WHERE id = $1', [(id * 7) % 3000]);
-        await db.sql('INSERT INTO accounts VALUES ($1, 0, $2)', [next, `inserted ${next}`]);
+        await db.sql('INSERT INTO accounts VALUES ($1, 0, $2, repeat(md5($2), 80))', [
+          next,
+          `inserted ${next}`,
+        ]);
+        // Now and then doc itself changes, so a later unchanged-TOAST update must keep the new value.
+        if (next % 5 === 0)
+          await db.sql('UPDATE accounts SET doc = repeat(md5($2), 80) WHERE id = $1', [
+            (id * 3) % 3000,
+            `doc ${next}`,
+          ]);
         await db.sql('COMMIT');
+        // A transaction of its own that leaves doc unchanged, on a row the snapshot may not have read yet.
+        await db.sql('UPDATE accounts SET balance = balance - 1 WHERE id = $1', [
+          1 + Math.floor(Math.random() * 3000),
+        ]);
         next++;
       }
     })();
     try {
-      await waitFor('snapshot to finish', () => capture.connector.status().snapshot?.done === true, { timeoutMs: 120_000 });
+      await waitFor('snapshot to finish', () => capture.connector.status().snapshot?.done === true, {
+        timeoutMs: 120_000,
+      });
       writing = false;
       await writer;
       await db.sql('INSERT INTO marker VALUES (1)');
@@ -68,11 +102,28 @@ describe('PostgreSQL watermark snapshots', () => {
       assert.equal(progress?.tablesDone, 2);
       assert.ok((progress?.rowsDone ?? 0) > 0 && (progress?.rowsDone ?? 0) <= (progress?.rowsTotal ?? 0));
       const events = capture.eventsOf('accounts');
-      assert.ok(events.some((event) => event.op === 'r'), 'the snapshot yielded reads');
-      assert.ok(events.some((event) => event.op === 'u'), 'the stream carried concurrent updates');
+      assert.ok(
+        events.some((event) => event.op === 'r'),
+        'the snapshot yielded reads',
+      );
+      assert.ok(
+        events.some((event) => event.op === 'u'),
+        'the stream carried concurrent updates',
+      );
+      assert.ok(
+        events.some((event) => event.op === 'u' && event.unchanged.includes('doc')),
+        'the stream carried updates that left the TOASTed doc unchanged',
+      );
       const replica = applyAll(events);
-      const source = await db.client.query({ text: 'SELECT id, balance::text, note FROM accounts ORDER BY id' });
-      const expected = new Map(source.rows.map((row: { id: number; balance: string; note: string }) => [row.id, { id: row.id, balance: BigInt(row.balance), note: row.note }]));
+      const source = await db.client.query({
+        text: 'SELECT id, balance::text, note, doc FROM accounts ORDER BY id',
+      });
+      const expected = new Map(
+        source.rows.map((row: { id: number; balance: string; note: string; doc: string }) => [
+          row.id,
+          { id: row.id, balance: BigInt(row.balance), note: row.note, doc: row.doc },
+        ]),
+      );
       const extra = [...replica.keys()].filter((id) => !expected.has(id));
       const history = (id: number): string =>
         events
@@ -81,13 +132,34 @@ describe('PostgreSQL watermark snapshots', () => {
           .join('; ');
       const missing = [...expected.keys()].filter((id) => !replica.has(id));
       const txs = new Set(events.map((event) => event.source.txId));
-      const order = capture.batches.map((batch) => `${batch.events.length}${batch.events[0]?.op ?? '-'}@${batch.commit?.kind === 'pg' ? batch.commit.lsn : 'null'}${batch.state ? 'S' : ''}`);
-      assert.deepEqual(extra.map((id) => `${id}: ${history(id)}`), [], `no row the source does not have; missing ${missing}; txs ${txs.size}; ${order.join(' ')}`);
+      const order = capture.batches.map(
+        (batch) =>
+          `${batch.events.length}${batch.events[0]?.op ?? '-'}@${batch.commit?.kind === 'pg' ? batch.commit.lsn : 'null'}${batch.state ? 'S' : ''}`,
+      );
+      assert.deepEqual(
+        extra.map((id) => `${id}: ${history(id)}`),
+        [],
+        `no row the source does not have; missing ${missing.join(', ')}; txs ${txs.size}; ${order.join(' ')}`,
+      );
       assert.equal(replica.size, expected.size, 'same number of rows');
-      for (const [id, row] of expected) assert.equal(bigintSafe(replica.get(id)), bigintSafe(row), `row ${id}`);
+      const differing = [...expected].flatMap(([id, row]) => {
+        const copy: Row = replica.get(id) ?? {};
+        const columns = Object.keys(row).filter(
+          (name) => bigintSafe(copy[name]) !== bigintSafe(row[name as keyof typeof row]),
+        );
+        return columns.length > 0 ? [`${id}: ${columns.join(', ')} (${history(id)})`] : [];
+      });
+      assert.deepEqual(differing, [], 'every row equals the source, TOASTed doc included');
       const stateBatches = capture.batches.filter((batch) => batch.state !== undefined);
-      assert.ok(stateBatches.every((batch) => batch.commit !== null), 'snapshot progress is saved only at safe positions');
-      assert.deepEqual(stateBatches.at(-1)?.state, { postgresSnapshot: null }, 'a finished snapshot clears its state');
+      assert.ok(
+        stateBatches.every((batch) => batch.commit !== null),
+        'snapshot progress is saved only at safe positions',
+      );
+      assert.deepEqual(
+        stateBatches.at(-1)?.state,
+        { postgresSnapshot: null },
+        'a finished snapshot clears its state',
+      );
     } finally {
       writing = false;
       await writer;
@@ -96,19 +168,35 @@ describe('PostgreSQL watermark snapshots', () => {
   });
 
   test('an interrupted snapshot resumes from the saved state at the next chunk', async () => {
-    const config = connectorConfig(db, { tables: ['public.accounts'], snapshot: 'initial', snapshotChunkRows: 200 });
+    const config = connectorConfig(db, {
+      tables: ['public.accounts'],
+      snapshot: 'initial',
+      snapshotChunkRows: 200,
+    });
     const first = new Capture(new PostgresConnector(config), undefined, { autoAck: true });
-    await waitFor('three snapshot chunks', () => first.batches.filter((batch) => batch.state !== undefined).length >= 3);
+    await waitFor(
+      'three snapshot chunks',
+      () => first.batches.filter((batch) => batch.state !== undefined).length >= 3,
+    );
     await first.stop();
     const saved = first.batches.filter((batch) => batch.state !== undefined).at(-1);
-    const lastPublished = first.batches.filter((batch) => batch.events.length > 0).at(-1)?.events.at(-1)?.source.position;
+    const lastPublished = first.batches
+      .filter((batch) => batch.events.length > 0)
+      .at(-1)
+      ?.events.at(-1)?.source.position;
     assert.ok(saved?.state && lastPublished);
     assert.notDeepEqual(saved.state, { postgresSnapshot: null }, 'interrupted before the end');
     const firstReads = first.eventsOf('accounts').filter((event) => event.op === 'r');
 
-    const second = new Capture(new PostgresConnector(config), { position: lastPublished, state: saved.state }, { autoAck: true });
+    const second = new Capture(
+      new PostgresConnector(config),
+      { position: lastPublished, state: saved.state },
+      { autoAck: true },
+    );
     try {
-      await waitFor('resumed snapshot to finish', () => second.connector.status().snapshot?.done === true, { timeoutMs: 60_000 });
+      await waitFor('resumed snapshot to finish', () => second.connector.status().snapshot?.done === true, {
+        timeoutMs: 60_000,
+      });
       const secondReads = second.eventsOf('accounts').filter((event) => event.op === 'r');
       const ids = [...firstReads, ...secondReads].map((event) => event.after?.id as number);
       const source = await db.sql('SELECT id FROM accounts ORDER BY id');
@@ -117,7 +205,10 @@ describe('PostgreSQL watermark snapshots', () => {
         source.rows.map((row: { id: number }) => row.id),
         'every row read exactly once across the interruption',
       );
-      assert.ok((secondReads[0]?.after?.id as number) > (firstReads.at(-1)?.after?.id as number), 'continued after the last chunk');
+      assert.ok(
+        (secondReads[0]?.after?.id as number) > (firstReads.at(-1)?.after?.id as number),
+        'continued after the last chunk',
+      );
     } finally {
       await second.stop();
     }
