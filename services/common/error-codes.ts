@@ -118,6 +118,11 @@ export const ERROR_CODES = {
     http: 502,
     doc: 'The CLI could not reach the control API, or the API refused the request; the message says which.',
   },
+  VERIFY_TABLE_INVALID: {
+    retriable: false,
+    http: 422,
+    doc: 'A table cannot be verified: missing on the source or the replica, no primary key, a key column missing on the replica, or key types that order differently; the message names the table and column.',
+  },
   INTERNAL: { retriable: false, http: 500, doc: 'An invariant was broken: a bug. The message says which.' },
 } as const satisfies Record<string, { retriable: boolean; http: number; doc: string }>;
 
