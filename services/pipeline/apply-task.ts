@@ -4,12 +4,12 @@
  * own Kafka offsets (the position stored in the replica remains the truth).
  */
 import { ApplyWorker } from '../apply/apply-worker.ts';
+import { MysqlSink } from '../apply/mysql/mysql-sink.ts';
 import { PostgresSink } from '../apply/postgres/postgres-sink.ts';
 import type { Sink } from '../apply/sink.ts';
 import type { ApplyWorkerStatus } from '../api/status-types.ts';
-import { CdcError } from '../common/errors.ts';
 import type { Logger } from '../common/logger.ts';
-import type { KafkaConfig, ReplicaConfig } from '../config/schema.ts';
+import { defaultServerId, type KafkaConfig, type ReplicaConfig } from '../config/schema.ts';
 import { ChangeConsumer } from '../kafka/consumer.ts';
 import { DeadLetterPublisher } from '../kafka/dead-letter.ts';
 import { connectorTopics } from '../kafka/topics.ts';
@@ -19,14 +19,19 @@ export function buildSink(replica: ReplicaConfig, logger: Logger): Sink {
   switch (replica.kind) {
     case 'postgres':
       return new PostgresSink({ url: replica.url, replicationOrigin: replica.origin, logger });
-    case 'mariadb':
-      throw new CdcError(
-        'OPERATION_UNSUPPORTED',
-        `replicas[${replica.name}]: MariaDB targets are not available yet`,
-        {
-          replica: replica.name,
-        },
-      );
+    case 'mariadb': {
+      // A database in the URL holds every replicated table; without one, each source schema becomes a database.
+      const database = decodeURIComponent(new URL(replica.url).pathname.replace(/^\//, ''));
+      return new MysqlSink({
+        url: replica.url,
+        flavor: 'mariadb',
+        ...(database !== '' ? { targetDatabase: database } : {}),
+        // Replicated writes carry a server id of their own, stable per replica, so binlog capture of this
+        // replica reports them with that origin (needs BINLOG REPLAY; `origin: false` turns it off).
+        ...(replica.origin ? { originServerId: defaultServerId(`replica:${replica.name}`) } : {}),
+        logger,
+      });
+    }
   }
 }
 
