@@ -4,11 +4,19 @@
  * prepared once per connection.
  */
 import type pg from 'pg';
-import type { ChangeEvent, Row } from '../../../schemas/events/change-event.ts';
+import type { ChangeEvent, Row, UpdateEvent } from '../../../schemas/events/change-event.ts';
 import { formatPosition } from '../../../schemas/positions/position.ts';
 import { CdcError } from '../../common/errors.ts';
 import type { TableShapes, TableShape } from './table-shapes.ts';
-import { deleteRow, insertRows, oldRow, truncateTable, updateRow, type Statement } from './statements.ts';
+import {
+  deleteRow,
+  insertRows,
+  oldRow,
+  truncateTable,
+  unsentColumns,
+  updateRow,
+  type Statement,
+} from './statements.ts';
 
 /** PostgreSQL accepts at most 65535 parameters per statement. */
 const MAX_PARAMETERS = 65_535;
@@ -75,16 +83,7 @@ export class RowWriter {
         const statement = updateRow(shape.table, shape.sql, old, event.after, event.unchanged);
         if (!statement) return;
         const result = await this.run(shape, statement);
-        if (result.rowCount === 0) {
-          throw new CdcError(
-            'APPLY_FAILED',
-            `update at ${formatPosition(event.source.position)} found no row in ${shape.sql} with ${describe(shape, old)}`,
-            {
-              table: shape.sql,
-              position: formatPosition(event.source.position),
-            },
-          );
-        }
+        if (result.rowCount === 0) await this.insertMissing(shape, event, old);
         return;
       }
       case 'd': {
@@ -98,6 +97,24 @@ export class RowWriter {
         await this.run(shape, truncateTable(shape.sql));
         return;
     }
+  }
+
+  /**
+   * An update found no row. During a snapshot the stream can overtake the copy of that row (the chunk is
+   * written at its HIGH watermark, after the window's changes), so an update that carries every column is
+   * inserted, as upsert sinks do; the chunk's copy then lands on it. Without every column the row cannot be
+   * rebuilt from the event: that stays an error naming what the source did not send.
+   */
+  private async insertMissing(shape: TableShape, event: UpdateEvent, old: Row): Promise<void> {
+    const unsent = unsentColumns(shape.table, event.after, event.unchanged);
+    if (unsent.length > 0) {
+      throw new CdcError(
+        'APPLY_FAILED',
+        `update at ${formatPosition(event.source.position)} found no row in ${shape.sql} with ${describe(shape, old)}: the row is missing on the replica, and the update cannot insert it because the source did not send ${unsent.join(', ')} (unchanged)`,
+        { table: shape.sql, position: formatPosition(event.source.position), unsent: unsent.join(', ') },
+      );
+    }
+    await this.run(shape, insertRows(shape.table, shape.sql, [event.after], true));
   }
 
   private async shape(event: ChangeEvent): Promise<TableShape> {

@@ -114,6 +114,20 @@ export function updateRow(
   return { text: `UPDATE ${target} SET ${assignments.join(', ')} WHERE ${where}`, values };
 }
 
+/**
+ * Columns of the table an update did not send: listed in `unchanged` (the source's unchanged TOAST) or
+ * present but undefined. An update with none left out carries the whole row.
+ */
+export function unsentColumns(table: TableSchema, after: Row, unchanged: readonly string[]): string[] {
+  const skip = new Set(unchanged);
+  return table.columns
+    .filter(
+      (column) =>
+        skip.has(column.name) || !Object.hasOwn(after, column.name) || after[column.name] === undefined,
+    )
+    .map((column) => column.name);
+}
+
 export function deleteRow(table: TableSchema, target: string, old: Row): Statement {
   const values: Parameter[] = [];
   const where = locate(table, target, old, values);
