@@ -160,7 +160,10 @@ export class MysqlReader implements TableReader {
     rows: number,
   ): Promise<KeyTuple | null> {
     const query = this.#rangeQuery(shape, keyKinds, shape.key, { from: after, to: null });
-    const [result] = await this.#connection.query(`${query.text} LIMIT 1 OFFSET ?`, [...query.params, rows - 1]);
+    const [result] = await this.#connection.query(`${query.text} LIMIT 1 OFFSET ?`, [
+      ...query.params,
+      rows - 1,
+    ]);
     const row = (result as unknown[][])[0];
     if (row === undefined) return null;
     return keyKinds.map((kind, index) => normalizeValue(kind, rawValue(row[index])) ?? '');
@@ -270,5 +273,6 @@ function keyParam(kind: NeutralKind, value: string): unknown {
 function rawValue(value: unknown): string | Uint8Array | null {
   if (value === null || value === undefined) return null;
   if (value instanceof Uint8Array || typeof value === 'string') return value;
-  return String(value);
+  if (typeof value === 'number' || typeof value === 'bigint') return String(value);
+  throw new CdcError('INTERNAL', `unexpected value of type ${typeof value} from the MariaDB driver`);
 }

@@ -61,7 +61,14 @@ function normalizeBytesValue(kind: NeutralKind, bytes: Uint8Array): string {
       for (const byte of buffer) value = (value << 8n) | BigInt(byte);
       return kind === 'bit' ? value.toString(2) : value.toString();
     }
-    default:
+    case 'decimal':
+    case 'float':
+    case 'json':
+    case 'text':
+    case 'time':
+    case 'timestamp':
+    case 'date':
+    case 'uuid':
       // Text that the driver kept as bytes (binary collations): its characters are what compare.
       return normalizeValue(kind, buffer.toString('utf8')) ?? '';
   }

@@ -10,7 +10,7 @@ export async function openReader(
   role: 'source' | 'target',
   logger: Logger = silentLogger,
 ): Promise<TableReader> {
-  const scheme = /^([a-z]+):/i.exec(url)?.[1]?.toLowerCase();
+  const scheme = /^([a-z]+):/i.exec(url)?.[1]?.toLowerCase() ?? '';
   switch (scheme) {
     case 'postgres':
     case 'postgresql':

@@ -70,14 +70,20 @@ export class PostgresReader implements TableReader {
     this.#client = client;
   }
 
-  static async open(url: string, role: 'source' | 'target', logger: Logger = silentLogger): Promise<PostgresReader> {
+  static async open(
+    url: string,
+    role: 'source' | 'target',
+    logger: Logger = silentLogger,
+  ): Promise<PostgresReader> {
     const client = new pg.Client({ connectionString: url, types: RAW_TEXT });
     try {
       await client.connect();
       await client.query(SESSION_SETUP);
     } catch (error) {
       // The connection failed already; ending it only releases the socket, and the connect error is the news.
-      await client.end().catch((endError: unknown) => logger.debug({ err: endError }, 'closing a failed connection'));
+      await client
+        .end()
+        .catch((endError: unknown) => logger.debug({ err: endError }, 'closing a failed connection'));
       throw asCdcError(
         error,
         role === 'source' ? 'SOURCE_UNREACHABLE' : 'TARGET_UNREACHABLE',
@@ -237,5 +243,7 @@ function keyParam(kind: NeutralKind, value: string): string {
 
 function rawText(value: unknown): string | null {
   if (value === null || value === undefined) return null;
-  return typeof value === 'string' ? value : String(value);
+  if (typeof value === 'string') return value;
+  // Every type parser is bypassed, so anything but text means the driver changed under us.
+  throw new CdcError('INTERNAL', `unexpected value of type ${typeof value} from the PostgreSQL driver`);
 }

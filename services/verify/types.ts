@@ -72,7 +72,12 @@ export interface TableReader {
    * The key of the `rows`-th row after `after` in key order (from the start when null), or null when fewer
    * rows remain: the upper bound of the next chunk.
    */
-  boundaryAfter(shape: TableShape, keyKinds: readonly NeutralKind[], after: KeyTuple | null, rows: number): Promise<KeyTuple | null>;
+  boundaryAfter(
+    shape: TableShape,
+    keyKinds: readonly NeutralKind[],
+    after: KeyTuple | null,
+    rows: number,
+  ): Promise<KeyTuple | null>;
   /** Streams the rows of `range` in key order, normalized with the given kinds. */
   scanRange(
     shape: TableShape,

@@ -76,7 +76,7 @@ export async function verifyTable(options: VerifyTableOptions): Promise<TableVer
   let sourceRows = 0;
   let targetRows = 0;
   let differing: RangeResult[] = [];
-  for (let from: KeyTuple | null = null; ; ) {
+  for (let from: KeyTuple | null = null; ;) {
     throwIfStopped(options.signal, options.table);
     const to = await options.source.boundaryAfter(plan.sourceShape, plan.keyKinds, from, chunkRows);
     const result = await compare({ from, to });
@@ -209,8 +209,12 @@ async function compareRange(
   const sourceDigest = new ChunkDigest();
   const targetDigest = new ChunkDigest();
   await Promise.all([
-    source.scanRange(plan.sourceShape, plan.keyKinds, plan.sourceColumns, range, (row) => sourceDigest.add(row)),
-    target.scanRange(plan.targetShape, plan.keyKinds, plan.targetColumns, range, (row) => targetDigest.add(row)),
+    source.scanRange(plan.sourceShape, plan.keyKinds, plan.sourceColumns, range, (row) =>
+      sourceDigest.add(row),
+    ),
+    target.scanRange(plan.targetShape, plan.keyKinds, plan.targetColumns, range, (row) =>
+      targetDigest.add(row),
+    ),
   ]);
   const base = { range, sourceRows: sourceDigest.rowCount, targetRows: targetDigest.rowCount };
   if (sourceDigest.rowCount === targetDigest.rowCount && sourceDigest.digest() === targetDigest.digest()) {

@@ -175,7 +175,10 @@ void describe('verify PostgreSQL → PostgreSQL', () => {
     });
     assert.equal(report.equal, false);
     assert.equal(report.rechecks, 2);
-    assert.deepEqual(report.differingRanges.map((range) => range.differentRows), [[{ id: '10' }]]);
+    assert.deepEqual(
+      report.differingRanges.map((range) => range.differentRows),
+      [[{ id: '10' }]],
+    );
   });
 
   void test('a table without primary key, or missing on the replica, is refused with its name', async () => {
