@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
+import pg from 'pg';
 import { PostgresConnector } from '../../../connectors/postgres/postgres-connector.ts';
 import type { ChangeEvent, Row } from '../../../schemas/events/change-event.ts';
 import { waitFor } from '../../support/wait.ts';
@@ -61,34 +62,43 @@ describe('PostgreSQL watermark snapshots', () => {
     const capture = new Capture(new PostgresConnector(config), undefined, { autoAck: true });
     await capture.waitStreaming();
     let writing = true;
-    const writer = (async () => {
-      let next = 100_000;
-      while (writing) {
-        const id = 1 + Math.floor(Math.random() * 3000);
-        await db.sql('BEGIN');
-        await db.sql('UPDATE accounts SET balance = balance + 1, note = $2 WHERE id = $1', [
-          id,
-          `updated ${next}`,
-        ]);
-        await db.sql('DELETE FROM accounts WHERE id = $1', [(id * 7) % 3000]);
-        await db.sql('INSERT INTO accounts VALUES ($1, 0, $2, repeat(md5($2), 80))', [
-          next,
-          `inserted ${next}`,
-        ]);
-        // Now and then doc itself changes, so a later unchanged-TOAST update must keep the new value.
-        if (next % 5 === 0)
-          await db.sql('UPDATE accounts SET doc = repeat(md5($2), 80) WHERE id = $1', [
-            (id * 3) % 3000,
-            `doc ${next}`,
+    /**
+     * Two writers on their own connections, so commits of one land while the other's are still becoming
+     * visible. Each touches only ids of its own parity (id * 7 and id * 3 modulo 3000 keep it): no deadlocks.
+     */
+    const write = async (parity: 0 | 1): Promise<void> => {
+      const client = new pg.Client({ connectionString: db.url });
+      await client.connect();
+      const randomId = (): number => 2 + parity + 2 * Math.floor(Math.random() * 1499);
+      try {
+        for (let next = 100_000 + parity * 1_000_000; writing; next++) {
+          const id = randomId();
+          await client.query('BEGIN');
+          await client.query('UPDATE accounts SET balance = balance + 1, note = $2 WHERE id = $1', [
+            id,
+            `updated ${next}`,
           ]);
-        await db.sql('COMMIT');
-        // A transaction of its own that leaves doc unchanged, on a row the snapshot may not have read yet.
-        await db.sql('UPDATE accounts SET balance = balance - 1 WHERE id = $1', [
-          1 + Math.floor(Math.random() * 3000),
-        ]);
-        next++;
+          await client.query('DELETE FROM accounts WHERE id = $1', [(id * 7) % 3000]);
+          await client.query('INSERT INTO accounts VALUES ($1, 0, $2, repeat(md5($2), 80))', [
+            next,
+            `inserted ${next}`,
+          ]);
+          // Now and then doc itself changes, so a later unchanged-TOAST update must keep the new value.
+          if (next % 5 === 0) {
+            await client.query('UPDATE accounts SET doc = repeat(md5($2), 80) WHERE id = $1', [
+              (id * 3) % 3000,
+              `doc ${next}`,
+            ]);
+          }
+          await client.query('COMMIT');
+          // A transaction of its own that leaves doc unchanged, on a row the snapshot may not have read yet.
+          await client.query('UPDATE accounts SET balance = balance - 1 WHERE id = $1', [randomId()]);
+        }
+      } finally {
+        await client.end();
       }
-    })();
+    };
+    const writer = Promise.all([write(0), write(1)]);
     try {
       await waitFor('snapshot to finish', () => capture.connector.status().snapshot?.done === true, {
         timeoutMs: 120_000,
