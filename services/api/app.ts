@@ -15,6 +15,7 @@ import { healthRoutes } from './routes/health.ts';
 import { metricsRoutes } from './routes/metrics.ts';
 import { snapshotRoutes } from './routes/snapshots.ts';
 import { statusRoutes } from './routes/status.ts';
+import { verifyRoutes } from './routes/verify.ts';
 import type { StatusProvider } from './status-types.ts';
 
 export interface AppOptions {
@@ -47,6 +48,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   await app.register(statusRoutes(options.status));
   await app.register(metricsRoutes(options.status, options.metrics));
   await app.register(snapshotRoutes(options.status));
+  await app.register(verifyRoutes(options.status));
   if (options.config) await app.register(configRoutes(options.config));
   return app;
 }

@@ -3,8 +3,9 @@
  * (ConnectorStatus, defined with the connector contract) and apply workers (ApplyWorkerStatus, here).
  */
 import type { ConnectorStatus, SnapshotProgress } from '../../connectors/connector.ts';
+import type { VerifyReport, VerifyRequest } from '../verify/verify-replica.ts';
 
-export type { ConnectorStatus, SnapshotProgress };
+export type { ConnectorStatus, SnapshotProgress, VerifyReport, VerifyRequest };
 
 export type ApplyWorkerState = 'starting' | 'running' | 'stopped' | 'failed';
 
@@ -32,4 +33,9 @@ export interface StatusProvider {
    * once the request is accepted, not when the snapshot is done; rejects with NOT_FOUND for an unknown source.
    */
   requestSnapshot(source: string, tables: readonly string[]): Promise<void>;
+  /**
+   * Compares a replica with its source (services/verify) and resolves with the report; absent in processes
+   * that cannot reach the databases (the API then answers 501). Rejects with NOT_FOUND for an unknown replica.
+   */
+  verify?(request: VerifyRequest): Promise<VerifyReport>;
 }

@@ -1,8 +1,9 @@
 #!/usr/bin/env node
 /**
  * The `cdc` command line. Exit codes: 0 success; 1 the command failed (invalid configuration, API error,
- * pipeline failure); 2 wrong usage (unknown command or option). A CdcError prints its message only; the
- * stack and cause chain are for `--verbose`, or for errors that are not CdcErrors (bugs).
+ * pipeline failure, or verify found differences); 2 wrong usage (unknown command or option). A CdcError
+ * prints its message only; the stack and cause chain are for `--verbose`, or for errors that are not
+ * CdcErrors (bugs).
  */
 import { inspect } from 'node:util';
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
@@ -12,6 +13,7 @@ import { runCommand } from './commands/run.ts';
 import { snapshotCommand } from './commands/snapshot.ts';
 import { statusCommand } from './commands/status.ts';
 import { validateCommand } from './commands/validate.ts';
+import { verifyCommand } from './commands/verify.ts';
 import { err, out } from './output.ts';
 
 const EXIT_FAILED = 1;
@@ -30,6 +32,9 @@ function positiveInt(value: string): number {
     throw new InvalidArgumentError('must be a positive integer');
   return parsed;
 }
+
+/** Set by commands whose result, not an error, means failure (verify found differences). */
+let resultFailed = false;
 
 function buildProgram(): Command {
   const program = new Command('cdc')
@@ -90,6 +95,36 @@ function buildProgram(): Command {
     );
 
   program
+    .command('verify')
+    .description(
+      'compare a replica with its source in key-range chunks; prints the differences, exit code 1 when any',
+    )
+    .requiredOption('-c, --config <file>', 'pipeline configuration (YAML or JSON)')
+    .requiredOption('--replica <name>', 'replica to verify against its source')
+    .option(
+      '--tables <list>',
+      'comma-separated tables (schema.table, * allowed); the captured tables when absent',
+      list,
+    )
+    .option('--chunk-rows <n>', 'rows per compared chunk', positiveInt, 10_000)
+    .option('--recheck <n>', 'read differing ranges again up to n times (live replicas)', positiveInt)
+    .option('--recheck-delay <ms>', 'wait between rechecks', positiveInt, 2_000)
+    .option('--json', 'print the report as JSON')
+    .action(
+      async (options: {
+        config: string;
+        replica: string;
+        tables?: string[];
+        chunkRows: number;
+        recheck?: number;
+        recheckDelay: number;
+        json?: boolean;
+      }) => {
+        if (!(await verifyCommand(options))) resultFailed = true;
+      },
+    );
+
+  program
     .command('config-reference')
     .description('print the configuration reference as Markdown (generated from the schema)')
     .action(() => out(configReference()));
@@ -123,7 +158,7 @@ async function main(argv: readonly string[]): Promise<number> {
   const program = buildProgram();
   try {
     await program.parseAsync([...argv]);
-    return 0;
+    return resultFailed ? EXIT_FAILED : 0;
   } catch (error) {
     if (error instanceof CommanderError) {
       // Commander already printed help, the version, or what was wrong with the command line.

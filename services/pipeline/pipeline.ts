@@ -15,6 +15,8 @@ import { createMetrics, type CdcMetrics } from '../metrics/metrics.ts';
 import { ApplyTask } from './apply-task.ts';
 import { CaptureTask } from './capture-task.ts';
 import { MetricsBridge } from './metrics-bridge.ts';
+import { verifyReplica } from '../verify/verify-replica.ts';
+import { conditionWait } from '../verify/waits.ts';
 
 export type Role = 'capture' | 'apply';
 
@@ -75,6 +77,22 @@ export async function startPipeline(
       }
       await task.connector.requestSnapshot(tables);
     },
+  };
+  // Differing ranges of a live replica are read again after its apply worker made progress (or 5 s passed).
+  status.verify = (request) => {
+    const applied = () =>
+      applies.find((task) => task.name === request.replica)?.status().appliedPosition ?? null;
+    return verifyReplica(config, request, {
+      logger,
+      signal: applyAbort.signal,
+      recheck: {
+        attempts: 3,
+        wait: conditionWait(applied, (start) => applied() !== start, {
+          timeoutMs: 5_000,
+          signal: applyAbort.signal,
+        }),
+      },
+    });
   };
   const bridge = new MetricsBridge(metrics, status);
 
