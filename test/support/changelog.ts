@@ -93,14 +93,25 @@ export function positionProblems(events: readonly ConsumedEvent[]): string[] {
   return problems;
 }
 
-/** Deletes topics and consumer groups a test created; missing ones are fine. */
+/**
+ * Deletes topics and consumer groups a test created; missing ones are fine. A group still holding a member (a
+ * killed consumer, until its session times out) cannot be deleted yet, so each group is retried until then.
+ */
 export async function deleteKafkaState(topics: readonly string[], groups: readonly string[]): Promise<void> {
   await withAdmin(async (admin) => {
     const existing = new Set(await admin.listTopics());
     const present = topics.filter((topic) => existing.has(topic));
     if (present.length > 0) await admin.deleteTopics({ topics: present, timeout: 30_000 });
-    const listed = new Set((await admin.listGroups()).groups.map((group) => group.groupId));
-    const known = groups.filter((group) => listed.has(group));
-    if (known.length > 0) await admin.deleteGroups(known);
+    for (const group of groups) {
+      await waitFor(
+        `consumer group ${group} to be deleted`,
+        async () => {
+          const listed = (await admin.listGroups()).groups.some((entry) => entry.groupId === group);
+          if (listed) await admin.deleteGroups([group]);
+          return true;
+        },
+        { timeoutMs: 90_000, intervalMs: 1_000 },
+      );
+    }
   });
 }
