@@ -7,7 +7,10 @@
  * record first, flushes it, and only then makes the transaction visible; a transaction whose commit record
  * precedes LOW can still be invisible to the chunk's snapshot, taken just after LOW. Its changes precede LOW
  * in the stream yet are missing from the chunk, so the window also keeps the events it sees between
- * prepare() and LOW, and at HIGH folds in those of transactions the chunk's snapshot did not see.
+ * prepare() and LOW, and at HIGH folds in those of transactions the chunk's snapshot did not see. A
+ * transaction the stream had already passed before prepare() had its commit record flushed and sent before
+ * the chunk began; it becomes visible right after that flush, well before LOW is written and the snapshot
+ * taken, so the chunk includes it.
  */
 import type { ChangeEvent, Row } from '../../../schemas/events/change-event.ts';
 import type { ConnectorState } from '../../connector.ts';
