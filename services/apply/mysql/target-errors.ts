@@ -21,7 +21,7 @@ interface DriverError {
 }
 
 function driverError(error: unknown): DriverError {
-  return typeof error === 'object' && error !== null ? (error as DriverError) : {};
+  return typeof error === 'object' && error !== null ? error : {};
 }
 
 /** True when the error means the connection cannot be used any more. */

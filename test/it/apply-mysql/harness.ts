@@ -60,10 +60,13 @@ export async function createTargetDatabase(prefix = 'myapply'): Promise<TargetDa
 }
 
 /** Binary and bit columns arrive as Buffers: as hex, so bytes compare exactly; everything else as its text. */
-function asText(value: unknown): string | null {
+export function asText(value: unknown): string | null {
   if (value === null || value === undefined) return null;
   if (Buffer.isBuffer(value)) return value.toString('hex');
-  return String(value);
+  if (typeof value === 'string') return value;
+  if (typeof value === 'number' || typeof value === 'bigint' || typeof value === 'boolean')
+    return String(value);
+  return JSON.stringify(value);
 }
 
 export async function applyBatches(
