@@ -67,7 +67,12 @@ export class PostgresConnector implements SourceConnector {
   async *stream(resume: ResumePoint, signal: AbortSignal): AsyncGenerator<CaptureBatch> {
     const config = this.#config;
     this.#tracker = newTracker();
-    const pool = new pg.Pool({ connectionString: config.url, options: CANONICAL_SESSION_OPTIONS, max: 3, application_name: `cdc:${config.name}` });
+    const pool = new pg.Pool({
+      connectionString: config.url,
+      options: CANONICAL_SESSION_OPTIONS,
+      max: 3,
+      application_name: `cdc:${config.name}`,
+    });
     pool.on('error', (error) => this.#logger.warn({ err: error }, 'idle source connection failed'));
     const stop = new AbortController();
     const onAbort = (): void => stop.abort();
@@ -78,7 +83,8 @@ export class PostgresConnector implements SourceConnector {
       this.#running = { pool, catalog, windows: new WatermarkWindows(), signal: stop.signal, capturedTables };
       const resumed = planFromState(resume.state);
       if (resumed) this.#startSnapshot(resumed);
-      else if (config.snapshot === 'initial' && resume.position === null) this.#startSnapshot(newPlan(capturedTables));
+      else if (config.snapshot === 'initial' && resume.position === null)
+        this.#startSnapshot(newPlan(capturedTables));
       if (this.#pendingSnapshot) await this.requestSnapshot(this.#pendingSnapshot);
       const changes = new ChangeStream({
         connector: config.name,
@@ -92,7 +98,7 @@ export class PostgresConnector implements SourceConnector {
         windows: this.#running.windows,
         logger: this.#logger,
         tracker: this.#tracker,
-        replyLsn: () => this.#ackedCommit ?? ((this.#slotConfirmed ?? 1n) - 1n as Lsn),
+        replyLsn: () => this.#ackedCommit ?? (((this.#slotConfirmed ?? 1n) - 1n) as Lsn),
         onSession: (session) => {
           this.#session = session;
         },
@@ -121,7 +127,12 @@ export class PostgresConnector implements SourceConnector {
   async #prepareSource(pool: pg.Pool, catalog: PgCatalog): Promise<string[]> {
     const config = this.#config;
     await assertServerReady(pool, config.slot);
-    const publication = await ensurePublication(pool, config.publication, config.tables, config.createPublication);
+    const publication = await ensurePublication(
+      pool,
+      config.publication,
+      config.tables,
+      config.createPublication,
+    );
     await assertTablesReadable(pool, publication);
     const updatesOrDeletes = publication.publishesUpdates || publication.publishesDeletes;
     for (const table of publication.tables) {
@@ -139,7 +150,14 @@ export class PostgresConnector implements SourceConnector {
     const running = this.#running;
     if (!running) return;
     const runner = new SnapshotRunner(
-      { pool: running.pool, catalog: running.catalog, windows: running.windows, chunkRows: this.#config.snapshotChunkRows, logger: this.#logger, signal: running.signal },
+      {
+        pool: running.pool,
+        catalog: running.catalog,
+        windows: running.windows,
+        chunkRows: this.#config.snapshotChunkRows,
+        logger: this.#logger,
+        signal: running.signal,
+      },
       plan,
     );
     this.#runner = runner;
@@ -157,26 +175,47 @@ export class PostgresConnector implements SourceConnector {
   }
 
   async acknowledge(commit: CommitPosition): Promise<void> {
-    if (commit.kind !== 'pg') throw new CdcError('POSITION_MISMATCH', `PostgreSQL connector cannot acknowledge a ${commit.kind} position`, {});
+    if (commit.kind !== 'pg')
+      throw new CdcError(
+        'POSITION_MISMATCH',
+        `PostgreSQL connector cannot acknowledge a ${commit.kind} position`,
+        {},
+      );
     if (this.#ackedCommit !== null && commit.lsn <= this.#ackedCommit) return;
     this.#ackedCommit = commit.lsn;
     // Sent now when connected; otherwise the next keepalive reply carries it.
     await this.#session?.acknowledge(commit.lsn);
   }
 
-  async requestSnapshot(tables: readonly string[]): Promise<void> {
+  requestSnapshot(tables: readonly string[]): Promise<void> {
+    try {
+      this.#requestSnapshotNow(tables);
+      return Promise.resolve();
+    } catch (error) {
+      return Promise.reject(error);
+    }
+  }
+
+  #requestSnapshotNow(tables: readonly string[]): void {
     const running = this.#running;
     if (!running) {
       this.#pendingSnapshot = [...(this.#pendingSnapshot ?? []), ...tables];
       return;
     }
     this.#pendingSnapshot = null;
-    const wanted = tables.length === 0 ? running.capturedTables : tables.map((table) => (table.includes('.') ? table : `public.${table}`));
+    const wanted =
+      tables.length === 0
+        ? running.capturedTables
+        : tables.map((table) => (table.includes('.') ? table : `public.${table}`));
     const unknown = wanted.filter((table) => !running.capturedTables.includes(table));
     if (unknown.length > 0) {
-      throw new CdcError('SOURCE_TABLE_UNSUPPORTED', `cannot snapshot ${unknown.join(', ')}: not in publication "${this.#config.publication}"`, {
-        tables: unknown.join(', '),
-      });
+      throw new CdcError(
+        'SOURCE_TABLE_UNSUPPORTED',
+        `cannot snapshot ${unknown.join(', ')}: not in publication "${this.#config.publication}"`,
+        {
+          tables: unknown.join(', '),
+        },
+      );
     }
     if (this.#runner && !this.#runner.done && !this.#runnerFailure) this.#runner.add(wanted);
     else this.#startSnapshot(newPlan(wanted));
@@ -186,7 +225,11 @@ export class PostgresConnector implements SourceConnector {
     const tracker = this.#tracker;
     const confirmed = tracker.confirmed;
     const lagMillis =
-      tracker.lastCommitTimeMicros === null ? null : tracker.idle ? 0 : Math.max(0, Date.now() - Number(tracker.lastCommitTimeMicros / 1000n));
+      tracker.lastCommitTimeMicros === null
+        ? null
+        : tracker.idle
+          ? 0
+          : Math.max(0, Date.now() - Number(tracker.lastCommitTimeMicros / 1000n));
     return {
       name: this.name,
       kind: 'postgres',

@@ -4,7 +4,13 @@
  * server did not send: that column goes to `unchanged` and stays out of `after`, never a placeholder.
  */
 import type { Pgoutput } from 'pg-logical-replication';
-import type { ChangeEvent, Row, SourceInfo, TransactionInfo, Value } from '../../../schemas/events/change-event.ts';
+import type {
+  ChangeEvent,
+  Row,
+  SourceInfo,
+  TransactionInfo,
+  Value,
+} from '../../../schemas/events/change-event.ts';
 import type { TableSchema } from '../../../schemas/events/table-schema.ts';
 import { CdcError, asCdcError } from '../../../services/common/errors.ts';
 import { decodeValue } from '../types/decode-value.ts';
@@ -17,7 +23,10 @@ export interface EventContext {
 
 type Tuple = Readonly<Record<string, unknown>>;
 
-export function rowChangeEvent(message: Pgoutput.MessageInsert | Pgoutput.MessageUpdate | Pgoutput.MessageDelete, context: EventContext): ChangeEvent {
+export function rowChangeEvent(
+  message: Pgoutput.MessageInsert | Pgoutput.MessageUpdate | Pgoutput.MessageDelete,
+  context: EventContext,
+): ChangeEvent {
   const base = { table: context.table, source: context.source, transaction: context.transaction };
   switch (message.tag) {
     case 'insert':
@@ -25,14 +34,24 @@ export function rowChangeEvent(message: Pgoutput.MessageInsert | Pgoutput.Messag
     case 'update': {
       const { row, unchanged } = decodeTuple(context.table, message.new);
       const old = message.old ?? message.key;
-      return { ...base, op: 'u', before: old ? decodeTuple(context.table, old).row : null, after: row, unchanged };
+      return {
+        ...base,
+        op: 'u',
+        before: old ? decodeTuple(context.table, old).row : null,
+        after: row,
+        unchanged,
+      };
     }
     case 'delete': {
       const old = message.old ?? message.key;
       if (!old) {
-        throw new CdcError('DECODE_FAILED', `delete on ${context.table.schema}.${context.table.table} carries no old row or key`, {
-          table: `${context.table.schema}.${context.table.table}`,
-        });
+        throw new CdcError(
+          'DECODE_FAILED',
+          `delete on ${context.table.schema}.${context.table.table} carries no old row or key`,
+          {
+            table: `${context.table.schema}.${context.table.table}`,
+          },
+        );
       }
       return { ...base, op: 'd', before: decodeTuple(context.table, old).row, after: null };
     }
@@ -40,7 +59,14 @@ export function rowChangeEvent(message: Pgoutput.MessageInsert | Pgoutput.Messag
 }
 
 export function truncateEvent(context: EventContext): ChangeEvent {
-  return { table: context.table, source: context.source, transaction: context.transaction, op: 't', before: null, after: null };
+  return {
+    table: context.table,
+    source: context.source,
+    transaction: context.transaction,
+    op: 't',
+    before: null,
+    after: null,
+  };
 }
 
 /** Decodes the columns present in the tuple; absent columns (key-only images) are left out. */
@@ -55,14 +81,23 @@ export function decodeTuple(table: TableSchema, tuple: Tuple): { row: Row; uncha
       continue;
     }
     if (raw !== null && typeof raw !== 'string') {
-      throw new CdcError('DECODE_FAILED', `column ${column.name} of ${table.schema}.${table.table} arrived in binary form`, { column: column.name });
+      throw new CdcError(
+        'DECODE_FAILED',
+        `column ${column.name} of ${table.schema}.${table.table} arrived in binary form`,
+        { column: column.name },
+      );
     }
     try {
       row[column.name] = decodeValue(column.type, raw);
     } catch (error) {
-      throw asCdcError(error, 'DECODE_FAILED', `cannot decode column ${column.name} (${column.sourceType}) of ${table.schema}.${table.table}`, {
-        column: column.name,
-      });
+      throw asCdcError(
+        error,
+        'DECODE_FAILED',
+        `cannot decode column ${column.name} (${column.sourceType}) of ${table.schema}.${table.table}`,
+        {
+          column: column.name,
+        },
+      );
     }
   }
   return { row, unchanged };

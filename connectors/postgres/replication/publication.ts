@@ -14,12 +14,19 @@ export interface PublicationInfo {
 }
 
 export function publicationTargetSql(tables: readonly string[]): string {
-  if (tables.length === 0) throw new CdcError('CONFIG_INVALID', 'tables must name at least one table or schema.* pattern', { field: 'tables' });
+  if (tables.length === 0)
+    throw new CdcError('CONFIG_INVALID', 'tables must name at least one table or schema.* pattern', {
+      field: 'tables',
+    });
   if (tables.includes('*') || tables.includes('*.*')) return 'FOR ALL TABLES';
   const parts = tables.map((pattern) => {
     const dot = pattern.indexOf('.');
     if (dot <= 0 || dot === pattern.length - 1) {
-      throw new CdcError('CONFIG_INVALID', `table pattern ${JSON.stringify(pattern)} is not schema.table or schema.*`, { field: 'tables' });
+      throw new CdcError(
+        'CONFIG_INVALID',
+        `table pattern ${JSON.stringify(pattern)} is not schema.table or schema.*`,
+        { field: 'tables' },
+      );
     }
     const schema = pattern.slice(0, dot);
     const table = pattern.slice(dot + 1);
@@ -28,7 +35,12 @@ export function publicationTargetSql(tables: readonly string[]): string {
   return `FOR ${parts.join(', ')}`;
 }
 
-export async function ensurePublication(pool: pg.Pool, name: string, tables: readonly string[], create: boolean): Promise<PublicationInfo> {
+export async function ensurePublication(
+  pool: pg.Pool,
+  name: string,
+  tables: readonly string[],
+  create: boolean,
+): Promise<PublicationInfo> {
   const target = publicationTargetSql(tables);
   const existing = await pool.query('SELECT 1 FROM pg_publication WHERE pubname = $1', [name]);
   if (existing.rowCount === 0) {
@@ -49,9 +61,15 @@ export async function ensurePublication(pool: pg.Pool, name: string, tables: rea
 }
 
 export async function readPublication(pool: pg.Pool, name: string): Promise<PublicationInfo> {
-  const flags = await pool.query<{ pubupdate: boolean; pubdelete: boolean }>('SELECT pubupdate, pubdelete FROM pg_publication WHERE pubname = $1', [name]);
+  const flags = await pool.query<{ pubupdate: boolean; pubdelete: boolean }>(
+    'SELECT pubupdate, pubdelete FROM pg_publication WHERE pubname = $1',
+    [name],
+  );
   const flag = flags.rows[0];
-  if (!flag) throw new CdcError('SOURCE_NOT_CONFIGURED', `publication "${name}" does not exist`, { publication: name });
+  if (!flag)
+    throw new CdcError('SOURCE_NOT_CONFIGURED', `publication "${name}" does not exist`, {
+      publication: name,
+    });
   const tables = await pool.query<{ schema: string; table: string; oid: number }>(
     `SELECT p.schemaname AS schema, p.tablename AS table, c.oid::int4 AS oid
        FROM pg_publication_tables p
@@ -73,10 +91,14 @@ export async function assertTablesReadable(pool: pg.Pool, publication: Publicati
   );
   if (result.rows.length > 0) {
     const names = result.rows.map((row) => row.name).join(', ');
-    throw new CdcError('SOURCE_PRIVILEGE', `the connector's role lacks SELECT on ${names}: GRANT SELECT ON ${names} TO the connector's role`, {
-      privilege: 'SELECT',
-      tables: names,
-    });
+    throw new CdcError(
+      'SOURCE_PRIVILEGE',
+      `the connector's role lacks SELECT on ${names}: GRANT SELECT ON ${names} TO the connector's role`,
+      {
+        privilege: 'SELECT',
+        tables: names,
+      },
+    );
   }
 }
 
@@ -90,5 +112,7 @@ function publicationError(error: unknown, name: string): CdcError {
       { cause: error },
     );
   }
-  return asCdcError(error, 'SOURCE_NOT_CONFIGURED', `cannot create publication "${name}"`, { publication: name });
+  return asCdcError(error, 'SOURCE_NOT_CONFIGURED', `cannot create publication "${name}"`, {
+    publication: name,
+  });
 }

@@ -70,7 +70,11 @@ export class ReplicationSession {
       if (shouldRespond) await this.acknowledge(this.#options.replyLsn());
     });
     service.on('error', (error: Error) => this.#fail(error));
-    const plugin = new RawTextPgoutputPlugin({ protoVersion: 1, publicationNames: [this.#options.publication], messages: true });
+    const plugin = new RawTextPgoutputPlugin({
+      protoVersion: 1,
+      publicationNames: [this.#options.publication],
+      messages: true,
+    });
     // 0/0 starts from the slot's confirmed_flush_lsn: the slot is the resume point across reconnects.
     service.subscribe(plugin, this.#options.slot, '0/0').then(
       () => this.#fail(new Error('replication stream ended')),
@@ -94,9 +98,14 @@ export class ReplicationSession {
     if (this.#stopping) return;
     this.#options.logger.warn({ err: error }, 'replication stream lost');
     this.queue.close(
-      new CdcError('SOURCE_STREAM_LOST', `replication stream on slot "${this.#options.slot}" lost: ${asCdcError(error, 'SOURCE_STREAM_LOST', 'stream').message}`, {
-        slot: this.#options.slot,
-      }, { cause: error, retriable: true }),
+      new CdcError(
+        'SOURCE_STREAM_LOST',
+        `replication stream on slot "${this.#options.slot}" lost: ${asCdcError(error, 'SOURCE_STREAM_LOST', 'stream').message}`,
+        {
+          slot: this.#options.slot,
+        },
+        { cause: error, retriable: true },
+      ),
     );
   }
 }

@@ -25,7 +25,10 @@ export function checkServerSettings(settings: ServerSettings): CdcError | null {
       { setting: 'wal_level', value: settings.walLevel },
     );
   }
-  if (settings.maxReplicationSlots < 1 || (!settings.slotExists && settings.slotsInUse >= settings.maxReplicationSlots)) {
+  if (
+    settings.maxReplicationSlots < 1 ||
+    (!settings.slotExists && settings.slotsInUse >= settings.maxReplicationSlots)
+  ) {
     return new CdcError(
       'SOURCE_NOT_CONFIGURED',
       `max_replication_slots is ${settings.maxReplicationSlots} with ${settings.slotsInUse} in use: no slot is free for this connector; raise max_replication_slots (restart needed) or drop an unused slot`,

@@ -24,7 +24,11 @@ export interface SlotInfo {
 export function checkSlot(name: string, database: string, slot: SlotRow): CdcError | null {
   const fields = { slot: name };
   if (slot.slotType !== 'logical') {
-    return new CdcError('SLOT_INVALID', `replication slot "${name}" is a ${slot.slotType} slot, not a logical one: choose another slot name`, fields);
+    return new CdcError(
+      'SLOT_INVALID',
+      `replication slot "${name}" is a ${slot.slotType} slot, not a logical one: choose another slot name`,
+      fields,
+    );
   }
   if (slot.plugin !== 'pgoutput') {
     return new CdcError(
@@ -51,13 +55,25 @@ export function checkSlot(name: string, database: string, slot: SlotRow): CdcErr
 }
 
 export async function readSlot(pool: pg.Pool, name: string): Promise<SlotRow | null> {
-  const result = await pool.query<{ slot_type: string; plugin: string | null; database: string | null; wal_status: string | null; confirmed_flush_lsn: string | null }>(
+  const result = await pool.query<{
+    slot_type: string;
+    plugin: string | null;
+    database: string | null;
+    wal_status: string | null;
+    confirmed_flush_lsn: string | null;
+  }>(
     `SELECT slot_type, plugin, database, wal_status, confirmed_flush_lsn::text FROM pg_replication_slots WHERE slot_name = $1`,
     [name],
   );
   const row = result.rows[0];
   if (!row) return null;
-  return { slotType: row.slot_type, plugin: row.plugin, database: row.database, walStatus: row.wal_status, confirmedFlushLsn: row.confirmed_flush_lsn };
+  return {
+    slotType: row.slot_type,
+    plugin: row.plugin,
+    database: row.database,
+    walStatus: row.wal_status,
+    confirmedFlushLsn: row.confirmed_flush_lsn,
+  };
 }
 
 export async function ensureSlot(pool: pg.Pool, name: string): Promise<SlotInfo> {
@@ -69,12 +85,16 @@ export async function ensureSlot(pool: pg.Pool, name: string): Promise<SlotInfo>
       await pool.query(`SELECT pg_create_logical_replication_slot($1, 'pgoutput')`, [name]);
       created = true;
     } catch (error) {
-      const code = typeof error === 'object' && error !== null ? (error as { code?: unknown }).code : undefined;
+      const code =
+        typeof error === 'object' && error !== null ? (error as { code?: unknown }).code : undefined;
       // Another instance may have created it in the meantime; anything else is a real failure.
       if (code !== '42710') throw slotCreationError(error, name);
     }
     slot = await readSlot(pool, name);
-    if (!slot) throw new CdcError('INTERNAL', `replication slot "${name}" vanished right after its creation`, { slot: name });
+    if (!slot)
+      throw new CdcError('INTERNAL', `replication slot "${name}" vanished right after its creation`, {
+        slot: name,
+      });
   }
   const problem = checkSlot(name, database, slot);
   if (problem) throw problem;
@@ -84,10 +104,22 @@ export async function ensureSlot(pool: pg.Pool, name: string): Promise<SlotInfo>
 function slotCreationError(error: unknown, name: string): CdcError {
   const code = typeof error === 'object' && error !== null ? (error as { code?: unknown }).code : undefined;
   if (code === '42501') {
-    return new CdcError('SOURCE_PRIVILEGE', `cannot create replication slot "${name}": the role needs the REPLICATION attribute`, { slot: name }, { cause: error });
+    return new CdcError(
+      'SOURCE_PRIVILEGE',
+      `cannot create replication slot "${name}": the role needs the REPLICATION attribute`,
+      { slot: name },
+      { cause: error },
+    );
   }
   if (code === '53400') {
-    return new CdcError('SOURCE_NOT_CONFIGURED', `cannot create replication slot "${name}": all replication slots are in use; raise max_replication_slots`, { slot: name }, { cause: error });
+    return new CdcError(
+      'SOURCE_NOT_CONFIGURED',
+      `cannot create replication slot "${name}": all replication slots are in use; raise max_replication_slots`,
+      { slot: name },
+      { cause: error },
+    );
   }
-  return asCdcError(error, 'SOURCE_NOT_CONFIGURED', `cannot create replication slot "${name}"`, { slot: name });
+  return asCdcError(error, 'SOURCE_NOT_CONFIGURED', `cannot create replication slot "${name}"`, {
+    slot: name,
+  });
 }

@@ -18,5 +18,13 @@ export interface StreamTracker {
 }
 
 export function newTracker(): StreamTracker {
-  return { state: 'starting', received: null, confirmed: null, lagBytes: null, lastCommitTimeMicros: null, idle: false, lastError: null };
+  return {
+    state: 'starting',
+    received: null,
+    confirmed: null,
+    lagBytes: null,
+    lastCommitTimeMicros: null,
+    idle: false,
+    lastError: null,
+  };
 }

@@ -78,7 +78,12 @@ SELECT n.nspname AS schema, c.relname AS table, c.relreplident AS identity,
   FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
  WHERE c.oid = $1`;
 
-const IDENTITY_BY_CODE: Record<string, ReplicaIdentity> = { d: 'default', n: 'nothing', f: 'full', i: 'index' };
+const IDENTITY_BY_CODE: Record<string, ReplicaIdentity> = {
+  d: 'default',
+  n: 'nothing',
+  f: 'full',
+  i: 'index',
+};
 
 export class PgCatalog {
   readonly #pool: pg.Pool;
@@ -104,7 +109,10 @@ export class PgCatalog {
       [schema, table],
     );
     const row = result.rows[0];
-    if (!row) throw new CdcError('SOURCE_TABLE_UNSUPPORTED', `table ${schema}.${table} does not exist`, { table: `${schema}.${table}` });
+    if (!row)
+      throw new CdcError('SOURCE_TABLE_UNSUPPORTED', `table ${schema}.${table} does not exist`, {
+        table: `${schema}.${table}`,
+      });
     return row.oid;
   }
 
@@ -114,7 +122,10 @@ export class PgCatalog {
       this.#pool.query<ColumnRow>(COLUMNS_SQL, [oid]),
     ]);
     const row = tableResult.rows[0];
-    if (!row) throw new CdcError('SOURCE_TABLE_UNSUPPORTED', `relation ${oid} is not in the catalog (dropped?)`, { oid });
+    if (!row)
+      throw new CdcError('SOURCE_TABLE_UNSUPPORTED', `relation ${oid} is not in the catalog (dropped?)`, {
+        oid,
+      });
     const identity = IDENTITY_BY_CODE[row.identity] ?? 'default';
     const columns: ColumnSchema[] = columnResult.rows.map((column) => ({
       name: column.name,

@@ -46,11 +46,15 @@ function scalarType(type: PgTypeFacts, typmod: number): ColumnType {
       return { kind: 'float64' };
     case 'numeric':
       // numeric's typmod packs ((precision << 16) | scale) + 4.
-      return modifier === null ? { kind: 'decimal' } : { kind: 'decimal', precision: (modifier - 4) >> 16, scale: (modifier - 4) & 0xffff };
+      return modifier === null
+        ? { kind: 'decimal' }
+        : { kind: 'decimal', precision: (modifier - 4) >> 16, scale: (modifier - 4) & 0xffff };
     case 'varchar':
       return modifier === null ? { kind: 'string' } : { kind: 'string', maxLength: modifier - 4 };
     case 'bpchar':
-      return modifier === null ? { kind: 'string', fixed: true } : { kind: 'string', maxLength: modifier - 4, fixed: true };
+      return modifier === null
+        ? { kind: 'string', fixed: true }
+        : { kind: 'string', maxLength: modifier - 4, fixed: true };
     case 'text':
     case 'name':
     case 'citext':
@@ -68,7 +72,9 @@ function scalarType(type: PgTypeFacts, typmod: number): ColumnType {
     case 'time':
       return modifier === null ? { kind: 'time' } : { kind: 'time', precision: modifier };
     case 'timetz':
-      return modifier === null ? { kind: 'time', withTimeZone: true } : { kind: 'time', precision: modifier, withTimeZone: true };
+      return modifier === null
+        ? { kind: 'time', withTimeZone: true }
+        : { kind: 'time', precision: modifier, withTimeZone: true };
     case 'timestamp':
       return modifier === null ? { kind: 'timestamp' } : { kind: 'timestamp', precision: modifier };
     case 'timestamptz':

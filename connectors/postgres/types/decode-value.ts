@@ -46,7 +46,9 @@ export function decodeValue(type: ColumnType, text: string | null): Value {
 }
 
 function decodeArray(element: ColumnType, items: ArrayText): Value[] {
-  return items.map((item) => (item === null || typeof item === 'string' ? decodeValue(element, item) : decodeArray(element, item)));
+  return items.map((item) =>
+    item === null || typeof item === 'string' ? decodeValue(element, item) : decodeArray(element, item),
+  );
 }
 
 /** bytea prints as `\x` followed by hex with bytea_output = hex (the default, and set on our connections). */

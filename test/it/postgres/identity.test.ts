@@ -42,7 +42,9 @@ describe('PostgreSQL replica identity and unchanged TOAST', () => {
     await db.sql('ALTER TABLE idx_t REPLICA IDENTITY USING INDEX idx_t_ab');
     await db.sql(`INSERT INTO full_t VALUES (1, 'old')`);
     await db.sql(`INSERT INTO idx_t VALUES (1, 2, 'old')`);
-    const capture = new Capture(new PostgresConnector(connectorConfig(db, { tables: ['public.full_t', 'public.idx_t'] })));
+    const capture = new Capture(
+      new PostgresConnector(connectorConfig(db, { tables: ['public.full_t', 'public.idx_t'] })),
+    );
     try {
       await capture.waitStreaming();
       await db.sql(`UPDATE full_t SET v = 'new' WHERE id = 1`);
@@ -68,7 +70,9 @@ describe('PostgreSQL replica identity and unchanged TOAST', () => {
       ['nothing_t', 'REPLICA IDENTITY FULL'],
       ['nokey_t', 'add a primary key'],
     ] as const) {
-      const failure = await runUntilFailure(new PostgresConnector(connectorConfig(db, { tables: [`public.${table}`] })));
+      const failure = await runUntilFailure(
+        new PostgresConnector(connectorConfig(db, { tables: [`public.${table}`] })),
+      );
       assert.ok(failure instanceof CdcError, String(failure));
       assert.equal(failure.code, 'SOURCE_TABLE_UNSUPPORTED');
       assert.match(failure.message, new RegExp(`"public"\\."${table}"`));
@@ -80,7 +84,13 @@ describe('PostgreSQL replica identity and unchanged TOAST', () => {
     await db.sql('CREATE TABLE log_t (v int)');
     await db.sql(`CREATE PUBLICATION pub_inserts_only FOR TABLE log_t WITH (publish = 'insert')`);
     const capture = new Capture(
-      new PostgresConnector(connectorConfig(db, { tables: ['public.log_t'], publication: 'pub_inserts_only', createPublication: false })),
+      new PostgresConnector(
+        connectorConfig(db, {
+          tables: ['public.log_t'],
+          publication: 'pub_inserts_only',
+          createPublication: false,
+        }),
+      ),
     );
     try {
       await capture.waitStreaming();

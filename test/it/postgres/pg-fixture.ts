@@ -5,7 +5,11 @@
 import pg from 'pg';
 import type { ChangeEvent } from '../../../schemas/events/change-event.ts';
 import type { CaptureBatch, ResumePoint } from '../../../connectors/connector.ts';
-import { PostgresConnector, type PostgresConnectorConfig } from '../../../connectors/postgres/postgres-connector.ts';
+import type {
+  PostgresConnector} from '../../../connectors/postgres/postgres-connector.ts';
+import {
+  type PostgresConnectorConfig,
+} from '../../../connectors/postgres/postgres-connector.ts';
 import { stack, uniqueName, withDatabase } from '../../support/stack.ts';
 import { waitFor } from '../../support/wait.ts';
 
@@ -38,10 +42,16 @@ export async function createSourceDb(prefix: string): Promise<SourceDb> {
       try {
         // An abandoned slot retains WAL forever: drop every slot of this database first.
         await waitFor('slots of the test database to be inactive', async () => {
-          const active = await cleanup.query('SELECT 1 FROM pg_replication_slots WHERE database = $1 AND active', [name]);
+          const active = await cleanup.query(
+            'SELECT 1 FROM pg_replication_slots WHERE database = $1 AND active',
+            [name],
+          );
           return active.rowCount === 0;
         });
-        await cleanup.query('SELECT pg_drop_replication_slot(slot_name) FROM pg_replication_slots WHERE database = $1', [name]);
+        await cleanup.query(
+          'SELECT pg_drop_replication_slot(slot_name) FROM pg_replication_slots WHERE database = $1',
+          [name],
+        );
         await cleanup.query(`DROP DATABASE "${name}" WITH (FORCE)`);
       } finally {
         await cleanup.end();
@@ -50,7 +60,10 @@ export async function createSourceDb(prefix: string): Promise<SourceDb> {
   };
 }
 
-export function connectorConfig(db: SourceDb, overrides: Partial<PostgresConnectorConfig> = {}): PostgresConnectorConfig {
+export function connectorConfig(
+  db: SourceDb,
+  overrides: Partial<PostgresConnectorConfig> = {},
+): PostgresConnectorConfig {
   return {
     name: uniqueName('pgc'),
     url: db.url,
@@ -74,7 +87,11 @@ export class Capture {
   #done: Promise<void>;
   failure: unknown = null;
 
-  constructor(connector: PostgresConnector, resume: ResumePoint = { position: null, state: null }, options: { autoAck?: boolean } = {}) {
+  constructor(
+    connector: PostgresConnector,
+    resume: ResumePoint = { position: null, state: null },
+    options: { autoAck?: boolean } = {},
+  ) {
     this.connector = connector;
     this.#done = (async () => {
       try {
@@ -101,7 +118,10 @@ export class Capture {
     await waitFor(
       `${count} events${table ? ` of ${table}` : ''} (have ${this.eventsOf(table).length}; failure: ${String(this.failure)})`,
       () => {
-        if (this.failure) throw this.failure;
+        if (this.failure)
+          throw this.failure instanceof Error
+            ? this.failure
+            : new Error('capture failed', { cause: this.failure });
         return this.eventsOf(table).length >= count;
       },
       { timeoutMs },
@@ -111,7 +131,10 @@ export class Capture {
 
   async waitStreaming(): Promise<void> {
     await waitFor('connector to stream', () => {
-      if (this.failure) throw this.failure;
+      if (this.failure)
+        throw this.failure instanceof Error
+          ? this.failure
+          : new Error('capture failed', { cause: this.failure });
       const state = this.connector.status().state;
       return state === 'streaming' || state === 'snapshotting';
     });
@@ -126,5 +149,11 @@ export class Capture {
 }
 
 export function bigintSafe(value: unknown): string {
-  return JSON.stringify(value, (_key, item: unknown) => (typeof item === 'bigint' ? `${item}n` : item instanceof Uint8Array ? Buffer.from(item).toString('hex') : item));
+  return JSON.stringify(value, (_key, item: unknown) =>
+    typeof item === 'bigint'
+      ? `${item}n`
+      : item instanceof Uint8Array
+        ? Buffer.from(item).toString('hex')
+        : item,
+  );
 }

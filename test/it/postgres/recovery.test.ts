@@ -17,8 +17,11 @@ describe('PostgreSQL connector recovery and acknowledgement', () => {
   });
 
   async function confirmedFlush(slot: string): Promise<string> {
-    const result = await db.sql('SELECT confirmed_flush_lsn::text AS lsn FROM pg_replication_slots WHERE slot_name = $1', [slot]);
-    return String(result.rows[0]?.lsn);
+    const result = await db.sql(
+      'SELECT confirmed_flush_lsn::text AS lsn FROM pg_replication_slots WHERE slot_name = $1',
+      [slot],
+    );
+    return String((result.rows[0] as { lsn?: unknown } | undefined)?.lsn);
   }
 
   test('a terminated walsender is recovered by itself with nothing lost and nothing twice', async () => {
@@ -30,8 +33,15 @@ describe('PostgreSQL connector recovery and acknowledgement', () => {
       for (let i = 1; i <= 10; i++) await db.sql('INSERT INTO items VALUES ($1)', [i]);
       await db.sql('INSERT INTO items SELECT g FROM generate_series(11, 30) g');
       await capture.waitForEvents(30, 'items');
-      const killed = await db.sql('SELECT pg_terminate_backend(active_pid) AS ok FROM pg_replication_slots WHERE slot_name = $1 AND active', [config.slot]);
-      assert.equal(killed.rows[0]?.ok, true, 'the walsender was terminated');
+      const killed = await db.sql(
+        'SELECT pg_terminate_backend(active_pid) AS ok FROM pg_replication_slots WHERE slot_name = $1 AND active',
+        [config.slot],
+      );
+      assert.equal(
+        (killed.rows[0] as { ok?: unknown } | undefined)?.ok,
+        true,
+        'the walsender was terminated',
+      );
       for (let i = 31; i <= 40; i++) await db.sql('INSERT INTO items VALUES ($1)', [i]);
       await db.sql('INSERT INTO items SELECT g FROM generate_series(41, 60) g');
       const events = await capture.waitForEvents(60, 'items');
@@ -41,7 +51,8 @@ describe('PostgreSQL connector recovery and acknowledgement', () => {
         Array.from({ length: 60 }, (_, i) => i + 1),
         'every row exactly once, in order',
       );
-      for (let i = 1; i < events.length; i++) assert.equal(comparePosition(events[i - 1]!.source.position, events[i]!.source.position), -1);
+      for (let i = 1; i < events.length; i++)
+        assert.equal(comparePosition(events[i - 1]!.source.position, events[i]!.source.position), -1);
       assert.match(capture.connector.status().lastError ?? '', /replication stream/);
       assert.equal(capture.connector.status().state, 'streaming');
     } finally {
@@ -59,16 +70,31 @@ describe('PostgreSQL connector recovery and acknowledgement', () => {
       const initial = await confirmedFlush(config.slot);
       for (let i = 1; i <= 4; i++) await db.sql('INSERT INTO items VALUES ($1)', [i]);
       await first.waitForEvents(4, 'items');
-      await waitFor('three heartbeats', () => first.batches.filter((batch) => batch.events.length === 0 && batch.commit).length >= 3);
-      assert.equal(await confirmedFlush(config.slot), initial, 'received events and heartbeats do not confirm anything');
+      await waitFor(
+        'three heartbeats',
+        () => first.batches.filter((batch) => batch.events.length === 0 && batch.commit).length >= 3,
+      );
+      assert.equal(
+        await confirmedFlush(config.slot),
+        initial,
+        'received events and heartbeats do not confirm anything',
+      );
 
-      const second = first.batches.find((batch) => batch.events.some((event) => (event.after as { id: number } | null)?.id === 2));
+      const second = first.batches.find((batch) =>
+        batch.events.some((event) => (event.after as { id: number } | null)?.id === 2),
+      );
       assert.ok(second?.commit?.kind === 'pg');
       await first.connector.acknowledge(second.commit);
       // The server confirms the acknowledged commit LSN + 1: that transaction is never sent again.
       const expected = formatLsn(lsnFromBigInt(second.commit.lsn + 1n));
-      await waitFor(`confirmed_flush_lsn ${expected}`, async () => (await confirmedFlush(config.slot)) === expected);
-      await waitFor('status to show the confirmed position', () => first.connector.status().confirmed === expected);
+      await waitFor(
+        `confirmed_flush_lsn ${expected}`,
+        async () => (await confirmedFlush(config.slot)) === expected,
+      );
+      await waitFor(
+        'status to show the confirmed position',
+        () => first.connector.status().confirmed === expected,
+      );
       resumeAt = first.eventsOf('items')[2]!.source.position;
     } finally {
       await first.stop();

@@ -31,28 +31,41 @@ describe('PostgreSQL connector streaming', () => {
         events.map((event) => event.op),
         ['c', 'c', 'u', 'd', 't'],
       );
-      assert.ok(events.every((event) => event.table.table === 'users'), 'only the published table is captured');
+      assert.ok(
+        events.every((event) => event.table.table === 'users'),
+        'only the published table is captured',
+      );
       const [c1, c2, u1, d1, t1] = events;
       assert.deepEqual(c1?.after, { id: 1, name: 'ann', score: 9007199254740993n });
       assert.deepEqual(u1?.after, { id: 1, name: 'anne', score: 9007199254740993n });
       assert.deepEqual(u1?.op === 'u' ? u1.unchanged : null, []);
       assert.deepEqual(d1?.before, { id: 2 });
-      assert.deepEqual([c1, c2, u1].map((event) => event?.transaction), [
-        { id: c1?.source.txId, index: 0, total: 3 },
-        { id: c1?.source.txId, index: 1, total: 3 },
-        { id: c1?.source.txId, index: 2, total: 3 },
-      ]);
+      assert.deepEqual(
+        [c1, c2, u1].map((event) => event?.transaction),
+        [
+          { id: c1?.source.txId, index: 0, total: 3 },
+          { id: c1?.source.txId, index: 1, total: 3 },
+          { id: c1?.source.txId, index: 2, total: 3 },
+        ],
+      );
       assert.deepEqual(d1?.transaction?.total, 1);
       assert.equal(t1?.transaction?.total, 1);
       for (let i = 1; i < events.length; i++) {
-        assert.equal(comparePosition(events[i - 1]!.source.position, events[i]!.source.position), -1, 'positions strictly increase');
+        assert.equal(
+          comparePosition(events[i - 1]!.source.position, events[i]!.source.position),
+          -1,
+          'positions strictly increase',
+        );
       }
       const nowMicros = BigInt(Date.now()) * 1000n;
       const age = nowMicros - (c1?.source.commitTimeMicros ?? 0n);
       assert.ok(age >= 0n && age < 60_000_000n, `commit time is Unix epoch micros (age ${age} µs)`);
       assert.equal(c1?.source.origin, null);
       const withEvents = capture.batches.filter((batch) => batch.events.length > 0);
-      assert.ok(withEvents.every((batch) => batch.commit !== null), 'small transactions are yielded whole with a commit');
+      assert.ok(
+        withEvents.every((batch) => batch.commit !== null),
+        'small transactions are yielded whole with a commit',
+      );
     } finally {
       await capture.stop();
     }
@@ -60,7 +73,9 @@ describe('PostgreSQL connector streaming', () => {
 
   test('a transaction larger than maxTransactionEvents is yielded in pieces, total on the last event', async () => {
     await db.sql('CREATE TABLE big (id int PRIMARY KEY)');
-    const capture = new Capture(new PostgresConnector(connectorConfig(db, { tables: ['public.big'], maxTransactionEvents: 10 })));
+    const capture = new Capture(
+      new PostgresConnector(connectorConfig(db, { tables: ['public.big'], maxTransactionEvents: 10 })),
+    );
     try {
       await capture.waitStreaming();
       await db.sql('INSERT INTO big SELECT g FROM generate_series(1, 35) g');
@@ -79,7 +94,10 @@ describe('PostgreSQL connector streaming', () => {
       );
       const batches = capture.batches.filter((batch) => batch.events.length > 0);
       assert.ok(batches.length > 1, 'yielded in several pieces');
-      assert.ok(batches.slice(0, -1).every((batch) => batch.commit === null), 'pieces before the last have no commit');
+      assert.ok(
+        batches.slice(0, -1).every((batch) => batch.commit === null),
+        'pieces before the last have no commit',
+      );
       assert.ok(batches.every((batch) => batch.events.length <= 10));
       assert.notEqual(batches.at(-1)?.commit, null);
     } finally {

@@ -34,8 +34,19 @@ const CASES: readonly [string, string, Value][] = [
   ['varchar(10)', `'short'`, 'short'],
   ['inet', `'10.1.2.3/8'`, '10.1.2.3/8'],
   ['int4[]', `'{1,NULL,3}'`, [1, null, 3]],
-  ['int8[]', `'{{1,2},{3,4}}'`, [[1n, 2n], [3n, 4n]]],
-  ['text[]', `ARRAY['a,b', 'NULL', NULL, 'say "hi"', 'back\\slash', '']`, ['a,b', 'NULL', null, 'say "hi"', 'back\\slash', '']],
+  [
+    'int8[]',
+    `'{{1,2},{3,4}}'`,
+    [
+      [1n, 2n],
+      [3n, 4n],
+    ],
+  ],
+  [
+    'text[]',
+    `ARRAY['a,b', 'NULL', NULL, 'say "hi"', 'back\\slash', '']`,
+    ['a,b', 'NULL', null, 'say "hi"', 'back\\slash', ''],
+  ],
   ['numeric[]', `'{1.10,NaN}'`, ['1.10', 'NaN']],
   ['bool[]', `'{t,f}'`, [true, false]],
   ['mood[]', `'{sad,happy}'`, ['sad', 'happy']],
@@ -58,7 +69,9 @@ describe('PostgreSQL value decoding round trip', () => {
   test('every type decodes to exactly the value inserted, in the stream and in a snapshot', async () => {
     const literals = CASES.map(([type, literal]) => `(${literal})::${type}`).join(', ');
     await db.sql(`INSERT INTO typed VALUES (1, ${literals})`);
-    const capture = new Capture(new PostgresConnector(connectorConfig(db, { tables: ['public.typed'], snapshot: 'initial' })));
+    const capture = new Capture(
+      new PostgresConnector(connectorConfig(db, { tables: ['public.typed'], snapshot: 'initial' })),
+    );
     try {
       await capture.waitStreaming();
       await db.sql(`INSERT INTO typed VALUES (2, ${literals})`);
@@ -74,13 +87,18 @@ describe('PostgreSQL value decoding round trip', () => {
         assert.equal(nulls.after?.[`c${i}`], null, `SQL NULL of ${type}`);
       });
       const columns = streamed.table.columns;
-      const mood = columns.find((column) => column.name === `c${CASES.findIndex(([type]) => type === 'mood')}`);
+      const mood = columns.find(
+        (column) => column.name === `c${CASES.findIndex(([type]) => type === 'mood')}`,
+      );
       assert.deepEqual(mood?.type, { kind: 'enum', values: ['sad', 'happy'] });
       assert.equal(mood?.sourceType, 'public.mood');
       const numeric = columns.find((column) => column.name === 'c8');
       assert.deepEqual(numeric?.type, { kind: 'decimal', precision: 20, scale: 4 });
       assert.equal(numeric?.sourceType, 'numeric(20,4)');
-      assert.deepEqual(columns.find((column) => column.name === 'c28')?.type, { kind: 'array', element: { kind: 'int64' } });
+      assert.deepEqual(columns.find((column) => column.name === 'c28')?.type, {
+        kind: 'array',
+        element: { kind: 'int64' },
+      });
       assert.deepEqual(streamed.table.key, ['id']);
       assert.equal(columns.find((column) => column.name === 'id')?.nullable, false);
     } finally {

@@ -1,14 +1,27 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { checkServerSettings, type ServerSettings } from '../../../connectors/postgres/replication/server-checks.ts';
+import {
+  checkServerSettings,
+  type ServerSettings,
+} from '../../../connectors/postgres/replication/server-checks.ts';
 import { checkSlot } from '../../../connectors/postgres/replication/slot.ts';
 import { decodeValue } from '../../../connectors/postgres/types/decode-value.ts';
 import { parseArrayText } from '../../../connectors/postgres/types/pg-array.ts';
 
 describe('PostgreSQL array text', () => {
   test('quoting, NULL elements, nesting and dimension prefixes', () => {
-    assert.deepEqual(parseArrayText('{1,NULL,"NULL","a,b","q\\"x",""}'), ['1', null, 'NULL', 'a,b', 'q"x', '']);
-    assert.deepEqual(parseArrayText('{{1,2},{3,4}}'), [['1', '2'], ['3', '4']]);
+    assert.deepEqual(parseArrayText('{1,NULL,"NULL","a,b","q\\"x",""}'), [
+      '1',
+      null,
+      'NULL',
+      'a,b',
+      'q"x',
+      '',
+    ]);
+    assert.deepEqual(parseArrayText('{{1,2},{3,4}}'), [
+      ['1', '2'],
+      ['3', '4'],
+    ]);
     assert.deepEqual(parseArrayText('[0:1]={x,y}'), ['x', 'y']);
     assert.deepEqual(parseArrayText('{}'), []);
     assert.throws(() => parseArrayText('{1,2'), /not a PostgreSQL array literal/);
@@ -53,11 +66,26 @@ describe('PostgreSQL start-up checks', () => {
   });
 
   test('explains why a slot cannot be used', () => {
-    const slot = { slotType: 'logical', plugin: 'pgoutput', database: 'src', walStatus: 'reserved', confirmedFlushLsn: '0/1' };
+    const slot = {
+      slotType: 'logical',
+      plugin: 'pgoutput',
+      database: 'src',
+      walStatus: 'reserved',
+      confirmedFlushLsn: '0/1',
+    };
     assert.equal(checkSlot('s', 'src', slot), null);
-    assert.match(checkSlot('s', 'src', { ...slot, plugin: 'wal2json' })?.message ?? '', /uses output plugin wal2json/);
-    assert.match(checkSlot('s', 'src', { ...slot, database: 'other' })?.message ?? '', /belongs to database "other"/);
-    assert.match(checkSlot('s', 'src', { ...slot, walStatus: 'lost' })?.message ?? '', /invalidated \(wal_status = lost\)/);
+    assert.match(
+      checkSlot('s', 'src', { ...slot, plugin: 'wal2json' })?.message ?? '',
+      /uses output plugin wal2json/,
+    );
+    assert.match(
+      checkSlot('s', 'src', { ...slot, database: 'other' })?.message ?? '',
+      /belongs to database "other"/,
+    );
+    assert.match(
+      checkSlot('s', 'src', { ...slot, walStatus: 'lost' })?.message ?? '',
+      /invalidated \(wal_status = lost\)/,
+    );
     assert.equal(checkSlot('s', 'src', { ...slot, walStatus: 'lost' })?.code, 'SLOT_INVALID');
   });
 });
