@@ -192,7 +192,9 @@ export class PostgresConnector implements SourceConnector {
       this.#requestSnapshotNow(tables);
       return Promise.resolve();
     } catch (error) {
-      return Promise.reject(error);
+      return Promise.reject(
+        error instanceof Error ? error : new Error('snapshot request failed', { cause: error }),
+      );
     }
   }
 
