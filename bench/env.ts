@@ -4,10 +4,12 @@ import { stack } from '../test/support/stack.ts';
 
 export interface BenchEnv {
   readonly brokers: readonly string[];
+  readonly mariadbUrl: string;
   createPgDatabase(prefix: string): Promise<TestDatabase>;
 }
 
 export const benchEnv: BenchEnv = {
   brokers: stack.kafkaBrokers,
+  mariadbUrl: stack.mariadbUrl,
   createPgDatabase: createDatabase,
 };

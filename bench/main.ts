@@ -6,6 +6,7 @@
 import { createLogger } from '../services/common/logger.ts';
 import { benchEnv } from './env.ts';
 import type { StageResult } from './measure.ts';
+import { benchMariadb } from './mariadb-bench.ts';
 import { benchPostgres } from './postgres-bench.ts';
 
 const rows = Number(process.env.BENCH_ROWS ?? 1_000_000);
@@ -43,6 +44,10 @@ function printTable(results: readonly StageResult[]): void {
   for (const line of lines) console.log(row(line));
 }
 
-const results = await benchPostgres(benchEnv, rows, logger);
+const only = process.env.BENCH_ONLY; // 'postgres' or 'mariadb' to run one source
+const results = [
+  ...(only === 'mariadb' ? [] : await benchPostgres(benchEnv, rows, logger)),
+  ...(only === 'postgres' ? [] : await benchMariadb(benchEnv, rows, logger)),
+];
 console.log(`\nCatch-up of ${rows.toLocaleString('en-US')} pre-written rows (node ${process.version}):\n`);
 printTable(results);

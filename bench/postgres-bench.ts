@@ -4,17 +4,13 @@
  * rows: pg_recvlogical draining the slot, kafkajs producing the same number of messages, and batched
  * multi-row INSERTs into the replica.
  */
-import pg from 'pg';
 import { PostgresConnector } from '../connectors/postgres/postgres-connector.ts';
-import { ApplyWorker } from '../services/apply/apply-worker.ts';
-import { PostgresSink } from '../services/apply/postgres/postgres-sink.ts';
 import type { Logger } from '../services/common/logger.ts';
-import { ChangeConsumer } from '../services/kafka/consumer.ts';
-import { DeadLetterPublisher } from '../services/kafka/dead-letter.ts';
 import { ChangePublisher } from '../services/kafka/publisher.ts';
 import { measure, type StageResult } from './measure.ts';
 import { produceRaw } from './raw-kafka.ts';
-import { drainWithPgRecvlogical } from './raw-limits.ts';
+import { drainWithPgRecvlogical, insertRaw } from './raw-limits.ts';
+import { applyStage } from './apply-stage.ts';
 import type { BenchEnv } from './env.ts';
 
 const TABLE_SQL = `CREATE TABLE bench_rows (
@@ -83,30 +79,17 @@ export async function benchPostgres(env: BenchEnv, rows: number, logger: Logger)
       rawSeconds: rawProduce,
     });
 
-    const sink = new PostgresSink({ url: replica.url, logger });
-    const worker = new ApplyWorker({
-      stream: 'bench',
-      feed: new ChangeConsumer({
-        brokers: env.brokers,
-        groupId: `${prefix}.apply`,
-        topics: [publisher.topics.changelog],
-        prefix,
-        logger,
-      }),
-      sink,
-      deadLetters: new DeadLetterPublisher({ brokers: env.brokers, prefix, connector: 'bench', logger }),
-      onError: 'stop',
-      batch: { maxEvents: 5_000 },
+    const apply = await applyStage({
+      stage: 'Kafka → PostgreSQL replica (apply)',
+      brokers: env.brokers,
+      prefix,
+      connector: 'bench',
+      changelog: publisher.topics.changelog,
+      replica,
+      table: 'bench_rows',
+      rows,
       logger,
     });
-    const apply = await measure('Kafka → PostgreSQL replica (apply)', rows, (signal) => {
-      const running = worker.run(signal);
-      return { running, done: () => worker.status().eventsApplied >= rows };
-    });
-    await sink.close();
-    const count = (await replica.query<{ n: string }>(`SELECT count(*)::text AS n FROM bench_rows`)).rows[0]
-      ?.n;
-    if (Number(count) !== rows) throw new Error(`replica holds ${count} rows, expected ${rows}`);
     const rawInsert = await insertRaw(replica.url, rows);
     results.push({ ...apply, rawName: 'batched INSERT into replica', rawSeconds: rawInsert });
     return results;
@@ -119,26 +102,5 @@ export async function benchPostgres(env: BenchEnv, rows: number, logger: Logger)
       .catch((error: unknown) => logger.warn({ err: error }, 'slot cleanup failed'));
     await source.drop();
     await replica.drop();
-  }
-}
-
-/** The replica's raw write rate: the same rows through 5,000-row INSERT … SELECT FROM unnest(...). */
-async function insertRaw(url: string, rows: number): Promise<number> {
-  const client = new pg.Client({ connectionString: url });
-  await client.connect();
-  try {
-    await client.query(`CREATE TABLE raw_rows (LIKE bench_rows INCLUDING ALL)`);
-    const started = performance.now();
-    for (let start = 1; start <= rows; start += 5_000) {
-      const ids: string[] = [];
-      for (let id = start; id < start + 5_000 && id <= rows; id++) ids.push(String(id));
-      await client.query(
-        `INSERT INTO raw_rows SELECT id, id % 1000, (id % 100000) / 100.0, 'note ' || id, id % 2 = 0, now() FROM unnest($1::bigint[]) AS id`,
-        [ids],
-      );
-    }
-    return (performance.now() - started) / 1000;
-  } finally {
-    await client.end();
   }
 }

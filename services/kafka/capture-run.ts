@@ -84,7 +84,7 @@ export function chunks(messages: readonly Message[], maxBytes: number): Message[
   let current: Message[] = [];
   let size = 0;
   for (const message of messages) {
-    const length = (message.value?.length ?? 0) + (message.key?.length ?? 0) + 100;
+    const length = (message.value?.length ?? 0) + (message.key?.length ?? 0) + headerBytes(message) + 30;
     if (current.length > 0 && size + length > maxBytes) {
       result.push(current);
       current = [];
@@ -95,4 +95,15 @@ export function chunks(messages: readonly Message[], maxBytes: number): Message[
   }
   if (current.length > 0) result.push(current);
   return result;
+}
+
+/** Bytes the message's headers take in a record (names and values plus their length prefixes). */
+function headerBytes(message: Message): number {
+  let total = 0;
+  for (const [name, value] of Object.entries(message.headers ?? {})) {
+    total += name.length + 4;
+    if (typeof value === 'string') total += Buffer.byteLength(value);
+    else if (Buffer.isBuffer(value)) total += value.length;
+  }
+  return total;
 }

@@ -1,0 +1,126 @@
+/**
+ * MariaDB catch-up benchmark: N rows written to a fresh MariaDB database, then read from the binlog by the
+ * whole capture (binlog → change events → Kafka) and applied to a PostgreSQL replica, each next to a raw
+ * limit from the same run: the binlog client decoding the same rows without building change events, and
+ * batched INSERTs into the replica.
+ */
+import mysql from 'mysql2/promise';
+import type { SourceConnector } from '../connectors/connector.ts';
+import { connectionParts } from '../connectors/mysql/config.ts';
+import { MysqlConnector } from '../connectors/mysql/mysql-connector.ts';
+import { BinlogClient } from '../connectors/mysql/replication/binlog-client.ts';
+import { currentGtidPosition } from '../connectors/mysql/replication/source-checks.ts';
+import type { EventPosition } from '../schemas/positions/position.ts';
+import type { Logger } from '../services/common/logger.ts';
+import { ChangePublisher } from '../services/kafka/publisher.ts';
+import { uniqueName } from '../test/support/stack.ts';
+import { applyStage } from './apply-stage.ts';
+import type { BenchEnv } from './env.ts';
+import { measure, type StageResult } from './measure.ts';
+import { insertRaw } from './raw-limits.ts';
+
+export async function benchMariadb(env: BenchEnv, rows: number, logger: Logger): Promise<StageResult[]> {
+  const database = uniqueName('bench_my');
+  const parts = connectionParts(env.mariadbUrl);
+  const sql = await mysql.createConnection({ ...parts, multipleStatements: true });
+  const replica = await env.createPgDatabase('bench_my_dst');
+  const prefix = `bench-${database.slice(-6)}`;
+  try {
+    await sql.query(`CREATE DATABASE \`${database}\``);
+    await sql.query(
+      `CREATE TABLE \`${database}\`.bench_rows (id BIGINT PRIMARY KEY, account INT NOT NULL, amount DECIMAL(12,2) NOT NULL,
+         note VARCHAR(64), flag BOOLEAN NOT NULL, created DATETIME(6) NOT NULL)`,
+    );
+    const from = await currentGtidPosition(sql, 'mariadb');
+    for (let start = 1; start <= rows; start += 10_000) {
+      const values: string[] = [];
+      for (let id = start; id < start + 10_000 && id <= rows; id++) {
+        values.push(
+          `(${id}, ${id % 1000}, ${(id % 100_000) / 100}, 'note ${id}', ${id % 2}, '2024-01-01 00:00:00.${String(id % 1e6).padStart(6, '0')}')`,
+        );
+      }
+      await sql.query(`INSERT INTO \`${database}\`.bench_rows VALUES ${values.join(',')}`);
+    }
+
+    const rawSeconds = await decodeRaw(parts, from, database, rows);
+
+    const connector = new MysqlConnector(
+      {
+        name: 'bench',
+        url: env.mariadbUrl,
+        flavor: 'mariadb',
+        serverId: 910_000 + Math.floor(Math.random() * 10_000),
+        tables: [`${database}.*`],
+        snapshot: 'never',
+        maxTransactionEvents: 100_000,
+      },
+      logger,
+    );
+    // Pre-written rows: a first start reads from the GTID position before them instead of the current one.
+    const start: EventPosition = {
+      commit: { kind: 'binlog', flavor: 'mariadb', gtidSet: from, seq: 0n },
+      index: 0,
+    };
+    const fromStart: SourceConnector = {
+      name: connector.name,
+      stream: (resume, signal) =>
+        connector.stream(resume.position ? resume : { position: start, state: null }, signal),
+      acknowledge: (commit) => connector.acknowledge(commit),
+      status: () => connector.status(),
+      requestSnapshot: (tables) => connector.requestSnapshot(tables),
+    };
+    const publisher = new ChangePublisher({ brokers: env.brokers, prefix, connector: 'bench', logger });
+    const capture = await measure('MariaDB → Kafka (capture)', rows, (signal) => ({
+      running: publisher.run(fromStart, signal),
+      done: () => publisher.status().eventsPublished >= rows,
+    }));
+    const apply = await applyStage({
+      stage: 'Kafka → PostgreSQL replica (apply, from MariaDB)',
+      brokers: env.brokers,
+      prefix,
+      connector: 'bench',
+      changelog: publisher.topics.changelog,
+      replica,
+      table: `"${database}".bench_rows`,
+      rows,
+      logger,
+    });
+    const rawInsert = await insertRaw(replica.url, rows);
+    return [
+      { ...capture, rawName: 'binlog client decode (zongji)', rawSeconds },
+      { ...apply, rawName: 'batched INSERT into replica', rawSeconds: rawInsert },
+    ];
+  } finally {
+    await sql.query(`DROP DATABASE IF EXISTS \`${database}\``);
+    await sql.end();
+    await replica.drop();
+  }
+}
+
+/** Seconds the binlog client alone takes to decode the rows written since `from`. */
+async function decodeRaw(
+  parts: ReturnType<typeof connectionParts>,
+  from: string,
+  database: string,
+  rows: number,
+): Promise<number> {
+  const abort = new AbortController();
+  const client = new BinlogClient({
+    ...parts,
+    serverId: 920_000 + Math.floor(Math.random() * 10_000),
+    gtidSet: from,
+    databases: [database],
+  });
+  const started = performance.now();
+  await client.start();
+  let seen = 0;
+  try {
+    for await (const message of client.messages(abort.signal)) {
+      if (message.kind === 'rows') seen += message.rows.length;
+      if (seen >= rows) break;
+    }
+  } finally {
+    client.stop();
+  }
+  return (performance.now() - started) / 1000;
+}
