@@ -123,6 +123,21 @@ export const ERROR_CODES = {
     http: 422,
     doc: 'A table cannot be verified: missing on the source or the replica, no primary key, a key column missing on the replica, or key types that order differently; the message names the table and column.',
   },
+  MIGRATION_INVALID: {
+    retriable: false,
+    http: 400,
+    doc: 'The configuration does not describe a MariaDB → PostgreSQL migration (a MariaDB source, a PostgreSQL replica of it with origins on); the message names what is missing.',
+  },
+  MIGRATION_STATE: {
+    retriable: false,
+    http: 409,
+    doc: 'A migration step was asked for out of order (reverse replication before the cutover, a second cutover); the message names the step that must come first.',
+  },
+  CUTOVER_FAILED: {
+    retriable: false,
+    http: 409,
+    doc: 'The cutover did not complete: the replica did not reach the fenced source position in time, or the final verify found differences; the message says which and whether the write fence was released.',
+  },
   INTERNAL: { retriable: false, http: 500, doc: 'An invariant was broken: a bug. The message says which.' },
 } as const satisfies Record<string, { retriable: boolean; http: number; doc: string }>;
 
