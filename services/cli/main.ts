@@ -9,6 +9,7 @@ import { inspect } from 'node:util';
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { CdcError } from '../common/errors.ts';
 import { configReference } from '../config/reference.ts';
+import { registerMigrateCommands } from './commands/migrate.ts';
 import { runCommand } from './commands/run.ts';
 import { snapshotCommand } from './commands/snapshot.ts';
 import { statusCommand } from './commands/status.ts';
@@ -128,6 +129,10 @@ function buildProgram(): Command {
     .command('config-reference')
     .description('print the configuration reference as Markdown (generated from the schema)')
     .action(() => out(configReference()));
+
+  registerMigrateCommands(program, () => {
+    resultFailed = true;
+  });
 
   return program;
 }
