@@ -107,7 +107,6 @@ function toLong(value: Value): unknown {
 function converterTo(type: ColumnType): Convert | null {
   switch (type.kind) {
     case 'bytes':
-    case 'bit':
       return toBuffer;
     case 'int64':
     case 'uint64':
@@ -123,6 +122,7 @@ function converterTo(type: ColumnType): Convert | null {
     case 'int32':
     case 'float32':
     case 'float64':
+    case 'bit':
     case 'decimal':
     case 'string':
     case 'uuid':
@@ -142,7 +142,6 @@ function converterTo(type: ColumnType): Convert | null {
 function converterFrom(type: ColumnType): Restore | null {
   switch (type.kind) {
     case 'bytes':
-    case 'bit':
       // A copy: the decoded Buffer is a view on the whole Kafka message, which it would otherwise keep alive.
       return (value) => new Uint8Array(value as Uint8Array);
     case 'uint64':
@@ -158,6 +157,7 @@ function converterFrom(type: ColumnType): Restore | null {
     case 'int64':
     case 'float32':
     case 'float64':
+    case 'bit':
     case 'decimal':
     case 'string':
     case 'uuid':
@@ -187,8 +187,9 @@ function zeroValue(type: ColumnType): unknown {
     case 'uint64':
       return 0n;
     case 'bytes':
-    case 'bit':
       return Buffer.alloc(0);
+    case 'bit':
+      return '';
     case 'array':
       return [];
     case 'decimal':

@@ -4,8 +4,8 @@
  * Value schema: a Debezium-like envelope `{ before, after, op, source, transaction, unchanged, beforeAbsent,
  * afterAbsent }`. `before`/`after` are `null | Row` where Row has one field per column. Type mapping:
  * boolean→boolean, int16/int32→int, int64/uint64→long (bigint; uint64 as the same 64 bits, see long-type.ts),
- * float32→float, float64→double, bytes/bit→bytes, array→array of the element's mapping with nullable elements.
- * Every other kind (decimal, string, uuid, json, date, time, timestamp, timestamptz, interval, enum, set, text)
+ * float32→float, float64→double, bytes→bytes, array→array of the element's mapping with nullable elements.
+ * Every other kind (bit as its `0101` text, decimal, string, uuid, json, date, time, timestamp, timestamptz, interval, enum, set, text)
  * travels as a string holding the exact canonical text the connector produced (decimal digits, ISO-8601 with
  * microseconds, ...), so nothing is rounded and no logical-type conversion can shift a value.
  *
@@ -61,10 +61,10 @@ export function avroTypeOf(type: ColumnType): unknown {
     case 'float64':
       return 'double';
     case 'bytes':
-    case 'bit':
       return 'bytes';
     case 'array':
       return { type: 'array', items: ['null', avroTypeOf(type.element)] };
+    case 'bit':
     case 'decimal':
     case 'string':
     case 'uuid':

@@ -8,7 +8,7 @@ import type { TableSchema } from './table-schema.ts';
 
 /**
  * A column value. Exactness rules: 64-bit integers are bigint; decimals, temporal values, uuids, json,
- * intervals and unknown types are their canonical text; bytes are Uint8Array; arrays hold element values.
+ * intervals, bit strings (`0101`) and unknown types are their canonical text; bytes are Uint8Array; arrays hold element values.
  */
 export type Value = null | boolean | number | bigint | string | Uint8Array | readonly Value[];
 

@@ -65,7 +65,7 @@ export const fullRow: Row = Object.defineProperty(
     Name: '',
     name: 'ünïcødé 🐘 "quoted"',
     blob: new Uint8Array([0, 1, 2, 255]),
-    bits: new Uint8Array([0b10100000]),
+    bits: '10100000',
     uid: '6f1c0e8e-8d4c-4f7a-9f55-0c1d1f6a0b3e',
     doc: '{"a": [1, 2.50, null]}',
     day: '2024-02-29',
