@@ -269,7 +269,7 @@ export class PostgresSink implements Sink {
     const table = `${this.options.targetSchema ?? event.table.schema}.${event.table.table}`;
     return classifyTargetError(
       error,
-      `cannot apply ${opName(event)} at ${position} to ${table}`,
+      `cannot apply ${opName(event)} at ${position} to ${table}${columnsNote(error, event)}`,
       { table, position },
       this.broken,
     );
@@ -285,6 +285,19 @@ export class PostgresSink implements Sink {
       this.broken,
     );
   }
+}
+
+/**
+ * PostgreSQL names a value it cannot take (`date/time field value out of range: "0000-00-00"`) but not the
+ * column: the columns of the event's row holding exactly that text are named, so the dead letter says which.
+ */
+function columnsNote(error: unknown, event: ChangeEvent): string {
+  if (!(error instanceof Error)) return '';
+  const quoted = /: "(.*)"$/s.exec(error.message)?.[1];
+  if (quoted === undefined) return '';
+  const row = event.after ?? event.before ?? {};
+  const columns = Object.keys(row).filter((name) => row[name] === quoted);
+  return columns.length === 0 ? '' : ` (column ${columns.join(', ')})`;
 }
 
 function opName(event: ChangeEvent): string {
