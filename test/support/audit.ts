@@ -10,8 +10,10 @@
 import type { TestDatabase } from './pg.ts';
 
 export interface AuditedTable {
-  /** Table in `public`. */
+  /** Table name. */
   readonly name: string;
+  /** Its schema; `public` when absent. */
+  readonly schema?: string;
   /** Its primary-key column. */
   readonly key: string;
 }
@@ -58,7 +60,7 @@ export async function installAudit(db: TestDatabase, tables: readonly AuditedTab
     END $$;
   `);
   for (const table of tables) {
-    const target = `public.${ident(table.name)}`;
+    const target = `${ident(table.schema ?? 'public')}.${ident(table.name)}`;
     await db.query(`
       CREATE TRIGGER cdc_test_audit_row AFTER INSERT OR UPDATE OR DELETE ON ${target}
         FOR EACH ROW EXECUTE FUNCTION ${SCHEMA}.record_row(${literal(table.key)});
