@@ -11,11 +11,13 @@
  */
 import type { Kafka, Producer } from 'kafkajs';
 import { CaptureRun, chunks } from './capture-run.ts';
+import { lastCommittedPosition } from './changelog-tail.ts';
 import { createKafka, kafkaError, producerConfig } from './client.ts';
 import { SchemaStore } from './schema-store.ts';
 import { connectorTopics, ensureTopic, type ConnectorTopics } from './topics.ts';
 import type { ConnectorState, ResumePoint, SourceConnector } from '../../connectors/connector.ts';
 import {
+  comparePosition,
   formatCommit,
   formatPosition,
   parseCommit,
@@ -123,14 +125,25 @@ export class ChangePublisher {
     } finally {
       await admin.disconnect();
     }
-    if (metadata === null || metadata === '') return { position: null, state: null };
-    const stored = parseStored(metadata, this.groupId);
-    this.lastCommit = stored.commit;
-    this.lastPublished = stored.position;
-    return {
-      position: stored.position === null ? null : parsePosition(stored.position),
-      state: stored.state,
-    };
+    const stored = metadata === null || metadata === '' ? null : parseStored(metadata, this.groupId);
+    const storedPosition = !stored || stored.position === null ? null : parsePosition(stored.position);
+    // After fencing every transaction on the changelog is settled, so its committed tail is the truth.
+    const tail = await lastCommittedPosition(this.kafka, this.topics.changelog, { logger: this.logger });
+    let position = storedPosition;
+    if (tail !== null && (position === null || comparePosition(tail, position) > 0)) {
+      // The offset metadata lagged behind the log (a stale OffsetFetch, or offsets expired or deleted). The
+      // stored state is then older than the last published event: the connector redoes work from that state
+      // (a snapshot chunk, for example) and the guard drops every event at or before the tail, so nothing is
+      // published twice. The newer state is lost with the metadata; an older one only costs repeated reading.
+      this.logger.warn(
+        { stored: stored?.position ?? null, tail: formatPosition(tail) },
+        'the changelog holds events past the stored position: resuming after its last event',
+      );
+      position = tail;
+    }
+    this.lastCommit = stored?.commit ?? null;
+    this.lastPublished = position === null ? null : formatPosition(position);
+    return { position, state: stored?.state ?? null };
   }
 
   /** Publishes the connector's stream until `signal` aborts (then flushes what was gathered) or a failure. */

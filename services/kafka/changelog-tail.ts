@@ -1,0 +1,165 @@
+/**
+ * The last event position actually committed to a changelog topic, read from the messages themselves (their
+ * `cdc.position` header) rather than from offset metadata.
+ *
+ * Why: kafkajs's OffsetFetch does not set `require_stable` (KIP-447), so right after a transactional commit,
+ * and especially after a broker restart, the broker may answer with offsets that do not yet include pending
+ * transactional commits: the stored position can be stale, and resuming from it re-publishes events. The log
+ * cannot be stale in that way: after the producer was fenced, every transaction on the partition is settled,
+ * and a read_committed fetch returns exactly the committed events.
+ *
+ * The tail may end in transaction markers and in records of aborted transactions, none of which a
+ * read_committed reader sees; so the window read before the end grows until a user record shows up or the
+ * whole partition was read.
+ */
+import { randomBytes } from 'node:crypto';
+import type { Kafka } from 'kafkajs';
+import { kafkaError } from './client.ts';
+import { comparePosition, parsePosition, type EventPosition } from '../../schemas/positions/position.ts';
+import { CdcError, asCdcError } from '../common/errors.ts';
+import { silentLogger, type Logger } from '../common/logger.ts';
+
+export interface TailOptions {
+  /** Records read before the end in the first attempt (default 64); each further attempt reads 16 times more. */
+  readonly window?: bigint;
+  /** How long one read of the tail may take (default 30 s). */
+  readonly timeoutMs?: number;
+  readonly logger?: Logger;
+}
+
+const GROWTH = 16n;
+
+/** The highest `cdc.position` among the committed records of partition 0 of `topic`, or null when it has none. */
+export async function lastCommittedPosition(
+  kafka: Kafka,
+  topic: string,
+  options: TailOptions = {},
+): Promise<EventPosition | null> {
+  const { low, end } = await partitionBounds(kafka, topic);
+  let window = options.window ?? 64n;
+  for (;;) {
+    const from = end - window > low ? end - window : low;
+    if (from >= end) return null;
+    const found = await highestPosition(kafka, topic, from, end, options);
+    if (found !== null || from === low) return found;
+    window *= GROWTH;
+  }
+}
+
+/** First offset and last stable offset (kafkajs lists offsets read_committed) of partition 0. */
+async function partitionBounds(kafka: Kafka, topic: string): Promise<{ low: bigint; end: bigint }> {
+  const admin = kafka.admin();
+  try {
+    await admin.connect();
+    const offsets = await admin.fetchTopicOffsets(topic);
+    const partition = offsets.find((entry) => entry.partition === 0);
+    return { low: BigInt(partition?.low ?? '0'), end: BigInt(partition?.offset ?? '0') };
+  } catch (error) {
+    throw kafkaError(error, `cannot read the offsets of ${topic}`, { topic });
+  } finally {
+    await admin.disconnect();
+  }
+}
+
+/**
+ * Reads [from, end) with a throwaway read_committed consumer group that never commits. Batches fetched before
+ * the seek took effect (from the group's default start) only add positions at or before the tail, so they do
+ * no harm; the read is complete once a batch reached `end - 1` (markers included).
+ */
+async function highestPosition(
+  kafka: Kafka,
+  topic: string,
+  from: bigint,
+  end: bigint,
+  options: TailOptions,
+): Promise<EventPosition | null> {
+  const logger = options.logger ?? silentLogger;
+  const consumer = kafka.consumer({
+    groupId: `${topic}.tail.${process.pid}.${randomBytes(4).toString('hex')}`,
+    readUncommitted: false,
+    // Short fetch waits: the fetch issued before the seek applies must not hold the read up.
+    maxWaitTimeInMs: 100,
+  });
+  // Written from consumer callbacks; an object keeps the compiler from narrowing them to their initial null.
+  const read: { highest: EventPosition | null; failure: CdcError | null } = { highest: null, failure: null };
+  let reached = false;
+  let wake: () => void = () => undefined;
+  const done = new Promise<void>((resolve) => {
+    wake = resolve;
+  });
+  try {
+    await consumer.connect();
+    consumer.on(consumer.events.END_BATCH_PROCESS, ({ payload }) => {
+      if (BigInt(payload.lastOffset) >= end - 1n) {
+        reached = true;
+        wake();
+      }
+    });
+    consumer.on(consumer.events.CRASH, ({ payload }) => {
+      read.failure ??= kafkaError(payload.error, `cannot read the end of ${topic}`, { topic });
+      wake();
+    });
+    await consumer.subscribe({ topics: [topic], fromBeginning: false });
+    await consumer.run({
+      autoCommit: false,
+      eachBatch: ({ batch }) => {
+        if (batch.partition !== 0 || read.failure !== null) return Promise.resolve();
+        try {
+          for (const message of batch.messages) {
+            const offset = BigInt(message.offset);
+            if (offset < from || offset >= end) continue;
+            const position = positionOf(message.headers?.['cdc.position'], topic, message.offset);
+            if (read.highest === null || comparePosition(position, read.highest) > 0) read.highest = position;
+          }
+        } catch (error) {
+          read.failure = asCdcError(
+            error,
+            'POSITION_INVALID',
+            `cannot read the position of a record in ${topic}`,
+            {
+              topic,
+            },
+          );
+          wake();
+        }
+        return Promise.resolve();
+      },
+    });
+    consumer.seek({ topic, partition: 0, offset: from.toString() });
+    const timeoutMs = options.timeoutMs ?? 30_000;
+    const timer = setTimeout(wake, timeoutMs);
+    await done;
+    clearTimeout(timer);
+    if (read.failure !== null) throw read.failure;
+    if (!reached) {
+      throw new CdcError(
+        'KAFKA_UNAVAILABLE',
+        `reading the end of ${topic} (offsets ${from} to ${end}) did not finish within ${timeoutMs} ms`,
+        { topic },
+      );
+    }
+  } catch (error) {
+    throw kafkaError(error, `cannot read the end of ${topic}`, { topic });
+  } finally {
+    await consumer.disconnect().catch((error: unknown) => {
+      logger.warn({ err: error, topic }, 'closing the changelog tail reader failed');
+    });
+  }
+  return read.highest;
+}
+
+function positionOf(
+  header: Buffer | string | (Buffer | string)[] | undefined,
+  topic: string,
+  offset: string,
+): EventPosition {
+  const text = Array.isArray(header) ? header.at(-1) : header;
+  if (text === undefined) {
+    throw new CdcError(
+      'POSITION_INVALID',
+      `record ${topic}/0@${offset} has no cdc.position header: something else wrote to the changelog`,
+      { topic, offset },
+    );
+  }
+  return parsePosition(text.toString());
+}
