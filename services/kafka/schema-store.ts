@@ -40,6 +40,8 @@ export class SchemaStore {
   /** Offset up to which the reader has consumed the topic (read_committed), and who waits for it. */
   private position = 0n;
   private readonly waiters = new Set<() => void>();
+  /** Readers that were closed: kafkajs must not restart them after a crash. */
+  private readonly retired = new WeakSet<Consumer>();
   private topicReady: Promise<void> | null = null;
 
   constructor(options: SchemaStoreOptions) {
@@ -129,7 +131,7 @@ export class SchemaStore {
     const reader = this.reader;
     this.reader = null;
     const results = await Promise.allSettled([
-      reader?.then((consumer) => consumer.disconnect()),
+      reader?.then((consumer) => this.retire(consumer)),
       this.producer?.disconnect(),
     ]);
     this.producer = null;
@@ -179,9 +181,16 @@ export class SchemaStore {
 
   /** A consumer that tails the schema topic for the life of the store; its group is private and never commits. */
   private async startReader(): Promise<Consumer> {
-    const consumer = this.kafka.consumer({
+    const consumer: Consumer = this.kafka.consumer({
       groupId: `${this.topic}.reader.${process.pid}.${randomBytes(4).toString('hex')}`,
       readUncommitted: false,
+      // kafkajs restarts a crashed consumer on a timer, even when it was disconnected while handling the crash
+      // (a broker restart during close): a retired reader must stay stopped, or it tails the topic forever.
+      retry: { retries: 5, restartOnFailure: () => Promise.resolve(!this.retired.has(consumer)) },
+    });
+    consumer.on(consumer.events.CRASH, ({ payload }) => {
+      // The restart was scheduled before close() could see it: stopping again clears the timer.
+      if (payload.restart && this.retired.has(consumer)) setImmediate(() => void this.stopRetired(consumer));
     });
     try {
       await consumer.connect();
@@ -202,9 +211,22 @@ export class SchemaStore {
       });
     } catch (error) {
       this.reader = null;
+      await this.stopRetired(consumer);
       throw kafkaError(error, `cannot read ${this.topic}`, { topic: this.topic });
     }
     return consumer;
+  }
+
+  private retire(consumer: Consumer): Promise<void> {
+    this.retired.add(consumer);
+    return consumer.disconnect();
+  }
+
+  /** Disconnects a reader that is no longer wanted; a failure is logged, the caller has its own error to report. */
+  private async stopRetired(consumer: Consumer): Promise<void> {
+    await this.retire(consumer).catch((error: unknown) => {
+      this.logger.warn({ error: errorMessage(error) }, 'stopping the schema topic reader failed');
+    });
   }
 
   private remember(key: Buffer | null, value: Buffer | null, offset: string): void {
