@@ -87,12 +87,14 @@ export class ApplyTask {
   status(): ApplyWorkerStatus {
     const worker = this.#worker.status();
     const supervised = this.#supervisor.state;
+    // The worker marks itself failed on any error; only the supervisor knows whether it gave up (failed) or
+    // starts the worker again (starting, with the error as lastError).
     const state =
-      supervised === 'failed' || worker.state === 'failed'
+      supervised === 'failed'
         ? 'failed'
         : supervised === 'stopped'
           ? 'stopped'
-          : worker.state === 'running'
+          : supervised === 'running' && worker.state === 'running'
             ? 'running'
             : 'starting';
     return {

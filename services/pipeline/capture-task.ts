@@ -79,11 +79,16 @@ export class CaptureTask {
   status(): ConnectorStatus {
     const status = this.connector.status();
     // The connector only knows its own failures; a publisher failure (Kafka) shows through the supervisor.
-    if (this.#supervisor.state === 'failed')
-      return { ...status, state: 'failed', lastError: this.#supervisor.lastError };
-    if (this.#supervisor.state === 'retrying' && status.state !== 'failed') {
+    const supervised = this.#supervisor.state;
+    if (supervised === 'failed') return { ...status, state: 'failed', lastError: this.#supervisor.lastError };
+    // The connector marks itself failed on any error; while the supervisor has not given up, that error is one
+    // it retries, so the connector is reconnecting, not failed.
+    if (supervised === 'retrying' || (supervised === 'running' && status.state === 'failed')) {
       return { ...status, state: 'reconnecting', lastError: this.#supervisor.lastError ?? status.lastError };
     }
+    // A connector not yet started again after a failure (the publisher is still reaching Kafka): show why.
+    if (status.state === 'starting' && status.lastError === null)
+      return { ...status, lastError: this.#supervisor.lastError };
     return status;
   }
 }
