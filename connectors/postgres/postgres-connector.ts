@@ -7,7 +7,7 @@ import pg from 'pg';
 import { type Lsn } from '../../schemas/positions/lsn.ts';
 import { formatLsn } from '../../schemas/positions/lsn.ts';
 import type { CommitPosition } from '../../schemas/positions/position.ts';
-import { CdcError, errorMessage } from '../../services/common/errors.ts';
+import { CdcError, errorMessage, isRetriable } from '../../services/common/errors.ts';
 import { silentLogger, type Logger } from '../../services/common/logger.ts';
 import type { CaptureBatch, ConnectorStatus, ResumePoint, SourceConnector } from '../connector.ts';
 import { ChangeStream } from './replication/change-stream.ts';
@@ -126,7 +126,10 @@ export class PostgresConnector implements SourceConnector {
   /** Start-up checks, in the order an operator would fix them; returns the captured tables. */
   async #prepareSource(pool: pg.Pool, catalog: PgCatalog): Promise<string[]> {
     const config = this.#config;
-    await assertServerReady(pool, config.slot);
+    // The first query is where an unreachable server shows: say which source and where, not only the socket error.
+    await assertServerReady(pool, config.slot).catch((error: unknown) => {
+      throw sourceUnreachable(error, config.name, config.url);
+    });
     const publication = await ensurePublication(
       pool,
       config.publication,
@@ -245,4 +248,19 @@ export class PostgresConnector implements SourceConnector {
       lastError: tracker.lastError,
     };
   }
+}
+
+/** A connection failure as SOURCE_UNREACHABLE naming the source, its database and address (never the password). */
+function sourceUnreachable(error: unknown, source: string, url: string): unknown {
+  if (error instanceof CdcError || !isRetriable(error)) return error;
+  const parsed = URL.canParse(url) ? new URL(url) : null;
+  const where = parsed
+    ? `database "${decodeURIComponent(parsed.pathname.slice(1))}" at ${parsed.host}`
+    : 'its configured server';
+  return new CdcError(
+    'SOURCE_UNREACHABLE',
+    `cannot connect to source ${source} (${where}): ${errorMessage(error)}`,
+    { source },
+    { cause: error, retriable: true },
+  );
 }
