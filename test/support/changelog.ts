@@ -94,20 +94,27 @@ export function positionProblems(events: readonly ConsumedEvent[]): string[] {
 }
 
 /**
- * Deletes topics and consumer groups a test created; missing ones are fine. A group still holding a member (a
- * killed consumer, until its session times out) cannot be deleted yet, so each group is retried until then.
+ * Deletes topics and consumer groups a test created: the groups named, and every other group whose name starts
+ * with `groupPrefix`, when given (private readers the service creates). Missing ones are fine. A group still holding a
+ * member (a killed consumer, until its session times out) cannot be deleted yet, so each is retried until then.
  */
-export async function deleteKafkaState(topics: readonly string[], groups: readonly string[]): Promise<void> {
+export async function deleteKafkaState(
+  topics: readonly string[],
+  groups: readonly string[],
+  groupPrefix?: string,
+): Promise<void> {
   await withAdmin(async (admin) => {
     const existing = new Set(await admin.listTopics());
     const present = topics.filter((topic) => existing.has(topic));
     if (present.length > 0) await admin.deleteTopics({ topics: present, timeout: 30_000 });
-    for (const group of groups) {
+    const listed = (await admin.listGroups()).groups.map((entry) => entry.groupId);
+    const prefixed = groupPrefix === undefined ? [] : listed.filter((group) => group.startsWith(groupPrefix));
+    for (const group of new Set([...groups, ...prefixed])) {
       await waitFor(
         `consumer group ${group} to be deleted`,
         async () => {
-          const listed = (await admin.listGroups()).groups.some((entry) => entry.groupId === group);
-          if (listed) await admin.deleteGroups([group]);
+          const present = (await admin.listGroups()).groups.some((entry) => entry.groupId === group);
+          if (present) await admin.deleteGroups([group]);
           return true;
         },
         { timeoutMs: 90_000, intervalMs: 1_000 },

@@ -167,6 +167,7 @@ export async function createScenario(prefix: string, options: ScenarioOptions = 
       await deleteKafkaState(
         [topics.changelog, topics.deadLetter, topics.schemas],
         [`${name}.apply.${replicaName}`, `${name}.capture.${sourceName}`],
+        `${name}.`,
       );
     },
   };
