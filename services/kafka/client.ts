@@ -32,11 +32,21 @@ export function createKafka(config: KafkaClientConfig): Kafka {
         } = log as { message: string; timestamp?: unknown; logger?: unknown };
         const entry = { kafkajs: namespace, ...fields };
         // kafkajs logs group joins and connection churn at INFO; that is debug detail for us.
-        if (level === logLevel.ERROR) logger.error(entry, message);
+        if (level === logLevel.ERROR && !isTopicAlreadyExists(namespace, fields))
+          logger.error(entry, message);
         else if (level === logLevel.WARN) logger.warn(entry, message);
         else logger.debug(entry, message);
       },
   });
+}
+
+/**
+ * kafkajs logs every CreateTopics response with an error at ERROR level, also TOPIC_ALREADY_EXISTS when two
+ * processes create the same topic at once. That case is normal, and any other creation error is thrown to the
+ * caller of createTopics anyway, so the log line only repeats it: it goes to debug.
+ */
+function isTopicAlreadyExists(namespace: string, fields: Record<string, unknown>): boolean {
+  return namespace === 'Connection' && fields.error === 'Topic creation errors';
 }
 
 /** Producer settings shared by every producer we create: kafkajs's default partitioner, without its warning. */

@@ -60,16 +60,21 @@ export async function ensureTopic(
   const admin = kafka.admin();
   try {
     await admin.connect();
-    const created = await admin.createTopics({
-      waitForLeaders: true,
-      topics: [
-        {
-          topic: name,
-          numPartitions: options.partitions,
-          configEntries: options.compacted ? [{ name: 'cleanup.policy', value: 'compact' }] : [],
-        },
-      ],
-    });
+    // Checking first keeps the usual start (the topic is there) free of a refused CreateTopics request, which
+    // kafkajs would log at error level.
+    const exists = (await admin.listTopics()).includes(name);
+    const created =
+      !exists &&
+      (await admin.createTopics({
+        waitForLeaders: true,
+        topics: [
+          {
+            topic: name,
+            numPartitions: options.partitions,
+            configEntries: options.compacted ? [{ name: 'cleanup.policy', value: 'compact' }] : [],
+          },
+        ],
+      }));
     if (created) {
       logger.info(
         { topic: name, partitions: options.partitions, compacted: options.compacted === true },

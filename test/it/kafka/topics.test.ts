@@ -1,0 +1,54 @@
+/**
+ * ensureTopic on a topic that already exists is the normal start of every pipeline: it must not log at error
+ * level, also when several processes create the same topic at the same moment.
+ */
+import { after, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { Writable } from 'node:stream';
+import { pino } from 'pino';
+import { createKafka } from '../../../services/kafka/client.ts';
+import { ensureTopic } from '../../../services/kafka/topics.ts';
+import { deleteKafkaState } from '../../support/changelog.ts';
+import { stack, uniqueName } from '../../support/stack.ts';
+
+const topics: string[] = [];
+
+after(async () => {
+  await deleteKafkaState(topics, []);
+});
+
+function capturingLogger(): { logger: pino.Logger; lines: { level: number; msg: string }[] } {
+  const lines: { level: number; msg: string }[] = [];
+  const sink = new Writable({
+    write(chunk: Buffer, _encoding, done) {
+      for (const text of chunk.toString('utf8').split('\n').filter(Boolean))
+        lines.push(JSON.parse(text) as { level: number; msg: string });
+      done();
+    },
+  });
+  return { logger: pino({ level: 'debug' }, sink), lines };
+}
+
+describe('ensureTopic', () => {
+  test('an existing topic, and a creation race, log nothing at error level', async () => {
+    const { logger, lines } = capturingLogger();
+    const name = uniqueName('cdctopic');
+    topics.push(name);
+    const kafka = createKafka({ brokers: stack.kafkaBrokers, clientId: 'test-topics', logger });
+    // Three at once: one creates it, the others find it exists (or lose the CreateTopics race).
+    await Promise.all([1, 2, 3].map(() => ensureTopic(kafka, name, { partitions: 1 }, logger)));
+    await ensureTopic(kafka, name, { partitions: 1 }, logger);
+
+    const admin = kafka.admin();
+    await admin.connect();
+    try {
+      const metadata = await admin.fetchTopicMetadata({ topics: [name] });
+      assert.equal(metadata.topics[0]?.partitions.length, 1);
+    } finally {
+      await admin.disconnect();
+    }
+    assert.equal(lines.filter((line) => line.msg === 'created topic').length, 1, 'created exactly once');
+    const errors = lines.filter((line) => line.level >= 50);
+    assert.deepStrictEqual(errors, [], 'no error-level log lines');
+  });
+});
