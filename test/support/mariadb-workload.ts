@@ -103,7 +103,7 @@ export async function runMariadbWorkload(
       }
     }
     try {
-      await db.query(`START TRANSACTION; ${statements.join(';\n')}; COMMIT`);
+      if (statements.length > 0) await db.query(`START TRANSACTION; ${statements.join(';\n')}; COMMIT`);
       committed++;
       if (truncate) {
         await db.query(`TRUNCATE events`);

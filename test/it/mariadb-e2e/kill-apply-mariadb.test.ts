@@ -1,0 +1,95 @@
+/**
+ * Failure scenario, MariaDB source: the apply process (`cdc run --role apply`, writing into PostgreSQL) is
+ * killed with SIGKILL mid-stream, several times, while a randomized workload writes on MariaDB; it is started
+ * again after each kill. Binlog capture runs in this process. Afterwards verify reports every table equal and
+ * the replica's audit trail equals the source's: no source change was applied twice although the killed
+ * worker's Kafka offsets always lag its replica commits.
+ */
+import assert from 'node:assert/strict';
+import { after, before, test } from 'node:test';
+import { setTimeout as delay } from 'node:timers/promises';
+import { createLogger } from '../../../services/common/logger.ts';
+import { startPipeline, type RunningPipeline } from '../../../services/pipeline/pipeline.ts';
+import { startCli, whileAlive, type CliProcess } from '../../support/child-process.ts';
+import { createMariadbScenario, type MariadbScenario } from '../../support/mariadb-scenario.ts';
+import { runMariadbWorkload } from '../../support/mariadb-workload.ts';
+import { waitFor } from '../../support/wait.ts';
+import { seededRandom } from '../../support/workload.ts';
+
+const KILLS = 4;
+
+let scenario: MariadbScenario;
+let capture: RunningPipeline | null = null;
+let apply: CliProcess | null = null;
+
+before(async () => {
+  scenario = await createMariadbScenario('killapm');
+});
+
+after(async () => {
+  // A clean stop leaves the consumer group at once, so it can be deleted.
+  await apply?.kill('SIGTERM');
+  await capture?.stop();
+  await scenario.cleanup();
+});
+
+function startApply(): CliProcess {
+  return startCli(['run', '--config', scenario.pipeline.configPath, '--role', 'apply']);
+}
+
+test('SIGKILL of the apply process (MariaDB source) mid-stream, several times: nothing lost, nothing twice', async (t) => {
+  const seed = Date.now() % 100_000;
+  t.diagnostic(`seed ${seed}`);
+  const random = seededRandom(seed);
+  const logger = createLogger({ level: process.env.CDC_TEST_LOG ?? 'silent' });
+  capture = await startPipeline(scenario.pipeline.config, logger, { roles: ['capture'], api: false });
+  apply = startApply();
+  await whileAlive(apply, 'apply during the snapshot', scenario.armAudit());
+
+  const stopWrites = new AbortController();
+  const writes = runMariadbWorkload(scenario.source, {
+    transactions: 1_000_000,
+    seed,
+    truncates: true,
+    pauseMs: 40,
+    signal: stopWrites.signal,
+    afterTruncate: (table) => scenario.recordTruncate(table),
+  });
+  try {
+    for (let kill = 1; kill <= KILLS; kill++) {
+      // A random moment: after the restarted worker has applied some more changes.
+      const from = await scenario.replicaChanges();
+      const ahead = 1 + Math.floor(random() * 300);
+      const running: CliProcess = apply;
+      await whileAlive(
+        running,
+        `apply before kill ${kill}`,
+        waitFor(
+          `apply to commit ${ahead} more row changes before kill ${kill}`,
+          async () => (await scenario.replicaChanges()) >= from + ahead,
+          { timeoutMs: 180_000, intervalMs: 50 },
+        ),
+      );
+      const exit = await running.kill('SIGKILL');
+      assert.equal(exit.signal, 'SIGKILL', `apply was killed (kill ${kill})`);
+      t.diagnostic(`kill ${kill}: apply killed after ${from + ahead}+ replica row changes`);
+      // The pause only varies the moment of the restart; nothing depends on its length.
+      await delay(Math.floor(random() * 1500));
+      apply = startApply();
+    }
+  } finally {
+    stopWrites.abort();
+  }
+  const committed = await writes;
+  t.diagnostic(`${committed} source transactions written`);
+  assert.ok(committed > 0, 'the workload wrote while apply was being killed');
+
+  const summary = await whileAlive(
+    apply,
+    'apply while the replica catches up',
+    scenario.assertConverged(`(seed ${seed})`),
+  );
+  t.diagnostic(
+    `${summary.auditedChanges} row changes audited on both sides; ${summary.changelogEvents} changelog events`,
+  );
+});
