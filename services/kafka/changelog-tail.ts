@@ -108,7 +108,14 @@ async function highestPosition(
           for (const message of batch.messages) {
             const offset = BigInt(message.offset);
             if (offset < from || offset >= end) continue;
-            const position = positionOf(message.headers?.['cdc.position'], topic, message.offset);
+            const header = message.headers?.['cdc.position'];
+            const text = Array.isArray(header) ? header.at(-1) : header;
+            if (text === undefined) {
+              // Not ours (someone else wrote to the changelog): it has no position to resume after.
+              logger.warn({ topic, offset: message.offset }, 'changelog record without cdc.position ignored');
+              continue;
+            }
+            const position = parsePosition(text.toString());
             if (read.highest === null || comparePosition(position, read.highest) > 0) read.highest = position;
           }
         } catch (error) {
@@ -146,20 +153,4 @@ async function highestPosition(
     });
   }
   return read.highest;
-}
-
-function positionOf(
-  header: Buffer | string | (Buffer | string)[] | undefined,
-  topic: string,
-  offset: string,
-): EventPosition {
-  const text = Array.isArray(header) ? header.at(-1) : header;
-  if (text === undefined) {
-    throw new CdcError(
-      'POSITION_INVALID',
-      `record ${topic}/0@${offset} has no cdc.position header: something else wrote to the changelog`,
-      { topic, offset },
-    );
-  }
-  return parsePosition(text.toString());
 }

@@ -5,12 +5,13 @@
  * capture transaction that was aborted by a crash are never seen. Partitions are processed one batch at a time,
  * each in offset order.
  */
-import type { Consumer, EachBatchPayload, Kafka } from 'kafkajs';
+import type { Consumer, EachBatchPayload, Kafka, KafkaMessage } from 'kafkajs';
 import { createKafka, kafkaError } from './client.ts';
 import { SchemaStore } from './schema-store.ts';
 import { decodeEvent, schemaIdOf } from '../../schemas/avro/codec.ts';
+import type { WriterSchema } from '../../schemas/avro/writer-schema.ts';
 import type { ChangeEvent } from '../../schemas/events/change-event.ts';
-import { CdcError, asCdcError, errorMessage } from '../common/errors.ts';
+import { CdcError, errorMessage, type ErrorFields } from '../common/errors.ts';
 import { silentLogger, type Logger } from '../common/logger.ts';
 
 export interface ConsumedEvent {
@@ -33,9 +34,30 @@ export interface ConsumerOptions {
   readonly logger?: Logger;
   /** Where a group without committed offsets starts (default: the beginning). */
   readonly fromBeginning?: boolean;
+  /**
+   * Where records that cannot be decoded go, so they block nothing else. Without it, such a record stops the
+   * run (it rejects with the DECODE_FAILED or SCHEMA_UNKNOWN error, nothing after it is committed).
+   */
+  readonly onUndecodable?: UndecodableHandler;
 }
 
 export type BatchHandler = (batch: readonly ConsumedEvent[]) => Promise<void>;
+
+/** A record that holds no decodable change event, as it was in Kafka. */
+export interface UndecodableRecord {
+  readonly topic: string;
+  readonly partition: number;
+  readonly offset: string;
+  readonly key: Uint8Array | null;
+  readonly value: Uint8Array | null;
+}
+
+/**
+ * Sets an undecodable record aside (the dead-letter topic, for example). `error` has code DECODE_FAILED
+ * (corrupt bytes, no value) or SCHEMA_UNKNOWN (its schema is not in the schema topic, read up to its end). The
+ * record's offset is committed with its batch once this resolved; if it rejects, the run stops.
+ */
+export type UndecodableHandler = (record: UndecodableRecord, error: CdcError) => Promise<void>;
 
 export class ChangeConsumer {
   private readonly options: ConsumerOptions;
@@ -125,53 +147,23 @@ export class ChangeConsumer {
   ): Promise<void> {
     const { batch } = payload;
     if (batch.messages.length === 0) return;
+    const onUndecodable = this.options.onUndecodable;
+    const lookup = (id: string): WriterSchema | undefined => schemas.cached(id);
+    let pending: ConsumedEvent[] = [];
     for (const message of batch.messages) {
-      if (message.value === null) {
-        throw new CdcError(
-          'DECODE_FAILED',
-          `message without a value at ${batch.topic}/${batch.partition}@${message.offset}`,
-          {
-            topic: batch.topic,
-            partition: batch.partition,
-            offset: message.offset,
-          },
-        );
+      const decoded = await decodeMessage(batch.topic, batch.partition, message, schemas, lookup);
+      if (!(decoded instanceof CdcError)) {
+        pending.push(decoded);
+        continue;
       }
-      const id = schemaIdOf(message.value);
-      if (schemas.cached(id) === undefined && (await schemas.lookup(id)) === undefined) {
-        throw new CdcError(
-          'SCHEMA_UNKNOWN',
-          `schema ${id} of ${batch.topic}/${batch.partition}@${message.offset} is not in ${schemas.topic}`,
-          {
-            schemaId: id,
-            topic: batch.topic,
-            offset: message.offset,
-          },
-        );
-      }
+      if (onUndecodable === undefined) throw decoded;
+      // Side effects stay in offset order: what came before the bad record is handled first.
+      if (pending.length > 0) await handler(pending);
+      pending = [];
+      const raw = { topic: batch.topic, partition: batch.partition, offset: message.offset };
+      await onUndecodable({ ...raw, key: message.key, value: message.value }, decoded);
     }
-    const lookup = (id: string) => schemas.cached(id);
-    const consumed: ConsumedEvent[] = batch.messages.map((message) => {
-      const value = message.value ?? Buffer.alloc(0);
-      try {
-        return {
-          event: decodeEvent(message.key, value, lookup),
-          topic: batch.topic,
-          partition: batch.partition,
-          offset: message.offset,
-          key: message.key,
-          value,
-        };
-      } catch (error) {
-        throw asCdcError(
-          error,
-          'DECODE_FAILED',
-          `cannot decode ${batch.topic}/${batch.partition}@${message.offset}`,
-          { offset: message.offset },
-        );
-      }
-    });
-    await handler(consumed);
+    if (pending.length > 0) await handler(pending);
     // lastOffset() also covers the transaction markers and aborted records after the last delivered message.
     const last = batch.lastOffset();
     payload.resolveOffset(last);
@@ -186,4 +178,44 @@ export class ChangeConsumer {
     }
     await payload.heartbeat();
   }
+}
+
+/** The event in a record, or the DECODE_FAILED/SCHEMA_UNKNOWN error saying why there is none. */
+async function decodeMessage(
+  topic: string,
+  partition: number,
+  message: KafkaMessage,
+  schemas: SchemaStore,
+  lookup: (id: string) => WriterSchema | undefined,
+): Promise<ConsumedEvent | CdcError> {
+  const where = `${topic}/${partition}@${message.offset}`;
+  const fields = { topic, partition, offset: message.offset };
+  const value = message.value;
+  if (value === null) return new CdcError('DECODE_FAILED', `record without a value at ${where}`, fields);
+  let id: string;
+  try {
+    id = schemaIdOf(value);
+  } catch (error) {
+    return undecodable(error, where, fields);
+  }
+  // Only a schema missing from memory costs a wait: the store reads its topic up to the current end. A Kafka
+  // failure on the way is no property of the record and stops the run.
+  if (schemas.cached(id) === undefined && (await schemas.lookup(id)) === undefined) {
+    return new CdcError('SCHEMA_UNKNOWN', `schema ${id} of ${where} is not in ${schemas.topic}`, {
+      ...fields,
+      schemaId: id,
+    });
+  }
+  try {
+    const event = decodeEvent(message.key, value, lookup);
+    return { event, topic, partition, offset: message.offset, key: message.key, value };
+  } catch (error) {
+    return undecodable(error, where, fields);
+  }
+}
+
+function undecodable(error: unknown, where: string, fields: ErrorFields): CdcError {
+  return new CdcError('DECODE_FAILED', `cannot decode ${where}: ${errorMessage(error)}`, fields, {
+    cause: error,
+  });
 }

@@ -4,7 +4,7 @@
  * it came from. Written by an idempotent producer: a retry after a lost acknowledgement does not duplicate.
  */
 import type { Kafka, Producer } from 'kafkajs';
-import type { ConsumedEvent } from './consumer.ts';
+import type { ConsumedEvent, UndecodableRecord } from './consumer.ts';
 import { createKafka, kafkaError, producerConfig } from './client.ts';
 import { connectorTopics, ensureTopic } from './topics.ts';
 import { formatPosition } from '../../schemas/positions/position.ts';
@@ -37,26 +37,42 @@ export class DeadLetterPublisher {
   }
 
   async publish(consumed: ConsumedEvent, reason: string, error: CdcError): Promise<void> {
-    const producer = await this.start();
     const { event } = consumed;
+    await this.send(consumed, reason, error, {
+      'cdc.position': formatPosition(event.source.position),
+      'cdc.table': tableId(event.table),
+      'cdc.op': event.op,
+    });
+  }
+
+  /** A record that could not be decoded: the same headers, except what only a decoded event can tell. */
+  async publishUndecodable(record: UndecodableRecord, error: CdcError): Promise<void> {
+    await this.send(record, error.message, error, {});
+  }
+
+  private async send(
+    record: UndecodableRecord,
+    reason: string,
+    error: CdcError,
+    eventHeaders: Record<string, string>,
+  ): Promise<void> {
+    const producer = await this.start();
     try {
       await producer.send({
         topic: this.topic,
         acks: -1,
         messages: [
           {
-            key: consumed.key === null ? null : Buffer.from(consumed.key),
-            value: Buffer.from(consumed.value),
+            key: record.key === null ? null : Buffer.from(record.key),
+            value: record.value === null ? null : Buffer.from(record.value),
             headers: {
               'cdc.dlq.reason': reason,
               'cdc.dlq.error.code': error.code,
               'cdc.dlq.error.message': error.message,
-              'cdc.dlq.source.topic': consumed.topic,
-              'cdc.dlq.source.partition': String(consumed.partition),
-              'cdc.dlq.source.offset': consumed.offset,
-              'cdc.position': formatPosition(event.source.position),
-              'cdc.table': tableId(event.table),
-              'cdc.op': event.op,
+              'cdc.dlq.source.topic': record.topic,
+              'cdc.dlq.source.partition': String(record.partition),
+              'cdc.dlq.source.offset': record.offset,
+              ...eventHeaders,
             },
           },
         ],
@@ -64,11 +80,11 @@ export class DeadLetterPublisher {
     } catch (sendError) {
       throw kafkaError(sendError, `cannot write to the dead-letter topic ${this.topic}`, {
         topic: this.topic,
-        offset: consumed.offset,
+        offset: record.offset,
       });
     }
     this.logger.warn(
-      { reason, code: error.code, source: `${consumed.topic}/${consumed.partition}@${consumed.offset}` },
+      { reason, code: error.code, source: `${record.topic}/${record.partition}@${record.offset}` },
       'event dead-lettered',
     );
   }

@@ -8,9 +8,10 @@ import { MysqlSink } from '../apply/mysql/mysql-sink.ts';
 import { PostgresSink } from '../apply/postgres/postgres-sink.ts';
 import type { Sink } from '../apply/sink.ts';
 import type { ApplyWorkerStatus } from '../api/status-types.ts';
+import type { CdcError } from '../common/errors.ts';
 import type { Logger } from '../common/logger.ts';
 import { defaultServerId, type KafkaConfig, type ReplicaConfig } from '../config/schema.ts';
-import { ChangeConsumer } from '../kafka/consumer.ts';
+import { ChangeConsumer, type UndecodableRecord } from '../kafka/consumer.ts';
 import { DeadLetterPublisher } from '../kafka/dead-letter.ts';
 import { connectorTopics } from '../kafka/topics.ts';
 import { Supervisor } from './supervisor.ts';
@@ -42,11 +43,20 @@ export class ApplyTask {
   readonly #deadLetters: DeadLetterPublisher;
   readonly #sink: Sink;
   readonly #supervisor: Supervisor;
+  /** Records dead-lettered because no event could be decoded from them (the worker never saw them). */
+  #undecodable = 0;
 
   constructor(replica: ReplicaConfig, kafka: KafkaConfig, logger: Logger) {
     this.name = replica.name;
     this.#replica = replica;
     const taskLogger = logger.child({ replica: replica.name, source: replica.source });
+    this.#deadLetters = new DeadLetterPublisher({
+      brokers: kafka.brokers,
+      prefix: kafka.topicPrefix,
+      connector: replica.source,
+      clientId: `${kafka.clientId}.dlq.${replica.name}`,
+      logger: taskLogger,
+    });
     const feed = new ChangeConsumer({
       brokers: kafka.brokers,
       groupId: `${kafka.topicPrefix}.apply.${replica.name}`,
@@ -54,13 +64,16 @@ export class ApplyTask {
       prefix: kafka.topicPrefix,
       clientId: `${kafka.clientId}.apply.${replica.name}`,
       logger: taskLogger,
-    });
-    this.#deadLetters = new DeadLetterPublisher({
-      brokers: kafka.brokers,
-      prefix: kafka.topicPrefix,
-      connector: replica.source,
-      clientId: `${kafka.clientId}.dlq.${replica.name}`,
-      logger: taskLogger,
+      // A record no event can be decoded from goes to the dead-letter topic like an event that cannot be
+      // applied; with `onError: 'stop'` it stops the worker instead.
+      ...(replica.onError === 'dead-letter'
+        ? {
+            onUndecodable: async (record: UndecodableRecord, error: CdcError) => {
+              await this.#deadLetters.publishUndecodable(record, error);
+              this.#undecodable++;
+            },
+          }
+        : {}),
     });
     this.#sink = buildSink(replica, taskLogger);
     this.#worker = new ApplyWorker({
@@ -106,7 +119,7 @@ export class ApplyTask {
       eventsApplied: worker.eventsApplied,
       transactionsApplied: worker.transactionsApplied,
       errors: worker.errors,
-      deadLetters: worker.deadLetters,
+      deadLetters: worker.deadLetters + this.#undecodable,
       lastError: this.#supervisor.lastError ?? worker.lastError,
     };
   }
