@@ -110,7 +110,7 @@ function describeInvalid(type: avsc.Type, record: unknown): string | null {
   let found: string | null = null;
   type.isValid(record, {
     errorHook: (path: string[], value: unknown) => {
-      found ??= `field ${path.join('.')} cannot hold ${typeof value === 'bigint' ? `${value}n` : JSON.stringify(value)}`;
+      found ??= `field ${path.join('.')} cannot hold ${JSON.stringify(value, (_key, v: unknown) => (typeof v === 'bigint' ? `${v}n` : v))}`;
     },
   });
   return found;

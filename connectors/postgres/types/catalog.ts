@@ -23,6 +23,7 @@ interface ColumnRow {
   source_type: string;
   nullable: boolean;
   typmod: number;
+  dims: number;
   type_name: string;
   type_schema: string;
   type_kind: string;
@@ -49,6 +50,7 @@ SELECT a.attname AS name,
        format_type(a.atttypid, a.atttypmod) AS source_type,
        NOT a.attnotnull AS nullable,
        a.atttypmod AS typmod,
+       a.attndims::int4 AS dims,
        bt.typname AS type_name, bn.nspname AS type_schema, bt.typtype AS type_kind, bt.oid::int4 AS type_oid,
        et.typname AS elem_name, en.nspname AS elem_schema, et.typtype AS elem_kind, et.oid::int4 AS elem_oid,
        (SELECT json_agg(e.enumlabel ORDER BY e.enumsortorder) FROM pg_enum e WHERE e.enumtypid = bt.oid) AS enum_labels,
@@ -129,7 +131,12 @@ export class PgCatalog {
     const identity = IDENTITY_BY_CODE[row.identity] ?? 'default';
     const columns: ColumnSchema[] = columnResult.rows.map((column) => ({
       name: column.name,
-      type: columnTypeOf({ type: typeFacts(column), element: elementFacts(column), typmod: column.typmod }),
+      type: columnTypeOf({
+        type: typeFacts(column),
+        element: elementFacts(column),
+        typmod: column.typmod,
+        dimensions: column.dims,
+      }),
       sourceType: column.source_type,
       nullable: column.nullable,
     }));

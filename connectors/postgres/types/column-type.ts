@@ -19,9 +19,14 @@ export interface PgColumnFacts {
   /** Element type when the column is an array. */
   readonly element: PgTypeFacts | null;
   readonly typmod: number;
+  /** Declared array dimensions (pg_attribute.attndims); 0 when not an array or not declared. */
+  readonly dimensions?: number;
 }
 
 export function columnTypeOf(column: PgColumnFacts): ColumnType {
+  // A column declared with several dimensions (int8[][]) travels as PostgreSQL's own array text: exact, and
+  // a PostgreSQL replica parses it back; Avro arrays here are one-dimensional.
+  if (column.element && (column.dimensions ?? 0) > 1) return { kind: 'text' };
   if (column.element) return { kind: 'array', element: scalarType(column.element, column.typmod) };
   return scalarType(column.type, column.typmod);
 }
