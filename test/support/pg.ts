@@ -4,6 +4,7 @@
  */
 import pg from 'pg';
 import { stack, uniqueName, withDatabase } from './stack.ts';
+import { waitFor } from './wait.ts';
 
 /** Every value read as the server's text, so comparisons are exact. */
 const TEXT = { getTypeParser: () => (value: string) => value } as unknown as pg.CustomTypesConfig;
@@ -29,7 +30,18 @@ export async function createDatabase(prefix: string): Promise<TestDatabase> {
     query: (sql, params) => pool.query(sql, params as unknown[]),
     async drop() {
       await pool.end();
-      // Slots of this database must go first, or DROP DATABASE refuses.
+      // Slots of this database must go first, or DROP DATABASE refuses. A walsender can outlive its client
+      // for a moment after the pipeline stopped: end it, and wait until its slot is released.
+      await adminQuery(
+        `SELECT pg_terminate_backend(active_pid) FROM pg_replication_slots WHERE database = $1 AND active`,
+        [name],
+      );
+      await waitFor(`replication slots of ${name} to be released`, async () => {
+        const active = await adminQuery(`SELECT 1 FROM pg_replication_slots WHERE database = $1 AND active`, [
+          name,
+        ]);
+        return active.rowCount === 0;
+      });
       await adminQuery(
         `SELECT pg_drop_replication_slot(slot_name) FROM pg_replication_slots WHERE database = $1 AND NOT active`,
         [name],
