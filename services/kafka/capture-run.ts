@@ -78,14 +78,22 @@ export class CaptureRun {
   }
 }
 
-/** Splits messages into chunks under `maxBytes` so no produce request exceeds the broker's message.max.bytes. */
-export function chunks(messages: readonly Message[], maxBytes: number): Message[][] {
+/**
+ * Splits messages into chunks under `maxBytes`, so no produce request exceeds the broker's message.max.bytes,
+ * and of at most `maxMessages` messages: kafkajs groups a send's messages by partition in time quadratic in
+ * their number (it copies the partition's array for every message), which dominated capture with large sends.
+ */
+export function chunks(
+  messages: readonly Message[],
+  maxBytes: number,
+  maxMessages = Number.POSITIVE_INFINITY,
+): Message[][] {
   const result: Message[][] = [];
   let current: Message[] = [];
   let size = 0;
   for (const message of messages) {
     const length = (message.value?.length ?? 0) + (message.key?.length ?? 0) + headerBytes(message) + 30;
-    if (current.length > 0 && size + length > maxBytes) {
+    if (current.length > 0 && (size + length > maxBytes || current.length >= maxMessages)) {
       result.push(current);
       current = [];
       size = 0;

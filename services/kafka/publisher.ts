@@ -57,6 +57,8 @@ export interface PublisherStatus {
 const MAX_METADATA_BYTES = 4096;
 /** Below the broker's default message.max.bytes (1 MiB) with room for batch overhead. */
 const MAX_REQUEST_BYTES = 900_000;
+/** Messages per produce request: see `chunks` for why larger sends cost more than they save. */
+const MAX_REQUEST_MESSAGES = 500;
 
 interface StoredPoint {
   readonly position: string | null;
@@ -280,7 +282,7 @@ export class ChangePublisher {
         );
         await transaction.send({ topic: this.schemas.topic, acks: -1, messages });
       }
-      for (const chunk of chunks(run.messages, MAX_REQUEST_BYTES)) {
+      for (const chunk of chunks(run.messages, MAX_REQUEST_BYTES, MAX_REQUEST_MESSAGES)) {
         await transaction.send({ topic: this.topics.changelog, acks: -1, messages: chunk });
       }
       // kafkajs forwards `metadata` to TxnOffsetCommit although its typings omit the field.

@@ -103,4 +103,14 @@ describe('capture run', () => {
     );
     assert.deepStrictEqual(split.flat(), messages);
   });
+
+  test('chunks also stop at the message limit', () => {
+    const messages = Array.from({ length: 7 }, (_, i) => ({ key: null, value: Buffer.alloc(10, i) }));
+    const split = chunks(messages, 1_000_000, 3);
+    assert.deepStrictEqual(
+      split.map((chunk) => chunk.length),
+      [3, 3, 1],
+    );
+    assert.deepStrictEqual(split.flat(), messages);
+  });
 });
