@@ -14,8 +14,12 @@ const TRANSIENT_CODES = new Set([
   'EHOSTUNREACH',
   'PROTOCOL_SEQUENCE_TIMEOUT',
 ]);
-/** ER_CON_COUNT_ERROR, ER_SERVER_SHUTDOWN, ER_CONNECTION_KILLED, CR_SERVER_LOST, CR_SERVER_GONE_ERROR, ER_QUERY_INTERRUPTED */
-const TRANSIENT_ERRNOS = new Set([1040, 1053, 1927, 2013, 2006, 1317]);
+/**
+ * ER_CON_COUNT_ERROR, ER_SERVER_SHUTDOWN, ER_CONNECTION_KILLED, CR_SERVER_LOST, CR_SERVER_GONE_ERROR,
+ * ER_QUERY_INTERRUPTED, and ER_TABLE_DEF_CHANGED: DDL on a table after the snapshot transaction began makes
+ * its next chunk read fail; a new consistent snapshot (the retry) reads the table as it is now.
+ */
+const TRANSIENT_ERRNOS = new Set([1040, 1053, 1927, 2013, 2006, 1317, 1412]);
 
 export function isTransientMysqlError(error: unknown): boolean {
   for (
