@@ -16,7 +16,7 @@ import type { Consumer, Kafka, Message, Producer, Transaction } from 'kafkajs';
 import { createKafka, kafkaError, producerConfig } from './client.ts';
 import { ensureTopic, schemaTopic } from './topics.ts';
 import { writerSchemaFromJson, type WriterSchema } from '../../schemas/avro/writer-schema.ts';
-import { errorMessage } from '../common/errors.ts';
+import { CdcError, errorMessage } from '../common/errors.ts';
 import { silentLogger, type Logger } from '../common/logger.ts';
 
 export interface SchemaStoreOptions {
@@ -42,6 +42,8 @@ export class SchemaStore {
   private readonly waiters = new Set<() => void>();
   /** Readers that were closed: kafkajs must not restart them after a crash. */
   private readonly retired = new WeakSet<Consumer>();
+  /** Counts close() calls, so a lookup that began before one does not start a reader after it. */
+  private generation = 0;
   private topicReady: Promise<void> | null = null;
 
   constructor(options: SchemaStoreOptions) {
@@ -130,6 +132,7 @@ export class SchemaStore {
   async close(): Promise<void> {
     const reader = this.reader;
     this.reader = null;
+    this.generation++;
     const results = await Promise.allSettled([
       reader?.then((consumer) => this.retire(consumer)),
       this.producer?.disconnect(),
@@ -142,6 +145,7 @@ export class SchemaStore {
   }
 
   private async catchUp(): Promise<void> {
+    const generation = this.generation;
     await this.ensureTopic();
     const admin = this.kafka.admin();
     let end: bigint;
@@ -156,6 +160,12 @@ export class SchemaStore {
       await admin.disconnect();
     }
     if (this.position >= end) return;
+    if (generation !== this.generation) {
+      // close() ran while this lookup was under way: a reader started now would outlive the store's owner.
+      throw new CdcError('STOPPED', `the schema store of ${this.topic} was closed during a lookup`, {
+        topic: this.topic,
+      });
+    }
     this.reader ??= this.startReader();
     await this.reader;
     const deadline = Date.now() + this.catchUpTimeoutMs;
