@@ -7,4 +7,6 @@ cd "$(dirname "$0")/.."
 bash stack/up.sh
 # shellcheck source=stack/env.sh
 source stack/env.sh
+# Tests that restart a shared server run here, one file at a time, where nothing else shares the stack.
+export CDC_TEST_KAFKA_RESTART="${CDC_TEST_KAFKA_RESTART:-1}"
 exec node --test --test-concurrency=1 --test-timeout=900000 'test/unit/**/*.test.ts' 'test/it/**/*.test.ts' "$@"
