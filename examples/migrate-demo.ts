@@ -44,15 +44,25 @@ await admin.query(`DROP DATABASE IF EXISTS \`${sourceDb}\`; CREATE DATABASE \`${
   GRANT SELECT, INSERT, UPDATE, DELETE ON \`${sourceDb}\`.* TO 'shop_app'@'127.0.0.1';`);
 const targetUrl = new URL(plan.replica.url);
 const targetDb = targetUrl.pathname.slice(1);
-const pgAdmin = new pg.Client({ connectionString: Object.assign(new URL(targetUrl), { pathname: '/postgres' }).toString() });
+const pgAdmin = new pg.Client({
+  connectionString: Object.assign(new URL(targetUrl), { pathname: '/postgres' }).toString(),
+});
 await pgAdmin.connect();
-await pgAdmin.query(`SELECT pg_drop_replication_slot(slot_name) FROM pg_replication_slots WHERE database = $1 AND NOT active`, [targetDb]);
+await pgAdmin.query(
+  `SELECT pg_drop_replication_slot(slot_name) FROM pg_replication_slots WHERE database = $1 AND NOT active`,
+  [targetDb],
+);
 await pgAdmin.query(`DROP DATABASE IF EXISTS "${targetDb.replaceAll('"', '""')}" WITH (FORCE)`);
 await pgAdmin.query(`CREATE DATABASE "${targetDb.replaceAll('"', '""')}"`);
 say(`MariaDB ${sourceDb}: 200 customers, 20000 orders; the application user shop_app writes to it.`);
 
 // --- the application: small transactions as shop_app until the fence refuses them ---
-const app = await mysql.createConnection({ ...connectionParts(plan.source.url), user: 'shop_app', password: 'shop-app-demo', database: sourceDb });
+const app = await mysql.createConnection({
+  ...connectionParts(plan.source.url),
+  user: 'shop_app',
+  password: 'shop-app-demo',
+  database: sourceDb,
+});
 let written = 0;
 let paused = false;
 const writer = (async () => {
@@ -115,17 +125,24 @@ for (let i = 0; i < 60; i++) {
   await delay(500);
 }
 const [back] = await admin.query(`SELECT id, status FROM \`${sourceDb}\`.orders WHERE id = 999999`);
-say(`  order 999999 on MariaDB: ${JSON.stringify(back)}; forward-origin events dropped: ${reverse.status().loopEventsDropped}`);
+say(
+  `  order 999999 on MariaDB: ${JSON.stringify(back)}; forward-origin events dropped: ${reverse.status().loopEventsDropped}`,
+);
 await reverse.stop();
 
 // --- cleanup of shared resources; the two databases stay for a look ---
 await admin.query(`SET GLOBAL read_only = OFF; DROP USER IF EXISTS 'shop_app'@'127.0.0.1'`);
-await pgAdmin.query(`SELECT pg_drop_replication_slot($1) FROM pg_replication_slots WHERE slot_name = $2 AND NOT active`, [done.record.slot, done.record.slot]);
+await pgAdmin.query(
+  `SELECT pg_drop_replication_slot($1) FROM pg_replication_slots WHERE slot_name = $2 AND NOT active`,
+  [done.record.slot, done.record.slot],
+);
 const kafka = createKafka({ brokers: plan.config.kafka.brokers, clientId: 'migrate-demo' }).admin();
 await kafka.connect();
 const prefix = `${plan.config.kafka.topicPrefix}.`;
 await kafka.deleteTopics({ topics: (await kafka.listTopics()).filter((topic) => topic.startsWith(prefix)) });
 await kafka.disconnect();
 await Promise.all([app.end(), admin.end(), target.end(), pgAdmin.end()]);
-say(`\nDemo done: MariaDB is writable again (demo only), the reverse slot and the demo topics are gone;` +
-  ` compare ${sourceDb} on MariaDB with database ${targetDb} on PostgreSQL at leisure.`);
+say(
+  `\nDemo done: MariaDB is writable again (demo only), the reverse slot and the demo topics are gone;` +
+    ` compare ${sourceDb} on MariaDB with database ${targetDb} on PostgreSQL at leisure.`,
+);

@@ -84,7 +84,8 @@ export async function readApplied(replicaUrl: string, stream: string): Promise<E
 
 /** Has the published commit passed every transaction of `fence`? */
 export function commitCovers(commit: CommitPosition | null, fence: MariadbGtidPosition): boolean {
-  if (commit === null || commit.kind !== 'binlog' || commit.flavor !== 'mariadb') return fence.gtids.length === 0;
+  if (commit === null || commit.kind !== 'binlog' || commit.flavor !== 'mariadb')
+    return fence.gtids.length === 0;
   const published = parseMariadbPosition(commit.gtidSet);
   return fence.gtids.every((gtid) => mariadbPositionContains(published, gtid));
 }

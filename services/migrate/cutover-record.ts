@@ -87,14 +87,7 @@ export async function writeCutover(url: string, record: Omit<CutoverRecord, 'at'
     await client.query(
       `INSERT INTO cdc_migrate.cutover (migration, source_gtid, target_lsn, slot, publication, fence)
        VALUES ($1, $2, $3::pg_lsn, $4, $5, $6)`,
-      [
-        record.migration,
-        record.sourceGtid,
-        record.targetLsn,
-        record.slot,
-        record.publication,
-        record.fence,
-      ],
+      [record.migration, record.sourceGtid, record.targetLsn, record.slot, record.publication, record.fence],
     );
   });
 }

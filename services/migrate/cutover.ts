@@ -179,9 +179,7 @@ async function undo(
       done.push('the source is writable again (read_only = OFF)');
     } catch (error) {
       logger.error({ err: error }, 'cannot release the write fence of a failed cutover');
-      done.push(
-        `the source is STILL read-only: run SET GLOBAL read_only = OFF (${errorMessage(error)})`,
-      );
+      done.push(`the source is STILL read-only: run SET GLOBAL read_only = OFF (${errorMessage(error)})`);
     }
   } else {
     done.push('no fence was set by the cutover');

@@ -50,8 +50,7 @@ function invalid(message: string): CdcError {
  */
 export function migrationPlan(config: PipelineConfig, replicaName?: string): MigrationPlan {
   const candidates = config.replicas.filter(
-    (r) =>
-      r.kind === 'postgres' && config.sources.some((s) => s.name === r.source && s.kind === 'mariadb'),
+    (r) => r.kind === 'postgres' && config.sources.some((s) => s.name === r.source && s.kind === 'mariadb'),
   );
   const replica =
     replicaName === undefined

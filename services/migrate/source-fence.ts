@@ -60,7 +60,11 @@ export class SourceFence {
     const [rows] = await this.#connection.query('SELECT @@GLOBAL.gtid_binlog_pos AS pos');
     const text = (rows as { pos: unknown }[])[0]?.pos;
     if (typeof text !== 'string') {
-      throw new CdcError('SOURCE_NOT_CONFIGURED', 'the source reports no gtid_binlog_pos: is log_bin on?', {});
+      throw new CdcError(
+        'SOURCE_NOT_CONFIGURED',
+        'the source reports no gtid_binlog_pos: is log_bin on?',
+        {},
+      );
     }
     return parseMariadbPosition(text);
   }

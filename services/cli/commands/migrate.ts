@@ -51,9 +51,17 @@ export function registerMigrateCommands(program: Command, markFailed: () => void
     )
     .requiredOption('-c, --config <file>', CONFIG)
     .option('--replica <name>', REPLICA)
-    .option('--reverse', 'after the cutover: compare the old MariaDB database with the new PostgreSQL primary')
+    .option(
+      '--reverse',
+      'after the cutover: compare the old MariaDB database with the new PostgreSQL primary',
+    )
     .option('--chunk-rows <n>', 'rows per compared chunk', positiveInt, 10_000)
-    .option('--recheck <n>', 'read differing ranges again up to n times (the migration is live)', nonNegativeInt, 3)
+    .option(
+      '--recheck <n>',
+      'read differing ranges again up to n times (the migration is live)',
+      nonNegativeInt,
+      3,
+    )
     .option('--recheck-delay <ms>', 'wait between rechecks', positiveInt, 2_000)
     .option('--json', 'print the report as JSON')
     .action(
@@ -86,8 +94,9 @@ export function registerMigrateCommands(program: Command, markFailed: () => void
         .default('read-only'),
     )
     .option('--timeout <ms>', 'how long the replica may take to reach the fence', positiveInt, 120_000)
-    .action((options: { config: string; replica?: string; fence: 'read-only' | 'operator'; timeout: number }) =>
-      migrateCutoverCommand(options),
+    .action(
+      (options: { config: string; replica?: string; fence: 'read-only' | 'operator'; timeout: number }) =>
+        migrateCutoverCommand(options),
     );
 
   migrate

@@ -17,12 +17,22 @@ export const SHOP_TABLES = `
 
 export async function seedShop(sql: Connection, orders: number): Promise<void> {
   await sql.query(SHOP_TABLES);
-  const customers = Array.from({ length: 50 }, (_, i) => [i + 1, `customer ${i + 1}`, `c${i + 1}@example.com`]);
+  const customers = Array.from({ length: 50 }, (_, i) => [
+    i + 1,
+    `customer ${i + 1}`,
+    `c${i + 1}@example.com`,
+  ]);
   await sql.query('INSERT INTO customers VALUES ?', [customers]);
   for (let start = 1; start <= orders; start += 1000) {
     const rows = [];
     for (let id = start; id < Math.min(start + 1000, orders + 1); id++) {
-      rows.push([id, 1 + (id % 50), `${id % 997}.${String(id % 100).padStart(2, '0')}`, 'new', '2024-01-02 03:04:05.123456']);
+      rows.push([
+        id,
+        1 + (id % 50),
+        `${id % 997}.${String(id % 100).padStart(2, '0')}`,
+        'new',
+        '2024-01-02 03:04:05.123456',
+      ]);
     }
     await sql.query('INSERT INTO orders VALUES ?', [rows]);
   }
@@ -93,10 +103,11 @@ export function startWriter(app: AppUser, firstId: number, pauseMs = 10): Writer
           await sql.query('BEGIN');
           if (roll < 6) {
             id++;
-            await sql.query(
-              `INSERT INTO orders VALUES (?, ?, ?, 'new', '2024-03-01 10:00:00.000001')`,
-              [id, 1 + (id % 50), `${id % 500}.25`],
-            );
+            await sql.query(`INSERT INTO orders VALUES (?, ?, ?, 'new', '2024-03-01 10:00:00.000001')`, [
+              id,
+              1 + (id % 50),
+              `${id % 500}.25`,
+            ]);
           } else if (roll < 9) {
             await sql.query(`UPDATE orders SET status = 'paid', amount = amount + 1 WHERE id = ?`, [
               1 + ((committed * 7) % 500),

@@ -84,7 +84,9 @@ void describe('MariaDB → PostgreSQL migration', () => {
         [plan.forwardOrigin],
       );
       const admin = await adminConnection();
-      await admin.query('DELETE FROM `cdc_apply`.`applied_position` WHERE stream = ?', [plan.reverse.sourceName]);
+      await admin.query('DELETE FROM `cdc_apply`.`applied_position` WHERE stream = ?', [
+        plan.reverse.sourceName,
+      ]);
       const [fenceTable] = await admin.query(
         `SELECT 1 FROM information_schema.tables WHERE table_schema = 'cdc_migrate' AND table_name = 'fence'`,
       );
@@ -92,7 +94,13 @@ void describe('MariaDB → PostgreSQL migration', () => {
         await admin.query('DELETE FROM `cdc_migrate`.`fence` WHERE migration = ?', [plan.name]);
       await admin.end();
       await deleteKafkaState(
-        [forwardTopics.changelog, forwardTopics.deadLetter, reverseTopics.changelog, reverseTopics.deadLetter, forwardTopics.schemas],
+        [
+          forwardTopics.changelog,
+          forwardTopics.deadLetter,
+          reverseTopics.changelog,
+          reverseTopics.deadLetter,
+          forwardTopics.schemas,
+        ],
         [
           `${prefix}.apply.pg`,
           `${prefix}.capture.${sourceName}`,
@@ -106,7 +114,11 @@ void describe('MariaDB → PostgreSQL migration', () => {
     const writer = startWriter(app, 100_000);
     cleanups.push(() => writer.stop());
     await waitFor('the writer to commit', () => writer.committed() > 20);
-    const migration = await startMigration(plan, logger, { api: false, inSyncLagMs: 2_000, cutoverPollMs: 250 });
+    const migration = await startMigration(plan, logger, {
+      api: false,
+      inSyncLagMs: 2_000,
+      cutoverPollMs: 250,
+    });
     cleanups.push(() => migration.stop());
     const phases: MigrationPhase[] = [];
     await waitFor(
@@ -122,10 +134,16 @@ void describe('MariaDB → PostgreSQL migration', () => {
     );
     const writtenAtInSync = writer.committed();
     const kinds = phases.map((phase) => phase.phase);
-    assert.ok(kinds.includes('catching-up') || kinds.includes('copying'), `phases seen: ${kinds.join(' → ')}`);
+    assert.ok(
+      kinds.includes('catching-up') || kinds.includes('copying'),
+      `phases seen: ${kinds.join(' → ')}`,
+    );
     const copying = phases.find((phase) => phase.phase === 'copying');
     if (copying?.phase === 'copying')
-      assert.ok(copying.rowsTotal >= copying.rowsDone, `copying reports rows done of a total: ${JSON.stringify(copying)}`);
+      assert.ok(
+        copying.rowsTotal >= copying.rowsDone,
+        `copying reports rows done of a total: ${JSON.stringify(copying)}`,
+      );
 
     // Verify while the pipeline runs: rows the writer changes during the read would show as in-flight
     // differences (docs/migration.md), so writes pause; rechecks cover what the replica has not applied yet.
@@ -136,11 +154,19 @@ void describe('MariaDB → PostgreSQL migration', () => {
       { logger, recheck: { attempts: 10, wait: delayWait(1_000) } },
     );
     assert.equal(live.equal, true, `live verify: ${JSON.stringify(live.tables.filter((t) => !t.equal))}`);
-    assert.deepEqual(live.tables.map((t) => t.table).sort(), [`${source.name}.customers`, `${source.name}.orders`]);
+    assert.deepEqual(live.tables.map((t) => t.table).sort(), [
+      `${source.name}.customers`,
+      `${source.name}.orders`,
+    ]);
     writer.resume();
     await waitFor('more writes during catch-up', () => writer.committed() > writtenAtInSync + 20);
 
-    const report = await cutover(plan, { fence: 'read-only', timeoutMs: 90_000, tickIntervalMs: 300, logger });
+    const report = await cutover(plan, {
+      fence: 'read-only',
+      timeoutMs: 90_000,
+      tickIntervalMs: 300,
+      logger,
+    });
     assert.equal(await writer.done, 'fenced', 'the application user is refused once the fence is up');
     const written = writer.committed();
     assert.ok(written > writtenAtInSync, `writes during catch-up (${writtenAtInSync} → ${written})`);
@@ -171,10 +197,14 @@ void describe('MariaDB → PostgreSQL migration', () => {
     );
     await forwardSession.end();
     // ...while the application's writes on the new primary do.
-    await target.query(`INSERT INTO ${schema}.orders VALUES (900002, 2, 22.50, 'on-postgres', '2024-06-06 06:06:06.000006')`);
+    await target.query(
+      `INSERT INTO ${schema}.orders VALUES (900002, 2, 22.50, 'on-postgres', '2024-06-06 06:06:06.000006')`,
+    );
     await target.query(`UPDATE ${schema}.customers SET email = 'moved@example.com' WHERE id = 3`);
     await target.query(`DELETE FROM ${schema}.orders WHERE id = (SELECT min(id) FROM ${schema}.orders)`);
-    const expected = (await postgresShop(target, source.name)).filter((line) => !line.startsWith('o|900001|'));
+    const expected = (await postgresShop(target, source.name)).filter(
+      (line) => !line.startsWith('o|900001|'),
+    );
     let onMariadb: string[] = [];
     await waitFor(
       'the application writes on PostgreSQL to reach MariaDB',
@@ -189,7 +219,10 @@ void describe('MariaDB → PostgreSQL migration', () => {
     });
     const [forwardRow] = await source.sql.query('SELECT id FROM orders WHERE id = 900001');
     assert.deepEqual(forwardRow, [], 'the forward-origin write stayed on PostgreSQL');
-    assert.ok(reverse.status().loopEventsDropped >= 1, 'the reverse capture dropped the forward-origin change');
+    assert.ok(
+      reverse.status().loopEventsDropped >= 1,
+      'the reverse capture dropped the forward-origin change',
+    );
     const reverseEvents = await readChangelog(prefix, reverseTopics.changelog);
     assert.deepEqual(
       reverseEvents.map((e) => `${e.event.op}:${e.event.table.table}:${e.event.source.origin ?? 'local'}`),
