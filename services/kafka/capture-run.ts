@@ -29,12 +29,16 @@ export class CaptureRun {
   position: EventPosition | null;
   state: ConnectorState | null;
   private readonly isRegistered: (schema: WriterSchema) => boolean;
+  /** Schemas the previous run registers in its transaction, which always commits before this run's. */
+  private readonly pending: ReadonlyMap<string, WriterSchema>;
 
   constructor(
     resume: { position: EventPosition | null; state: ConnectorState | null },
     isRegistered: (schema: WriterSchema) => boolean,
+    pending: ReadonlyMap<string, WriterSchema> = new Map(),
   ) {
     this.isRegistered = isRegistered;
+    this.pending = pending;
     this.position = resume.position;
     this.state = resume.state;
   }
@@ -69,12 +73,16 @@ export class CaptureRun {
   }
 
   private need(schema: WriterSchema): void {
-    if (!this.newSchemas.has(schema.id) && !this.isRegistered(schema)) this.newSchemas.set(schema.id, schema);
+    if (!this.newSchemas.has(schema.id) && !this.pending.has(schema.id) && !this.isRegistered(schema))
+      this.newSchemas.set(schema.id, schema);
   }
 
-  /** Starts the next run from where this one ends. */
+  /**
+   * Starts the next run from where this one ends. It may gather while this run's transaction is still being
+   * written: this run's schemas then count as registered (if this transaction fails, the next never commits).
+   */
   next(): CaptureRun {
-    return new CaptureRun({ position: this.position, state: this.state }, this.isRegistered);
+    return new CaptureRun({ position: this.position, state: this.state }, this.isRegistered, this.newSchemas);
   }
 }
 

@@ -158,6 +158,11 @@ export class ChangePublisher {
       );
     }
     this.state = 'running';
+    // The Kafka transaction being written in the background, and how it ended if it failed.
+    const flushing: { done: Promise<void>; failure: { error: unknown } | null } = {
+      done: Promise.resolve(),
+      failure: null,
+    };
     try {
       const resume = await this.readResumePoint();
       this.logger.info(
@@ -169,12 +174,23 @@ export class ChangePublisher {
       const maxEvents = this.options.maxEvents ?? 5000;
       const maxDelayMs = this.options.maxDelayMs ?? 100;
       // The next batch is requested before the current run is flushed, so the source keeps reading meanwhile.
+      // A run's Kafka transaction is written while the next run gathers (encoding is CPU, the transaction mostly
+      // waits on the broker); transactions still go out one after the other, in order, and the next one starts
+      // only once the previous one committed, so the stored position never runs ahead of the published events.
+      const startFlush = async (current: CaptureRun): Promise<CaptureRun> => {
+        await flushing.done;
+        if (flushing.failure !== null) throw flushing.failure.error;
+        flushing.done = this.flush(connector, current).then(undefined, (error: unknown) => {
+          flushing.failure = { error };
+        });
+        return current.next();
+      };
       let next = settle(iterator.next());
       for (;;) {
         const waited =
           run.batches === 0 ? await next : await withTimeout(next, run.startedAt + maxDelayMs - Date.now());
         if (waited === TIMEOUT) {
-          run = await this.flush(connector, run);
+          run = await startFlush(run);
           continue;
         }
         if (!waited.ok) throw waited.error;
@@ -186,16 +202,20 @@ export class ChangePublisher {
           run.bytes >= MAX_REQUEST_BYTES * 4 ||
           Date.now() - run.startedAt >= maxDelayMs
         ) {
-          run = await this.flush(connector, run);
+          run = await startFlush(run);
         }
       }
-      if (run.batches > 0) await this.flush(connector, run);
+      if (run.batches > 0) await startFlush(run);
+      await flushing.done;
+      if (flushing.failure !== null) throw flushing.failure.error;
       this.state = 'stopped';
     } catch (error) {
       this.state = 'failed';
       this.lastError = errorMessage(error);
       throw error;
     } finally {
+      // A transaction still being written finishes (or fails) before the producer closes under it.
+      await flushing.done;
       await this.close();
     }
   }
@@ -254,7 +274,7 @@ export class ChangePublisher {
   }
 
   /** Writes one run in one Kafka transaction, then acknowledges its last commit to the connector. */
-  private async flush(connector: SourceConnector, run: CaptureRun): Promise<CaptureRun> {
+  private async flush(connector: SourceConnector, run: CaptureRun): Promise<void> {
     const commit = run.commit === null ? this.lastCommit : formatCommit(run.commit);
     const stored: StoredPoint = {
       position: run.position === null ? null : formatPosition(run.position),
@@ -312,7 +332,6 @@ export class ChangePublisher {
       this.lastCommit = commit;
       await connector.acknowledge(run.commit);
     }
-    return run.next();
   }
 }
 

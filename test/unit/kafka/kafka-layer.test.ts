@@ -94,6 +94,17 @@ describe('capture run', () => {
     assert.deepStrictEqual([next.events, next.position, next.state], [0, run.position, run.state]);
   });
 
+  test('the next run does not register again the schemas of the run whose transaction is still being written', () => {
+    const source = new GeneratedSource('gen', 20, 5);
+    const first = new CaptureRun({ position: null, state: null }, () => false);
+    first.add({ events: [source.event(0)], commit: commitOf(0) }, 1);
+    assert.equal(first.newSchemas.size, 2);
+    const second = first.next();
+    second.add({ events: [source.event(1)], commit: commitOf(0) }, 2);
+    assert.equal(second.newSchemas.size, 0);
+    assert.equal(second.events, 1);
+  });
+
   test('chunks stay under the byte limit and keep message order', () => {
     const messages = Array.from({ length: 10 }, (_, i) => ({ key: null, value: Buffer.alloc(400, i) }));
     const split = chunks(messages, 1000);
