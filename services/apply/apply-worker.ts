@@ -11,7 +11,7 @@
 import { comparePosition, formatPosition, type EventPosition } from '../../schemas/positions/position.ts';
 import { CdcError, errorMessage, isRetriable } from '../common/errors.ts';
 import { silentLogger, type Logger } from '../common/logger.ts';
-import type { ConsumedEvent, DeadLetterSink, EventFeed } from './event-feed.ts';
+import type { HandlerResult, ConsumedEvent, DeadLetterSink, EventFeed } from './event-feed.ts';
 import { DEFAULT_BACKOFF, withRetries, type Backoff } from './retry.ts';
 import type { ApplyResult, EventFailure, Sink } from './sink.ts';
 import {
@@ -108,9 +108,19 @@ export class ApplyWorker {
     };
   }
 
-  private async handle(batch: readonly ConsumedEvent[], signal: AbortSignal): Promise<void> {
+  private async handle(batch: readonly ConsumedEvent[], signal: AbortSignal): Promise<HandlerResult> {
     const maxEvents = this.options.batch?.maxEvents ?? DEFAULT_MAX_EVENTS;
-    for (const chunk of chunkTransactions(assembleTransactions(batch), maxEvents)) {
+    let units = assembleTransactions(batch);
+    // A source transaction whose last events have not arrived yet is delivered again with the next batch, so
+    // the replica never shows it half applied. Only one larger than a whole fetch (it starts the batch and
+    // still is not complete) is applied in pieces, each piece stored with its exact event position.
+    const tail = units.at(-1);
+    let redeliverFrom: number | null = null;
+    if (tail !== undefined && !tail.transaction.complete && units.length > 1) {
+      redeliverFrom = batch.length - tail.consumed.length;
+      units = units.slice(0, -1);
+    }
+    for (const chunk of chunkTransactions(units, maxEvents)) {
       if (signal.aborted)
         throw new CdcError(
           'STOPPED',
@@ -118,6 +128,7 @@ export class ApplyWorker {
         );
       await this.applyChunk(chunk, signal);
     }
+    return redeliverFrom === null ? undefined : { redeliverFrom };
   }
 
   private async applyChunk(chunk: readonly AssembledTransaction[], signal: AbortSignal): Promise<void> {

@@ -17,7 +17,14 @@ export interface ConsumedEvent {
  * Delivers batches in order. Contract: the feed treats a batch as done (commits its offsets) only after the
  * handler resolved; if the handler rejects, the feed stops and the batch is delivered again after a restart.
  */
-export type BatchHandler = (batch: readonly ConsumedEvent[]) => Promise<void>;
+/**
+ * What a handler made durable: everything (void), or everything before `redeliverFrom`. The feed then
+ * commits only that prefix and delivers the rest again at the head of a later batch; a handler uses it to
+ * keep a source transaction whose last events have not arrived yet out of the target.
+ */
+export type HandlerResult = void | { readonly redeliverFrom: number };
+
+export type BatchHandler = (batch: readonly ConsumedEvent[]) => Promise<HandlerResult>;
 
 export interface EventFeed {
   run(handler: BatchHandler, signal: AbortSignal): Promise<void>;

@@ -3,13 +3,10 @@
  * carry `transaction.index`/`total`; an event without transaction metadata (a snapshot read, for example) is
  * a unit on its own. A transaction is complete when its last event (index === total - 1) arrived.
  *
- * Why an incomplete tail is handed out instead of being held back: the feed commits a batch's offsets as soon
- * as the handler resolves, and it delivers the next batch only after that. Holding the tail in memory would
- * let its offsets be committed before it is applied (lost on a crash); keeping a target transaction open
- * across handler calls has the same flaw. So the tail is applied and committed with the rest of the batch,
- * its applied position at event granularity (commit, index), and the next batch continues the transaction
- * where it stopped. The price is that a replica may briefly show the first part of a source transaction that
- * straddles a consumer batch boundary; everything else stays whole.
+ * An incomplete tail is marked `complete: false`. The apply worker hands it back to the feed (HandlerResult
+ * `redeliverFrom`), which commits offsets only before it and delivers it again, whole, with the next batch;
+ * only a transaction larger than one whole fetch is applied in pieces, each stored with its exact event
+ * position (commit, index), so the next piece continues where the last stopped.
  */
 import { formatCommit } from '../../schemas/positions/position.ts';
 import type { ConsumedEvent } from './event-feed.ts';

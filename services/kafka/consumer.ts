@@ -41,7 +41,14 @@ export interface ConsumerOptions {
   readonly onUndecodable?: UndecodableHandler;
 }
 
-export type BatchHandler = (batch: readonly ConsumedEvent[]) => Promise<void>;
+/**
+ * What a handler made durable: everything (void), or everything before `redeliverFrom`. The feed then
+ * commits only that prefix and delivers the rest again at the head of a later batch; a handler uses it to
+ * keep a source transaction whose last events have not arrived yet out of the target.
+ */
+export type HandlerResult = void | { readonly redeliverFrom: number };
+
+export type BatchHandler = (batch: readonly ConsumedEvent[]) => Promise<HandlerResult>;
 
 /** A record that holds no decodable change event, as it was in Kafka. */
 export interface UndecodableRecord {
@@ -157,6 +164,15 @@ export class ChangeConsumer {
     const onUndecodable = this.options.onUndecodable;
     const lookup = (id: string): WriterSchema | undefined => schemas.cached(id);
     let pending: ConsumedEvent[] = [];
+    // Offset of the first record to deliver again, when the handler kept a tail back.
+    let redeliverAt: string | null = null;
+    const handle = async (): Promise<void> => {
+      const result = await handler(pending);
+      if (result !== undefined && result.redeliverFrom < pending.length) {
+        redeliverAt = pending[result.redeliverFrom]?.offset ?? null;
+      }
+      pending = [];
+    };
     for (const message of batch.messages) {
       const decoded =
         decodeKnown(batch.topic, batch.partition, message, lookup) ??
@@ -167,25 +183,37 @@ export class ChangeConsumer {
       }
       if (onUndecodable === undefined) throw decoded;
       // Side effects stay in offset order: what came before the bad record is handled first.
-      if (pending.length > 0) await handler(pending);
-      pending = [];
+      if (pending.length > 0) await handle();
+      if (redeliverAt !== null) break;
       const raw = { topic: batch.topic, partition: batch.partition, offset: message.offset };
       await onUndecodable({ ...raw, key: message.key, value: message.value }, decoded);
     }
-    if (pending.length > 0) await handler(pending);
+    if (pending.length > 0 && redeliverAt === null) await handle();
+    if (redeliverAt !== null) {
+      // Resolving only the durable prefix makes kafkajs fetch the rest again with the next batch.
+      const next: string = redeliverAt;
+      if (BigInt(next) > BigInt(batch.firstOffset() ?? next)) {
+        payload.resolveOffset((BigInt(next) - 1n).toString());
+        await this.commit(consumer, batch.topic, batch.partition, next);
+      }
+      await payload.heartbeat();
+      return;
+    }
     // lastOffset() also covers the transaction markers and aborted records after the last delivered message.
     const last = batch.lastOffset();
     payload.resolveOffset(last);
+    await this.commit(consumer, batch.topic, batch.partition, (BigInt(last) + 1n).toString());
+    await payload.heartbeat();
+  }
+
+  private async commit(consumer: Consumer, topic: string, partition: number, offset: string): Promise<void> {
     try {
-      await consumer.commitOffsets([
-        { topic: batch.topic, partition: batch.partition, offset: (BigInt(last) + 1n).toString() },
-      ]);
+      await consumer.commitOffsets([{ topic, partition, offset }]);
     } catch (error) {
-      throw kafkaError(error, `cannot commit offsets of ${batch.topic}/${batch.partition}`, {
+      throw kafkaError(error, `cannot commit offsets of ${topic}/${partition}`, {
         group: this.options.groupId,
       });
     }
-    await payload.heartbeat();
   }
 }
 

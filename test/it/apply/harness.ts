@@ -58,7 +58,7 @@ function withHook(feed: MemoryFeed, between: (index: number) => Promise<void>): 
     let index = 0;
     await feed.run(async (batch) => {
       await between(index++);
-      await handler(batch);
+      return handler(batch);
     }, signal);
   };
   return hooked;

@@ -125,6 +125,32 @@ void describe('PostgreSQL apply failures', () => {
     assert.equal(second.worker.status().transactionsApplied, 1);
   });
 
+  void test('a transaction whose end is in the next batch waits for it: the replica never shows it half applied', async () => {
+    const stream = uniqueName('s');
+    const table = itemsTable();
+    const small = transaction(5n, [{ op: 'c' as const, table, after: { id: 100, qty: 1 } }]);
+    const big = transaction(
+      10n,
+      [1, 2, 3].map((id) => ({ op: 'c' as const, table, after: { id, qty: id } })),
+      { totalOnLastOnly: true },
+    );
+    const seen: string[] = [];
+    const run = await applyBatches(db.url, stream, [[...small, ...big.slice(0, 2)], big.slice(2)], {
+      between: async (index) => {
+        if (index === 1) {
+          const rows = await db.query(`SELECT id::text FROM public."${table.table}" ORDER BY id`);
+          seen.push(...rows.map((row) => String(row.id)));
+        }
+      },
+    });
+    assert.equal(run.error, null);
+    assert.deepEqual(seen, ['100'], 'after the first batch only the complete transaction is on the replica');
+    assert.deepEqual(await db.query(`SELECT count(*) AS n, sum(qty) AS total FROM public."${table.table}"`), [
+      { n: '4', total: '7' },
+    ]);
+    assert.equal(run.worker.status().transactionsApplied, 2);
+  });
+
   void test('a target connection lost in the middle of a transaction is retried, not dead-lettered, and nothing is lost or doubled', async () => {
     const stream = uniqueName('s');
     const table = itemsTable();

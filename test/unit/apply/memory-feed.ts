@@ -1,6 +1,7 @@
 /**
  * An in-memory EventFeed with the consumer's contract: batches in order, the next only after the handler
- * resolved; a rejected handler stops the feed with that error. Records which batches were acknowledged.
+ * resolved; a rejected handler stops the feed with that error; records the handler hands back come again at the
+ * head of the next batch. Records which batches were acknowledged.
  */
 import type { ChangeEvent } from '../../../schemas/events/change-event.ts';
 import type { CdcError } from '../../../services/common/errors.ts';
@@ -20,10 +21,15 @@ export class MemoryFeed implements EventFeed {
     this.batches = batches.map((batch) => consumed(batch));
   }
 
+  /** Records the handler asked to see again and no later batch carried yet (as Kafka would refetch them). */
+  held: ConsumedEvent[] = [];
+
   async run(handler: BatchHandler, signal: AbortSignal): Promise<void> {
-    for (const batch of this.batches) {
+    for (const next of this.batches) {
       if (signal.aborted) return;
-      await handler(batch);
+      const batch = [...this.held, ...next];
+      const result = await handler(batch);
+      this.held = result === undefined ? [] : batch.slice(result.redeliverFrom);
       this.acknowledged++;
     }
   }
