@@ -17,6 +17,9 @@ import { restartService } from '../../support/stack-control.ts';
 import { waitFor } from '../../support/wait.ts';
 import { runWorkload } from '../../support/workload.ts';
 
+// Restarting the shared broker disturbs every other test running at that moment, so it runs only when asked.
+const enabled = process.env.CDC_TEST_KAFKA_RESTART === '1';
+
 let scenario: Scenario;
 let pipeline: RunningPipeline | null = null;
 
@@ -27,10 +30,11 @@ before(async () => {
 after(async () => {
   await pipeline?.stop();
   if (enabled) await scenario.cleanup();
+  // Known leak: after a broker restart one schema-store Kafka connection survives pipeline.stop() and keeps
+  // the process alive. Everything this test checks is done by now; end the process so the suite goes on.
+  // The leak itself is an open bug in services/kafka/schema-store.ts.
+  setTimeout(() => process.exit(process.exitCode ?? 0), 5_000).unref();
 });
-
-// Restarting the shared broker disturbs every other test running at that moment, so it runs only when asked.
-const enabled = process.env.CDC_TEST_KAFKA_RESTART === '1';
 
 test(
   'a Kafka broker restart mid-stream: the pipeline recovers by itself, nothing lost, nothing twice',

@@ -5,11 +5,8 @@
 import pg from 'pg';
 import type { ChangeEvent } from '../../../schemas/events/change-event.ts';
 import type { CaptureBatch, ResumePoint } from '../../../connectors/connector.ts';
-import type {
-  PostgresConnector} from '../../../connectors/postgres/postgres-connector.ts';
-import {
-  type PostgresConnectorConfig,
-} from '../../../connectors/postgres/postgres-connector.ts';
+import type { PostgresConnector } from '../../../connectors/postgres/postgres-connector.ts';
+import { type PostgresConnectorConfig } from '../../../connectors/postgres/postgres-connector.ts';
 import { stack, uniqueName, withDatabase } from '../../support/stack.ts';
 import { waitFor } from '../../support/wait.ts';
 
