@@ -37,6 +37,8 @@ import {
 } from './replication/transaction-stream.ts';
 import { openConsistentSnapshot, readSnapshot } from './snapshot/snapshot-reader.ts';
 import { readSnapshotState, type SnapshotState } from './snapshot/snapshot-state.ts';
+import { SnapshotOverlap, resumeAt } from './snapshot/snapshot-overlap.ts';
+import { KeyOrder } from './types/key-order.ts';
 import { estimateRows, listCapturedTables, parseTablePatterns, type TablePattern } from './types/catalog.ts';
 import { SchemaCache } from './types/schema-cache.ts';
 
@@ -54,6 +56,10 @@ function readPending(value: unknown): PendingState | null {
   return typeof record.from === 'string' && typeof record.seq === 'string'
     ? { from: record.from, seq: record.seq }
     : null;
+}
+
+function readStrings(value: unknown): string[] {
+  return Array.isArray(value) ? value.filter((item): item is string => typeof item === 'string') : [];
 }
 
 export class MysqlConnector implements SourceConnector {
@@ -130,7 +136,13 @@ export class MysqlConnector implements SourceConnector {
         }
       }
       const start = await this.#streamStart(resume.position, ready.snapshot, readPending(state.pending));
-      for await (const batch of this.#streamWithReconnect(start, ready.facts, signal)) yield withState(batch);
+      const overlap = SnapshotOverlap.of(
+        ready.snapshot,
+        this.#config.flavor,
+        readStrings(state.overlapTruncated),
+      );
+      for await (const batch of this.#streamWithReconnect(start, ready.facts, overlap, signal))
+        yield withState(batch);
       this.#state = 'stopped';
     } catch (error) {
       if (signal.aborted) {
@@ -167,6 +179,7 @@ export class MysqlConnector implements SourceConnector {
       tableRows: 0,
       eventIndex: 0,
       done: false,
+      resumes: [],
     };
   }
 
@@ -178,7 +191,11 @@ export class MysqlConnector implements SourceConnector {
     try {
       const at = await openConsistentSnapshot(connection, this.#config.flavor);
       // A resumed snapshot keeps its first position: streaming must start where the first chunks were read.
-      const state = start.from === '' ? { ...start, from: at } : start;
+      // What it reads from here on is as of `at`; the stream drops the changes in between for those rows.
+      const state =
+        start.from === ''
+          ? { ...start, from: at }
+          : { ...start, resumes: [...start.resumes, resumeAt(start, at)] };
       const rowsTotal = await estimateRows(connection, state.tables);
       this.#logger.info({ from: state.from, tables: state.tables.length }, 'snapshot started');
       yield* readSnapshot(
@@ -251,6 +268,7 @@ export class MysqlConnector implements SourceConnector {
   async *#streamWithReconnect(
     first: StreamStart,
     facts: SourceFacts,
+    overlap: SnapshotOverlap | null,
     signal: AbortSignal,
   ): AsyncGenerator<CaptureBatch> {
     let start = first;
@@ -287,6 +305,7 @@ export class MysqlConnector implements SourceConnector {
           maxTransactionEvents: this.#config.maxTransactionEvents,
           heartbeatIntervalMs: this.#config.heartbeatIntervalMs,
           schemas: new SchemaCache(control),
+          overlap: overlap === null ? null : { changes: overlap, order: new KeyOrder(control) },
           logger: this.#logger,
           onProgress: (progress) => {
             this.#progress = progress;

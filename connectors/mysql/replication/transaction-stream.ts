@@ -24,12 +24,15 @@ import {
   formatGtidPosition,
   parseGtid,
   type BinlogFlavor,
+  type Gtid,
   type GtidPosition,
 } from '../../../schemas/positions/gtid.ts';
 import type { Logger } from '../../../services/common/logger.ts';
 import type { CaptureBatch } from '../../connector.ts';
 import { decodeValue } from '../types/decode-value.ts';
 import type { SchemaCache } from '../types/schema-cache.ts';
+import type { KeyOrder } from '../types/key-order.ts';
+import type { SnapshotOverlap } from '../snapshot/snapshot-overlap.ts';
 import { tableMatches, type TablePattern } from '../types/catalog.ts';
 import type { BinlogMessage, RawRow } from './binlog-client.ts';
 import { parseDdl } from './ddl.ts';
@@ -61,6 +64,8 @@ export interface StreamContext {
   readonly maxTransactionEvents: number;
   readonly heartbeatIntervalMs: number;
   readonly schemas: SchemaCache;
+  /** Changes a restarted snapshot already read (dropped), with the server's key order to place rows. */
+  readonly overlap: { readonly changes: SnapshotOverlap; readonly order: KeyOrder } | null;
   readonly logger: Logger;
   readonly onProgress: (progress: StreamProgress) => void;
 }
@@ -73,6 +78,8 @@ type Draft =
 
 interface OpenTransaction {
   readonly gtid: string;
+  /** Whether a restarted snapshot may already hold some of its changes. */
+  readonly inOverlap: Gtid | null;
   readonly serverId: number;
   readonly timestampMs: number;
   standalone: boolean;
@@ -83,6 +90,14 @@ interface OpenTransaction {
   drafts: Draft[];
   /** Events already released in earlier pieces (or skipped because published before a restart). */
   released: number;
+}
+
+function sameKey(table: TableSchema, a: Row, b: Row): boolean {
+  return table.key.every((column) => {
+    const x = a[column];
+    const y = b[column];
+    return x instanceof Uint8Array && y instanceof Uint8Array ? Buffer.from(x).equals(y) : x === y;
+  });
 }
 
 function decodeRow(table: TableSchema, raw: RawRow): Row {
@@ -196,7 +211,8 @@ export async function* streamTransactions(
     );
     lastHeartbeat = Date.now();
     progress(null);
-    yield { events, commit, state: { pending: null } };
+    const overlapState = context.overlap ? { overlapTruncated: context.overlap.changes.cleared } : {};
+    yield { events, commit, state: { pending: null, ...overlapState } };
   }
 
   async function addRows(
@@ -218,19 +234,28 @@ export async function* streamTransactions(
       );
       return;
     }
+    const overlap = tx.inOverlap !== null ? context.overlap : null;
+    const keep = (row: Row): Promise<boolean> | boolean =>
+      overlap === null || tx.inOverlap === null
+        ? true
+        : overlap.changes.keep(tx.inOverlap, table, row, overlap.order);
     for (const row of message.rows) {
       if (message.op === 'update') {
         const pair = row as { before: RawRow; after: RawRow };
-        tx.drafts.push({
-          op: 'u',
-          table,
-          before: decodeRow(table, pair.before),
-          after: decodeRow(table, pair.after),
-        });
+        const before = decodeRow(table, pair.before);
+        const after = decodeRow(table, pair.after);
+        const keepBefore = await keep(before);
+        const keepAfter = sameKey(table, before, after) ? keepBefore : await keep(after);
+        // A row moved across a restarted snapshot's boundary: only its side streamed since `from` changes.
+        if (keepBefore && keepAfter) tx.drafts.push({ op: 'u', table, before, after });
+        else if (keepBefore) tx.drafts.push({ op: 'd', table, before });
+        else if (keepAfter) tx.drafts.push({ op: 'c', table, after });
       } else if (message.op === 'insert') {
-        tx.drafts.push({ op: 'c', table, after: decodeRow(table, row) });
+        const after = decodeRow(table, row);
+        if (await keep(after)) tx.drafts.push({ op: 'c', table, after });
       } else {
-        tx.drafts.push({ op: 'd', table, before: decodeRow(table, row) });
+        const before = decodeRow(table, row);
+        if (await keep(before)) tx.drafts.push({ op: 'd', table, before });
       }
     }
   }
@@ -242,7 +267,10 @@ export async function* streamTransactions(
       if (!tableMatches(context.patterns, db, name)) continue;
       // Re-read now: the events after this statement in the binlog carry the new definition.
       const schema = await context.schemas.refresh(db, name);
-      if (ddl.kind === 'truncate' && schema !== null) tx.drafts.push({ op: 't', table: schema });
+      if (ddl.kind === 'truncate' && schema !== null) {
+        if (tx.inOverlap !== null) context.overlap?.changes.truncated(schema);
+        tx.drafts.push({ op: 't', table: schema });
+      }
     }
   }
 
@@ -252,6 +280,7 @@ export async function* streamTransactions(
         const gtid = parseGtid(context.flavor, message.gtid);
         open = {
           gtid: message.gtid,
+          inOverlap: context.overlap?.changes.holds(gtid) ? gtid : null,
           serverId: message.serverId,
           timestampMs: message.timestampMs,
           standalone: message.standalone,

@@ -19,6 +19,20 @@ export interface SnapshotState {
   /** Snapshot events yielded so far: the index of the next one. */
   readonly eventIndex: number;
   readonly done: boolean;
+  /**
+   * One entry per restart in the middle of the snapshot: the rest of the tables (from `tableIndex`, after
+   * `lastKey` in that table) was read from a newer consistent snapshot at `at`. Streaming still starts at
+   * `from`, so changes in (from, at] to those rows are already in the snapshot and are dropped
+   * (snapshot-overlap.ts).
+   */
+  readonly resumes: readonly SnapshotResume[];
+}
+
+export interface SnapshotResume {
+  /** GTID position (formatted) of the consistent snapshot the rows after this point were read at. */
+  readonly at: string;
+  readonly tableIndex: number;
+  readonly lastKey: readonly RawKeyValue[] | null;
 }
 
 type EncodedKeyValue = string | number | null | { readonly hex: string };
@@ -54,9 +68,22 @@ export function readSnapshotState(value: unknown): SnapshotState | null {
     tableRows: Number(record.tableRows ?? 0),
     eventIndex: Number(record.eventIndex ?? 0),
     done: record.done === true,
+    resumes: Array.isArray(record.resumes) ? record.resumes.flatMap(readResume) : [],
   };
 }
 
+function readResume(value: unknown): SnapshotResume[] {
+  if (typeof value !== 'object' || value === null) return [];
+  const record = value as Record<string, unknown>;
+  if (typeof record.at !== 'string' || typeof record.tableIndex !== 'number') return [];
+  return [{ at: record.at, tableIndex: record.tableIndex, lastKey: decodeKey(record.lastKey) }];
+}
+
 export function writeSnapshotState(state: SnapshotState): Record<string, unknown> {
-  return { ...state, lastKey: state.lastKey === null ? null : encodeKey(state.lastKey) };
+  const key = (lastKey: readonly RawKeyValue[] | null) => (lastKey === null ? null : encodeKey(lastKey));
+  return {
+    ...state,
+    lastKey: key(state.lastKey),
+    resumes: state.resumes.map((resume) => ({ ...resume, lastKey: key(resume.lastKey) })),
+  };
 }

@@ -9,21 +9,49 @@ import { waitFor } from '../../support/wait.ts';
 
 const ROWS = 3000;
 
-/** Applies events in order to a map id -> v, as a replica would. */
-function replay(events: readonly ChangeEvent[]): Map<number, number> {
-  const table = new Map<number, number>();
+/**
+ * How the table is keyed. The text key mixes letter cases under a case-insensitive collation, so the server's
+ * key order (`a00010` < `B00009`) differs from byte order (`B00009` < `a00010`): a connector placing rows by
+ * byte order around a chunk boundary would drop or repeat changes.
+ */
+interface KeyKind {
+  readonly name: string;
+  readonly column: string;
+  readonly key: (id: number) => string | number;
+}
+
+const INT_KEY: KeyKind = { name: 'INT', column: 'id INT PRIMARY KEY', key: (id) => id };
+const TEXT_KEY: KeyKind = {
+  name: 'VARCHAR, case-insensitive collation',
+  column: 'id VARCHAR(20) COLLATE utf8mb4_general_ci PRIMARY KEY',
+  key: (id) => {
+    const letter = 'abcdefghij'[id % 10]!;
+    return `${id % 3 === 0 ? letter.toUpperCase() : letter}${String(id).padStart(5, '0')}`;
+  },
+};
+
+/**
+ * Applies events in order to a map id -> v as a strict replica would: an insert of a present key, or an
+ * update or delete of an absent one, fails (a replayed or lost change); snapshot reads are upserts.
+ */
+function replay(events: readonly ChangeEvent[]): Map<string, number> {
+  const table = new Map<string, number>();
+  const id = (row: Readonly<Record<string, unknown>> | null): string => String(row?.id);
   for (const event of events) {
     switch (event.op) {
       case 'r':
+        table.set(id(event.after), Number(event.after.v));
+        break;
       case 'c':
-        table.set(Number(event.after.id), Number(event.after.v));
+        assert.ok(!table.has(id(event.after)), `insert of present key ${id(event.after)}`);
+        table.set(id(event.after), Number(event.after.v));
         break;
       case 'u':
-        if (event.before) table.delete(Number(event.before.id));
-        table.set(Number(event.after.id), Number(event.after.v));
+        assert.ok(table.delete(id(event.before)), `update of absent key ${id(event.before)}`);
+        table.set(id(event.after), Number(event.after.v));
         break;
       case 'd':
-        table.delete(Number(event.before.id));
+        assert.ok(table.delete(id(event.before)), `delete of absent key ${id(event.before)}`);
         break;
       case 't':
         table.clear();
@@ -33,20 +61,20 @@ function replay(events: readonly ChangeEvent[]): Map<number, number> {
   return table;
 }
 
-async function tableContent(sql: Connection): Promise<Map<number, number>> {
+async function tableContent(sql: Connection): Promise<Map<string, number>> {
   const [rows] = await sql.query<RowDataPacket[]>('SELECT id, v FROM s');
-  return new Map(rows.map((row) => [Number(row.id), Number(row.v)]));
+  return new Map(rows.map((row) => [String(row.id), Number(row.v)]));
 }
 
 /** Random single-row writes from another connection until stopped. */
-function startWriter(database: string): { stop: () => Promise<number> } {
+function startWriter(database: string, kind: KeyKind): { stop: () => Promise<number> } {
   let running = true;
   let writes = 0;
   const done = (async () => {
     const sql = await adminConnection(database);
     try {
       while (running) {
-        const id = 1 + Math.floor(Math.random() * ROWS * 1.2);
+        const id = kind.key(1 + Math.floor(Math.random() * ROWS * 1.2));
         const choice = Math.random();
         if (choice < 0.4)
           await sql.query('INSERT INTO s VALUES (?, ?) ON DUPLICATE KEY UPDATE v = v + 1', [id, writes]);
@@ -67,6 +95,7 @@ function startWriter(database: string): { stop: () => Promise<number> } {
   };
 }
 
+/** Where a consumer that published `batches` resumes (the connector's state is cumulative). */
 function publishedUpTo(batches: readonly CaptureBatch[]): ResumePoint {
   let position: ResumePoint['position'] = null;
   let state: ResumePoint['state'] = null;
@@ -88,32 +117,39 @@ void describe('initial snapshot handed over to the stream', () => {
     await db.drop();
   });
 
-  async function freshTable(): Promise<void> {
+  async function freshTable(kind: KeyKind): Promise<void> {
     await db.sql.query('DROP TABLE IF EXISTS s');
-    await db.sql.query('CREATE TABLE s (id INT PRIMARY KEY, v INT NOT NULL)');
-    const values = Array.from({ length: ROWS }, (_, i) => `(${i + 1}, 0)`).join(',');
-    await db.sql.query(`INSERT INTO s VALUES ${values}`);
+    await db.sql.query(`CREATE TABLE s (${kind.column}, v INT NOT NULL)`);
+    const values = Array.from({ length: ROWS }, (_, i) => [kind.key(i + 1), 0]);
+    await db.sql.query('INSERT INTO s VALUES ?', [values]);
   }
 
   /** Stops the writer, writes a marker row and waits until the stream delivered it. */
   async function settle(
     writer: { stop: () => Promise<number> },
-    ...runs: RunningConnector[]
+    kind: KeyKind,
+    last: RunningConnector,
   ): Promise<number> {
     const writes = await writer.stop();
-    await db.sql.query('INSERT INTO s VALUES (?, 1)', [ROWS * 10]);
-    const last = runs[runs.length - 1]!;
+    const marker = kind.key(ROWS * 10);
+    await db.sql.query('INSERT INTO s VALUES (?, 1)', [marker]);
     await last.waitForEvents(
       'the marker row',
-      (events) => events.some((e) => e.op === 'c' && e.after.id === ROWS * 10),
+      (events) => events.some((e) => e.op === 'c' && e.after.id === marker),
       60_000,
     );
     return writes;
   }
 
+  function assertOrderedAndEqual(events: readonly ChangeEvent[], expected: Map<string, number>): void {
+    for (let i = 1; i < events.length; i++)
+      assert.equal(comparePosition(events[i - 1]!.source.position, events[i]!.source.position), -1);
+    assert.deepEqual(replay(events), expected);
+  }
+
   void test('snapshot under concurrent writes, then stream: replaying everything equals the final table', async () => {
-    await freshTable();
-    const writer = startWriter(db.name);
+    await freshTable(INT_KEY);
+    const writer = startWriter(db.name, INT_KEY);
     await waitFor('some concurrent writes', async () => (await tableContent(db.sql)).size !== ROWS);
     const running = new RunningConnector(
       connectorConfig(db.name, { snapshot: 'initial', snapshotChunkRows: 250 }),
@@ -125,44 +161,79 @@ void describe('initial snapshot handed over to the stream', () => {
       const progress = running.connector.status().snapshot;
       assert.equal(progress?.tablesDone, 1);
       assert.ok((progress?.rowsDone ?? 0) > 0 && (progress?.rowsTotal ?? 0) > 0);
-      const writes = await settle(writer, running);
+      const writes = await settle(writer, INT_KEY, running);
       assert.ok(writes > 0);
       const events = running.events;
       assert.ok(events.filter((e) => e.op === 'r').length > 0);
-      for (let i = 1; i < events.length; i++)
-        assert.equal(comparePosition(events[i - 1]!.source.position, events[i]!.source.position), -1);
-      assert.deepEqual(replay(events), await tableContent(db.sql));
+      assertOrderedAndEqual(events, await tableContent(db.sql));
     } finally {
       await writer.stop();
       await running.stop();
     }
   });
 
-  void test('a snapshot restarted after some published chunks continues where it stopped and still ends equal', async () => {
-    await freshTable();
-    const writer = startWriter(db.name);
+  for (const kind of [INT_KEY, TEXT_KEY]) {
+    void test(`a snapshot restarted twice mid-way (${kind.name} key) goes on where it stopped: no change lost or replayed`, async () => {
+      await freshTable(kind);
+      const writer = startWriter(db.name, kind);
+      const config = connectorConfig(db.name, { snapshot: 'initial', snapshotChunkRows: 200 });
+      const runs: RunningConnector[] = [];
+      const published: CaptureBatch[] = [];
+      try {
+        // Two runs stop after a few chunks each, while the writer goes on; the third finishes.
+        for (const chunks of [3, 4]) {
+          const run = new RunningConnector(config, publishedUpTo(published));
+          runs.push(run);
+          await run.waitForEvents(`${chunks} more chunks`, () => run.batches.length >= chunks);
+          await run.stop();
+          published.push(...run.batches.slice(0, chunks));
+        }
+        const last = new RunningConnector(config, publishedUpTo(published));
+        runs.push(last);
+        await waitFor('snapshot done', () => last.connector.status().snapshot?.done === true, {
+          timeoutMs: 60_000,
+        });
+        await settle(writer, kind, last);
+        const events = [...published.flatMap((b) => b.events), ...last.events];
+        const snapshotIds = events.filter((e) => e.op === 'r').map((e) => String(e.after.id));
+        assert.equal(new Set(snapshotIds).size, snapshotIds.length, 'no row read twice by the snapshot');
+        assertOrderedAndEqual(events, await tableContent(db.sql));
+      } finally {
+        await writer.stop();
+        for (const run of runs) await run.stop();
+      }
+    });
+  }
+
+  void test('a TRUNCATE between a stopped snapshot and its restart empties the table once, then the rows return', async () => {
+    await freshTable(INT_KEY);
     const config = connectorConfig(db.name, { snapshot: 'initial', snapshotChunkRows: 200 });
     const first = new RunningConnector(config);
-    let second: RunningConnector | null = null;
+    const second: RunningConnector[] = [];
     try {
       await first.waitForEvents('three chunks', () => first.batches.length >= 3);
       await first.stop();
       const published = first.batches.slice(0, 3);
-      second = new RunningConnector(config, publishedUpTo(published));
-      await waitFor('snapshot done', () => second!.connector.status().snapshot?.done === true, {
+      // While the connector is down: some changes, a truncate, then new rows on both sides of the boundary.
+      await db.sql.query('UPDATE s SET v = 7 WHERE id IN (10, 2000)');
+      await db.sql.query('TRUNCATE TABLE s');
+      await db.sql.query('INSERT INTO s VALUES (5, 1), (2500, 2), (2999, 3)');
+      await db.sql.query('DELETE FROM s WHERE id = 2999');
+      const run = new RunningConnector(config, publishedUpTo(published));
+      second.push(run);
+      await waitFor('snapshot done', () => run.connector.status().snapshot?.done === true, {
         timeoutMs: 60_000,
       });
-      await settle(writer, second);
-      const events = [...published.flatMap((b) => b.events), ...second.events];
-      const snapshotIds = events.filter((e) => e.op === 'r').map((e) => Number(e.after.id));
-      assert.equal(new Set(snapshotIds).size, snapshotIds.length, 'no row read twice by the snapshot');
-      for (let i = 1; i < events.length; i++)
-        assert.equal(comparePosition(events[i - 1]!.source.position, events[i]!.source.position), -1);
-      assert.deepEqual(replay(events), await tableContent(db.sql));
+      await db.sql.query('INSERT INTO s VALUES (?, 1)', [ROWS * 10]);
+      await run.waitForEvents('the marker row', (events) =>
+        events.some((e) => e.op === 'c' && e.after.id === ROWS * 10),
+      );
+      const events = [...published.flatMap((b) => b.events), ...run.events];
+      assert.equal(events.filter((e) => e.op === 't').length, 1, 'the truncate is streamed once');
+      assertOrderedAndEqual(events, await tableContent(db.sql));
     } finally {
-      await writer.stop();
       await first.stop();
-      await second?.stop();
+      for (const run of second) await run.stop();
     }
   });
 });

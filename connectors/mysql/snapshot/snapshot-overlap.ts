@@ -1,0 +1,111 @@
+/**
+ * The changes a restarted snapshot already holds.
+ *
+ * A snapshot stopped after some published chunks goes on from a new consistent snapshot at `at`, later than
+ * the first one's position `from`, where streaming still starts (the chunks read first need every change
+ * after `from`). Rows read after the restart already show the changes in (from, at]; replaying those would
+ * insert rows twice at a replica or move them backwards. So a change in a transaction that `at` contains is
+ * dropped when its row lies in the part read after that restart: a later table, or the same table past the
+ * chunk boundary key, in the server's own key order (KeyOrder). An update moving a row across the boundary
+ * keeps only its side before it (a delete or an insert).
+ *
+ * A TRUNCATE in the overlap leaves the table empty at that point: from then on its changes are all streamed,
+ * rebuilding exactly what the later snapshot read. Which tables were truncated is kept in the connector state,
+ * so a restart in the overlap decides the same way.
+ */
+import type { Row, Value } from '../../../schemas/events/change-event.ts';
+import type { TableSchema } from '../../../schemas/events/table-schema.ts';
+import {
+  gtidPositionContains,
+  parseGtidPosition,
+  type BinlogFlavor,
+  type Gtid,
+  type GtidPosition,
+} from '../../../schemas/positions/gtid.ts';
+import { decodeValue } from '../types/decode-value.ts';
+import type { KeyOrder } from '../types/key-order.ts';
+import type { RawKeyValue, SnapshotResume, SnapshotState } from './snapshot-state.ts';
+
+interface Region {
+  readonly at: GtidPosition;
+  readonly tableIndex: number;
+  readonly lastKey: readonly RawKeyValue[] | null;
+}
+
+export class SnapshotOverlap {
+  readonly #tables: ReadonlyMap<string, number>;
+  readonly #regions: readonly Region[];
+  readonly #cleared: Set<string>;
+
+  private constructor(tables: readonly string[], regions: readonly Region[], cleared: readonly string[]) {
+    this.#tables = new Map(tables.map((name, index) => [name, index]));
+    this.#regions = regions;
+    this.#cleared = new Set(cleared);
+  }
+
+  /** The overlap of a snapshot restarted at least once; null when there is none. */
+  static of(
+    snapshot: SnapshotState | null,
+    flavor: BinlogFlavor,
+    cleared: readonly string[],
+  ): SnapshotOverlap | null {
+    if (snapshot === null || snapshot.resumes.length === 0) return null;
+    const regions = snapshot.resumes.map((resume: SnapshotResume) => ({
+      at: parseGtidPosition(flavor, resume.at),
+      tableIndex: resume.tableIndex,
+      lastKey: resume.lastKey,
+    }));
+    return new SnapshotOverlap(snapshot.tables, regions, cleared);
+  }
+
+  /** Whether a transaction may touch rows a restarted snapshot read after it (later positions contain all). */
+  holds(gtid: Gtid): boolean {
+    const last = this.#regions[this.#regions.length - 1];
+    return last !== undefined && gtidPositionContains(last.at, gtid);
+  }
+
+  /** Whether the change of `gtid` to the row with key `key` must be streamed (false: the snapshot has it). */
+  async keep(gtid: Gtid, table: TableSchema, row: Row, order: KeyOrder): Promise<boolean> {
+    const name = `${table.database}.${table.table}`;
+    const index = this.#tables.get(name);
+    if (index === undefined || this.#cleared.has(name)) return true;
+    for (let i = this.#regions.length - 1; i >= 0; i--) {
+      const region = this.#regions[i]!;
+      if (index < region.tableIndex) continue;
+      if (index === region.tableIndex && region.lastKey !== null) {
+        const key: Value[] = table.key.map((column) => row[column] ?? null);
+        const last = table.key.map((column, k) => {
+          const schema = table.columns.find((c) => c.name === column);
+          const raw = region.lastKey?.[k] ?? null;
+          return schema === undefined ? raw : decodeValue(schema, raw);
+        });
+        if ((await order.compare(table, key, last)) <= 0) continue;
+      }
+      return !gtidPositionContains(region.at, gtid);
+    }
+    return true;
+  }
+
+  /** A TRUNCATE of `table` passed: every later change of it is streamed. */
+  truncated(table: TableSchema): void {
+    this.#cleared.add(`${table.database}.${table.table}`);
+  }
+
+  /** Tables truncated in the overlap, for the connector state. */
+  get cleared(): string[] {
+    return [...this.#cleared];
+  }
+}
+
+/**
+ * The resume record for a snapshot going on at `at` from `state`. A keyless table is read by OFFSET, so its
+ * rows cannot be placed before or after the restart point: its changes are all streamed (see README).
+ */
+export function resumeAt(state: SnapshotState, at: string): SnapshotResume {
+  const keylessMidTable = state.lastKey === null && state.tableRows > 0;
+  return {
+    at,
+    tableIndex: keylessMidTable ? state.tableIndex + 1 : state.tableIndex,
+    lastKey: state.lastKey,
+  };
+}
