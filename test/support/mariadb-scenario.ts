@@ -52,6 +52,8 @@ export interface MariadbScenarioOptions {
   readonly logLevel?: string;
   /** Leave out the audit (the trail only holds what committed, which a server restart makes uncertain). */
   readonly audit?: boolean;
+  /** More seed SQL, run after the workload's own seed rows (a larger snapshot). */
+  readonly seed?: string;
 }
 
 /** Waits until verify reports every table equal; fails with the last report's differences. */
@@ -106,6 +108,7 @@ export async function createMariadbScenario(
   const replica = await createDatabase(`${prefix}_dst`);
   await source.query(MARIADB_WORKLOAD_SCHEMA);
   await source.query(MARIADB_WORKLOAD_SEED);
+  if (options.seed !== undefined) await source.query(options.seed);
   // The trail lives beside the tables but is not captured: the pipeline lists the workload tables only.
   await source.query(
     `CREATE TABLE \`${TRAIL}\` (seq bigint AUTO_INCREMENT PRIMARY KEY, tbl varchar(64) NOT NULL, op varchar(16) NOT NULL, k varchar(100))`,
