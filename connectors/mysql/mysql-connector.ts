@@ -178,6 +178,7 @@ export class MysqlConnector implements SourceConnector {
       lastKey: null,
       tableRows: 0,
       eventIndex: 0,
+      shape: null,
       done: false,
       resumes: [],
     };
@@ -189,22 +190,29 @@ export class MysqlConnector implements SourceConnector {
     const begun = Date.now();
     let rowsDone = 0;
     try {
-      const at = await openConsistentSnapshot(connection, this.#config.flavor);
+      const opened = await openConsistentSnapshot(connection, this.#config.flavor, start.tables);
       // A resumed snapshot keeps its first position: streaming must start where the first chunks were read.
-      // What it reads from here on is as of `at`; the stream drops the changes in between for those rows.
+      // What it reads from here on is as of `opened.at`; the stream drops the changes in between for those rows.
       const state =
         start.from === ''
-          ? { ...start, from: at }
-          : { ...start, resumes: [...start.resumes, resumeAt(start, at)] };
+          ? { ...start, from: opened.at }
+          : { ...start, resumes: [...start.resumes, resumeAt(start, opened.at)] };
       const rowsTotal = await estimateRows(connection, state.tables);
       this.#logger.info({ from: state.from, tables: state.tables.length }, 'snapshot started');
       yield* readSnapshot(
         connection,
         state,
+        opened,
         {
           connectorName: this.name,
           flavor: this.#config.flavor,
           chunkRows: this.#config.snapshotChunkRows,
+          reopen: async () => {
+            await connection.query('COMMIT');
+            const reopened = await openConsistentSnapshot(connection, this.#config.flavor, state.tables);
+            this.#logger.info({ at: reopened.at }, 'a table changed shape during the snapshot; reopened it');
+            return reopened;
+          },
           onProgress: (progress, table, rows) => {
             rowsDone += rows;
             const seconds = Math.max((Date.now() - begun) / 1000, 0.001);

@@ -67,8 +67,20 @@ export interface BinlogClientOptions {
   readonly databases: readonly string[];
 }
 
-const HIGH_WATER = 5000;
-const LOW_WATER = 1000;
+/**
+ * Read-ahead bound: the socket pauses when the queue holds this many binlog bytes (or messages, for runs of tiny
+ * events), and resumes below a quarter of it. A row event of a few KiB decodes into one JS object per row, several
+ * times larger, so the bound is on bytes: counting messages alone let a catch-up hold a large share of the backlog
+ * decoded in memory. A few MiB are still far more than the consumer takes between two socket reads.
+ */
+export const READ_AHEAD_BYTES = Number(process.env.DBG_RA_BYTES ?? 4 * 1024 * 1024);
+const READ_AHEAD_MESSAGES = 5000;
+
+interface Queued {
+  readonly message: BinlogMessage;
+  /** Size of the binlog event(s) it came from. */
+  readonly bytes: number;
+}
 
 function is<N extends BinlogEventTypeName>(
   event: AnyBinlogEvent,
@@ -94,7 +106,8 @@ function pausable(value: unknown): Pausable | null {
 
 export class BinlogClient {
   readonly #options: BinlogClientOptions;
-  readonly #queue: BinlogMessage[] = [];
+  readonly #queue: Queued[] = [];
+  #queuedBytes = 0;
   #error: CdcError | null = null;
   #ended = false;
   #wake: (() => void) | null = null;
@@ -169,8 +182,12 @@ export class BinlogClient {
   #onEvent(event: AnyBinlogEvent): void {
     const message = this.#translate(event);
     if (message === null) return;
-    this.#queue.push(message);
-    if (this.#queue.length >= HIGH_WATER && !this.#paused) {
+    this.#queue.push({ message, bytes: event.size });
+    this.#queuedBytes += event.size;
+    if (
+      !this.#paused &&
+      (this.#queuedBytes >= READ_AHEAD_BYTES || this.#queue.length >= READ_AHEAD_MESSAGES)
+    ) {
       const socket = pausable(this.#zongji?.connection);
       if (socket) {
         socket.pause();
@@ -257,13 +274,18 @@ export class BinlogClient {
     signal.addEventListener('abort', onAbort);
     try {
       for (;;) {
-        const message = this.#queue.shift();
-        if (message !== undefined) {
-          if (this.#paused && this.#queue.length <= LOW_WATER) {
-            pausable(this.#zongji?.connection)?.resume();
+        const queued = this.#queue.shift();
+        if (queued !== undefined) {
+          this.#queuedBytes -= queued.bytes;
+          if (
+            this.#paused &&
+            this.#queuedBytes <= READ_AHEAD_BYTES / 4 &&
+            this.#queue.length <= READ_AHEAD_MESSAGES / 4
+          ) {
             this.#paused = false;
+            pausable(this.#zongji?.connection)?.resume();
           }
-          yield message;
+          yield queued.message;
           continue;
         }
         if (signal.aborted) return;
@@ -279,6 +301,11 @@ export class BinlogClient {
   /** Messages already received and not yet taken. */
   get backlog(): number {
     return this.#queue.length;
+  }
+
+  /** Binlog bytes of the messages in `backlog`. */
+  get backlogBytes(): number {
+    return this.#queuedBytes;
   }
 
   stop(): void {

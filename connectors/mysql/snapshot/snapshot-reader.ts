@@ -8,8 +8,15 @@
  * held for the instant between opening the snapshot and reading @@gtid_executed (needs RELOAD).
  *
  * A snapshot resumed after a restart reads its remaining chunks from a new consistent snapshot but still
- * streams from the first snapshot's position: rows of later chunks may then pass through older states while
- * the stream catches up, and end equal to the source.
+ * streams from the first snapshot's position; the stream then drops the changes the later snapshot already
+ * holds (snapshot-overlap.ts).
+ *
+ * Schema changes: a consistent read of a table altered after the snapshot opened returns the new shape (MariaDB
+ * fills added columns with their defaults), while the stream replays that table's older changes, in the old
+ * shape, after it: a replica would drop the new column and add it back empty. So each table's shape is compared
+ * with its shape when the snapshot opened; on a difference the snapshot is reopened at a newer position from
+ * that table on (a restart point, like a resumed snapshot), and a table already partly published is read again
+ * from its start after a snapshot truncate event.
  */
 import type { Connection, RowDataPacket } from 'mysql2/promise';
 import type { ChangeEvent, Row } from '../../../schemas/events/change-event.ts';
@@ -22,16 +29,78 @@ import { decodeValue, scalarText } from '../types/decode-value.ts';
 import { quoteIdent, readTableSchema } from '../types/catalog.ts';
 import { writeSnapshotState, type RawKeyValue, type SnapshotState } from './snapshot-state.ts';
 
+/** A consistent snapshot: the GTID position it sees and each table's shape at that point. */
+export interface OpenSnapshot {
+  readonly at: string;
+  readonly shapes: ReadonlyMap<string, string>;
+}
+
+/** ER_TABLE_DEF_CHANGED: a table rebuilt after the consistent snapshot opened cannot be read in it. */
+const TABLE_DEFINITION_CHANGED = 1412;
+const OPEN_ATTEMPTS = 10;
+
 export interface SnapshotContext {
   readonly connectorName: string;
   readonly flavor: BinlogFlavor;
   readonly chunkRows: number;
   /** Reports rows read, for status(). */
   readonly onProgress: (state: SnapshotState, table: string, rowsPerChunk: number) => void;
+  /** Ends the current consistent snapshot and opens a newer one on the same connection. */
+  readonly reopen: () => Promise<OpenSnapshot>;
+}
+
+/**
+ * Each existing table's shape as one text: columns in order with type, nullability, primary-key membership,
+ * default and collation (what a consistent read or a replica would see differently after DDL).
+ */
+export async function tableShapes(
+  connection: Connection,
+  tables: readonly string[],
+): Promise<Map<string, string>> {
+  if (tables.length === 0) return new Map();
+  const [rows] = await connection.query<RowDataPacket[]>(
+    `SELECT CONCAT(TABLE_SCHEMA, '.', TABLE_NAME) AS name,
+            GROUP_CONCAT(CONCAT_WS(':', COLUMN_NAME, COLUMN_TYPE, IS_NULLABLE, IF(COLUMN_KEY = 'PRI', 'PK', ''),
+                                   IFNULL(COLUMN_DEFAULT, '~'), IFNULL(COLLATION_NAME, ''))
+                         ORDER BY ORDINAL_POSITION SEPARATOR '\n') AS shape
+       FROM information_schema.COLUMNS
+      WHERE CONCAT(TABLE_SCHEMA, '.', TABLE_NAME) IN (?)
+      GROUP BY TABLE_SCHEMA, TABLE_NAME`,
+    [tables],
+  );
+  return new Map(rows.map((row) => [scalarText(row.name), scalarText(row.shape)]));
+}
+
+function sameShapes(a: ReadonlyMap<string, string>, b: ReadonlyMap<string, string>): boolean {
+  return a.size === b.size && [...a].every(([name, shape]) => b.get(name) === shape);
+}
+
+/**
+ * Opens a consistent snapshot on `connection`: its GTID position and the tables' shapes at that point. Shapes
+ * read just before and just after opening must agree, otherwise DDL raced the opening and it is tried again.
+ */
+export async function openConsistentSnapshot(
+  connection: Connection,
+  flavor: BinlogFlavor,
+  tables: readonly string[],
+): Promise<OpenSnapshot> {
+  for (let attempt = 1; ; attempt++) {
+    const before = await tableShapes(connection, tables);
+    const at = await openAt(connection, flavor);
+    const shapes = await tableShapes(connection, tables);
+    if (sameShapes(before, shapes)) return { at, shapes };
+    await connection.query('ROLLBACK');
+    if (attempt >= OPEN_ATTEMPTS)
+      throw new CdcError(
+        'SOURCE_TABLE_UNSUPPORTED',
+        `tables kept changing shape while the snapshot opened (${OPEN_ATTEMPTS} attempts)`,
+        {},
+      );
+  }
 }
 
 /** Opens a consistent snapshot on `connection` and returns the GTID position it sees. */
-export async function openConsistentSnapshot(connection: Connection, flavor: BinlogFlavor): Promise<string> {
+async function openAt(connection: Connection, flavor: BinlogFlavor): Promise<string> {
   await connection.query("SET SESSION time_zone = '+00:00'");
   await connection.query('SET SESSION TRANSACTION ISOLATION LEVEL REPEATABLE READ');
   if (flavor === 'mariadb') {
@@ -106,30 +175,87 @@ function rawKeyValue(value: unknown): RawKeyValue {
   return scalarText(value);
 }
 
-/** Yields the snapshot's remaining chunks; the last batch carries `done: true` in its state. */
+function isDefinitionChanged(error: unknown): boolean {
+  return (error as { errno?: unknown } | null)?.errno === TABLE_DEFINITION_CHANGED;
+}
+
+/** The rows of one chunk, or null when the table changed shape since the snapshot opened. */
+async function readChunkAsOpened(
+  connection: Connection,
+  schema: TableSchema,
+  state: SnapshotState,
+  expected: string | null | undefined,
+  limit: number,
+): Promise<RowDataPacket[] | null> {
+  const name = `${schema.database}.${schema.table}`;
+  const shape = (await tableShapes(connection, [name])).get(name);
+  if (shape !== expected) return null;
+  try {
+    return await readChunk(connection, schema, state, limit);
+  } catch (error) {
+    if (isDefinitionChanged(error)) return null;
+    throw error;
+  }
+}
+
+/**
+ * Yields the snapshot's remaining chunks read in `open`; the last batch carries `done: true` in its state. A
+ * table found changed reopens the snapshot (context.reopen) from that table on.
+ */
 export async function* readSnapshot(
   connection: Connection,
   start: SnapshotState,
+  first: OpenSnapshot,
   context: SnapshotContext,
   signal: AbortSignal,
 ): AsyncGenerator<CaptureBatch> {
   let state = start;
+  let open = first;
   const commit: BinlogCommitPosition = {
     kind: 'binlog',
     flavor: context.flavor,
     gtidSet: state.from,
     seq: BigInt(state.seq),
   };
+  const source = (index: number) => ({
+    connector: context.connectorName,
+    position: { commit, index },
+    txId: null,
+    commitTimeMicros: BigInt(Date.now()) * 1000n,
+    origin: null,
+    snapshot: true,
+  });
   while (state.tableIndex < state.tables.length) {
     if (signal.aborted) return;
     const name = state.tables[state.tableIndex]!;
     const [database, tableName] = splitName(name);
     const schema = await readTableSchema(connection, database, tableName);
     if (schema === null) {
-      state = { ...state, tableIndex: state.tableIndex + 1, lastKey: null, tableRows: 0 };
+      state = { ...state, tableIndex: state.tableIndex + 1, lastKey: null, tableRows: 0, shape: null };
       continue;
     }
-    const rows = await readChunk(connection, schema, state, context.chunkRows);
+    const fresh = state.lastKey === null && state.tableRows === 0;
+    // A table read in part before a restart must still have the shape its first chunks had.
+    const expected = fresh ? open.shapes.get(name) : state.shape;
+    const rows = await readChunkAsOpened(connection, schema, state, expected, context.chunkRows);
+    if (rows === null) {
+      open = await context.reopen();
+      const restart = { at: open.at, tableIndex: state.tableIndex, lastKey: null };
+      state = { ...state, lastKey: null, tableRows: 0, shape: null, resumes: [...state.resumes, restart] };
+      if (fresh) continue;
+      // Rows of the old shape were published: a truncate clears them before the table is read again.
+      const truncate: ChangeEvent = {
+        op: 't',
+        before: null,
+        after: null,
+        table: schema,
+        source: source(state.eventIndex),
+        transaction: null,
+      };
+      state = { ...state, eventIndex: state.eventIndex + 1 };
+      yield { events: [truncate], commit, state: { snapshot: writeSnapshotState(state) } };
+      continue;
+    }
     const events: ChangeEvent[] = rows.map((raw, i) => {
       const after: Row = Object.fromEntries(
         schema.columns.map((column) => [column.name, decodeValue(column, raw[column.name])]),
@@ -139,14 +265,7 @@ export async function* readSnapshot(
         before: null,
         after,
         table: schema,
-        source: {
-          connector: context.connectorName,
-          position: { commit, index: state.eventIndex + i },
-          txId: null,
-          commitTimeMicros: BigInt(Date.now()) * 1000n,
-          origin: null,
-          snapshot: true,
-        },
+        source: source(state.eventIndex + i),
         transaction: null,
       };
     });
@@ -158,6 +277,7 @@ export async function* readSnapshot(
       tableRows: tableDone ? 0 : state.tableRows + rows.length,
       lastKey: tableDone || last === undefined ? null : schema.key.map((column) => rawKeyValue(last[column])),
       tableIndex: tableDone ? state.tableIndex + 1 : state.tableIndex,
+      shape: tableDone ? null : (expected ?? null),
     };
     if (state.tableIndex >= state.tables.length) state = { ...state, done: true };
     context.onProgress(state, name, rows.length);

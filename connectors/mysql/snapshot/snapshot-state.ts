@@ -18,6 +18,8 @@ export interface SnapshotState {
   readonly tableRows: number;
   /** Snapshot events yielded so far: the index of the next one. */
   readonly eventIndex: number;
+  /** Shape (tableShapes) of the table being read, as when its first chunk was read; null before. */
+  readonly shape: string | null;
   readonly done: boolean;
   /**
    * One entry per restart in the middle of the snapshot: the rest of the tables (from `tableIndex`, after
@@ -67,6 +69,7 @@ export function readSnapshotState(value: unknown): SnapshotState | null {
     lastKey: decodeKey(record.lastKey),
     tableRows: Number(record.tableRows ?? 0),
     eventIndex: Number(record.eventIndex ?? 0),
+    shape: typeof record.shape === 'string' ? record.shape : null,
     done: record.done === true,
     resumes: Array.isArray(record.resumes) ? record.resumes.flatMap(readResume) : [],
   };

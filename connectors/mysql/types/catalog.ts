@@ -4,7 +4,9 @@
  */
 import type { Connection, RowDataPacket } from 'mysql2/promise';
 import type { TableSchema } from '../../../schemas/events/table-schema.ts';
+import { mysqlColumnDefault } from './column-default.ts';
 import { columnTypeOf } from './column-type.ts';
+import { scalarText } from './decode-value.ts';
 
 export interface TablePattern {
   readonly database: string;
@@ -57,6 +59,10 @@ function numberOrNull(value: unknown): number | null {
   return value === null || value === undefined ? null : Number(value);
 }
 
+function textOrNull(value: unknown): string | null {
+  return value === null || value === undefined ? null : scalarText(value);
+}
+
 /** The table's current definition, or null when it does not exist (dropped). */
 export async function readTableSchema(
   connection: Connection,
@@ -66,7 +72,11 @@ export async function readTableSchema(
   const [columns] = await connection.query<RowDataPacket[]>(
     `SELECT c.COLUMN_NAME AS name, c.DATA_TYPE AS dataType, c.COLUMN_TYPE AS columnType, c.IS_NULLABLE AS nullable,
             c.CHARACTER_MAXIMUM_LENGTH AS maxLength, c.NUMERIC_PRECISION AS \`precision\`, c.NUMERIC_SCALE AS scale,
-            c.DATETIME_PRECISION AS datetimePrecision,
+            c.DATETIME_PRECISION AS datetimePrecision, c.COLUMN_DEFAULT AS columnDefault,
+            -- A TIMESTAMP default is shown in the session's time zone: the server converts it back to UTC.
+            CASE WHEN c.DATA_TYPE = 'timestamp' AND c.COLUMN_DEFAULT LIKE '''%'''
+                 THEN CAST(CONVERT_TZ(SUBSTRING(c.COLUMN_DEFAULT, 2, CHAR_LENGTH(c.COLUMN_DEFAULT) - 2),
+                                      @@session.time_zone, '+00:00') AS CHAR) END AS utcDefault,
             EXISTS (SELECT 1 FROM information_schema.CHECK_CONSTRAINTS k
                      WHERE k.CONSTRAINT_SCHEMA = c.TABLE_SCHEMA AND k.TABLE_NAME = c.TABLE_NAME
                        AND k.CHECK_CLAUSE = CONCAT('json_valid(\`', REPLACE(c.COLUMN_NAME, '\`', '\`\`'), '\`)')) AS isJson
@@ -98,11 +108,14 @@ export async function readTableSchema(
         datetimePrecision: numberOrNull(row.datetimePrecision),
         isJson: Number(row.isJson) === 1,
       };
+      const type = columnTypeOf(catalog);
+      const columnDefault = mysqlColumnDefault(type, textOrNull(row.columnDefault), textOrNull(row.utcDefault));
       return {
         name: catalog.name,
-        type: columnTypeOf(catalog),
+        type,
         sourceType: catalog.columnType,
         nullable: row.nullable === 'YES',
+        ...(columnDefault !== undefined ? { default: columnDefault } : {}),
       };
     }),
     key: keys.map((row) => String(row.name)),

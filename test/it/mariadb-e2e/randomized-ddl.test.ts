@@ -132,9 +132,8 @@ test('a randomized workload with ADD, MODIFY, DROP COLUMN and CREATE TABLE while
       chunkRows: 1_000,
     });
 
-  // Schema changes start once streaming does (a column added while the snapshot runs is covered by
-  // snapshot-restart.test.ts; DDL on a table the snapshot has not read yet is a known limit, see
-  // connectors/mysql/README.md).
+  // Schema changes start once streaming does (DDL racing the snapshot is covered by snapshot-restart.test.ts
+  // and test/it/mysql/snapshot.test.ts).
   await waitFor('the initial snapshot to finish', () => running.connectors()[0]?.snapshot?.done === true, {
     timeoutMs: 120_000,
   });

@@ -236,4 +236,105 @@ void describe('initial snapshot handed over to the stream', () => {
       for (const run of second) await run.stop();
     }
   });
+
+  /** Replays one table's events into id -> row (v and x), failing on a replayed or lost change. */
+  function replayTable(events: readonly ChangeEvent[], table: string): Map<string, string> {
+    const rows = new Map<string, string>();
+    const text = (row: Readonly<Record<string, unknown>>) => JSON.stringify([row.v, row.x ?? null]);
+    for (const event of events.filter((e) => e.table.table === table)) {
+      const key = (row: Readonly<Record<string, unknown>> | null) => String(row?.id);
+      if (event.op === 'r') rows.set(key(event.after), text(event.after));
+      else if (event.op === 'c') {
+        assert.ok(!rows.has(key(event.after)), `insert of present key ${key(event.after)} in ${table}`);
+        rows.set(key(event.after), text(event.after));
+      } else if (event.op === 'u') {
+        assert.ok(rows.delete(key(event.before)), `update of absent key ${key(event.before)} in ${table}`);
+        rows.set(key(event.after), text(event.after));
+      } else if (event.op === 'd') {
+        assert.ok(rows.delete(key(event.before)), `delete of absent key ${key(event.before)} in ${table}`);
+      } else rows.clear();
+    }
+    return rows;
+  }
+
+  async function sourceRows(table: string): Promise<Map<string, string>> {
+    const [rows] = await db.sql.query<RowDataPacket[]>(`SELECT * FROM ${table}`);
+    return new Map(rows.map((row) => [String(row.id), JSON.stringify([row.v, row.x ?? null])]));
+  }
+
+  async function twoTables(rowsA: number): Promise<void> {
+    await db.sql.query('DROP TABLE IF EXISTS s, a, b');
+    await db.sql.query('CREATE TABLE a (id INT PRIMARY KEY, v INT NOT NULL)');
+    await db.sql.query('CREATE TABLE b (id INT PRIMARY KEY, v INT NOT NULL)');
+    await db.sql.query('INSERT INTO a SELECT seq, 0 FROM seq_1_to_' + String(rowsA));
+    await db.sql.query('INSERT INTO b SELECT seq, 0 FROM seq_1_to_500');
+  }
+
+  /** Every row change of both tables applied in order equals the source, the new column included. */
+  async function assertTablesEqual(events: readonly ChangeEvent[]): Promise<void> {
+    for (const table of ['a', 'b'])
+      assert.deepEqual(replayTable(events, table), await sourceRows(table), table);
+  }
+
+  void test('a column added to a table the snapshot has not read yet: the snapshot reopens there, no old-shape change follows its rows', async () => {
+    await twoTables(20_000);
+    const run = new RunningConnector(
+      connectorConfig(db.name, { snapshot: 'initial', snapshotChunkRows: 100 }),
+    );
+    try {
+      await run.waitForEvents('the first chunk of a', (events) => events.length > 0);
+      await db.sql.query('UPDATE b SET v = 1 WHERE id <= 100');
+      await db.sql.query('ALTER TABLE b ADD COLUMN x INT NULL DEFAULT 5');
+      await db.sql.query('UPDATE b SET v = 2, x = 6 WHERE id > 400');
+      await waitFor('snapshot done', () => run.connector.status().snapshot?.done === true, {
+        timeoutMs: 60_000,
+      });
+      await db.sql.query('INSERT INTO b VALUES (100000, 3, 7)');
+      const events = await run.waitForEvents('the marker row', (all) =>
+        all.some((e) => e.op === 'c' && e.after.id === 100_000),
+      );
+      const bRead = events.filter((e) => e.op === 'r' && e.table.table === 'b');
+      assert.ok(bRead.length > 0 && bRead.every((e) => e.after !== null && 'x' in e.after), 'b was read in its new shape');
+      const firstBRead = events.indexOf(bRead[0]!);
+      const oldShape = events
+        .slice(firstBRead)
+        .filter((e) => e.table.table === 'b' && !e.table.columns.some((c) => c.name === 'x'));
+      assert.deepEqual(oldShape, [], 'no change in the old shape of b after its snapshot rows');
+      await assertTablesEqual(events);
+    } finally {
+      await run.stop();
+    }
+  });
+
+  void test('a column added to a half-read table while the connector was down: it is truncated and read again in its new shape', async () => {
+    await twoTables(3_000);
+    const config = connectorConfig(db.name, { snapshot: 'initial', snapshotChunkRows: 200 });
+    const first = new RunningConnector(config);
+    const runs = [first];
+    try {
+      await first.waitForEvents('three chunks', () => first.batches.length >= 3);
+      await first.stop();
+      const published = first.batches.slice(0, 3);
+      await db.sql.query('UPDATE a SET v = 1 WHERE id IN (5, 2500)');
+      await db.sql.query('DELETE FROM a WHERE id IN (6, 2600)');
+      await db.sql.query('ALTER TABLE a ADD COLUMN x INT NULL DEFAULT 5');
+      await db.sql.query('UPDATE a SET v = 2, x = 9 WHERE id IN (7, 2700)');
+      const second = new RunningConnector(config, publishedUpTo(published));
+      runs.push(second);
+      await waitFor('snapshot done', () => second.connector.status().snapshot?.done === true, {
+        timeoutMs: 60_000,
+      });
+      await db.sql.query('INSERT INTO b VALUES (100000, 3)');
+      await second.waitForEvents('the marker row', (all) =>
+        all.some((e) => e.op === 'c' && e.after.id === 100_000),
+      );
+      const events = [...published.flatMap((b) => b.events), ...second.events];
+      const truncates = events.filter((e) => e.op === 't');
+      assert.equal(truncates.length, 1, 'one truncate of a');
+      assert.equal(truncates[0]?.source.snapshot, true, 'the truncate is part of the snapshot');
+      await assertTablesEqual(events);
+    } finally {
+      for (const run of runs) await run.stop();
+    }
+  });
 });

@@ -81,6 +81,7 @@ void describe('snapshot state', () => {
       lastKey: [Uint8Array.of(1, 2), '5'],
       tableRows: 400,
       eventIndex: 900,
+      shape: 'id:int(11):NO:PK',
       done: false,
       resumes: [{ at: '0-1-20', tableIndex: 1, lastKey: [Uint8Array.of(0, 255), 7] }],
     };
