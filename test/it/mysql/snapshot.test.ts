@@ -30,40 +30,47 @@ const TEXT_KEY: KeyKind = {
   },
 };
 
+type RowImage = Readonly<Record<string, unknown>>;
+
+/** The compared part of a row: v, and x where the table has it. */
+function rowValue(row: RowImage): string {
+  return JSON.stringify([Number(row.v), row.x ?? null]);
+}
+
 /**
- * Applies events in order to a map id -> v as a strict replica would: an insert of a present key, or an
- * update or delete of an absent one, fails (a replayed or lost change); snapshot reads are upserts.
+ * Applies one table's events in order to a map id -> row as a strict replica would: an insert of a present key,
+ * or an update or delete of an absent one, fails (a replayed or lost change); snapshot reads are upserts.
  */
-function replay(events: readonly ChangeEvent[]): Map<string, number> {
-  const table = new Map<string, number>();
-  const id = (row: Readonly<Record<string, unknown>> | null): string => String(row?.id);
-  for (const event of events) {
+function replay(events: readonly ChangeEvent[], table = 's'): Map<string, string> {
+  const rows = new Map<string, string>();
+  const id = (row: RowImage | null): string => String(row?.id);
+  for (const event of events.filter((e) => e.table.table === table)) {
     switch (event.op) {
       case 'r':
-        table.set(id(event.after), Number(event.after.v));
+        rows.set(id(event.after), rowValue(event.after));
         break;
       case 'c':
-        assert.ok(!table.has(id(event.after)), `insert of present key ${id(event.after)}`);
-        table.set(id(event.after), Number(event.after.v));
+        assert.ok(!rows.has(id(event.after)), `insert of present key ${id(event.after)} in ${table}`);
+        rows.set(id(event.after), rowValue(event.after));
         break;
       case 'u':
-        assert.ok(table.delete(id(event.before)), `update of absent key ${id(event.before)}`);
-        table.set(id(event.after), Number(event.after.v));
+        assert.ok(rows.delete(id(event.before)), `update of absent key ${id(event.before)} in ${table}`);
+        rows.set(id(event.after), rowValue(event.after));
         break;
       case 'd':
-        assert.ok(table.delete(id(event.before)), `delete of absent key ${id(event.before)}`);
+        assert.ok(rows.delete(id(event.before)), `delete of absent key ${id(event.before)} in ${table}`);
         break;
       case 't':
-        table.clear();
+        rows.clear();
         break;
     }
   }
-  return table;
+  return rows;
 }
 
-async function tableContent(sql: Connection): Promise<Map<string, number>> {
-  const [rows] = await sql.query<RowDataPacket[]>('SELECT id, v FROM s');
-  return new Map(rows.map((row) => [String(row.id), Number(row.v)]));
+async function tableContent(sql: Connection, table = 's'): Promise<Map<string, string>> {
+  const [rows] = await sql.query<RowDataPacket[]>(`SELECT * FROM ${table}`);
+  return new Map(rows.map((row) => [String(row.id), rowValue(row)]));
 }
 
 /** Random single-row writes from another connection until stopped. */
@@ -141,7 +148,7 @@ void describe('initial snapshot handed over to the stream', () => {
     return writes;
   }
 
-  function assertOrderedAndEqual(events: readonly ChangeEvent[], expected: Map<string, number>): void {
+  function assertOrderedAndEqual(events: readonly ChangeEvent[], expected: Map<string, string>): void {
     for (let i = 1; i < events.length; i++)
       assert.equal(comparePosition(events[i - 1]!.source.position, events[i]!.source.position), -1);
     assert.deepEqual(replay(events), expected);
@@ -237,31 +244,6 @@ void describe('initial snapshot handed over to the stream', () => {
     }
   });
 
-  /** Replays one table's events into id -> row (v and x), failing on a replayed or lost change. */
-  function replayTable(events: readonly ChangeEvent[], table: string): Map<string, string> {
-    const rows = new Map<string, string>();
-    const text = (row: Readonly<Record<string, unknown>>) => JSON.stringify([row.v, row.x ?? null]);
-    for (const event of events.filter((e) => e.table.table === table)) {
-      const key = (row: Readonly<Record<string, unknown>> | null) => String(row?.id);
-      if (event.op === 'r') rows.set(key(event.after), text(event.after));
-      else if (event.op === 'c') {
-        assert.ok(!rows.has(key(event.after)), `insert of present key ${key(event.after)} in ${table}`);
-        rows.set(key(event.after), text(event.after));
-      } else if (event.op === 'u') {
-        assert.ok(rows.delete(key(event.before)), `update of absent key ${key(event.before)} in ${table}`);
-        rows.set(key(event.after), text(event.after));
-      } else if (event.op === 'd') {
-        assert.ok(rows.delete(key(event.before)), `delete of absent key ${key(event.before)} in ${table}`);
-      } else rows.clear();
-    }
-    return rows;
-  }
-
-  async function sourceRows(table: string): Promise<Map<string, string>> {
-    const [rows] = await db.sql.query<RowDataPacket[]>(`SELECT * FROM ${table}`);
-    return new Map(rows.map((row) => [String(row.id), JSON.stringify([row.v, row.x ?? null])]));
-  }
-
   async function twoTables(rowsA: number): Promise<void> {
     await db.sql.query('DROP TABLE IF EXISTS s, a, b');
     await db.sql.query('CREATE TABLE a (id INT PRIMARY KEY, v INT NOT NULL)');
@@ -273,7 +255,7 @@ void describe('initial snapshot handed over to the stream', () => {
   /** Every row change of both tables applied in order equals the source, the new column included. */
   async function assertTablesEqual(events: readonly ChangeEvent[]): Promise<void> {
     for (const table of ['a', 'b'])
-      assert.deepEqual(replayTable(events, table), await sourceRows(table), table);
+      assert.deepEqual(replay(events, table), await tableContent(db.sql, table), table);
   }
 
   void test('a column added to a table the snapshot has not read yet: the snapshot reopens there, no old-shape change follows its rows', async () => {
@@ -294,7 +276,10 @@ void describe('initial snapshot handed over to the stream', () => {
         all.some((e) => e.op === 'c' && e.after.id === 100_000),
       );
       const bRead = events.filter((e) => e.op === 'r' && e.table.table === 'b');
-      assert.ok(bRead.length > 0 && bRead.every((e) => e.after !== null && 'x' in e.after), 'b was read in its new shape');
+      assert.ok(
+        bRead.length > 0 && bRead.every((e) => e.after !== null && 'x' in e.after),
+        'b was read in its new shape',
+      );
       const firstBRead = events.indexOf(bRead[0]!);
       const oldShape = events
         .slice(firstBRead)
