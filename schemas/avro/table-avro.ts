@@ -17,6 +17,9 @@
  * TableSchema from the writer schema alone. The Parsing Canonical Form, and so the fingerprint, drops custom
  * properties; a change of metadata only (varchar(40) → varchar(80)) would then keep its fingerprint. The record
  * names therefore carry a digest of the metadata, so each distinct TableSchema has its own fingerprint.
+ *
+ * A column's constant default rides as `cdc.default` (its canonical text, only when it has one) in the value
+ * schema; the key schema leaves defaults out, so message keys do not change when a key column's default does.
  */
 import { createHash } from 'node:crypto';
 import { avroNamespace, uniqueAvroNames } from './names.ts';
@@ -106,6 +109,7 @@ function columnField(column: ColumnSchema, name: string): Record<string, unknown
     'cdc.type': JSON.parse(stableJson(column.type)) as unknown,
     'cdc.sourceType': column.sourceType,
     'cdc.nullable': column.nullable,
+    ...(column.default !== undefined ? { 'cdc.default': column.default } : {}),
   };
 }
 
@@ -153,7 +157,9 @@ export function valueSchemaOf(table: TableSchema): Record<string, unknown> {
 /** The key schema: a record of the key columns, or null for a table without a key. */
 export function keySchemaOf(table: TableSchema): Record<string, unknown> | null {
   if (table.key.length === 0) return null;
-  const keyColumns = keyColumnsOf(table);
+  // Defaults stay out of the key schema: its fingerprint is part of every message key, which must not
+  // change (partition, compaction) because a key column's default did.
+  const keyColumns = keyColumnsOf(table).map(withoutDefault);
   const names = uniqueAvroNames(keyColumns.map((column) => column.name));
   const identity = {
     database: table.database,
@@ -181,6 +187,12 @@ export function keyColumnsOf(table: TableSchema): ColumnSchema[] {
   });
 }
 
+function withoutDefault(column: ColumnSchema): ColumnSchema {
+  if (column.default === undefined) return column;
+  const { default: _default, ...rest } = column;
+  return rest;
+}
+
 /** A TableSchema rebuilt from a value schema's properties, with the Avro field name of each column. */
 export interface DecodedTable {
   readonly table: TableSchema;
@@ -206,6 +218,7 @@ export function tableFromValueSchema(schema: unknown): DecodedTable {
       type: asObject(field['cdc.type'], 'cdc.type') as unknown as ColumnType,
       sourceType: asString(field['cdc.sourceType'], 'cdc.sourceType'),
       nullable: field['cdc.nullable'] === true,
+      ...(typeof field['cdc.default'] === 'string' ? { default: field['cdc.default'] } : {}),
     });
   }
   const dialect = asString(envelope['cdc.dialect'], 'cdc.dialect');

@@ -36,6 +36,13 @@ export interface ColumnSchema {
   /** The source's own type, e.g. `int8`, `numeric(12,2)`, `public.mood`, `varchar(40)`, `bigint unsigned`. */
   readonly sourceType: string;
   readonly nullable: boolean;
+  /**
+   * The column's constant default as the value's canonical text (the form the connectors decode values to:
+   * `0`, `1.50`, `true`, `new`, `2024-01-01 00:00:00+00`); see column-default.ts. Absent when the column has
+   * no default or its default is an expression (CURRENT_TIMESTAMP, nextval(), uuid()). A replica adding the
+   * column gives its existing rows this value, as the source did.
+   */
+  readonly default?: string;
 }
 
 export interface TableRef {

@@ -109,7 +109,11 @@ export async function readTableSchema(
         isJson: Number(row.isJson) === 1,
       };
       const type = columnTypeOf(catalog);
-      const columnDefault = mysqlColumnDefault(type, textOrNull(row.columnDefault), textOrNull(row.utcDefault));
+      const columnDefault = mysqlColumnDefault(
+        type,
+        textOrNull(row.columnDefault),
+        textOrNull(row.utcDefault),
+      );
       return {
         name: catalog.name,
         type,

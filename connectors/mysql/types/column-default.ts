@@ -12,7 +12,14 @@ import { canonicalDefault } from '../../../schemas/events/column-default.ts';
 
 const NUMBER = /^[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?$/;
 const QUOTED = /^'((?:[^'\\]|''|\\[\s\S])*)'$/;
-const ESCAPES: Readonly<Record<string, string>> = { n: '\n', r: '\r', t: '\t', b: '\b', '0': '\0', Z: '\x1a' };
+const ESCAPES: Readonly<Record<string, string>> = {
+  n: '\n',
+  r: '\r',
+  t: '\t',
+  b: '\b',
+  '0': '\0',
+  Z: '\x1a',
+};
 
 /** The literal's value: a quoted string unescaped, a bare number as it is; null for anything else. */
 export function mysqlDefaultLiteral(columnDefault: string | null): string | null {

@@ -1,12 +1,14 @@
 /**
  * Builds TableSchema from the PostgreSQL catalog: columns in order with their neutral type and
  * `format_type` text (schema-qualified for user types because the catalog connection runs with
- * search_path = pg_catalog), nullability, the key and the before-image the replica identity gives.
+ * search_path = pg_catalog), nullability, constant defaults, the key and the before-image the replica
+ * identity gives.
  * Cached by relation oid and column signature, so a RELATION message after ALTER TABLE reloads it.
  */
 import type pg from 'pg';
 import type { ColumnSchema, TableSchema } from '../../../schemas/events/table-schema.ts';
 import { CdcError } from '../../../services/common/errors.ts';
+import { pgColumnDefault } from './column-default.ts';
 import { columnTypeOf, type PgTypeFacts } from './column-type.ts';
 
 export type ReplicaIdentity = 'default' | 'nothing' | 'full' | 'index';
@@ -34,6 +36,7 @@ interface ColumnRow {
   elem_oid: number | null;
   enum_labels: string[] | null;
   elem_enum_labels: string[] | null;
+  default_expr: string | null;
 }
 
 interface TableRow {
@@ -54,7 +57,10 @@ SELECT a.attname AS name,
        bt.typname AS type_name, bn.nspname AS type_schema, bt.typtype AS type_kind, bt.oid::int4 AS type_oid,
        et.typname AS elem_name, en.nspname AS elem_schema, et.typtype AS elem_kind, et.oid::int4 AS elem_oid,
        (SELECT json_agg(e.enumlabel ORDER BY e.enumsortorder) FROM pg_enum e WHERE e.enumtypid = bt.oid) AS enum_labels,
-       (SELECT json_agg(e.enumlabel ORDER BY e.enumsortorder) FROM pg_enum e WHERE e.enumtypid = et.oid) AS elem_enum_labels
+       (SELECT json_agg(e.enumlabel ORDER BY e.enumsortorder) FROM pg_enum e WHERE e.enumtypid = et.oid) AS elem_enum_labels,
+       -- a generated column's expression is kept in pg_attrdef too: it is no default
+       (SELECT pg_get_expr(d.adbin, d.adrelid) FROM pg_attrdef d
+         WHERE d.adrelid = a.attrelid AND d.adnum = a.attnum AND a.attgenerated = '') AS default_expr
   FROM pg_attribute a
   JOIN pg_type t ON t.oid = a.atttypid
   -- a domain is carried as its base type
@@ -129,17 +135,22 @@ export class PgCatalog {
         oid,
       });
     const identity = IDENTITY_BY_CODE[row.identity] ?? 'default';
-    const columns: ColumnSchema[] = columnResult.rows.map((column) => ({
-      name: column.name,
-      type: columnTypeOf({
+    const columns: ColumnSchema[] = columnResult.rows.map((column) => {
+      const type = columnTypeOf({
         type: typeFacts(column),
         element: elementFacts(column),
         typmod: column.typmod,
         dimensions: column.dims,
-      }),
-      sourceType: column.source_type,
-      nullable: column.nullable,
-    }));
+      });
+      const columnDefault = pgColumnDefault(type, column.default_expr);
+      return {
+        name: column.name,
+        type,
+        sourceType: column.source_type,
+        nullable: column.nullable,
+        ...(columnDefault !== undefined ? { default: columnDefault } : {}),
+      };
+    });
     const key = identity === 'index' ? (row.identity_key ?? []) : (row.primary_key ?? []);
     return {
       oid,

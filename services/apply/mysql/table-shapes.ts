@@ -1,7 +1,8 @@
 /**
  * Target tables and their shapes: creates a table from an event's TableSchema and evolves it (ADD, DROP,
  * MODIFY COLUMN, primary key) when the source's shape changed. Known shapes are cached, so the hot path
- * compares one signature and runs no catalog query.
+ * compares one signature and runs no catalog query. Columns get the source's constant defaults, so an added
+ * column fills the rows already there as the source's did.
  *
  * MariaDB/MySQL DDL commits the open transaction implicitly, so `ensure` must only be called with no target
  * transaction open: the sink commits what it has (with its applied position) before a table changes shape.
@@ -10,6 +11,7 @@ import type { Connection } from 'mysql2/promise';
 import type { TableSchema } from '../../../schemas/events/table-schema.ts';
 import type { Logger } from '../../common/logger.ts';
 import { binaryCollation, ident, qualified, type Flavor, type TargetTable } from './sql.ts';
+import { defaultClause } from './column-default.ts';
 import { classifyTargetError } from './target-errors.ts';
 import { declaredType, normalizeType } from './type-mapping.ts';
 
@@ -130,10 +132,11 @@ export class TableShapes {
     desired: Desired,
   ): Promise<void> {
     const keys = new Set(table.key);
-    const columns = table.columns.map(
-      (column) =>
-        `${ident(column.name)} ${desired.declared.get(column.name)}${column.nullable && !keys.has(column.name) ? ' NULL' : ' NOT NULL'}`,
-    );
+    const columns = table.columns.map((column) => {
+      const type = desired.declared.get(column.name) ?? 'longtext';
+      const nullability = column.nullable && !keys.has(column.name) ? ' NULL' : ' NOT NULL';
+      return `${ident(column.name)} ${type}${nullability}${defaultClause(column, table, type, this.flavor)}`;
+    });
     if (table.key.length > 0) columns.push(`PRIMARY KEY (${table.key.map(ident).join(', ')})`);
     const collation = binaryCollation(this.flavor);
     await connection.query(
@@ -157,15 +160,19 @@ export class TableShapes {
     for (const column of table.columns) {
       const type = desired.declared.get(column.name) ?? 'longtext';
       const now = current.get(column.name);
-      // Added columns are nullable (unless keys): rows already in the replica have no value for them.
+      // Added columns are nullable (unless keys); a constant default gives the replica's existing rows the
+      // value the source's rows got when it added the column.
       if (now === undefined)
         changes.push(
-          `ADD COLUMN ${ident(column.name)} ${type}${keys.has(column.name) ? ' NOT NULL' : ' NULL'}`,
+          `ADD COLUMN ${ident(column.name)} ${type}${keys.has(column.name) ? ' NOT NULL' : ' NULL'}${defaultClause(column, table, type, this.flavor)}`,
         );
       else if (now.type !== normalizeType(type, this.flavor)) {
         // Nullability stays as the replica has it: added columns are nullable whatever the source says.
         const nullable = now.nullable && !keys.has(column.name);
-        changes.push(`MODIFY COLUMN ${ident(column.name)} ${type}${nullable ? ' NULL' : ' NOT NULL'}`);
+        // MODIFY drops a default it does not restate.
+        changes.push(
+          `MODIFY COLUMN ${ident(column.name)} ${type}${nullable ? ' NULL' : ' NOT NULL'}${defaultClause(column, table, type, this.flavor)}`,
+        );
       }
     }
     for (const name of current.keys()) {

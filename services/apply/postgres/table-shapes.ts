@@ -1,7 +1,9 @@
 /**
  * Target tables and their shapes: creates a table (and the enum types it needs) from an event's TableSchema,
  * and evolves it (ADD, DROP, ALTER COLUMN TYPE) when the source's shape changed. Known shapes are cached, so
- * the hot path compares one signature and runs no catalog query.
+ * the hot path compares one signature and runs no catalog query. Columns get the source's constant defaults,
+ * so an added column fills the rows already there as the source's did (a default changed later is not
+ * replayed: rows always arrive with every value, so it matters only at that moment).
  *
  * Table DDL runs inside the target transaction (PostgreSQL DDL is transactional, and an event with the old
  * shape may precede one with the new shape in the same batch). Shapes learned inside a transaction only
@@ -11,6 +13,7 @@
 import type pg from 'pg';
 import type { TableSchema } from '../../../schemas/events/table-schema.ts';
 import type { Logger } from '../../common/logger.ts';
+import { defaultClause } from './column-default.ts';
 import { declaredType, enumTypeNeeds, normalizeTypeName, type EnumTypeNeed } from './type-mapping.ts';
 import { ident, literal, qualified, splitTypeName, type TargetTable } from './sql.ts';
 
@@ -137,7 +140,8 @@ export class TableShapes {
 
   private async create(client: pg.Client, target: TargetTable, table: TableSchema): Promise<void> {
     const columns = table.columns.map(
-      (column) => `${ident(column.name)} ${declaredType(table, column)}${column.nullable ? '' : ' NOT NULL'}`,
+      (column) =>
+        `${ident(column.name)} ${declaredType(table, column)}${defaultClause(column)}${column.nullable ? '' : ' NOT NULL'}`,
     );
     if (table.key.length > 0) columns.push(`PRIMARY KEY (${table.key.map(ident).join(', ')})`);
     await client.query(`CREATE SCHEMA IF NOT EXISTS ${ident(target.schema)}`);
@@ -156,10 +160,16 @@ export class TableShapes {
     for (const column of table.columns) {
       const type = declaredType(table, column);
       const now = current.get(column.name);
-      // Added columns are nullable: rows already in the replica have no value for them.
-      if (now === undefined) changes.push(`ADD COLUMN ${ident(column.name)} ${type}`);
+      // Added columns are nullable (a key or NOT NULL change of the source is not replayed here); a constant
+      // default gives the replica's existing rows the value the source's rows got when it added the column.
+      if (now === undefined) changes.push(`ADD COLUMN ${ident(column.name)} ${type}${defaultClause(column)}`);
       else if (now !== desired.columns.get(column.name)) {
-        changes.push(`ALTER COLUMN ${ident(column.name)} TYPE ${type} USING ${ident(column.name)}::${type}`);
+        // The old default may not cast to the new type (`'new'` to integer): it goes, the source's comes.
+        const name = ident(column.name);
+        const newDefault = defaultClause(column);
+        changes.push(`ALTER COLUMN ${name} DROP DEFAULT`);
+        changes.push(`ALTER COLUMN ${name} TYPE ${type} USING ${name}::${type}`);
+        if (newDefault !== '') changes.push(`ALTER COLUMN ${name} SET${newDefault}`);
       }
     }
     for (const name of current.keys()) {
