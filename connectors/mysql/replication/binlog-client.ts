@@ -4,7 +4,7 @@
  * imports the library. Datetimes arrive as text (dateStrings, UTC), never through a JS Date.
  *
  * The library pushes events as fast as the socket delivers them; the queue here pauses the socket above a
- * high-water mark so a slow consumer cannot make memory grow without bound.
+ * bound in bytes (READ_AHEAD_BYTES) so a slow consumer cannot make memory grow with the source's backlog.
  */
 import ZongJi, {
   type AnyBinlogEvent,
@@ -68,13 +68,14 @@ export interface BinlogClientOptions {
 }
 
 /**
- * Read-ahead bound: the socket pauses when the queue holds this many binlog bytes (or messages, for runs of tiny
- * events), and resumes below a quarter of it. A row event of a few KiB decodes into one JS object per row, several
- * times larger, so the bound is on bytes: counting messages alone let a catch-up hold a large share of the backlog
- * decoded in memory. A few MiB are still far more than the consumer takes between two socket reads.
+ * Read-ahead bound: the socket pauses once the queue holds this many bytes of binlog events (or this many
+ * messages, for runs of tiny ones) and resumes when it has drained to a quarter. Bytes, not messages: a row event
+ * carries up to a few KiB of rows (hundreds of small ones), which decode to roughly ten times that in JS objects,
+ * so a bound of 5,000 messages let a catch-up hold about a million decoded rows. 1 MiB is still tens of thousands
+ * of small rows, far more than the consumer takes while a paused socket refills from the kernel's buffer.
  */
-export const READ_AHEAD_BYTES = Number(process.env.DBG_RA_BYTES ?? 4 * 1024 * 1024);
-const READ_AHEAD_MESSAGES = 5000;
+export const READ_AHEAD_BYTES = 1024 * 1024;
+export const READ_AHEAD_MESSAGES = 5000;
 
 interface Queued {
   readonly message: BinlogMessage;
@@ -306,6 +307,11 @@ export class BinlogClient {
   /** Binlog bytes of the messages in `backlog`. */
   get backlogBytes(): number {
     return this.#queuedBytes;
+  }
+
+  /** Whether reading from the socket is paused because the backlog reached the read-ahead bound. */
+  get paused(): boolean {
+    return this.#paused;
   }
 
   stop(): void {
