@@ -1,9 +1,10 @@
 /**
  * MariaDB → Kafka → PostgreSQL with schema changes while streaming: the randomized workload (inserts, updates
  * with key changes, deletes, truncates, large transactions) runs in rounds, and between rounds the source's
- * shape changes: ALTER TABLE ADD COLUMN (filled by later writes), MODIFY a column's type (wider varchar,
- * int → bigint, int → decimal), DROP COLUMN (of added columns: the workload writes the others), and CREATE TABLE of new tables that then take writes too. At the
- * end verify reports every table equal and each replica table has exactly the source's columns.
+ * shape changes: ALTER TABLE ADD COLUMN (filled by later writes, or in untouched rows by constant defaults
+ * alone), MODIFY a column's type (wider varchar, int → bigint, int → decimal), DROP COLUMN (of added columns:
+ * the workload writes the others), and CREATE TABLE of new tables that then take writes too. At the end verify
+ * reports every table equal and each replica table has exactly the source's columns.
  */
 import assert from 'node:assert/strict';
 import { after, test } from 'node:test';
@@ -61,6 +62,13 @@ const STEPS: readonly DdlStep[] = [
     );
     await db.query(`UPDATE events SET day = '2024-03-01', tag = 'dated' WHERE seq % 4 = 0`);
     return 'events ADD COLUMN tag, day';
+  },
+  async (db) => {
+    // Rows no later write touches (odd ids) have these columns only through their defaults, on both sides.
+    await db.query(
+      `ALTER TABLE ledger ADD COLUMN fee int NOT NULL DEFAULT 0, ADD COLUMN status varchar(10) DEFAULT 'open'`,
+    );
+    return 'ledger ADD COLUMN fee DEFAULT 0, status DEFAULT open';
   },
   async (db) => {
     await db.query(`ALTER TABLE ledger MODIFY COLUMN amount decimal(14,2)`);
