@@ -39,6 +39,7 @@ import { openConsistentSnapshot, readSnapshot } from './snapshot/snapshot-reader
 import { readSnapshotState, type SnapshotState } from './snapshot/snapshot-state.ts';
 import { SnapshotOverlap, resumeAt } from './snapshot/snapshot-overlap.ts';
 import { KeyOrder } from './types/key-order.ts';
+import { IncrementalSnapshot, readIncrementalState } from './snapshot/incremental.ts';
 import { estimateRows, listCapturedTables, parseTablePatterns, type TablePattern } from './types/catalog.ts';
 import { SchemaCache } from './types/schema-cache.ts';
 
@@ -72,6 +73,10 @@ export class MysqlConnector implements SourceConnector {
   #confirmed: string | null = null;
   #progress: StreamProgress | null = null;
   #snapshot: SnapshotProgress | null = null;
+  /** Snapshots requested while streaming; null while the connector does not stream. */
+  #incremental: IncrementalSnapshot | null = null;
+  /** Tables requested while not streaming, handed over when streaming starts. */
+  #requested: string[] = [];
   #client: BinlogClient | null = null;
   #lagMillis: number | null = null;
 
@@ -141,8 +146,23 @@ export class MysqlConnector implements SourceConnector {
         this.#config.flavor,
         readStrings(state.overlapTruncated),
       );
-      for await (const batch of this.#streamWithReconnect(start, ready.facts, overlap, signal))
-        yield withState(batch);
+      const incremental = new IncrementalSnapshot(
+        {
+          flavor: this.#config.flavor,
+          chunkRows: this.#config.snapshotChunkRows,
+          connect: () => this.#connect(),
+        },
+        readIncrementalState(state.incremental),
+      );
+      if (this.#requested.length > 0) incremental.add(this.#requested.splice(0));
+      this.#incremental = incremental;
+      try {
+        for await (const batch of this.#streamWithReconnect(start, ready.facts, overlap, signal))
+          yield withState(batch);
+      } finally {
+        this.#incremental = null;
+        await incremental.close();
+      }
       this.#state = 'stopped';
     } catch (error) {
       if (signal.aborted) {
@@ -295,6 +315,7 @@ export class MysqlConnector implements SourceConnector {
         serverId: this.#config.serverId,
         gtidSet: formatGtidPosition(start.from),
         databases: this.#databases,
+        heartbeatPeriodMs: this.#config.heartbeatIntervalMs,
       });
       try {
         control = await this.#connect();
@@ -314,6 +335,7 @@ export class MysqlConnector implements SourceConnector {
           heartbeatIntervalMs: this.#config.heartbeatIntervalMs,
           schemas: new SchemaCache(control),
           overlap: overlap === null ? null : { changes: overlap, order: new KeyOrder(control) },
+          incremental: this.#incremental,
           logger: this.#logger,
           onProgress: (progress) => {
             this.#progress = progress;
@@ -333,6 +355,7 @@ export class MysqlConnector implements SourceConnector {
         this.#state = 'reconnecting';
         this.#lastError = errorMessage(error);
         this.#logger.warn({ err: this.#lastError, backoffMs: backoff }, 'binlog stream lost; reconnecting');
+        await this.#incremental?.reset();
         const progress = this.#progress;
         start = progress.pending
           ? {
@@ -377,18 +400,40 @@ export class MysqlConnector implements SourceConnector {
       received: progress ? `${formatGtidPosition(progress.position)} (seq ${progress.seq})` : null,
       lagBytes: null,
       lagMillis: this.#lagMillis,
-      snapshot: this.#snapshot,
+      snapshot: this.#incremental?.progress() ?? this.#snapshot,
       lastError: this.#lastError,
     };
   }
 
-  requestSnapshot(tables: readonly string[]): Promise<void> {
-    return Promise.reject(
-      new CdcError(
-        'OPERATION_UNSUPPORTED',
-        `the binlog connector ${this.name} cannot snapshot ${tables.join(', ') || 'all tables'} while streaming yet; restart it with snapshot 'initial' and no saved position`,
-        {},
-      ),
-    );
+  /**
+   * Reads `tables` (all captured tables when empty) again while streaming: chunk by chunk, each released into
+   * the stream at the position it was read at (snapshot/incremental.ts).
+   */
+  async requestSnapshot(tables: readonly string[]): Promise<void> {
+    const control = await this.#connect();
+    let captured: string[];
+    try {
+      captured = await listCapturedTables(control, this.#patterns);
+    } finally {
+      await control.end();
+    }
+    const databases = this.#databases;
+    const wanted =
+      tables.length === 0
+        ? captured
+        : tables.map((table) =>
+            table.includes('.') || databases.length !== 1 ? table : `${databases[0]}.${table}`,
+          );
+    const unknown = wanted.filter((table) => !captured.includes(table));
+    if (unknown.length > 0) {
+      throw new CdcError(
+        'SOURCE_TABLE_UNSUPPORTED',
+        `cannot snapshot ${unknown.join(', ')}: not an existing table matched by ${this.name}'s tables (${this.#config.tables.join(', ')}); name tables as database.table`,
+        { tables: unknown.join(', ') },
+      );
+    }
+    if (this.#incremental) this.#incremental.add(wanted);
+    else this.#requested.push(...wanted);
+    this.#logger.info({ tables: wanted }, 'snapshot requested');
   }
 }

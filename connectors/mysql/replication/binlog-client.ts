@@ -32,6 +32,8 @@ export type BinlogMessage =
       readonly serverId: number;
       readonly standalone: boolean;
       readonly timestampMs: number;
+      /** Where the GTID event ends in the binlog: the transaction starts just before it. */
+      readonly at: BinlogCoordinate | null;
     }
   | {
       readonly kind: 'rows';
@@ -52,7 +54,18 @@ export type BinlogMessage =
       readonly file: string | undefined;
       readonly offset: number;
     }
-  | { readonly kind: 'heartbeat'; readonly timestampMs: number };
+  | {
+      readonly kind: 'heartbeat';
+      readonly timestampMs: number;
+      /** The end of the binlog: everything before it has been sent. */
+      readonly at: BinlogCoordinate | null;
+    };
+
+/** A place in the binlog files: file name and byte offset. */
+export interface BinlogCoordinate {
+  readonly file: string;
+  readonly offset: number;
+}
 
 export interface BinlogClientOptions {
   readonly host: string;
@@ -65,6 +78,8 @@ export interface BinlogClientOptions {
   readonly gtidSet: string;
   /** Databases whose row events are wanted. */
   readonly databases: readonly string[];
+  /** The server sends a heartbeat after this long without events, so an idle stream still moves. */
+  readonly heartbeatPeriodMs?: number;
 }
 
 /**
@@ -167,6 +182,12 @@ export class BinlogClient {
         'heartbeat',
       ],
     });
+    // Queued on the dump connection ahead of zongji's own preamble, so it is in force when the dump starts;
+    // a failure surfaces as the connection's error.
+    if (options.heartbeatPeriodMs !== undefined) {
+      const nanoseconds = BigInt(Math.max(1, Math.round(options.heartbeatPeriodMs))) * 1_000_000n;
+      zongji.connection?.query(`SET @master_heartbeat_period = ${nanoseconds}`, () => undefined);
+    }
     await ready;
   }
 
@@ -198,6 +219,12 @@ export class BinlogClient {
     this.#notify();
   }
 
+  /** The current binlog file (zongji follows rotate events) at `offset`; null before the first rotate. */
+  #coordinate(offset: number): BinlogCoordinate | null {
+    const file = this.#zongji?.options.filename;
+    return typeof file === 'string' && file !== '' && offset > 0 ? { file, offset } : null;
+  }
+
   #translate(event: AnyBinlogEvent): BinlogMessage | null {
     const timestampMs = event.timestamp;
     if (is(event, 'MariadbGtid'))
@@ -207,10 +234,18 @@ export class BinlogClient {
         serverId: event.serverId,
         standalone: event.standalone,
         timestampMs,
+        at: this.#coordinate(event.nextPosition),
       };
     // MySQL: standalone is decided by whether a BEGIN query follows.
     if (is(event, 'Gtid'))
-      return { kind: 'gtid', gtid: event.gtid, serverId: 0, standalone: false, timestampMs };
+      return {
+        kind: 'gtid',
+        gtid: event.gtid,
+        serverId: 0,
+        standalone: false,
+        timestampMs,
+        at: this.#coordinate(event.nextPosition),
+      };
     if (is(event, 'Query')) return { kind: 'query', database: event.schema, sql: event.query, timestampMs };
     if (is(event, 'Xid')) {
       return {
@@ -220,7 +255,15 @@ export class BinlogClient {
         offset: event.nextPosition,
       };
     }
-    if (is(event, 'Heartbeat')) return { kind: 'heartbeat', timestampMs };
+    if (is(event, 'Heartbeat'))
+      return {
+        kind: 'heartbeat',
+        timestampMs,
+        at:
+          event.binlogName && event.nextPosition > 0
+            ? { file: event.binlogName, offset: event.nextPosition }
+            : null,
+      };
     if (is(event, 'TableMap')) {
       if (event.primaryKey) this.#primaryKeys.set(event.tableId, event.primaryKey);
       return null;

@@ -33,8 +33,9 @@ import { decodeValue } from '../types/decode-value.ts';
 import type { SchemaCache } from '../types/schema-cache.ts';
 import type { KeyOrder } from '../types/key-order.ts';
 import type { SnapshotOverlap } from '../snapshot/snapshot-overlap.ts';
+import type { IncrementalSnapshot } from '../snapshot/incremental.ts';
 import { tableMatches, type TablePattern } from '../types/catalog.ts';
-import type { BinlogMessage, RawRow } from './binlog-client.ts';
+import type { BinlogCoordinate, BinlogMessage, RawRow } from './binlog-client.ts';
 import { parseDdl } from './ddl.ts';
 
 export interface StreamStart {
@@ -66,6 +67,8 @@ export interface StreamContext {
   readonly schemas: SchemaCache;
   /** Changes a restarted snapshot already read (dropped), with the server's key order to place rows. */
   readonly overlap: { readonly changes: SnapshotOverlap; readonly order: KeyOrder } | null;
+  /** Tables asked to be snapshotted while streaming: chunks released between transactions. */
+  readonly incremental: IncrementalSnapshot | null;
   readonly logger: Logger;
   readonly onProgress: (progress: StreamProgress) => void;
 }
@@ -215,6 +218,39 @@ export async function* streamTransactions(
     yield { events, commit, state: { pending: null, ...overlapState } };
   }
 
+  /** Releases a requested-snapshot chunk read at exactly the current position (between two transactions). */
+  async function* releaseDue(at: BinlogCoordinate | null, idle: boolean): AsyncGenerator<CaptureBatch> {
+    const incremental = context.incremental;
+    if (incremental === null || !incremental.active || open !== null || at === null) return;
+    const chunk = await incremental.due({ at, idle });
+    if (chunk === null) return;
+    seq += 1n;
+    const commit: BinlogCommitPosition = {
+      kind: 'binlog',
+      flavor: context.flavor,
+      gtidSet: formatGtidPosition(position),
+      seq,
+    };
+    const commitTimeMicros = BigInt(Date.now()) * 1000n;
+    const events: ChangeEvent[] = chunk.rows.map((after, index) => ({
+      op: 'r',
+      before: null,
+      after,
+      table: chunk.table,
+      source: {
+        connector: context.connectorName,
+        position: { commit, index },
+        txId: null,
+        commitTimeMicros,
+        origin: null,
+        snapshot: true,
+      },
+      transaction: null,
+    }));
+    progress(null);
+    yield { events, commit, state: { pending: null, incremental: chunk.state } };
+  }
+
   async function addRows(
     tx: OpenTransaction,
     message: Extract<BinlogMessage, { kind: 'rows' }>,
@@ -277,6 +313,7 @@ export async function* streamTransactions(
   for await (const message of messages) {
     switch (message.kind) {
       case 'gtid': {
+        yield* releaseDue(message.at, false);
         const gtid = parseGtid(context.flavor, message.gtid);
         open = {
           gtid: message.gtid,
@@ -319,6 +356,7 @@ export async function* streamTransactions(
         if (open) yield* finish(open, message.file, message.offset);
         break;
       case 'heartbeat':
+        yield* releaseDue(message.at, true);
         break;
     }
   }

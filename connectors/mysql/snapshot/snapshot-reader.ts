@@ -27,11 +27,14 @@ import type { CaptureBatch } from '../../connector.ts';
 import { CdcError } from '../../../services/common/errors.ts';
 import { decodeValue, scalarText } from '../types/decode-value.ts';
 import { quoteIdent, readTableSchema } from '../types/catalog.ts';
+import type { BinlogCoordinate } from '../replication/binlog-client.ts';
 import { writeSnapshotState, type RawKeyValue, type SnapshotState } from './snapshot-state.ts';
 
-/** A consistent snapshot: the GTID position it sees and each table's shape at that point. */
+/** A consistent snapshot: the GTID position it sees, its binlog coordinate and each table's shape then. */
 export interface OpenSnapshot {
+  /** Formatted GTID position; empty when not asked for (it costs a binlog scan on MariaDB). */
   readonly at: string;
+  readonly coordinate: BinlogCoordinate;
   readonly shapes: ReadonlyMap<string, string>;
 }
 
@@ -76,19 +79,21 @@ function sameShapes(a: ReadonlyMap<string, string>, b: ReadonlyMap<string, strin
 }
 
 /**
- * Opens a consistent snapshot on `connection`: its GTID position and the tables' shapes at that point. Shapes
- * read just before and just after opening must agree, otherwise DDL raced the opening and it is tried again.
+ * Opens a consistent snapshot on `connection`: its GTID position (unless `gtid` is false), binlog coordinate and
+ * the tables' shapes at that point. Shapes read just before and just after opening must agree, otherwise DDL
+ * raced the opening and it is tried again.
  */
 export async function openConsistentSnapshot(
   connection: Connection,
   flavor: BinlogFlavor,
   tables: readonly string[],
+  { gtid = true }: { readonly gtid?: boolean } = {},
 ): Promise<OpenSnapshot> {
   for (let attempt = 1; ; attempt++) {
     const before = await tableShapes(connection, tables);
-    const at = await openAt(connection, flavor);
+    const { at, coordinate } = await openAt(connection, flavor, gtid);
     const shapes = await tableShapes(connection, tables);
-    if (sameShapes(before, shapes)) return { at, shapes };
+    if (sameShapes(before, shapes)) return { at, coordinate, shapes };
     await connection.query('ROLLBACK');
     if (attempt >= OPEN_ATTEMPTS)
       throw new CdcError(
@@ -99,8 +104,20 @@ export async function openConsistentSnapshot(
   }
 }
 
-/** Opens a consistent snapshot on `connection` and returns the GTID position it sees. */
-async function openAt(connection: Connection, flavor: BinlogFlavor): Promise<string> {
+function notConfigured(): CdcError {
+  return new CdcError(
+    'SOURCE_NOT_CONFIGURED',
+    'the server did not report the binlog position of the consistent snapshot (is the binlog enabled?)',
+    {},
+  );
+}
+
+/** Opens a consistent snapshot on `connection`; returns its binlog coordinate and, if asked, GTID position. */
+async function openAt(
+  connection: Connection,
+  flavor: BinlogFlavor,
+  gtid: boolean,
+): Promise<{ at: string; coordinate: BinlogCoordinate }> {
   await connection.query("SET SESSION time_zone = '+00:00'");
   await connection.query('SET SESSION TRANSACTION ISOLATION LEVEL REPEATABLE READ');
   if (flavor === 'mariadb') {
@@ -108,25 +125,32 @@ async function openAt(connection: Connection, flavor: BinlogFlavor): Promise<str
     const [status] = await connection.query<RowDataPacket[]>("SHOW STATUS LIKE 'binlog_snapshot_%'");
     const value = (name: string): string =>
       String(status.find((row) => String(row.Variable_name).toLowerCase() === name)?.Value ?? '');
+    const coordinate = {
+      file: value('binlog_snapshot_file'),
+      offset: Number(value('binlog_snapshot_position')),
+    };
+    if (coordinate.file === '') throw notConfigured();
+    if (!gtid) return { at: '', coordinate };
     const [rows] = await connection.query<RowDataPacket[]>('SELECT BINLOG_GTID_POS(?, ?) AS pos', [
-      value('binlog_snapshot_file'),
-      Number(value('binlog_snapshot_position')),
+      coordinate.file,
+      coordinate.offset,
     ]);
     const pos: unknown = rows[0]?.pos;
-    if (pos === null || pos === undefined) {
-      throw new CdcError(
-        'SOURCE_NOT_CONFIGURED',
-        'the server did not report the binlog position of the consistent snapshot (is the binlog enabled?)',
-        {},
-      );
-    }
-    return scalarText(pos);
+    if (pos === null || pos === undefined) throw notConfigured();
+    return { at: scalarText(pos), coordinate };
   }
+  // MySQL reports no snapshot coordinate: both are read under a global read lock held for that instant.
   await connection.query('FLUSH TABLES WITH READ LOCK');
   try {
     await connection.query('START TRANSACTION WITH CONSISTENT SNAPSHOT, READ ONLY');
     const [rows] = await connection.query<RowDataPacket[]>('SELECT @@GLOBAL.gtid_executed AS pos');
-    return String(rows[0]?.pos ?? '');
+    // MySQL 8.2 renamed SHOW MASTER STATUS (gone in 8.4); older servers know only the old name.
+    const [master] = await connection
+      .query<RowDataPacket[]>('SHOW BINARY LOG STATUS')
+      .catch(() => connection.query<RowDataPacket[]>('SHOW MASTER STATUS'));
+    const coordinate = { file: String(master[0]?.File ?? ''), offset: Number(master[0]?.Position ?? 0) };
+    if (coordinate.file === '') throw notConfigured();
+    return { at: String(rows[0]?.pos ?? ''), coordinate };
   } finally {
     await connection.query('UNLOCK TABLES');
   }
@@ -137,10 +161,17 @@ function splitName(name: string): [string, string] {
   return [name.slice(0, dot), name.slice(dot + 1)];
 }
 
-async function readChunk(
+/** Where a table's keyset read goes on: after `lastKey`, or at row `tableRows` of a keyless table. */
+export interface ChunkStart {
+  readonly lastKey: readonly RawKeyValue[] | null;
+  readonly tableRows: number;
+}
+
+/** The next chunk of `schema`'s table in key order, inside the connection's current transaction. */
+export async function readChunk(
   connection: Connection,
   schema: TableSchema,
-  state: SnapshotState,
+  state: ChunkStart,
   limit: number,
 ): Promise<RowDataPacket[]> {
   const table = `${quoteIdent(schema.database)}.${quoteIdent(schema.table)}`;
@@ -169,7 +200,7 @@ async function readChunk(
   return rows;
 }
 
-function rawKeyValue(value: unknown): RawKeyValue {
+export function rawKeyValue(value: unknown): RawKeyValue {
   if (value === null || value === undefined) return null;
   if (value instanceof Uint8Array || typeof value === 'number' || typeof value === 'string') return value;
   return scalarText(value);
