@@ -20,7 +20,7 @@ import type { TableSchema } from '../../../schemas/events/table-schema.ts';
 import type { BinlogFlavor } from '../../../schemas/positions/gtid.ts';
 import type { BinlogCoordinate } from '../replication/binlog-client.ts';
 import type { SnapshotProgress } from '../../connector.ts';
-import { readTableSchema } from '../types/catalog.ts';
+import { estimateRows, readTableSchema } from '../types/catalog.ts';
 import { decodeValue } from '../types/decode-value.ts';
 import { openConsistentSnapshot, rawKeyValue, readChunk, tableShapes } from './snapshot-reader.ts';
 import { decodeKey, encodeKey, type RawKeyValue } from './snapshot-state.ts';
@@ -91,6 +91,10 @@ export class IncrementalSnapshot {
   #queued: string[] = [];
   #connection: Connection | null = null;
   #started = Date.now();
+  /** Row estimate of the tables asked for (catalog statistics), taken with the first chunk. */
+  #estimate: number | null = null;
+  /** Progress of the last finished request, reported until another starts. */
+  #finished: SnapshotProgress | null = null;
 
   constructor(options: IncrementalOptions, resumed: IncrementalState | null) {
     this.#options = options;
@@ -107,8 +111,11 @@ export class IncrementalSnapshot {
     if (state === null) {
       this.#state = { tables: [...tables], tableIndex: 0, lastKey: null, tableRows: 0, rowsDone: 0 };
       this.#started = Date.now();
+      this.#estimate = null;
+      this.#finished = null;
       return;
     }
+    this.#estimate = null;
     const waiting = new Set(state.tables.slice(state.tableIndex + 1));
     this.#state = { ...state, tables: [...state.tables, ...tables.filter((t) => !waiting.has(t))] };
   }
@@ -117,18 +124,22 @@ export class IncrementalSnapshot {
     return this.#state !== null;
   }
 
+  /** The request under way, else the last one finished in this process, else null. */
   progress(): SnapshotProgress | null {
     const state = this.#state;
-    if (state === null) return null;
+    return state === null ? this.#finished : this.#progressOf(state, false);
+  }
+
+  #progressOf(state: IncrementalState, done: boolean): SnapshotProgress {
     const seconds = Math.max((Date.now() - this.#started) / 1000, 0.001);
     return {
-      table: state.tables[state.tableIndex] ?? null,
-      tablesDone: state.tableIndex,
+      table: done ? null : (state.tables[state.tableIndex] ?? null),
+      tablesDone: Math.min(state.tableIndex, state.tables.length),
       tablesTotal: state.tables.length,
       rowsDone: state.rowsDone,
-      rowsTotal: state.rowsDone,
+      rowsTotal: done ? state.rowsDone : Math.max(this.#estimate ?? 0, state.rowsDone),
       rowsPerSecond: Math.round(state.rowsDone / seconds),
-      done: false,
+      done,
     };
   }
 
@@ -148,6 +159,7 @@ export class IncrementalSnapshot {
     const { chunk, next } = await read.result;
     this.#read = null;
     this.#state = next.tableIndex < next.tables.length ? next : null;
+    if (this.#state === null) this.#finished = this.#progressOf(next, true);
     const queued = this.#queued.splice(0);
     if (queued.length > 0) this.add(queued);
     return chunk;
@@ -191,6 +203,7 @@ export class IncrementalSnapshot {
     const connection = this.#connection;
     const name = state.tables[state.tableIndex]!;
     const dot = name.indexOf('.');
+    this.#estimate ??= await estimateRows(connection, state.tables);
     const snapshot = await openConsistentSnapshot(connection, flavor, [name], { gtid: false });
     opened(snapshot.coordinate);
     try {

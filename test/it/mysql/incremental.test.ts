@@ -112,9 +112,16 @@ void describe('snapshot requested while streaming', () => {
       await run.waitForEvents('some streamed writes', (events) => events.length > 20);
       await run.connector.requestSnapshot(['s']);
       assert.equal(run.connector.status().snapshot?.table, `${db.name}.s`);
-      await waitFor('the requested snapshot to finish', () => run.connector.status().snapshot === null, {
-        timeoutMs: 60_000,
-      });
+      await waitFor(
+        'the requested snapshot to finish',
+        () => run.connector.status().snapshot?.done === true,
+        {
+          timeoutMs: 60_000,
+        },
+      );
+      const progress = run.connector.status().snapshot;
+      assert.equal(progress?.tablesDone, 1);
+      assert.ok((progress?.rowsDone ?? 0) > 0);
       await settle(writer, run);
       const reads = run.events.filter((e) => e.op === 'r');
       assert.ok(reads.length >= ROWS * 0.5, `${reads.length} snapshot reads`);
@@ -150,7 +157,7 @@ void describe('snapshot requested while streaming', () => {
         'the requested snapshot to finish',
         async () => {
           await run.waitForState('streaming');
-          return run.connector.status().snapshot === null && run.events.some((e) => e.op === 'r');
+          return run.connector.status().snapshot?.done === true;
         },
         { timeoutMs: 120_000 },
       );
@@ -168,6 +175,29 @@ void describe('snapshot requested while streaming', () => {
       await writer.stop();
       await first.stop();
       await second?.stop();
+    }
+  });
+
+  void test('on an idle source the server heartbeats carry the chunks out', async () => {
+    await freshRows();
+    const run = new RunningConnector(
+      connectorConfig(db.name, { snapshotChunkRows: 500, heartbeatIntervalMs: 200 }),
+    );
+    try {
+      await run.waitForState('streaming');
+      await run.connector.requestSnapshot([`${db.name}.s`]);
+      await waitFor(
+        'the requested snapshot to finish',
+        () => run.connector.status().snapshot?.done === true,
+        {
+          timeoutMs: 60_000,
+        },
+      );
+      const reads = run.events.filter((e) => e.op === 'r');
+      assert.deepEqual(replay(reads), await tableContent(db.sql));
+      assert.equal(reads.length, ROWS);
+    } finally {
+      await run.stop();
     }
   });
 
