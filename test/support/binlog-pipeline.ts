@@ -26,6 +26,8 @@ export interface TestPipelineOptions {
   readonly onError?: 'dead-letter' | 'stop';
   readonly logLevel?: string;
   readonly maxTransactionEvents?: number;
+  /** The source's initial snapshot: 'initial' (the default) or 'never'. */
+  readonly snapshot?: 'initial' | 'never';
 }
 
 export interface TestPipeline {
@@ -54,6 +56,7 @@ export async function createTestPipeline(options: TestPipelineOptions): Promise<
           serverId: 2_000_000 + Math.floor(Math.random() * 1_000_000_000),
           snapshotChunkRows: 200,
           heartbeatIntervalMs: 500,
+          ...(options.snapshot !== undefined ? { snapshot: options.snapshot } : {}),
           ...(options.source.tables !== undefined ? { tables: options.source.tables } : {}),
           ...(options.maxTransactionEvents !== undefined
             ? { maxTransactionEvents: options.maxTransactionEvents }
