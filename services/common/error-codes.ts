@@ -111,7 +111,7 @@ export const ERROR_CODES = {
   OPERATION_UNSUPPORTED: {
     retriable: false,
     http: 501,
-    doc: 'The component does not support the requested operation (for example an incremental snapshot of a binlog source); the message names it.',
+    doc: 'The component does not support the requested operation (for example an external schema registry, or verify in a process without database access); the message names it.',
   },
   API_REQUEST_FAILED: {
     retriable: true,
