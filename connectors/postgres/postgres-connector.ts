@@ -53,6 +53,8 @@ export class PostgresConnector implements SourceConnector {
   #session: ReplicationSession | null = null;
   #running: Running | null = null;
   #ackedCommit: Lsn | null = null;
+  /** Commit of the last batch handed to the publisher (acknowledged or not). */
+  #yieldedCommit: Lsn | null = null;
   #slotConfirmed: Lsn | null = null;
   #runner: SnapshotRunner | null = null;
   #runnerFailure: { error: unknown } | null = null;
@@ -99,6 +101,9 @@ export class PostgresConnector implements SourceConnector {
         logger: this.#logger,
         tracker: this.#tracker,
         replyLsn: () => this.#ackedCommit ?? (((this.#slotConfirmed ?? 1n) - 1n) as Lsn),
+        allAcknowledged: () =>
+          this.#yieldedCommit === null ||
+          (this.#ackedCommit !== null && this.#yieldedCommit <= this.#ackedCommit),
         onSession: (session) => {
           this.#session = session;
         },
@@ -106,7 +111,10 @@ export class PostgresConnector implements SourceConnector {
           if (this.#runnerFailure) throw this.#runnerFailure.error;
         },
       });
-      yield* changes.run(resume.position, signal);
+      for await (const batch of changes.run(resume.position, signal)) {
+        if (batch.commit?.kind === 'pg') this.#yieldedCommit = batch.commit.lsn;
+        yield batch;
+      }
       this.#tracker.state = 'stopped';
     } catch (error) {
       this.#tracker.state = 'failed';

@@ -124,10 +124,10 @@ postgres_stop() {
     return 0
   fi
   # Still running: a logical walsender keeps the shutdown waiting until its
-  # client confirms the WAL up to the shutdown checkpoint, and a client that
-  # confirms only what it has processed (as our connector does) may never do
-  # so. Terminating the walsenders lets the shutdown finish; nothing is lost,
-  # the slots keep their confirmed positions.
+  # client confirms the WAL up to the shutdown checkpoint. Our connector does
+  # so when it has nothing unacknowledged; one that is busy (or hung) may not.
+  # Terminating the walsenders lets the shutdown finish; nothing is lost, the
+  # slots keep their confirmed positions.
   local postmaster pid
   postmaster=$(head -n 1 "$PG_DATA/postmaster.pid" 2>/dev/null || true)
   warn "postgres: still shutting down after 10s; terminating its walsenders"

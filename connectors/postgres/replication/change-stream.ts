@@ -35,8 +35,10 @@ export interface ChangeStreamOptions {
   readonly windows: WatermarkWindows;
   readonly logger: Logger;
   readonly tracker: StreamTracker;
-  /** Position to report when the server asks for a reply: the last acknowledged commit. */
+  /** The last acknowledged commit: what a keepalive reply confirms while anything is in flight. */
   readonly replyLsn: () => Lsn;
+  /** Whether every batch yielded so far has been acknowledged. */
+  readonly allAcknowledged: () => boolean;
   /** The live session, so acknowledgements go out at once; null while disconnected. */
   readonly onSession: (session: ReplicationSession | null) => void;
   /** Throws the snapshot runner's failure, if it failed, so the stream fails with it. */
@@ -57,6 +59,7 @@ export class ChangeStream {
   readonly #txn: TransactionBuffer;
   readonly #relations = new Map<number, PgTable>();
   #skip: Skip | null = null;
+  #session: ReplicationSession | null = null;
   #lastYieldAt = Date.now();
   #lastHeartbeatWriteAt = 0;
   #nextTickAt = 0;
@@ -81,6 +84,7 @@ export class ChangeStream {
     let attempt = 0;
     while (!signal.aborted) {
       const session = this.#newSession();
+      this.#session = session;
       const onAbort = (): void => session.queue.close();
       signal.addEventListener('abort', onAbort, { once: true });
       try {
@@ -133,7 +137,14 @@ export class ChangeStream {
       publication: options.publication,
       applicationName: `cdc:${options.connector}`,
       logger: options.logger,
-      replyLsn: options.replyLsn,
+      // With nothing received and unacknowledged, the keepalive's WAL end is confirmed: every transaction
+      // committed before it has been sent (and handled), and one still open commits after it. Without this
+      // the walsender of an idle stream waits for our reply at server shutdown (pg_recvlogical does the same).
+      replyLsn: (walEnd) => {
+        const acked = options.replyLsn();
+        const quiet = this.#session?.backlog === 0 && this.#txn.open === null && options.allAcknowledged();
+        return quiet && walEnd - 1n > acked ? ((walEnd - 1n) as Lsn) : acked;
+      },
       queueCapacity: 1024,
     });
   }

@@ -33,6 +33,10 @@ export class MessageQueue<T> {
   }
 
   /** Next item; null once closed and drained; waits at most `timeoutMs`, then returns undefined. */
+  get size(): number {
+    return this.#items.length;
+  }
+
   async take(timeoutMs: number): Promise<T | null | undefined> {
     if (this.#items.length === 0 && !this.#closed) {
       await new Promise<void>((resolve) => {

@@ -1,10 +1,10 @@
 /**
  * One replication connection: START_REPLICATION on the slot through pg-logical-replication, messages handed
  * over in order through a bounded queue. The library's own acknowledgements are off (they confirm positions
- * nobody has made durable); keepalives that ask for a reply get the last position the publisher confirmed.
+ * nobody has made durable); keepalives that ask for a reply get the position `replyLsn` decides for them.
  */
 import { LogicalReplicationService, PgoutputPlugin, type Pgoutput } from 'pg-logical-replication';
-import { formatLsn, type Lsn } from '../../../schemas/positions/lsn.ts';
+import { formatLsn, parseLsn, type Lsn } from '../../../schemas/positions/lsn.ts';
 import { CdcError, asCdcError } from '../../../services/common/errors.ts';
 import type { Logger } from '../../../services/common/logger.ts';
 import { CANONICAL_SESSION_OPTIONS, RAW_TEXT_TYPES } from '../types/pg-sql.ts';
@@ -36,8 +36,11 @@ export interface SessionOptions {
   readonly publication: string;
   readonly applicationName: string;
   readonly logger: Logger;
-  /** The LSN to report as flushed when the server asks (the library reports it + 1). */
-  readonly replyLsn: () => Lsn;
+  /**
+   * The LSN to report as flushed when a keepalive asks, given the keepalive's WAL end (the library reports the
+   * returned LSN + 1).
+   */
+  readonly replyLsn: (walEnd: Lsn) => Lsn;
   readonly queueCapacity: number;
 }
 
@@ -66,8 +69,8 @@ export class ReplicationSession {
     service.on('data', async (lsn: string, message: unknown) => {
       await this.queue.put({ lsn, message: message as Pgoutput.Message });
     });
-    service.on('heartbeat', async (_lsn: string, _timestamp: number, shouldRespond: boolean) => {
-      if (shouldRespond) await this.acknowledge(this.#options.replyLsn());
+    service.on('heartbeat', async (lsn: string, _timestamp: number, shouldRespond: boolean) => {
+      if (shouldRespond) await this.acknowledge(this.#options.replyLsn(parseLsn(lsn)));
     });
     service.on('error', (error: Error) => this.#fail(error));
     const plugin = new RawTextPgoutputPlugin({
@@ -83,6 +86,11 @@ export class ReplicationSession {
   }
 
   /** Reports `lsn` as written and flushed; the server confirms up to lsn + 1. */
+  /** Messages received and not yet taken by the stream. */
+  get backlog(): number {
+    return this.queue.size;
+  }
+
   async acknowledge(lsn: Lsn): Promise<void> {
     if (this.#stopping) return;
     await this.#service.acknowledge(formatLsn(lsn));

@@ -115,4 +115,40 @@ describe('PostgreSQL connector recovery and acknowledgement', () => {
       await restarted.stop();
     }
   });
+
+  test('idle and fully acknowledged, keepalive replies confirm the WAL end: the slot does not hold back WAL of other tables', async () => {
+    await db.sql('CREATE TABLE IF NOT EXISTS elsewhere (id int PRIMARY KEY, v text)');
+    // Keepalives every second rather than every 30 s (the setting is per connection), and no heartbeat
+    // messages of our own during the test: only keepalive replies can move the slot.
+    const url = new URL(db.url);
+    url.searchParams.set('options', '-c wal_sender_timeout=2s');
+    const config = connectorConfig(db, {
+      url: url.toString(),
+      tables: ['public.items'],
+      heartbeatIntervalMs: 3_600_000,
+    });
+    const capture = new Capture(new PostgresConnector(config), undefined, { autoAck: true });
+    try {
+      await capture.waitStreaming();
+      await db.sql('INSERT INTO items VALUES (100)');
+      await capture.waitForEvents(1, 'items');
+      // Changes to a table outside the publication: WAL the slot never sends, only passes over.
+      await db.sql("INSERT INTO elsewhere SELECT g, repeat('x', 100) FROM generate_series(1, 1000) g");
+      const end = await db.sql('SELECT pg_current_wal_lsn()::text AS lsn');
+      const walEnd = String((end.rows[0] as { lsn: string }).lsn);
+      await waitFor(
+        `confirmed_flush_lsn to reach ${walEnd}`,
+        async () => {
+          const result = await db.sql(
+            'SELECT confirmed_flush_lsn >= $2::pg_lsn AS reached FROM pg_replication_slots WHERE slot_name = $1',
+            [config.slot, walEnd],
+          );
+          return (result.rows[0] as { reached?: boolean } | undefined)?.reached === true;
+        },
+        { timeoutMs: 20_000 },
+      );
+    } finally {
+      await capture.stop();
+    }
+  });
 });
