@@ -151,12 +151,20 @@ export class IncrementalSnapshot {
     if (this.#state === null) return null;
     this.#read ??= this.#startRead(this.#state);
     const read = this.#read;
-    const snapshotAt = await read.at;
-    // A transaction is after the snapshot when its GTID event ends past C (C lies between transactions); at
-    // the binlog's end everything up to C has been streamed.
-    const order = compareCoordinates(snapshotAt, point.at);
-    if (point.idle ? order > 0 : order >= 0) return null;
-    const { chunk, next } = await read.result;
+    let ready: { chunk: DueChunk | null; next: IncrementalState };
+    try {
+      const snapshotAt = await read.at;
+      // A transaction is after the snapshot when its GTID event ends past C (C lies between transactions);
+      // at the binlog's end everything up to C has been streamed.
+      const order = compareCoordinates(snapshotAt, point.at);
+      if (point.idle ? order > 0 : order >= 0) return null;
+      ready = await read.result;
+    } catch (error) {
+      // The stream fails with it; after a reconnect the chunk is read again.
+      this.#read = null;
+      throw error;
+    }
+    const { chunk, next } = ready;
     this.#read = null;
     this.#state = next.tableIndex < next.tables.length ? next : null;
     if (this.#state === null) this.#finished = this.#progressOf(next, true);
