@@ -210,6 +210,15 @@ const kafka = z.strictObject({
     .default('cdc')
     .meta({ description: 'Prefix of every topic the pipeline creates.' }),
   partitions: positiveInt('Partitions of each changelog topic.').default(1),
+  sessionTimeoutMs: z
+    .int({ error: 'must be a whole number of milliseconds' })
+    .min(6_000, { error: 'must be at least 6000 (the broker default group.min.session.timeout.ms)' })
+    .max(300_000, { error: 'must be at most 300000 (the broker default group.max.session.timeout.ms)' })
+    .default(30_000)
+    .meta({
+      description:
+        'Consumer group session timeout of the apply workers: how long a worker that died without leaving its group holds its partitions before another instance takes over.',
+    }),
   schemaRegistry: z
     .strictObject({ url: connectionUrl(['http', 'https'], 'Schema registry URL.') })
     .optional()

@@ -34,6 +34,8 @@ export interface ConsumerOptions {
   readonly logger?: Logger;
   /** Where a group without committed offsets starts (default: the beginning). */
   readonly fromBeginning?: boolean;
+  /** Group session timeout (default 30 s): how long a dead member keeps its partitions. */
+  readonly sessionTimeoutMs?: number;
   /**
    * Where records that cannot be decoded go, so they block nothing else. Without it, such a record stops the
    * run (it rejects with the DECODE_FAILED or SCHEMA_UNKNOWN error, nothing after it is committed).
@@ -98,6 +100,13 @@ export class ChangeConsumer {
       // offset commit per batch instead of per 1 MiB.
       maxBytesPerPartition: 8 * 1024 * 1024,
       maxBytes: 16 * 1024 * 1024,
+      ...(this.options.sessionTimeoutMs !== undefined
+        ? {
+            sessionTimeout: this.options.sessionTimeoutMs,
+            // Heartbeats well inside the session, as the broker expects (a third of it at most).
+            heartbeatInterval: Math.min(3_000, Math.floor(this.options.sessionTimeoutMs / 3)),
+          }
+        : {}),
     });
     let failure: Error | null = null;
     let wake: () => void = () => undefined;

@@ -62,6 +62,7 @@ export class ApplyTask {
       groupId: `${kafka.topicPrefix}.apply.${replica.name}`,
       topics: [connectorTopics(kafka.topicPrefix, replica.source).changelog],
       prefix: kafka.topicPrefix,
+      sessionTimeoutMs: kafka.sessionTimeoutMs,
       clientId: `${kafka.clientId}.apply.${replica.name}`,
       logger: taskLogger,
       // A record no event can be decoded from goes to the dead-letter topic like an event that cannot be

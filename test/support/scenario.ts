@@ -77,7 +77,8 @@ export async function createScenario(prefix: string, options: ScenarioOptions = 
     {
       name,
       logLevel: options.logLevel ?? 'info',
-      kafka: { brokers: stack.kafkaBrokers, topicPrefix: name },
+      // A killed apply worker's partitions go to its successor after 6 s rather than Kafka's default 30 s.
+      kafka: { brokers: stack.kafkaBrokers, topicPrefix: name, sessionTimeoutMs: 6_000 },
       sources: [
         {
           name: sourceName,

@@ -60,6 +60,7 @@ void describe('valid configuration', () => {
     assert.equal(config.kafka.clientId, 'cdc');
     assert.equal(config.kafka.topicPrefix, 'cdc');
     assert.equal(config.kafka.partitions, 1);
+    assert.equal(config.kafka.sessionTimeoutMs, 30_000);
     assert.equal(config.replicas[0]?.onError, 'dead-letter');
     assert.equal(config.replicas[0]?.batch.maxEvents, 5000);
     assert.equal(config.replicas[0]?.origin, true);
@@ -123,6 +124,15 @@ void describe('invalid configuration names the exact field and why', () => {
     ]);
     assert.deepEqual(problemsOf(variant((c) => (c.replicas[0]!.batch = { maxEvents: 'many' }))), [
       'replicas[0].batch.maxEvents: must be a positive integer',
+    ]);
+  });
+
+  void test('a session timeout the broker would refuse', () => {
+    const problems = problemsOf(
+      variant((c) => ((c.kafka as Record<string, unknown>).sessionTimeoutMs = 1000)),
+    );
+    assert.deepEqual(problems, [
+      'kafka.sessionTimeoutMs: must be at least 6000 (the broker default group.min.session.timeout.ms)',
     ]);
   });
 
