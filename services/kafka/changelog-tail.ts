@@ -15,6 +15,7 @@
 import { randomBytes } from 'node:crypto';
 import type { Kafka } from 'kafkajs';
 import { kafkaError } from './client.ts';
+import { createConsumer } from './closable-consumer.ts';
 import { comparePosition, parsePosition, type EventPosition } from '../../schemas/positions/position.ts';
 import { CdcError, asCdcError } from '../common/errors.ts';
 import { silentLogger, type Logger } from '../common/logger.ts';
@@ -74,12 +75,13 @@ async function highestPosition(
   options: TailOptions,
 ): Promise<EventPosition | null> {
   const logger = options.logger ?? silentLogger;
-  const consumer = kafka.consumer({
+  const closable = createConsumer(kafka, {
     groupId: `${topic}.tail.${process.pid}.${randomBytes(4).toString('hex')}`,
     readUncommitted: false,
     // Short fetch waits: the fetch issued before the seek applies must not hold the read up.
     maxWaitTimeInMs: 100,
   });
+  const consumer = closable.consumer;
   // Written from consumer callbacks; an object keeps the compiler from narrowing them to their initial null.
   const read: { highest: EventPosition | null; failure: CdcError | null } = { highest: null, failure: null };
   let reached = false;
@@ -148,7 +150,7 @@ async function highestPosition(
   } catch (error) {
     throw kafkaError(error, `cannot read the end of ${topic}`, { topic });
   } finally {
-    await consumer.disconnect().catch((error: unknown) => {
+    await closable.close().catch((error: unknown) => {
       logger.warn({ err: error, topic }, 'closing the changelog tail reader failed');
     });
   }

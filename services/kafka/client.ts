@@ -3,8 +3,10 @@
  * errors become CdcErrors (KAFKA_FENCED when another instance took over a transactional id, KAFKA_UNAVAILABLE
  * otherwise). Nothing outside services/kafka imports kafkajs.
  */
+import net from 'node:net';
+import tls from 'node:tls';
 import kafkajs from 'kafkajs';
-import type { Kafka, LogEntry, ProducerConfig } from 'kafkajs';
+import type { ISocketFactory, Kafka, LogEntry, ProducerConfig } from 'kafkajs';
 import { CdcError, type ErrorFields } from '../common/errors.ts';
 import { silentLogger, type Logger } from '../common/logger.ts';
 
@@ -14,12 +16,50 @@ export interface KafkaClientConfig {
   readonly logger?: Logger;
 }
 
+const LEFTOVER_SOCKET = 'closed: still open after its client was disconnected';
+
+/** Broker sockets each client opened and that are not closed yet. */
+const openSockets = new WeakMap<Kafka, Set<net.Socket>>();
+
+/** kafkajs's own socket factory (TCP keep-alive after 60 s), remembering each socket until it closes. */
+function trackingSocketFactory(open: Set<net.Socket>): ISocketFactory {
+  return ({ host, port, ssl, onConnect }) => {
+    const socket =
+      ssl !== undefined && ssl !== null
+        ? tls.connect({ host, port, ...(net.isIP(host) ? {} : { servername: host }), ...ssl }, onConnect)
+        : net.connect({ host, port }, onConnect);
+    socket.setKeepAlive(true, 60_000);
+    open.add(socket);
+    socket.once('close', () => open.delete(socket));
+    return socket;
+  };
+}
+
+/**
+ * Closes the sockets a client still holds after every producer, consumer and admin made from it was
+ * disconnected. kafkajs can orphan a broker connection while it recovers from a broker restart (it drops the
+ * broker from its pool without closing the connection); such a socket would keep the process alive. Returns
+ * how many there were.
+ */
+export function destroyLeftoverSockets(kafka: Kafka): number {
+  const open = openSockets.get(kafka);
+  if (open === undefined) return 0;
+  const count = open.size;
+  // With an error, so kafkajs's own handler disconnects the connection and stops its request-queue timers
+  // (a plain destroy leaves the connection marked connected and its timers running).
+  for (const socket of open) socket.destroy(new Error(LEFTOVER_SOCKET));
+  open.clear();
+  return count;
+}
+
 export function createKafka(config: KafkaClientConfig): Kafka {
   const logger = (config.logger ?? silentLogger).child({ component: 'kafkajs' });
   const { logLevel } = kafkajs;
-  return new kafkajs.Kafka({
+  const open = new Set<net.Socket>();
+  const kafka = new kafkajs.Kafka({
     brokers: [...config.brokers],
     clientId: config.clientId,
+    socketFactory: trackingSocketFactory(open),
     logLevel: logLevel.INFO,
     logCreator:
       () =>
@@ -32,12 +72,14 @@ export function createKafka(config: KafkaClientConfig): Kafka {
         } = log as { message: string; timestamp?: unknown; logger?: unknown };
         const entry = { kafkajs: namespace, ...fields };
         // kafkajs logs group joins and connection churn at INFO; that is debug detail for us.
-        if (level === logLevel.ERROR && !isTopicAlreadyExists(namespace, fields))
+        if (level === logLevel.ERROR && !isTopicAlreadyExists(namespace, fields) && !isLeftover(message))
           logger.error(entry, message);
         else if (level === logLevel.WARN) logger.warn(entry, message);
         else logger.debug(entry, message);
       },
   });
+  openSockets.set(kafka, open);
+  return kafka;
 }
 
 /**
@@ -47,6 +89,11 @@ export function createKafka(config: KafkaClientConfig): Kafka {
  */
 function isTopicAlreadyExists(namespace: string, fields: Record<string, unknown>): boolean {
   return namespace === 'Connection' && fields.error === 'Topic creation errors';
+}
+
+/** kafkajs reports a leftover socket we closed (destroyLeftoverSockets) as a connection error: debug detail. */
+function isLeftover(message: string): boolean {
+  return message.includes(LEFTOVER_SOCKET);
 }
 
 /** Producer settings shared by every producer we create: kafkajs's default partitioner, without its warning. */
@@ -93,8 +140,17 @@ export function isFenced(error: unknown): boolean {
 }
 
 /**
+ * Group membership errors: the coordinator forgot this member (its session expired, for example while the
+ * broker restarted) or moved to a new generation. kafkajs marks some non-retriable, but a consumer that joins
+ * again fixes them; what was applied but not committed is redelivered, which the sinks skip by position.
+ */
+const REJOIN_TYPES = new Set(['UNKNOWN_MEMBER_ID', 'ILLEGAL_GENERATION', 'REBALANCE_IN_PROGRESS']);
+const REJOIN_CODES = new Set([25, 22, 27]);
+
+/**
  * Maps anything a kafkajs call threw. A protocol error that Kafka says a retry cannot fix (message too large,
- * authorization) stays non-retriable; connection trouble and exhausted retries are retriable.
+ * authorization) stays non-retriable; connection trouble, exhausted retries and group membership errors are
+ * retriable.
  */
 export function kafkaError(error: unknown, message: string, fields: ErrorFields = {}): CdcError {
   if (error instanceof CdcError) return error;
@@ -106,7 +162,10 @@ export function kafkaError(error: unknown, message: string, fields: ErrorFields 
   }
   let retriable = true;
   for (const shape of causeChain(error)) {
-    if (shape.name === 'KafkaJSProtocolError' && shape.retriable === false) retriable = false;
+    const rejoin =
+      (typeof shape.type === 'string' && REJOIN_TYPES.has(shape.type)) ||
+      (typeof shape.code === 'number' && REJOIN_CODES.has(shape.code));
+    if (shape.name === 'KafkaJSProtocolError' && shape.retriable === false && !rejoin) retriable = false;
   }
   return new CdcError('KAFKA_UNAVAILABLE', `${message}: ${detail}`, fields, { cause: error, retriable });
 }

@@ -6,7 +6,8 @@
  * each in offset order.
  */
 import type { Consumer, EachBatchPayload, Kafka, KafkaMessage } from 'kafkajs';
-import { createKafka, kafkaError } from './client.ts';
+import { createKafka, destroyLeftoverSockets, kafkaError } from './client.ts';
+import { createConsumer } from './closable-consumer.ts';
 import { SchemaStore } from './schema-store.ts';
 import { decodeEvent, schemaIdOf } from '../../schemas/avro/codec.ts';
 import type { WriterSchema } from '../../schemas/avro/writer-schema.ts';
@@ -93,7 +94,7 @@ export class ChangeConsumer {
       prefix: this.options.prefix,
       logger: this.logger,
     });
-    const consumer = this.kafka.consumer({
+    const closable = createConsumer(this.kafka, {
       groupId: this.options.groupId,
       readUncommitted: false,
       // Larger fetches than kafkajs's 1 MiB per partition: fewer, larger batches for the handler, and one
@@ -108,6 +109,7 @@ export class ChangeConsumer {
           }
         : {}),
     });
+    const consumer = closable.consumer;
     let failure: Error | null = null;
     let wake: () => void = () => undefined;
     const stopped = new Promise<void>((resolve) => {
@@ -153,7 +155,8 @@ export class ChangeConsumer {
       });
     } finally {
       signal.removeEventListener('abort', onAbort);
-      const closed = await Promise.allSettled([consumer.disconnect(), schemas.close()]);
+      const closed = await Promise.allSettled([closable.close(), schemas.close()]);
+      destroyLeftoverSockets(this.kafka);
       for (const result of closed) {
         if (result.status === 'rejected')
           this.logger.warn({ error: errorMessage(result.reason) }, 'closing the consumer failed');

@@ -5,7 +5,7 @@
  */
 import type { Kafka, Producer } from 'kafkajs';
 import type { ConsumedEvent, UndecodableRecord } from './consumer.ts';
-import { createKafka, kafkaError, producerConfig } from './client.ts';
+import { createKafka, destroyLeftoverSockets, kafkaError, producerConfig } from './client.ts';
 import { connectorTopics, ensureTopic } from './topics.ts';
 import { formatPosition } from '../../schemas/positions/position.ts';
 import { tableId } from '../../schemas/events/table-schema.ts';
@@ -92,7 +92,11 @@ export class DeadLetterPublisher {
   async close(): Promise<void> {
     const producer = this.producer;
     this.producer = null;
-    if (producer) await (await producer).disconnect();
+    try {
+      if (producer) await (await producer).disconnect();
+    } finally {
+      destroyLeftoverSockets(this.kafka);
+    }
   }
 
   private start(): Promise<Producer> {

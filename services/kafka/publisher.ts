@@ -12,7 +12,7 @@
 import type { Kafka, Producer } from 'kafkajs';
 import { CaptureRun, chunks } from './capture-run.ts';
 import { lastCommittedPosition } from './changelog-tail.ts';
-import { createKafka, kafkaError, producerConfig } from './client.ts';
+import { createKafka, destroyLeftoverSockets, kafkaError, producerConfig } from './client.ts';
 import { SchemaStore } from './schema-store.ts';
 import { connectorTopics, ensureTopic, type ConnectorTopics } from './topics.ts';
 import type { ConnectorState, ResumePoint, SourceConnector } from '../../connectors/connector.ts';
@@ -235,6 +235,7 @@ export class ChangePublisher {
     const producer = this.producer;
     this.producer = null;
     const results = await Promise.allSettled([producer?.disconnect(), this.schemas.close()]);
+    destroyLeftoverSockets(this.kafka);
     for (const result of results) {
       if (result.status === 'rejected')
         this.logger.warn({ error: errorMessage(result.reason) }, 'closing the publisher failed');

@@ -12,8 +12,9 @@
  * same Kafka transaction as the first events that use it, so a committed event never lacks its schema.
  */
 import { randomBytes } from 'node:crypto';
-import type { Consumer, Kafka, Message, Producer, Transaction } from 'kafkajs';
-import { createKafka, kafkaError, producerConfig } from './client.ts';
+import type { Kafka, Message, Producer, Transaction } from 'kafkajs';
+import { createKafka, destroyLeftoverSockets, kafkaError, producerConfig } from './client.ts';
+import { createConsumer, type ClosableConsumer } from './closable-consumer.ts';
 import { ensureTopic, schemaTopic } from './topics.ts';
 import { writerSchemaFromJson, type WriterSchema } from '../../schemas/avro/writer-schema.ts';
 import { CdcError, errorMessage } from '../common/errors.ts';
@@ -36,12 +37,10 @@ export class SchemaStore {
   /** Schemas known to be committed in the topic: read back, or written and committed by us. */
   private readonly known = new Map<string, WriterSchema>();
   private producer: Producer | null = null;
-  private reader: Promise<Consumer> | null = null;
+  private reader: Promise<ClosableConsumer> | null = null;
   /** Offset up to which the reader has consumed the topic (read_committed), and who waits for it. */
   private position = 0n;
   private readonly waiters = new Set<() => void>();
-  /** Readers that were closed: kafkajs must not restart them after a crash. */
-  private readonly retired = new WeakSet<Consumer>();
   /** Counts close() calls, so a lookup that began before one does not start a reader after it. */
   private generation = 0;
   private topicReady: Promise<void> | null = null;
@@ -134,10 +133,11 @@ export class SchemaStore {
     this.reader = null;
     this.generation++;
     const results = await Promise.allSettled([
-      reader?.then((consumer) => this.retire(consumer)),
+      reader?.then((closable) => closable.close()),
       this.producer?.disconnect(),
     ]);
     this.producer = null;
+    destroyLeftoverSockets(this.kafka);
     for (const result of results) {
       if (result.status === 'rejected')
         this.logger.warn({ error: errorMessage(result.reason) }, 'closing the schema store failed');
@@ -190,18 +190,13 @@ export class SchemaStore {
   }
 
   /** A consumer that tails the schema topic for the life of the store; its group is private and never commits. */
-  private async startReader(): Promise<Consumer> {
-    const consumer: Consumer = this.kafka.consumer({
+  private async startReader(): Promise<ClosableConsumer> {
+    const closable = createConsumer(this.kafka, {
       groupId: `${this.topic}.reader.${process.pid}.${randomBytes(4).toString('hex')}`,
       readUncommitted: false,
-      // kafkajs restarts a crashed consumer on a timer, even when it was disconnected while handling the crash
-      // (a broker restart during close): a retired reader must stay stopped, or it tails the topic forever.
-      retry: { retries: 5, restartOnFailure: () => Promise.resolve(!this.retired.has(consumer)) },
+      retry: { retries: 5 },
     });
-    consumer.on(consumer.events.CRASH, ({ payload }) => {
-      // The restart was scheduled before close() could see it: stopping again clears the timer.
-      if (payload.restart && this.retired.has(consumer)) setImmediate(() => void this.stopRetired(consumer));
-    });
+    const consumer = closable.consumer;
     try {
       await consumer.connect();
       await consumer.subscribe({ topics: [this.topic], fromBeginning: true });
@@ -221,22 +216,12 @@ export class SchemaStore {
       });
     } catch (error) {
       this.reader = null;
-      await this.stopRetired(consumer);
+      await closable.close().catch((closeError: unknown) => {
+        this.logger.warn({ error: errorMessage(closeError) }, 'stopping the schema topic reader failed');
+      });
       throw kafkaError(error, `cannot read ${this.topic}`, { topic: this.topic });
     }
-    return consumer;
-  }
-
-  private retire(consumer: Consumer): Promise<void> {
-    this.retired.add(consumer);
-    return consumer.disconnect();
-  }
-
-  /** Disconnects a reader that is no longer wanted; a failure is logged, the caller has its own error to report. */
-  private async stopRetired(consumer: Consumer): Promise<void> {
-    await this.retire(consumer).catch((error: unknown) => {
-      this.logger.warn({ error: errorMessage(error) }, 'stopping the schema topic reader failed');
-    });
+    return closable;
   }
 
   private remember(key: Buffer | null, value: Buffer | null, offset: string): void {

@@ -66,6 +66,15 @@ describe('kafka error mapping', () => {
       retriable: false,
     });
     assert.equal(kafkaError(tooLarge, 'x').retriable, false);
+    // A member the coordinator forgot (its session expired while the broker was away) joins again.
+    const forgotten = Object.assign(new Error('The coordinator is not aware of this member'), {
+      name: 'KafkaJSProtocolError',
+      type: 'UNKNOWN_MEMBER_ID',
+      code: 25,
+      retriable: false,
+    });
+    const commitFailed = Object.assign(new Error('commit failed'), { cause: forgotten });
+    assert.equal(kafkaError(commitFailed, 'cannot commit offsets').retriable, true);
   });
 });
 
