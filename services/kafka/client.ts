@@ -3,6 +3,7 @@
  * errors become CdcErrors (KAFKA_FENCED when another instance took over a transactional id, KAFKA_UNAVAILABLE
  * otherwise). Nothing outside services/kafka imports kafkajs.
  */
+import { createRequire } from 'node:module';
 import net from 'node:net';
 import tls from 'node:tls';
 import kafkajs from 'kafkajs';
@@ -15,6 +16,25 @@ export interface KafkaClientConfig {
   readonly clientId: string;
   readonly logger?: Logger;
 }
+
+/**
+ * kafkajs 2.2.4 reschedules its pending-request check after every response even when nothing is pending, with
+ * a negative delay, so every broker connection polls every millisecond for as long as it lives (kafkajs issues
+ * 1704 and 1751; Node 24 prints TimeoutNegativeWarning for it). Nothing pending means nothing to check: a
+ * request queued later schedules its own check. Patched here, where every client is made, until a release
+ * fixes it.
+ */
+interface RequestQueueShape {
+  pending: unknown[];
+  scheduleCheckPendingRequests: (this: RequestQueueShape) => void;
+}
+const RequestQueue = createRequire(import.meta.url)('kafkajs/src/network/requestQueue/index.js') as {
+  prototype: RequestQueueShape;
+};
+const scheduleCheck = RequestQueue.prototype.scheduleCheckPendingRequests;
+RequestQueue.prototype.scheduleCheckPendingRequests = function (this: RequestQueueShape): void {
+  if (this.pending.length > 0) scheduleCheck.call(this);
+};
 
 const LEFTOVER_SOCKET = 'closed: still open after its client was disconnected';
 
