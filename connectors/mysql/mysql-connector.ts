@@ -35,33 +35,23 @@ import {
   type StreamProgress,
   type StreamStart,
 } from './replication/transaction-stream.ts';
-import { openConsistentSnapshot, readSnapshot } from './snapshot/snapshot-reader.ts';
-import { readSnapshotState, type SnapshotState } from './snapshot/snapshot-state.ts';
-import { SnapshotOverlap, resumeAt } from './snapshot/snapshot-overlap.ts';
+import { takeSnapshot } from './snapshot/snapshot-reader.ts';
+import { freshSnapshotState, readSnapshotState, type SnapshotState } from './snapshot/snapshot-state.ts';
+import { SnapshotOverlap } from './snapshot/snapshot-overlap.ts';
 import { KeyOrder } from './types/key-order.ts';
 import { IncrementalSnapshot, readIncrementalState } from './snapshot/incremental.ts';
-import { estimateRows, listCapturedTables, parseTablePatterns, type TablePattern } from './types/catalog.ts';
+import {
+  estimateRows,
+  listCapturedTables,
+  parseTablePatterns,
+  requestedTables,
+  type TablePattern,
+} from './types/catalog.ts';
 import { SchemaCache } from './types/schema-cache.ts';
+import { readPending, readStrings, type PendingState } from './resume-state.ts';
 
 const BACKOFF_MIN_MS = 200;
 const BACKOFF_MAX_MS = 10_000;
-
-interface PendingState {
-  readonly from: string;
-  readonly seq: string;
-}
-
-function readPending(value: unknown): PendingState | null {
-  if (typeof value !== 'object' || value === null) return null;
-  const record = value as Record<string, unknown>;
-  return typeof record.from === 'string' && typeof record.seq === 'string'
-    ? { from: record.from, seq: record.seq }
-    : null;
-}
-
-function readStrings(value: unknown): string[] {
-  return Array.isArray(value) ? value.filter((item): item is string => typeof item === 'string') : [];
-}
 
 export class MysqlConnector implements SourceConnector {
   readonly name: string;
@@ -161,7 +151,7 @@ export class MysqlConnector implements SourceConnector {
           yield withState(batch);
       } finally {
         this.#incremental = null;
-        await incremental.close();
+        await incremental.reset();
       }
       this.#state = 'stopped';
     } catch (error) {
@@ -181,27 +171,13 @@ export class MysqlConnector implements SourceConnector {
     try {
       const facts = await checkSource(control, this.#config.flavor, this.#databases);
       const fresh =
-        firstStart && this.#config.snapshot === 'initial' ? await this.#newSnapshotState(control) : null;
+        firstStart && this.#config.snapshot === 'initial'
+          ? freshSnapshotState(await listCapturedTables(control, this.#patterns))
+          : null;
       return { facts, fresh };
     } finally {
       await control.end();
     }
-  }
-
-  /** A snapshot state for a fresh start: the table list is fixed now; `from` is set when the snapshot opens. */
-  async #newSnapshotState(control: Connection): Promise<SnapshotState> {
-    return {
-      from: '',
-      seq: '0',
-      tables: await listCapturedTables(control, this.#patterns),
-      tableIndex: 0,
-      lastKey: null,
-      tableRows: 0,
-      eventIndex: 0,
-      shape: null,
-      done: false,
-      resumes: [],
-    };
   }
 
   async *#runSnapshot(start: SnapshotState, signal: AbortSignal): AsyncGenerator<CaptureBatch> {
@@ -210,46 +186,27 @@ export class MysqlConnector implements SourceConnector {
     const begun = Date.now();
     let rowsDone = 0;
     try {
-      const opened = await openConsistentSnapshot(connection, this.#config.flavor, start.tables);
-      // A resumed snapshot keeps its first position: streaming must start where the first chunks were read.
-      // What it reads from here on is as of `opened.at`; the stream drops the changes in between for those rows.
-      const state =
-        start.from === ''
-          ? { ...start, from: opened.at }
-          : { ...start, resumes: [...start.resumes, resumeAt(start, opened.at)] };
-      const rowsTotal = await estimateRows(connection, state.tables);
-      this.#logger.info({ from: state.from, tables: state.tables.length }, 'snapshot started');
-      yield* readSnapshot(
-        connection,
-        state,
-        opened,
-        {
-          connectorName: this.name,
-          flavor: this.#config.flavor,
-          chunkRows: this.#config.snapshotChunkRows,
-          reopen: async () => {
-            await connection.query('COMMIT');
-            const reopened = await openConsistentSnapshot(connection, this.#config.flavor, state.tables);
-            this.#logger.info({ at: reopened.at }, 'a table changed shape during the snapshot; reopened it');
-            return reopened;
-          },
-          onProgress: (progress, table, rows) => {
-            rowsDone += rows;
-            const seconds = Math.max((Date.now() - begun) / 1000, 0.001);
-            this.#snapshot = {
-              table: progress.done ? null : table,
-              tablesDone: progress.tableIndex,
-              tablesTotal: progress.tables.length,
-              rowsDone: progress.eventIndex,
-              rowsTotal: Math.max(rowsTotal, progress.eventIndex),
-              rowsPerSecond: Math.round(rowsDone / seconds),
-              done: progress.done,
-            };
-          },
+      const rowsTotal = await estimateRows(connection, start.tables);
+      const context = {
+        connectorName: this.name,
+        flavor: this.#config.flavor,
+        chunkRows: this.#config.snapshotChunkRows,
+        logger: this.#logger,
+        onProgress: (progress: SnapshotState, table: string, rows: number) => {
+          rowsDone += rows;
+          const seconds = Math.max((Date.now() - begun) / 1000, 0.001);
+          this.#snapshot = {
+            table: progress.done ? null : table,
+            tablesDone: progress.tableIndex,
+            tablesTotal: progress.tables.length,
+            rowsDone: progress.eventIndex,
+            rowsTotal: Math.max(rowsTotal, progress.eventIndex),
+            rowsPerSecond: Math.round(rowsDone / seconds),
+            done: progress.done,
+          };
         },
-        signal,
-      );
-      await connection.query('COMMIT');
+      };
+      yield* takeSnapshot(connection, start, context, signal);
     } finally {
       await connection.end();
     }
@@ -417,14 +374,7 @@ export class MysqlConnector implements SourceConnector {
     } finally {
       await control.end();
     }
-    const databases = this.#databases;
-    const wanted =
-      tables.length === 0
-        ? captured
-        : tables.map((table) =>
-            table.includes('.') || databases.length !== 1 ? table : `${databases[0]}.${table}`,
-          );
-    const unknown = wanted.filter((table) => !captured.includes(table));
+    const { wanted, unknown } = requestedTables(captured, tables, this.#databases);
     if (unknown.length > 0) {
       throw new CdcError(
         'SOURCE_TABLE_UNSUPPORTED',

@@ -29,7 +29,7 @@ import {
 } from '../../../schemas/positions/gtid.ts';
 import type { Logger } from '../../../services/common/logger.ts';
 import type { CaptureBatch } from '../../connector.ts';
-import { decodeValue } from '../types/decode-value.ts';
+import { decodeRow } from '../types/decode-value.ts';
 import type { SchemaCache } from '../types/schema-cache.ts';
 import type { KeyOrder } from '../types/key-order.ts';
 import type { SnapshotOverlap } from '../snapshot/snapshot-overlap.ts';
@@ -83,6 +83,8 @@ interface OpenTransaction {
   readonly gtid: string;
   /** Whether a restarted snapshot may already hold some of its changes. */
   readonly inOverlap: Gtid | null;
+  /** Whether it truncated a table inside that overlap (the connector state then records it). */
+  truncatedInOverlap: boolean;
   readonly serverId: number;
   readonly timestampMs: number;
   standalone: boolean;
@@ -101,12 +103,6 @@ function sameKey(table: TableSchema, a: Row, b: Row): boolean {
     const y = b[column];
     return x instanceof Uint8Array && y instanceof Uint8Array ? Buffer.from(x).equals(y) : x === y;
   });
-}
-
-function decodeRow(table: TableSchema, raw: RawRow): Row {
-  return Object.fromEntries(
-    table.columns.map((column) => [column.name, decodeValue(column, raw[column.name])]),
-  );
 }
 
 export async function* streamTransactions(
@@ -214,7 +210,9 @@ export async function* streamTransactions(
     );
     lastHeartbeat = Date.now();
     progress(null);
-    const overlapState = context.overlap ? { overlapTruncated: context.overlap.changes.cleared } : {};
+    // Saved only when this transaction truncated a table in a restarted snapshot's overlap.
+    const overlapState =
+      tx.truncatedInOverlap && context.overlap ? { overlapTruncated: context.overlap.changes.cleared } : {};
     yield { events, commit, state: { pending: null, ...overlapState } };
   }
 
@@ -270,11 +268,10 @@ export async function* streamTransactions(
       );
       return;
     }
-    const overlap = tx.inOverlap !== null ? context.overlap : null;
+    const overlap = context.overlap;
+    const gtid = tx.inOverlap;
     const keep = (row: Row): Promise<boolean> | boolean =>
-      overlap === null || tx.inOverlap === null
-        ? true
-        : overlap.changes.keep(tx.inOverlap, table, row, overlap.order);
+      gtid === null || overlap === null ? true : overlap.changes.keep(gtid, table, row, overlap.order);
     for (const row of message.rows) {
       if (message.op === 'update') {
         const pair = row as { before: RawRow; after: RawRow };
@@ -304,7 +301,10 @@ export async function* streamTransactions(
       // Re-read now: the events after this statement in the binlog carry the new definition.
       const schema = await context.schemas.refresh(db, name);
       if (ddl.kind === 'truncate' && schema !== null) {
-        if (tx.inOverlap !== null) context.overlap?.changes.truncated(schema);
+        if (tx.inOverlap !== null && context.overlap !== null) {
+          context.overlap.changes.truncated(schema);
+          tx.truncatedInOverlap = true;
+        }
         tx.drafts.push({ op: 't', table: schema });
       }
     }
@@ -318,6 +318,7 @@ export async function* streamTransactions(
         open = {
           gtid: message.gtid,
           inOverlap: context.overlap?.changes.holds(gtid) ? gtid : null,
+          truncatedInOverlap: false,
           serverId: message.serverId,
           timestampMs: message.timestampMs,
           standalone: message.standalone,

@@ -14,15 +14,15 @@
  * Progress is connector state (`state.incremental`) saved with each released chunk: a restart goes on with the
  * next chunk. A request made while the connector is down, or not yet released, is lost with the process.
  */
-import type { Connection, RowDataPacket } from 'mysql2/promise';
+import type { Connection } from 'mysql2/promise';
 import type { Row } from '../../../schemas/events/change-event.ts';
 import type { TableSchema } from '../../../schemas/events/table-schema.ts';
 import type { BinlogFlavor } from '../../../schemas/positions/gtid.ts';
 import type { BinlogCoordinate } from '../replication/binlog-client.ts';
 import type { SnapshotProgress } from '../../connector.ts';
 import { estimateRows, readTableSchema } from '../types/catalog.ts';
-import { decodeValue } from '../types/decode-value.ts';
-import { openConsistentSnapshot, rawKeyValue, readChunk, tableShapes } from './snapshot-reader.ts';
+import { decodeRow } from '../types/decode-value.ts';
+import { openConsistentSnapshot, rawKeyValue, readChunkAsOpened } from './snapshot-reader.ts';
 import { decodeKey, encodeKey, type RawKeyValue } from './snapshot-state.ts';
 
 export interface IncrementalState {
@@ -173,7 +173,10 @@ export class IncrementalSnapshot {
     return chunk;
   }
 
-  /** Drops a chunk under way (the stream reconnects and the chunk is read again at a new position). */
+  /**
+   * Drops a chunk under way and closes the connection (the stream reconnects or ends; a chunk is read again at
+   * a new position).
+   */
   async reset(): Promise<void> {
     const read = this.#read;
     this.#read = null;
@@ -182,10 +185,6 @@ export class IncrementalSnapshot {
     await read?.result.catch(() => undefined);
     await this.#connection?.end().catch(() => undefined);
     this.#connection = null;
-  }
-
-  async close(): Promise<void> {
-    await this.reset();
   }
 
   #startRead(state: IncrementalState): ChunkRead {
@@ -216,18 +215,11 @@ export class IncrementalSnapshot {
     opened(snapshot.coordinate);
     try {
       const schema = await readTableSchema(connection, name.slice(0, dot), name.slice(dot + 1));
-      const shape = (await tableShapes(connection, [name])).get(name);
-      if (schema === null || shape !== snapshot.shapes.get(name)) {
-        // Dropped, or changed while the chunk opened: go on with the next table, or read this chunk again.
-        const next = schema === null ? nextTable(state) : state;
-        return { chunk: null, next };
-      }
-      const raw: RowDataPacket[] = await readChunk(connection, schema, state, chunkRows);
-      const rows = raw.map((row): Row =>
-        Object.fromEntries(
-          schema.columns.map((column) => [column.name, decodeValue(column, row[column.name])]),
-        ),
-      );
+      // Dropped: go on with the next table. Changed while the chunk opened: read this chunk again.
+      if (schema === null) return { chunk: null, next: nextTable(state) };
+      const raw = await readChunkAsOpened(connection, schema, state, snapshot.shapes.get(name), chunkRows);
+      if (raw === null) return { chunk: null, next: state };
+      const rows = raw.map((row) => decodeRow(schema, row));
       const last = raw[raw.length - 1];
       const tableDone = raw.length < chunkRows;
       const next: IncrementalState = tableDone

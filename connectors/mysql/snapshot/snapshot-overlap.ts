@@ -30,6 +30,22 @@ interface Region {
   readonly at: GtidPosition;
   readonly tableIndex: number;
   readonly lastKey: readonly RawKeyValue[] | null;
+  /** `lastKey` decoded for a table definition, so each change in the overlap compares without decoding it. */
+  readonly decoded: WeakMap<TableSchema, Value[]>;
+}
+
+/** The restart point's key in the decoded form of the stream's rows (the snapshot saved the driver's form). */
+function lastKeyOf(region: Region, lastKey: readonly RawKeyValue[], table: TableSchema): Value[] {
+  let last = region.decoded.get(table);
+  if (last === undefined) {
+    last = table.key.map((column, k) => {
+      const schema = table.columns.find((c) => c.name === column);
+      const raw = lastKey[k] ?? null;
+      return schema === undefined ? raw : decodeValue(schema, raw);
+    });
+    region.decoded.set(table, last);
+  }
+  return last;
 }
 
 export class SnapshotOverlap {
@@ -54,6 +70,7 @@ export class SnapshotOverlap {
       at: parseGtidPosition(flavor, resume.at),
       tableIndex: resume.tableIndex,
       lastKey: resume.lastKey,
+      decoded: new WeakMap<TableSchema, Value[]>(),
     }));
     return new SnapshotOverlap(snapshot.tables, regions, cleared);
   }
@@ -74,11 +91,7 @@ export class SnapshotOverlap {
       if (index < region.tableIndex) continue;
       if (index === region.tableIndex && region.lastKey !== null) {
         const key: Value[] = table.key.map((column) => row[column] ?? null);
-        const last = table.key.map((column, k) => {
-          const schema = table.columns.find((c) => c.name === column);
-          const raw = region.lastKey?.[k] ?? null;
-          return schema === undefined ? raw : decodeValue(schema, raw);
-        });
+        const last = lastKeyOf(region, region.lastKey, table);
         if ((await order.compare(table, key, last)) <= 0) continue;
       }
       return !gtidPositionContains(region.at, gtid);

@@ -19,15 +19,17 @@
  * from its start after a snapshot truncate event.
  */
 import type { Connection, RowDataPacket } from 'mysql2/promise';
-import type { ChangeEvent, Row } from '../../../schemas/events/change-event.ts';
+import type { ChangeEvent } from '../../../schemas/events/change-event.ts';
 import type { TableSchema } from '../../../schemas/events/table-schema.ts';
 import type { BinlogCommitPosition } from '../../../schemas/positions/position.ts';
 import type { BinlogFlavor } from '../../../schemas/positions/gtid.ts';
 import type { CaptureBatch } from '../../connector.ts';
 import { CdcError } from '../../../services/common/errors.ts';
-import { decodeValue, scalarText } from '../types/decode-value.ts';
+import { decodeRow, scalarText } from '../types/decode-value.ts';
 import { quoteIdent, readTableSchema } from '../types/catalog.ts';
 import type { BinlogCoordinate } from '../replication/binlog-client.ts';
+import type { Logger } from '../../../services/common/logger.ts';
+import { resumeAt } from './snapshot-overlap.ts';
 import { writeSnapshotState, type RawKeyValue, type SnapshotState } from './snapshot-state.ts';
 
 /** A consistent snapshot: the GTID position it sees, its binlog coordinate and each table's shape then. */
@@ -210,11 +212,14 @@ function isDefinitionChanged(error: unknown): boolean {
   return (error as { errno?: unknown } | null)?.errno === TABLE_DEFINITION_CHANGED;
 }
 
-/** The rows of one chunk, or null when the table changed shape since the snapshot opened. */
-async function readChunkAsOpened(
+/**
+ * The rows of one chunk, or null when the table's shape is no longer `expected` (DDL since the snapshot
+ * opened, or a table rebuilt so that the snapshot cannot read it).
+ */
+export async function readChunkAsOpened(
   connection: Connection,
   schema: TableSchema,
-  state: SnapshotState,
+  state: ChunkStart,
   expected: string | null | undefined,
   limit: number,
 ): Promise<RowDataPacket[] | null> {
@@ -256,19 +261,28 @@ export async function* readSnapshot(
     origin: null,
     snapshot: true,
   });
+  // The table being read and its definition, once a chunk of it was read in the current snapshot: from then on
+  // the transaction holds the table's metadata lock, so no DDL can change it before the snapshot ends.
+  let reading: TableSchema | null = null;
   while (state.tableIndex < state.tables.length) {
     if (signal.aborted) return;
     const name = state.tables[state.tableIndex]!;
-    const [database, tableName] = splitName(name);
-    const schema = await readTableSchema(connection, database, tableName);
-    if (schema === null) {
-      state = { ...state, tableIndex: state.tableIndex + 1, lastKey: null, tableRows: 0, shape: null };
-      continue;
-    }
     const fresh = state.lastKey === null && state.tableRows === 0;
     // A table read in part before a restart must still have the shape its first chunks had.
     const expected = fresh ? open.shapes.get(name) : state.shape;
-    const rows = await readChunkAsOpened(connection, schema, state, expected, context.chunkRows);
+    let schema: TableSchema | null = reading;
+    let rows: RowDataPacket[] | null;
+    if (schema !== null) {
+      rows = await readChunk(connection, schema, state, context.chunkRows);
+    } else {
+      const [database, tableName] = splitName(name);
+      schema = await readTableSchema(connection, database, tableName);
+      if (schema === null) {
+        state = { ...state, tableIndex: state.tableIndex + 1, lastKey: null, tableRows: 0, shape: null };
+        continue;
+      }
+      rows = await readChunkAsOpened(connection, schema, state, expected, context.chunkRows);
+    }
     if (rows === null) {
       open = await context.reopen();
       const restart = { at: open.at, tableIndex: state.tableIndex, lastKey: null };
@@ -287,21 +301,18 @@ export async function* readSnapshot(
       yield { events: [truncate], commit, state: { snapshot: writeSnapshotState(state) } };
       continue;
     }
-    const events: ChangeEvent[] = rows.map((raw, i) => {
-      const after: Row = Object.fromEntries(
-        schema.columns.map((column) => [column.name, decodeValue(column, raw[column.name])]),
-      );
-      return {
-        op: 'r',
-        before: null,
-        after,
-        table: schema,
-        source: source(state.eventIndex + i),
-        transaction: null,
-      };
-    });
+    const table: TableSchema = schema;
+    const events: ChangeEvent[] = rows.map((raw, i) => ({
+      op: 'r',
+      before: null,
+      after: decodeRow(table, raw),
+      table,
+      source: source(state.eventIndex + i),
+      transaction: null,
+    }));
     const last = rows[rows.length - 1];
     const tableDone = rows.length < context.chunkRows;
+    reading = tableDone ? null : table;
     state = {
       ...state,
       eventIndex: state.eventIndex + rows.length,
@@ -319,4 +330,34 @@ export async function* readSnapshot(
     state = { ...state, done: true };
     yield { events: [], commit, state: { snapshot: writeSnapshotState(state) } };
   }
+}
+
+/**
+ * Takes the snapshot from `start` on `connection`: opens the consistent snapshot (a snapshot begun before a
+ * restart keeps its first position and gets a restart point here), yields its chunks, reopening it when a table
+ * changed shape, and commits at the end.
+ */
+export async function* takeSnapshot(
+  connection: Connection,
+  start: SnapshotState,
+  context: Omit<SnapshotContext, 'reopen'> & { readonly logger: Logger },
+  signal: AbortSignal,
+): AsyncGenerator<CaptureBatch> {
+  const { flavor, logger } = context;
+  const opened = await openConsistentSnapshot(connection, flavor, start.tables);
+  // Streaming must start where the first chunks were read; what is read from here on is as of `opened.at`, and
+  // the stream drops the changes in between for those rows.
+  const state =
+    start.from === ''
+      ? { ...start, from: opened.at }
+      : { ...start, resumes: [...start.resumes, resumeAt(start, opened.at)] };
+  logger.info({ from: state.from, tables: state.tables.length }, 'snapshot started');
+  const reopen = async (): Promise<OpenSnapshot> => {
+    await connection.query('COMMIT');
+    const reopened = await openConsistentSnapshot(connection, flavor, state.tables);
+    logger.info({ at: reopened.at }, 'a table changed shape during the snapshot; reopened it');
+    return reopened;
+  };
+  yield* readSnapshot(connection, state, opened, { ...context, reopen }, signal);
+  await connection.query('COMMIT');
 }

@@ -55,6 +55,22 @@ export function decodeKey(encoded: unknown): RawKeyValue[] | null {
   });
 }
 
+/** The state of a snapshot not begun: the table list is fixed now; `from` is set when the snapshot opens. */
+export function freshSnapshotState(tables: readonly string[]): SnapshotState {
+  return {
+    from: '',
+    seq: '0',
+    tables,
+    tableIndex: 0,
+    lastKey: null,
+    tableRows: 0,
+    eventIndex: 0,
+    shape: null,
+    done: false,
+    resumes: [],
+  };
+}
+
 /** Reads a snapshot state saved earlier; null when absent or not of this shape. */
 export function readSnapshotState(value: unknown): SnapshotState | null {
   if (typeof value !== 'object' || value === null) return null;

@@ -27,6 +27,24 @@ export function tableMatches(patterns: readonly TablePattern[], database: string
   return patterns.some((p) => p.database === database && (p.table === null || p.table === table));
 }
 
+/**
+ * The tables a snapshot request names, as `database.table` (a bare name is taken in the only captured database;
+ * no names means every captured table), and those among them that are not captured tables.
+ */
+export function requestedTables(
+  captured: readonly string[],
+  tables: readonly string[],
+  databases: readonly string[],
+): { wanted: string[]; unknown: string[] } {
+  const wanted =
+    tables.length === 0
+      ? [...captured]
+      : tables.map((table) =>
+          table.includes('.') || databases.length !== 1 ? table : `${databases[0]}.${table}`,
+        );
+  return { wanted, unknown: wanted.filter((table) => !captured.includes(table)) };
+}
+
 /** Captured tables that exist now, as `database.table`, in name order. */
 export async function listCapturedTables(
   connection: Connection,

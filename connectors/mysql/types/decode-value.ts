@@ -6,8 +6,8 @@
  * Zero dates (`0000-00-00`, `0000-00-00 00:00:00`) pass through as their text: they are legal MySQL values
  * with no calendar meaning, and turning them into NULL would lose a distinction the source makes.
  */
-import type { Value } from '../../../schemas/events/change-event.ts';
-import type { ColumnSchema } from '../../../schemas/events/table-schema.ts';
+import type { Row, Value } from '../../../schemas/events/change-event.ts';
+import type { ColumnSchema, TableSchema } from '../../../schemas/events/table-schema.ts';
 import { CdcError } from '../../../services/common/errors.ts';
 
 /** Text of a scalar the drivers return (string, number, bigint, bytes); anything else as JSON. */
@@ -133,4 +133,11 @@ export function decodeValue(column: ColumnSchema, raw: unknown): Value {
     case 'array':
       throw fail(column, raw, 'arrays do not exist in MySQL');
   }
+}
+
+/** A row as the driver or the binlog client returned it (column name → raw value), decoded column by column. */
+export function decodeRow(table: TableSchema, raw: Readonly<Record<string, unknown>>): Row {
+  return Object.fromEntries(
+    table.columns.map((column) => [column.name, decodeValue(column, raw[column.name])]),
+  );
 }

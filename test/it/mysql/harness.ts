@@ -129,3 +129,44 @@ export class RunningConnector {
     await this.#done;
   }
 }
+
+export interface Writer {
+  /** Stops writing; resolves with the number of writes made. */
+  stop(): Promise<number>;
+}
+
+/**
+ * Random single-row writes to table `s (id, v)` from another connection until stopped: upserts, updates and
+ * deletes of ids 1..1.2 × `rows` (turned into the table's key by `key`).
+ */
+export function startWriter(
+  database: string,
+  rows: number,
+  key: (id: number) => string | number = (id) => id,
+): Writer {
+  let running = true;
+  let writes = 0;
+  const done = (async () => {
+    const sql = await adminConnection(database);
+    try {
+      while (running) {
+        const id = key(1 + Math.floor(Math.random() * rows * 1.2));
+        const choice = Math.random();
+        if (choice < 0.4)
+          await sql.query('INSERT INTO s VALUES (?, ?) ON DUPLICATE KEY UPDATE v = v + 1', [id, writes]);
+        else if (choice < 0.8) await sql.query('UPDATE s SET v = ? WHERE id = ?', [writes, id]);
+        else await sql.query('DELETE FROM s WHERE id = ?', [id]);
+        writes++;
+      }
+    } finally {
+      await sql.end();
+    }
+    return writes;
+  })();
+  return {
+    stop: async () => {
+      running = false;
+      return done;
+    },
+  };
+}

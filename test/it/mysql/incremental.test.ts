@@ -6,7 +6,7 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Connection, RowDataPacket } from 'mysql2/promise';
-import { adminConnection, createDatabase, connectorConfig, RunningConnector } from './harness.ts';
+import { createDatabase, connectorConfig, RunningConnector, startWriter, type Writer } from './harness.ts';
 import { comparePosition } from '../../../schemas/positions/position.ts';
 import type { ChangeEvent } from '../../../schemas/events/change-event.ts';
 import { waitFor } from '../../support/wait.ts';
@@ -43,34 +43,6 @@ async function tableContent(sql: Connection): Promise<Map<string, number>> {
   return new Map(rows.map((row) => [String(row.id), Number(row.v)]));
 }
 
-function startWriter(database: string): { stop: () => Promise<number> } {
-  let running = true;
-  let writes = 0;
-  const done = (async () => {
-    const sql = await adminConnection(database);
-    try {
-      while (running) {
-        const id = 1 + Math.floor(Math.random() * ROWS * 1.2);
-        const choice = Math.random();
-        if (choice < 0.4)
-          await sql.query('INSERT INTO s VALUES (?, ?) ON DUPLICATE KEY UPDATE v = v + 1', [id, writes]);
-        else if (choice < 0.8) await sql.query('UPDATE s SET v = ? WHERE id = ?', [writes, id]);
-        else await sql.query('DELETE FROM s WHERE id = ?', [id]);
-        writes++;
-      }
-    } finally {
-      await sql.end();
-    }
-    return writes;
-  })();
-  return {
-    stop: async () => {
-      running = false;
-      return done;
-    },
-  };
-}
-
 void describe('snapshot requested while streaming', () => {
   let db: Awaited<ReturnType<typeof createDatabase>>;
 
@@ -89,7 +61,7 @@ void describe('snapshot requested while streaming', () => {
   }
 
   /** Stops the writer and waits until a marker row written after it reached `run`. */
-  async function settle(writer: { stop: () => Promise<number> }, run: RunningConnector): Promise<void> {
+  async function settle(writer: Writer, run: RunningConnector): Promise<void> {
     await writer.stop();
     await db.sql.query('INSERT INTO s VALUES (?, 1)', [MARKER]);
     await run.waitForEvents('the marker row', (events) =>
@@ -106,7 +78,7 @@ void describe('snapshot requested while streaming', () => {
   void test('every row arrives while a writer goes on, and replaying the stream equals the table', async () => {
     await freshRows();
     const run = new RunningConnector(connectorConfig(db.name, { snapshotChunkRows: 250 }));
-    const writer = startWriter(db.name);
+    const writer = startWriter(db.name, ROWS);
     try {
       await run.waitForState('streaming');
       await run.waitForEvents('some streamed writes', (events) => events.length > 20);
@@ -141,7 +113,7 @@ void describe('snapshot requested while streaming', () => {
     await freshRows(40_000);
     const config = connectorConfig(db.name, { snapshotChunkRows: 100 });
     const first = new RunningConnector(config);
-    const writer = startWriter(db.name);
+    const writer = startWriter(db.name, ROWS);
     let second: RunningConnector | null = null;
     try {
       await first.waitForState('streaming');

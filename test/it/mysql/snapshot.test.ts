@@ -1,7 +1,7 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Connection, RowDataPacket } from 'mysql2/promise';
-import { adminConnection, createDatabase, connectorConfig, RunningConnector } from './harness.ts';
+import { createDatabase, connectorConfig, RunningConnector, startWriter, type Writer } from './harness.ts';
 import { comparePosition } from '../../../schemas/positions/position.ts';
 import type { CaptureBatch, ResumePoint } from '../../../connectors/connector.ts';
 import type { ChangeEvent } from '../../../schemas/events/change-event.ts';
@@ -73,35 +73,6 @@ async function tableContent(sql: Connection, table = 's'): Promise<Map<string, s
   return new Map(rows.map((row) => [String(row.id), rowValue(row)]));
 }
 
-/** Random single-row writes from another connection until stopped. */
-function startWriter(database: string, kind: KeyKind): { stop: () => Promise<number> } {
-  let running = true;
-  let writes = 0;
-  const done = (async () => {
-    const sql = await adminConnection(database);
-    try {
-      while (running) {
-        const id = kind.key(1 + Math.floor(Math.random() * ROWS * 1.2));
-        const choice = Math.random();
-        if (choice < 0.4)
-          await sql.query('INSERT INTO s VALUES (?, ?) ON DUPLICATE KEY UPDATE v = v + 1', [id, writes]);
-        else if (choice < 0.8) await sql.query('UPDATE s SET v = ? WHERE id = ?', [writes, id]);
-        else await sql.query('DELETE FROM s WHERE id = ?', [id]);
-        writes++;
-      }
-    } finally {
-      await sql.end();
-    }
-    return writes;
-  })();
-  return {
-    stop: async () => {
-      running = false;
-      return done;
-    },
-  };
-}
-
 /** Where a consumer that published `batches` resumes (the connector's state is cumulative). */
 function publishedUpTo(batches: readonly CaptureBatch[]): ResumePoint {
   let position: ResumePoint['position'] = null;
@@ -132,11 +103,7 @@ void describe('initial snapshot handed over to the stream', () => {
   }
 
   /** Stops the writer, writes a marker row and waits until the stream delivered it. */
-  async function settle(
-    writer: { stop: () => Promise<number> },
-    kind: KeyKind,
-    last: RunningConnector,
-  ): Promise<number> {
+  async function settle(writer: Writer, kind: KeyKind, last: RunningConnector): Promise<number> {
     const writes = await writer.stop();
     const marker = kind.key(ROWS * 10);
     await db.sql.query('INSERT INTO s VALUES (?, 1)', [marker]);
@@ -156,7 +123,7 @@ void describe('initial snapshot handed over to the stream', () => {
 
   void test('snapshot under concurrent writes, then stream: replaying everything equals the final table', async () => {
     await freshTable(INT_KEY);
-    const writer = startWriter(db.name, INT_KEY);
+    const writer = startWriter(db.name, ROWS, INT_KEY.key);
     await waitFor('some concurrent writes', async () => (await tableContent(db.sql)).size !== ROWS);
     const running = new RunningConnector(
       connectorConfig(db.name, { snapshot: 'initial', snapshotChunkRows: 250 }),
@@ -182,7 +149,7 @@ void describe('initial snapshot handed over to the stream', () => {
   for (const kind of [INT_KEY, TEXT_KEY]) {
     void test(`a snapshot restarted twice mid-way (${kind.name} key) goes on where it stopped: no change lost or replayed`, async () => {
       await freshTable(kind);
-      const writer = startWriter(db.name, kind);
+      const writer = startWriter(db.name, ROWS, kind.key);
       const config = connectorConfig(db.name, { snapshot: 'initial', snapshotChunkRows: 200 });
       const runs: RunningConnector[] = [];
       const published: CaptureBatch[] = [];
