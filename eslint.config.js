@@ -1,5 +1,6 @@
 // Type-aware lint. The import restrictions keep the data flow one-way:
-// connectors know nothing of Kafka or apply; apply knows nothing of connectors; schemas know neither.
+// common (errors, logging, retry) imports nothing of ours; schemas import only common; connectors know
+// nothing of Kafka or apply; apply knows nothing of connectors.
 import eslint from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
@@ -58,8 +59,23 @@ export default tseslint.config(
     rules: restrict(['**/connectors/**', 'kafkajs', 'pg-logical-replication', '@vlasky/zongji']),
   },
   {
+    // The lowest layer: errors, logging, retry. Everything may import it; it imports nothing of ours.
+    files: ['common/**/*.ts'],
+    rules: restrict([
+      '**/schemas/**',
+      '**/connectors/**',
+      '**/services/**',
+      'kafkajs',
+      'pg',
+      'mysql2',
+      'pg-logical-replication',
+      '@vlasky/zongji',
+    ]),
+  },
+  {
     files: ['schemas/**/*.ts'],
     rules: restrict([
+      '**/services/**',
       '**/connectors/**',
       '**/services/kafka/**',
       '**/services/apply/**',

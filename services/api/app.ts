@@ -5,7 +5,7 @@
  * defence behind the response schemas, because status fields such as `lastError` carry driver messages.
  */
 import { fastify, LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
-import { silentLogger, type Logger } from '../common/logger.ts';
+import { silentLogger, type Logger } from '../../common/logger.ts';
 import { collectSecrets, redactText } from '../config/redact.ts';
 import type { PipelineConfig } from '../config/schema.ts';
 import type { CdcMetrics } from '../metrics/metrics.ts';

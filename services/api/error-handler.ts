@@ -6,8 +6,8 @@
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { ZodError } from 'zod';
-import { ERROR_CODES, type ErrorCode } from '../common/error-codes.ts';
-import { CdcError, errorMessage } from '../common/errors.ts';
+import { ERROR_CODES, type ErrorCode } from '../../common/error-codes.ts';
+import { CdcError, errorMessage } from '../../common/errors.ts';
 import { formatIssues } from '../config/issues.ts';
 
 export interface ErrorBody {

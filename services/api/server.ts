@@ -1,6 +1,6 @@
 /** Starting and stopping the API on a real socket (tests use `buildApp` and `inject()` instead). */
 import type { FastifyInstance } from 'fastify';
-import { asCdcError } from '../common/errors.ts';
+import { asCdcError } from '../../common/errors.ts';
 import type { ApiConfig } from '../config/schema.ts';
 
 /** Listens on the configured address and resolves with the URL it is reachable at. */

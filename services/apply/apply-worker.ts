@@ -9,10 +9,10 @@
  * rest of the batch applies. Retriable failures (connection lost) are retried with backoff instead.
  */
 import { comparePosition, formatPosition, type EventPosition } from '../../schemas/positions/position.ts';
-import { CdcError, errorMessage, isRetriable } from '../common/errors.ts';
-import { silentLogger, type Logger } from '../common/logger.ts';
+import { CdcError, errorMessage, isRetriable } from '../../common/errors.ts';
+import { silentLogger, type Logger } from '../../common/logger.ts';
 import type { HandlerResult, ConsumedEvent, DeadLetterSink, EventFeed } from './event-feed.ts';
-import { DEFAULT_BACKOFF, withRetries, type Backoff } from './retry.ts';
+import { DEFAULT_BACKOFF, withRetries, type Backoff } from '../../common/retry.ts';
 import type { ApplyResult, EventFailure, Sink } from './sink.ts';
 import {
   assembleTransactions,

@@ -4,7 +4,7 @@
  * in-memory feed; the apply layer itself never depends on Kafka.
  */
 import type { ChangeEvent } from '../../schemas/events/change-event.ts';
-import type { CdcError } from '../common/errors.ts';
+import type { CdcError } from '../../common/errors.ts';
 
 export interface ConsumedEvent {
   readonly event: ChangeEvent;

@@ -4,7 +4,7 @@
  */
 import type { ChangeEvent } from '../../schemas/events/change-event.ts';
 import type { CommitPosition, EventPosition } from '../../schemas/positions/position.ts';
-import type { CdcError } from '../common/errors.ts';
+import type { CdcError } from '../../common/errors.ts';
 
 /**
  * A source transaction, or the part of one that arrived in a consumer batch. `complete` is false for the

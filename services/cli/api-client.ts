@@ -2,7 +2,7 @@
  * The CLI's client of the control API: JSON over fetch, with the API's `{ error: { code, message } }`
  * answers and connection failures turned into errors that say what went wrong and where.
  */
-import { CdcError, errorMessage } from '../common/errors.ts';
+import { CdcError, errorMessage } from '../../common/errors.ts';
 import type { StatusResponse } from './status-format.ts';
 
 export class ApiClient {

@@ -7,7 +7,7 @@
  */
 import { inspect } from 'node:util';
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
-import { CdcError } from '../common/errors.ts';
+import { CdcError } from '../../common/errors.ts';
 import { configReference } from '../config/reference.ts';
 import { registerMigrateCommands } from './commands/migrate.ts';
 import { runCommand } from './commands/run.ts';

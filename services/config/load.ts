@@ -5,7 +5,7 @@
 import { readFile } from 'node:fs/promises';
 import { extname } from 'node:path';
 import { parseDocument } from 'yaml';
-import { CdcError, errorMessage } from '../common/errors.ts';
+import { CdcError, errorMessage } from '../../common/errors.ts';
 import { jsonErrorOffset } from './json-position.ts';
 import { expandEnvironment, type Environment } from './env.ts';
 import { configErrorMap, formatIssues } from './issues.ts';

@@ -3,7 +3,7 @@
  * `collectSecrets` lists the secret values a configuration holds, so any text (an error message from a
  * driver, say) can be scrubbed of them with `redactText`.
  */
-import { redactUrl } from '../common/logger.ts';
+import { redactUrl } from '../../common/logger.ts';
 import type { PipelineConfig } from './schema.ts';
 
 const MASK = '***';

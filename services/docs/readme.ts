@@ -4,7 +4,7 @@
  * a unit test fails when README is out of date.
  */
 import { readFile, writeFile } from 'node:fs/promises';
-import { ERROR_CODES } from '../common/error-codes.ts';
+import { ERROR_CODES } from '../../common/error-codes.ts';
 import { configReference } from '../config/reference.ts';
 
 const SECTIONS: Record<string, () => string> = {

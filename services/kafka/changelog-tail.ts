@@ -17,8 +17,8 @@ import type { Kafka } from 'kafkajs';
 import { kafkaError } from './client.ts';
 import { createConsumer } from './closable-consumer.ts';
 import { comparePosition, parsePosition, type EventPosition } from '../../schemas/positions/position.ts';
-import { CdcError, asCdcError } from '../common/errors.ts';
-import { silentLogger, type Logger } from '../common/logger.ts';
+import { CdcError, asCdcError } from '../../common/errors.ts';
+import { silentLogger, type Logger } from '../../common/logger.ts';
 
 export interface TailOptions {
   /** Records read before the end in the first attempt (default 64); each further attempt reads 16 times more. */

@@ -8,8 +8,8 @@ import net from 'node:net';
 import tls from 'node:tls';
 import kafkajs from 'kafkajs';
 import type { ISocketFactory, Kafka, LogEntry, ProducerConfig } from 'kafkajs';
-import { CdcError, type ErrorFields } from '../common/errors.ts';
-import { silentLogger, type Logger } from '../common/logger.ts';
+import { CdcError, type ErrorFields } from '../../common/errors.ts';
+import { silentLogger, type Logger } from '../../common/logger.ts';
 
 export interface KafkaClientConfig {
   readonly brokers: readonly string[];

@@ -12,8 +12,8 @@ import { SchemaStore } from './schema-store.ts';
 import { decodeEvent, schemaIdOf } from '../../schemas/avro/codec.ts';
 import type { WriterSchema } from '../../schemas/avro/writer-schema.ts';
 import type { ChangeEvent } from '../../schemas/events/change-event.ts';
-import { CdcError, errorMessage, type ErrorFields } from '../common/errors.ts';
-import { silentLogger, type Logger } from '../common/logger.ts';
+import { CdcError, errorMessage, type ErrorFields } from '../../common/errors.ts';
+import { silentLogger, type Logger } from '../../common/logger.ts';
 
 export interface ConsumedEvent {
   readonly event: ChangeEvent;

@@ -9,8 +9,8 @@ import { createKafka, destroyLeftoverSockets, kafkaError, producerConfig } from 
 import { connectorTopics, ensureTopic } from './topics.ts';
 import { formatPosition } from '../../schemas/positions/position.ts';
 import { tableId } from '../../schemas/events/table-schema.ts';
-import type { CdcError } from '../common/errors.ts';
-import { silentLogger, type Logger } from '../common/logger.ts';
+import type { CdcError } from '../../common/errors.ts';
+import { silentLogger, type Logger } from '../../common/logger.ts';
 
 export interface DeadLetterOptions {
   readonly brokers: readonly string[];

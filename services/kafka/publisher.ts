@@ -23,8 +23,8 @@ import {
   parseCommit,
   parsePosition,
 } from '../../schemas/positions/position.ts';
-import { CdcError, errorMessage } from '../common/errors.ts';
-import { silentLogger, type Logger } from '../common/logger.ts';
+import { CdcError, errorMessage } from '../../common/errors.ts';
+import { silentLogger, type Logger } from '../../common/logger.ts';
 
 export interface PublisherOptions {
   readonly brokers: readonly string[];

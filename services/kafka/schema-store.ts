@@ -17,8 +17,8 @@ import { createKafka, destroyLeftoverSockets, kafkaError, producerConfig } from 
 import { createConsumer, type ClosableConsumer } from './closable-consumer.ts';
 import { ensureTopic, schemaTopic } from './topics.ts';
 import { writerSchemaFromJson, type WriterSchema } from '../../schemas/avro/writer-schema.ts';
-import { CdcError, errorMessage } from '../common/errors.ts';
-import { silentLogger, type Logger } from '../common/logger.ts';
+import { CdcError, errorMessage } from '../../common/errors.ts';
+import { silentLogger, type Logger } from '../../common/logger.ts';
 
 export interface SchemaStoreOptions {
   readonly brokers: readonly string[];

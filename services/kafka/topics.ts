@@ -6,8 +6,8 @@
  */
 import type { Kafka } from 'kafkajs';
 import { kafkaError } from './client.ts';
-import { CdcError } from '../common/errors.ts';
-import { silentLogger, type Logger } from '../common/logger.ts';
+import { CdcError } from '../../common/errors.ts';
+import { silentLogger, type Logger } from '../../common/logger.ts';
 
 export interface ConnectorTopics {
   readonly changelog: string;

@@ -22,7 +22,7 @@ import {
   type CommitPosition,
   type EventPosition,
 } from '../../schemas/positions/position.ts';
-import { asCdcError } from '../common/errors.ts';
+import { asCdcError } from '../../common/errors.ts';
 import type { KafkaConfig } from '../config/schema.ts';
 import { createKafka } from '../kafka/client.ts';
 import { connectorTopics } from '../kafka/topics.ts';

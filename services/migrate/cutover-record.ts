@@ -5,7 +5,7 @@
  * It lives outside the migrated schemas, so the reverse publication never carries it.
  */
 import pg from 'pg';
-import { asCdcError } from '../common/errors.ts';
+import { asCdcError } from '../../common/errors.ts';
 
 export interface CutoverRecord {
   readonly migration: string;

@@ -8,8 +8,8 @@
  */
 import { setTimeout as delay } from 'node:timers/promises';
 import { formatMariadbPosition } from '../../schemas/positions/mariadb-gtid.ts';
-import { CdcError, errorMessage } from '../common/errors.ts';
-import { silentLogger, type Logger } from '../common/logger.ts';
+import { CdcError, errorMessage } from '../../common/errors.ts';
+import { silentLogger, type Logger } from '../../common/logger.ts';
 import { verifyReplica, type VerifyReport } from '../verify/verify-replica.ts';
 import { appliedReaches, commitCovers, describePosition, readApplied, readPublished } from './catch-up.ts';
 import { readCutover, writeCutover, type CutoverRecord } from './cutover-record.ts';

@@ -5,8 +5,8 @@
  * and the fenced source writes nothing more).
  */
 import { setTimeout as delay } from 'node:timers/promises';
-import { errorMessage } from '../common/errors.ts';
-import type { Logger } from '../common/logger.ts';
+import { errorMessage } from '../../common/errors.ts';
+import type { Logger } from '../../common/logger.ts';
 import { startPipeline, type RunningPipeline } from '../pipeline/pipeline.ts';
 import { readCutover, type CutoverRecord } from './cutover-record.ts';
 import { migrationPhase, type MigrationPhase } from './phases.ts';

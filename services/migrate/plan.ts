@@ -3,7 +3,7 @@
  * becomes the new primary, and the names of the reverse path (PostgreSQL → MariaDB) derived from them. No extra
  * configuration section: every name is derived, so `start`, `cutover` and `reverse` agree without storing it.
  */
-import { CdcError } from '../common/errors.ts';
+import { CdcError } from '../../common/errors.ts';
 import { originName } from '../apply/postgres/postgres-sink.ts';
 import {
   defaultPublicationName,

@@ -11,7 +11,7 @@
 import mysql, { type Connection } from 'mysql2/promise';
 import { connectionParts } from '../../connectors/mysql/config.ts';
 import { parseMariadbPosition, type MariadbGtidPosition } from '../../schemas/positions/mariadb-gtid.ts';
-import { CdcError, asCdcError } from '../common/errors.ts';
+import { CdcError, asCdcError } from '../../common/errors.ts';
 
 export class SourceFence {
   readonly #connection: Connection;

@@ -9,7 +9,7 @@
  */
 import pg from 'pg';
 import { ensurePublication } from '../../connectors/postgres/replication/publication.ts';
-import { CdcError, asCdcError } from '../common/errors.ts';
+import { CdcError, asCdcError } from '../../common/errors.ts';
 import type { MigrationPlan } from './plan.ts';
 
 export interface TakeoverPoint {

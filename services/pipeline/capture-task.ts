@@ -5,7 +5,7 @@
 import type { ConnectorStatus, SourceConnector } from '../../connectors/connector.ts';
 import { MysqlConnector } from '../../connectors/mysql/mysql-connector.ts';
 import { PostgresConnector } from '../../connectors/postgres/postgres-connector.ts';
-import type { Logger } from '../common/logger.ts';
+import type { Logger } from '../../common/logger.ts';
 import type { KafkaConfig, SourceConfig } from '../config/schema.ts';
 import { ChangePublisher } from '../kafka/publisher.ts';
 import { Supervisor } from './supervisor.ts';

@@ -4,8 +4,8 @@
  * with its error on display (/status, /ready) instead of looping on it.
  */
 import { setTimeout as delay } from 'node:timers/promises';
-import { errorMessage, isRetriable } from '../common/errors.ts';
-import type { Logger } from '../common/logger.ts';
+import { errorMessage, isRetriable } from '../../common/errors.ts';
+import type { Logger } from '../../common/logger.ts';
 
 export type TaskState = 'starting' | 'running' | 'retrying' | 'stopped' | 'failed';
 

@@ -5,8 +5,8 @@
  * BIN(), UUID as text. Text keys are chunked in the byte order of their UTF-8 text (kinds.ts).
  */
 import mysql, { type Connection } from 'mysql2/promise';
-import { asCdcError, CdcError } from '../common/errors.ts';
-import { redactUrl } from '../common/logger.ts';
+import { asCdcError, CdcError } from '../../common/errors.ts';
+import { redactUrl } from '../../common/logger.ts';
 import { keyOrderOf } from './kinds.ts';
 import { normalizeValue } from './normalize.ts';
 import { rangeCondition } from './range-sql.ts';

@@ -1,6 +1,6 @@
 /** Opens the reader for a connection URL's dialect: `postgres(ql)://` or `mysql://` / `mariadb://`. */
-import { CdcError } from '../common/errors.ts';
-import { redactUrl, silentLogger, type Logger } from '../common/logger.ts';
+import { CdcError } from '../../common/errors.ts';
+import { redactUrl, silentLogger, type Logger } from '../../common/logger.ts';
 import { MysqlReader } from './mysql-reader.ts';
 import { PostgresReader } from './postgres-reader.ts';
 import type { TableReader } from './types.ts';

@@ -5,8 +5,8 @@
  * widens FLOAT, and character(n) through text, which drops the padding MariaDB's CHAR never returns.
  */
 import pg from 'pg';
-import { asCdcError, CdcError } from '../common/errors.ts';
-import { redactUrl, silentLogger, type Logger } from '../common/logger.ts';
+import { asCdcError, CdcError } from '../../common/errors.ts';
+import { redactUrl, silentLogger, type Logger } from '../../common/logger.ts';
 import { keyOrderOf } from './kinds.ts';
 import { normalizeValue } from './normalize.ts';
 import { rangeCondition } from './range-sql.ts';

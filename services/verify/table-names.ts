@@ -2,7 +2,7 @@
  * Table names and patterns as verification takes them: `schema.table` (MariaDB: `database.table`), and the
  * configuration's patterns where either part may be `*` or end with `*` for a prefix match.
  */
-import { CdcError } from '../common/errors.ts';
+import { CdcError } from '../../common/errors.ts';
 
 export interface QualifiedName {
   readonly schema: string;

@@ -4,8 +4,8 @@
  * and compares them one after another. A table that cannot be compared (missing, no key) is reported with
  * its reason and makes the replica unequal; connection failures end the whole run.
  */
-import { CdcError } from '../common/errors.ts';
-import { silentLogger, type Logger } from '../common/logger.ts';
+import { CdcError } from '../../common/errors.ts';
+import { silentLogger, type Logger } from '../../common/logger.ts';
 import type { PipelineConfig } from '../config/schema.ts';
 import { openReader } from './open-reader.ts';
 import type { RecheckOptions, TableReader, TableVerifyReport } from './types.ts';

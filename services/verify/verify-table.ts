@@ -6,8 +6,8 @@
  * are missing, extra or different. With `recheck`, the differing ranges alone are read again after the
  * caller's wait (a live pipeline catching up), and only what still differs is reported.
  */
-import { CdcError } from '../common/errors.ts';
-import { silentLogger, type Logger } from '../common/logger.ts';
+import { CdcError } from '../../common/errors.ts';
+import { silentLogger, type Logger } from '../../common/logger.ts';
 import { keyOrderOf, unifyKinds } from './kinds.ts';
 import { ChunkDigest } from './row-hash.ts';
 import type {

@@ -4,7 +4,7 @@
  * TRUNCATE (its own implicit commit in MariaDB) and large transactions. Seeded, so a failing run can be replayed.
  */
 import { setTimeout as delay } from 'node:timers/promises';
-import { errorMessage } from '../../services/common/errors.ts';
+import { errorMessage } from '../../common/errors.ts';
 import type { MariadbTestDatabase } from './mariadb.ts';
 import { waitForMariadb } from './mariadb.ts';
 import { seededRandom, type WorkloadOptions } from './workload.ts';

@@ -1,6 +1,6 @@
 /** `POST /snapshots`: asks a source's connector for a (re-)snapshot, run alongside streaming. */
 import type { FastifyInstance, FastifyPluginCallback } from 'fastify';
-import { CdcError } from '../../common/errors.ts';
+import { CdcError } from '../../../common/errors.ts';
 import { errorResponse } from '../response-schemas.ts';
 import type { StatusProvider } from '../status-types.ts';
 

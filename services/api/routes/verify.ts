@@ -5,7 +5,7 @@
  * under `failures`. 501 when the process cannot reach the databases (no verify in its StatusProvider).
  */
 import type { FastifyInstance, FastifyPluginCallback } from 'fastify';
-import { CdcError } from '../../common/errors.ts';
+import { CdcError } from '../../../common/errors.ts';
 import { errorResponse } from '../response-schemas.ts';
 import type { StatusProvider, VerifyRequest } from '../status-types.ts';
 

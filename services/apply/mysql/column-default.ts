@@ -6,7 +6,7 @@
  */
 import { defaultValue } from '../../../schemas/events/column-default.ts';
 import type { ColumnSchema, TableSchema } from '../../../schemas/events/table-schema.ts';
-import { CdcError } from '../../common/errors.ts';
+import { CdcError } from '../../../common/errors.ts';
 import { literal, RawSql, type Flavor, type Parameter } from './sql.ts';
 import { toParameter } from './values.ts';
 

@@ -20,8 +20,8 @@ import {
   parsePosition,
   type EventPosition,
 } from '../../../schemas/positions/position.ts';
-import { CdcError, isRetriable } from '../../common/errors.ts';
-import { silentLogger, type Logger } from '../../common/logger.ts';
+import { CdcError, isRetriable } from '../../../common/errors.ts';
+import { silentLogger, type Logger } from '../../../common/logger.ts';
 import type { ApplyOptions, ApplyResult, EventFailure, Sink, SourceTransaction } from '../sink.ts';
 import { RowWriter } from './row-writer.ts';
 import type { Flavor } from './sql.ts';

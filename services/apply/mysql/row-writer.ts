@@ -6,7 +6,7 @@
 import type { Connection, ResultSetHeader } from 'mysql2/promise';
 import type { ChangeEvent, Row } from '../../../schemas/events/change-event.ts';
 import { formatPosition } from '../../../schemas/positions/position.ts';
-import { CdcError } from '../../common/errors.ts';
+import { CdcError } from '../../../common/errors.ts';
 import { deleteRow, insertRows, oldRow, truncateTable, updateRow, type Statement } from './statements.ts';
 import type { TableShape } from './table-shapes.ts';
 

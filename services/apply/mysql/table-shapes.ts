@@ -9,7 +9,7 @@
  */
 import type { Connection } from 'mysql2/promise';
 import type { TableSchema } from '../../../schemas/events/table-schema.ts';
-import type { Logger } from '../../common/logger.ts';
+import type { Logger } from '../../../common/logger.ts';
 import { binaryCollation, ident, qualified, type Flavor, type TargetTable } from './sql.ts';
 import { defaultClause } from './column-default.ts';
 import { classifyTargetError } from './target-errors.ts';

@@ -4,7 +4,7 @@
  * anything the data itself caused (a duplicate key, a value out of range) is not, and the message carries
  * the server's text naming the value.
  */
-import { CdcError, isRetriable, type ErrorFields } from '../../common/errors.ts';
+import { CdcError, isRetriable, type ErrorFields } from '../../../common/errors.ts';
 
 /** Server errors after which the same statement can succeed: deadlock, lock wait timeout, query interrupted. */
 const RETRIABLE_ERRNOS = new Set([1205, 1213, 1317]);

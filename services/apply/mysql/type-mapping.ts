@@ -4,7 +4,7 @@
  * has the full table; the choices that lose something are explained where they are made below.
  */
 import type { ColumnSchema, ColumnType, TableSchema } from '../../../schemas/events/table-schema.ts';
-import { CdcError } from '../../common/errors.ts';
+import { CdcError } from '../../../common/errors.ts';
 import { literal, type Flavor } from './sql.ts';
 
 /** InnoDB keys are at most 3072 bytes: 768 utf8mb4 characters. */

@@ -6,7 +6,7 @@
  */
 import type { Value } from '../../../schemas/events/change-event.ts';
 import type { ColumnSchema, ColumnType, TableSchema } from '../../../schemas/events/table-schema.ts';
-import { CdcError } from '../../common/errors.ts';
+import { CdcError } from '../../../common/errors.ts';
 import { RawSql, type Parameter } from './sql.ts';
 import { fitsBitColumn } from './type-mapping.ts';
 

@@ -14,8 +14,8 @@ import {
   type EventPosition,
 } from '../../../schemas/positions/position.ts';
 import { formatLsn } from '../../../schemas/positions/lsn.ts';
-import { CdcError } from '../../common/errors.ts';
-import { silentLogger, type Logger } from '../../common/logger.ts';
+import { CdcError } from '../../../common/errors.ts';
+import { silentLogger, type Logger } from '../../../common/logger.ts';
 import type { ApplyOptions, ApplyResult, Sink, SourceTransaction } from '../sink.ts';
 import { classifyTargetError } from './target-errors.ts';
 import { RowWriter } from './row-writer.ts';

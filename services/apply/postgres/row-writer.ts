@@ -6,7 +6,7 @@
 import type pg from 'pg';
 import type { ChangeEvent, Row, UpdateEvent } from '../../../schemas/events/change-event.ts';
 import { formatPosition } from '../../../schemas/positions/position.ts';
-import { CdcError } from '../../common/errors.ts';
+import { CdcError } from '../../../common/errors.ts';
 import type { TableShapes, TableShape } from './table-shapes.ts';
 import {
   deleteRow,

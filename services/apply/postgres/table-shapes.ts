@@ -12,7 +12,7 @@
  */
 import type pg from 'pg';
 import type { TableSchema } from '../../../schemas/events/table-schema.ts';
-import type { Logger } from '../../common/logger.ts';
+import type { Logger } from '../../../common/logger.ts';
 import { defaultClause } from './column-default.ts';
 import { declaredType, enumTypeNeeds, normalizeTypeName, type EnumTypeNeed } from './type-mapping.ts';
 import { ident, literal, qualified, splitTypeName, type TargetTable } from './sql.ts';

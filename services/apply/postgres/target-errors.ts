@@ -3,7 +3,7 @@
  * down is worth a retry (TARGET_UNREACHABLE, or APPLY_FAILED marked retriable); anything the data itself
  * caused (a constraint, a bad value) is not, and the message carries PostgreSQL's detail naming the value.
  */
-import { CdcError, isRetriable, type ErrorFields } from '../../common/errors.ts';
+import { CdcError, isRetriable, type ErrorFields } from '../../../common/errors.ts';
 
 /** SQLSTATE classes and codes where trying again can succeed. */
 const RETRIABLE_CLASSES = new Set(['08', '53', '57']);

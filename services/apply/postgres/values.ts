@@ -4,7 +4,7 @@
  */
 import type { Value } from '../../../schemas/events/change-event.ts';
 import type { ColumnType } from '../../../schemas/events/table-schema.ts';
-import { CdcError } from '../../common/errors.ts';
+import { CdcError } from '../../../common/errors.ts';
 
 export type Parameter = string | Buffer | null;
 

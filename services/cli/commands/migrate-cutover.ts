@@ -4,7 +4,7 @@
  * the reverse slot and records the cutover (which stops a running `cdc migrate start`). Prints the position at
  * which PostgreSQL took over. A failed cutover releases the fence it set and says so.
  */
-import { createLogger } from '../../common/logger.ts';
+import { createLogger } from '../../../common/logger.ts';
 import { loadConfig } from '../../config/load.ts';
 import { cutover, type CutoverReport, type FenceMode } from '../../migrate/cutover.ts';
 import { migrationPlan } from '../../migrate/plan.ts';

@@ -4,8 +4,8 @@
  * ms shows what was applied and how many forward-origin events were kept from looping back.
  */
 import { setTimeout as delay } from 'node:timers/promises';
-import { CdcError } from '../../common/errors.ts';
-import { createLogger } from '../../common/logger.ts';
+import { CdcError } from '../../../common/errors.ts';
+import { createLogger } from '../../../common/logger.ts';
 import { loadConfig } from '../../config/load.ts';
 import { migrationPlan } from '../../migrate/plan.ts';
 import { startReverse, type ReverseStatus } from '../../migrate/reverse.ts';

@@ -4,8 +4,8 @@
  * `--in-sync-lag`). Ends by itself once `cdc migrate cutover` recorded the cutover, or on SIGINT/SIGTERM.
  */
 import { setTimeout as delay } from 'node:timers/promises';
-import { CdcError } from '../../common/errors.ts';
-import { createLogger } from '../../common/logger.ts';
+import { CdcError } from '../../../common/errors.ts';
+import { createLogger } from '../../../common/logger.ts';
 import { loadConfig } from '../../config/load.ts';
 import { startMigration } from '../../migrate/forward.ts';
 import { formatPhase } from '../../migrate/phases.ts';

@@ -4,7 +4,7 @@
  * chunks. The migration is usually live, so differing ranges are read again `--recheck` times, `--recheck-delay`
  * ms apart, before they count. Resolves false when something differs.
  */
-import { silentLogger } from '../../common/logger.ts';
+import { silentLogger } from '../../../common/logger.ts';
 import { loadConfig } from '../../config/load.ts';
 import { migrationPlan, reverseConfig } from '../../migrate/plan.ts';
 import { verifyReplica } from '../../verify/verify-replica.ts';

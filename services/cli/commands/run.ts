@@ -2,7 +2,7 @@
  * `cdc run --config <file>`: starts the pipeline and runs it until SIGINT or SIGTERM, then stops it in order
  * (capture first, then apply) so that nothing acknowledged is lost.
  */
-import { createLogger } from '../../common/logger.ts';
+import { createLogger } from '../../../common/logger.ts';
 import { loadConfig } from '../../config/load.ts';
 import { startPipeline, type Role } from '../../pipeline/pipeline.ts';
 

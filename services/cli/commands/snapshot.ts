@@ -5,7 +5,7 @@
 import { setTimeout as delay } from 'node:timers/promises';
 import { SingleBar } from 'cli-progress';
 import type { SnapshotProgress } from '../../api/status-types.ts';
-import { CdcError } from '../../common/errors.ts';
+import { CdcError } from '../../../common/errors.ts';
 import { ApiClient } from '../api-client.ts';
 import { out } from '../output.ts';
 

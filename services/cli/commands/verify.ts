@@ -5,7 +5,7 @@
  * are being written while they are verified. Resolves false when something differs.
  */
 import { loadConfig } from '../../config/load.ts';
-import { silentLogger } from '../../common/logger.ts';
+import { silentLogger } from '../../../common/logger.ts';
 import { verifyReplica } from '../../verify/verify-replica.ts';
 import { delayWait } from '../../verify/waits.ts';
 import { out } from '../output.ts';

@@ -6,7 +6,7 @@
  */
 import assert from 'node:assert/strict';
 import { after, describe, test } from 'node:test';
-import { createLogger } from '../../../services/common/logger.ts';
+import { createLogger } from '../../../common/logger.ts';
 import { parseConfig } from '../../../services/config/load.ts';
 import { startPipeline, type RunningPipeline } from '../../../services/pipeline/pipeline.ts';
 import { adminQuery, createDatabase as createPgDatabase } from '../../support/pg.ts';

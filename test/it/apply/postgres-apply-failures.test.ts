@@ -1,7 +1,7 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import pg from 'pg';
-import { CdcError } from '../../../services/common/errors.ts';
+import { CdcError } from '../../../common/errors.ts';
 import { uniqueName } from '../../support/stack.ts';
 import { waitFor } from '../../support/wait.ts';
 import { column, pgTable, transaction } from '../../unit/apply/events.ts';

@@ -4,7 +4,7 @@
  * Usage: node test/it/kafka/capture-child.ts <prefix> <connector> <total>
  */
 import { ChangePublisher } from '../../../services/kafka/publisher.ts';
-import { createLogger } from '../../../services/common/logger.ts';
+import { createLogger } from '../../../common/logger.ts';
 import { stack } from '../../support/stack.ts';
 import { GeneratedSource } from './generator.ts';
 

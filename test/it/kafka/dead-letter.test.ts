@@ -2,7 +2,7 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { encodeEvent } from '../../../schemas/avro/codec.ts';
-import { CdcError } from '../../../services/common/errors.ts';
+import { CdcError } from '../../../common/errors.ts';
 import { createKafka } from '../../../services/kafka/client.ts';
 import { DeadLetterPublisher } from '../../../services/kafka/dead-letter.ts';
 import { stack, uniqueName } from '../../support/stack.ts';

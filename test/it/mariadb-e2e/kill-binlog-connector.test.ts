@@ -8,7 +8,7 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { setTimeout as delay } from 'node:timers/promises';
-import { createLogger } from '../../../services/common/logger.ts';
+import { createLogger } from '../../../common/logger.ts';
 import { startPipeline, type RunningPipeline } from '../../../services/pipeline/pipeline.ts';
 import { topicEnd } from '../../support/changelog.ts';
 import { startCli, whileAlive, type CliProcess } from '../../support/child-process.ts';

@@ -6,7 +6,7 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
-import { createLogger } from '../../../services/common/logger.ts';
+import { createLogger } from '../../../common/logger.ts';
 import { verifyDatabases } from '../../../services/verify/verify-replica.ts';
 import { startPipeline, type RunningPipeline } from '../../../services/pipeline/pipeline.ts';
 import { createTestPipeline, type TestPipeline } from '../../support/binlog-pipeline.ts';

@@ -7,7 +7,7 @@
  */
 import assert from 'node:assert/strict';
 import { after, test } from 'node:test';
-import { createLogger } from '../../../services/common/logger.ts';
+import { createLogger } from '../../../common/logger.ts';
 import { startPipeline, type RunningPipeline } from '../../../services/pipeline/pipeline.ts';
 import { createTestPipeline, type TestPipeline } from '../../support/binlog-pipeline.ts';
 import { readDeadLetters } from '../../support/dead-letters.ts';

@@ -10,7 +10,7 @@ import { after, describe, test } from 'node:test';
 import pg from 'pg';
 import { parseMariadbPosition } from '../../../schemas/positions/mariadb-gtid.ts';
 import { parseLsn } from '../../../schemas/positions/lsn.ts';
-import { createLogger } from '../../../services/common/logger.ts';
+import { createLogger } from '../../../common/logger.ts';
 import { parseConfig } from '../../../services/config/load.ts';
 import { connectorTopics } from '../../../services/kafka/topics.ts';
 import { cutover } from '../../../services/migrate/cutover.ts';

@@ -2,7 +2,7 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { adminConnection, createDatabase, connectorConfig, RunningConnector } from './harness.ts';
 import { stack, uniqueName } from '../../support/stack.ts';
-import { CdcError } from '../../../services/common/errors.ts';
+import { CdcError } from '../../../common/errors.ts';
 import { waitFor } from '../../support/wait.ts';
 
 void describe('start-up checks of the source', () => {

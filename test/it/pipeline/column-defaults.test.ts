@@ -7,7 +7,7 @@
  */
 import assert from 'node:assert/strict';
 import { after, test } from 'node:test';
-import { createLogger } from '../../../services/common/logger.ts';
+import { createLogger } from '../../../common/logger.ts';
 import { startPipeline } from '../../../services/pipeline/pipeline.ts';
 import { verifyDatabases } from '../../../services/verify/verify-replica.ts';
 import { createTestPipeline } from '../../support/binlog-pipeline.ts';

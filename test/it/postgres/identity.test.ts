@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { PostgresConnector } from '../../../connectors/postgres/postgres-connector.ts';
-import { CdcError } from '../../../services/common/errors.ts';
+import { CdcError } from '../../../common/errors.ts';
 import { Capture, connectorConfig, createSourceDb, type SourceDb } from './pg-fixture.ts';
 
 describe('PostgreSQL replica identity and unchanged TOAST', () => {

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { openReader } from '../../../services/verify/open-reader.ts';
 import type { TableReader } from '../../../services/verify/types.ts';
 import { verifyTable } from '../../../services/verify/verify-table.ts';
-import { CdcError } from '../../../services/common/errors.ts';
+import { CdcError } from '../../../common/errors.ts';
 import { createDatabase, type TestDatabase } from './harness.ts';
 
 const TYPES_TABLE = `

@@ -2,7 +2,7 @@ import { test, describe, after } from 'node:test';
 import assert from 'node:assert/strict';
 import type { FastifyInstance } from 'fastify';
 import { buildApp } from '../../../services/api/app.ts';
-import { CdcError } from '../../../services/common/errors.ts';
+import { CdcError } from '../../../common/errors.ts';
 import { parseConfig } from '../../../services/config/load.ts';
 import { createMetrics } from '../../../services/metrics/metrics.ts';
 import { FakeStatus, connector, worker } from './fake-status.ts';

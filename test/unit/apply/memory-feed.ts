@@ -4,7 +4,7 @@
  * head of the next batch. Records which batches were acknowledged.
  */
 import type { ChangeEvent } from '../../../schemas/events/change-event.ts';
-import type { CdcError } from '../../../services/common/errors.ts';
+import type { CdcError } from '../../../common/errors.ts';
 import type {
   BatchHandler,
   ConsumedEvent,

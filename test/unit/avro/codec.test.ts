@@ -6,8 +6,8 @@ import { decodeEvent, encodeEvent, schemaIdOf, type WriterSchema } from '../../.
 import { writerSchemaFromJson } from '../../../schemas/avro/writer-schema.ts';
 import type { ChangeEvent } from '../../../schemas/events/change-event.ts';
 import type { TableSchema } from '../../../schemas/events/table-schema.ts';
-import { CdcError } from '../../../services/common/errors.ts';
-import { createLogger } from '../../../services/common/logger.ts';
+import { CdcError } from '../../../common/errors.ts';
+import { createLogger } from '../../../common/logger.ts';
 import { fullRow, pgPosition, sampleEvents, sampleTable } from './samples.ts';
 
 /** A schema store as a consumer has it: only the schema text, re-parsed, as if read from the schema topic. */

@@ -9,7 +9,7 @@ import {
   parseMariadbGtid,
   parseMariadbPosition,
 } from '../../../schemas/positions/mariadb-gtid.ts';
-import { CdcError } from '../../../services/common/errors.ts';
+import { CdcError } from '../../../common/errors.ts';
 import {
   advanceGtidPosition,
   formatGtidPosition,

@@ -11,7 +11,7 @@ import {
   subtractMysqlGtidSets,
   unionMysqlGtidSets,
 } from '../../../schemas/positions/mysql-gtid-set.ts';
-import { CdcError } from '../../../services/common/errors.ts';
+import { CdcError } from '../../../common/errors.ts';
 
 interface Fixture {
   cases: { name: string; raw: string; canonical: string }[];

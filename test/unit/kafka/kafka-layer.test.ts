@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { CaptureRun, chunks } from '../../../services/kafka/capture-run.ts';
 import { isFenced, kafkaError } from '../../../services/kafka/client.ts';
 import { connectorTopics, schemaTopic } from '../../../services/kafka/topics.ts';
-import { CdcError } from '../../../services/common/errors.ts';
+import { CdcError } from '../../../common/errors.ts';
 import { GeneratedSource, commitOf } from '../../it/kafka/generator.ts';
 
 describe('topic names', () => {

@@ -8,7 +8,7 @@ import { describe, test } from 'node:test';
 import type { CaptureBatch, ConnectorStatus, SourceConnector } from '../../../connectors/connector.ts';
 import type { ChangeEvent } from '../../../schemas/events/change-event.ts';
 import type { ApplyWorkerStatus } from '../../../services/api/status-types.ts';
-import { CdcError } from '../../../services/common/errors.ts';
+import { CdcError } from '../../../common/errors.ts';
 import { parseConfig } from '../../../services/config/load.ts';
 import { OriginFilter } from '../../../services/migrate/origin-filter.ts';
 import { formatPhase, migrationPhase } from '../../../services/migrate/phases.ts';

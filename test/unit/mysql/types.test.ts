@@ -7,7 +7,7 @@ import {
 } from '../../../connectors/mysql/types/column-type.ts';
 import { decodeValue } from '../../../connectors/mysql/types/decode-value.ts';
 import type { ColumnSchema, ColumnType } from '../../../schemas/events/table-schema.ts';
-import { CdcError } from '../../../services/common/errors.ts';
+import { CdcError } from '../../../common/errors.ts';
 import { checkGrants, requireSetting } from '../../../connectors/mysql/replication/source-checks.ts';
 import { decodeMysqlConnectorConfig } from '../../../connectors/mysql/config.ts';
 

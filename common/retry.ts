@@ -3,8 +3,8 @@
  * and jitter, until it succeeds, fails for good, or the signal aborts.
  */
 import { setTimeout as delay } from 'node:timers/promises';
-import { CdcError, errorMessage, isRetriable } from '../common/errors.ts';
-import type { Logger } from '../common/logger.ts';
+import { CdcError, errorMessage, isRetriable } from './errors.ts';
+import type { Logger } from './logger.ts';
 
 export interface Backoff {
   readonly initialMs: number;
