@@ -4,7 +4,7 @@
  */
 import { ApplyWorker } from '../services/apply/apply-worker.ts';
 import { PostgresSink } from '../services/apply/postgres/postgres-sink.ts';
-import type { Logger } from '../services/common/logger.ts';
+import type { Logger } from '../common/logger.ts';
 import { ChangeConsumer } from '../services/kafka/consumer.ts';
 import { DeadLetterPublisher } from '../services/kafka/dead-letter.ts';
 import type { TestDatabase } from '../test/support/pg.ts';

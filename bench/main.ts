@@ -3,7 +3,7 @@
  * the raw limits measured in the same run. BENCH_ROWS sets the row count (default 1,000,000). Needs the local
  * stack (`npm run stack:up`).
  */
-import { createLogger } from '../services/common/logger.ts';
+import { createLogger } from '../common/logger.ts';
 import { benchEnv } from './env.ts';
 import type { StageResult } from './measure.ts';
 import { benchMariadb } from './mariadb-bench.ts';

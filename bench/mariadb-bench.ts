@@ -11,7 +11,7 @@ import { MysqlConnector } from '../connectors/mysql/mysql-connector.ts';
 import { BinlogClient } from '../connectors/mysql/replication/binlog-client.ts';
 import { currentGtidPosition } from '../connectors/mysql/replication/source-checks.ts';
 import type { EventPosition } from '../schemas/positions/position.ts';
-import type { Logger } from '../services/common/logger.ts';
+import type { Logger } from '../common/logger.ts';
 import { ChangePublisher } from '../services/kafka/publisher.ts';
 import { uniqueName } from '../test/support/stack.ts';
 import { applyStage } from './apply-stage.ts';

@@ -5,7 +5,7 @@
  * multi-row INSERTs into the replica.
  */
 import { PostgresConnector } from '../connectors/postgres/postgres-connector.ts';
-import type { Logger } from '../services/common/logger.ts';
+import type { Logger } from '../common/logger.ts';
 import { ChangePublisher } from '../services/kafka/publisher.ts';
 import { measure, type StageResult } from './measure.ts';
 import { produceRaw } from './raw-kafka.ts';

@@ -6,7 +6,7 @@
  */
 import { setTimeout as delay } from 'node:timers/promises';
 import pg from 'pg';
-import { createLogger } from '../services/common/logger.ts';
+import { createLogger } from '../common/logger.ts';
 import { loadConfig } from '../services/config/load.ts';
 import { startPipeline } from '../services/pipeline/pipeline.ts';
 

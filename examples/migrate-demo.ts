@@ -9,7 +9,7 @@ import { setTimeout as delay } from 'node:timers/promises';
 import mysql from 'mysql2/promise';
 import pg from 'pg';
 import { connectionParts } from '../connectors/mysql/config.ts';
-import { createLogger } from '../services/common/logger.ts';
+import { createLogger } from '../common/logger.ts';
 import { loadConfig } from '../services/config/load.ts';
 import { createKafka } from '../services/kafka/client.ts';
 import { cutover } from '../services/migrate/cutover.ts';

@@ -3,7 +3,7 @@
  * the path of the field.
  */
 import { z } from 'zod';
-import { CdcError } from '../../services/common/errors.ts';
+import { CdcError } from '../../common/errors.ts';
 
 export const mysqlConnectorConfigSchema = z.object({
   name: z.string().min(1),

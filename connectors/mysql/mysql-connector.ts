@@ -7,13 +7,13 @@
  * stream's seq; the state says whether a snapshot is unfinished and whether that transaction was published
  * only in part (then it is restreamed from its start, skipping the published events).
  */
-import { setTimeout as delay } from 'node:timers/promises';
 import mysql, { type Connection } from 'mysql2/promise';
 import type { CommitPosition, EventPosition } from '../../schemas/positions/position.ts';
 import { formatCommit } from '../../schemas/positions/position.ts';
 import { formatGtidPosition, parseGtidPosition } from '../../schemas/positions/gtid.ts';
-import { CdcError, asCdcError, errorMessage } from '../../services/common/errors.ts';
-import { silentLogger, type Logger } from '../../services/common/logger.ts';
+import { CdcError, asCdcError, errorMessage } from '../../common/errors.ts';
+import { silentLogger, type Logger } from '../../common/logger.ts';
+import { Backoff, type BackoffPolicy } from '../../common/retry.ts';
 import type {
   CaptureBatch,
   ConnectorStatus,
@@ -50,8 +50,7 @@ import {
 import { SchemaCache } from './types/schema-cache.ts';
 import { readPending, readStrings, type PendingState } from './resume-state.ts';
 
-const BACKOFF_MIN_MS = 200;
-const BACKOFF_MAX_MS = 10_000;
+const RECONNECT: BackoffPolicy = { initialMs: 200, maxMs: 10_000 };
 
 export class MysqlConnector implements SourceConnector {
   readonly name: string;
@@ -106,7 +105,7 @@ export class MysqlConnector implements SourceConnector {
       return { ...batch, state };
     };
     try {
-      let backoff = BACKOFF_MIN_MS;
+      const backoff = new Backoff(RECONNECT);
       let ready: { facts: SourceFacts; snapshot: SnapshotState | null } | null = null;
       // Checks and snapshot, retried from the last yielded chunk while the server is unreachable.
       while (ready === null) {
@@ -125,9 +124,9 @@ export class MysqlConnector implements SourceConnector {
           if (!isTransientMysqlError(error)) throw error;
           this.#state = 'reconnecting';
           this.#lastError = errorMessage(error);
-          this.#logger.warn({ err: this.#lastError, backoffMs: backoff }, 'source unreachable; retrying');
-          await delay(backoff, undefined, { signal }).catch(() => undefined);
-          backoff = Math.min(backoff * 2, BACKOFF_MAX_MS);
+          const wait = backoff.next();
+          this.#logger.warn({ err: this.#lastError, backoffMs: wait }, 'source unreachable; retrying');
+          await Backoff.sleep(wait, signal);
         }
       }
       const start = await this.#streamStart(resume.position, ready.snapshot, readPending(state.pending));
@@ -257,7 +256,7 @@ export class MysqlConnector implements SourceConnector {
     signal: AbortSignal,
   ): AsyncGenerator<CaptureBatch> {
     let start = first;
-    let backoff = BACKOFF_MIN_MS;
+    const backoff = new Backoff(RECONNECT);
     this.#progress = {
       position: first.from,
       seq: first.seq,
@@ -302,7 +301,7 @@ export class MysqlConnector implements SourceConnector {
           },
         });
         for await (const batch of batches) {
-          backoff = BACKOFF_MIN_MS;
+          backoff.reset();
           yield batch;
         }
         return;
@@ -311,7 +310,8 @@ export class MysqlConnector implements SourceConnector {
         if (!isTransientMysqlError(error)) throw error;
         this.#state = 'reconnecting';
         this.#lastError = errorMessage(error);
-        this.#logger.warn({ err: this.#lastError, backoffMs: backoff }, 'binlog stream lost; reconnecting');
+        const wait = backoff.next();
+        this.#logger.warn({ err: this.#lastError, backoffMs: wait }, 'binlog stream lost; reconnecting');
         await this.#incremental?.reset();
         const progress = this.#progress;
         start = progress.pending
@@ -321,8 +321,7 @@ export class MysqlConnector implements SourceConnector {
               skip: { seq: progress.pending.seq, index: progress.pending.index },
             }
           : { from: progress.position, seq: progress.seq, skip: null };
-        await delay(backoff, undefined, { signal }).catch(() => undefined);
-        backoff = Math.min(backoff * 2, BACKOFF_MAX_MS);
+        await Backoff.sleep(wait, signal);
       } finally {
         client.stop();
         this.#client = null;

@@ -6,7 +6,7 @@
  * INTEGERS, WHITESPACE) rather than relying on avsc's own `schema()` rendering, whose exact shape is not a
  * documented contract.
  */
-import { CdcError } from '../../services/common/errors.ts';
+import { CdcError } from '../../common/errors.ts';
 
 const PRIMITIVES = new Set(['null', 'boolean', 'int', 'long', 'float', 'double', 'bytes', 'string']);
 const NAMED = new Set(['record', 'error', 'enum', 'fixed']);

@@ -20,7 +20,7 @@ import {
   type CommitPosition,
   type EventPosition,
 } from '../positions/position.ts';
-import { CdcError, errorMessage } from '../../services/common/errors.ts';
+import { CdcError, errorMessage } from '../../common/errors.ts';
 
 export type { WriterSchema } from './writer-schema.ts';
 

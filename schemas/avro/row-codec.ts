@@ -6,7 +6,7 @@
  */
 import type { Row, Value } from '../events/change-event.ts';
 import type { ColumnSchema, ColumnType } from '../events/table-schema.ts';
-import { CdcError } from '../../services/common/errors.ts';
+import { CdcError } from '../../common/errors.ts';
 
 type Convert = (value: Value) => unknown;
 type Restore = (value: unknown) => Value;

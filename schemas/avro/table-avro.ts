@@ -24,7 +24,7 @@
 import { createHash } from 'node:crypto';
 import { avroNamespace, uniqueAvroNames } from './names.ts';
 import type { ColumnSchema, ColumnType, TableSchema } from '../events/table-schema.ts';
-import { CdcError } from '../../services/common/errors.ts';
+import { CdcError } from '../../common/errors.ts';
 
 export const SOURCE_SCHEMA = {
   type: 'record',

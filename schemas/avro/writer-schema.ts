@@ -5,7 +5,7 @@
 import type avsc from 'avsc';
 import { fingerprintBytes, schemaFingerprint } from './fingerprint.ts';
 import { parseAvroType } from './long-type.ts';
-import { CdcError, errorMessage } from '../../services/common/errors.ts';
+import { CdcError, errorMessage } from '../../common/errors.ts';
 
 export interface WriterSchema {
   /**

@@ -27,7 +27,7 @@ import {
   type MysqlGtid,
   type MysqlGtidSet,
 } from './mysql-gtid-set.ts';
-import { CdcError } from '../../services/common/errors.ts';
+import { CdcError } from '../../common/errors.ts';
 
 export * from './mariadb-gtid.ts';
 export * from './mysql-gtid-set.ts';

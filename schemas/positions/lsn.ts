@@ -4,7 +4,7 @@
  * Kept as a branded bigint so it compares and sorts exactly; PostgreSQL and the replication library print it
  * in two shapes (`0/197E028` and `00000000/0198A750`) which both parse here.
  */
-import { CdcError } from '../../services/common/errors.ts';
+import { CdcError } from '../../common/errors.ts';
 
 export type Lsn = bigint & { readonly __brand: 'Lsn' };
 

@@ -6,7 +6,7 @@
  * per domain whatever server wrote them (gtid_strict_mode), so coverage compares seq within a domain; the
  * server id is kept because the server needs it to find the transaction in its binlog when resuming.
  */
-import { CdcError } from '../../services/common/errors.ts';
+import { CdcError } from '../../common/errors.ts';
 
 export interface MariadbGtid {
   readonly domain: number;

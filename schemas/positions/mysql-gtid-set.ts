@@ -5,7 +5,7 @@
  * A set is kept canonical: sources sorted by uuid (lowercase), untagged intervals before tagged ones, tags
  * sorted, intervals inclusive, sorted and merged when adjacent or overlapping. Canonical sets compare by text.
  */
-import { CdcError } from '../../services/common/errors.ts';
+import { CdcError } from '../../common/errors.ts';
 
 export interface MysqlGtid {
   readonly uuid: string;

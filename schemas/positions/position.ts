@@ -5,7 +5,7 @@
  * commit LSN of a PostgreSQL transaction (or the LSN of a snapshot watermark), or the GTID of a
  * MySQL/MariaDB transaction. Positions of different source kinds never compare.
  */
-import { CdcError } from '../../services/common/errors.ts';
+import { CdcError } from '../../common/errors.ts';
 import { compareLsn, formatLsn, parseLsn, type Lsn } from './lsn.ts';
 
 export type CommitPosition = { readonly kind: 'pg'; readonly lsn: Lsn } | BinlogCommitPosition;

@@ -12,7 +12,7 @@ import { comparePosition, formatPosition, type EventPosition } from '../../schem
 import { CdcError, errorMessage, isRetriable } from '../../common/errors.ts';
 import { silentLogger, type Logger } from '../../common/logger.ts';
 import type { HandlerResult, ConsumedEvent, DeadLetterSink, EventFeed } from './event-feed.ts';
-import { DEFAULT_BACKOFF, withRetries, type Backoff } from '../../common/retry.ts';
+import { DEFAULT_BACKOFF, withRetries, type BackoffPolicy } from '../../common/retry.ts';
 import type { ApplyResult, EventFailure, Sink } from './sink.ts';
 import {
   assembleTransactions,
@@ -30,7 +30,7 @@ export interface ApplyWorkerOptions {
   readonly logger?: Logger;
   /** Upper bound of events per target transaction (a larger source transaction still applies whole). */
   readonly batch?: { readonly maxEvents: number };
-  readonly backoff?: Backoff;
+  readonly backoff?: BackoffPolicy;
 }
 
 export interface ApplyWorkerStatus {

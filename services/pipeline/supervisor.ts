@@ -3,16 +3,11 @@
  * cause chain) starts it again with exponential backoff. A failure no retry can fix leaves the task `failed`
  * with its error on display (/status, /ready) instead of looping on it.
  */
-import { setTimeout as delay } from 'node:timers/promises';
 import { errorMessage, isRetriable } from '../../common/errors.ts';
 import type { Logger } from '../../common/logger.ts';
+import { Backoff, type BackoffPolicy } from '../../common/retry.ts';
 
 export type TaskState = 'starting' | 'running' | 'retrying' | 'stopped' | 'failed';
-
-export interface Backoff {
-  readonly initialMs: number;
-  readonly maxMs: number;
-}
 
 export class Supervisor {
   state: TaskState = 'starting';
@@ -22,15 +17,14 @@ export class Supervisor {
   readonly #logger: Logger;
   readonly #backoff: Backoff;
 
-  constructor(name: string, logger: Logger, backoff: Backoff = { initialMs: 500, maxMs: 15_000 }) {
+  constructor(name: string, logger: Logger, policy: BackoffPolicy = { initialMs: 500, maxMs: 15_000 }) {
     this.#name = name;
     this.#logger = logger;
-    this.#backoff = backoff;
+    this.#backoff = new Backoff(policy);
   }
 
   /** Resolves when `signal` aborts (after the task returned) or the task failed for good. */
   async run(task: (signal: AbortSignal) => Promise<void>, signal: AbortSignal): Promise<void> {
-    let wait = this.#backoff.initialMs;
     while (!signal.aborted) {
       this.state = 'running';
       const started = Date.now();
@@ -47,16 +41,15 @@ export class Supervisor {
           this.#logger.error({ task: this.#name, err: error }, 'task failed; a retry cannot fix this');
           return;
         }
-        this.#logger.warn({ task: this.#name, err: error, retryInMs: wait }, 'task failed; retrying');
+        this.#logger.warn({ task: this.#name, err: error }, 'task failed; retrying');
       }
       this.state = 'retrying';
       this.restarts++;
       // A task that ran for a while before failing starts again from the shortest wait.
-      if (Date.now() - started > this.#backoff.maxMs) wait = this.#backoff.initialMs;
-      await delay(wait, undefined, { signal }).catch((error: unknown) => {
-        if (!signal.aborted) throw error; // an abort ends the wait early; anything else is a bug
-      });
-      wait = Math.min(wait * 2, this.#backoff.maxMs);
+      if (Date.now() - started > this.#backoff.policy.maxMs) this.#backoff.reset();
+      const wait = this.#backoff.next();
+      this.#logger.debug({ task: this.#name, retryInMs: wait }, 'task restarts after a wait');
+      await Backoff.sleep(wait, signal);
     }
     this.state = 'stopped';
   }

@@ -11,7 +11,7 @@ import ZongJi, {
   type BinlogEventByTypeName,
   type BinlogEventTypeName,
 } from '@vlasky/zongji';
-import { CdcError } from '../../../services/common/errors.ts';
+import { CdcError } from '../../../common/errors.ts';
 import { isTransientMysqlError } from './transient.ts';
 
 export type RawRow = Readonly<Record<string, unknown>>;

@@ -3,7 +3,7 @@
  * change, so a misconfigured server fails fast instead of producing an incomplete change stream.
  */
 import type { Connection, RowDataPacket } from 'mysql2/promise';
-import { CdcError } from '../../../services/common/errors.ts';
+import { CdcError } from '../../../common/errors.ts';
 import type { BinlogFlavor } from '../../../schemas/positions/gtid.ts';
 import { scalarText } from '../types/decode-value.ts';
 

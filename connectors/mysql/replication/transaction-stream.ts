@@ -27,7 +27,7 @@ import {
   type Gtid,
   type GtidPosition,
 } from '../../../schemas/positions/gtid.ts';
-import type { Logger } from '../../../services/common/logger.ts';
+import type { Logger } from '../../../common/logger.ts';
 import type { CaptureBatch } from '../../connector.ts';
 import { decodeRow } from '../types/decode-value.ts';
 import type { SchemaCache } from '../types/schema-cache.ts';

@@ -3,7 +3,7 @@
  * gives them codes such as PROTOCOL_CONNECTION_LOST, which the generic check does not know; server errors
  * with a number are permanent unless they say the connection or server went away.
  */
-import { isRetriable } from '../../../services/common/errors.ts';
+import { isRetriable } from '../../../common/errors.ts';
 
 const TRANSIENT_CODES = new Set([
   'PROTOCOL_CONNECTION_LOST',

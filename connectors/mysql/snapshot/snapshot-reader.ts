@@ -24,11 +24,11 @@ import type { TableSchema } from '../../../schemas/events/table-schema.ts';
 import type { BinlogCommitPosition } from '../../../schemas/positions/position.ts';
 import type { BinlogFlavor } from '../../../schemas/positions/gtid.ts';
 import type { CaptureBatch } from '../../connector.ts';
-import { CdcError } from '../../../services/common/errors.ts';
+import { CdcError } from '../../../common/errors.ts';
 import { decodeRow, scalarText } from '../types/decode-value.ts';
 import { quoteIdent, readTableSchema } from '../types/catalog.ts';
 import type { BinlogCoordinate } from '../replication/binlog-client.ts';
-import type { Logger } from '../../../services/common/logger.ts';
+import type { Logger } from '../../../common/logger.ts';
 import { resumeAt } from './snapshot-overlap.ts';
 import { writeSnapshotState, type RawKeyValue, type SnapshotState } from './snapshot-state.ts';
 

@@ -8,7 +8,7 @@
  */
 import type { Row, Value } from '../../../schemas/events/change-event.ts';
 import type { ColumnSchema, TableSchema } from '../../../schemas/events/table-schema.ts';
-import { CdcError } from '../../../services/common/errors.ts';
+import { CdcError } from '../../../common/errors.ts';
 
 /** Text of a scalar the drivers return (string, number, bigint, bytes); anything else as JSON. */
 export function scalarText(value: unknown): string {

@@ -9,8 +9,9 @@ import type { Pgoutput } from 'pg-logical-replication';
 import type { ChangeEvent, ReadEvent } from '../../../schemas/events/change-event.ts';
 import { parseLsn, type Lsn } from '../../../schemas/positions/lsn.ts';
 import type { CommitPosition, EventPosition } from '../../../schemas/positions/position.ts';
-import { CdcError, errorMessage, isRetriable } from '../../../services/common/errors.ts';
-import type { Logger } from '../../../services/common/logger.ts';
+import { CdcError, errorMessage, isRetriable } from '../../../common/errors.ts';
+import type { Logger } from '../../../common/logger.ts';
+import { Backoff, type BackoffPolicy } from '../../../common/retry.ts';
 import type { CaptureBatch, ConnectorState } from '../../connector.ts';
 import { WATERMARK_PREFIX, parseWatermark } from '../snapshot/snapshot-runner.ts';
 import type { WatermarkWindows } from '../snapshot/watermark-windows.ts';
@@ -52,7 +53,7 @@ interface Skip {
 }
 
 const WHOLE = Number.MAX_SAFE_INTEGER;
-const MAX_BACKOFF_MS = 30_000;
+const RECONNECT: BackoffPolicy = { initialMs: 250, maxMs: 30_000 };
 
 export class ChangeStream {
   readonly #options: ChangeStreamOptions;
@@ -81,7 +82,7 @@ export class ChangeStream {
       this.#skip = { lsn: resume.commit.lsn, index: resume.index };
     }
     const { tracker, logger } = this.#options;
-    let attempt = 0;
+    const backoff = new Backoff(RECONNECT);
     while (!signal.aborted) {
       const session = this.#newSession();
       this.#session = session;
@@ -103,7 +104,7 @@ export class ChangeStream {
             );
           tracker.idle = item === undefined;
           if (item !== undefined) {
-            attempt = 0;
+            backoff.reset();
             for (const batch of await this.#handle(item)) yield batch;
           }
           if (Date.now() >= this.#nextTickAt) await this.#tick();
@@ -116,9 +117,9 @@ export class ChangeStream {
           throw error;
         }
         tracker.state = 'reconnecting';
-        const delayMs = Math.min(MAX_BACKOFF_MS, 250 * 2 ** attempt++);
+        const delayMs = backoff.next();
         logger.warn({ err: error, delayMs }, 'replication stream lost; reconnecting');
-        await sleep(delayMs, signal);
+        await Backoff.sleep(delayMs, signal);
       } finally {
         signal.removeEventListener('abort', onAbort);
         this.#options.onSession(null);
@@ -366,16 +367,4 @@ export function messagePosition(end: Lsn): Lsn {
 function isAfter(position: EventPosition, skip: Skip): boolean {
   if (position.commit.kind !== 'pg') return true;
   return position.commit.lsn > skip.lsn || (position.commit.lsn === skip.lsn && position.index > skip.index);
-}
-
-function sleep(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    const timer = setTimeout(done, ms);
-    signal.addEventListener('abort', done, { once: true });
-    function done(): void {
-      clearTimeout(timer);
-      signal.removeEventListener('abort', done);
-      resolve();
-    }
-  });
 }

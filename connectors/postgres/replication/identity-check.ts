@@ -3,7 +3,7 @@
  * primary key) would make PostgreSQL reject UPDATE/DELETE on the source once published, or give consumers
  * changes they cannot apply: refuse at start-up, naming the table and the fix.
  */
-import { CdcError } from '../../../services/common/errors.ts';
+import { CdcError } from '../../../common/errors.ts';
 import type { PgTable } from '../types/catalog.ts';
 import { qualifiedName } from '../types/pg-sql.ts';
 

@@ -12,7 +12,7 @@ import type {
   Value,
 } from '../../../schemas/events/change-event.ts';
 import type { TableSchema } from '../../../schemas/events/table-schema.ts';
-import { CdcError, asCdcError } from '../../../services/common/errors.ts';
+import { CdcError, asCdcError } from '../../../common/errors.ts';
 import { decodeValue } from '../types/decode-value.ts';
 
 export interface EventContext {

@@ -3,7 +3,7 @@
  * `schema.*` (every table of the schema, now and later), or `*` for all tables (superuser only).
  */
 import type pg from 'pg';
-import { CdcError, asCdcError } from '../../../services/common/errors.ts';
+import { CdcError, asCdcError } from '../../../common/errors.ts';
 import { qualifiedName, quoteIdent } from '../types/pg-sql.ts';
 
 export interface PublicationInfo {

@@ -5,8 +5,8 @@
  */
 import { LogicalReplicationService, PgoutputPlugin, type Pgoutput } from 'pg-logical-replication';
 import { formatLsn, parseLsn, type Lsn } from '../../../schemas/positions/lsn.ts';
-import { CdcError, asCdcError } from '../../../services/common/errors.ts';
-import type { Logger } from '../../../services/common/logger.ts';
+import { CdcError, asCdcError } from '../../../common/errors.ts';
+import type { Logger } from '../../../common/logger.ts';
 import { CANONICAL_SESSION_OPTIONS, RAW_TEXT_TYPES } from '../types/pg-sql.ts';
 import { MessageQueue } from './message-queue.ts';
 

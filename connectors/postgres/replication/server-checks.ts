@@ -3,7 +3,7 @@
  * rows read from the server, so each message can be tested without reconfiguring a shared server.
  */
 import type pg from 'pg';
-import { CdcError } from '../../../services/common/errors.ts';
+import { CdcError } from '../../../common/errors.ts';
 
 export interface ServerSettings {
   readonly walLevel: string;

@@ -4,7 +4,7 @@
  */
 import type pg from 'pg';
 import { parseLsn, type Lsn } from '../../../schemas/positions/lsn.ts';
-import { CdcError, asCdcError } from '../../../services/common/errors.ts';
+import { CdcError, asCdcError } from '../../../common/errors.ts';
 
 export interface SlotRow {
   readonly slotType: string;

@@ -5,7 +5,7 @@
  */
 import type { ChangeEvent } from '../../../schemas/events/change-event.ts';
 import type { Lsn } from '../../../schemas/positions/lsn.ts';
-import { CdcError } from '../../../services/common/errors.ts';
+import { CdcError } from '../../../common/errors.ts';
 
 export interface OpenTransaction {
   readonly commitLsn: Lsn;

@@ -6,8 +6,9 @@
 import { randomUUID } from 'node:crypto';
 import type pg from 'pg';
 import type { Row } from '../../../schemas/events/change-event.ts';
-import { CdcError, isRetriable } from '../../../services/common/errors.ts';
-import type { Logger } from '../../../services/common/logger.ts';
+import { CdcError, isRetriable } from '../../../common/errors.ts';
+import type { Logger } from '../../../common/logger.ts';
+import { Backoff, type BackoffPolicy } from '../../../common/retry.ts';
 import type { SnapshotProgress } from '../../connector.ts';
 import type { PgCatalog, PgTable } from '../types/catalog.ts';
 import { decodeValue } from '../types/decode-value.ts';
@@ -15,6 +16,8 @@ import { RAW_TEXT_TYPES, qualifiedName, quoteIdent } from '../types/pg-sql.ts';
 import { planState, splitTableName, type SnapshotPlan } from './snapshot-plan.ts';
 import type { WatermarkWindows } from './watermark-windows.ts';
 import { parseXidSnapshot, type XidSnapshot } from './xid-snapshot.ts';
+
+const CHUNK_RETRY: BackoffPolicy = { initialMs: 400, maxMs: 6_400 };
 
 export const WATERMARK_PREFIX = 'cdc.watermark';
 
@@ -72,17 +75,22 @@ export class SnapshotRunner {
 
   async run(): Promise<void> {
     this.#rowsTotal = await this.#estimateRows(this.#plan.tables);
-    let failures = 0;
+    const backoff = new Backoff(CHUNK_RETRY);
     while (this.#plan.tableIndex < this.#plan.tables.length) {
       if (this.#options.signal.aborted) return;
       try {
         await this.#readChunk();
-        failures = 0;
+        backoff.reset();
       } catch (error) {
         if (this.#options.signal.aborted) return;
-        if (!isRetriable(error) || ++failures > 5) throw error;
-        this.#options.logger.warn({ err: error, attempt: failures }, 'snapshot chunk failed; retrying');
-        await new Promise((resolve) => setTimeout(resolve, 200 * 2 ** failures));
+        // A few quick retries; a failure that persists goes up to the stream's reconnect loop.
+        if (!isRetriable(error) || backoff.attempts >= 5) throw error;
+        const wait = backoff.next();
+        this.#options.logger.warn(
+          { err: error, attempt: backoff.attempts, waitMs: wait },
+          'snapshot chunk failed; retrying',
+        );
+        await Backoff.sleep(wait, this.#options.signal);
       }
     }
     this.#done = true;

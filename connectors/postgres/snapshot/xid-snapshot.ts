@@ -5,7 +5,7 @@
  * snapshot was taken, so a transaction whose commit record is already in the WAL but which is still flushing
  * it is usually at or past xmax and is not listed in xip at all.
  */
-import { CdcError } from '../../../services/common/errors.ts';
+import { CdcError } from '../../../common/errors.ts';
 
 export interface XidSnapshot {
   /** Low 32 bits of xmax: the stream carries 32-bit xids. */

@@ -7,7 +7,7 @@
  */
 import type pg from 'pg';
 import type { ColumnSchema, TableSchema } from '../../../schemas/events/table-schema.ts';
-import { CdcError } from '../../../services/common/errors.ts';
+import { CdcError } from '../../../common/errors.ts';
 import { pgColumnDefault } from './column-default.ts';
 import { columnTypeOf, type PgTypeFacts } from './column-type.ts';
 

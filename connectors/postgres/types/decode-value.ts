@@ -5,7 +5,7 @@
  */
 import type { Value } from '../../../schemas/events/change-event.ts';
 import type { ColumnType } from '../../../schemas/events/table-schema.ts';
-import { CdcError } from '../../../services/common/errors.ts';
+import { CdcError } from '../../../common/errors.ts';
 import { parseArrayText, type ArrayText } from './pg-array.ts';
 
 export function decodeValue(type: ColumnType, text: string | null): Value {

@@ -2,7 +2,7 @@
  * Parses PostgreSQL's array text form (`{1,2}`, `{{a,"b c"},{NULL,"\"q\""}}`, `[0:1]={x,y}`) into nested
  * arrays of element texts. Element decoding is the caller's job, so this file knows nothing about types.
  */
-import { CdcError } from '../../../services/common/errors.ts';
+import { CdcError } from '../../../common/errors.ts';
 
 export type ArrayText = readonly (string | null | ArrayText)[];
 
