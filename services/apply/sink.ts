@@ -32,6 +32,13 @@ export interface ApplyOptions {
    * Retriable failures (connection lost, deadlock) are never handed over: they propagate.
    */
   readonly onEventFailure?: (failure: EventFailure) => Promise<void>;
+  /**
+   * Reads and stores the applied position under this key instead of under `stream` (origin marking still
+   * follows `stream`). Dead-letter replay uses it: replayed events lie before the stream's applied position,
+   * so under their own key they are applied, and recognized when replayed twice, while the stream's position
+   * never moves backwards.
+   */
+  readonly positionKey?: string;
 }
 
 export interface ApplyResult {

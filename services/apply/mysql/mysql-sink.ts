@@ -108,7 +108,8 @@ export class MysqlSink implements Sink {
     options: ApplyOptions = {},
   ): Promise<ApplyResult> {
     if (!this.prepared) await this.prepare();
-    let floor = await this.appliedPosition(stream);
+    const key = options.positionKey ?? stream;
+    let floor = await this.appliedPosition(key);
     const fresh: Item[] = [];
     let skipped = 0;
     transactions.forEach((transaction, transactionIndex) => {
@@ -125,7 +126,7 @@ export class MysqlSink implements Sink {
     if (!last) return { applied: 0, skipped, failed: 0, position: null, commitTimeMicros: null };
 
     const connection = await this.connect();
-    const progress: Progress = { stream, open: false, handled: null };
+    const progress: Progress = { stream: key, open: false, handled: null };
     let failed = 0;
     try {
       if (options.onEventFailure)

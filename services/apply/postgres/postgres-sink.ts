@@ -97,7 +97,8 @@ export class PostgresSink implements Sink {
     options: ApplyOptions = {},
   ): Promise<ApplyResult> {
     if (!this.prepared) await this.prepare();
-    let floor = await this.appliedPosition(stream);
+    const key = options.positionKey ?? stream;
+    let floor = await this.appliedPosition(key);
     const fresh: { event: ChangeEvent; transactionIndex: number; eventIndex: number }[] = [];
     let skipped = 0;
     transactions.forEach((transaction, transactionIndex) => {
@@ -154,7 +155,7 @@ export class PostgresSink implements Sink {
       await client.query(
         `INSERT INTO cdc_apply.applied_position (stream, position, commit_time_micros, applied_at) VALUES ($1, $2, $3, now())
          ON CONFLICT (stream) DO UPDATE SET position = EXCLUDED.position, commit_time_micros = EXCLUDED.commit_time_micros, applied_at = now()`,
-        [stream, formatPosition(last.source.position), last.source.commitTimeMicros.toString()],
+        [key, formatPosition(last.source.position), last.source.commitTimeMicros.toString()],
       );
       await client.query('COMMIT');
     } catch (error) {
@@ -166,7 +167,7 @@ export class PostgresSink implements Sink {
       );
     }
     this.shapes.commit();
-    this.positions.set(stream, last.source.position);
+    this.positions.set(key, last.source.position);
     return {
       applied: fresh.length - failed,
       skipped,
