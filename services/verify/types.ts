@@ -27,6 +27,11 @@ export interface VerifyColumn {
   readonly kind: NeutralKind;
   /** The native type as the database prints it, for messages. */
   readonly nativeType: string;
+  /**
+   * The dialect's own name for the column's base type (PostgreSQL: `typname` of the type or of a domain's
+   * base type; MariaDB: `DATA_TYPE`), which decides how its reader dialect selects the column.
+   */
+  readonly baseType: string;
 }
 
 /** A table as a reader sees it: schema-qualified name, columns in ordinal order, primary key columns. */
@@ -61,7 +66,10 @@ export interface NormalizedRow {
   readonly values: readonly (string | null)[];
 }
 
-/** What verification needs from a database, one implementation per dialect. */
+/**
+ * What verification needs from a database: one implementation (verify-reader.ts) over a reader dialect per
+ * database (reader-dialect.ts).
+ */
 export interface TableReader {
   readonly dialect: 'postgres' | 'mysql';
   /** `schema.table` names (MariaDB: `database.table`) of base tables matching the patterns, in name order. */
