@@ -10,7 +10,9 @@ import { collectSecrets, redactText } from '../config/redact.ts';
 import type { PipelineConfig } from '../config/schema.ts';
 import type { CdcMetrics } from '../metrics/metrics.ts';
 import { installErrorHandler } from './error-handler.ts';
+import type { DeadLetterControl } from '../dlq/dlq-control.ts';
 import { configRoutes } from './routes/config.ts';
+import { dlqRoutes } from './routes/dlq.ts';
 import { healthRoutes } from './routes/health.ts';
 import { metricsRoutes } from './routes/metrics.ts';
 import { snapshotRoutes } from './routes/snapshots.ts';
@@ -24,6 +26,8 @@ export interface AppOptions {
   readonly logger?: Logger;
   /** The running configuration: served (redacted) at `GET /config`, and its passwords scrubbed from every answer. */
   readonly config?: PipelineConfig;
+  /** Dead letters of the pipeline's replicas (`/dlq`); absent where the process cannot reach them. */
+  readonly dlq?: DeadLetterControl;
   /** Further values that must never appear in a response. */
   readonly secrets?: readonly string[];
 }
@@ -50,5 +54,6 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   await app.register(snapshotRoutes(options.status));
   await app.register(verifyRoutes(options.status));
   if (options.config) await app.register(configRoutes(options.config));
+  if (options.dlq) await app.register(dlqRoutes(options.dlq));
   return app;
 }

@@ -2,6 +2,7 @@
  * Events an apply worker could not apply go to `<prefix>.<connector>.dlq`: the original key and value bytes
  * unchanged (so the event can be replayed or inspected with the same schema), with headers saying why and where
  * it came from. Written by an idempotent producer: a retry after a lost acknowledgement does not duplicate.
+ * `cdc dlq list` and `cdc dlq replay` read it back (dlq-reader.ts, services/dlq/).
  */
 import type { Kafka, Producer } from 'kafkajs';
 import type { ConsumedEvent, UndecodableRecord } from './consumer.ts';
@@ -16,18 +17,22 @@ export interface DeadLetterOptions {
   readonly brokers: readonly string[];
   readonly prefix: string;
   readonly connector: string;
+  /** The replica whose apply worker writes here: several replicas of one source share the topic. */
+  readonly replica?: string;
   readonly clientId?: string;
   readonly logger?: Logger;
 }
 
 export class DeadLetterPublisher {
   readonly topic: string;
+  private readonly replica: string | undefined;
   private readonly kafka: Kafka;
   private readonly logger: Logger;
   private producer: Promise<Producer> | null = null;
 
   constructor(options: DeadLetterOptions) {
     this.topic = connectorTopics(options.prefix, options.connector).deadLetter;
+    this.replica = options.replica;
     this.logger = (options.logger ?? silentLogger).child({ component: 'dead-letter', topic: this.topic });
     this.kafka = createKafka({
       brokers: options.brokers,
@@ -72,6 +77,7 @@ export class DeadLetterPublisher {
               'cdc.dlq.source.topic': record.topic,
               'cdc.dlq.source.partition': String(record.partition),
               'cdc.dlq.source.offset': record.offset,
+              ...(this.replica !== undefined ? { 'cdc.dlq.replica': this.replica } : {}),
               ...eventHeaders,
             },
           },

@@ -14,6 +14,7 @@ import { defaultServerId, type KafkaConfig, type ReplicaConfig } from '../config
 import { ChangeConsumer, type UndecodableRecord } from '../kafka/consumer.ts';
 import { DeadLetterPublisher } from '../kafka/dead-letter.ts';
 import { connectorTopics } from '../kafka/topics.ts';
+import { SerialSink } from '../dlq/serial-sink.ts';
 import { Supervisor } from './supervisor.ts';
 
 export function buildSink(replica: ReplicaConfig, logger: Logger): Sink {
@@ -54,6 +55,7 @@ export class ApplyTask {
       brokers: kafka.brokers,
       prefix: kafka.topicPrefix,
       connector: replica.source,
+      replica: replica.name,
       clientId: `${kafka.clientId}.dlq.${replica.name}`,
       logger: taskLogger,
     });
@@ -76,7 +78,8 @@ export class ApplyTask {
           }
         : {}),
     });
-    this.#sink = buildSink(replica, taskLogger);
+    // Shared with dead-letter replay (services/dlq), which must write through the same target session.
+    this.#sink = new SerialSink(buildSink(replica, taskLogger));
     this.#worker = new ApplyWorker({
       stream: replica.source,
       feed,
@@ -96,6 +99,11 @@ export class ApplyTask {
       await this.#sink.close();
       await this.#deadLetters.close();
     }
+  }
+
+  /** The replica's sink; dead-letter replay writes through it, taking turns with the apply worker. */
+  get sink(): Sink {
+    return this.#sink;
   }
 
   status(): ApplyWorkerStatus {

@@ -12,6 +12,7 @@ import { CdcError } from '../../common/errors.ts';
 import type { Logger } from '../../common/logger.ts';
 import type { PipelineConfig } from '../config/schema.ts';
 import { createMetrics, type CdcMetrics } from '../metrics/metrics.ts';
+import { deadLetterControl } from '../dlq/dlq-control.ts';
 import { ApplyTask } from './apply-task.ts';
 import { CaptureTask } from './capture-task.ts';
 import { MetricsBridge } from './metrics-bridge.ts';
@@ -95,13 +96,17 @@ export async function startPipeline(
     });
   };
   const bridge = new MetricsBridge(metrics, status);
+  const dlq = deadLetterControl(config, {
+    logger,
+    sinkOf: (replica) => applies.find((task) => task.name === replica)?.sink,
+  });
 
   let app: FastifyInstance | null = null;
   let apiUrl: string | null = null;
   if (options.api ?? true) {
     // Scrapes see the tasks' counters as of the scrape.
     const scraped: CdcMetrics = { ...metrics, render: () => (bridge.refresh(), metrics.render()) };
-    app = await buildApp({ status, metrics: scraped, logger, config });
+    app = await buildApp({ status, metrics: scraped, logger, config, dlq });
     apiUrl = await listenApi(app, config.api);
     logger.info({ apiUrl }, 'control API listening');
   }
@@ -114,6 +119,7 @@ export async function startPipeline(
     async stop() {
       captureAbort.abort();
       await Promise.allSettled(captureRuns);
+      await dlq.close();
       applyAbort.abort();
       await Promise.allSettled(applyRuns);
       await app?.close();
