@@ -88,6 +88,11 @@ export const ERROR_CODES = {
     http: 500,
     doc: 'An event could not be applied to the target; it goes to the dead-letter topic.',
   },
+  APPLY_STALE_WORKER: {
+    retriable: false,
+    http: 409,
+    doc: 'The replica holds an applied position ahead of what this apply worker last wrote or read: another worker applied the stream meanwhile (a zombie after a rebalance, or two workers on one stream). This one stops without applying; a restart resumes from the stored position.',
+  },
   TARGET_UNREACHABLE: {
     retriable: true,
     http: 503,

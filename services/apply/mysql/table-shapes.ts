@@ -8,8 +8,10 @@
  * transaction open: the sink commits what it has (with its applied position) before a table changes shape.
  */
 import type { Connection } from 'mysql2/promise';
-import type { TableSchema } from '../../../schemas/events/table-schema.ts';
+import type { ColumnSchema, TableSchema } from '../../../schemas/events/table-schema.ts';
 import type { Logger } from '../../../common/logger.ts';
+import type { TableShapes as SinkTableShapes } from '../sql-dialect.ts';
+import type { MysqlConnection } from './mysql-connection.ts';
 import { binaryCollation, ident, qualified, type Flavor, type TargetTable } from './sql.ts';
 import { defaultClause } from './column-default.ts';
 import { classifyTargetError } from './target-errors.ts';
@@ -20,6 +22,7 @@ export interface TableShape {
   /** The quoted, database-qualified target name. */
   readonly sql: string;
   readonly table: TableSchema;
+  readonly epoch: number;
 }
 
 interface Desired {
@@ -44,12 +47,13 @@ interface ShowColumnsRow {
 /** ER_NO_SUCH_TABLE, ER_BAD_DB_ERROR: the table is not there yet. */
 const MISSING = new Set([1146, 1049]);
 
-export class TableShapes {
+export class TableShapes implements SinkTableShapes<MysqlConnection> {
   private readonly targetOf: (table: TableSchema) => TargetTable;
   private readonly flavor: Flavor;
   private readonly logger: Logger;
   private readonly desired = new WeakMap<TableSchema, Desired>();
   private readonly known = new Map<string, { signature: string; shape: TableShape }>();
+  private epoch = 0;
 
   constructor(targetOf: (table: TableSchema) => TargetTable, flavor: Flavor, logger: Logger) {
     this.targetOf = targetOf;
@@ -64,7 +68,8 @@ export class TableShapes {
   }
 
   /** Creates or evolves the target table. Runs DDL: call with no target transaction open. */
-  async ensure(connection: Connection, table: TableSchema): Promise<TableShape> {
+  async ensure(session: MysqlConnection, table: TableSchema): Promise<TableShape> {
+    const connection = session.connection;
     const cached = this.lookup(table);
     if (cached) return cached;
     const target = this.targetOf(table);
@@ -82,10 +87,18 @@ export class TableShapes {
         false,
       );
     }
-    const shape: TableShape = { target, sql: key, table };
+    const shape: TableShape = { target, sql: key, table, epoch: ++this.epoch };
     this.known.set(key, { signature: desired.signature, shape });
     return shape;
   }
+
+  /** No types to create beforehand: enums and sets are column types here. */
+  async ensureTypes(): Promise<void> {}
+
+  /** DDL committed as it ran: nothing waits for the target transaction. */
+  commit(): void {}
+
+  discardPending(): void {}
 
   /** After a new connection: nothing cached can be trusted (another writer may have changed tables). */
   reset(): void {
@@ -155,26 +168,10 @@ export class TableShapes {
     current: ReadonlyMap<string, CatalogColumn>,
     desired: Desired,
   ): Promise<void> {
-    const changes: string[] = [];
     const keys = new Set(table.key);
-    for (const column of table.columns) {
-      const type = desired.declared.get(column.name) ?? 'longtext';
-      const now = current.get(column.name);
-      // Added columns are nullable (unless keys); a constant default gives the replica's existing rows the
-      // value the source's rows got when it added the column.
-      if (now === undefined)
-        changes.push(
-          `ADD COLUMN ${ident(column.name)} ${type}${keys.has(column.name) ? ' NOT NULL' : ' NULL'}${defaultClause(column, table, type, this.flavor)}`,
-        );
-      else if (now.type !== normalizeType(type, this.flavor)) {
-        // Nullability stays as the replica has it: added columns are nullable whatever the source says.
-        const nullable = now.nullable && !keys.has(column.name);
-        // MODIFY drops a default it does not restate.
-        changes.push(
-          `MODIFY COLUMN ${ident(column.name)} ${type}${nullable ? ' NULL' : ' NOT NULL'}${defaultClause(column, table, type, this.flavor)}`,
-        );
-      }
-    }
+    const changes = table.columns.flatMap((column) =>
+      this.columnChange(column, table, keys, current.get(column.name), desired),
+    );
     for (const name of current.keys()) {
       if (!desired.declared.has(name)) changes.push(`DROP COLUMN ${ident(name)}`);
     }
@@ -186,6 +183,29 @@ export class TableShapes {
     if (changes.length === 0) return;
     await connection.query(`ALTER TABLE ${key} ${changes.join(', ')}`);
     this.logger.info({ table: key, changes }, 'evolved target table');
+  }
+
+  /** The ALTER clause a column needs, if any. */
+  private columnChange(
+    column: ColumnSchema,
+    table: TableSchema,
+    keys: ReadonlySet<string>,
+    now: CatalogColumn | undefined,
+    desired: Desired,
+  ): string[] {
+    const type = desired.declared.get(column.name) ?? 'longtext';
+    const defaults = defaultClause(column, table, type, this.flavor);
+    // Added columns are nullable (unless keys); a constant default gives the replica's existing rows the
+    // value the source's rows got when it added the column.
+    if (now === undefined)
+      return [
+        `ADD COLUMN ${ident(column.name)} ${type}${keys.has(column.name) ? ' NOT NULL' : ' NULL'}${defaults}`,
+      ];
+    if (now.type === normalizeType(type, this.flavor)) return [];
+    // Nullability stays as the replica has it (added columns are nullable whatever the source says); MODIFY
+    // drops a default it does not restate.
+    const nullable = now.nullable && !keys.has(column.name);
+    return [`MODIFY COLUMN ${ident(column.name)} ${type}${nullable ? ' NULL' : ' NOT NULL'}${defaults}`];
   }
 }
 

@@ -1,10 +1,10 @@
 /**
  * Decides what a failure of the MariaDB/MySQL target means: a lost connection, a deadlock, a lock wait
- * timeout or a server shutting down is worth a retry (TARGET_UNREACHABLE, or APPLY_FAILED marked retriable);
- * anything the data itself caused (a duplicate key, a value out of range) is not, and the message carries
- * the server's text naming the value.
+ * timeout or a server shutting down is worth a retry; anything the data itself caused (a duplicate key, a
+ * value out of range) is not, and the message carries the server's text naming the value.
  */
-import { CdcError, isRetriable, type ErrorFields } from '../../../common/errors.ts';
+import { isRetriable, type CdcError, type ErrorFields } from '../../../common/errors.ts';
+import { targetError } from '../target-errors.ts';
 
 /** Server errors after which the same statement can succeed: deadlock, lock wait timeout, query interrupted. */
 const RETRIABLE_ERRNOS = new Set([1205, 1213, 1317]);
@@ -39,18 +39,14 @@ export function classifyTargetError(
   fields: ErrorFields,
   connectionBroken: boolean,
 ): CdcError {
-  if (error instanceof CdcError) return error;
   const { errno, sqlState } = driverError(error);
-  const lost = connectionBroken || connectionLost(error) || typeof errno !== 'number';
-  const retriable = lost || (typeof errno === 'number' && RETRIABLE_ERRNOS.has(errno));
-  return new CdcError(
-    lost ? 'TARGET_UNREACHABLE' : 'APPLY_FAILED',
-    `${message}: ${error instanceof Error ? error.message : String(error)}`,
-    {
-      ...fields,
+  return targetError(error, message, fields, {
+    connectionLost: connectionBroken || connectionLost(error) || typeof errno !== 'number',
+    retriable: typeof errno === 'number' && RETRIABLE_ERRNOS.has(errno),
+    detail: '',
+    fields: {
       errno: typeof errno === 'number' ? errno : null,
       sqlState: typeof sqlState === 'string' ? sqlState : null,
     },
-    { cause: error, retriable },
-  );
+  });
 }

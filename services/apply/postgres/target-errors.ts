@@ -1,9 +1,10 @@
 /**
- * Decides what a failure of the target database means: a lost connection, a deadlock or a server shutting
- * down is worth a retry (TARGET_UNREACHABLE, or APPLY_FAILED marked retriable); anything the data itself
- * caused (a constraint, a bad value) is not, and the message carries PostgreSQL's detail naming the value.
+ * Decides what a failure of the PostgreSQL target means: a lost connection, a deadlock or a server shutting
+ * down is worth a retry; anything the data itself caused (a constraint, a bad value) is not, and the message
+ * carries PostgreSQL's detail naming the value.
  */
-import { CdcError, isRetriable, type ErrorFields } from '../../../common/errors.ts';
+import { isRetriable, type CdcError, type ErrorFields } from '../../../common/errors.ts';
+import { targetError } from '../target-errors.ts';
 
 /** SQLSTATE classes and codes where trying again can succeed. */
 const RETRIABLE_CLASSES = new Set(['08', '53', '57']);
@@ -21,20 +22,16 @@ export function classifyTargetError(
   fields: ErrorFields,
   connectionBroken: boolean,
 ): CdcError {
-  if (error instanceof CdcError) return error;
   const state = sqlState(error);
-  // Without a SQLSTATE the server never judged the statement: the connection failed under it (pg reports a
-  // dropped socket as a plain "Connection terminated" error, sometimes before its 'end' event fires).
-  const connectionLost =
-    connectionBroken || state === null || RETRIABLE_CLASSES.has(state.slice(0, 2)) || isRetriable(error);
-  const retriable = connectionLost || (state !== null && RETRIABLE_CODES.has(state));
   const detail =
     typeof error === 'object' && error !== null ? (error as { detail?: unknown }).detail : undefined;
-  const text = `${message}: ${error instanceof Error ? error.message : String(error)}${typeof detail === 'string' ? ` (${detail})` : ''}`;
-  return new CdcError(
-    connectionLost ? 'TARGET_UNREACHABLE' : 'APPLY_FAILED',
-    text,
-    { ...fields, sqlState: state },
-    { cause: error, retriable },
-  );
+  return targetError(error, message, fields, {
+    // Without a SQLSTATE the server never judged the statement: the connection failed under it (pg reports a
+    // dropped socket as a plain "Connection terminated" error, sometimes before its 'end' event fires).
+    connectionLost:
+      connectionBroken || state === null || RETRIABLE_CLASSES.has(state.slice(0, 2)) || isRetriable(error),
+    retriable: state !== null && RETRIABLE_CODES.has(state),
+    detail: typeof detail === 'string' ? detail : '',
+    fields: { sqlState: state },
+  });
 }

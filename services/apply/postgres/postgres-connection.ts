@@ -1,0 +1,73 @@
+/**
+ * One session with a PostgreSQL target. Every value read back stays the server's text (nothing is rounded
+ * into a JavaScript number or Date); statement shapes that repeat are prepared once per session; the
+ * replication origin the session is set up with is remembered, since it belongs to the session.
+ */
+import pg from 'pg';
+import { CdcError } from '../../../common/errors.ts';
+import type { Logger } from '../../../common/logger.ts';
+import type { RunResult, Statement, TargetConnection } from '../sql-dialect.ts';
+
+const TEXT_TYPES = { getTypeParser: () => (value: string) => value } as unknown as pg.CustomTypesConfig;
+const MAX_PREPARED = 2_000;
+
+export class PostgresConnection implements TargetConnection {
+  readonly client: pg.Client;
+  /** The replication origin set up on this session, if any. */
+  origin: string | null = null;
+  private failed = false;
+  private readonly prepared = new Map<string, string>();
+
+  private constructor(client: pg.Client) {
+    this.client = client;
+  }
+
+  static async open(url: string, logger: Logger): Promise<PostgresConnection> {
+    const client = new pg.Client({ connectionString: url, types: TEXT_TYPES, application_name: 'cdc-apply' });
+    const connection = new PostgresConnection(client);
+    client.on('error', (error) => {
+      connection.failed = true;
+      logger.warn({ err: error }, 'target connection failed');
+    });
+    client.on('end', () => {
+      connection.failed = true;
+    });
+    try {
+      await client.connect();
+    } catch (error) {
+      throw new CdcError(
+        'TARGET_UNREACHABLE',
+        `cannot connect to the target database: ${error instanceof Error ? error.message : String(error)}`,
+        {},
+        { cause: error, retriable: true },
+      );
+    }
+    return connection;
+  }
+
+  get broken(): boolean {
+    return this.failed;
+  }
+
+  async run(statement: Statement, reuse?: string): Promise<RunResult> {
+    const result = await this.client.query<Record<string, unknown>>(this.query(statement, reuse));
+    return { rows: result.rows, count: result.rowCount ?? 0 };
+  }
+
+  async close(): Promise<void> {
+    this.failed = true;
+    await this.client.end();
+  }
+
+  private query(statement: Statement, reuse: string | undefined): pg.QueryConfig {
+    const text = statement.text;
+    const values = statement.values;
+    if (reuse === undefined) return { text, values };
+    let name = this.prepared.get(reuse);
+    if (name === undefined && this.prepared.size < MAX_PREPARED) {
+      name = `cdc_apply_${this.prepared.size}`;
+      this.prepared.set(reuse, name);
+    }
+    return name === undefined ? { text, values } : { name, text, values };
+  }
+}

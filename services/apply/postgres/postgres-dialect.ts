@@ -1,0 +1,175 @@
+/**
+ * The PostgreSQL dialect of the SQL sink: double-quoted identifiers, `$n` placeholders, `ON CONFLICT` upserts,
+ * keyless rows touched through their ctid, transactional DDL (table shapes change inside the target
+ * transaction), SQLSTATE classification, and replication origins marking what the sink commits.
+ */
+import pg from 'pg';
+import type { ChangeEvent, Value } from '../../../schemas/events/change-event.ts';
+import type { ColumnSchema, TableSchema } from '../../../schemas/events/table-schema.ts';
+import { formatLsn } from '../../../schemas/positions/lsn.ts';
+import type { CdcError, ErrorFields } from '../../../common/errors.ts';
+import type { Logger } from '../../../common/logger.ts';
+import type {
+  PositionStatements,
+  SqlDialect,
+  StatementSyntax,
+  TableShapes as SinkTableShapes,
+} from '../sql-dialect.ts';
+import { PostgresConnection } from './postgres-connection.ts';
+import { microsToTimestamp } from './sql.ts';
+import { TableShapes } from './table-shapes.ts';
+import { classifyTargetError } from './target-errors.ts';
+import { declaredType } from './type-mapping.ts';
+import { toParameter } from './values.ts';
+
+export interface PostgresDialectOptions {
+  readonly url: string;
+  /** Puts every target table in this schema instead of the source's schema (or MySQL database) name. */
+  readonly targetSchema?: string;
+  /** Marks applied commits with the replication origin `cdc_<stream>` (needs superuser or EXECUTE on the origin functions). */
+  readonly replicationOrigin?: boolean;
+}
+
+export function originName(stream: string): string {
+  return `cdc_${stream}`;
+}
+
+const ident = (name: string): string => pg.escapeIdentifier(name);
+
+const syntax: StatementSyntax = {
+  ident,
+  placeholder: (index) => `$${index}`,
+  parameter: (value: Value | undefined, column: ColumnSchema) => toParameter(value, column.type),
+  nullSafeEquals(table, column, placeholder) {
+    // Types without an equality operator are compared through a type that has one.
+    const type = declaredType(table, column).toLowerCase();
+    const name = ident(column.name);
+    if (type === 'json') return `${name}::jsonb IS NOT DISTINCT FROM ${placeholder}::jsonb`;
+    if (/^(xml|point|line|lseg|box|path|polygon|circle)$/.test(type))
+      return `${name}::text IS NOT DISTINCT FROM ${placeholder}::text`;
+    return `${name} IS NOT DISTINCT FROM ${placeholder}`;
+  },
+  oneRow: (target, where) => ({
+    where: `ctid = (SELECT ctid FROM ${target} WHERE ${where} LIMIT 1)`,
+    suffix: '',
+  }),
+  upsertClause(table) {
+    const keys = new Set(table.key);
+    const others = table.columns
+      .filter((column) => !keys.has(column.name))
+      .map((column) => ident(column.name));
+    const conflict = `ON CONFLICT (${table.key.map(ident).join(', ')})`;
+    return others.length > 0
+      ? `${conflict} DO UPDATE SET ${others.map((name) => `${name} = EXCLUDED.${name}`).join(', ')}`
+      : `${conflict} DO NOTHING`;
+  },
+  truncate: (target) => `TRUNCATE TABLE ${target}`,
+  maxParameters: 65_535,
+};
+
+const positions: PositionStatements = {
+  create: [
+    'CREATE SCHEMA IF NOT EXISTS cdc_apply',
+    `CREATE TABLE IF NOT EXISTS cdc_apply.applied_position (
+      stream text PRIMARY KEY,
+      position text NOT NULL,
+      commit_time_micros bigint,
+      applied_at timestamptz DEFAULT now())`,
+  ],
+  read: (stream, locked) => ({
+    text: `SELECT position FROM cdc_apply.applied_position WHERE stream = $1${locked ? ' FOR UPDATE' : ''}`,
+    values: [stream],
+  }),
+  write: (stream, position, commitTimeMicros) => ({
+    text: `INSERT INTO cdc_apply.applied_position (stream, position, commit_time_micros, applied_at) VALUES ($1, $2, $3, now())
+      ON CONFLICT (stream) DO UPDATE SET position = EXCLUDED.position, commit_time_micros = EXCLUDED.commit_time_micros, applied_at = now()`,
+    values: [stream, position, commitTimeMicros.toString()],
+  }),
+};
+
+export class PostgresDialect implements SqlDialect<PostgresConnection> {
+  readonly name = 'postgres-sink';
+  readonly ddlCommitsImplicitly = false;
+  readonly syntax = syntax;
+  readonly positions = positions;
+  readonly shapes: SinkTableShapes<PostgresConnection>;
+  private readonly options: PostgresDialectOptions;
+  private readonly logger: Logger;
+
+  constructor(options: PostgresDialectOptions, logger: Logger) {
+    this.options = options;
+    this.logger = logger.child({ component: this.name });
+    const shapes = new TableShapes(
+      (table) => ({ schema: options.targetSchema ?? table.schema, table: table.table }),
+      this.logger,
+    );
+    this.shapes = {
+      lookup: (table) => shapes.lookup(table),
+      ensure: (connection, table) => shapes.ensure(connection.client, table),
+      // Enum values (and, through the table shapes, other user-defined types) must exist before the
+      // transaction that uses them: PostgreSQL refuses an enum value in the transaction that added it.
+      ensureTypes: (connection, tables) => shapes.ensureEnums(connection.client, tables),
+      commit: () => shapes.commit(),
+      discardPending: () => shapes.discardPending(),
+      reset: () => shapes.reset(),
+    };
+  }
+
+  connect(): Promise<PostgresConnection> {
+    return PostgresConnection.open(this.options.url, this.logger);
+  }
+
+  async prepareStream(connection: PostgresConnection, stream: string): Promise<void> {
+    if (this.options.replicationOrigin === false) return;
+    const name = originName(stream);
+    if (connection.origin === name) return;
+    try {
+      if (connection.origin !== null)
+        await connection.client.query('SELECT pg_replication_origin_session_reset()');
+      connection.origin = null;
+      await connection.client.query(
+        'SELECT pg_replication_origin_create($1) WHERE pg_replication_origin_oid($1) IS NULL',
+        [name],
+      );
+      await connection.client.query('SELECT pg_replication_origin_session_setup($1)', [name]);
+      connection.origin = name;
+    } catch (error) {
+      throw this.classify(
+        error,
+        `cannot set up the replication origin ${name} (needs superuser or EXECUTE on pg_replication_origin_*; only one worker per stream)`,
+        {},
+        connection.broken,
+      );
+    }
+  }
+
+  async afterBegin(connection: PostgresConnection, last: ChangeEvent): Promise<void> {
+    if (connection.origin === null) return;
+    const commit = last.source.position.commit;
+    await connection.client.query('SELECT pg_replication_origin_xact_setup($1::pg_lsn, $2::timestamptz)', [
+      commit.kind === 'pg' ? formatLsn(commit.lsn) : '0/0',
+      microsToTimestamp(last.source.commitTimeMicros),
+    ]);
+  }
+
+  classify(error: unknown, message: string, fields: ErrorFields, connectionBroken: boolean): CdcError {
+    return classifyTargetError(error, message, fields, connectionBroken);
+  }
+
+  /**
+   * PostgreSQL names a value it cannot take (`date/time field value out of range: "0000-00-00"`) but not the
+   * column: the columns of the event's row holding exactly that text are named, so the dead letter says which.
+   */
+  failureNote(error: unknown, event: ChangeEvent): string {
+    if (!(error instanceof Error)) return '';
+    const quoted = /: "(.*)"$/s.exec(error.message)?.[1];
+    if (quoted === undefined) return '';
+    const row = event.after ?? event.before ?? {};
+    const columns = Object.keys(row).filter((name) => row[name] === quoted);
+    return columns.length === 0 ? '' : ` (column ${columns.join(', ')})`;
+  }
+
+  targetName(table: TableSchema): string {
+    return `${this.options.targetSchema ?? table.schema}.${table.table}`;
+  }
+}

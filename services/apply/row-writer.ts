@@ -1,0 +1,164 @@
+/**
+ * Writes change events into target tables inside the sink's open transaction, with the dialect's spelling.
+ * Consecutive inserts (and consecutive snapshot reads) of one table go out as multi-row statements, cut by
+ * row count, parameter count and size so a statement stays within what any target takes; statement shapes
+ * that repeat (full insert chunks, single-row changes) are marked for reuse, so a dialect may prepare them.
+ */
+import type { ChangeEvent, Row } from '../../schemas/events/change-event.ts';
+import { formatPosition } from '../../schemas/positions/position.ts';
+import { CdcError } from '../../common/errors.ts';
+import type { Statement, StatementSyntax, TableShape, TargetConnection } from './sql-dialect.ts';
+import { deleteRow, insertRows, oldRow, updateRow } from './statements.ts';
+import { missingRowAction, type MissingRows } from './missing-rows.ts';
+
+const MAX_ROWS_PER_INSERT = 1_000;
+/** max_allowed_packet is 16 MiB by default on MariaDB 10.11 and 64 MiB on MySQL 8: stay far below either. */
+const MAX_STATEMENT_BYTES = 4 * 1024 * 1024;
+
+export class RowWriter {
+  private readonly syntax: StatementSyntax;
+  private readonly missing: MissingRows;
+
+  constructor(syntax: StatementSyntax, missing: MissingRows) {
+    this.syntax = syntax;
+    this.missing = missing;
+  }
+
+  /**
+   * How far from `start` the events can go out as one insert group: the same op (insert, or snapshot read)
+   * on the same table shape. An upsert may not touch one row twice in a statement, so a repeated key ends
+   * a group of snapshot reads.
+   */
+  groupEnd(
+    events: readonly ChangeEvent[],
+    start: number,
+    shape: TableShape,
+    shapeOf: (event: ChangeEvent) => TableShape | null,
+  ): number {
+    const first = events[start]!;
+    if (first.op !== 'c' && first.op !== 'r') return start + 1;
+    const keys =
+      first.op === 'r' && shape.table.key.length > 0 ? new Set([keyText(shape, first.after)]) : null;
+    let end = start + 1;
+    for (; end < events.length; end++) {
+      const next = events[end]!;
+      if (next.op !== first.op || shapeOf(next) !== shape) break;
+      if (keys) {
+        const key = keyText(shape, next.after);
+        if (keys.has(key)) break;
+        keys.add(key);
+      }
+    }
+    return end;
+  }
+
+  /** Inserts the rows of consecutive inserts of one table; snapshot reads (`r`) as upserts. */
+  async insert(
+    connection: TargetConnection,
+    shape: TableShape,
+    events: readonly ChangeEvent[],
+  ): Promise<void> {
+    const upsert = events[0]?.op === 'r';
+    const perStatement = Math.max(
+      1,
+      Math.min(
+        MAX_ROWS_PER_INSERT,
+        Math.floor(this.syntax.maxParameters / Math.max(1, shape.table.columns.length)),
+      ),
+    );
+    let slice: Row[] = [];
+    let bytes = 0;
+    const flush = async (): Promise<void> => {
+      const statement = insertRows(this.syntax, shape.table, shape.sql, slice, upsert);
+      const reusable = slice.length === perStatement || slice.length === 1;
+      await this.run(connection, shape, statement, reusable);
+      slice = [];
+      bytes = 0;
+    };
+    for (const event of events) {
+      const row = event.after ?? {};
+      const size = rowSize(row);
+      if (slice.length > 0 && (slice.length >= perStatement || bytes + size > MAX_STATEMENT_BYTES))
+        await flush();
+      slice.push(row);
+      bytes += size;
+    }
+    if (slice.length > 0) await flush();
+  }
+
+  /** Writes one event on its own. */
+  async write(connection: TargetConnection, shape: TableShape, event: ChangeEvent): Promise<void> {
+    switch (event.op) {
+      case 'c':
+      case 'r':
+        await this.insert(connection, shape, [event]);
+        return;
+      case 'u':
+      case 'd': {
+        const old = oldRow(shape.table, event.before, event.op === 'u' ? event.after : null);
+        if (!old) throw noRowIdentity(event, shape);
+        const statement =
+          event.op === 'u'
+            ? updateRow(this.syntax, shape.table, shape.sql, old, event.after, event.unchanged)
+            : deleteRow(this.syntax, shape.table, shape.sql, old);
+        if (!statement) return;
+        const result = await this.run(connection, shape, statement, true);
+        if (result.count > 0) return;
+        this.missing.note(shape, event.op === 'u' ? 'update' : 'delete');
+        const action = missingRowAction(shape, event, old);
+        if (action.kind === 'fail') throw action.error;
+        if (action.kind === 'insert')
+          await this.run(
+            connection,
+            shape,
+            insertRows(this.syntax, shape.table, shape.sql, [action.row], true),
+            true,
+          );
+        return;
+      }
+      case 't':
+        await this.run(connection, shape, { text: this.syntax.truncate(shape.sql), values: [] }, true);
+        return;
+    }
+  }
+
+  private run(connection: TargetConnection, shape: TableShape, statement: Statement, reusable: boolean) {
+    return connection.run(statement, reusable ? `${shape.epoch}\u0000${statement.text}` : undefined);
+  }
+}
+
+function keyText(shape: TableShape, row: Row | null): string {
+  return JSON.stringify(
+    shape.table.key.map((name) => {
+      const value = row?.[name] ?? null;
+      return value instanceof Uint8Array
+        ? Buffer.from(value).toString('hex')
+        : typeof value === 'bigint'
+          ? value.toString()
+          : value;
+    }),
+  );
+}
+
+/** A rough size of a row in statement text: enough to keep multi-row statements bounded. */
+function rowSize(row: Row): number {
+  let size = 16;
+  for (const value of Object.values(row)) {
+    if (typeof value === 'string') size += value.length * 2 + 4;
+    else if (value instanceof Uint8Array) size += value.length * 2 + 4;
+    else if (Array.isArray(value))
+      size += JSON.stringify(value, (_k, v: unknown) =>
+        typeof v === 'bigint' ? v.toString() : v instanceof Uint8Array ? v.length * 2 : v,
+      ).length;
+    else size += 24;
+  }
+  return size;
+}
+
+function noRowIdentity(event: ChangeEvent, shape: TableShape): CdcError {
+  return new CdcError(
+    'APPLY_FAILED',
+    `${event.op === 'u' ? 'update' : 'delete'} at ${formatPosition(event.source.position)} on ${shape.sql} carries no old row or key to find the row by`,
+    { table: shape.sql, position: formatPosition(event.source.position) },
+  );
+}

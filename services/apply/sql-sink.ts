@@ -1,0 +1,348 @@
+/**
+ * The one SQL sink: applies many source transactions in one target transaction, with the stream's applied
+ * position written in the same transaction, so after any crash a redelivered event at or before that position
+ * is recognized and skipped. Everything every target shares lives here; a dialect (sql-dialect.ts) supplies
+ * the connection, the spelling of statements, the table shapes and what the target's errors mean.
+ *
+ * The applied position never moves backwards. Each target transaction starts by reading the stored position
+ * under a row lock and comparing it with the one this sink last wrote or read: a stored position further
+ * ahead means another worker applied the stream meanwhile (a zombie after a rebalance, two workers on one
+ * stream), and this one stops with APPLY_STALE_WORKER instead of writing what it holds.
+ *
+ * A target whose DDL commits implicitly (MariaDB/MySQL) gets its open transaction committed first, with the
+ * position of the last event written, when a table must be created or changed in the middle of a batch:
+ * every commit still carries its exact position, but such a source transaction becomes visible in two parts.
+ */
+import type { ChangeEvent } from '../../schemas/events/change-event.ts';
+import {
+  comparePosition,
+  formatPosition,
+  parsePosition,
+  type EventPosition,
+} from '../../schemas/positions/position.ts';
+import { CdcError } from '../../common/errors.ts';
+import { silentLogger, type Logger } from '../../common/logger.ts';
+import type { ApplyOptions, ApplyResult, EventFailure, Sink, SourceTransaction } from './sink.ts';
+import type { SqlDialect, Statement, TableShape, TargetConnection } from './sql-dialect.ts';
+import { RowWriter } from './row-writer.ts';
+import { MissingRows, type MissingRowCount } from './missing-rows.ts';
+
+type Item = { readonly event: ChangeEvent; readonly transactionIndex: number; readonly eventIndex: number };
+
+/** The target transaction in progress: whether one is open, and the last event handled inside it. */
+interface Progress {
+  readonly stream: string;
+  /** The last event of the whole batch (PostgreSQL marks the commit with its position and time). */
+  readonly last: ChangeEvent;
+  open: boolean;
+  handled: ChangeEvent | null;
+}
+
+const SAVEPOINT = 'cdc_event';
+
+function sql(text: string): Statement {
+  return { text, values: [] };
+}
+
+export class SqlSink<C extends TargetConnection> implements Sink {
+  private readonly dialect: SqlDialect<C>;
+  private readonly logger: Logger;
+  private readonly writer: RowWriter;
+  private readonly missing = new MissingRows();
+  /** Per stream, the position this sink last wrote or read from the target. */
+  private readonly positions = new Map<string, EventPosition | null>();
+  private connection: C | null = null;
+  /** Set when a rollback failed: the session is replaced before the next use. */
+  private broken = false;
+  private prepared = false;
+
+  constructor(dialect: SqlDialect<C>, logger: Logger = silentLogger) {
+    this.dialect = dialect;
+    this.logger = logger.child({ component: dialect.name });
+    this.writer = new RowWriter(dialect.syntax, this.missing);
+  }
+
+  /** Updates and deletes that found no row, per table and operation, since the sink was created. */
+  missingRows(): MissingRowCount[] {
+    return this.missing.counts();
+  }
+
+  async prepare(): Promise<void> {
+    const connection = await this.connect();
+    try {
+      for (const text of this.dialect.positions.create) await connection.run(sql(text));
+      this.prepared = true;
+    } catch (error) {
+      throw this.classify(error, 'cannot create the applied-position table cdc_apply.applied_position');
+    }
+  }
+
+  async appliedPosition(stream: string): Promise<EventPosition | null> {
+    if (this.positions.has(stream)) return this.positions.get(stream) ?? null;
+    const connection = await this.connect();
+    try {
+      const position = await this.readPosition(connection, stream, false);
+      this.positions.set(stream, position);
+      return position;
+    } catch (error) {
+      throw this.classify(error, `cannot read the applied position of stream ${stream}`);
+    }
+  }
+
+  async apply(
+    stream: string,
+    transactions: readonly SourceTransaction[],
+    options: ApplyOptions = {},
+  ): Promise<ApplyResult> {
+    if (!this.prepared) await this.prepare();
+    const { fresh, skipped } = freshEvents(transactions, await this.appliedPosition(stream));
+    const last = fresh.at(-1)?.event;
+    if (!last) return { applied: 0, skipped, failed: 0, position: null, commitTimeMicros: null };
+
+    const connection = await this.connect();
+    try {
+      await this.dialect.prepareStream(connection, stream);
+      await this.dialect.shapes.ensureTypes(connection, new Set(fresh.map((item) => item.event.table)));
+    } catch (error) {
+      throw this.classify(error, `cannot prepare the target for the tables of ${stream}`);
+    }
+    const progress: Progress = { stream, last, open: false, handled: null };
+    let failed = 0;
+    try {
+      if (options.onEventFailure)
+        failed = await this.writeIsolated(connection, progress, fresh, options.onEventFailure);
+      else await this.writeBatch(connection, progress, fresh);
+      await this.commit(connection, progress);
+    } catch (error) {
+      await this.rollback(connection, progress);
+      if (error instanceof CdcError) throw error;
+      throw this.classifyBatch(
+        error,
+        fresh.map((item) => item.event),
+      );
+    }
+    return {
+      applied: fresh.length - failed,
+      skipped,
+      failed,
+      position: last.source.position,
+      commitTimeMicros: last.source.commitTimeMicros,
+    };
+  }
+
+  async close(): Promise<void> {
+    const connection = this.connection;
+    this.connection = null;
+    if (connection) await connection.close();
+  }
+
+  /** Consecutive inserts of one table go out together; anything failing fails the target transaction. */
+  private async writeBatch(connection: C, progress: Progress, items: readonly Item[]): Promise<void> {
+    const events = items.map((item) => item.event);
+    const shapeOf = (event: ChangeEvent): TableShape | null => this.dialect.shapes.lookup(event.table);
+    let start = 0;
+    while (start < events.length) {
+      const event = events[start]!;
+      const shape = await this.shapeFor(connection, progress, event);
+      const end = this.writer.groupEnd(events, start, shape, shapeOf);
+      try {
+        if (event.op === 'c' || event.op === 'r')
+          await this.writer.insert(connection, shape, events.slice(start, end));
+        else await this.writer.write(connection, shape, event);
+      } catch (error) {
+        throw end - start === 1 ? this.classifyEvent(error, event) : error;
+      }
+      progress.handled = events[end - 1]!;
+      start = end;
+    }
+  }
+
+  /** Each event under a savepoint; a failing one is rolled back alone and handed over. Returns how many failed. */
+  private async writeIsolated(
+    connection: C,
+    progress: Progress,
+    items: readonly Item[],
+    onEventFailure: (failure: EventFailure) => Promise<void>,
+  ): Promise<number> {
+    let failed = 0;
+    for (const item of items) {
+      try {
+        // DDL that commits implicitly cannot sit under a savepoint: it runs first, between transactions.
+        const early = this.dialect.ddlCommitsImplicitly
+          ? await this.shapeFor(connection, progress, item.event)
+          : null;
+        await this.begin(connection, progress);
+        await connection.run(sql(`SAVEPOINT ${SAVEPOINT}`));
+        try {
+          const shape = early ?? (await this.shapeFor(connection, progress, item.event));
+          await this.writer.write(connection, shape, item.event);
+        } catch (error) {
+          const failure = this.classifyEvent(error, item.event);
+          if (!failure.retriable) {
+            await connection.run(sql(`ROLLBACK TO SAVEPOINT ${SAVEPOINT}`));
+            this.dialect.shapes.discardPending();
+          }
+          throw failure;
+        }
+        await connection.run(sql(`RELEASE SAVEPOINT ${SAVEPOINT}`));
+      } catch (error) {
+        const failure = this.classifyEvent(error, item.event);
+        if (failure.retriable || failure.code === 'APPLY_STALE_WORKER') throw failure;
+        failed++;
+        await onEventFailure({ ...item, error: failure });
+        await this.begin(connection, progress);
+      }
+      progress.handled = item.event;
+    }
+    return failed;
+  }
+
+  /** The event's table shape, created or evolved when needed, with a target transaction open. */
+  private async shapeFor(connection: C, progress: Progress, event: ChangeEvent): Promise<TableShape> {
+    let shape = this.dialect.shapes.lookup(event.table);
+    if (!shape) {
+      if (this.dialect.ddlCommitsImplicitly) await this.commit(connection, progress);
+      else await this.begin(connection, progress);
+      shape = await this.dialect.shapes.ensure(connection, event.table);
+    }
+    await this.begin(connection, progress);
+    return shape;
+  }
+
+  /**
+   * Opens a target transaction and takes the stream's position row lock: a stored position ahead of the one
+   * this sink last wrote or read means another worker applied the stream meanwhile.
+   */
+  private async begin(connection: C, progress: Progress): Promise<void> {
+    if (progress.open) return;
+    await connection.run(sql('START TRANSACTION'));
+    progress.open = true;
+    const stored = await this.readPosition(connection, progress.stream, true);
+    const mine = this.positions.get(progress.stream) ?? null;
+    if (stored !== null && (mine === null || comparePosition(stored, mine) > 0)) {
+      throw new CdcError(
+        'APPLY_STALE_WORKER',
+        `apply of stream ${progress.stream} stopped: the replica's applied position ${formatPosition(stored)} is ahead of ${mine === null ? 'nothing applied' : formatPosition(mine)}, the last this worker wrote or read; another worker has applied the stream meanwhile, so this one applies nothing of what it holds`,
+        { stream: progress.stream, stored: formatPosition(stored), expected: mine && formatPosition(mine) },
+      );
+    }
+    await this.dialect.afterBegin(connection, progress.last);
+  }
+
+  /** Writes the position of the last event handled and commits; nothing to do when no transaction is open. */
+  private async commit(connection: C, progress: Progress): Promise<void> {
+    if (!progress.open) return;
+    const handled = progress.handled;
+    if (handled) {
+      await connection.run(
+        this.dialect.positions.write(
+          progress.stream,
+          formatPosition(handled.source.position),
+          handled.source.commitTimeMicros,
+        ),
+      );
+    }
+    await connection.run(sql('COMMIT'));
+    progress.open = false;
+    progress.handled = null;
+    this.dialect.shapes.commit();
+    this.missing.commit();
+    if (handled) this.positions.set(progress.stream, handled.source.position);
+  }
+
+  private async rollback(connection: C, progress: Progress): Promise<void> {
+    progress.handled = null;
+    this.dialect.shapes.discardPending();
+    this.missing.discard();
+    if (!progress.open || connection.broken) return;
+    progress.open = false;
+    try {
+      await connection.run(sql('ROLLBACK'));
+    } catch (error) {
+      // The connection cannot even roll back: use a new one next time (the server rolls back with the session).
+      this.broken = true;
+      this.logger.warn({ err: error }, 'rollback failed; reconnecting');
+    }
+  }
+
+  private async readPosition(connection: C, stream: string, locked: boolean): Promise<EventPosition | null> {
+    const result = await connection.run(this.dialect.positions.read(stream, locked));
+    const text = result.rows[0]?.position;
+    return typeof text === 'string' ? parsePosition(text) : null;
+  }
+
+  private async connect(): Promise<C> {
+    if (this.connection && !this.connection.broken && !this.broken) return this.connection;
+    if (this.connection) {
+      const old = this.connection;
+      this.connection = null;
+      // The old session is already gone; closing it only releases the socket, and its error says nothing new.
+      await old
+        .close()
+        .catch((error: unknown) =>
+          this.logger.debug({ err: error }, 'closing a broken target connection failed'),
+        );
+    }
+    const connection = await this.dialect.connect();
+    this.connection = connection;
+    this.broken = false;
+    this.positions.clear();
+    this.dialect.shapes.reset();
+    return connection;
+  }
+
+  private classify(error: unknown, message: string): CdcError {
+    return this.dialect.classify(error, message, {}, this.isBroken());
+  }
+
+  private classifyEvent(error: unknown, event: ChangeEvent): CdcError {
+    if (error instanceof CdcError) return error;
+    const position = formatPosition(event.source.position);
+    const table = this.dialect.targetName(event.table);
+    return this.dialect.classify(
+      error,
+      `cannot apply ${opName(event)} at ${position} to ${table}${this.dialect.failureNote(error, event)}`,
+      { table, position },
+      this.isBroken(),
+    );
+  }
+
+  private classifyBatch(error: unknown, events: readonly ChangeEvent[]): CdcError {
+    const first = formatPosition(events[0]!.source.position);
+    const last = formatPosition(events.at(-1)!.source.position);
+    return this.dialect.classify(
+      error,
+      `cannot apply events ${first} .. ${last}`,
+      { from: first, to: last },
+      this.isBroken(),
+    );
+  }
+
+  private isBroken(): boolean {
+    return this.broken || (this.connection?.broken ?? false);
+  }
+}
+
+/** The events after `floor`, in order: a redelivery at or before the stored position is skipped. */
+function freshEvents(
+  transactions: readonly SourceTransaction[],
+  floor: EventPosition | null,
+): { fresh: Item[]; skipped: number } {
+  const fresh: Item[] = [];
+  let skipped = 0;
+  transactions.forEach((transaction, transactionIndex) => {
+    transaction.events.forEach((event, eventIndex) => {
+      if (floor !== null && comparePosition(event.source.position, floor) <= 0) {
+        skipped++;
+        return;
+      }
+      floor = event.source.position;
+      fresh.push({ event, transactionIndex, eventIndex });
+    });
+  });
+  return { fresh, skipped };
+}
+
+function opName(event: ChangeEvent): string {
+  return { c: 'insert', r: 'snapshot read', u: 'update', d: 'delete', t: 'truncate' }[event.op];
+}
