@@ -2,7 +2,8 @@
 # Stops the local stack cleanly (Kafka, then MariaDB, then PostgreSQL).
 #
 #   bash stack/down.sh          stop; data stays in stack/.data
-#   bash stack/down.sh --wipe   stop and delete stack/.data (fresh clusters next time)
+#   bash stack/down.sh --wipe   stop and delete stack/.data and, when run as root,
+#                               PostgreSQL's folder outside the checkout (fresh clusters next time)
 # shellcheck source-path=SCRIPTDIR
 set -euo pipefail
 
@@ -28,4 +29,8 @@ postgres_stop
 if ((wipe)); then
   say "removing $CDC_STACK_DATA"
   rm -rf "$CDC_STACK_DATA"
+  if [[ -n "$CDC_STACK_PG_DIR" && -e "$CDC_STACK_PG_DIR" ]]; then
+    say "removing $CDC_STACK_PG_DIR"
+    rm -rf "$CDC_STACK_PG_DIR"
+  fi
 fi

@@ -25,6 +25,33 @@ export CDC_STACK_DATA="$CDC_STACK_DIR/.data"   # databases and Kafka logs
 export CDC_STACK_RUN="$CDC_STACK_DIR/.run"     # pid files, sockets, server logs
 export CDC_STACK_CACHE="$CDC_STACK_DIR/.cache" # downloads (Kafka jars)
 
+# PostgreSQL's data folder, socket folder and log. PostgreSQL refuses to run
+# as root, so as root the stack runs it as the `postgres` OS user, which
+# cannot enter a checkout below a folder closed to others (/root, a mode-700
+# `mktemp -d`). For root they therefore live in that user's home folder
+# (/var/lib/postgresql, where Debian keeps its own clusters: reachable by it,
+# kept across reboots, never swept like /var/tmp), in a folder named after a
+# hash of the checkout's path, so two checkouts never share one; its
+# `checkout` file names the checkout it belongs to. A cluster that an earlier
+# version created in stack/.data/postgres stays in use until
+# `stack/down.sh --wipe`. Anyone else runs PostgreSQL as themselves, so it
+# stays in the checkout.
+CDC_STACK_PG_DIR=''
+if ((EUID == 0)); then
+  CDC_STACK_PG_DIR="$(getent passwd postgres | cut -d: -f6)"
+  CDC_STACK_PG_DIR="${CDC_STACK_PG_DIR:-/var/lib/postgresql}/cdc-stack-$(printf '%s' "$CDC_ROOT" | sha256sum | cut -c1-16)"
+fi
+export CDC_STACK_PG_DIR
+if [[ -n "$CDC_STACK_PG_DIR" && ! -f "$CDC_STACK_DATA/postgres/PG_VERSION" ]]; then
+  export CDC_PG_DATA="$CDC_STACK_PG_DIR/data"
+  export CDC_PG_SOCKET_DIR="$CDC_STACK_PG_DIR/run"
+  export CDC_PG_LOG="$CDC_STACK_PG_DIR/postgres.log" # linked from stack/.run/postgres.log
+else
+  export CDC_PG_DATA="$CDC_STACK_DATA/postgres"
+  export CDC_PG_SOCKET_DIR="$CDC_STACK_RUN/postgres"
+  export CDC_PG_LOG="$CDC_STACK_RUN/postgres.log"
+fi
+
 # Ports (local stack and docker-compose.yml use the same ones).
 export CDC_PG_PORT="${CDC_PG_PORT:-55432}"
 export CDC_MARIADB_PORT="${CDC_MARIADB_PORT:-53306}"

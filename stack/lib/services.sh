@@ -8,9 +8,10 @@
 # ---------------------------------------------------------------------------
 
 PG_BIN=/usr/lib/postgresql/15/bin
-PG_DATA="$CDC_STACK_DATA/postgres"
-PG_SOCKET_DIR="$CDC_STACK_RUN/postgres"
-PG_LOG="$CDC_STACK_RUN/postgres.log"
+# Where these live is decided in env.sh (outside the checkout when root).
+PG_DATA="$CDC_PG_DATA"
+PG_SOCKET_DIR="$CDC_PG_SOCKET_DIR"
+PG_LOG="$CDC_PG_LOG"
 PG_DATABASES=(cdc_source cdc_replica)
 
 # PostgreSQL refuses to run as root: as root, its commands run as the
@@ -30,6 +31,24 @@ give_to_pg_user() {
   if ((EUID == 0)); then chown postgres:postgres "$@"; fi
 }
 
+# Creates PostgreSQL's own folder outside the checkout (env.sh says when),
+# owned by the postgres OS user and closed to everyone else, and links its log
+# into stack/.run where the other logs are.
+postgres_prepare_dir() {
+  [[ -n "$CDC_STACK_PG_DIR" && "$PG_DATA" == "$CDC_STACK_PG_DIR"/* ]] || return 0
+  if [[ ! -e "$CDC_STACK_PG_DIR" ]]; then
+    mkdir -p "$(dirname "$CDC_STACK_PG_DIR")"
+    mkdir -m 700 "$CDC_STACK_PG_DIR"
+    give_to_pg_user "$CDC_STACK_PG_DIR"
+  fi
+  if [[ -L "$CDC_STACK_PG_DIR" || ! -d "$CDC_STACK_PG_DIR" ]] \
+    || [[ "$(stat -c %U "$CDC_STACK_PG_DIR")" != postgres ]]; then
+    die "$CDC_STACK_PG_DIR must be a folder of the postgres OS user; move it away and start again"
+  fi
+  printf '%s\n' "$CDC_ROOT" >"$CDC_STACK_PG_DIR/checkout"
+  ln -sfn "$PG_LOG" "$CDC_STACK_RUN/postgres.log"
+}
+
 postgres_running() {
   [[ -f "$PG_DATA/PG_VERSION" ]] && as_pg_user "$PG_BIN/pg_ctl" status -D "$PG_DATA" >/dev/null 2>&1
 }
@@ -47,14 +66,14 @@ postgres_psql() {
 postgres_init() {
   [[ -f "$PG_DATA/PG_VERSION" ]] && return 0
   [[ -e "$PG_DATA" ]] && die "$PG_DATA exists but holds no cluster; remove it (or run stack/down.sh --wipe)"
-  local scratch="$CDC_STACK_DATA/postgres.init"
+  local scratch="$PG_DATA.init"
   say "postgres: creating the cluster in $PG_DATA"
   rm -rf "$scratch"
   mkdir -p "$scratch"
   chmod 700 "$scratch"
   give_to_pg_user "$scratch"
   if ! as_pg_user test -w "$scratch"; then
-    die "the postgres OS user cannot write $scratch: make every parent folder of $CDC_ROOT traversable (chmod o+x)"
+    die "the postgres OS user cannot write $scratch: make every parent folder of it traversable (chmod o+x)"
   fi
   if ! as_pg_user "$PG_BIN/initdb" -D "$scratch" -U postgres --auth=trust --encoding=UTF8 \
     --locale=C.UTF-8 >"$CDC_STACK_RUN/postgres-initdb.log" 2>&1; then
@@ -75,7 +94,9 @@ postgres_start() {
   fi
   require_port_free "$CDC_PG_PORT" postgres
   require_short_socket_path "$PG_SOCKET_DIR/.s.PGSQL.$CDC_PG_PORT"
-  mkdir -p "$CDC_STACK_DATA" "$CDC_STACK_RUN" "$PG_SOCKET_DIR"
+  mkdir -p "$CDC_STACK_DATA" "$CDC_STACK_RUN"
+  postgres_prepare_dir
+  mkdir -p "$PG_SOCKET_DIR"
   touch "$PG_LOG"
   give_to_pg_user "$PG_SOCKET_DIR" "$PG_LOG"
   postgres_init
