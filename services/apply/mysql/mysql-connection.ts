@@ -6,7 +6,8 @@ import mysql, { type Connection, type ResultSetHeader } from 'mysql2/promise';
 import { CdcError, isRetriable } from '../../../common/errors.ts';
 import type { Logger } from '../../../common/logger.ts';
 import type { RunResult, Statement, TargetConnection } from '../sql-dialect.ts';
-import { classifyTargetError } from './target-errors.ts';
+import { targetError } from '../target-errors.ts';
+import { judgeMysqlError } from './target-errors.ts';
 
 const SESSION_SQL_MODE = 'STRICT_ALL_TABLES,NO_ENGINE_SUBSTITUTION,NO_AUTO_VALUE_ON_ZERO';
 
@@ -62,7 +63,7 @@ export class MysqlConnection implements TargetConnection {
       connection.destroy();
       throw error instanceof CdcError
         ? error
-        : classifyTargetError(error, 'cannot set up the target session', {}, false);
+        : targetError(error, 'cannot set up the target session', {}, judgeMysqlError(error, false));
     }
     return session;
   }
@@ -91,7 +92,12 @@ async function markOrigin(connection: Connection, serverId: number): Promise<voi
   try {
     await connection.query('SET SESSION server_id = ?', [serverId]);
   } catch (error) {
-    const cause = classifyTargetError(error, 'setting the session server_id failed', {}, false);
+    const cause = targetError(
+      error,
+      'setting the session server_id failed',
+      {},
+      judgeMysqlError(error, false),
+    );
     if (isRetriable(cause)) throw cause;
     throw new CdcError(
       'APPLY_FAILED',

@@ -11,7 +11,8 @@ import type { PositionStatements, SqlDialect, StatementSyntax } from '../sql-dia
 import { MysqlConnection } from './mysql-connection.ts';
 import { ident, type Flavor } from './sql.ts';
 import { TableShapes } from './table-shapes.ts';
-import { classifyTargetError } from './target-errors.ts';
+import { targetError } from '../target-errors.ts';
+import { judgeMysqlError } from './target-errors.ts';
 import { toParameter } from './values.ts';
 
 export interface MysqlDialectOptions {
@@ -97,7 +98,7 @@ export class MysqlDialect implements SqlDialect<MysqlConnection> {
   async afterBegin(): Promise<void> {}
 
   classify(error: unknown, message: string, fields: ErrorFields, connectionBroken: boolean): CdcError {
-    return classifyTargetError(error, message, fields, connectionBroken);
+    return targetError(error, message, fields, judgeMysqlError(error, connectionBroken));
   }
 
   /** MariaDB's messages name the column and value already. */

@@ -14,7 +14,8 @@ import type { TableShapes as SinkTableShapes } from '../sql-dialect.ts';
 import type { MysqlConnection } from './mysql-connection.ts';
 import { binaryCollation, ident, qualified, type Flavor, type TargetTable } from './sql.ts';
 import { defaultClause } from './column-default.ts';
-import { classifyTargetError } from './target-errors.ts';
+import { targetError } from '../target-errors.ts';
+import { judgeMysqlError } from './target-errors.ts';
 import { declaredType, normalizeType } from './type-mapping.ts';
 
 export interface TableShape {
@@ -80,11 +81,11 @@ export class TableShapes implements SinkTableShapes<MysqlConnection> {
       if (current === null) await this.create(connection, target, table, desired);
       else await this.evolve(connection, key, table, current, desired);
     } catch (error) {
-      throw classifyTargetError(
+      throw targetError(
         error,
         `cannot create or change the target table ${key}`,
         { table: key },
-        false,
+        judgeMysqlError(error, false),
       );
     }
     const shape: TableShape = { target, sql: key, table, epoch: ++this.epoch };

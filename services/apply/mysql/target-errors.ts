@@ -3,8 +3,8 @@
  * timeout or a server shutting down is worth a retry; anything the data itself caused (a duplicate key, a
  * value out of range) is not, and the message carries the server's text naming the value.
  */
-import { isRetriable, type CdcError, type ErrorFields } from '../../../common/errors.ts';
-import { targetError } from '../target-errors.ts';
+import { isRetriable } from '../../../common/errors.ts';
+import type { TargetErrorJudgement } from '../target-errors.ts';
 
 /** Server errors after which the same statement can succeed: deadlock, lock wait timeout, query interrupted. */
 const RETRIABLE_ERRNOS = new Set([1205, 1213, 1317]);
@@ -33,14 +33,9 @@ export function connectionLost(error: unknown): boolean {
   return isRetriable(error);
 }
 
-export function classifyTargetError(
-  error: unknown,
-  message: string,
-  fields: ErrorFields,
-  connectionBroken: boolean,
-): CdcError {
+export function judgeMysqlError(error: unknown, connectionBroken: boolean): TargetErrorJudgement {
   const { errno, sqlState } = driverError(error);
-  return targetError(error, message, fields, {
+  return {
     connectionLost: connectionBroken || connectionLost(error) || typeof errno !== 'number',
     retriable: typeof errno === 'number' && RETRIABLE_ERRNOS.has(errno),
     detail: '',
@@ -48,5 +43,5 @@ export function classifyTargetError(
       errno: typeof errno === 'number' ? errno : null,
       sqlState: typeof sqlState === 'string' ? sqlState : null,
     },
-  });
+  };
 }

@@ -18,7 +18,8 @@ import type {
 import { PostgresConnection } from './postgres-connection.ts';
 import { microsToTimestamp } from './sql.ts';
 import { TableShapes } from './table-shapes.ts';
-import { classifyTargetError } from './target-errors.ts';
+import { targetError } from '../target-errors.ts';
+import { judgePostgresError } from './target-errors.ts';
 import { declaredType } from './type-mapping.ts';
 import { toParameter } from './values.ts';
 
@@ -153,7 +154,7 @@ export class PostgresDialect implements SqlDialect<PostgresConnection> {
   }
 
   classify(error: unknown, message: string, fields: ErrorFields, connectionBroken: boolean): CdcError {
-    return classifyTargetError(error, message, fields, connectionBroken);
+    return targetError(error, message, fields, judgePostgresError(error, connectionBroken));
   }
 
   /**

@@ -3,8 +3,8 @@
  * down is worth a retry; anything the data itself caused (a constraint, a bad value) is not, and the message
  * carries PostgreSQL's detail naming the value.
  */
-import { isRetriable, type CdcError, type ErrorFields } from '../../../common/errors.ts';
-import { targetError } from '../target-errors.ts';
+import { isRetriable } from '../../../common/errors.ts';
+import type { TargetErrorJudgement } from '../target-errors.ts';
 
 /** SQLSTATE classes and codes where trying again can succeed. */
 const RETRIABLE_CLASSES = new Set(['08', '53', '57']);
@@ -16,16 +16,11 @@ function sqlState(error: unknown): string | null {
   return typeof code === 'string' && /^[0-9A-Z]{5}$/.test(code) ? code : null;
 }
 
-export function classifyTargetError(
-  error: unknown,
-  message: string,
-  fields: ErrorFields,
-  connectionBroken: boolean,
-): CdcError {
+export function judgePostgresError(error: unknown, connectionBroken: boolean): TargetErrorJudgement {
   const state = sqlState(error);
   const detail =
     typeof error === 'object' && error !== null ? (error as { detail?: unknown }).detail : undefined;
-  return targetError(error, message, fields, {
+  return {
     // Without a SQLSTATE the server never judged the statement: the connection failed under it (pg reports a
     // dropped socket as a plain "Connection terminated" error, sometimes before its 'end' event fires).
     connectionLost:
@@ -33,5 +28,5 @@ export function classifyTargetError(
     retriable: state !== null && RETRIABLE_CODES.has(state),
     detail: typeof detail === 'string' ? detail : '',
     fields: { sqlState: state },
-  });
+  };
 }
