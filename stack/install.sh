@@ -125,7 +125,11 @@ fi
 
 # npm writes node_modules/.package-lock.json on every install: older than
 # package-lock.json means someone changed the dependencies since.
-if [[ ! -d "$CDC_ROOT/node_modules" || ! -f "$CDC_ROOT/node_modules/.package-lock.json" ||
+# node_modules linked from another checkout is left alone: npm ci would empty
+# the folder it links to, under that checkout's feet.
+if [[ -L "$CDC_ROOT/node_modules" ]]; then
+  log "npm packages: node_modules links to $(readlink -f "$CDC_ROOT/node_modules"); left as it is"
+elif [[ ! -d "$CDC_ROOT/node_modules" || ! -f "$CDC_ROOT/node_modules/.package-lock.json" ||
   "$CDC_ROOT/package-lock.json" -nt "$CDC_ROOT/node_modules/.package-lock.json" ]]; then
   log "npm packages: running npm ci"
   (cd "$CDC_ROOT" && npm ci --no-audit --no-fund)
