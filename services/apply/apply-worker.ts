@@ -7,11 +7,16 @@
  * transactions are applied one at a time; one that still fails is applied event by event under savepoints,
  * and the failing event goes to the dead-letter sink (or, with `onError: 'stop'`, stops the worker) while the
  * rest of the batch applies. Retriable failures (connection lost) are retried with backoff instead.
+ *
+ * However slow the target, the worker keeps making visible progress: a target transaction that took longer
+ * than `batch.maxMillis` makes the next ones carry fewer events (sized from the time per event just measured,
+ * growing back when the target speeds up), and when the feed asks it to yield (its time budget for the batch
+ * is spent, or the group is rebalancing) the worker hands the rest of the batch back at a transaction boundary.
  */
 import { comparePosition, formatPosition, type EventPosition } from '../../schemas/positions/position.ts';
 import { CdcError, errorMessage, isRetriable } from '../../common/errors.ts';
 import { silentLogger, type Logger } from '../../common/logger.ts';
-import type { HandlerResult, ConsumedEvent, DeadLetterSink, EventFeed } from './event-feed.ts';
+import type { BatchControl, HandlerResult, ConsumedEvent, DeadLetterSink, EventFeed } from './event-feed.ts';
 import { DEFAULT_BACKOFF, withRetries, type BackoffPolicy } from '../../common/retry.ts';
 import type { ApplyResult, EventFailure, Sink } from './sink.ts';
 import {
@@ -28,8 +33,11 @@ export interface ApplyWorkerOptions {
   readonly deadLetters: DeadLetterSink;
   readonly onError: 'dead-letter' | 'stop';
   readonly logger?: Logger;
-  /** Upper bound of events per target transaction (a larger source transaction still applies whole). */
-  readonly batch?: { readonly maxEvents: number };
+  /**
+   * Upper bound of events per target transaction (a larger source transaction still applies whole), and the
+   * time one target transaction should take at most: slower ones make the next carry fewer events.
+   */
+  readonly batch?: { readonly maxEvents: number; readonly maxMillis?: number };
   readonly backoff?: BackoffPolicy;
 }
 
@@ -49,6 +57,7 @@ export interface ApplyWorkerStatus {
 }
 
 const DEFAULT_MAX_EVENTS = 5_000;
+const DEFAULT_MAX_MILLIS = 2_000;
 
 export class ApplyWorker {
   private readonly options: ApplyWorkerOptions;
@@ -62,9 +71,12 @@ export class ApplyWorker {
   private errors = 0;
   private deadLettered = 0;
   private lastError: string | null = null;
+  /** Events of the next target transaction: `maxEvents`, or fewer while the target is slow. */
+  private runEvents: number;
 
   constructor(options: ApplyWorkerOptions) {
     this.options = options;
+    this.runEvents = options.batch?.maxEvents ?? DEFAULT_MAX_EVENTS;
     this.logger = (options.logger ?? silentLogger).child({
       component: 'apply-worker',
       stream: options.stream,
@@ -81,7 +93,7 @@ export class ApplyWorker {
         signal,
       );
       this.logger.info({ position: this.position && formatPosition(this.position) }, 'apply worker started');
-      await this.options.feed.run((batch) => this.handle(batch, signal), signal);
+      await this.options.feed.run((batch, control) => this.handle(batch, signal, control), signal);
       this.state = 'stopped';
     } catch (error) {
       this.state = signal.aborted ? 'stopped' : 'failed';
@@ -108,8 +120,11 @@ export class ApplyWorker {
     };
   }
 
-  private async handle(batch: readonly ConsumedEvent[], signal: AbortSignal): Promise<HandlerResult> {
-    const maxEvents = this.options.batch?.maxEvents ?? DEFAULT_MAX_EVENTS;
+  private async handle(
+    batch: readonly ConsumedEvent[],
+    signal: AbortSignal,
+    control: BatchControl | undefined,
+  ): Promise<HandlerResult> {
     let units = assembleTransactions(batch);
     // A source transaction whose last events have not arrived yet is delivered again with the next batch, so
     // the replica never shows it half applied. Only one larger than a whole fetch (it starts the batch and
@@ -120,15 +135,44 @@ export class ApplyWorker {
       redeliverFrom = batch.length - tail.consumed.length;
       units = units.slice(0, -1);
     }
-    for (const chunk of chunkTransactions(units, maxEvents)) {
+    let done = 0;
+    while (done < units.length) {
       if (signal.aborted)
         throw new CdcError(
           'STOPPED',
           `apply worker of ${this.options.stream} stopped before the batch was applied`,
         );
+      // Only after some progress: a batch handed back whole would come back to the same yield.
+      if (done > 0 && control?.shouldYield()) {
+        const next = units[done]!.consumed[0]!;
+        return { redeliverFrom: batch.indexOf(next) };
+      }
+      // Chunked again each round, as the run size follows the target's speed.
+      const chunk = chunkTransactions(units.slice(done), this.runEvents)[0]!;
+      const started = performance.now();
       await this.applyChunk(chunk, signal);
+      this.adaptRunSize(chunk, performance.now() - started);
+      done += chunk.length;
     }
     return redeliverFrom === null ? undefined : { redeliverFrom };
+  }
+
+  /**
+   * Sizes the next target transaction so it takes about `maxMillis` at the speed just measured, never more
+   * than `maxEvents` and at most twice the last size (one quick run is no proof the target recovered).
+   */
+  private adaptRunSize(chunk: readonly AssembledTransaction[], millis: number): void {
+    const maxEvents = this.options.batch?.maxEvents ?? DEFAULT_MAX_EVENTS;
+    const maxMillis = this.options.batch?.maxMillis ?? DEFAULT_MAX_MILLIS;
+    const events = chunk.reduce((sum, unit) => sum + unit.transaction.events.length, 0);
+    const fitting = millis > 0 ? Math.floor((events * maxMillis) / millis) : maxEvents;
+    const next = Math.max(1, Math.min(maxEvents, fitting, this.runEvents * 2));
+    if (next < this.runEvents && millis > maxMillis)
+      this.logger.debug(
+        { events, millis: Math.round(millis), nextEvents: next },
+        'target transaction took longer than batch.maxMillis; the next ones carry fewer events',
+      );
+    this.runEvents = next;
   }
 
   private async applyChunk(chunk: readonly AssembledTransaction[], signal: AbortSignal): Promise<void> {

@@ -24,7 +24,21 @@ export interface ConsumedEvent {
  */
 export type HandlerResult = void | { readonly redeliverFrom: number };
 
-export type BatchHandler = (batch: readonly ConsumedEvent[]) => Promise<HandlerResult>;
+/**
+ * What the feed tells a handler while it works on a batch. A handler that sees `shouldYield()` stops at the next
+ * source transaction boundary and hands the rest back (`redeliverFrom`): the feed then commits what is done and
+ * delivers the rest again. The feed asks this when the batch has run for its time budget, so offsets are
+ * committed regularly however slow the target, or when the consumer group is rebalancing and wants this member
+ * back. A handler always applies something before yielding, so every batch makes progress.
+ */
+export interface BatchControl {
+  shouldYield(): boolean;
+}
+
+export type BatchHandler = (
+  batch: readonly ConsumedEvent[],
+  control?: BatchControl,
+) => Promise<HandlerResult>;
 
 export interface EventFeed {
   run(handler: BatchHandler, signal: AbortSignal): Promise<void>;

@@ -187,8 +187,13 @@ const replica = z.strictObject({
     description: 'An event that cannot be applied goes to the dead-letter topic, or stops the worker.',
   }),
   batch: z
-    .strictObject({ maxEvents: positiveInt('Most events applied in one target transaction.').default(5_000) })
-    .default({ maxEvents: 5_000 })
+    .strictObject({
+      maxEvents: positiveInt('Most events applied in one target transaction.').default(5_000),
+      maxMillis: positiveInt(
+        'Longest a target transaction should take: after a slower one the worker applies fewer events per target transaction (sized from the measured time per event) until the target is fast again. A source transaction still applies whole.',
+      ).default(2_000),
+    })
+    .default({ maxEvents: 5_000, maxMillis: 2_000 })
     .meta({ description: 'How source transactions are grouped into target transactions.' }),
   origin: z.boolean().default(true).meta({
     description:

@@ -10,6 +10,7 @@ import kafkajs from 'kafkajs';
 import type { ISocketFactory, Kafka, LogEntry, ProducerConfig } from 'kafkajs';
 import { CdcError, type ErrorFields } from '../../common/errors.ts';
 import { silentLogger, type Logger } from '../../common/logger.ts';
+import { kafkaErrorLineLevel } from './log-levels.ts';
 
 export interface KafkaClientConfig {
   readonly brokers: readonly string[];
@@ -93,7 +94,7 @@ export function createKafka(config: KafkaClientConfig): Kafka {
         const entry = { kafkajs: namespace, ...fields };
         // kafkajs logs group joins and connection churn at INFO; that is debug detail for us.
         if (level === logLevel.ERROR && !isTopicAlreadyExists(namespace, fields) && !isLeftover(message))
-          logger.error(entry, message);
+          logger[kafkaErrorLineLevel(message, fields)](entry, message);
         else if (level === logLevel.WARN) logger.warn(entry, message);
         else logger.debug(entry, message);
       },
@@ -167,6 +168,24 @@ export function isFenced(error: unknown): boolean {
 const REJOIN_TYPES = new Set(['UNKNOWN_MEMBER_ID', 'ILLEGAL_GENERATION', 'REBALANCE_IN_PROGRESS']);
 const REJOIN_CODES = new Set([25, 22, 27]);
 
+function isRejoin(shape: KafkaJsErrorShape): boolean {
+  return (
+    (typeof shape.type === 'string' && REJOIN_TYPES.has(shape.type)) ||
+    (typeof shape.code === 'number' && REJOIN_CODES.has(shape.code))
+  );
+}
+
+/**
+ * The group membership error in `error`'s cause chain, as kafkajs raised it (with its `type`, which kafkajs's
+ * consumer runner checks to rejoin the group), or null when there is none.
+ */
+export function groupMembershipError(error: unknown): Error | null {
+  for (const shape of causeChain(error)) {
+    if (shape instanceof Error && isRejoin(shape)) return shape;
+  }
+  return null;
+}
+
 /**
  * Maps anything a kafkajs call threw. A protocol error that Kafka says a retry cannot fix (message too large,
  * authorization) stays non-retriable; connection trouble, exhausted retries and group membership errors are
@@ -182,10 +201,8 @@ export function kafkaError(error: unknown, message: string, fields: ErrorFields 
   }
   let retriable = true;
   for (const shape of causeChain(error)) {
-    const rejoin =
-      (typeof shape.type === 'string' && REJOIN_TYPES.has(shape.type)) ||
-      (typeof shape.code === 'number' && REJOIN_CODES.has(shape.code));
-    if (shape.name === 'KafkaJSProtocolError' && shape.retriable === false && !rejoin) retriable = false;
+    if (shape.name === 'KafkaJSProtocolError' && shape.retriable === false && !isRejoin(shape))
+      retriable = false;
   }
   return new CdcError('KAFKA_UNAVAILABLE', `${message}: ${detail}`, fields, { cause: error, retriable });
 }

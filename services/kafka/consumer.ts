@@ -4,9 +4,17 @@
  * batch and never skips one. Only committed Kafka transactions are read (read_committed), so events of a
  * capture transaction that was aborted by a crash are never seen. Partitions are processed one batch at a time,
  * each in offset order.
+ *
+ * The group membership holds however long the handler works: kafkajs heartbeats only between batches or when
+ * asked, so a timer heartbeats while the handler runs (a target transaction slower than the session timeout
+ * otherwise lost the membership and could never commit). The handler is asked to yield once a batch has run
+ * for a session timeout, or at once when the group rebalances; the done part is committed and the rest
+ * fetched again. A membership that is lost all the same (the coordinator forgot this member, or moved to a new
+ * generation) is left to kafkajs, which rejoins and fetches from the committed offsets; the sink skips what the
+ * target already holds by its stored position.
  */
 import type { Consumer, EachBatchPayload, Kafka, KafkaMessage } from 'kafkajs';
-import { createKafka, destroyLeftoverSockets, kafkaError } from './client.ts';
+import { createKafka, destroyLeftoverSockets, groupMembershipError, kafkaError } from './client.ts';
 import { createConsumer } from './closable-consumer.ts';
 import { SchemaStore } from './schema-store.ts';
 import { decodeEvent, schemaIdOf } from '../../schemas/avro/codec.ts';
@@ -51,7 +59,15 @@ export interface ConsumerOptions {
  */
 export type HandlerResult = void | { readonly redeliverFrom: number };
 
-export type BatchHandler = (batch: readonly ConsumedEvent[]) => Promise<HandlerResult>;
+/** Asked by the handler between target transactions: true when it should hand the rest of the batch back. */
+export interface BatchControl {
+  shouldYield(): boolean;
+}
+
+export type BatchHandler = (
+  batch: readonly ConsumedEvent[],
+  control?: BatchControl,
+) => Promise<HandlerResult>;
 
 /** A record that holds no decodable change event, as it was in Kafka. */
 export interface UndecodableRecord {
@@ -69,10 +85,17 @@ export interface UndecodableRecord {
  */
 export type UndecodableHandler = (record: UndecodableRecord, error: CdcError) => Promise<void>;
 
+/** kafkajs's defaults, used when no session timeout is configured. */
+const DEFAULT_SESSION_TIMEOUT_MS = 30_000;
+const DEFAULT_HEARTBEAT_INTERVAL_MS = 3_000;
+
 export class ChangeConsumer {
   private readonly options: ConsumerOptions;
   private readonly kafka: Kafka;
   private readonly logger: Logger;
+  /** How long a handler may work on one batch before it is asked to yield, so offsets are committed. */
+  private readonly batchBudgetMs: number;
+  private readonly heartbeatIntervalMs: number;
 
   constructor(options: ConsumerOptions) {
     this.options = options;
@@ -82,6 +105,12 @@ export class ChangeConsumer {
       clientId: options.clientId ?? options.groupId,
       logger: this.logger,
     });
+    this.batchBudgetMs = options.sessionTimeoutMs ?? DEFAULT_SESSION_TIMEOUT_MS;
+    // Heartbeats well inside the session, as the broker expects (a third of it at most).
+    this.heartbeatIntervalMs =
+      options.sessionTimeoutMs === undefined
+        ? DEFAULT_HEARTBEAT_INTERVAL_MS
+        : Math.min(DEFAULT_HEARTBEAT_INTERVAL_MS, Math.floor(options.sessionTimeoutMs / 3));
   }
 
   /**
@@ -101,12 +130,9 @@ export class ChangeConsumer {
       // offset commit per batch instead of per 1 MiB.
       maxBytesPerPartition: 8 * 1024 * 1024,
       maxBytes: 16 * 1024 * 1024,
+      heartbeatInterval: this.heartbeatIntervalMs,
       ...(this.options.sessionTimeoutMs !== undefined
-        ? {
-            sessionTimeout: this.options.sessionTimeoutMs,
-            // Heartbeats well inside the session, as the broker expects (a third of it at most).
-            heartbeatInterval: Math.min(3_000, Math.floor(this.options.sessionTimeoutMs / 3)),
-          }
+        ? { sessionTimeout: this.options.sessionTimeoutMs }
         : {}),
     });
     const consumer = closable.consumer;
@@ -144,6 +170,13 @@ export class ChangeConsumer {
           try {
             await this.handleBatch(payload, schemas, handler, consumer);
           } catch (error) {
+            // kafkajs's runner rejoins the group when it sees one of these; nothing after the last commit is
+            // lost, it is fetched again.
+            const membership = groupMembershipError(error);
+            if (membership !== null) {
+              this.logger.warn({ error: errorMessage(membership) }, 'group membership lost; rejoining');
+              throw membership;
+            }
             fail(error);
           }
         },
@@ -178,8 +211,19 @@ export class ChangeConsumer {
     let pending: ConsumedEvent[] = [];
     // Offset of the first record to deliver again, when the handler kept a tail back.
     let redeliverAt: string | null = null;
+    const started = Date.now();
+    let rebalancing = false;
+    const control: BatchControl = {
+      shouldYield: () => rebalancing || Date.now() - started >= this.batchBudgetMs,
+    };
     const handle = async (): Promise<void> => {
-      const result = await handler(pending);
+      const result = await this.heartbeating(
+        payload,
+        () => handler(pending, control),
+        () => {
+          rebalancing = true;
+        },
+      );
       if (result !== undefined && result.redeliverFrom < pending.length) {
         redeliverAt = pending[result.redeliverFrom]?.offset ?? null;
       }
@@ -216,6 +260,30 @@ export class ChangeConsumer {
     payload.resolveOffset(last);
     await this.commit(consumer, batch.topic, batch.partition, (BigInt(last) + 1n).toString());
     await payload.heartbeat();
+  }
+
+  /**
+   * Runs `work` while a timer heartbeats. kafkajs sends a heartbeat only when the interval has passed since the
+   * last one, so ticking at half the interval keeps the gaps near it. A heartbeat refused because the group
+   * rebalances (or forgot this member) calls `onRebalance`; the work goes on to its next transaction boundary.
+   */
+  private async heartbeating<T>(
+    payload: EachBatchPayload,
+    work: () => Promise<T>,
+    onRebalance: () => void,
+  ): Promise<T> {
+    const beat = (): void => {
+      payload.heartbeat().catch((error: unknown) => {
+        if (groupMembershipError(error) !== null) onRebalance();
+        else this.logger.debug({ error: errorMessage(error) }, 'heartbeat during a batch failed');
+      });
+    };
+    const timer = setInterval(beat, Math.max(100, Math.floor(this.heartbeatIntervalMs / 2)));
+    try {
+      return await work();
+    } finally {
+      clearInterval(timer);
+    }
   }
 
   private async commit(consumer: Consumer, topic: string, partition: number, offset: string): Promise<void> {
