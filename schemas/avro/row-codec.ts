@@ -1,8 +1,8 @@
 /**
  * Converts rows between our Value model and the records avsc reads and writes, once compiled per table so the
  * per-row work is a loop over prepared column plans: bytes become Buffers on the way out and plain Uint8Arrays
- * on the way in, unsigned 64-bit values get their sign back, and columns a row does not carry are listed
- * (see table-avro.ts on `beforeAbsent`/`afterAbsent`).
+ * on the way in, unsigned 64-bit values get their sign back, and columns a row does not carry are written as
+ * the Absent record and listed (see table-avro.ts on `cdc.event.Absent` and `beforeAbsent`/`afterAbsent`).
  */
 import type { Row, Value } from '../events/change-event.ts';
 import type { ColumnSchema, ColumnType } from '../events/table-schema.ts';
@@ -17,8 +17,6 @@ interface ColumnPlan {
   /** Null when the value passes unchanged, which is most columns. */
   readonly toAvro: Convert | null;
   readonly fromAvro: Restore | null;
-  /** What an absent column is written as: null when nullable, else the type's zero value. */
-  readonly placeholder: unknown;
   /** The name is also an Object.prototype member (`constructor`, `__proto__`): read it as an own property only. */
   readonly ownOnly: boolean;
 }
@@ -31,6 +29,9 @@ export interface EncodedRow {
 
 const NONE: readonly string[] = Object.freeze([]);
 
+/** The value of the empty `cdc.event.Absent` record; avsc picks the union's record branch for an object. */
+const ABSENT: Readonly<Record<string, never>> = Object.freeze({});
+
 export class RowCodec {
   private readonly plans: readonly ColumnPlan[];
 
@@ -40,7 +41,6 @@ export class RowCodec {
       avroName: avroNames[i]!,
       toAvro: converterTo(column.type),
       fromAvro: converterFrom(column.type),
-      placeholder: column.nullable ? null : zeroValue(column.type),
       ownOnly: column.name in Object.prototype,
     }));
   }
@@ -53,7 +53,7 @@ export class RowCodec {
       const value = plan.ownOnly && !Object.hasOwn(row, plan.name) ? undefined : row[plan.name];
       if (value === undefined) {
         (absent ??= []).push(plan.name);
-        record[plan.avroName] = plan.placeholder;
+        record[plan.avroName] = ABSENT;
         continue;
       }
       carried++;
@@ -171,39 +171,5 @@ function converterFrom(type: ColumnType): Restore | null {
     case 'set':
     case 'text':
       return null;
-  }
-}
-
-function zeroValue(type: ColumnType): unknown {
-  switch (type.kind) {
-    case 'boolean':
-      return false;
-    case 'int16':
-    case 'int32':
-    case 'float32':
-    case 'float64':
-      return 0;
-    case 'int64':
-    case 'uint64':
-      return 0n;
-    case 'bytes':
-      return Buffer.alloc(0);
-    case 'bit':
-      return '';
-    case 'array':
-      return [];
-    case 'decimal':
-    case 'string':
-    case 'uuid':
-    case 'json':
-    case 'date':
-    case 'time':
-    case 'timestamp':
-    case 'timestamptz':
-    case 'interval':
-    case 'enum':
-    case 'set':
-    case 'text':
-      return '';
   }
 }

@@ -9,9 +9,14 @@
  * travels as a string holding the exact canonical text the connector produced (decimal digits, ISO-8601 with
  * microseconds, ...), so nothing is rounded and no logical-type conversion can shift a value.
  *
- * `beforeAbsent`/`afterAbsent` name the columns a row did not carry at all (a key-only old image, unchanged
- * TOAST values); such a field holds a placeholder (null, or the type's zero value when not nullable) that a
- * reader must ignore. This keeps "absent" and SQL NULL apart without making every field nullable.
+ * A row may not carry every column: a key-only old image has only the key, and PostgreSQL does not send an
+ * unchanged TOAST value. Such a field holds the empty record `cdc.event.Absent`, so every Row field is a union
+ * of its type (with `null` first when nullable) and that record: a reader that knows nothing of our
+ * extensions sees explicitly that the value is not there, never a null or zero it could take for data. Which
+ * columns PostgreSQL TOASTs depends on storage settings the neutral type does not show, and any non-key column
+ * can be missing from a key-only image, so every column gets the branch. `beforeAbsent`/`afterAbsent` also
+ * list those columns by name (events written before the Absent branch existed carry only the lists, with a
+ * null or zero placeholder in the field, so our decoder goes by the lists).
  *
  * The table and column metadata ride along as custom properties (`cdc.*`) so a consumer rebuilds the exact
  * TableSchema from the writer schema alone. The Parsing Canonical Form, and so the fingerprint, drops custom
@@ -20,10 +25,13 @@
  *
  * A column's constant default rides as `cdc.default` (its canonical text, only when it has one) in the value
  * schema; the key schema leaves defaults out, so message keys do not change when a key column's default does.
+ * The user-defined types a PostgreSQL table uses ride as `cdc.userTypes` on the value schema only, and only
+ * when there are some, so the schemas of every other table are unchanged.
  */
 import { createHash } from 'node:crypto';
 import { avroNamespace, uniqueAvroNames } from './names.ts';
 import type { ColumnSchema, ColumnType, TableSchema } from '../events/table-schema.ts';
+import { USER_TYPE_KINDS, type UserType } from '../events/user-type.ts';
 import { CdcError } from '../../common/errors.ts';
 
 export const SOURCE_SCHEMA = {
@@ -99,11 +107,29 @@ function digest(value: unknown): string {
   return createHash('sha256').update(stableJson(value)).digest('hex').slice(0, 16);
 }
 
-function columnField(column: ColumnSchema, name: string): Record<string, unknown> {
-  const type = avroTypeOf(column.type);
+/** What a Row field holds for a column the row did not carry (see the top of this file). */
+export const ABSENT_SCHEMA = {
+  type: 'record',
+  name: 'cdc.event.Absent',
+  doc: 'The source did not send this value: an unchanged TOAST value, or a column outside a key-only old image. Not NULL, and not a value.',
+  fields: [],
+} as const;
+
+/**
+ * A column's field: in the value schema's Row (`absent` set) its type is a union with the Absent record, the
+ * record defined by the first field and named by the others; key fields are always present and plain.
+ */
+function columnField(
+  column: ColumnSchema,
+  name: string,
+  absent: 'define' | 'reference' | 'none' = 'none',
+): Record<string, unknown> {
+  const value = avroTypeOf(column.type);
+  const branches = column.nullable ? ['null', value] : [value];
+  if (absent !== 'none') branches.push(absent === 'define' ? ABSENT_SCHEMA : ABSENT_SCHEMA.name);
   return {
     name,
-    type: column.nullable ? ['null', type] : type,
+    type: branches.length === 1 ? value : branches,
     ...(column.nullable ? { default: null } : {}),
     'cdc.name': column.name,
     'cdc.type': JSON.parse(stableJson(column.type)) as unknown,
@@ -134,13 +160,16 @@ export function valueSchemaOf(table: TableSchema): Record<string, unknown> {
   const row = {
     type: 'record',
     name: `${namespace}.Row`,
-    fields: table.columns.map((column, i) => columnField(column, names[i]!)),
+    fields: table.columns.map((column, i) =>
+      columnField(column, names[i]!, i === 0 ? 'define' : 'reference'),
+    ),
   };
   const absent = { type: 'array', items: 'string' };
   return {
     type: 'record',
     name: `${namespace}.Envelope_${digest(table)}`,
     ...tableProperties(table),
+    ...(table.userTypes ? { 'cdc.userTypes': JSON.parse(stableJson(table.userTypes)) as unknown } : {}),
     fields: [
       { name: 'before', type: ['null', row], default: null },
       { name: 'after', type: ['null', `${namespace}.Row`], default: null },
@@ -240,8 +269,22 @@ export function tableFromValueSchema(schema: unknown): DecodedTable {
     columns,
     key: asArray(envelope['cdc.key'], 'cdc.key').map((k) => asString(k, 'cdc.key entry')),
     beforeImage,
+    ...(envelope['cdc.userTypes'] !== undefined ? { userTypes: userTypesOf(envelope['cdc.userTypes']) } : {}),
   };
   return { table, avroNames };
+}
+
+/** The carried type descriptions, checked as far as a replica relies on them (kind, schema and name). */
+function userTypesOf(value: unknown): UserType[] {
+  return asArray(value, 'cdc.userTypes').map((entry) => {
+    const type = asObject(entry, 'cdc.userTypes entry');
+    const kind = asString(type.kind, 'user type kind');
+    asString(type.schema, 'user type schema');
+    asString(type.name, 'user type name');
+    if (!(USER_TYPE_KINDS as readonly string[]).includes(kind))
+      throw new CdcError('SCHEMA_INCOMPATIBLE', `value schema names an unknown user type kind: ${kind}`);
+    return type as unknown as UserType;
+  });
 }
 
 function asObject(value: unknown, what: string): Record<string, unknown> {

@@ -2,6 +2,7 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { performance } from 'node:perf_hooks';
+import avsc from 'avsc';
 import { decodeEvent, encodeEvent, schemaIdOf, type WriterSchema } from '../../../schemas/avro/codec.ts';
 import { writerSchemaFromJson } from '../../../schemas/avro/writer-schema.ts';
 import type { ChangeEvent } from '../../../schemas/events/change-event.ts';
@@ -9,6 +10,20 @@ import type { TableSchema } from '../../../schemas/events/table-schema.ts';
 import { CdcError } from '../../../common/errors.ts';
 import { createLogger } from '../../../common/logger.ts';
 import { fullRow, pgPosition, sampleEvents, sampleTable } from './samples.ts';
+
+/** Longs as plain numbers (the values of these samples' keys exceed 2^53: read them as text). */
+const plainLong = {
+  fromBuffer: (buffer: Buffer): string => buffer.readBigInt64LE(0).toString(),
+  toBuffer: (value: string): Buffer => {
+    const buffer = Buffer.alloc(8);
+    buffer.writeBigInt64LE(BigInt(value));
+    return buffer;
+  },
+  fromJSON: String,
+  toJSON: Number,
+  isValid: (value: unknown): boolean => typeof value === 'string',
+  compare: (a: string, b: string): number => Number(BigInt(a) - BigInt(b)),
+};
 
 /** A schema store as a consumer has it: only the schema text, re-parsed, as if read from the schema topic. */
 function storeOf(events: readonly ChangeEvent[]): (id: string) => WriterSchema | undefined {
@@ -41,6 +56,62 @@ describe('change event codec', () => {
     assert.deepStrictEqual(Object.keys(update.before ?? {}), ['id', 'line no']);
     assert.ok(update.op === 'u' && update.after !== null && !('doc' in update.after));
     assert.deepStrictEqual(update.op === 'u' ? update.unchanged : null, ['doc', 'blob']);
+  });
+
+  test('a plain Avro reader of the writer schema sees absent columns as cdc.event.Absent, not as null or zero', () => {
+    const [, , keyOnlyUpdate] = sampleEvents();
+    const encoded = encodeEvent(keyOnlyUpdate!);
+    const plain = avsc.Type.forSchema(JSON.parse(encoded.schemas.value.json) as avsc.Schema, {
+      wrapUnions: true,
+      registry: { long: avsc.types.LongType.__with(plainLong) },
+    });
+    const record = plain.fromBuffer(encoded.value.subarray(10)) as {
+      before: Record<string, Record<string, Record<string, unknown>>>;
+      after: Record<string, Record<string, Record<string, unknown>>>;
+    };
+    const before = Object.values(record.before)[0]!;
+    const after = Object.values(record.after)[0]!;
+    // The branch a wrapped union value names (own properties only: one column is called `constructor`).
+    const branch = (image: Record<string, Record<string, unknown>>, column: string): string[] =>
+      Object.hasOwn(image, column) ? Object.keys(image[column]!) : [];
+    // Outside the key-only old image: 'constructor' is NOT NULL, 'flag' nullable; neither reads as a value.
+    assert.deepStrictEqual(branch(before, 'constructor'), ['cdc.event.Absent']);
+    assert.deepStrictEqual(branch(before, 'flag'), ['cdc.event.Absent']);
+    assert.deepStrictEqual(branch(before, 'id'), ['long']);
+    // Unchanged TOAST values of the new image.
+    assert.deepStrictEqual(branch(after, 'doc'), ['cdc.event.Absent']);
+    assert.deepStrictEqual(branch(after, 'blob'), ['cdc.event.Absent']);
+    assert.deepStrictEqual(branch(after, 'flag'), ['boolean']);
+  });
+
+  test('events written before the Absent branch (a placeholder in the field, the name in the list) still decode', () => {
+    const [, , keyOnlyUpdate] = sampleEvents();
+    const current = JSON.parse(encodeEvent(keyOnlyUpdate!).schemas.value.json) as {
+      fields: { name: string; type: unknown }[];
+    };
+    // The previous writer schema: the same envelope with Row fields of just `type` or `['null', type]`.
+    const row = (current.fields[0]!.type as [string, { fields: { type: unknown }[] }])[1];
+    for (const field of row.fields) {
+      const branches = field.type as unknown[];
+      const kept = branches.filter(
+        (branch) =>
+          branch !== 'cdc.event.Absent' && (branch as { name?: string }).name !== 'cdc.event.Absent',
+      );
+      field.type = kept.length === 1 ? kept[0] : kept;
+    }
+    const previous = writerSchemaFromJson(JSON.stringify(current));
+    const byNew = encodeEvent(keyOnlyUpdate!);
+    const absent = (value: unknown): boolean =>
+      typeof value === 'object' && value !== null && !Array.isArray(value) && !(value instanceof Uint8Array);
+    const record = byNew.schemas.value.type.fromBuffer(byNew.value.subarray(10)) as Record<string, unknown>;
+    for (const side of ['before', 'after'] as const) {
+      const image = record[side] as Record<string, unknown>;
+      for (const [name, value] of Object.entries(image))
+        if (absent(value)) image[name] = name === 'constructor' ? 0 : null;
+    }
+    const old = Buffer.concat([previous.header, previous.type.toBuffer(record)]);
+    const decoded = decodeEvent(null, old, (id) => (id === previous.id ? previous : undefined));
+    assert.deepStrictEqual(decoded, keyOnlyUpdate);
   });
 
   test('the writer schema alone rebuilds the exact table schema', () => {
