@@ -15,6 +15,7 @@ import { configRoutes } from './routes/config.ts';
 import { dlqRoutes } from './routes/dlq.ts';
 import { healthRoutes } from './routes/health.ts';
 import { metricsRoutes } from './routes/metrics.ts';
+import { pauseRoutes } from './routes/pause.ts';
 import { snapshotRoutes } from './routes/snapshots.ts';
 import { statusRoutes } from './routes/status.ts';
 import { verifyRoutes } from './routes/verify.ts';
@@ -52,6 +53,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   await app.register(statusRoutes(options.status));
   await app.register(metricsRoutes(options.status, options.metrics));
   await app.register(snapshotRoutes(options.status));
+  await app.register(pauseRoutes(options.status));
   await app.register(verifyRoutes(options.status));
   if (options.config) await app.register(configRoutes(options.config));
   if (options.dlq) await app.register(dlqRoutes(options.dlq));

@@ -50,7 +50,7 @@ export const connectorStatus = {
     kind: { type: 'string', enum: ['postgres', 'mariadb', 'mysql'] },
     state: {
       type: 'string',
-      enum: ['starting', 'snapshotting', 'streaming', 'reconnecting', 'stopped', 'failed'],
+      enum: ['starting', 'snapshotting', 'streaming', 'reconnecting', 'paused', 'stopped', 'failed'],
     },
     stream: { type: 'string' },
     confirmed: nullableString,
@@ -59,6 +59,7 @@ export const connectorStatus = {
     lagMillis: nullableNumber,
     snapshot: snapshotProgress,
     lastError: nullableString,
+    warnings: { type: 'array', items: { type: 'string' } },
   },
 } as const;
 
@@ -79,7 +80,7 @@ export const workerStatus = {
   properties: {
     name: { type: 'string' },
     source: { type: 'string' },
-    state: { type: 'string', enum: ['starting', 'running', 'stopped', 'failed'] },
+    state: { type: 'string', enum: ['starting', 'running', 'paused', 'stopped', 'failed'] },
     appliedPosition: nullableString,
     lagMillis: nullableNumber,
     eventsApplied: { type: 'integer' },

@@ -2,12 +2,20 @@
  * What the API reads from a running pipeline. The pipeline implements StatusProvider over its connectors
  * (ConnectorStatus, defined with the connector contract) and apply workers (ApplyWorkerStatus, here).
  */
-import type { ConnectorStatus, SnapshotProgress } from '../../connectors/connector.ts';
+import type {
+  ConnectorStatus as SourceConnectorStatus,
+  SnapshotProgress,
+} from '../../connectors/connector.ts';
 import type { VerifyReport, VerifyRequest } from '../verify/verify-replica.ts';
 
-export type { ConnectorStatus, SnapshotProgress, VerifyReport, VerifyRequest };
+export type { SnapshotProgress, VerifyReport, VerifyRequest };
 
-export type ApplyWorkerState = 'starting' | 'running' | 'stopped' | 'failed';
+/** A connector's status as the API shows it: the connector's own, or `paused` while an operator paused it. */
+export type ConnectorStatus = Omit<SourceConnectorStatus, 'state'> & {
+  readonly state: SourceConnectorStatus['state'] | 'paused';
+};
+
+export type ApplyWorkerState = 'starting' | 'running' | 'paused' | 'stopped' | 'failed';
 
 export interface ApplyWorkerStatus {
   readonly name: string;
@@ -16,7 +24,10 @@ export interface ApplyWorkerStatus {
   readonly state: ApplyWorkerState;
   /** Last source position committed at the replica, formatted (formatPosition). */
   readonly appliedPosition: string | null;
-  /** Milliseconds from the original source commit to the replica commit of the last applied transaction. */
+  /**
+   * Age in ms of the oldest change handed to the worker and not yet applied (now minus its source commit
+   * time); 0 when the worker is caught up and waits for changes, null while it is not consuming.
+   */
   readonly lagMillis: number | null;
   readonly eventsApplied: number;
   readonly transactionsApplied: number;
@@ -38,4 +49,10 @@ export interface StatusProvider {
    * that cannot reach the databases (the API then answers 501). Rejects with NOT_FOUND for an unknown replica.
    */
   verify?(request: VerifyRequest): Promise<VerifyReport>;
+  /**
+   * Pauses or resumes the named connector (`kind: 'connector'`, a source name) or apply worker (`'worker'`, a
+   * replica name) in this process. Pausing resolves once it stopped reading or applying; both are idempotent.
+   * Rejects with NOT_FOUND for a name this process does not run.
+   */
+  setPaused?(kind: 'connector' | 'worker', name: string, paused: boolean): Promise<void>;
 }

@@ -14,8 +14,8 @@ export interface CdcMetrics {
   readonly snapshotRows: Counter<'connector' | 'table'>;
   /** Bytes of source log between the newest position and what the source was told it may release. */
   readonly captureLagBytes: Gauge<'connector'>;
-  /** Milliseconds between a change's commit at the source and its publication. */
-  readonly captureLagMillis: Gauge<'connector'>;
+  /** Seconds between a change's commit at the source and its publication. */
+  readonly captureLagSeconds: Gauge<'connector'>;
   /** Change events applied to a replica. */
   readonly applyEvents: Counter<'replica'>;
   /** Source transactions applied to a replica. */
@@ -24,8 +24,8 @@ export interface CdcMetrics {
   readonly applyErrors: Counter<'replica'>;
   /** Events sent to the dead-letter topic. */
   readonly deadLetters: Counter<'replica'>;
-  /** Milliseconds between a change's original commit and its commit at the replica (end to end). */
-  readonly applyLagMillis: Gauge<'replica'>;
+  /** Age in seconds of the oldest change the replica has not applied yet; 0 when it is caught up. */
+  readonly applyLagSeconds: Gauge<'replica'>;
   /** Prometheus text exposition of everything above. */
   render(): Promise<string>;
   readonly contentType: string;
@@ -41,7 +41,8 @@ export interface MetricsOptions {
 export function createMetrics(options: MetricsOptions = {}): CdcMetrics {
   const registry = new Registry();
   if (options.defaultLabels) registry.setDefaultLabels({ ...options.defaultLabels });
-  if (options.processMetrics) collectDefaultMetrics({ register: registry, prefix: 'cdc_process_' });
+  // prom-client's names already start with `process_` or `nodejs_`: the prefix only says whose they are.
+  if (options.processMetrics) collectDefaultMetrics({ register: registry, prefix: 'cdc_' });
   const registers = [registry];
 
   const counter = <L extends string>(name: string, help: string, labelNames: readonly L[]) =>
@@ -61,7 +62,8 @@ export function createMetrics(options: MetricsOptions = {}): CdcMetrics {
     captureLagBytes: gauge('cdc_capture_lag_bytes', 'Source log bytes not yet released by the connector.', [
       'connector',
     ]),
-    captureLagMillis: gauge('cdc_capture_lag_milliseconds', 'Time from source commit to publication.', [
+    // Seconds, as Prometheus names base units; status answers keep milliseconds.
+    captureLagSeconds: gauge('cdc_capture_lag_seconds', 'Time from source commit to publication.', [
       'connector',
     ]),
     applyEvents: counter('cdc_apply_events_total', 'Change events applied to the replica.', ['replica']),
@@ -74,9 +76,9 @@ export function createMetrics(options: MetricsOptions = {}): CdcMetrics {
     deadLetters: counter('cdc_apply_dead_letters_total', 'Events sent to the dead-letter topic.', [
       'replica',
     ]),
-    applyLagMillis: gauge(
-      'cdc_apply_lag_milliseconds',
-      'Time from original source commit to replica commit.',
+    applyLagSeconds: gauge(
+      'cdc_apply_lag_seconds',
+      'Age of the oldest change not yet applied to the replica (0 when caught up).',
       ['replica'],
     ),
     render: () => registry.metrics(),

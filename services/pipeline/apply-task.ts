@@ -15,7 +15,9 @@ import { ChangeConsumer, type UndecodableRecord } from '../kafka/consumer.ts';
 import { DeadLetterPublisher } from '../kafka/dead-letter.ts';
 import { connectorTopics } from '../kafka/topics.ts';
 import { SerialSink } from '../dlq/serial-sink.ts';
+import { PauseGate } from './pause-gate.ts';
 import { Supervisor } from './supervisor.ts';
+import { TrackedFeed } from './tracked-feed.ts';
 
 export function buildSink(replica: ReplicaConfig, logger: Logger): Sink {
   switch (replica.kind) {
@@ -44,6 +46,10 @@ export class ApplyTask {
   readonly #deadLetters: DeadLetterPublisher;
   readonly #sink: Sink;
   readonly #supervisor: Supervisor;
+  readonly #feed: TrackedFeed;
+  readonly #gate = new PauseGate();
+  /** The worker's error count when it last made progress: errors up to it are recovered from. */
+  #errorsAtProgress = 0;
   /** Records dead-lettered because no event could be decoded from them (the worker never saw them). */
   #undecodable = 0;
 
@@ -59,7 +65,7 @@ export class ApplyTask {
       clientId: `${kafka.clientId}.dlq.${replica.name}`,
       logger: taskLogger,
     });
-    const feed = new ChangeConsumer({
+    const consumer = new ChangeConsumer({
       brokers: kafka.brokers,
       groupId: `${kafka.topicPrefix}.apply.${replica.name}`,
       topics: [connectorTopics(kafka.topicPrefix, replica.source).changelog],
@@ -78,15 +84,19 @@ export class ApplyTask {
           }
         : {}),
     });
+    // The worker's progress (a batch done, or consuming started) marks earlier errors as recovered from.
+    this.#feed = new TrackedFeed(consumer, () => {
+      this.#errorsAtProgress = this.#worker.status().errors;
+    });
     // Shared with dead-letter replay (services/dlq), which must write through the same target session.
     this.#sink = new SerialSink(buildSink(replica, taskLogger));
     this.#worker = new ApplyWorker({
       stream: replica.source,
-      feed,
+      feed: this.#feed,
       sink: this.#sink,
       deadLetters: this.#deadLetters,
       onError: replica.onError,
-      batch: { maxEvents: replica.batch.maxEvents },
+      batch: replica.batch,
       logger: taskLogger,
     });
     this.#supervisor = new Supervisor(`apply ${replica.name}`, taskLogger);
@@ -94,7 +104,10 @@ export class ApplyTask {
 
   async run(signal: AbortSignal): Promise<void> {
     try {
-      await this.#supervisor.run((taskSignal) => this.#worker.run(taskSignal), signal);
+      await this.#supervisor.run(
+        (taskSignal) => this.#gate.run((runSignal) => this.#worker.run(runSignal), taskSignal),
+        signal,
+      );
     } finally {
       await this.#sink.close();
       await this.#deadLetters.close();
@@ -104,6 +117,18 @@ export class ApplyTask {
   /** The replica's sink; dead-letter replay writes through it, taking turns with the apply worker. */
   get sink(): Sink {
     return this.#sink;
+  }
+
+  /**
+   * Stops applying until resume(); resolves once the worker committed what it applied and left its consumer
+   * group. What is not applied yet stays in Kafka, and resume goes on from the replica's applied position.
+   */
+  pause(): Promise<void> {
+    return this.#gate.pause();
+  }
+
+  resume(): void {
+    this.#gate.resume();
   }
 
   status(): ApplyWorkerStatus {
@@ -116,20 +141,34 @@ export class ApplyTask {
         ? 'failed'
         : supervised === 'stopped'
           ? 'stopped'
-          : supervised === 'running' && worker.state === 'running'
-            ? 'running'
-            : 'starting';
+          : this.#gate.paused
+            ? 'paused'
+            : supervised === 'running' && worker.state === 'running'
+              ? 'running'
+              : 'starting';
     return {
       name: this.name,
       source: this.#replica.source,
       state,
       appliedPosition: worker.appliedPosition,
-      lagMillis: worker.lagMillis,
+      lagMillis: this.#feed.lagMillis(),
       eventsApplied: worker.eventsApplied,
       transactionsApplied: worker.transactionsApplied,
       errors: worker.errors,
       deadLetters: worker.deadLetters + this.#undecodable,
-      lastError: this.#supervisor.lastError ?? worker.lastError,
+      lastError: this.#lastError(worker.errors, worker.lastError),
     };
+  }
+
+  /**
+   * The error that explains the worker's present state, or null once it recovered: the worker and the
+   * supervisor keep their last error, but one from before the worker's latest progress is history (the log
+   * has it, and the errors count keeps growing).
+   */
+  #lastError(errors: number, workerError: string | null): string | null {
+    if (this.#supervisor.state !== 'running') return this.#supervisor.lastError ?? workerError;
+    if (errors > this.#errorsAtProgress) return workerError;
+    // Started again after a failure, and not consuming yet: the failure is why.
+    return this.#feed.consuming ? null : this.#supervisor.lastError;
   }
 }

@@ -2,12 +2,15 @@
  * One source's capture: its connector feeding its publisher, kept alive by a supervisor. The connector is
  * built once (it keeps its status across restarts); each restart reads the published position back from Kafka.
  */
-import type { ConnectorStatus, SourceConnector } from '../../connectors/connector.ts';
+import type { ConnectorStatus } from '../api/status-types.ts';
+import type { SourceConnector } from '../../connectors/connector.ts';
 import { MysqlConnector } from '../../connectors/mysql/mysql-connector.ts';
 import { PostgresConnector } from '../../connectors/postgres/postgres-connector.ts';
 import type { Logger } from '../../common/logger.ts';
 import type { KafkaConfig, SourceConfig } from '../config/schema.ts';
 import { ChangePublisher } from '../kafka/publisher.ts';
+import { CountedConnector, type CaptureCounts } from './counted-connector.ts';
+import { PauseGate } from './pause-gate.ts';
 import { Supervisor } from './supervisor.ts';
 
 export function buildConnector(source: SourceConfig, logger: Logger): SourceConnector {
@@ -49,14 +52,15 @@ export function buildConnector(source: SourceConfig, logger: Logger): SourceConn
 
 export class CaptureTask {
   readonly name: string;
-  readonly connector: SourceConnector;
+  readonly connector: CountedConnector;
   readonly publisher: ChangePublisher;
   readonly #supervisor: Supervisor;
+  readonly #gate = new PauseGate();
 
   constructor(source: SourceConfig, kafka: KafkaConfig, logger: Logger) {
     this.name = source.name;
     const taskLogger = logger.child({ source: source.name });
-    this.connector = buildConnector(source, taskLogger);
+    this.connector = new CountedConnector(buildConnector(source, taskLogger));
     this.publisher = new ChangePublisher({
       brokers: kafka.brokers,
       prefix: kafka.topicPrefix,
@@ -70,14 +74,36 @@ export class CaptureTask {
 
   async run(signal: AbortSignal): Promise<void> {
     try {
-      await this.#supervisor.run((taskSignal) => this.publisher.run(this.connector, taskSignal), signal);
+      await this.#supervisor.run(
+        (taskSignal) =>
+          this.#gate.run((runSignal) => this.publisher.run(this.connector, runSignal), taskSignal),
+        signal,
+      );
     } finally {
       await this.publisher.close();
     }
   }
 
+  /**
+   * Stops reading the source until resume(); resolves once the connector stopped. The slot or binlog position
+   * and the published position stay where they are, so resume goes on from there.
+   */
+  pause(): Promise<void> {
+    return this.#gate.pause();
+  }
+
+  resume(): void {
+    this.#gate.resume();
+  }
+
+  /** Events read from the source, events Kafka acknowledged, and snapshot rows by table. */
+  counts(): CaptureCounts & { readonly eventsPublished: number } {
+    return { ...this.connector.counts(), eventsPublished: this.publisher.status().eventsPublished };
+  }
+
   status(): ConnectorStatus {
     const status = this.connector.status();
+    if (this.#gate.paused && this.#supervisor.state !== 'failed') return { ...status, state: 'paused' };
     // The connector only knows its own failures; a publisher failure (Kafka) shows through the supervisor.
     const supervised = this.#supervisor.state;
     if (supervised === 'failed') return { ...status, state: 'failed', lastError: this.#supervisor.lastError };

@@ -1,43 +1,50 @@
 /**
  * Brings the tasks' own counters into the Prometheus metrics when they are scraped, so capture and apply code
- * stay free of metric plumbing: counters advance by what changed since the last scrape, gauges are set.
+ * stay free of metric plumbing: counters advance by what changed since the last scrape. (Lag gauges are set
+ * from /status by the metrics route itself.)
  */
-import type { StatusProvider } from '../api/status-types.ts';
 import type { CdcMetrics } from '../metrics/metrics.ts';
+import type { ApplyTask } from './apply-task.ts';
+import type { CaptureTask } from './capture-task.ts';
+
+interface Advancing {
+  inc(labels: Record<string, string>, value: number): void;
+}
 
 export class MetricsBridge {
   readonly #metrics: CdcMetrics;
-  readonly #status: StatusProvider;
+  readonly #captures: readonly CaptureTask[];
+  readonly #applies: readonly ApplyTask[];
   readonly #seen = new Map<string, number>();
 
-  constructor(metrics: CdcMetrics, status: StatusProvider) {
+  constructor(metrics: CdcMetrics, captures: readonly CaptureTask[], applies: readonly ApplyTask[]) {
     this.#metrics = metrics;
-    this.#status = status;
+    this.#captures = captures;
+    this.#applies = applies;
   }
 
   refresh(): void {
     const m = this.#metrics;
-    for (const connector of this.#status.connectors()) {
-      const labels = { connector: connector.name };
-      if (connector.lagBytes !== null) m.captureLagBytes.set(labels, connector.lagBytes);
-      if (connector.lagMillis !== null) m.captureLagMillis.set(labels, connector.lagMillis);
+    for (const task of this.#captures) {
+      const counts = task.counts();
+      const labels = { connector: task.name };
+      this.#advance(m.eventsCaptured, `captured:${task.name}`, labels, counts.eventsCaptured);
+      this.#advance(m.eventsPublished, `published:${task.name}`, labels, counts.eventsPublished);
+      for (const [table, rows] of counts.snapshotRows) {
+        this.#advance(m.snapshotRows, `snapshot:${task.name}:${table}`, { ...labels, table }, rows);
+      }
     }
-    for (const worker of this.#status.workers()) {
+    for (const task of this.#applies) {
+      const worker = task.status();
       const labels = { replica: worker.name };
       this.#advance(m.applyEvents, `events:${worker.name}`, labels, worker.eventsApplied);
       this.#advance(m.applyTransactions, `tx:${worker.name}`, labels, worker.transactionsApplied);
       this.#advance(m.applyErrors, `errors:${worker.name}`, labels, worker.errors);
       this.#advance(m.deadLetters, `dlq:${worker.name}`, labels, worker.deadLetters);
-      if (worker.lagMillis !== null) m.applyLagMillis.set(labels, worker.lagMillis);
     }
   }
 
-  #advance(
-    counter: { inc(labels: Record<string, string>, value: number): void },
-    key: string,
-    labels: Record<string, string>,
-    total: number,
-  ): void {
+  #advance(counter: Advancing, key: string, labels: Record<string, string>, total: number): void {
     const delta = total - (this.#seen.get(key) ?? 0);
     if (delta > 0) counter.inc(labels, delta);
     this.#seen.set(key, total);

@@ -6,8 +6,7 @@
 import type { FastifyInstance } from 'fastify';
 import { buildApp } from '../api/app.ts';
 import { listenApi } from '../api/server.ts';
-import type { ApplyWorkerStatus, StatusProvider } from '../api/status-types.ts';
-import type { ConnectorStatus } from '../../connectors/connector.ts';
+import type { ApplyWorkerStatus, ConnectorStatus, StatusProvider } from '../api/status-types.ts';
 import { CdcError } from '../../common/errors.ts';
 import type { Logger } from '../../common/logger.ts';
 import type { PipelineConfig } from '../config/schema.ts';
@@ -78,6 +77,21 @@ export async function startPipeline(
       }
       await task.connector.requestSnapshot(tables);
     },
+    setPaused: async (kind, name, paused) => {
+      const tasks: readonly (CaptureTask | ApplyTask)[] = kind === 'connector' ? captures : applies;
+      const task = tasks.find((candidate) => candidate.name === name);
+      if (!task) {
+        const what = kind === 'connector' ? 'connector' : 'apply worker';
+        const names = tasks.map((candidate) => candidate.name).join(', ') || 'none';
+        throw new CdcError(
+          'NOT_FOUND',
+          `no ${what} named ${JSON.stringify(name)} runs in this process (${what}s: ${names})`,
+          { name },
+        );
+      }
+      if (paused) await task.pause();
+      else task.resume();
+    },
   };
   // Differing ranges of a live replica are read again after its apply worker made progress (or 5 s passed).
   status.verify = (request) => {
@@ -95,7 +109,7 @@ export async function startPipeline(
       },
     });
   };
-  const bridge = new MetricsBridge(metrics, status);
+  const bridge = new MetricsBridge(metrics, captures, applies);
   const dlq = deadLetterControl(config, {
     logger,
     sinkOf: (replica) => applies.find((task) => task.name === replica)?.sink,

@@ -1,7 +1,8 @@
 /**
  * Liveness and readiness. `/health` answers while the process serves requests at all; `/ready` only when
- * every connector is capturing (streaming or snapshotting) and every apply worker is running, and otherwise
- * lists why not, so a load balancer or an operator sees the reason without reading logs.
+ * every connector is capturing (streaming or snapshotting) and every apply worker is running (or either is
+ * paused on purpose), and otherwise lists why not, so a load balancer or an operator sees the reason without
+ * reading logs. A process running one role (`cdc run --role apply`) is ready on that role alone.
  */
 import type { FastifyInstance, FastifyPluginCallback } from 'fastify';
 import type { StatusProvider } from '../status-types.ts';
@@ -33,17 +34,23 @@ export function healthRoutes(status: StatusProvider) {
   return register;
 }
 
+/** A paused connector or worker is where its operator wants it: it does not make the process unready. */
+const CONNECTOR_READY = new Set(['streaming', 'snapshotting', 'paused']);
+
 export function notReadyReasons(status: StatusProvider): string[] {
   const reasons: string[] = [];
   const connectors = status.connectors();
-  if (connectors.length === 0) reasons.push('no connector is running');
+  const workers = status.workers();
+  // A process may run only capture or only apply (`--role`): it needs something to run, not both.
+  if (connectors.length === 0 && workers.length === 0)
+    reasons.push('no connector or apply worker is running');
   for (const connector of connectors) {
-    if (connector.state !== 'streaming' && connector.state !== 'snapshotting') {
+    if (!CONNECTOR_READY.has(connector.state)) {
       reasons.push(`connector ${connector.name} is ${connector.state}${because(connector.lastError)}`);
     }
   }
-  for (const worker of status.workers()) {
-    if (worker.state !== 'running')
+  for (const worker of workers) {
+    if (worker.state !== 'running' && worker.state !== 'paused')
       reasons.push(`apply worker ${worker.name} is ${worker.state}${because(worker.lastError)}`);
   }
   return reasons;

@@ -1,6 +1,7 @@
 /**
  * `GET /metrics` in Prometheus text format. Lag gauges are refreshed from the status provider at scrape
- * time: status is where lag is computed, so the gauges cannot go stale when nothing else sets them.
+ * time: status is where lag is computed (in milliseconds), so the gauges cannot go stale when nothing else
+ * sets them. They are exported in seconds, Prometheus' base unit.
  */
 import type { FastifyInstance, FastifyPluginCallback } from 'fastify';
 import type { CdcMetrics } from '../../metrics/metrics.ts';
@@ -23,9 +24,10 @@ function refreshLagGauges(status: StatusProvider, metrics: CdcMetrics): void {
     if (connector.lagBytes !== null)
       metrics.captureLagBytes.set({ connector: connector.name }, connector.lagBytes);
     if (connector.lagMillis !== null)
-      metrics.captureLagMillis.set({ connector: connector.name }, connector.lagMillis);
+      metrics.captureLagSeconds.set({ connector: connector.name }, connector.lagMillis / 1000);
   }
   for (const worker of status.workers()) {
-    if (worker.lagMillis !== null) metrics.applyLagMillis.set({ replica: worker.name }, worker.lagMillis);
+    if (worker.lagMillis !== null)
+      metrics.applyLagSeconds.set({ replica: worker.name }, worker.lagMillis / 1000);
   }
 }

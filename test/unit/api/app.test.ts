@@ -68,11 +68,34 @@ void describe('health and readiness', () => {
     });
   });
 
-  void test('/ready is 503 while no connector runs yet', async () => {
+  void test('/ready is 503 while nothing runs yet', async () => {
     const { app } = await appWith(new FakeStatus([], []));
     const response = await app.inject({ method: 'GET', url: '/ready' });
     assert.equal(response.statusCode, 503);
-    assert.deepEqual(response.json<{ reasons: string[] }>().reasons, ['no connector is running']);
+    assert.deepEqual(response.json<{ reasons: string[] }>().reasons, [
+      'no connector or apply worker is running',
+    ]);
+  });
+
+  void test('/ready is 200 for an apply-only process (--role apply) whose workers run', async () => {
+    const { app } = await appWith(new FakeStatus([], [worker()]));
+    const response = await app.inject({ method: 'GET', url: '/ready' });
+    assert.equal(response.statusCode, 200, response.body);
+    assert.deepEqual(response.json(), { ready: true, reasons: [] });
+  });
+
+  void test('/ready is 200 for a capture-only process (--role capture) whose connectors stream', async () => {
+    const { app } = await appWith(new FakeStatus([connector()], []));
+    const response = await app.inject({ method: 'GET', url: '/ready' });
+    assert.equal(response.statusCode, 200, response.body);
+  });
+
+  void test('a paused connector or worker is paused on purpose: the process stays ready', async () => {
+    const { app } = await appWith(
+      new FakeStatus([connector({ state: 'paused' })], [worker({ state: 'paused' })]),
+    );
+    const response = await app.inject({ method: 'GET', url: '/ready' });
+    assert.equal(response.statusCode, 200, response.body);
   });
 });
 
@@ -163,8 +186,23 @@ void describe('metrics', () => {
     assert.equal(response.statusCode, 200);
     assert.match(String(response.headers['content-type']), /^text\/plain; version=0\.0\.4/);
     assert.match(response.body, /^cdc_events_published_total\{connector="pg-main"\} 42$/m);
-    assert.match(response.body, /^cdc_apply_lag_milliseconds\{replica="pg-replica"\} 250$/m);
     assert.match(response.body, /^cdc_capture_lag_bytes\{connector="pg-main"\} 4$/m);
+  });
+
+  void test('lag is exported in seconds, as Prometheus names base units', async () => {
+    const { app } = await appWith(new FakeStatus());
+    const body = (await app.inject({ method: 'GET', url: '/metrics' })).body;
+    assert.match(body, /^cdc_apply_lag_seconds\{replica="pg-replica"\} 0\.25$/m);
+    assert.match(body, /^cdc_capture_lag_seconds\{connector="pg-main"\} 0\.012$/m);
+    assert.doesNotMatch(body, /_milliseconds/);
+  });
+
+  void test('process metrics carry the cdc_ prefix once', async () => {
+    const metrics = createMetrics({ processMetrics: true });
+    const body = await metrics.render();
+    assert.match(body, /^cdc_process_cpu_seconds_total \d/m);
+    assert.match(body, /^cdc_nodejs_eventloop_lag_seconds \d/m);
+    assert.doesNotMatch(body, /cdc_process_process_|cdc_process_nodejs_/);
   });
 
   void test('two apps in one process keep separate registries', async () => {
@@ -200,6 +238,40 @@ void describe('snapshots', () => {
       message: 'no source named "nope" (sources: pg-main)',
     });
     assert.deepEqual(status.snapshotRequests, []);
+  });
+});
+
+void describe('pause and resume', () => {
+  void test('POST /connectors/:name/pause pauses it and answers its status', async () => {
+    const status = new FakeStatus();
+    const { app } = await appWith(status);
+    const paused = await app.inject({ method: 'POST', url: '/connectors/pg-main/pause' });
+    assert.equal(paused.statusCode, 200, paused.body);
+    assert.equal(paused.json<{ name: string; state: string }>().state, 'paused');
+    const listed = await app.inject({ method: 'GET', url: '/status' });
+    assert.equal(listed.json<{ connectors: { state: string }[] }>().connectors[0]?.state, 'paused');
+    const resumed = await app.inject({ method: 'POST', url: '/connectors/pg-main/resume' });
+    assert.equal(resumed.json<{ state: string }>().state, 'streaming');
+    assert.deepEqual(status.pauseRequests, [
+      { kind: 'connector', name: 'pg-main', paused: true },
+      { kind: 'connector', name: 'pg-main', paused: false },
+    ]);
+  });
+
+  void test('POST /workers/:name/pause pauses an apply worker', async () => {
+    const status = new FakeStatus();
+    const { app } = await appWith(status);
+    const paused = await app.inject({ method: 'POST', url: '/workers/pg-replica/pause' });
+    assert.equal(paused.statusCode, 200, paused.body);
+    assert.equal(paused.json<{ state: string }>().state, 'paused');
+    assert.deepEqual(status.pauseRequests, [{ kind: 'worker', name: 'pg-replica', paused: true }]);
+  });
+
+  void test('an unknown name is a 404 naming it', async () => {
+    const { app } = await appWith(new FakeStatus());
+    const response = await app.inject({ method: 'POST', url: '/workers/nope/pause' });
+    assert.equal(response.statusCode, 404);
+    assert.match(errorOf(response.body).message, /no apply worker named "nope"/);
   });
 });
 

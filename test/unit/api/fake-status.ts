@@ -7,6 +7,7 @@ import type {
   ConnectorStatus,
   StatusProvider,
 } from '../../../services/api/status-types.ts';
+import { CdcError } from '../../../common/errors.ts';
 
 export function connector(overrides: Partial<ConnectorStatus> = {}): ConnectorStatus {
   return {
@@ -45,6 +46,7 @@ export class FakeStatus implements StatusProvider {
   workerList: ApplyWorkerStatus[];
   readonly snapshotRequests: { source: string; tables: readonly string[] }[] = [];
   snapshotFailure: Error | null = null;
+  readonly pauseRequests: { kind: 'connector' | 'worker'; name: string; paused: boolean }[] = [];
 
   constructor(connectors: ConnectorStatus[] = [connector()], workers: ApplyWorkerStatus[] = [worker()]) {
     this.connectorList = connectors;
@@ -57,6 +59,26 @@ export class FakeStatus implements StatusProvider {
 
   workers(): readonly ApplyWorkerStatus[] {
     return this.workerList;
+  }
+
+  /** Marks the named connector or worker paused (or back to streaming/running), as the pipeline would. */
+  setPaused(kind: 'connector' | 'worker', name: string, paused: boolean): Promise<void> {
+    const list: { name: string; state: string }[] =
+      kind === 'connector' ? this.connectorList : this.workerList;
+    const index = list.findIndex((item) => item.name === name);
+    if (index < 0) {
+      const what = kind === 'connector' ? 'connector' : 'apply worker';
+      return Promise.reject(new CdcError('NOT_FOUND', `no ${what} named ${JSON.stringify(name)}`));
+    }
+    this.pauseRequests.push({ kind, name, paused });
+    if (kind === 'connector') {
+      const item = this.connectorList[index] as ConnectorStatus;
+      this.connectorList[index] = { ...item, state: paused ? 'paused' : 'streaming' };
+    } else {
+      const item = this.workerList[index] as ApplyWorkerStatus;
+      this.workerList[index] = { ...item, state: paused ? 'paused' : 'running' };
+    }
+    return Promise.resolve();
   }
 
   requestSnapshot(source: string, tables: readonly string[]): Promise<void> {
