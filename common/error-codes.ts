@@ -41,7 +41,7 @@ export const ERROR_CODES = {
   SOURCE_TABLE_UNSUPPORTED: {
     retriable: false,
     http: 500,
-    doc: 'A captured table cannot be captured as configured (for example REPLICA IDENTITY NOTHING with updates).',
+    doc: 'A captured table cannot be captured as configured (for example it does not exist, or a snapshot was asked of a table outside the publication).',
   },
   SOURCE_STREAM_LOST: {
     retriable: true,
@@ -107,6 +107,11 @@ export const ERROR_CODES = {
     retriable: false,
     http: 503,
     doc: 'The component was stopped (shutdown or abort signal) before the work completed.',
+  },
+  TIMED_OUT: {
+    retriable: false,
+    http: 504,
+    doc: 'A wait with a time limit (`cdc snapshot --timeout`) ran out before the work was done; the work itself goes on.',
   },
   REQUEST_INVALID: {
     retriable: false,

@@ -20,6 +20,16 @@ export class ApiClient {
     return this.request('POST', '/snapshots', tables.length > 0 ? { source, tables } : { source });
   }
 
+  /** Pauses or resumes a connector or apply worker; answers its status afterwards. */
+  setPaused(
+    kind: 'connector' | 'worker',
+    name: string,
+    paused: boolean,
+  ): Promise<{ readonly name: string; readonly state: string }> {
+    const path = `/${kind === 'connector' ? 'connectors' : 'workers'}/${encodeURIComponent(name)}`;
+    return this.request('POST', `${path}/${paused ? 'pause' : 'resume'}`);
+  }
+
   private async request<T>(method: string, path: string, body?: unknown): Promise<T> {
     const url = `${this.baseUrl}${path}`;
     let response: Response;

@@ -10,12 +10,14 @@ import { Command, CommanderError, InvalidArgumentError, Option } from 'commander
 import { CdcError } from '../../common/errors.ts';
 import { configReference } from '../config/reference.ts';
 import { registerMigrateCommands } from './commands/migrate.ts';
+import { registerPauseCommands } from './commands/pause.ts';
 import { runCommand } from './commands/run.ts';
 import { snapshotCommand } from './commands/snapshot.ts';
 import { statusCommand } from './commands/status.ts';
 import { validateCommand } from './commands/validate.ts';
 import { verifyCommand } from './commands/verify.ts';
 import { err, out } from './output.ts';
+import { packageVersion } from './version.ts';
 
 const EXIT_FAILED = 1;
 const EXIT_USAGE = 2;
@@ -42,6 +44,7 @@ function buildProgram(): Command {
     .description(
       'Change data capture from PostgreSQL and MySQL/MariaDB into Kafka, and replicas kept in sync.',
     )
+    .version(packageVersion(), '-V, --version', 'print the version and exit')
     .option('--verbose', 'print stack traces and error causes')
     .showHelpAfterError()
     .exitOverride();
@@ -79,10 +82,14 @@ function buildProgram(): Command {
 
   program
     .command('status')
-    .description('show connectors and apply workers of a running pipeline')
+    .description(
+      'show connectors and apply workers of a running pipeline; exit code 1 when one of them has failed',
+    )
     .requiredOption('--api <url>', 'control API address, e.g. http://127.0.0.1:8080')
     .option('--json', 'print the raw /status answer')
-    .action((options: { api: string; json?: boolean }) => statusCommand(options));
+    .action(async (options: { api: string; json?: boolean }) => {
+      if (!(await statusCommand(options))) resultFailed = true;
+    });
 
   program
     .command('snapshot')
@@ -91,8 +98,10 @@ function buildProgram(): Command {
     .requiredOption('--source <name>', 'source whose tables to snapshot')
     .option('--tables <list>', 'comma-separated tables (schema.table); all captured tables when absent', list)
     .option('--interval <ms>', 'how often to poll /status', positiveInt, 500)
-    .action((options: { api: string; source: string; tables?: string[]; interval: number }) =>
-      snapshotCommand(options),
+    .option('--timeout <ms>', 'give up (exit code 1) when the snapshot is not done by then', positiveInt)
+    .action(
+      (options: { api: string; source: string; tables?: string[]; interval: number; timeout?: number }) =>
+        snapshotCommand(options),
     );
 
   program
@@ -129,6 +138,8 @@ function buildProgram(): Command {
     .command('config-reference')
     .description('print the configuration reference as Markdown (generated from the schema)')
     .action(() => out(configReference()));
+
+  registerPauseCommands(program);
 
   registerMigrateCommands(program, () => {
     resultFailed = true;

@@ -5,7 +5,7 @@
  */
 import { setTimeout as delay } from 'node:timers/promises';
 import { CdcError } from '../../../common/errors.ts';
-import { createLogger } from '../../../common/logger.ts';
+import { createLogger, logLevel } from '../../../common/logger.ts';
 import { loadConfig } from '../../config/load.ts';
 import { migrationPlan } from '../../migrate/plan.ts';
 import { startReverse, type ReverseStatus } from '../../migrate/reverse.ts';
@@ -19,7 +19,7 @@ export interface MigrateReverseOptions {
 
 export async function migrateReverseCommand(options: MigrateReverseOptions): Promise<void> {
   const plan = migrationPlan(await loadConfig(options.config), options.replica);
-  const logger = createLogger({ level: plan.config.logLevel, name: `${plan.config.name}-back` });
+  const logger = createLogger({ level: logLevel(plan.config.logLevel), name: `${plan.config.name}-back` });
   const reverse = await startReverse(plan, logger);
   out(
     `reverse replication of ${plan.name}: PostgreSQL ${plan.replica.name} → MariaDB ${plan.source.name}, from LSN ${reverse.cutover.targetLsn} (slot ${reverse.cutover.slot})`,

@@ -5,7 +5,7 @@
  */
 import { setTimeout as delay } from 'node:timers/promises';
 import { CdcError } from '../../../common/errors.ts';
-import { createLogger } from '../../../common/logger.ts';
+import { createLogger, logLevel } from '../../../common/logger.ts';
 import { loadConfig } from '../../config/load.ts';
 import { startMigration } from '../../migrate/forward.ts';
 import { formatPhase } from '../../migrate/phases.ts';
@@ -21,7 +21,7 @@ export interface MigrateStartOptions {
 
 export async function migrateStartCommand(options: MigrateStartOptions): Promise<void> {
   const plan = migrationPlan(await loadConfig(options.config), options.replica);
-  const logger = createLogger({ level: plan.config.logLevel, name: plan.config.name });
+  const logger = createLogger({ level: logLevel(plan.config.logLevel), name: plan.config.name });
   const migration = await startMigration(plan, logger, { inSyncLagMs: options.inSyncLag });
   out(
     `migration ${plan.name}: MariaDB source ${plan.source.name} → PostgreSQL replica ${plan.replica.name}` +

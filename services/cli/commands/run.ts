@@ -2,13 +2,13 @@
  * `cdc run --config <file>`: starts the pipeline and runs it until SIGINT or SIGTERM, then stops it in order
  * (capture first, then apply) so that nothing acknowledged is lost.
  */
-import { createLogger } from '../../../common/logger.ts';
+import { createLogger, logLevel } from '../../../common/logger.ts';
 import { loadConfig } from '../../config/load.ts';
 import { startPipeline, type Role } from '../../pipeline/pipeline.ts';
 
 export async function runCommand(options: { config: string; role?: readonly Role[] }): Promise<void> {
   const config = await loadConfig(options.config);
-  const logger = createLogger({ level: config.logLevel, name: config.name });
+  const logger = createLogger({ level: logLevel(config.logLevel), name: config.name });
   const pipeline = await startPipeline(config, logger, options.role ? { roles: options.role } : {});
   logger.info({ api: pipeline.apiUrl }, `pipeline ${config.name} started`);
 

@@ -1,6 +1,7 @@
 /**
  * `cdc snapshot --api <url> --source <name> [--tables a,b]`: requests a snapshot, then follows it on /status
- * with a progress bar (rows done of the estimated total, and the rate) until the connector reports it done.
+ * with a progress bar (rows done of the estimated total, and the rate) until the connector reports it done,
+ * or until `--timeout` ran out (exit code 1; the snapshot itself goes on).
  */
 import { setTimeout as delay } from 'node:timers/promises';
 import { SingleBar } from 'cli-progress';
@@ -15,6 +16,8 @@ export interface SnapshotOptions {
   readonly tables?: readonly string[];
   /** Poll interval in ms. */
   readonly interval?: number;
+  /** Give up after this many ms (the snapshot itself goes on). */
+  readonly timeout?: number;
 }
 
 export async function snapshotCommand(options: SnapshotOptions): Promise<void> {
@@ -56,7 +59,14 @@ export async function snapshotCommand(options: SnapshotOptions): Promise<void> {
           break;
         }
       }
-      await delay(options.interval ?? 500);
+      if (options.timeout !== undefined && Date.now() - started >= options.timeout) {
+        throw new CdcError(
+          'TIMED_OUT',
+          `the snapshot of ${options.source} was not done after ${options.timeout} ms (--timeout); it goes on in the pipeline: follow it with cdc status`,
+          { source: options.source, timeoutMs: options.timeout },
+        );
+      }
+      await delay(Math.min(options.interval ?? 500, timeLeft(started, options.timeout)));
     }
   } finally {
     if (barStarted) bar.stop();
@@ -65,6 +75,10 @@ export async function snapshotCommand(options: SnapshotOptions): Promise<void> {
   out(
     `snapshot of ${options.source} done: ${finished.rowsDone} rows in ${finished.tablesTotal} tables, ${seconds.toFixed(1)} s`,
   );
+}
+
+function timeLeft(started: number, timeout: number | undefined): number {
+  return timeout === undefined ? Infinity : Math.max(0, started + timeout - Date.now());
 }
 
 async function snapshotOf(client: ApiClient, source: string): Promise<SnapshotProgress | null> {

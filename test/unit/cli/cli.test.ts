@@ -1,13 +1,14 @@
 import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import { buildApp } from '../../../services/api/app.ts';
 import { createMetrics } from '../../../services/metrics/metrics.ts';
-import { FakeStatus, connector } from '../api/fake-status.ts';
+import type { StatusResponse } from '../../../services/cli/status-format.ts';
+import { FakeStatus, connector, worker } from '../api/fake-status.ts';
 
 const main = join(import.meta.dirname, '../../../services/cli/main.ts');
 
@@ -149,3 +150,104 @@ void describe('cdc status and snapshot against a running API', () => {
     assert.match(result.stderr, /cannot reach the control API at http:\/\/127\.0\.0\.1:9\/status/);
   });
 });
+
+void describe('cdc --version', () => {
+  void test('prints the version from package.json and exits 0', async () => {
+    const { version } = JSON.parse(
+      await readFile(join(import.meta.dirname, '../../../package.json'), 'utf8'),
+    ) as { version: string };
+    const result = await cdc('--version');
+    assert.equal(result.code, 0, result.stderr);
+    assert.equal(result.stdout.trim(), version);
+  });
+});
+
+void describe('exit codes and limits against a running API', () => {
+  let app: FastifyInstance;
+  let url = '';
+  const status = new FakeStatus([connector()], [worker()]);
+
+  before(async () => {
+    app = await buildApp({ status, metrics: createMetrics() });
+    url = await app.listen({ host: '127.0.0.1', port: 0 });
+  });
+  after(async () => {
+    await app.close();
+  });
+
+  void test('status exits 1 when an apply worker has failed, naming it and why on stderr', async () => {
+    status.workerList = [worker({ state: 'failed', lastError: 'relation "orders" does not exist' })];
+    const result = await cdc('status', '--api', url);
+    assert.equal(result.code, 1);
+    assert.match(result.stdout, /^pg-replica\s+pg-main\s+failed/m);
+    assert.match(result.stderr, /apply worker pg-replica failed: relation "orders" does not exist/);
+    status.workerList = [worker()];
+  });
+
+  void test('status --json exits 1 when a connector has failed', async () => {
+    status.connectorList = [connector({ state: 'failed', lastError: 'slot is gone' })];
+    const result = await cdc('status', '--api', url, '--json');
+    assert.equal(result.code, 1);
+    assert.equal((JSON.parse(result.stdout) as StatusResponse).connectors[0]?.state, 'failed');
+    assert.match(result.stderr, /connector pg-main failed: slot is gone/);
+    status.connectorList = [connector()];
+  });
+
+  void test('status exits 0 when everything runs', async () => {
+    const result = await cdc('status', '--api', url);
+    assert.equal(result.code, 0, result.stderr);
+  });
+
+  void test('snapshot --timeout gives up with a clear error and exit code 1', async () => {
+    // The fake connector's snapshot never finishes.
+    status.connectorList = [connector({ state: 'snapshotting', snapshot: snapshotRunning() })];
+    const started = Date.now();
+    const result = await cdc(
+      'snapshot',
+      '--api',
+      url,
+      '--source',
+      'pg-main',
+      '--interval',
+      '50',
+      '--timeout',
+      '700',
+    );
+    assert.equal(result.code, 1);
+    assert.match(result.stderr, /TIMED_OUT.*snapshot of pg-main was not done after 700 ms \(--timeout\)/);
+    assert.ok(Date.now() - started < 15_000);
+    status.connectorList = [connector()];
+  });
+
+  void test('pause and resume a connector and a worker by name', async () => {
+    const pausedConnector = await cdc('pause', 'pg-main', '--api', url);
+    assert.equal(pausedConnector.code, 0, pausedConnector.stderr);
+    assert.equal(pausedConnector.stdout.trim(), 'connector pg-main is paused');
+    const pausedWorker = await cdc('pause', 'pg-replica', '--api', url);
+    assert.equal(pausedWorker.stdout.trim(), 'apply worker pg-replica is paused');
+    assert.equal(status.connectorList[0]?.state, 'paused');
+    assert.equal(status.workerList[0]?.state, 'paused');
+    const resumed = await cdc('resume', 'pg-replica', '--api', url, '--worker');
+    assert.equal(resumed.stdout.trim(), 'apply worker pg-replica is running');
+    await cdc('resume', 'pg-main', '--api', url);
+    assert.equal(status.connectorList[0]?.state, 'streaming');
+  });
+
+  void test('pause of an unknown name exits 1 listing the names there are', async () => {
+    const result = await cdc('pause', 'nope', '--api', url);
+    assert.equal(result.code, 1);
+    assert.match(result.stderr, /no connector or apply worker named "nope" \(names: pg-main, pg-replica\)/);
+  });
+});
+
+function snapshotRunning() {
+  return {
+    table: 'public.orders',
+    tablesDone: 0,
+    tablesTotal: 1,
+    rowsDone: 10,
+    rowsTotal: 300,
+    rowsPerSecond: 5,
+    done: false,
+  };
+}
