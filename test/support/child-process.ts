@@ -113,3 +113,19 @@ export async function whileAlive<T>(child: CliProcess, what: string, work: Promi
     settled = true;
   }
 }
+
+/** The control API address a `cdc run` child logged at start-up (`api: { port: 0 }` picks a free port). */
+export async function apiUrlOf(child: CliProcess, timeoutMs = 60_000): Promise<string> {
+  return whileAlive(
+    child,
+    'waiting for the control API',
+    waitFor(
+      'the control API address in the log',
+      () => {
+        const line = logLines(child.stdout()).find((entry) => typeof entry.apiUrl === 'string');
+        return typeof line?.apiUrl === 'string' ? line.apiUrl : null;
+      },
+      { timeoutMs },
+    ),
+  );
+}

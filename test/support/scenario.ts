@@ -160,18 +160,29 @@ export async function createScenario(prefix: string, options: ScenarioOptions = 
       await rm(configPath, { force: true });
       await source.drop();
       await replica.drop();
-      // Replication origins are cluster-wide: the replica's goes with the test, not with its database.
-      await adminQuery(
-        'SELECT pg_replication_origin_drop($1) WHERE pg_replication_origin_oid($1) IS NOT NULL',
-        [`cdc_${sourceName}`],
-      );
-      await deleteKafkaState(
-        [topics.changelog, topics.deadLetter, topics.schemas],
-        [`${name}.apply.${replicaName}`, `${name}.capture.${sourceName}`],
-        `${name}.`,
-      );
+      await dropPipelineState(name, sourceName, replicaName);
     },
   };
+}
+
+/**
+ * What a PostgreSQL → Kafka → replica pipeline leaves outside its databases: its replication origin (cluster-wide,
+ * so it goes with the test, not with the replica's database), topics and consumer groups.
+ */
+export async function dropPipelineState(
+  name: string,
+  sourceName: string,
+  replicaName: string,
+): Promise<void> {
+  const topics = connectorTopics(name, sourceName);
+  await adminQuery('SELECT pg_replication_origin_drop($1) WHERE pg_replication_origin_oid($1) IS NOT NULL', [
+    `cdc_${sourceName}`,
+  ]);
+  await deleteKafkaState(
+    [topics.changelog, topics.deadLetter, topics.schemas],
+    [`${name}.apply.${replicaName}`, `${name}.capture.${sourceName}`],
+    `${name}.`,
+  );
 }
 
 /** Equal sequences, or a failure showing where they part, with a little context (the full lists are long). */

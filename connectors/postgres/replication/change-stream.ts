@@ -44,6 +44,8 @@ export interface ChangeStreamOptions {
   readonly onSession: (session: ReplicationSession | null) => void;
   /** Throws the snapshot runner's failure, if it failed, so the stream fails with it. */
   readonly checkSnapshot: () => void;
+  /** Each table as the stream (re)describes it: a table created while streaming shows up here first. */
+  readonly onRelation?: (table: PgTable) => void;
 }
 
 /** Everything at or before (lsn, index) has been yielded or was already published. */
@@ -189,9 +191,12 @@ export class ChangeStream {
       case 'origin':
         this.#txn.current().origin = message.originName;
         return [];
-      case 'relation':
-        this.#relations.set(message.relationOid, await this.#tableFor(message));
+      case 'relation': {
+        const table = await this.#tableFor(message);
+        this.#relations.set(message.relationOid, table);
+        this.#options.onRelation?.(table);
         return [];
+      }
       case 'type':
         return [];
       case 'insert':
@@ -251,21 +256,32 @@ export class ChangeStream {
     if (!chunk) return [];
     const commit: CommitPosition = { kind: 'pg', lsn };
     const nowMicros = BigInt(Date.now()) * 1000n;
-    const events: ReadEvent[] = chunk.rows.map((row, index) => ({
-      op: 'r',
-      before: null,
-      after: row,
-      table: chunk.table.schema,
-      transaction: null,
-      source: {
-        connector: this.#options.connector,
-        position: { commit, index },
-        txId: null,
-        commitTimeMicros: nowMicros,
-        origin: null,
-        snapshot: true,
-      },
-    }));
+    // A whole keyless table replaces what the replica holds: the truncate clears every earlier copy of its
+    // rows (from the stream, or from a read of it interrupted by a restart), so each row lands once.
+    const clear = chunk.replacesTable && !chunk.retry;
+    const source = (index: number): ChangeEvent['source'] => ({
+      connector: this.#options.connector,
+      position: { commit, index },
+      txId: null,
+      commitTimeMicros: nowMicros,
+      origin: null,
+      snapshot: true,
+    });
+    const table = chunk.table.schema;
+    const events: ChangeEvent[] = clear
+      ? [{ op: 't', before: null, after: null, table, transaction: null, source: source(0) }]
+      : [];
+    for (const row of chunk.rows) {
+      const read: ReadEvent = {
+        op: 'r',
+        before: null,
+        after: row,
+        table,
+        transaction: null,
+        source: source(events.length),
+      };
+      events.push(read);
+    }
     return this.#emit(events, commit, chunk.retry ? undefined : chunk.state);
   }
 

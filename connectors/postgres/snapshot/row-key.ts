@@ -18,3 +18,13 @@ function canonical(value: Value): unknown {
   if (Array.isArray(value)) return value.map((item: Value) => canonical(item));
   return value;
 }
+
+/** A canonical string for all of a row's columns: how rows of a table without a key are told apart. */
+export function rowString(table: TableSchema, row: Row): string | null {
+  const parts: unknown[] = [];
+  for (const column of table.columns) {
+    if (!(column.name in row)) return null;
+    parts.push(canonical(row[column.name] ?? null));
+  }
+  return JSON.stringify(parts);
+}

@@ -16,6 +16,7 @@ import type { ChangeEvent, Row } from '../../../schemas/events/change-event.ts';
 import type { ConnectorState } from '../../connector.ts';
 import type { PgTable } from '../types/catalog.ts';
 import { foldChunk } from './chunk-fold.ts';
+import { foldKeyless } from './keyless-fold.ts';
 import { sawTransaction, type XidSnapshot } from './xid-snapshot.ts';
 
 export interface ChunkRows {
@@ -47,6 +48,11 @@ export interface ClosedChunk {
   readonly rows: readonly Row[];
   readonly state: ConnectorState;
   readonly retry: boolean;
+  /**
+   * The rows are the whole table and replace whatever the replica holds (a table without a key: a snapshot
+   * truncate goes out before them, see keyless-fold.ts).
+   */
+  readonly replacesTable: boolean;
 }
 
 export class WatermarkWindows {
@@ -106,15 +112,25 @@ export class WatermarkWindows {
     if (!window || !window.chunk) return null;
     this.#windows.delete(id);
     const chunk = window.chunk;
-    const unseen = window.beforeLow.filter(
-      (event) => !sawTransaction(chunk.snapshot, event.source.txId ?? ''),
-    );
+    const unseen = (events: readonly ChangeEvent[]): ChangeEvent[] =>
+      events.filter((event) => !sawTransaction(chunk.snapshot, event.source.txId ?? ''));
+    const table = window.table.schema;
+    const keyless = table.key.length === 0;
     // Without LOW in the stream (a reconnect resumed past it) the window's start is unknown: read again.
-    const rows = window.lowSeen
-      ? foldChunk(window.table.schema, chunk.rows, [...unseen, ...window.inWindow])
-      : null;
+    // A keyed row may be folded with a change it already holds (absolute values); a keyless one may not.
+    const rows = !window.lowSeen
+      ? null
+      : keyless
+        ? foldKeyless(table, chunk.rows, unseen([...window.beforeLow, ...window.inWindow]))
+        : foldChunk(table, chunk.rows, [...unseen(window.beforeLow), ...window.inWindow]);
     window.settle(rows === null ? { kind: 'retry' } : { kind: 'rows', rows });
-    return { table: window.table, rows: rows ?? [], state: chunk.state, retry: rows === null };
+    return {
+      table: window.table,
+      rows: rows ?? [],
+      state: chunk.state,
+      retry: rows === null,
+      replacesTable: keyless,
+    };
   }
 
   get openCount(): number {

@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { deleteKafkaState } from '../../support/changelog.ts';
-import { logLines, startCli, whileAlive, type CliProcess } from '../../support/child-process.ts';
+import { apiUrlOf, logLines, startCli, whileAlive, type CliProcess } from '../../support/child-process.ts';
 import { createDatabase } from '../../support/pg.ts';
 import { stack, uniqueName } from '../../support/stack.ts';
 import { waitFor } from '../../support/wait.ts';
@@ -28,21 +28,6 @@ async function closedPort(): Promise<number> {
   await new Promise<void>((resolve, reject) => server.close((error) => (error ? reject(error) : resolve())));
   if (address === null || typeof address === 'string') throw new Error('no TCP address');
   return address.port;
-}
-
-async function apiUrlOf(child: CliProcess): Promise<string> {
-  return whileAlive(
-    child,
-    'waiting for the control API',
-    waitFor(
-      'the control API address in the log',
-      () => {
-        const line = logLines(child.stdout()).find((entry) => typeof entry.apiUrl === 'string');
-        return typeof line?.apiUrl === 'string' ? line.apiUrl : null;
-      },
-      { timeoutMs: 60_000 },
-    ),
-  );
 }
 
 async function status(apiUrl: string): Promise<StatusAnswer> {

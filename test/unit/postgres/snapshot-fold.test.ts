@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { foldChunk } from '../../../connectors/postgres/snapshot/chunk-fold.ts';
+import { foldKeyless } from '../../../connectors/postgres/snapshot/keyless-fold.ts';
 import { WatermarkWindows } from '../../../connectors/postgres/snapshot/watermark-windows.ts';
 import { parseXidSnapshot, sawTransaction } from '../../../connectors/postgres/snapshot/xid-snapshot.ts';
 import type { PgTable } from '../../../connectors/postgres/types/catalog.ts';
@@ -132,6 +133,73 @@ describe('folding a snapshot chunk with its window', () => {
   });
 });
 
+describe('folding the one chunk of a table without a key', () => {
+  const twice: Row[] = [
+    { id: 1, balance: 10, doc: null },
+    { id: 1, balance: 10, doc: null },
+    { id: 2, balance: 20, doc: 'long two' },
+  ];
+  const deleteRow = (xid: number, before: Row): ChangeEvent =>
+    change(xid, { op: 'd', before, after: null }, keyless);
+
+  test('rows are a multiset: an insert adds one, a delete removes one of two equal rows', () => {
+    const rows = foldKeyless(keyless, twice, [
+      change(7, { op: 'c', before: null, after: { id: 1, balance: 10, doc: null } }, keyless),
+      deleteRow(8, { id: 1, balance: 10, doc: null }),
+      deleteRow(9, { id: 1, balance: 10, doc: null }),
+    ]);
+    assert.deepEqual(rows, [twice[0], twice[2]]);
+  });
+
+  test('an update replaces one equal row; unchanged TOAST keeps the old value', () => {
+    const rows = foldKeyless(keyless, twice, [
+      change(
+        7,
+        { op: 'u', before: twice[2] ?? {}, after: { id: 2, balance: 21 }, unchanged: ['doc'] },
+        keyless,
+      ),
+    ]);
+    assert.deepEqual(rows, [twice[0], twice[1], { id: 2, balance: 21, doc: 'long two' }]);
+  });
+
+  test('a truncate empties the rows; a change matching no row makes the chunk read again', () => {
+    assert.deepEqual(
+      foldKeyless(keyless, twice, [change(7, { op: 't', before: null, after: null }, keyless)]),
+      [],
+    );
+    assert.equal(foldKeyless(keyless, twice, [deleteRow(7, { id: 9, balance: 0, doc: null })]), null);
+    assert.equal(
+      foldKeyless(keyless, twice, [
+        change(7, { op: 'u', before: null, after: { id: 1, balance: 1, doc: null } }, keyless),
+      ]),
+      null,
+    );
+  });
+
+  test('the window folds only changes the chunk did not see, and the chunk replaces the table', async () => {
+    const windows = new WatermarkWindows();
+    const table: PgTable = { oid: 43, schema: keyless, identity: 'full', hasPrimaryKey: false };
+    const outcome = windows.prepare('k1', table);
+    // 400 committed before the chunk's snapshot (it holds the row already); 405 after it.
+    windows.observe(
+      43,
+      change(400, { op: 'c', before: null, after: { id: 3, balance: 30, doc: null } }, keyless),
+    );
+    windows.low('k1');
+    windows.observe(
+      43,
+      change(405, { op: 'c', before: null, after: { id: 3, balance: 30, doc: null } }, keyless),
+    );
+    const read = [...twice, { id: 3, balance: 30, doc: null }];
+    windows.setRows('k1', { rows: read, snapshot: parseXidSnapshot('400:405:'), state: {} });
+    windows.observe(43, deleteRow(406, { id: 2, balance: 20, doc: 'long two' }));
+    const closed = windows.high('k1');
+    const rows = [twice[0], twice[1], read[3], read[3]];
+    assert.deepEqual(closed, { table, rows, state: {}, retry: false, replacesTable: true });
+    assert.deepEqual(await outcome, { kind: 'rows', rows });
+  });
+});
+
 describe('chunk snapshot visibility', () => {
   test('a transaction is seen when it precedes xmax and is not in progress', () => {
     const snapshot = parseXidSnapshot('100:105:100,103');
@@ -176,7 +244,7 @@ describe('watermark windows', () => {
     windows.observe(42, update(206, { id: 3, balance: 31 }, { unchanged: ['doc'] }));
     const closed = windows.high('c1');
     const rows = [chunk[0], { id: 3, balance: 31, doc: 'long three' }];
-    assert.deepEqual(closed, { table, rows, state, retry: false });
+    assert.deepEqual(closed, { table, rows, state, retry: false, replacesTable: false });
     assert.deepEqual(await outcome, { kind: 'rows', rows });
     assert.equal(windows.openCount, 0);
   });
