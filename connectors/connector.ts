@@ -53,6 +53,11 @@ export interface ConnectorStatus {
   readonly lagMillis: number | null;
   readonly snapshot: SnapshotProgress | null;
   readonly lastError: string | null;
+  /**
+   * Conditions that do not stop capture but lose something an operator should fix (a PostgreSQL table whose
+   * updates and deletes cannot be identified, for example), each naming the table and the fix.
+   */
+  readonly warnings?: readonly string[];
 }
 
 export interface SourceConnector {

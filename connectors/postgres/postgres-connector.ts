@@ -11,7 +11,7 @@ import { CdcError, errorMessage, isRetriable } from '../../common/errors.ts';
 import { silentLogger, type Logger } from '../../common/logger.ts';
 import type { CaptureBatch, ConnectorStatus, ResumePoint, SourceConnector } from '../connector.ts';
 import { ChangeStream } from './replication/change-stream.ts';
-import { checkReplicaIdentity } from './replication/identity-check.ts';
+import { replicaIdentityWarning } from './replication/identity-check.ts';
 import { assertTablesReadable, ensurePublication } from './replication/publication.ts';
 import type { ReplicationSession } from './replication/replication-session.ts';
 import { assertServerReady } from './replication/server-checks.ts';
@@ -20,7 +20,7 @@ import { newTracker, type StreamTracker } from './replication/stream-tracker.ts'
 import { planFromState, type SnapshotPlan } from './snapshot/snapshot-plan.ts';
 import { SnapshotRunner, newPlan } from './snapshot/snapshot-runner.ts';
 import { WatermarkWindows } from './snapshot/watermark-windows.ts';
-import { PgCatalog } from './types/catalog.ts';
+import { PgCatalog, type PgTable } from './types/catalog.ts';
 import { CANONICAL_SESSION_OPTIONS } from './types/pg-sql.ts';
 
 export interface PostgresConnectorConfig {
@@ -59,6 +59,9 @@ export class PostgresConnector implements SourceConnector {
   #runner: SnapshotRunner | null = null;
   #runnerFailure: { error: unknown } | null = null;
   #pendingSnapshot: string[] | null = null;
+  #publishesUpdatesOrDeletes = true;
+  /** Tables whose updates and deletes cannot be captured, by `schema.table`, with what to do about it. */
+  readonly #warnings = new Map<string, string>();
 
   constructor(config: PostgresConnectorConfig, logger: Logger = silentLogger) {
     this.name = config.name;
@@ -107,6 +110,7 @@ export class PostgresConnector implements SourceConnector {
         onSession: (session) => {
           this.#session = session;
         },
+        onRelation: (table) => this.#checkIdentity(table),
         checkSnapshot: () => {
           if (this.#runnerFailure) throw this.#runnerFailure.error;
         },
@@ -145,16 +149,25 @@ export class PostgresConnector implements SourceConnector {
       config.createPublication,
     );
     await assertTablesReadable(pool, publication);
-    const updatesOrDeletes = publication.publishesUpdates || publication.publishesDeletes;
-    for (const table of publication.tables) {
-      const problem = checkReplicaIdentity(await catalog.load(table.oid), updatesOrDeletes);
-      if (problem) throw problem;
-    }
+    this.#publishesUpdatesOrDeletes = publication.publishesUpdates || publication.publishesDeletes;
+    for (const table of publication.tables) this.#checkIdentity(await catalog.load(table.oid));
     const slot = await ensureSlot(pool, config.slot);
     this.#slotConfirmed = slot.confirmed;
     this.#tracker.confirmed = slot.confirmed;
     if (slot.created) this.#logger.info('created replication slot');
     return publication.tables.map((table) => `${table.schema}.${table.table}`);
+  }
+
+  /** Notes (and logs, once) a table whose updates and deletes cannot be captured; forgets it once fixed. */
+  #checkIdentity(table: PgTable): void {
+    const name = `${table.schema.schema}.${table.schema.table}`;
+    const warning = replicaIdentityWarning(table, this.#publishesUpdatesOrDeletes);
+    if (warning === null) {
+      this.#warnings.delete(name);
+    } else if (this.#warnings.get(name) !== warning) {
+      this.#warnings.set(name, warning);
+      this.#logger.warn({ table: name }, warning);
+    }
   }
 
   #startSnapshot(plan: SnapshotPlan): void {
@@ -254,6 +267,7 @@ export class PostgresConnector implements SourceConnector {
       lagMillis,
       snapshot: this.#runner ? this.#runner.progress() : null,
       lastError: tracker.lastError,
+      warnings: [...this.#warnings.values()],
     };
   }
 }
