@@ -31,6 +31,7 @@ type Item = { readonly event: ChangeEvent; readonly transactionIndex: number; re
 
 /** The target transaction in progress: whether one is open, and the last event handled inside it. */
 interface Progress {
+  /** The row of the applied-position table: the stream's, or dead-letter replay's own (positionKey). */
   readonly stream: string;
   /** The last event of the whole batch (PostgreSQL marks the commit with its position and time). */
   readonly last: ChangeEvent;
@@ -95,7 +96,9 @@ export class SqlSink<C extends TargetConnection> implements Sink {
     options: ApplyOptions = {},
   ): Promise<ApplyResult> {
     if (!this.prepared) await this.prepare();
-    const { fresh, skipped } = freshEvents(transactions, await this.appliedPosition(stream));
+    // Dead-letter replay keeps its own position (ApplyOptions.positionKey); origin marking follows the stream.
+    const key = options.positionKey ?? stream;
+    const { fresh, skipped } = freshEvents(transactions, await this.appliedPosition(key));
     const last = fresh.at(-1)?.event;
     if (!last) return { applied: 0, skipped, failed: 0, position: null, commitTimeMicros: null };
 
@@ -106,7 +109,7 @@ export class SqlSink<C extends TargetConnection> implements Sink {
     } catch (error) {
       throw this.classify(error, `cannot prepare the target for the tables of ${stream}`);
     }
-    const progress: Progress = { stream, last, open: false, handled: null };
+    const progress: Progress = { stream: key, last, open: false, handled: null };
     let failed = 0;
     try {
       if (options.onEventFailure)
