@@ -1,3 +1,5 @@
+import type { UserType } from './user-type.ts';
+
 /**
  * Dialect-neutral description of a captured table: what the Avro value schema is derived from, and what an
  * apply worker creates or alters the target table from. Each column keeps its source type text as well, so a
@@ -56,6 +58,11 @@ export interface TableRef {
 export interface TableSchema extends TableRef {
   readonly dialect: 'postgres' | 'mysql';
   readonly columns: readonly ColumnSchema[];
+  /**
+   * User-defined types the columns use (PostgreSQL sources), dependencies first; absent when there are none.
+   * A same-dialect replica creates them before the table; other dialects map the neutral ColumnType.
+   */
+  readonly userTypes?: readonly UserType[];
   /** Columns identifying a row (primary key or replica identity index), in key order; empty when none. */
   readonly key: readonly string[];
   /** Whether `before` carries the whole old row (REPLICA IDENTITY FULL, binlog FULL image) or only the key. */

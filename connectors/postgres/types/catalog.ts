@@ -1,8 +1,8 @@
 /**
  * Builds TableSchema from the PostgreSQL catalog: columns in order with their neutral type and
  * `format_type` text (schema-qualified for user types because the catalog connection runs with
- * search_path = pg_catalog), nullability, constant defaults, the key and the before-image the replica
- * identity gives.
+ * search_path = pg_catalog), nullability, constant defaults, the key, the before-image the replica
+ * identity gives, and the user-defined types the columns use (user-types.ts).
  * Cached by relation oid and column signature, so a RELATION message after ALTER TABLE reloads it.
  */
 import type pg from 'pg';
@@ -10,6 +10,7 @@ import type { ColumnSchema, TableSchema } from '../../../schemas/events/table-sc
 import { CdcError } from '../../../common/errors.ts';
 import { pgColumnDefault } from './column-default.ts';
 import { columnTypeOf, type PgTypeFacts } from './column-type.ts';
+import { readUserTypes } from './user-types.ts';
 
 export type ReplicaIdentity = 'default' | 'nothing' | 'full' | 'index';
 
@@ -18,6 +19,8 @@ export interface PgTable {
   readonly schema: TableSchema;
   readonly identity: ReplicaIdentity;
   readonly hasPrimaryKey: boolean;
+  /** Attribute count of each column whose type (or element type) is a composite: see type-drift.ts. */
+  readonly compositeArity?: ReadonlyMap<string, number>;
 }
 
 interface ColumnRow {
@@ -37,6 +40,9 @@ interface ColumnRow {
   enum_labels: string[] | null;
   elem_enum_labels: string[] | null;
   default_expr: string | null;
+  /** The column's own type (a domain itself, not its base) when it lies outside pg_catalog. */
+  user_type_oid: number | null;
+  composite_arity: number | null;
 }
 
 interface TableRow {
@@ -48,11 +54,24 @@ interface TableRow {
   database: string;
 }
 
+/**
+ * The type under any number of domains (a domain's typbasetype may itself be a domain), with the type
+ * modifier that applies to it: the innermost domain's (`CREATE DOMAIN code AS varchar(8)`), else `typmod`.
+ */
+const BASE_OF = (oid: string, typmod: string, alias: string): string => `
+  LEFT JOIN LATERAL (
+    WITH RECURSIVE chain(oid, kind, base, typmod, own_typmod) AS (
+      SELECT d.oid, d.typtype, d.typbasetype, ${typmod}, d.typtypmod FROM pg_type d WHERE d.oid = ${oid}
+      UNION ALL
+      SELECT p.oid, p.typtype, p.typbasetype, chain.own_typmod, p.typtypmod
+        FROM pg_type p JOIN chain ON p.oid = chain.base WHERE chain.kind = 'd')
+    SELECT chain.oid, chain.typmod FROM chain WHERE chain.kind <> 'd') ${alias} ON true`;
+
 const COLUMNS_SQL = `
 SELECT a.attname AS name,
        format_type(a.atttypid, a.atttypmod) AS source_type,
        NOT a.attnotnull AS nullable,
-       a.atttypmod AS typmod,
+       COALESCE(eb.typmod, b.typmod) AS typmod,
        a.attndims::int4 AS dims,
        bt.typname AS type_name, bn.nspname AS type_schema, bt.typtype AS type_kind, bt.oid::int4 AS type_oid,
        et.typname AS elem_name, en.nspname AS elem_schema, et.typtype AS elem_kind, et.oid::int4 AS elem_oid,
@@ -60,13 +79,19 @@ SELECT a.attname AS name,
        (SELECT json_agg(e.enumlabel ORDER BY e.enumsortorder) FROM pg_enum e WHERE e.enumtypid = et.oid) AS elem_enum_labels,
        -- a generated column's expression is kept in pg_attrdef too: it is no default
        (SELECT pg_get_expr(d.adbin, d.adrelid) FROM pg_attrdef d
-         WHERE d.adrelid = a.attrelid AND d.adnum = a.attnum AND a.attgenerated = '') AS default_expr
+         WHERE d.adrelid = a.attrelid AND d.adnum = a.attnum AND a.attgenerated = '') AS default_expr,
+       CASE WHEN t.typnamespace <> 'pg_catalog'::regnamespace THEN t.oid::int4 END AS user_type_oid,
+       (SELECT count(*)::int4 FROM pg_attribute ca
+         WHERE ca.attrelid = COALESCE(et.typrelid, bt.typrelid) AND ca.attnum > 0 AND NOT ca.attisdropped
+        HAVING COALESCE(et.typrelid, bt.typrelid) <> 0) AS composite_arity
   FROM pg_attribute a
   JOIN pg_type t ON t.oid = a.atttypid
-  -- a domain is carried as its base type
-  JOIN pg_type bt ON bt.oid = CASE WHEN t.typtype = 'd' THEN t.typbasetype ELSE t.oid END
+  -- a domain is carried as its base type, and an array of a domain as an array of that base type
+  ${BASE_OF('t.oid', 'a.atttypmod', 'b')}
+  JOIN pg_type bt ON bt.oid = b.oid
   JOIN pg_namespace bn ON bn.oid = bt.typnamespace
-  LEFT JOIN pg_type et ON et.oid = bt.typelem AND bt.typcategory = 'A'
+  ${BASE_OF("CASE WHEN bt.typcategory = 'A' THEN bt.typelem END", 'b.typmod', 'eb')}
+  LEFT JOIN pg_type et ON et.oid = eb.oid
   LEFT JOIN pg_namespace en ON en.oid = et.typnamespace
  WHERE a.attrelid = $1 AND a.attnum > 0 AND NOT a.attisdropped
  ORDER BY a.attnum`;
@@ -101,10 +126,13 @@ export class PgCatalog {
     this.#pool = pool;
   }
 
-  /** The table for a RELATION message; `signature` identifies its column list so a changed table reloads. */
-  async forRelation(oid: number, signature: string): Promise<PgTable> {
+  /**
+   * The table for a RELATION message; `signature` identifies its column list so a changed table reloads.
+   * `reload`: read it again anyway (its user types changed, which sends no RELATION message).
+   */
+  async forRelation(oid: number, signature: string, reload = false): Promise<PgTable> {
     const cached = this.#cache.get(oid);
-    if (cached && cached.signature === signature) return cached.table;
+    if (cached && cached.signature === signature && !reload) return cached.table;
     const table = await this.load(oid);
     this.#cache.set(oid, { signature, table });
     return table;
@@ -129,6 +157,8 @@ export class PgCatalog {
       this.#pool.query<TableRow>(TABLE_SQL, [oid]),
       this.#pool.query<ColumnRow>(COLUMNS_SQL, [oid]),
     ]);
+    const userTypeOids = columnResult.rows.flatMap((column) => column.user_type_oid ?? []);
+    const userTypes = userTypeOids.length > 0 ? await readUserTypes(this.#pool, userTypeOids) : [];
     const row = tableResult.rows[0];
     if (!row)
       throw new CdcError('SOURCE_TABLE_UNSUPPORTED', `relation ${oid} is not in the catalog (dropped?)`, {
@@ -152,10 +182,14 @@ export class PgCatalog {
       };
     });
     const key = identity === 'index' ? (row.identity_key ?? []) : (row.primary_key ?? []);
+    const composites = columnResult.rows.flatMap((column) =>
+      column.composite_arity === null ? [] : [[column.name, column.composite_arity] as const],
+    );
     return {
       oid,
       identity,
       hasPrimaryKey: (row.primary_key ?? []).length > 0,
+      ...(composites.length > 0 ? { compositeArity: new Map(composites) } : {}),
       schema: {
         dialect: 'postgres',
         database: row.database,
@@ -164,6 +198,7 @@ export class PgCatalog {
         columns,
         key,
         beforeImage: identity === 'full' ? 'full' : 'key',
+        ...(userTypes.length > 0 ? { userTypes } : {}),
       },
     };
   }

@@ -1,5 +1,5 @@
 /**
- * Target tables and their shapes: creates a table (and the enum types it needs) from an event's TableSchema,
+ * Target tables and their shapes: creates a table (and the user types it needs, user-types.ts) from an event's TableSchema,
  * and evolves it (ADD, DROP, ALTER COLUMN TYPE) when the source's shape changed. Known shapes are cached, so
  * the hot path compares one signature and runs no catalog query. Columns get the source's constant defaults,
  * so an added column fills the rows already there as the source's did (a default changed later is not
@@ -7,15 +7,16 @@
  *
  * Table DDL runs inside the target transaction (PostgreSQL DDL is transactional, and an event with the old
  * shape may precede one with the new shape in the same batch). Shapes learned inside a transaction only
- * become known when it commits. Enum values are added before the transaction instead, because PostgreSQL
- * refuses to use an enum value in the transaction that added it.
+ * become known when it commits. User types and enum values are added before the transaction instead, because
+ * PostgreSQL refuses to use an enum value in the transaction that added it.
  */
 import type pg from 'pg';
 import type { TableSchema } from '../../../schemas/events/table-schema.ts';
 import type { Logger } from '../../../common/logger.ts';
 import { defaultClause } from './column-default.ts';
-import { declaredType, enumTypeNeeds, normalizeTypeName, type EnumTypeNeed } from './type-mapping.ts';
-import { ident, literal, qualified, splitTypeName, type TargetTable } from './sql.ts';
+import { declaredType, normalizeTypeName } from './type-mapping.ts';
+import { ident, qualified, type TargetTable } from './sql.ts';
+import { TargetTypes } from './user-types.ts';
 
 export interface TableShape {
   readonly target: TargetTable;
@@ -44,12 +45,13 @@ export class TableShapes {
   private readonly desired = new WeakMap<TableSchema, Desired>();
   private readonly known = new Map<string, Known>();
   private pending = new Map<string, Known>();
-  private readonly enumsReady = new Set<string>();
+  private readonly types: TargetTypes;
   private epochCounter = 0;
 
   constructor(targetOf: (table: TableSchema) => TargetTable, logger: Logger) {
     this.targetOf = targetOf;
     this.logger = logger;
+    this.types = new TargetTypes(logger);
   }
 
   get epoch(): number {
@@ -82,16 +84,9 @@ export class TableShapes {
     return shape;
   }
 
-  /** Adds enum types and values the given tables need; call outside a transaction. */
+  /** Creates the user types (and enum values) the given tables need; call outside a transaction. */
   async ensureEnums(client: pg.Client, tables: Iterable<TableSchema>): Promise<void> {
-    for (const table of tables) {
-      for (const need of enumTypeNeeds(table)) {
-        const signature = `${need.typeName}\u0000${need.values.join('\u0000')}`;
-        if (this.enumsReady.has(signature)) continue;
-        await this.ensureEnum(client, need);
-        this.enumsReady.add(signature);
-      }
-    }
+    await this.types.ensure(client, tables);
   }
 
   commit(): void {
@@ -109,7 +104,7 @@ export class TableShapes {
   reset(): void {
     this.known.clear();
     this.pending = new Map();
-    this.enumsReady.clear();
+    this.types.reset();
     this.epochCounter++;
   }
 
@@ -178,39 +173,5 @@ export class TableShapes {
     if (changes.length === 0) return;
     await client.query(`ALTER TABLE ${key} ${changes.join(', ')}`);
     this.logger.info({ table: key, changes }, 'evolved target table');
-  }
-
-  private async ensureEnum(client: pg.Client, need: EnumTypeNeed): Promise<void> {
-    const existing = await client.query<{ label: string }>(
-      'SELECT enumlabel AS label FROM pg_enum WHERE enumtypid = to_regtype($1) ORDER BY enumsortorder',
-      [need.typeName],
-    );
-    if (existing.rows.length === 0) {
-      const parts = splitTypeName(need.typeName);
-      if (parts?.schema) await client.query(`CREATE SCHEMA IF NOT EXISTS ${ident(parts.schema)}`);
-      const typeSql = parts
-        ? parts.schema
-          ? `${ident(parts.schema)}.${ident(parts.name)}`
-          : ident(parts.name)
-        : need.typeName;
-      const created = await client.query<{ created: boolean }>('SELECT to_regtype($1) IS NULL AS created', [
-        need.typeName,
-      ]);
-      if (created.rows[0]?.created) {
-        await client.query(`CREATE TYPE ${typeSql} AS ENUM (${need.values.map(literal).join(', ')})`);
-        this.logger.info({ type: need.typeName }, 'created enum type');
-        return;
-      }
-    }
-    const labels = new Set(existing.rows.map((row) => row.label));
-    for (let i = 0; i < need.values.length; i++) {
-      const value = need.values[i]!;
-      if (labels.has(value)) continue;
-      // Keep the source's sort order: place the value after its predecessor in the source's list.
-      const previous = need.values.slice(0, i).findLast((v) => labels.has(v));
-      const place = previous === undefined ? '' : ` AFTER ${literal(previous)}`;
-      await client.query(`ALTER TYPE ${need.typeName} ADD VALUE IF NOT EXISTS ${literal(value)}${place}`);
-      labels.add(value);
-    }
   }
 }
