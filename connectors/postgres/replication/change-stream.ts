@@ -16,6 +16,7 @@ import type { CaptureBatch, ConnectorState } from '../../connector.ts';
 import { WATERMARK_PREFIX, parseWatermark } from '../snapshot/snapshot-runner.ts';
 import type { WatermarkWindows } from '../snapshot/watermark-windows.ts';
 import type { PgCatalog, PgTable } from '../types/catalog.ts';
+import { TypeDrift } from '../types/type-drift.ts';
 import { rowChangeEvent, truncateEvent, type EventContext } from './pgoutput-events.ts';
 import { ReplicationSession, type SessionMessage } from './replication-session.ts';
 import { checkSlot, readSlot } from './slot.ts';
@@ -61,6 +62,7 @@ export class ChangeStream {
   readonly #options: ChangeStreamOptions;
   readonly #txn: TransactionBuffer;
   readonly #relations = new Map<number, PgTable>();
+  readonly #typeDrift = new TypeDrift();
   #skip: Skip | null = null;
   #session: ReplicationSession | null = null;
   #lastYieldAt = Date.now();
@@ -203,7 +205,11 @@ export class ChangeStream {
       case 'update':
       case 'delete': {
         const oid = message.relation.relationOid;
-        const event = rowChangeEvent(message, this.#context(this.#relation(oid)));
+        const table = await this.#typeDrift.current(this.#relation(oid), message, () =>
+          this.#tableFor(message.relation, true),
+        );
+        this.#relations.set(oid, table);
+        const event = rowChangeEvent(message, this.#context(table));
         return this.#push(oid, event);
       }
       case 'truncate': {
@@ -334,9 +340,9 @@ export class ChangeStream {
   }
 
   /** The catalog's table, narrowed to the columns the publication sends (publication column lists). */
-  async #tableFor(message: Pgoutput.MessageRelation): Promise<PgTable> {
+  async #tableFor(message: Pgoutput.MessageRelation, reload = false): Promise<PgTable> {
     const signature = `${message.replicaIdentity}|${message.columns.map((column) => `${column.name}:${column.typeOid}:${column.typeMod}`).join(',')}`;
-    const table = await this.#options.catalog.forRelation(message.relationOid, signature);
+    const table = await this.#options.catalog.forRelation(message.relationOid, signature, reload);
     const sent = new Set(message.columns.map((column) => column.name));
     if (table.schema.columns.every((column) => sent.has(column.name))) return table;
     return {
