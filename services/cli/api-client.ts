@@ -3,6 +3,7 @@
  * answers and connection failures turned into errors that say what went wrong and where.
  */
 import { CdcError, errorMessage } from '../../common/errors.ts';
+import type { DeadLetterPage, ReplayProgress } from '../dlq/dlq-control.ts';
 import type { StatusResponse } from './status-format.ts';
 
 export class ApiClient {
@@ -18,6 +19,30 @@ export class ApiClient {
 
   requestSnapshot(source: string, tables: readonly string[]): Promise<{ source: string; tables: string[] }> {
     return this.request('POST', '/snapshots', tables.length > 0 ? { source, tables } : { source });
+  }
+
+  /** A page of a replica's dead letters (GET /dlq). */
+  deadLetters(query: {
+    readonly replica?: string;
+    readonly table?: string;
+    readonly from?: string;
+    readonly limit?: number;
+  }): Promise<DeadLetterPage> {
+    const params = new URLSearchParams();
+    for (const [name, value] of Object.entries(query))
+      if (value !== undefined) params.set(name, String(value));
+    const search = params.size > 0 ? `?${params.toString()}` : '';
+    return this.request('GET', `/dlq${search}`);
+  }
+
+  /** Starts replaying a replica's dead letters, or answers the replay already running. */
+  replayDeadLetters(replica?: string): Promise<ReplayProgress> {
+    return this.request('POST', '/dlq/replay', replica === undefined ? {} : { replica });
+  }
+
+  replayProgress(replica?: string): Promise<ReplayProgress> {
+    const search = replica === undefined ? '' : `?replica=${encodeURIComponent(replica)}`;
+    return this.request('GET', `/dlq/replay${search}`);
   }
 
   /** Pauses or resumes a connector or apply worker; answers its status afterwards. */

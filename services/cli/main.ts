@@ -9,6 +9,7 @@ import { inspect } from 'node:util';
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { CdcError } from '../../common/errors.ts';
 import { configReference } from '../config/reference.ts';
+import { registerDlqCommands } from './commands/dlq.ts';
 import { registerMigrateCommands } from './commands/migrate.ts';
 import { registerPauseCommands } from './commands/pause.ts';
 import { runCommand } from './commands/run.ts';
@@ -138,6 +139,8 @@ function buildProgram(): Command {
     .command('config-reference')
     .description('print the configuration reference as Markdown (generated from the schema)')
     .action(() => out(configReference()));
+
+  registerDlqCommands(program);
 
   registerPauseCommands(program);
 
