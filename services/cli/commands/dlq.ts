@@ -11,18 +11,12 @@ import { InvalidArgumentError, type Command } from 'commander';
 import { CdcError } from '../../../common/errors.ts';
 import type { DeadLetterPage, ReplayProgress } from '../../dlq/dlq-control.ts';
 import { ApiClient } from '../api-client.ts';
+import { positiveInt } from '../arguments.ts';
 import { out } from '../output.ts';
 import { renderTable } from '../table.ts';
 
 const API = 'control API address, e.g. http://127.0.0.1:8080';
 const REPLICA = 'the replica whose dead letters to use, when the pipeline has several';
-
-function positiveInt(value: string): number {
-  const parsed = Number(value);
-  if (!Number.isSafeInteger(parsed) || parsed <= 0)
-    throw new InvalidArgumentError('must be a positive integer');
-  return parsed;
-}
 
 function offset(value: string): string {
   if (!/^[0-9]{1,19}$/.test(value)) throw new InvalidArgumentError('must be an offset (0 or more)');

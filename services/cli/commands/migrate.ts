@@ -2,25 +2,12 @@
  * `cdc migrate <step>`: the MariaDB → PostgreSQL migration workflow (services/migrate), one subcommand per step:
  * start (copy and catch up), verify, cutover, reverse. Registered on the main program by main.ts.
  */
-import { InvalidArgumentError, Option, type Command } from 'commander';
+import { Option, type Command } from 'commander';
+import { nonNegativeInt, positiveInt } from '../arguments.ts';
 import { migrateCutoverCommand } from './migrate-cutover.ts';
 import { migrateReverseCommand } from './migrate-reverse.ts';
 import { migrateStartCommand } from './migrate-start.ts';
 import { migrateVerifyCommand } from './migrate-verify.ts';
-
-function positiveInt(value: string): number {
-  const parsed = Number(value);
-  if (!Number.isSafeInteger(parsed) || parsed <= 0)
-    throw new InvalidArgumentError('must be a positive integer');
-  return parsed;
-}
-
-function nonNegativeInt(value: string): number {
-  const parsed = Number(value);
-  if (!Number.isSafeInteger(parsed) || parsed < 0)
-    throw new InvalidArgumentError('must be zero or a positive integer');
-  return parsed;
-}
 
 const CONFIG = 'pipeline configuration (YAML or JSON) with a mariadb source and a postgres replica of it';
 const REPLICA = 'the PostgreSQL replica to migrate to, when the configuration has several';
