@@ -174,7 +174,10 @@ export class ChangeConsumer {
             // lost, it is fetched again.
             const membership = groupMembershipError(error);
             if (membership !== null) {
-              this.logger.warn({ error: errorMessage(membership) }, 'group membership lost; rejoining');
+              this.logger.warn(
+                { error: errorMessage(membership) },
+                'the group rebalances or forgot this member; rejoining',
+              );
               throw membership;
             }
             fail(error);
