@@ -1,11 +1,11 @@
 /**
- * Dead letters re-driven through the API of a running PostgreSQL → PostgreSQL pipeline. The replica was
- * created by hand with CHECK constraints the source does not have, so three changes are dead-lettered while the
- * changes after them apply. Then, as an operator would: list the dead letters and their reasons, fix one cause,
- * replay (it stops at the dead letter whose cause is not fixed, keeping the original order), fix the other,
- * replay again (the rest arrives), replay once more with `cdc dlq replay` (nothing happens), replay after the replay progress in
- * Kafka was lost (nothing is applied twice: the keyless table would show a second row), and the stream keeps
- * applying afterwards.
+ * Dead letters re-driven through the API of a running pipeline, PostgreSQL to a PostgreSQL and to a MariaDB
+ * replica. The replica's tables were created by hand with CHECK constraints the source does not have, so three
+ * changes are dead-lettered while the changes after them apply. Then, as an operator would: list the dead
+ * letters and their reasons, fix one cause, replay (it stops at the dead letter whose cause is not fixed,
+ * keeping the original order), fix the other, replay again (the rest arrives), replay once more with
+ * `cdc dlq replay` (nothing happens), replay after the replay progress in Kafka was lost (nothing is applied
+ * twice: the keyless table would show a second row), and the stream keeps applying afterwards.
  */
 import assert from 'node:assert/strict';
 import { after, test } from 'node:test';
@@ -13,11 +13,16 @@ import { Kafka, logLevel } from 'kafkajs';
 import { createLogger } from '../../../common/logger.ts';
 import { startPipeline, type RunningPipeline } from '../../../services/pipeline/pipeline.ts';
 import type { DeadLetterPage } from '../../../services/dlq/list.ts';
-import type { ReplayProgress } from '../../../services/dlq/replay.ts';
+import { replayPositionKey, type ReplayProgress } from '../../../services/dlq/replay.ts';
 import { replayGroup } from '../../../services/kafka/dlq-reader.ts';
 import { createTestPipeline } from '../../support/binlog-pipeline.ts';
 import { startCli } from '../../support/child-process.ts';
 import { deleteKafkaState } from '../../support/changelog.ts';
+import {
+  createMariadbDatabase,
+  forgetMariadbAppliedPosition,
+  type MariadbTestDatabase,
+} from '../../support/mariadb.ts';
 import { createDatabase, type TestDatabase } from '../../support/pg.ts';
 import { stack } from '../../support/stack.ts';
 import { waitFor } from '../../support/wait.ts';
@@ -57,68 +62,103 @@ async function replay(running: RunningPipeline): Promise<ReplayProgress> {
   );
 }
 
-async function rows(db: TestDatabase, table: string, order: string): Promise<string[]> {
-  const result = await db.query<{ row: string }>(`SELECT t::text AS row FROM ${table} t ORDER BY ${order}`);
-  return result.rows.map((row) => row.row);
+/** A database of the scenario, PostgreSQL or MariaDB: statements, and a table's rows as `a,b,c` text lines. */
+interface Side {
+  exec(sql: string): Promise<void>;
+  rows(table: string, order: string): Promise<string[]>;
+  /** The stored applied position of a stream (or of a replay's own key). */
+  position(key: string): Promise<string | undefined>;
 }
 
-test('dead letters are listed with reasons and replayed after the fix, in order, each exactly once', async () => {
-  const source = await createDatabase('dlq_src');
-  cleanups.push(() => source.drop());
-  const replica = await createDatabase('dlq_dst');
-  cleanups.push(() => replica.drop());
-  await source.query(TABLES);
-  await source.query(`ALTER TABLE ledger REPLICA IDENTITY FULL`);
-  await source.query(`INSERT INTO items SELECT g, g, 'seed' FROM generate_series(1, 5) g`);
+const line = (row: Record<string, unknown>): string =>
+  Object.values(row)
+    .map((value) => (value === null ? 'NULL' : String(value as string)))
+    .join(',');
+
+function postgresSide(db: TestDatabase): Side {
+  return {
+    exec: async (sql) => void (await db.query(sql)),
+    rows: async (table, order) => (await db.query(`SELECT * FROM ${table} ORDER BY ${order}`)).rows.map(line),
+    position: async (key) =>
+      (
+        await db.query<{ position: string }>(
+          'SELECT position FROM cdc_apply.applied_position WHERE stream = $1',
+          [key],
+        )
+      ).rows[0]?.position,
+  };
+}
+
+function mariadbSide(db: MariadbTestDatabase): Side {
+  return {
+    exec: async (sql) => void (await db.query(sql)),
+    rows: async (table, order) => (await db.query(`SELECT * FROM ${table} ORDER BY ${order}`)).map(line),
+    position: async (key) =>
+      (await db.query('SELECT position FROM cdc_apply.applied_position WHERE stream = ?', [key]))[0]
+        ?.position ?? undefined,
+  };
+}
+
+async function redrive(kind: 'postgres' | 'mariadb'): Promise<void> {
+  const sourceDb = await createDatabase('dlq_src');
+  cleanups.push(() => sourceDb.drop());
+  const source = postgresSide(sourceDb);
+  let replica: Side;
+  let replicaUrl: string;
+  if (kind === 'postgres') {
+    const db = await createDatabase('dlq_dst');
+    cleanups.push(() => db.drop());
+    replica = postgresSide(db);
+    replicaUrl = db.url;
+  } else {
+    const db = await createMariadbDatabase('dlq_dst');
+    cleanups.push(() => db.drop());
+    replica = mariadbSide(db);
+    replicaUrl = db.url;
+  }
+  await source.exec(TABLES);
+  await source.exec(`ALTER TABLE ledger REPLICA IDENTITY FULL`);
+  await source.exec(`INSERT INTO items SELECT g, g, 'seed' FROM generate_series(1, 5) g`);
   // The replica's own constraints, stricter than the source's: the cause of the dead letters.
-  await replica.query(TABLES);
-  await replica.query(`ALTER TABLE items ADD CONSTRAINT items_qty_small CHECK (qty < 100)`);
-  await replica.query(`ALTER TABLE ledger ADD CONSTRAINT ledger_positive CHECK (amount > 0)`);
+  for (const statement of TABLES.split(';').filter((text) => text.trim() !== ''))
+    await replica.exec(statement);
+  await replica.exec(`ALTER TABLE items ADD CONSTRAINT items_qty_small CHECK (qty < 100)`);
+  await replica.exec(`ALTER TABLE ledger ADD CONSTRAINT ledger_positive CHECK (amount > 0)`);
 
   const pipeline = await createTestPipeline({
     prefix: 'dlq',
-    source: { kind: 'postgres', url: source.url, tables: ['public.items', 'public.ledger'] },
-    replica: { kind: 'postgres', url: replica.url },
+    source: { kind: 'postgres', url: sourceDb.url, tables: ['public.items', 'public.ledger'] },
+    replica: { kind, url: replicaUrl },
     onError: 'dead-letter',
   });
   cleanups.push(async () => {
     await pipeline.cleanup();
     await deleteKafkaState([], [replayGroup(pipeline.name, pipeline.replicaName)], `${pipeline.name}.dlq-`);
+    if (kind === 'mariadb') await forgetMariadbAppliedPosition(replayPositionKey(pipeline.sourceName));
   });
   const running = await startPipeline(
     pipeline.config,
     createLogger({ level: process.env.CDC_TEST_LOG ?? 'silent' }),
   );
   cleanups.push(() => running.stop());
-  await waitFor(
-    'the snapshot on the replica',
-    async () => (await rows(replica, 'items', 'id')).length === 5,
-    {
-      timeoutMs: 120_000,
-      intervalMs: 250,
-    },
-  );
+  await waitFor('the snapshot on the replica', async () => (await replica.rows('items', 'id')).length === 5, {
+    timeoutMs: 120_000,
+    intervalMs: 250,
+  });
 
   // Three changes the replica refuses, each in its own source transaction, and two it takes after them.
-  await source.query(`INSERT INTO items VALUES (6, 500, 'six')`);
-  await source.query(`INSERT INTO ledger VALUES (1, -5)`);
-  await source.query(`UPDATE items SET qty = 700, note = 'one' WHERE id = 1`);
-  await source.query(`INSERT INTO ledger VALUES (2, 10)`);
-  await source.query(`INSERT INTO items VALUES (8, 1, 'marker')`);
+  await source.exec(`INSERT INTO items VALUES (6, 500, 'six')`);
+  await source.exec(`INSERT INTO ledger VALUES (1, -5)`);
+  await source.exec(`UPDATE items SET qty = 700, note = 'one' WHERE id = 1`);
+  await source.exec(`INSERT INTO ledger VALUES (2, 10)`);
+  await source.exec(`INSERT INTO items VALUES (8, 1, 'marker')`);
   await waitFor(
     'the marker row and three dead letters',
     async () =>
-      (await rows(replica, 'items', 'id')).includes('(8,1,marker)') &&
-      running.workers()[0]?.deadLetters === 3,
+      (await replica.rows('items', 'id')).includes('8,1,marker') && running.workers()[0]?.deadLetters === 3,
     { timeoutMs: 60_000, intervalMs: 200 },
   );
-  const stream = async () =>
-    (
-      await replica.query<{ position: string }>(
-        'SELECT position FROM cdc_apply.applied_position WHERE stream = $1',
-        [pipeline.sourceName],
-      )
-    ).rows[0]?.position;
+  const stream = () => replica.position(pipeline.sourceName);
   const streamBefore = await stream();
 
   // The listing: what, where and why, oldest first; filtered by table; paged.
@@ -149,14 +189,14 @@ test('dead letters are listed with reasons and replayed after the fix, in order,
 
   // One cause fixed: the replay applies the first dead letter and stops before the ledger one, so the update
   // after it is not applied out of order either.
-  await replica.query(`ALTER TABLE items DROP CONSTRAINT items_qty_small`);
+  await replica.exec(`ALTER TABLE items DROP CONSTRAINT items_qty_small`);
   const stopped = await replay(running);
   assert.equal(stopped.state, 'failed');
   assert.equal(stopped.replayed, 1);
   assert.match(stopped.error ?? '', /public\.ledger.*ledger_positive|ledger_positive/s);
   assert.equal(stopped.next, listed.entries[1]!.offset);
-  assert.ok((await rows(replica, 'items', 'id')).includes('(6,500,six)'));
-  assert.ok((await rows(replica, 'items', 'id')).includes('(1,1,seed)'), 'the later update waits');
+  assert.ok((await replica.rows('items', 'id')).includes('6,500,six'));
+  assert.ok((await replica.rows('items', 'id')).includes('1,1,seed'), 'the later update waits');
   const afterStop = await api<DeadLetterPage>(running, 'GET', '/dlq');
   assert.deepEqual(
     afterStop.entries.map((entry) => entry.replayed),
@@ -164,15 +204,15 @@ test('dead letters are listed with reasons and replayed after the fix, in order,
   );
 
   // The other cause fixed: the rest arrives, and the replica equals the source.
-  await replica.query(`ALTER TABLE ledger DROP CONSTRAINT ledger_positive`);
+  await replica.exec(`ALTER TABLE ledger DROP CONSTRAINT ledger_positive`);
   const finished = await replay(running);
   assert.deepEqual(
     { state: finished.state, replayed: finished.replayed, alreadyReplayed: finished.alreadyReplayed },
     { state: 'done', replayed: 2, alreadyReplayed: 0 },
   );
   assert.equal(finished.next, listed.high);
-  assert.deepEqual(await rows(replica, 'items', 'id'), await rows(source, 'items', 'id'));
-  assert.deepEqual(await rows(replica, 'ledger', 'n'), await rows(source, 'ledger', 'n'));
+  assert.deepEqual(await replica.rows('items', 'id'), await source.rows('items', 'id'));
+  assert.deepEqual(await replica.rows('ledger', 'n'), await source.rows('ledger', 'n'));
 
   // Replaying again does nothing; as the operator does it, with the CLI.
   const again = startCli(['dlq', 'replay', '--api', running.apiUrl!, '--interval', '100']);
@@ -190,21 +230,27 @@ test('dead letters are listed with reasons and replayed after the fix, in order,
     { state: reread.state, replayed: reread.replayed, alreadyReplayed: reread.alreadyReplayed },
     { state: 'done', replayed: 0, alreadyReplayed: 3 },
   );
-  assert.deepEqual(await rows(replica, 'ledger', 'n'), ['(1,-5)', '(2,10)'], 'the keyless row is there once');
+  assert.deepEqual(await replica.rows('ledger', 'n'), ['1,-5', '2,10'], 'the keyless row is there once');
 
   // The stream's own position was never moved by the replay, and the stream goes on.
   assert.equal(await stream(), streamBefore);
-  await source.query(`INSERT INTO ledger VALUES (3, 7)`);
+  await source.exec(`INSERT INTO ledger VALUES (3, 7)`);
   await waitFor(
     'the next change of the stream',
-    async () => (await rows(replica, 'ledger', 'n')).length === 3,
+    async () => (await replica.rows('ledger', 'n')).length === 3,
     {
       timeoutMs: 60_000,
       intervalMs: 200,
     },
   );
-  assert.deepEqual(await rows(replica, 'ledger', 'n'), await rows(source, 'ledger', 'n'));
-});
+  assert.deepEqual(await replica.rows('ledger', 'n'), await source.rows('ledger', 'n'));
+}
+
+test('PostgreSQL replica: dead letters listed with reasons, replayed after the fix in order, each exactly once', () =>
+  redrive('postgres'));
+
+test('MariaDB replica: dead letters listed with reasons, replayed after the fix in order, each exactly once', () =>
+  redrive('mariadb'));
 
 async function resetReplayProgress(prefix: string, topic: string, replica: string): Promise<void> {
   const kafka = new Kafka({
