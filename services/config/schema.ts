@@ -6,6 +6,8 @@
  */
 import { createHash } from 'node:crypto';
 import { z } from 'zod';
+import { compileTopology } from './topology-compile.ts';
+import { topologySchema } from './topology.ts';
 
 const NAME_PATTERN = /^[a-z0-9_-]+$/;
 /** `schema.table`, where either part may be `*` or end with `*` (a prefix match). */
@@ -199,6 +201,10 @@ const replica = z.strictObject({
     description:
       'Mark replicated writes with a replication origin, so capture downstream can tell them apart.',
   }),
+  originName: z.string().min(1).optional().meta({
+    description:
+      'PostgreSQL replication origin marking the writes. Default `cdc_<source>`; a topology names one per link.',
+  }),
 });
 
 const kafka = z.strictObject({
@@ -249,16 +255,24 @@ export const pipelineConfigSchema = z
     kafka: kafka.meta({ description: 'The Kafka cluster events and the service state are kept in.' }),
     sources: z
       .array(source)
-      .min(1, { error: 'must list at least one source' })
-      .meta({ description: 'Databases whose changes are captured.' }),
+      .default([])
+      .meta({
+        description: 'Databases whose changes are captured (at least one, unless `topology` is set).',
+      }),
     replicas: z.array(replica).default([]).meta({ description: 'Databases kept in sync from a source.' }),
     api: api.default({ host: '127.0.0.1', port: 8080 }).meta({ description: 'Control and status API.' }),
+    topology: topologySchema.optional().meta({
+      description:
+        'Nodes and the links between them (cascade, pair, mesh, fan-in), compiled into `sources` and `replicas` (see Topologies).',
+    }),
     logLevel: z
       .enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'])
       .default('info')
       .meta({ description: 'Log level.' }),
   })
   .superRefine((config, ctx) => {
+    if (config.sources.length === 0 && config.topology === undefined)
+      ctx.addIssue({ code: 'custom', path: ['sources'], message: 'must list at least one source' });
     reportDuplicates(
       ctx,
       'sources',
@@ -306,6 +320,34 @@ export const pipelineConfigSchema = z
         });
       }
     });
+  })
+  .transform((config, ctx) => {
+    if (config.topology === undefined) return { ...config, topology: undefined };
+    const before = ctx.issues.length;
+    if (config.kafka.partitions > 1)
+      ctx.addIssue({
+        code: 'custom',
+        path: ['kafka', 'partitions'],
+        message: 'must be 1 with a topology: its links apply transactions whole and in commit order',
+      });
+    const compiled = compileTopology(
+      config.topology,
+      {
+        source,
+        replica,
+        replicaServerId: (name) => defaultServerId(`replica:${name}`),
+        taken: { sources: config.sources.map((s) => s.name), replicas: config.replicas.map((r) => r.name) },
+      },
+      (issue) =>
+        ctx.issues.push({ code: 'custom', input: undefined, ...issue, path: ['topology', ...issue.path] }),
+    );
+    if (ctx.issues.length > before) return z.NEVER;
+    return {
+      ...config,
+      sources: [...config.sources, ...compiled.sources],
+      replicas: [...config.replicas, ...compiled.replicas],
+      topology: compiled.topology,
+    };
   });
 
 /** Reports every entry of `values` that repeats an earlier one (null entries are not compared). */

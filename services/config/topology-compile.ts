@@ -1,0 +1,164 @@
+/**
+ * A validated topology compiled into what the pipeline runs: a source for every node that feeds a link (its
+ * changelog is what the link's apply worker consumes), a replica (apply worker) per directed link, and a capture
+ * rule per node: which origin markers its capture will see for what links wrote into it, the node each stands
+ * for, and which of those transactions it must not publish again (they came over a pair or mesh link).
+ *
+ * The source and replica schemas are passed in (they live in schema.ts, which uses this file), so a node's or
+ * link's settings get exactly the checks and defaults of `sources[]` and `replicas[]`, reported at the node or link.
+ */
+import type { z } from 'zod';
+import { configErrorMap } from './issues.ts';
+import { directedLinks, isTwoWay, type DirectedLink, type Topology, type TopologyNode } from './topology.ts';
+
+/** Nested parses phrase their problems as the top-level one does (load.ts). */
+const PARSE = { error: configErrorMap, reportInput: true } as const;
+
+export interface CaptureRule {
+  /**
+   * Origin markers this node's capture reports for writes of its incoming links (PostgreSQL replication origin
+   * names, MariaDB session server ids as text) → the node the change came from.
+   */
+  readonly origins: Readonly<Record<string, string>>;
+  /** Markers whose transactions this node does not publish: they came over a pair or mesh link. */
+  readonly drop: readonly string[];
+}
+
+export interface CompiledLink extends DirectedLink {
+  /** The replica (apply worker) running this link. */
+  readonly replica: string;
+  /** What marks the link's writes in the target (null when the target node has `origins: false`). */
+  readonly marker: string | null;
+}
+
+export interface CompiledTopology {
+  readonly nodes: readonly TopologyNode[];
+  readonly links: readonly CompiledLink[];
+  /** Per captured node. */
+  readonly captureRules: Readonly<Record<string, CaptureRule>>;
+}
+
+/** The apply worker of a link; unique as long as node names hold no `-to-`. */
+export const linkReplicaName = (from: string, to: string): string => `${from}-to-${to}`;
+
+/**
+ * PostgreSQL replication origins are cluster-wide and active in one session at a time, so each link gets its
+ * own: two links into databases of one cluster from the same node would otherwise fight over `cdc_<from>`.
+ */
+export const linkOriginName = (from: string, to: string): string => `cdc_${from}__${to}`;
+
+export interface CompileSchemas<S extends z.ZodType, R extends z.ZodType> {
+  readonly source: S;
+  readonly replica: R;
+  /** The session server id the MariaDB sink of a replica marks its writes with (apply-task.ts). */
+  readonly replicaServerId: (replica: string) => number;
+  /** Names `sources[]` and `replicas[]` already use: a node or link must not take them again. */
+  readonly taken: { readonly sources: readonly string[]; readonly replicas: readonly string[] };
+}
+
+export interface CompileIssue {
+  readonly path: (string | number)[];
+  readonly message: string;
+}
+
+export interface Compiled<S, R> {
+  readonly sources: S[];
+  readonly replicas: R[];
+  readonly topology: CompiledTopology;
+}
+
+export function compileTopology<S extends z.ZodType, R extends z.ZodType>(
+  topology: Topology,
+  schemas: CompileSchemas<S, R>,
+  report: (issue: CompileIssue) => void,
+): Compiled<z.output<S>, z.output<R>> {
+  const indexOf = new Map(topology.nodes.map((entry, index) => [entry.name, index]));
+  const nodeOf = (name: string) => topology.nodes[indexOf.get(name) ?? -1] as TopologyNode;
+  const links: CompiledLink[] = directedLinks(topology).map((l) => {
+    const replica = linkReplicaName(l.from, l.to);
+    const target = nodeOf(l.to);
+    const marker = !target.origins
+      ? null
+      : target.kind === 'postgres'
+        ? linkOriginName(l.from, l.to)
+        : String(schemas.replicaServerId(replica));
+    return { ...l, replica, marker };
+  });
+  const feeding = new Set(links.map((l) => l.from));
+
+  const sources: z.output<S>[] = [];
+  topology.nodes.forEach((entry, index) => {
+    if (!feeding.has(entry.name)) return;
+    if (schemas.taken.sources.includes(entry.name)) {
+      report({
+        path: ['nodes', index, 'name'],
+        message: `${JSON.stringify(entry.name)} is also the name of a source in sources[]: a node feeding a link is captured as a source of that name`,
+      });
+      return;
+    }
+    const input = { ...entry.capture, name: entry.name, kind: entry.kind, url: entry.url };
+    const parsed = schemas.source.safeParse(input, PARSE);
+    if (parsed.success) sources.push(parsed.data);
+    else
+      for (const issue of parsed.error.issues)
+        report({ path: ['nodes', index, ...nodeFieldPath(issue.path)], message: issue.message });
+  });
+
+  const replicas: z.output<R>[] = [];
+  for (const l of links) {
+    const target = nodeOf(l.to);
+    if (schemas.taken.replicas.includes(l.replica)) {
+      report({
+        path: ['links', l.index],
+        message: `its apply worker ${l.replica} has the name of a replica in replicas[]: rename that replica`,
+      });
+      continue;
+    }
+    const input = {
+      ...topology.links[l.index]?.apply,
+      name: l.replica,
+      source: l.from,
+      kind: target.kind,
+      url: target.url,
+      origin: target.origins,
+      ...(target.kind === 'postgres' && l.marker !== null ? { originName: l.marker } : {}),
+    };
+    const parsed = schemas.replica.safeParse(input, PARSE);
+    if (parsed.success) {
+      replicas.push(parsed.data);
+      continue;
+    }
+    for (const issue of parsed.error.issues) {
+      const [field] = issue.path;
+      // The URL of a node that is also captured was checked as a source already.
+      if (field === 'url' && feeding.has(l.to)) continue;
+      const path =
+        field === 'url'
+          ? ['nodes', indexOf.get(l.to) ?? -1, 'url']
+          : ['links', l.index, 'apply', ...issue.path];
+      report({
+        path: path.map((segment) => (typeof segment === 'symbol' ? String(segment) : segment)),
+        message: issue.message,
+      });
+    }
+  }
+
+  const captureRules: Record<string, CaptureRule> = {};
+  for (const name of feeding) {
+    const incoming = links.flatMap((l) =>
+      l.to === name && l.marker !== null ? [{ ...l, marker: l.marker }] : [],
+    );
+    captureRules[name] = {
+      origins: Object.fromEntries(incoming.map((l) => [l.marker, l.from])),
+      drop: incoming.filter((l) => isTwoWay(l.shape)).map((l) => l.marker),
+    };
+  }
+  return { sources, replicas, topology: { nodes: topology.nodes, links, captureRules } };
+}
+
+/** A source field reported at the node: its own fields where the node has them, the rest under `capture`. */
+function nodeFieldPath(path: readonly PropertyKey[]): (string | number)[] {
+  const plain = path.map((segment) => (typeof segment === 'symbol' ? String(segment) : segment));
+  const [field] = plain;
+  return field === 'url' || field === 'name' || field === 'kind' ? plain : ['capture', ...plain];
+}
