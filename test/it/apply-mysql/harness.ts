@@ -4,16 +4,11 @@
  */
 import mysql, { type Connection } from 'mysql2/promise';
 import type { ChangeEvent } from '../../../schemas/events/change-event.ts';
-import { ApplyWorker, type ApplyWorkerOptions } from '../../../services/apply/apply-worker.ts';
 import { MysqlSink } from '../../../services/apply/mysql/mysql-sink.ts';
 import { stack, uniqueName } from '../../support/stack.ts';
-import { MemoryDeadLetters, MemoryFeed } from '../../unit/apply/memory-feed.ts';
+import { runWorker, type Run, type RunOptions } from '../apply/contract/run-worker.ts';
 
-export interface Run {
-  readonly worker: ApplyWorker;
-  readonly deadLetters: MemoryDeadLetters;
-  readonly error: unknown;
-}
+export type { Run };
 
 export async function mariadbConnection(): Promise<Connection> {
   const url = new URL(stack.mariadbUrl);
@@ -72,12 +67,7 @@ export function asText(value: unknown): string | null {
 export async function applyBatches(
   stream: string,
   batches: readonly (readonly ChangeEvent[])[],
-  options: {
-    targetDatabase?: string;
-    onError?: ApplyWorkerOptions['onError'];
-    maxEvents?: number;
-    originServerId?: number;
-  } = {},
+  options: RunOptions & { targetDatabase?: string; originServerId?: number } = {},
 ): Promise<Run> {
   const sink = new MysqlSink({
     url: stack.mariadbUrl,
@@ -85,24 +75,5 @@ export async function applyBatches(
     ...(options.targetDatabase !== undefined ? { targetDatabase: options.targetDatabase } : {}),
     ...(options.originServerId !== undefined ? { originServerId: options.originServerId } : {}),
   });
-  const feed = new MemoryFeed(batches);
-  const deadLetters = new MemoryDeadLetters();
-  const worker = new ApplyWorker({
-    stream,
-    feed,
-    sink,
-    deadLetters,
-    onError: options.onError ?? 'dead-letter',
-    batch: { maxEvents: options.maxEvents ?? 5_000 },
-    backoff: { initialMs: 20, maxMs: 200 },
-  });
-  let error: unknown = null;
-  try {
-    await worker.run(new AbortController().signal);
-  } catch (caught) {
-    error = caught;
-  } finally {
-    await sink.close();
-  }
-  return { worker, deadLetters, error };
+  return runWorker(sink, stream, batches, options);
 }

@@ -1,0 +1,4 @@
+import { registerSinkTests } from './register-sink-tests.ts';
+import { postgresTarget } from './targets.ts';
+
+registerSinkTests(postgresTarget);
