@@ -79,6 +79,7 @@ export class DeadLetterTopic {
   /** The offset of the next dead letter `replica` replays; 0 when it never replayed. */
   replayOffset(replica: string): Promise<bigint> {
     return this.withAdmin('read the replay progress of', async (admin) => {
+      if (!(await admin.listTopics()).includes(this.topic)) return 0n; // nothing was ever dead-lettered
       const groupId = replayGroup(this.prefix, replica);
       const [topic] = await admin.fetchOffsets({ groupId, topics: [this.topic] });
       const offset = topic?.partitions.find((p) => p.partition === 0)?.offset ?? '-1';
