@@ -55,13 +55,30 @@ export interface ClosedChunk {
   readonly replacesTable: boolean;
 }
 
+/**
+ * How long streamed changes of a keyless table are remembered. A keyless chunk replaces the table at the
+ * replica, so a transaction the stream passed before prepare() but the chunk's snapshot did not see yet (its
+ * commit record flushed and sent, its ProcArray entry not yet cleared: a matter of microseconds) would be lost
+ * with the truncate; remembering recent changes lets the fold restore it. Keyed chunks need not: they replace
+ * nothing.
+ */
+const RECENT_MS = 10_000;
+const RECENT_MAX = 10_000;
+
+interface Recent {
+  readonly events: { readonly at: number; readonly event: ChangeEvent }[];
+  head: number;
+}
+
 export class WatermarkWindows {
   readonly #windows = new Map<string, Window>();
+  /** Recent changes of keyless tables, by table oid (see RECENT_MS). */
+  readonly #recent = new Map<number, Recent>();
 
   /** Registers a chunk before its LOW watermark is written; the promise settles when the stream reaches HIGH. */
   prepare(id: string, table: PgTable): Promise<ChunkOutcome> {
     return new Promise((resolve) => {
-      this.#windows.set(id, {
+      const window: Window = {
         table,
         lowSeen: false,
         beforeLow: [],
@@ -69,7 +86,11 @@ export class WatermarkWindows {
         seen: new Set(),
         chunk: null,
         settle: resolve,
-      });
+      };
+      const recent = this.#recent.get(table.oid);
+      if (recent && table.schema.key.length === 0)
+        for (const { event } of recent.events.slice(recent.head)) keep(window, event);
+      this.#windows.set(id, window);
     });
   }
 
@@ -91,15 +112,29 @@ export class WatermarkWindows {
     if (window) window.lowSeen = true;
   }
 
-  /** Keeps a streamed event for every open window on its table. */
+  /** Keeps a streamed event for every open window on its table, and remembers recent ones of keyless tables. */
   observe(oid: number, event: ChangeEvent): void {
-    for (const window of this.#windows.values()) {
-      if (window.table.oid !== oid) continue;
-      const position = event.source.position;
-      const id = `${position.commit.kind === 'pg' ? position.commit.lsn : ''}#${position.index}`;
-      if (window.seen.has(id)) continue;
-      window.seen.add(id);
-      (window.lowSeen ? window.inWindow : window.beforeLow).push(event);
+    if (event.table.key.length === 0) this.#remember(oid, event);
+    for (const window of this.#windows.values()) if (window.table.oid === oid) keep(window, event);
+  }
+
+  #remember(oid: number, event: ChangeEvent): void {
+    const now = Date.now();
+    let recent = this.#recent.get(oid);
+    if (!recent) {
+      recent = { events: [], head: 0 };
+      this.#recent.set(oid, recent);
+    }
+    recent.events.push({ at: now, event });
+    const { events } = recent;
+    while (
+      recent.head < events.length &&
+      (events.length - recent.head > RECENT_MAX || (events[recent.head]?.at ?? now) < now - RECENT_MS)
+    )
+      recent.head++;
+    if (recent.head > events.length / 2) {
+      events.splice(0, recent.head);
+      recent.head = 0;
     }
   }
 
@@ -136,4 +171,13 @@ export class WatermarkWindows {
   get openCount(): number {
     return this.#windows.size;
   }
+}
+
+/** Adds a streamed event to a window once (after a reconnect the stream sends it again). */
+function keep(window: Window, event: ChangeEvent): void {
+  const position = event.source.position;
+  const id = `${position.commit.kind === 'pg' ? position.commit.lsn : ''}#${position.index}`;
+  if (window.seen.has(id)) return;
+  window.seen.add(id);
+  (window.lowSeen ? window.inWindow : window.beforeLow).push(event);
 }

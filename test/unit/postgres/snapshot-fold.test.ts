@@ -198,6 +198,18 @@ describe('folding the one chunk of a table without a key', () => {
     assert.deepEqual(closed, { table, rows, state: {}, retry: false, replacesTable: true });
     assert.deepEqual(await outcome, { kind: 'rows', rows });
   });
+
+  test('a change streamed before the chunk began but invisible to its snapshot is not lost with the truncate', () => {
+    const windows = new WatermarkWindows();
+    const table: PgTable = { oid: 44, schema: keyless, identity: 'full', hasPrimaryKey: false };
+    const late = { id: 5, balance: 50, doc: null };
+    // Committed and sent before prepare(), yet still in progress for the chunk's snapshot.
+    windows.observe(44, change(500, { op: 'c', before: null, after: late }, keyless));
+    void windows.prepare('k2', table);
+    windows.low('k2');
+    windows.setRows('k2', { rows: twice, snapshot: parseXidSnapshot('499:501:500'), state: {} });
+    assert.deepEqual(windows.high('k2')?.rows, [twice[0], twice[1], twice[2], late]);
+  });
 });
 
 describe('chunk snapshot visibility', () => {
