@@ -1,10 +1,10 @@
 /**
- * Change kinds, redelivery, dead letters, schema evolution and quoted identifiers against live MariaDB.
+ * What only MariaDB needs checked beyond the sink contract (test/it/apply/contract): values it cannot hold,
+ * schema evolution with its own types, and quoted identifiers.
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import type { ChangeEvent } from '../../../schemas/events/change-event.ts';
-import { column, pgTable, snapshotRead, transaction } from '../../unit/apply/events.ts';
+import { column, pgTable, transaction } from '../../unit/apply/events.ts';
 import { applyBatches, createTargetDatabase, mariadbConnection, type TargetDatabase } from './harness.ts';
 
 let db: TargetDatabase;
@@ -17,71 +17,7 @@ after(async () => {
   await db.drop();
 });
 
-const accounts = pgTable(
-  'public',
-  'accounts',
-  [
-    column('id', 'bigint', { kind: 'int64' }, false),
-    column('owner', 'text', { kind: 'string' }),
-    column('note', 'text', { kind: 'string' }),
-  ],
-  ['id'],
-);
-
 void describe('MariaDB apply', () => {
-  void test('inserts, upserts, updates (unchanged columns kept, key changes), deletes and truncates; redelivery changes nothing', async () => {
-    const stream = `${db.name}_changes`;
-    const t = (name: string) => `\`${db.name}\`.\`${name}\``;
-    const batches: ChangeEvent[][] = [
-      [
-        ...transaction(10n, [
-          { op: 'c', table: accounts, after: { id: 1n, owner: 'a', note: 'big' } },
-          { op: 'c', table: accounts, after: { id: 2n, owner: 'b', note: null } },
-          { op: 'c', table: accounts, after: { id: 3n, owner: 'c', note: null } },
-        ]),
-        snapshotRead(11n, 0, accounts, { id: 2n, owner: 'b2', note: 'snap' }),
-        snapshotRead(11n, 1, accounts, { id: 2n, owner: 'b3', note: 'snap' }),
-      ],
-      [
-        ...transaction(20n, [
-          {
-            op: 'u',
-            table: accounts,
-            after: { id: 1n, owner: 'a2', note: undefined as unknown as null },
-            unchanged: ['note'],
-          },
-          { op: 'u', table: accounts, before: { id: 3n }, after: { id: 30n, owner: 'c', note: null } },
-          { op: 'd', table: accounts, before: { id: 2n } },
-        ]),
-      ],
-    ];
-    const first = await applyBatches(stream, batches, { targetDatabase: db.name });
-    assert.equal(first.error, null);
-    const expected = [
-      { id: '1', owner: 'a2', note: 'big' },
-      { id: '30', owner: 'c', note: null },
-    ];
-    assert.deepEqual(await db.rows(`SELECT * FROM ${t('accounts')} ORDER BY id`), expected);
-    assert.equal(first.worker.status().eventsApplied, 8);
-
-    // The same batches again (a crash before the Kafka offsets were committed): all skipped.
-    const again = await applyBatches(stream, batches, { targetDatabase: db.name });
-    assert.equal(again.error, null);
-    assert.equal(again.worker.status().eventsApplied, 0);
-    assert.equal(again.worker.status().eventsSkipped, 8);
-    assert.deepEqual(await db.rows(`SELECT * FROM ${t('accounts')} ORDER BY id`), expected);
-
-    const truncated = await applyBatches(stream, [transaction(30n, [{ op: 't', table: accounts }])], {
-      targetDatabase: db.name,
-    });
-    assert.equal(truncated.error, null);
-    assert.deepEqual(await db.rows(`SELECT * FROM ${t('accounts')}`), []);
-    const [position] = await db.rows('SELECT position FROM `cdc_apply`.`applied_position` WHERE stream = ?', [
-      stream,
-    ]);
-    assert.equal(position?.position, 'pg:0/1E#0');
-  });
-
   void test('values MariaDB cannot hold and conflicting rows go to dead letters naming column, value and position; the rest applies', async () => {
     const stream = `${db.name}_dead`;
     const table = pgTable(
