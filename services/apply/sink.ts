@@ -5,6 +5,7 @@
 import type { ChangeEvent } from '../../schemas/events/change-event.ts';
 import type { CommitPosition, EventPosition } from '../../schemas/positions/position.ts';
 import type { CdcError } from '../../common/errors.ts';
+import type { MissingRowCount } from './missing-rows.ts';
 
 /**
  * A source transaction, or the part of one that arrived in a consumer batch. `complete` is false for the
@@ -66,4 +67,6 @@ export interface Sink {
     options?: ApplyOptions,
   ): Promise<ApplyResult>;
   close(): Promise<void>;
+  /** Updates and deletes that found no row, per table and operation, since the sink was created (SQL sinks). */
+  missingRows?(): readonly MissingRowCount[];
 }

@@ -64,7 +64,7 @@ export class SqlSink<C extends TargetConnection> implements Sink {
   }
 
   /** Updates and deletes that found no row, per table and operation, since the sink was created. */
-  missingRows(): MissingRowCount[] {
+  missingRows(): readonly MissingRowCount[] {
     return this.missing.counts();
   }
 

@@ -24,6 +24,8 @@ export interface CdcMetrics {
   readonly applyErrors: Counter<'replica'>;
   /** Events sent to the dead-letter topic. */
   readonly deadLetters: Counter<'replica'>;
+  /** Updates and deletes that found no row on the replica (services/apply/missing-rows.ts), by table and op. */
+  readonly applyMissingRows: Counter<'replica' | 'table' | 'op'>;
   /** Age in seconds of the oldest change the replica has not applied yet; 0 when it is caught up. */
   readonly applyLagSeconds: Gauge<'replica'>;
   /** Prometheus text exposition of everything above. */
@@ -73,6 +75,11 @@ export function createMetrics(options: MetricsOptions = {}): CdcMetrics {
       ['replica'],
     ),
     applyErrors: counter('cdc_apply_errors_total', 'Events that failed to apply.', ['replica']),
+    applyMissingRows: counter(
+      'cdc_apply_missing_rows_total',
+      'Updates and deletes that found no row on the replica (an update with every column inserts it, else it is dead-lettered; a delete changes nothing).',
+      ['replica', 'table', 'op'],
+    ),
     deadLetters: counter('cdc_apply_dead_letters_total', 'Events sent to the dead-letter topic.', [
       'replica',
     ]),

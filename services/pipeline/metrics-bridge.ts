@@ -41,6 +41,11 @@ export class MetricsBridge {
       this.#advance(m.applyTransactions, `tx:${worker.name}`, labels, worker.transactionsApplied);
       this.#advance(m.applyErrors, `errors:${worker.name}`, labels, worker.errors);
       this.#advance(m.deadLetters, `dlq:${worker.name}`, labels, worker.deadLetters);
+      for (const missing of task.sink.missingRows?.() ?? []) {
+        const key = `missing:${worker.name}:${missing.table}:${missing.op}`;
+        const series = { ...labels, table: missing.table, op: missing.op };
+        this.#advance(m.applyMissingRows, key, series, missing.count);
+      }
     }
   }
 

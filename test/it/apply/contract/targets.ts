@@ -16,7 +16,7 @@ import {
 } from '../../apply-mysql/harness.ts';
 import { createTargetDatabase as createPostgresDatabase } from '../pg-target.ts';
 
-export type ContractSink = Sink & { missingRows(): MissingRowCount[] };
+export type ContractSink = Sink & { missingRows(): readonly MissingRowCount[] };
 
 export interface OpenTarget {
   /** A stream name of its own for a test (and cleaned up with the target). */
