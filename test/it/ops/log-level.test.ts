@@ -61,8 +61,12 @@ test('CDC_LOG_LEVEL=debug makes cdc run log at debug although the file says info
 
 test('an unknown CDC_LOG_LEVEL is refused naming the accepted levels', async () => {
   const cli = startCli(['run', '--config', configFile], { CDC_LOG_LEVEL: 'loud' });
-  const exit = await cli.exited;
-  assert.equal(exit.code, 1);
+  try {
+    await waitFor('cdc run to refuse the level and exit', () => cli.exit() !== null, { timeoutMs: 30_000 });
+  } finally {
+    await cli.kill('SIGTERM');
+  }
+  assert.equal(cli.exit()?.code, 1);
   assert.match(
     cli.stderr(),
     /CDC_LOG_LEVEL: "loud" is not a log level \(one of fatal, error, warn, info, debug, trace, silent\)/,
