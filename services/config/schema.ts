@@ -268,7 +268,7 @@ export const pipelineConfigSchema = z
     logLevel: z
       .enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'])
       .default('info')
-      .meta({ description: 'Log level.' }),
+      .meta({ description: 'Log level; the environment variable `CDC_LOG_LEVEL`, when set, overrides it.' }),
   })
   .superRefine((config, ctx) => {
     if (config.sources.length === 0 && config.topology === undefined)
