@@ -93,6 +93,11 @@ export const ERROR_CODES = {
     http: 409,
     doc: 'The replica holds an applied position ahead of what this apply worker last wrote or read: another worker applied the stream meanwhile (a zombie after a rebalance, or two workers on one stream). This one stops without applying; a restart resumes from the stored position.',
   },
+  DLQ_REPLAY_BUSY: {
+    retriable: false,
+    http: 409,
+    doc: "Another replay of the replica's dead letters is running (its replay consumer group has a member); wait for it to end, or follow it with GET /dlq/replay in the process running it.",
+  },
   TARGET_UNREACHABLE: {
     retriable: true,
     http: 503,

@@ -10,8 +10,8 @@
  * redelivered) is at the same position as the first copy and is skipped as well.
  *
  * After each target commit, the offset of the next dead letter is committed as the replay group's offset: a
- * replay starts reading there, and what it reads again after a crash between the two commits is skipped by
- * position. A dead letter that still fails stops the replay before it (the error names it); running replay
+ * replay starts reading there, and what it reads again after a crash between the two commits (or after Kafka
+ * expired the offsets of the idle group) is skipped by position. A dead letter that still fails stops the replay before it (the error names it); running replay
  * again after fixing the cause goes on from there.
  */
 import { decodeEvent, schemaIdOf } from '../../schemas/avro/codec.ts';
@@ -96,11 +96,14 @@ export async function replayDeadLetters(options: ReplayOptions): Promise<ReplayP
   options.onProgress?.(progress);
   logger.info({ from: progress.from, until: progress.until }, 'dead-letter replay started');
   const maxEvents = options.maxEvents ?? 500;
+  let commit: (next: bigint) => Promise<void> = () => Promise.resolve();
   try {
-    await topic.read(
+    await topic.replay(
+      replica,
       from,
       range.high,
-      async (records) => {
+      async (records, commitOffset) => {
+        commit = commitOffset;
         let pending: Pending[] = [];
         for (const record of records) {
           if (record.replica !== null && record.replica !== replica) {
@@ -119,7 +122,6 @@ export async function replayDeadLetters(options: ReplayOptions): Promise<ReplayP
       },
       options.signal,
     );
-    if (BigInt(progress.next) < range.high) await commitNext(range.high);
     update({ state: 'done', finishedAt: new Date().toISOString() });
     logger.info(
       { replayed: progress.replayed, alreadyReplayed: progress.alreadyReplayed },
@@ -175,7 +177,7 @@ export async function replayDeadLetters(options: ReplayOptions): Promise<ReplayP
   }
 
   async function commitNext(next: bigint): Promise<void> {
-    await topic.commitReplayOffset(replica, next);
+    await commit(next);
     update({ next: next.toString() });
   }
 }

@@ -1,9 +1,9 @@
 /**
  * Reading a dead-letter topic back (services/kafka/dead-letter.ts writes it): its records in offset order with
  * the headers that say why each was set aside, and the replay progress of a replica, kept as the committed
- * offset of a consumer group that never joins (`<prefix>.dlq-replay.<replica>`): the offset of the next dead
- * letter to replay. The replica's own stored replay position stays the truth (services/dlq/replay.ts); the
- * offset only says where reading starts again.
+ * offset of its replay group (`<prefix>.dlq-replay.<replica>`, joined only while a replay reads): the offset of
+ * the next dead letter to replay. The replica's own stored replay position stays the truth
+ * (services/dlq/replay.ts); the offset only says where reading starts again.
  */
 import type { Admin, Kafka, KafkaMessage } from 'kafkajs';
 import { createKafka, destroyLeftoverSockets, kafkaError } from './client.ts';
@@ -87,17 +87,6 @@ export class DeadLetterTopic {
     });
   }
 
-  /** Records that every dead letter before `next` is replayed (or not `replica`'s). */
-  commitReplayOffset(replica: string, next: bigint): Promise<void> {
-    return this.withAdmin('store the replay progress of', async (admin) => {
-      await admin.setOffsets({
-        groupId: replayGroup(this.prefix, replica),
-        topic: this.topic,
-        partitions: [{ partition: 0, offset: next.toString() }],
-      });
-    });
-  }
-
   /**
    * Hands the records in [from, until) to `handler` in offset order, a fetch at a time; resolves after the
    * last one was handled or the handler answered false (enough read), rejects with the handler's error
@@ -109,9 +98,47 @@ export class DeadLetterTopic {
     handler: (records: readonly DeadLetterRecord[]) => Promise<boolean | void>,
     signal?: AbortSignal,
   ): Promise<void> {
-    if (from >= until) return;
     // A private, never-committing group: kafkajs consumes only through a group. It is deleted afterwards.
     const groupId = `${this.prefix}.dlq-read.${process.pid}.${Date.now()}.${Math.floor(Math.random() * 1e9)}`;
+    try {
+      await this.consume(groupId, from, until, (records) => handler(records), signal);
+    } finally {
+      await this.withAdmin('delete the private reader group of', (admin) =>
+        admin.deleteGroups([groupId]),
+      ).catch((error: unknown) =>
+        this.logger.debug({ err: error, groupId }, 'the private reader group stays until it expires'),
+      );
+    }
+  }
+
+  /**
+   * Reads [from, until) as the replica's replay group, like `read`; the handler records progress with
+   * `commit(next)`, the offset of the next dead letter to replay. Joining the group keeps two replays of the
+   * same replica (in two processes) from reading together: the topic has one partition, and the one left
+   * without it stops with DLQ_REPLAY_BUSY. What the other then reads again is skipped by position.
+   */
+  replay(
+    replica: string,
+    from: bigint,
+    until: bigint,
+    handler: (records: readonly DeadLetterRecord[], commit: (next: bigint) => Promise<void>) => Promise<void>,
+    signal?: AbortSignal,
+  ): Promise<void> {
+    return this.consume(replayGroup(this.prefix, replica), from, until, handler, signal, replica);
+  }
+
+  private async consume(
+    groupId: string,
+    from: bigint,
+    until: bigint,
+    handler: (
+      records: readonly DeadLetterRecord[],
+      commit: (next: bigint) => Promise<void>,
+    ) => Promise<boolean | void>,
+    signal: AbortSignal | undefined,
+    replica?: string,
+  ): Promise<void> {
+    if (from >= until) return;
     const closable = createConsumer(this.kafka, { groupId, readUncommitted: false });
     const consumer = closable.consumer;
     const finished = Promise.withResolvers<void>();
@@ -120,11 +147,28 @@ export class DeadLetterTopic {
     const onAbort = (): void =>
       settle(new CdcError('STOPPED', `reading ${this.topic} stopped before offset ${until}`));
     signal?.addEventListener('abort', onAbort, { once: true });
+    const commit = async (next: bigint): Promise<void> => {
+      try {
+        await consumer.commitOffsets([{ topic: this.topic, partition: 0, offset: next.toString() }]);
+      } catch (error) {
+        throw kafkaError(error, `cannot store the replay progress in ${groupId}`, { group: groupId });
+      }
+    };
     let done = false;
     try {
       await consumer.connect();
       consumer.on(consumer.events.CRASH, ({ payload }) => {
         if (!payload.restart) settle(kafkaError(payload.error, `reading ${this.topic} stopped`));
+      });
+      consumer.on(consumer.events.GROUP_JOIN, ({ payload }) => {
+        if (replica !== undefined && !(payload.memberAssignment[this.topic] ?? []).includes(0))
+          settle(
+            new CdcError(
+              'DLQ_REPLAY_BUSY',
+              `another replay of the dead letters of ${replica} is running (consumer group ${groupId}); wait for it to end`,
+              { replica },
+            ),
+          );
       });
       await consumer.subscribe({ topics: [this.topic], fromBeginning: true });
       await consumer.run({
@@ -136,7 +180,7 @@ export class DeadLetterTopic {
             .filter((message) => BigInt(message.offset) >= from && BigInt(message.offset) < until)
             .map(toRecord);
           try {
-            const more = records.length === 0 || (await handler(records)) !== false;
+            const more = records.length === 0 || (await handler(records, commit)) !== false;
             await payload.heartbeat();
             if (!more || BigInt(batch.lastOffset()) + 1n >= until) {
               done = true;
@@ -158,11 +202,6 @@ export class DeadLetterTopic {
       await closable
         .close()
         .catch((error: unknown) => this.logger.warn({ err: error }, 'closing the reader failed'));
-      await this.withAdmin('delete the private reader group of', (admin) =>
-        admin.deleteGroups([groupId]),
-      ).catch((error: unknown) =>
-        this.logger.debug({ err: error, groupId }, 'the private reader group stays until it expires'),
-      );
     }
   }
 

@@ -113,7 +113,7 @@ export function dlqRoutes(control: DeadLetterControl) {
 
     app.post<{ Body: { replica?: string } | undefined }>(
       '/dlq/replay',
-      { schema: { response: { 202: progress, 400: errorResponse, 404: errorResponse } } },
+      { schema: { response: { 202: progress, 400: errorResponse, 404: errorResponse, 409: errorResponse } } },
       async (request, reply) => {
         const replica = replicaOf(request.body);
         const started = await control.replay(replica);
