@@ -230,21 +230,21 @@ export async function* streamTransactions(
       seq,
     };
     const commitTimeMicros = BigInt(Date.now()) * 1000n;
-    const events: ChangeEvent[] = chunk.rows.map((after, index) => ({
-      op: 'r',
-      before: null,
-      after,
-      table: chunk.table,
-      source: {
-        connector: context.connectorName,
-        position: { commit, index },
-        txId: null,
-        commitTimeMicros,
-        origin: null,
-        snapshot: true,
-      },
-      transaction: null,
-    }));
+    const source = (index: number): ChangeEvent['source'] => ({
+      connector: context.connectorName,
+      position: { commit, index },
+      txId: null,
+      commitTimeMicros,
+      origin: null,
+      snapshot: true,
+    });
+    const table = chunk.table;
+    // A whole keyless table replaces the replica's copy, which the stream and earlier snapshots filled.
+    const events: ChangeEvent[] = chunk.replacesTable
+      ? [{ op: 't', before: null, after: null, table, source: source(0), transaction: null }]
+      : [];
+    for (const after of chunk.rows)
+      events.push({ op: 'r', before: null, after, table, source: source(events.length), transaction: null });
     progress(null);
     yield { events, commit, state: { pending: null, incremental: chunk.state } };
   }

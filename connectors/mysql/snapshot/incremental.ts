@@ -38,6 +38,12 @@ export interface DueChunk {
   readonly table: TableSchema;
   readonly rows: readonly Row[];
   readonly state: Record<string, unknown>;
+  /**
+   * The rows are the whole table (one without a key, read in one chunk) and replace what the replica holds: a
+   * truncate goes out first. Its rows cannot be told apart from copies of them, so a chunk of them inserted on
+   * top of the replica's rows would double them.
+   */
+  readonly replacesTable: boolean;
 }
 
 interface ChunkRead {
@@ -217,11 +223,14 @@ export class IncrementalSnapshot {
       const schema = await readTableSchema(connection, name.slice(0, dot), name.slice(dot + 1));
       // Dropped: go on with the next table. Changed while the chunk opened: read this chunk again.
       if (schema === null) return { chunk: null, next: nextTable(state) };
-      const raw = await readChunkAsOpened(connection, schema, state, snapshot.shapes.get(name), chunkRows);
+      // A keyless table is read whole, in this one snapshot: OFFSET chunks from several would miss or repeat rows.
+      const keyless = schema.key.length === 0;
+      const limit = keyless ? Number.MAX_SAFE_INTEGER : chunkRows;
+      const raw = await readChunkAsOpened(connection, schema, state, snapshot.shapes.get(name), limit);
       if (raw === null) return { chunk: null, next: state };
       const rows = raw.map((row) => decodeRow(schema, row));
       const last = raw[raw.length - 1];
-      const tableDone = raw.length < chunkRows;
+      const tableDone = keyless || raw.length < chunkRows;
       const next: IncrementalState = tableDone
         ? { ...nextTable(state), rowsDone: state.rowsDone + raw.length }
         : {
@@ -230,7 +239,10 @@ export class IncrementalSnapshot {
             tableRows: state.tableRows + raw.length,
             rowsDone: state.rowsDone + raw.length,
           };
-      return { chunk: { table: schema, rows, state: writeIncrementalState(next) }, next };
+      return {
+        chunk: { table: schema, rows, state: writeIncrementalState(next), replacesTable: keyless },
+        next,
+      };
     } finally {
       await connection.query('COMMIT');
     }

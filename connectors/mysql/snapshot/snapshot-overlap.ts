@@ -89,7 +89,8 @@ export class SnapshotOverlap {
     for (let i = this.#regions.length - 1; i >= 0; i--) {
       const region = this.#regions[i]!;
       if (index < region.tableIndex) continue;
-      if (index === region.tableIndex && region.lastKey !== null) {
+      // No key (a keyless table, read again whole): the whole table was read after the restart point.
+      if (index === region.tableIndex && region.lastKey !== null && region.lastKey.length > 0) {
         const key: Value[] = table.key.map((column) => row[column] ?? null);
         const last = lastKeyOf(region, region.lastKey, table);
         if ((await order.compare(table, key, last)) <= 0) continue;
@@ -111,14 +112,19 @@ export class SnapshotOverlap {
 }
 
 /**
- * The resume record for a snapshot going on at `at` from `state`. A keyless table is read by OFFSET, so its
- * rows cannot be placed before or after the restart point: its changes are all streamed (see README).
+ * The resume record for a snapshot going on at `at` from `state`: the table being read goes on past its last
+ * chunk key. A keyless table is read by OFFSET, so its rows cannot be placed before or after a point: one cut
+ * short is read again whole (after a snapshot truncate, see takeSnapshot), and `lastKey` null says so here,
+ * so the stream drops all of its changes up to `at`.
  */
 export function resumeAt(state: SnapshotState, at: string): SnapshotResume {
-  const keylessMidTable = state.lastKey === null && state.tableRows > 0;
-  return {
-    at,
-    tableIndex: keylessMidTable ? state.tableIndex + 1 : state.tableIndex,
-    lastKey: state.lastKey,
-  };
+  return { at, tableIndex: state.tableIndex, lastKey: keylessCutShort(state) ? null : state.lastKey };
+}
+
+/**
+ * Whether `state` stopped inside a keyless table: rows read, and no key to go on from (keyed tables record
+ * the last key read; states saved by earlier versions hold an empty key for a keyless table).
+ */
+export function keylessCutShort(state: SnapshotState): boolean {
+  return state.tableRows > 0 && (state.lastKey === null || state.lastKey.length === 0);
 }

@@ -29,7 +29,7 @@ import { decodeRow, scalarText } from '../types/decode-value.ts';
 import { quoteIdent, readTableSchema } from '../types/catalog.ts';
 import type { BinlogCoordinate } from '../replication/binlog-client.ts';
 import type { Logger } from '../../../common/logger.ts';
-import { resumeAt } from './snapshot-overlap.ts';
+import { keylessCutShort, resumeAt } from './snapshot-overlap.ts';
 import { writeSnapshotState, type RawKeyValue, type SnapshotState } from './snapshot-state.ts';
 
 /** A consistent snapshot: the GTID position it sees, its binlog coordinate and each table's shape then. */
@@ -244,6 +244,7 @@ export async function* readSnapshot(
   first: OpenSnapshot,
   context: SnapshotContext,
   signal: AbortSignal,
+  clearFirst = false,
 ): AsyncGenerator<CaptureBatch> {
   let state = start;
   let open = first;
@@ -261,6 +262,24 @@ export async function* readSnapshot(
     origin: null,
     snapshot: true,
   });
+  // Rows published of a table about to be read again from its start go first: a truncate clears them.
+  const truncate = (table: TableSchema): CaptureBatch => {
+    const event: ChangeEvent = {
+      op: 't',
+      before: null,
+      after: null,
+      table,
+      source: source(state.eventIndex),
+      transaction: null,
+    };
+    state = { ...state, eventIndex: state.eventIndex + 1 };
+    return { events: [event], commit, state: { snapshot: writeSnapshotState(state) } };
+  };
+  if (clearFirst && state.tableIndex < state.tables.length) {
+    const [database, tableName] = splitName(state.tables[state.tableIndex]!);
+    const schema = await readTableSchema(connection, database, tableName);
+    if (schema !== null) yield truncate(schema);
+  }
   // The table being read and its definition, once a chunk of it was read in the current snapshot: from then on
   // the transaction holds the table's metadata lock, so no DDL can change it before the snapshot ends.
   let reading: TableSchema | null = null;
@@ -289,16 +308,7 @@ export async function* readSnapshot(
       state = { ...state, lastKey: null, tableRows: 0, shape: null, resumes: [...state.resumes, restart] };
       if (fresh) continue;
       // Rows of the old shape were published: a truncate clears them before the table is read again.
-      const truncate: ChangeEvent = {
-        op: 't',
-        before: null,
-        after: null,
-        table: schema,
-        source: source(state.eventIndex),
-        transaction: null,
-      };
-      state = { ...state, eventIndex: state.eventIndex + 1 };
-      yield { events: [truncate], commit, state: { snapshot: writeSnapshotState(state) } };
+      yield truncate(schema);
       continue;
     }
     const table: TableSchema = schema;
@@ -317,7 +327,10 @@ export async function* readSnapshot(
       ...state,
       eventIndex: state.eventIndex + rows.length,
       tableRows: tableDone ? 0 : state.tableRows + rows.length,
-      lastKey: tableDone || last === undefined ? null : schema.key.map((column) => rawKeyValue(last[column])),
+      lastKey:
+        tableDone || last === undefined || schema.key.length === 0
+          ? null
+          : schema.key.map((column) => rawKeyValue(last[column])),
       tableIndex: tableDone ? state.tableIndex + 1 : state.tableIndex,
       shape: tableDone ? null : (expected ?? null),
     };
@@ -347,10 +360,16 @@ export async function* takeSnapshot(
   const opened = await openConsistentSnapshot(connection, flavor, start.tables);
   // Streaming must start where the first chunks were read; what is read from here on is as of `opened.at`, and
   // the stream drops the changes in between for those rows.
+  // A keyless table cut short is read again whole from here, after a truncate of what was published of it.
+  const clearFirst = start.from !== '' && keylessCutShort(start);
   const state =
     start.from === ''
       ? { ...start, from: opened.at }
-      : { ...start, resumes: [...start.resumes, resumeAt(start, opened.at)] };
+      : {
+          ...start,
+          ...(clearFirst ? { tableRows: 0, shape: null } : {}),
+          resumes: [...start.resumes, resumeAt(start, opened.at)],
+        };
   logger.info({ from: state.from, tables: state.tables.length }, 'snapshot started');
   const reopen = async (): Promise<OpenSnapshot> => {
     await connection.query('COMMIT');
@@ -358,6 +377,6 @@ export async function* takeSnapshot(
     logger.info({ at: reopened.at }, 'a table changed shape during the snapshot; reopened it');
     return reopened;
   };
-  yield* readSnapshot(connection, state, opened, { ...context, reopen }, signal);
+  yield* readSnapshot(connection, state, opened, { ...context, reopen }, signal, clearFirst);
   await connection.query('COMMIT');
 }
