@@ -1,11 +1,12 @@
 /**
  * The way back: after the cutover, the new PostgreSQL primary is captured from the slot made at cutover and its
  * changes are applied to the old MariaDB database, so a fallback finds it current. Capture goes through the
- * origin filter (origin-filter.ts) so nothing the forward stream wrote returns to where it came from; the
+ * origin filter (pipeline/origin-filter.ts) so nothing the forward stream wrote returns to where it came from; the
  * MariaDB apply marks its writes with its own server id, so a later forward capture could tell them apart too.
  */
 import { ApplyTask } from '../pipeline/apply-task.ts';
 import { buildConnector } from '../pipeline/capture-task.ts';
+import { OriginFilter } from '../pipeline/origin-filter.ts';
 import { Supervisor } from '../pipeline/supervisor.ts';
 import type { ApplyWorkerStatus, ConnectorStatus } from '../api/status-types.ts';
 import { CdcError } from '../../common/errors.ts';
@@ -13,7 +14,6 @@ import type { Logger } from '../../common/logger.ts';
 import type { PipelineConfig } from '../config/schema.ts';
 import { ChangePublisher } from '../kafka/publisher.ts';
 import { readCutover, type CutoverRecord } from './cutover-record.ts';
-import { OriginFilter } from './origin-filter.ts';
 import { reverseConfig, type MigrationPlan } from './plan.ts';
 
 export interface ReverseStatus {
@@ -56,7 +56,10 @@ export async function startReverse(plan: MigrationPlan, logger: Logger): Promise
     );
   }
   const captureLogger = logger.child({ source: source.name, direction: 'reverse' });
-  const connector = new OriginFilter(buildConnector(source, captureLogger), [plan.forwardOrigin]);
+  const connector = new OriginFilter(buildConnector(source, captureLogger), {
+    origins: {},
+    drop: [plan.forwardOrigin],
+  });
   const publisher = new ChangePublisher({
     brokers: config.kafka.brokers,
     prefix: config.kafka.topicPrefix,

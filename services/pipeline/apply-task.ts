@@ -22,7 +22,12 @@ import { TrackedFeed } from './tracked-feed.ts';
 export function buildSink(replica: ReplicaConfig, logger: Logger): Sink {
   switch (replica.kind) {
     case 'postgres':
-      return new PostgresSink({ url: replica.url, replicationOrigin: replica.origin, logger });
+      return new PostgresSink({
+        url: replica.url,
+        replicationOrigin: replica.origin,
+        ...(replica.originName !== undefined ? { originName: replica.originName } : {}),
+        logger,
+      });
     case 'mariadb': {
       // A database in the URL holds every replicated table; without one, each source schema becomes a database.
       const database = decodeURIComponent(new URL(replica.url).pathname.replace(/^\//, ''));

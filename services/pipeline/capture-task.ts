@@ -8,8 +8,10 @@ import { MysqlConnector } from '../../connectors/mysql/mysql-connector.ts';
 import { PostgresConnector } from '../../connectors/postgres/postgres-connector.ts';
 import type { Logger } from '../../common/logger.ts';
 import type { KafkaConfig, SourceConfig } from '../config/schema.ts';
+import type { CaptureRule } from '../config/topology-compile.ts';
 import { ChangePublisher } from '../kafka/publisher.ts';
 import { CountedConnector, type CaptureCounts } from './counted-connector.ts';
+import { OriginFilter } from './origin-filter.ts';
 import { PauseGate } from './pause-gate.ts';
 import { Supervisor } from './supervisor.ts';
 
@@ -57,10 +59,12 @@ export class CaptureTask {
   readonly #supervisor: Supervisor;
   readonly #gate = new PauseGate();
 
-  constructor(source: SourceConfig, kafka: KafkaConfig, logger: Logger) {
+  /** `rule`: the node's capture rule when the source is a topology node (loop prevention, origins named by node). */
+  constructor(source: SourceConfig, kafka: KafkaConfig, logger: Logger, rule?: CaptureRule) {
     this.name = source.name;
     const taskLogger = logger.child({ source: source.name });
-    this.connector = new CountedConnector(buildConnector(source, taskLogger));
+    const connector = buildConnector(source, taskLogger);
+    this.connector = new CountedConnector(rule === undefined ? connector : new OriginFilter(connector, rule));
     this.publisher = new ChangePublisher({
       brokers: kafka.brokers,
       prefix: kafka.topicPrefix,

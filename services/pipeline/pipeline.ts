@@ -50,7 +50,9 @@ export async function startPipeline(
   }
   const roles = new Set(options.roles ?? ['capture', 'apply']);
   const captures = roles.has('capture')
-    ? config.sources.map((s) => new CaptureTask(s, config.kafka, logger))
+    ? config.sources.map(
+        (s) => new CaptureTask(s, config.kafka, logger, config.topology?.captureRules[s.name]),
+      )
     : [];
   const applies = roles.has('apply')
     ? config.replicas.map((r) => new ApplyTask(r, config.kafka, logger))

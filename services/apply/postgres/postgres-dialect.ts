@@ -29,6 +29,8 @@ export interface PostgresDialectOptions {
   readonly targetSchema?: string;
   /** Marks applied commits with the replication origin `cdc_<stream>` (needs superuser or EXECUTE on the origin functions). */
   readonly replicationOrigin?: boolean;
+  /** The replication origin's name instead of `cdc_<stream>`: a topology names one per link (origins are cluster-wide). */
+  readonly originName?: string;
 }
 
 export function originName(stream: string): string {
@@ -122,7 +124,7 @@ export class PostgresDialect implements SqlDialect<PostgresConnection> {
 
   async prepareStream(connection: PostgresConnection, stream: string): Promise<void> {
     if (this.options.replicationOrigin === false) return;
-    const name = originName(stream);
+    const name = this.options.originName ?? originName(stream);
     if (connection.origin === name) return;
     try {
       if (connection.origin !== null)

@@ -10,7 +10,7 @@ import type { ChangeEvent } from '../../../schemas/events/change-event.ts';
 import type { ApplyWorkerStatus } from '../../../services/api/status-types.ts';
 import { CdcError } from '../../../common/errors.ts';
 import { parseConfig } from '../../../services/config/load.ts';
-import { OriginFilter } from '../../../services/migrate/origin-filter.ts';
+import { OriginFilter } from '../../../services/pipeline/origin-filter.ts';
 import { formatPhase, migrationPhase } from '../../../services/migrate/phases.ts';
 import { migrationPlan, reverseConfig } from '../../../services/migrate/plan.ts';
 
@@ -134,7 +134,7 @@ void describe('origin filter', () => {
       name: 'pg-back',
       stream: () => batchesOf(batches),
     } as unknown as SourceConnector;
-    const filter = new OriginFilter(inner, ['cdc_shop']);
+    const filter = new OriginFilter(inner, { origins: {}, drop: ['cdc_shop'] });
     const out: CaptureBatch[] = [];
     for await (const batch of filter.stream({ position: null, state: null }, new AbortController().signal))
       out.push(batch);
