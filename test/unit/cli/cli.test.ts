@@ -27,6 +27,20 @@ function cdc(...args: string[]): Promise<Outcome> {
   });
 }
 
+/** Serves `status` through the real API for the tests of the enclosing describe; `url()` is its address. */
+function serveApi(status: FakeStatus): () => string {
+  let app: FastifyInstance | null = null;
+  let url = '';
+  before(async () => {
+    app = await buildApp({ status, metrics: createMetrics() });
+    url = await app.listen({ host: '127.0.0.1', port: 0 });
+  });
+  after(async () => {
+    await app?.close();
+  });
+  return () => url;
+}
+
 let dir = '';
 before(async () => {
   dir = await mkdtemp(join(tmpdir(), 'cdc-cli-'));
@@ -77,20 +91,11 @@ void describe('cdc validate', () => {
 });
 
 void describe('cdc status and snapshot against a running API', () => {
-  let app: FastifyInstance;
-  let url = '';
   const status = new FakeStatus([connector({ snapshot: null })]);
-
-  before(async () => {
-    app = await buildApp({ status, metrics: createMetrics() });
-    url = await app.listen({ host: '127.0.0.1', port: 0 });
-  });
-  after(async () => {
-    await app.close();
-  });
+  const url = serveApi(status);
 
   void test('status prints connectors and workers as a table', async () => {
-    const result = await cdc('status', '--api', url);
+    const result = await cdc('status', '--api', url());
     assert.equal(result.code, 0, result.stderr);
     assert.match(result.stdout, /^CONNECTOR\s+KIND\s+STATE/m);
     assert.match(result.stdout, /^pg-main\s+postgres\s+streaming\s+slot cdc_pg_main/m);
@@ -124,7 +129,7 @@ void describe('cdc status and snapshot against a running API', () => {
     const result = await cdc(
       'snapshot',
       '--api',
-      url,
+      url(),
       '--source',
       'pg-main',
       '--tables',
@@ -139,7 +144,7 @@ void describe('cdc status and snapshot against a running API', () => {
   });
 
   void test('snapshot of an unknown source exits 1 naming it', async () => {
-    const result = await cdc('snapshot', '--api', url, '--source', 'nope');
+    const result = await cdc('snapshot', '--api', url(), '--source', 'nope');
     assert.equal(result.code, 1);
     assert.match(result.stderr, /no source named "nope" \(sources: pg-main\)/);
   });
@@ -163,21 +168,12 @@ void describe('cdc --version', () => {
 });
 
 void describe('exit codes and limits against a running API', () => {
-  let app: FastifyInstance;
-  let url = '';
   const status = new FakeStatus([connector()], [worker()]);
-
-  before(async () => {
-    app = await buildApp({ status, metrics: createMetrics() });
-    url = await app.listen({ host: '127.0.0.1', port: 0 });
-  });
-  after(async () => {
-    await app.close();
-  });
+  const url = serveApi(status);
 
   void test('status exits 1 when an apply worker has failed, naming it and why on stderr', async () => {
     status.workerList = [worker({ state: 'failed', lastError: 'relation "orders" does not exist' })];
-    const result = await cdc('status', '--api', url);
+    const result = await cdc('status', '--api', url());
     assert.equal(result.code, 1);
     assert.match(result.stdout, /^pg-replica\s+pg-main\s+failed/m);
     assert.match(result.stderr, /apply worker pg-replica failed: relation "orders" does not exist/);
@@ -186,7 +182,7 @@ void describe('exit codes and limits against a running API', () => {
 
   void test('status --json exits 1 when a connector has failed', async () => {
     status.connectorList = [connector({ state: 'failed', lastError: 'slot is gone' })];
-    const result = await cdc('status', '--api', url, '--json');
+    const result = await cdc('status', '--api', url(), '--json');
     assert.equal(result.code, 1);
     assert.equal((JSON.parse(result.stdout) as StatusResponse).connectors[0]?.state, 'failed');
     assert.match(result.stderr, /connector pg-main failed: slot is gone/);
@@ -194,7 +190,7 @@ void describe('exit codes and limits against a running API', () => {
   });
 
   void test('status exits 0 when everything runs', async () => {
-    const result = await cdc('status', '--api', url);
+    const result = await cdc('status', '--api', url());
     assert.equal(result.code, 0, result.stderr);
   });
 
@@ -205,7 +201,7 @@ void describe('exit codes and limits against a running API', () => {
     const result = await cdc(
       'snapshot',
       '--api',
-      url,
+      url(),
       '--source',
       'pg-main',
       '--interval',
@@ -220,21 +216,21 @@ void describe('exit codes and limits against a running API', () => {
   });
 
   void test('pause and resume a connector and a worker by name', async () => {
-    const pausedConnector = await cdc('pause', 'pg-main', '--api', url);
+    const pausedConnector = await cdc('pause', 'pg-main', '--api', url());
     assert.equal(pausedConnector.code, 0, pausedConnector.stderr);
     assert.equal(pausedConnector.stdout.trim(), 'connector pg-main is paused');
-    const pausedWorker = await cdc('pause', 'pg-replica', '--api', url);
+    const pausedWorker = await cdc('pause', 'pg-replica', '--api', url());
     assert.equal(pausedWorker.stdout.trim(), 'apply worker pg-replica is paused');
     assert.equal(status.connectorList[0]?.state, 'paused');
     assert.equal(status.workerList[0]?.state, 'paused');
-    const resumed = await cdc('resume', 'pg-replica', '--api', url, '--worker');
+    const resumed = await cdc('resume', 'pg-replica', '--api', url(), '--worker');
     assert.equal(resumed.stdout.trim(), 'apply worker pg-replica is running');
-    await cdc('resume', 'pg-main', '--api', url);
+    await cdc('resume', 'pg-main', '--api', url());
     assert.equal(status.connectorList[0]?.state, 'streaming');
   });
 
   void test('pause of an unknown name exits 1 listing the names there are', async () => {
-    const result = await cdc('pause', 'nope', '--api', url);
+    const result = await cdc('pause', 'nope', '--api', url());
     assert.equal(result.code, 1);
     assert.match(result.stderr, /no connector or apply worker named "nope" \(names: pg-main, pg-replica\)/);
   });
