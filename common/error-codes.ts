@@ -83,6 +83,11 @@ export const ERROR_CODES = {
     http: 500,
     doc: 'The published position plus connector state exceed what Kafka keeps as offset metadata (offset.metadata.max.bytes, 4096 by default).',
   },
+  EVENT_TOO_LARGE: {
+    retriable: false,
+    http: 500,
+    doc: 'A change event is larger than kafka.maxEventBytes; the message names its table, key, position and size. Raise kafka.maxEventBytes, or set kafka.oversizedEvents to sideTopic to divert such events and keep capturing.',
+  },
   APPLY_FAILED: {
     retriable: false,
     http: 500,

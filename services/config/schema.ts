@@ -230,6 +230,26 @@ const kafka = z.strictObject({
       description:
         'Consumer group session timeout of the apply workers: how long a worker that died without leaving its group holds its partitions before another instance takes over.',
     }),
+  compression: z.enum(['none', 'gzip', 'zstd']).default('none').meta({
+    description:
+      "Compression of the record batches the pipeline produces: gzip, or zstd (Node's own zlib; faster than gzip and usually smaller). Every consumer of the topics needs the codec.",
+  }),
+  maxEventBytes: z
+    .int({ error: 'must be a whole number of bytes' })
+    .min(1_024, { error: 'must be at least 1024' })
+    .max(67_108_864, {
+      error:
+        'must be at most 67108864 (64 MiB): a produce request must stay under the broker socket.request.max.bytes (100 MiB by default)',
+    })
+    .default(1_048_576)
+    .meta({
+      description:
+        'Largest change event, in bytes as encoded (key, value and headers, before compression). Changelog topics are created with a `max.message.bytes` to match, and an existing one is raised to it; a larger event is handled as `oversizedEvents` says.',
+    }),
+  oversizedEvents: z.enum(['fail', 'sideTopic']).default('fail').meta({
+    description:
+      'An event larger than `maxEventBytes` stops capture with an error naming its table, key, position and size (`fail`), or goes by key and reason to the topic `<topicPrefix>.<source>.oversized`, in the same Kafka transaction as the events around it, so capture goes on and replicas miss only that change (`sideTopic`).',
+  }),
   schemaRegistry: z
     .strictObject({ url: connectionUrl(['http', 'https'], 'Schema registry URL.') })
     .optional()

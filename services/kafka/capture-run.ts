@@ -1,7 +1,8 @@
 /**
  * What the publisher gathers between two Kafka transactions: the encoded changelog messages of one or more
  * capture batches, the schemas they need that the schema topic may not have yet, and the position, commit and
- * connector state to store with them. Also the guard that keeps positions strictly increasing.
+ * connector state to store with them. Also the guard that keeps positions strictly increasing, and the size
+ * limit of one event (see oversized.ts).
  */
 import type { Message } from 'kafkajs';
 import { encodeEvent, type WriterSchema } from '../../schemas/avro/codec.ts';
@@ -13,9 +14,12 @@ import {
   type EventPosition,
 } from '../../schemas/positions/position.ts';
 import type { CaptureBatch, ConnectorState } from '../../connectors/connector.ts';
+import { oversizedError, sideTopicMessage, type EventSizeLimit } from './oversized.ts';
 
 export class CaptureRun {
   readonly messages: Message[] = [];
+  /** Events over the size limit, as side-topic records (kafka.oversizedEvents: sideTopic). */
+  readonly diverted: Message[] = [];
   readonly newSchemas = new Map<string, WriterSchema>();
   bytes = 0;
   events = 0;
@@ -29,15 +33,18 @@ export class CaptureRun {
   position: EventPosition | null;
   state: ConnectorState | null;
   private readonly isRegistered: (schema: WriterSchema) => boolean;
+  private readonly limit: EventSizeLimit | null;
   /** Schemas the previous run registers in its transaction, which always commits before this run's. */
   private readonly pending: ReadonlyMap<string, WriterSchema>;
 
   constructor(
     resume: { position: EventPosition | null; state: ConnectorState | null },
     isRegistered: (schema: WriterSchema) => boolean,
+    limit: EventSizeLimit | null = null,
     pending: ReadonlyMap<string, WriterSchema> = new Map(),
   ) {
     this.isRegistered = isRegistered;
+    this.limit = limit;
     this.pending = pending;
     this.position = resume.position;
     this.state = resume.state;
@@ -54,7 +61,6 @@ export class CaptureRun {
       }
       this.position = position;
       const encoded = encodeEvent(event);
-      this.need(encoded.schemas.value);
       if (encoded.schemas.key !== null) this.need(encoded.schemas.key);
       const key = encoded.key ?? Buffer.from(tableId(event.table), 'utf8');
       const headers: Record<string, string> = {
@@ -64,8 +70,16 @@ export class CaptureRun {
       };
       if (event.source.txId !== null) headers['cdc.tx'] = event.source.txId;
       // Partition 0 explicitly: the changelog is one ordered log even if someone added partitions.
-      this.messages.push({ key, value: encoded.value, partition: 0, headers });
-      this.bytes += key.length + encoded.value.length + 100;
+      const message: Message = { key, value: encoded.value, partition: 0, headers };
+      const bytes = key.length + encoded.value.length + headerBytes(message);
+      if (this.limit !== null && bytes > this.limit.maxEventBytes) {
+        if (this.limit.policy === 'fail') throw oversizedError(event, bytes, this.limit);
+        this.diverted.push(sideTopicMessage(event, key, bytes, this.limit));
+        continue;
+      }
+      this.need(encoded.schemas.value);
+      this.messages.push(message);
+      this.bytes += bytes + 100;
       this.events++;
     }
     if (batch.commit !== null) this.commit = batch.commit;
@@ -82,7 +96,12 @@ export class CaptureRun {
    * written: this run's schemas then count as registered (if this transaction fails, the next never commits).
    */
   next(): CaptureRun {
-    return new CaptureRun({ position: this.position, state: this.state }, this.isRegistered, this.newSchemas);
+    return new CaptureRun(
+      { position: this.position, state: this.state },
+      this.isRegistered,
+      this.limit,
+      this.newSchemas,
+    );
   }
 }
 

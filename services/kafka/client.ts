@@ -8,6 +8,7 @@ import net from 'node:net';
 import tls from 'node:tls';
 import kafkajs from 'kafkajs';
 import type { ISocketFactory, Kafka, LogEntry, ProducerConfig } from 'kafkajs';
+import { registerCompressionCodecs } from './compression.ts';
 import { CdcError, type ErrorFields } from '../../common/errors.ts';
 import { silentLogger, type Logger } from '../../common/logger.ts';
 import { kafkaErrorLineLevel } from './log-levels.ts';
@@ -74,6 +75,7 @@ export function destroyLeftoverSockets(kafka: Kafka): number {
 }
 
 export function createKafka(config: KafkaClientConfig): Kafka {
+  registerCompressionCodecs();
   const logger = (config.logger ?? silentLogger).child({ component: 'kafkajs' });
   const { logLevel } = kafkajs;
   const open = new Set<net.Socket>();

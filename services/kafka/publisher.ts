@@ -13,9 +13,16 @@ import type { Kafka, Producer } from 'kafkajs';
 import { CaptureRun, chunks } from './capture-run.ts';
 import { lastCommittedPosition } from './changelog-tail.ts';
 import { createKafka, destroyLeftoverSockets, kafkaError, producerConfig } from './client.ts';
+import { compressionType, type Compression } from './compression.ts';
+import type { EventSizeLimit, OversizedPolicy } from './oversized.ts';
 import { SchemaStore } from './schema-store.ts';
 import { connectorTopics, ensureTopic, type ConnectorTopics } from './topics.ts';
-import type { ConnectorState, ResumePoint, SourceConnector } from '../../connectors/connector.ts';
+import type {
+  CaptureBatch,
+  ConnectorState,
+  ResumePoint,
+  SourceConnector,
+} from '../../connectors/connector.ts';
 import {
   comparePosition,
   formatCommit,
@@ -38,6 +45,15 @@ export interface PublisherOptions {
   readonly maxDelayMs?: number;
   /** Partitions of the changelog topic when it is created (default 1: one total order). */
   readonly partitions?: number;
+  /** Compression of the produced record batches (default none). */
+  readonly compression?: Compression;
+  /**
+   * Most bytes of one encoded event, before compression (default 1 MiB). The changelog topic is created with a
+   * `max.message.bytes` to match, or raised to it.
+   */
+  readonly maxEventBytes?: number;
+  /** What happens to a larger event (default fail): see oversized.ts. */
+  readonly oversizedEvents?: OversizedPolicy;
 }
 
 export interface PublisherStatus {
@@ -47,6 +63,8 @@ export interface PublisherStatus {
   readonly transactions: number;
   /** Events the guard dropped because they were at or before the published position. */
   readonly eventsSkipped: number;
+  /** Events larger than kafka.maxEventBytes sent to the side topic instead of the changelog. */
+  readonly eventsOversized: number;
   readonly schemasRegistered: number;
   readonly lastPublished: string | null;
   readonly lastCommit: string | null;
@@ -57,6 +75,9 @@ export interface PublisherStatus {
 const MAX_METADATA_BYTES = 4096;
 /** Below the broker's default message.max.bytes (1 MiB) with room for batch overhead. */
 const MAX_REQUEST_BYTES = 900_000;
+export const DEFAULT_MAX_EVENT_BYTES = 1024 * 1024;
+/** Room in a topic's max.message.bytes for the record batch header and one record's framing. */
+const BATCH_OVERHEAD_BYTES = 1024;
 /** Messages per produce request: see `chunks` for why larger sends cost more than they save. */
 const MAX_REQUEST_MESSAGES = 500;
 
@@ -80,7 +101,15 @@ export class ChangePublisher {
   /** The "offset" stored with each transaction's metadata: only needs to increase. */
   private offsetCounter = 0n;
   private lastCommit: string | null = null;
-  private counters = { eventsPublished: 0, transactions: 0, eventsSkipped: 0, schemasRegistered: 0 };
+  private counters = {
+    eventsPublished: 0,
+    transactions: 0,
+    eventsSkipped: 0,
+    eventsOversized: 0,
+    schemasRegistered: 0,
+  };
+  private readonly limit: EventSizeLimit;
+  private readonly compression: ReturnType<typeof compressionType>;
   private lastPublished: string | null = null;
   private lastError: string | null = null;
   private state: PublisherStatus['state'] = 'idle';
@@ -99,6 +128,12 @@ export class ChangePublisher {
       logger: this.logger,
     });
     this.schemas = new SchemaStore({ brokers: options.brokers, prefix: options.prefix, logger: this.logger });
+    this.limit = {
+      maxEventBytes: options.maxEventBytes ?? DEFAULT_MAX_EVENT_BYTES,
+      policy: options.oversizedEvents ?? 'fail',
+      sideTopic: this.topics.oversized,
+    };
+    this.compression = compressionType(options.compression ?? 'none');
   }
 
   /**
@@ -163,14 +198,22 @@ export class ChangePublisher {
       done: Promise.resolve(),
       failure: null,
     };
+    // The source stream ends with the caller's signal, and also when publishing fails: a stream left suspended
+    // would hold the replication slot or binlog connection until the process exits, so a restart could not
+    // take it over.
+    const source = new AbortController();
+    const onAbort = (): void => source.abort();
+    signal.addEventListener('abort', onAbort, { once: true });
+    if (signal.aborted) source.abort();
+    let iterator: AsyncIterator<CaptureBatch> | null = null;
     try {
       const resume = await this.readResumePoint();
       this.logger.info(
         { resume: this.lastPublished, commit: this.lastCommit },
         'publishing from resume point',
       );
-      let run = new CaptureRun(resume, (schema) => this.schemas.isRegistered(schema.id));
-      const iterator = connector.stream(resume, signal)[Symbol.asyncIterator]();
+      let run = new CaptureRun(resume, (schema) => this.schemas.isRegistered(schema.id), this.limit);
+      iterator = connector.stream(resume, source.signal)[Symbol.asyncIterator]();
       const maxEvents = this.options.maxEvents ?? 5000;
       const maxDelayMs = this.options.maxDelayMs ?? 100;
       // The next batch is requested before the current run is flushed, so the source keeps reading meanwhile.
@@ -214,8 +257,13 @@ export class ChangePublisher {
       this.lastError = errorMessage(error);
       throw error;
     } finally {
+      signal.removeEventListener('abort', onAbort);
+      source.abort();
       // A transaction still being written finishes (or fails) before the producer closes under it.
       await flushing.done;
+      await iterator?.return?.()?.catch((error: unknown) => {
+        this.logger.warn({ error: errorMessage(error) }, 'the source stream failed while closing');
+      });
       await this.close();
     }
   }
@@ -246,9 +294,14 @@ export class ChangePublisher {
     await ensureTopic(
       this.kafka,
       this.topics.changelog,
-      { partitions: this.options.partitions ?? 1 },
+      {
+        partitions: this.options.partitions ?? 1,
+        maxMessageBytes: this.limit.maxEventBytes + BATCH_OVERHEAD_BYTES,
+      },
       this.logger,
     );
+    if (this.limit.policy === 'sideTopic')
+      await ensureTopic(this.kafka, this.topics.oversized, { partitions: 1 }, this.logger);
     await this.schemas.ensureTopic();
   }
 
@@ -303,8 +356,15 @@ export class ChangePublisher {
         );
         await transaction.send({ topic: this.schemas.topic, acks: -1, messages });
       }
-      for (const chunk of chunks(run.messages, MAX_REQUEST_BYTES, MAX_REQUEST_MESSAGES)) {
-        await transaction.send({ topic: this.topics.changelog, acks: -1, messages: chunk });
+      // A multi-event send is one record batch, so it must stay under the topic's limit as one event does.
+      const requestBytes = Math.min(MAX_REQUEST_BYTES, this.limit.maxEventBytes);
+      const compression = this.compression;
+      for (const chunk of chunks(run.messages, requestBytes, MAX_REQUEST_MESSAGES)) {
+        await transaction.send({ topic: this.topics.changelog, acks: -1, compression, messages: chunk });
+      }
+      if (run.diverted.length > 0) {
+        const messages = run.diverted;
+        await transaction.send({ topic: this.limit.sideTopic, acks: -1, compression, messages });
       }
       // kafkajs forwards `metadata` to TxnOffsetCommit although its typings omit the field.
       const partitionOffset = { partition: 0, offset, metadata };
@@ -326,6 +386,13 @@ export class ChangePublisher {
     for (const schema of run.newSchemas.values()) this.schemas.markRegistered(schema);
     this.counters.eventsPublished += run.events;
     this.counters.eventsSkipped += run.skipped;
+    this.counters.eventsOversized += run.diverted.length;
+    for (const diverted of run.diverted) {
+      this.logger.warn(
+        { topic: this.limit.sideTopic, event: diverted.value?.toString() },
+        'an event larger than kafka.maxEventBytes went to the side topic instead of the changelog',
+      );
+    }
     this.counters.schemasRegistered += run.newSchemas.size;
     this.counters.transactions++;
     this.lastPublished = stored.position;

@@ -71,6 +71,9 @@ export class CaptureTask {
       connector: source.name,
       clientId: `${kafka.clientId}.capture.${source.name}`,
       partitions: kafka.partitions,
+      compression: kafka.compression,
+      maxEventBytes: kafka.maxEventBytes,
+      oversizedEvents: kafka.oversizedEvents,
       logger: taskLogger,
     });
     this.#supervisor = new Supervisor(`capture ${source.name}`, taskLogger);
