@@ -122,7 +122,7 @@ export class SnapshotRunner {
       if (result.kind === 'retry') {
         this.#options.logger.info(
           { table: name },
-          'snapshot chunk changed during its window without a usable key; reading it again',
+          'snapshot chunk changed during its window in a way the fold cannot match; reading it again',
         );
         return;
       }
@@ -137,7 +137,7 @@ export class SnapshotRunner {
 
   /**
    * Reads the next chunk by keyset. A table without a key cannot be read by keyset: it is read in one chunk,
-   * which holds the whole table in memory and retries whole if it changes during its window.
+   * which holds the whole table in memory and replaces the replica's copy (keyless-fold.ts).
    */
   async #select(
     table: PgTable,
