@@ -16,6 +16,8 @@
  */
 import { decodeEvent, schemaIdOf } from '../../schemas/avro/codec.ts';
 import type { ChangeEvent } from '../../schemas/events/change-event.ts';
+import { tableId } from '../../schemas/events/table-schema.ts';
+import { formatPosition } from '../../schemas/positions/position.ts';
 import { CdcError, errorMessage, isRetriable } from '../../common/errors.ts';
 import { silentLogger, type Logger } from '../../common/logger.ts';
 import { DEFAULT_BACKOFF, withRetries } from '../../common/retry.ts';
@@ -110,7 +112,15 @@ export async function replayDeadLetters(options: ReplayOptions): Promise<ReplayP
             update({ otherReplicas: progress.otherReplicas + 1 });
             continue;
           }
-          pending.push({ record, event: await decode(record, options.schemas) });
+          let event: ChangeEvent;
+          try {
+            event = await decode(record, options.schemas);
+          } catch (error) {
+            // What comes before it is replayed first: the replay stops right before the culprit.
+            await applyInOrder(pending);
+            throw error;
+          }
+          pending.push({ record, event });
           if (pending.length >= maxEvents) {
             await applyInOrder(pending);
             pending = [];
@@ -136,18 +146,19 @@ export async function replayDeadLetters(options: ReplayOptions): Promise<ReplayP
 
   /** Applies dead letters in one target transaction; when that fails for good, one by one up to the culprit. */
   async function applyInOrder(items: readonly Pending[]): Promise<void> {
+    if (items.length === 0) return;
     try {
       await applyAndCommit(items);
       return;
     } catch (error) {
       if (items.length === 1 || isRetriable(error) || options.signal.aborted)
-        throw replayFailure(error, items);
+        throw replayFailure(error, items[0]!);
     }
     for (const item of items) {
       try {
         await applyAndCommit([item]);
       } catch (error) {
-        throw replayFailure(error, [item]);
+        throw replayFailure(error, item);
       }
     }
   }
@@ -199,18 +210,16 @@ async function decode(record: DeadLetterRecord, schemas: SchemaStore): Promise<C
   }
 }
 
-function replayFailure(error: unknown, items: readonly Pending[]): unknown {
+/** The failure of `item`, whose dead letter the replay stops before. */
+function replayFailure(error: unknown, item: Pending): unknown {
   // Stopped (shutdown), or a retriable failure still failing when it was: nothing to say about the event.
   if (error instanceof CdcError && (error.code === 'STOPPED' || error.retriable)) return error;
-  const first = items[0]!;
-  const what =
-    items.length === 1
-      ? `dead letter ${first.record.offset} (${first.event.op} on ${first.record.table ?? '?'} at ${first.record.position ?? '?'})`
-      : `dead letters ${first.record.offset}..${items.at(-1)!.record.offset}`;
+  const { record, event } = item;
+  const what = `dead letter ${record.offset} (${event.op} on ${tableId(event.table)} at ${formatPosition(event.source.position)})`;
   return new CdcError(
     'APPLY_FAILED',
     `replay stopped before ${what}: ${errorMessage(error)}; fix the cause and replay again, it goes on from there`,
-    { offset: first.record.offset.toString() },
+    { offset: record.offset.toString() },
     { cause: error },
   );
 }

@@ -244,6 +244,13 @@ async function redrive(kind: 'postgres' | 'mariadb'): Promise<void> {
     },
   );
   assert.deepEqual(await replica.rows('ledger', 'n'), await source.rows('ledger', 'n'));
+
+  // A dead letter no event can be decoded from stops the replay before it, saying so.
+  const garbage = await appendUndecodable(pipeline.topics.deadLetter, pipeline.replicaName);
+  const undecodable = await replay(running);
+  assert.equal(undecodable.state, 'failed');
+  assert.match(undecodable.error ?? '', /cannot be replayed: no change event can be decoded/);
+  assert.equal(undecodable.next, garbage);
 }
 
 test('PostgreSQL replica: dead letters listed with reasons, replayed after the fix in order, each exactly once', () =>
@@ -268,5 +275,27 @@ async function resetReplayProgress(prefix: string, topic: string, replica: strin
     });
   } finally {
     await admin.disconnect();
+  }
+}
+
+/** Writes a record that holds no change event to the dead-letter topic; returns its offset. */
+async function appendUndecodable(topic: string, replica: string): Promise<string> {
+  const kafka = new Kafka({
+    brokers: stack.kafkaBrokers,
+    clientId: 'test-dlq-garbage',
+    logLevel: logLevel.NOTHING,
+  });
+  const producer = kafka.producer();
+  await producer.connect();
+  try {
+    const [written] = await producer.send({
+      topic,
+      messages: [
+        { value: 'not an event', headers: { 'cdc.dlq.replica': replica, 'cdc.dlq.reason': 'test' } },
+      ],
+    });
+    return written!.baseOffset!;
+  } finally {
+    await producer.disconnect();
   }
 }
