@@ -341,7 +341,8 @@ export class ChangeStream {
 
   /** The catalog's table, narrowed to the columns the publication sends (publication column lists). */
   async #tableFor(message: Pgoutput.MessageRelation, reload = false): Promise<PgTable> {
-    const signature = `${message.replicaIdentity}|${message.columns.map((column) => `${column.name}:${column.typeOid}:${column.typeMod}`).join(',')}`;
+    // Key flags too: a primary key added to a keyless table changes its key, not its columns.
+    const signature = `${message.replicaIdentity}|${message.columns.map((column) => `${column.name}:${column.typeOid}:${column.typeMod}:${column.flags}`).join(',')}`;
     const table = await this.#options.catalog.forRelation(message.relationOid, signature, reload);
     const sent = new Set(message.columns.map((column) => column.name));
     if (table.schema.columns.every((column) => sent.has(column.name))) return table;

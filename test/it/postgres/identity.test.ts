@@ -97,6 +97,12 @@ describe('PostgreSQL replica identity and unchanged TOAST', () => {
       await db.sql('INSERT INTO late_t VALUES (1)');
       assert.deepEqual((await capture.waitForEvents(1, 'late_t'))[0]?.after, { v: 1 });
       assert.match((connector.status().warnings ?? []).join('\n'), /"public"\."late_t" has no primary key/);
+      // Fixed while streaming: the stream describes the table again with its key, and the warning goes.
+      await db.sql('ALTER TABLE late_t ADD PRIMARY KEY (v)');
+      await db.sql('INSERT INTO late_t VALUES (2)');
+      const keyed = (await capture.waitForEvents(2, 'late_t'))[1];
+      assert.deepEqual(keyed?.table.key, ['v']);
+      assert.doesNotMatch((connector.status().warnings ?? []).join('\n'), /late_t/);
     } finally {
       await capture.stop();
     }
