@@ -97,9 +97,14 @@ export function deadLetterControl(
         },
       });
     } finally {
-      if (shared === undefined) await sink.close();
-      await schemas.close();
       topic.close();
+      const closed = await Promise.allSettled([
+        shared === undefined ? sink.close() : undefined,
+        schemas.close(),
+      ]);
+      for (const result of closed)
+        if (result.status === 'rejected')
+          logger.warn({ err: result.reason as unknown }, 'closing after the replay failed');
     }
   };
 
@@ -124,7 +129,8 @@ export function deadLetterControl(
       if (abort.signal.aborted)
         throw new CdcError('STOPPED', 'the pipeline is stopping; no replay starts now', {});
       const running = jobs.get(replica.name);
-      if (running?.progress?.state === 'running') return running.progress;
+      if (running !== undefined && (running.progress === null || running.progress.state === 'running'))
+        return running.progress ?? running.started.promise;
       const job: Job = { progress: null, started: Promise.withResolvers(), done: Promise.resolve() };
       // A failure before the first progress is the caller's answer; a later one is in the progress and the log.
       job.done = run(replica, job).catch((error: unknown) => job.started.reject(error));
