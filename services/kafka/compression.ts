@@ -1,9 +1,9 @@
 /**
  * Producer compression. kafkajs 2.2.4 has only gzip built in and looks every other codec up in its
  * `CompressionCodecs` table; zstd comes from Node's own zlib (Node 22.15 and later), so it needs no native
- * add-on: the npm codec packages for kafkajs (`@kafkajs/zstd`, `kafkajs-lz4`) wrap native modules last built
- * for Node versions long gone. The codec is registered for every client we build, so every consumer in the
- * process reads zstd batches, whoever wrote them.
+ * add-on: the npm codec packages for kafkajs wrap old native modules (`@kafkajs/zstd` needs `cppzst`, whose
+ * build failed here; `kafkajs-lz4` needs `lz4` 0.6). The codec is registered for every
+ * client we build, so every consumer in the process reads zstd batches, whoever wrote them.
  */
 import { promisify } from 'node:util';
 import zlib from 'node:zlib';
