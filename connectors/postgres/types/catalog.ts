@@ -10,7 +10,7 @@ import type { ColumnSchema, TableSchema } from '../../../schemas/events/table-sc
 import { CdcError } from '../../../common/errors.ts';
 import { pgColumnDefault } from './column-default.ts';
 import { columnTypeOf, type PgTypeFacts } from './column-type.ts';
-import { readUserTypes } from './user-types.ts';
+import { readUserTypes, type TypesByText } from './user-types.ts';
 
 export type ReplicaIdentity = 'default' | 'nothing' | 'full' | 'index';
 
@@ -19,8 +19,8 @@ export interface PgTable {
   readonly schema: TableSchema;
   readonly identity: ReplicaIdentity;
   readonly hasPrimaryKey: boolean;
-  /** Attribute count of each column whose type (or element type) is a composite: see type-drift.ts. */
-  readonly compositeArity?: ReadonlyMap<string, number>;
+  /** The user types of schema.userTypes by their type text, for reading their values (type-drift.ts). */
+  readonly typesByText?: TypesByText;
 }
 
 interface ColumnRow {
@@ -42,7 +42,6 @@ interface ColumnRow {
   default_expr: string | null;
   /** The column's own type (a domain itself, not its base) when it lies outside pg_catalog. */
   user_type_oid: number | null;
-  composite_arity: number | null;
 }
 
 interface TableRow {
@@ -80,10 +79,7 @@ SELECT a.attname AS name,
        -- a generated column's expression is kept in pg_attrdef too: it is no default
        (SELECT pg_get_expr(d.adbin, d.adrelid) FROM pg_attrdef d
          WHERE d.adrelid = a.attrelid AND d.adnum = a.attnum AND a.attgenerated = '') AS default_expr,
-       CASE WHEN t.typnamespace <> 'pg_catalog'::regnamespace THEN t.oid::int4 END AS user_type_oid,
-       (SELECT count(*)::int4 FROM pg_attribute ca
-         WHERE ca.attrelid = COALESCE(et.typrelid, bt.typrelid) AND ca.attnum > 0 AND NOT ca.attisdropped
-        HAVING COALESCE(et.typrelid, bt.typrelid) <> 0) AS composite_arity
+       CASE WHEN t.typnamespace <> 'pg_catalog'::regnamespace THEN t.oid::int4 END AS user_type_oid
   FROM pg_attribute a
   JOIN pg_type t ON t.oid = a.atttypid
   -- a domain is carried as its base type, and an array of a domain as an array of that base type
@@ -158,7 +154,7 @@ export class PgCatalog {
       this.#pool.query<ColumnRow>(COLUMNS_SQL, [oid]),
     ]);
     const userTypeOids = columnResult.rows.flatMap((column) => column.user_type_oid ?? []);
-    const userTypes = userTypeOids.length > 0 ? await readUserTypes(this.#pool, userTypeOids) : [];
+    const userTypes = userTypeOids.length > 0 ? await readUserTypes(this.#pool, userTypeOids) : null;
     const row = tableResult.rows[0];
     if (!row)
       throw new CdcError('SOURCE_TABLE_UNSUPPORTED', `relation ${oid} is not in the catalog (dropped?)`, {
@@ -182,14 +178,11 @@ export class PgCatalog {
       };
     });
     const key = identity === 'index' ? (row.identity_key ?? []) : (row.primary_key ?? []);
-    const composites = columnResult.rows.flatMap((column) =>
-      column.composite_arity === null ? [] : [[column.name, column.composite_arity] as const],
-    );
     return {
       oid,
       identity,
       hasPrimaryKey: (row.primary_key ?? []).length > 0,
-      ...(composites.length > 0 ? { compositeArity: new Map(composites) } : {}),
+      ...(userTypes && userTypes.types.length > 0 ? { typesByText: userTypes.byText } : {}),
       schema: {
         dialect: 'postgres',
         database: row.database,
@@ -198,7 +191,7 @@ export class PgCatalog {
         columns,
         key,
         beforeImage: identity === 'full' ? 'full' : 'key',
-        ...(userTypes.length > 0 ? { userTypes } : {}),
+        ...(userTypes && userTypes.types.length > 0 ? { userTypes: userTypes.types } : {}),
       },
     };
   }

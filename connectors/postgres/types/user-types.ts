@@ -15,8 +15,25 @@ import type {
   UserTypeName,
 } from '../../../schemas/events/user-type.ts';
 
+/**
+ * The described types by their format_type text (`public.address`, `"My Schema".mood`), the way a column's
+ * sourceType and a composite attribute's type name them; a multirange by its own text, for its range.
+ */
+export type TypesByText = ReadonlyMap<
+  string,
+  UserType | { readonly kind: 'multirange'; readonly range: UserType }
+>;
+
+export interface ReadTypes {
+  /** Dependencies first. */
+  readonly types: UserType[];
+  readonly byText: TypesByText;
+}
+
 interface TypeRow {
   oid: number;
+  type_text: string;
+  multirange_text: string | null;
   schema: string;
   name: string;
   kind: string;
@@ -37,7 +54,8 @@ interface TypeRow {
 
 // Types in pg_catalog and information_schema exist on every PostgreSQL replica and depend on nothing else.
 const TYPES_SQL = `
-SELECT t.oid::int4 AS oid, n.nspname AS schema, t.typname AS name, t.typtype AS kind,
+SELECT t.oid::int4 AS oid, format_type(t.oid, NULL) AS type_text, format_type(r.rngmultitypid, NULL) AS multirange_text,
+       n.nspname AS schema, t.typname AS name, t.typtype AS kind,
        array_remove(ARRAY[
          CASE WHEN t.typcategory = 'A' THEN t.typelem ELSE 0 END,
          t.typbasetype, r.rngsubtype, mr.rngtypid]::int4[], 0) AS depends_on,
@@ -64,7 +82,7 @@ SELECT t.oid::int4 AS oid, n.nspname AS schema, t.typname AS name, t.typtype AS 
  WHERE t.oid = ANY($1::oid[]) AND n.nspname NOT IN ('pg_catalog', 'information_schema')`;
 
 /** The user types behind the given column type oids, dependencies first; empty when they use none. */
-export async function readUserTypes(pool: pg.Pool, typeOids: readonly number[]): Promise<UserType[]> {
+export async function readUserTypes(pool: pg.Pool, typeOids: readonly number[]): Promise<ReadTypes> {
   const rows = new Map<number, TypeRow>();
   let wanted = [...new Set(typeOids)];
   while (wanted.length > 0) {
@@ -77,6 +95,7 @@ export async function readUserTypes(pool: pg.Pool, typeOids: readonly number[]):
     ].filter((oid) => !rows.has(oid));
   }
   const ordered: UserType[] = [];
+  const byText = new Map<string, UserType | { kind: 'multirange'; range: UserType }>();
   const visited = new Set<number>();
   const visit = (oid: number): void => {
     const row = rows.get(oid);
@@ -85,10 +104,13 @@ export async function readUserTypes(pool: pg.Pool, typeOids: readonly number[]):
     for (const dependency of [...row.depends_on, ...(row.attributes ?? []).map((a) => a.oid)])
       visit(dependency);
     const type = describe(row);
-    if (type) ordered.push(type);
+    if (!type) return;
+    ordered.push(type);
+    byText.set(row.type_text, type);
+    if (row.multirange_text !== null) byText.set(row.multirange_text, { kind: 'multirange', range: type });
   };
   for (const oid of typeOids) visit(oid);
-  return ordered;
+  return { types: ordered, byText };
 }
 
 function describe(row: TypeRow): UserType | null {

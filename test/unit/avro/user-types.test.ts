@@ -1,7 +1,6 @@
-/** User-defined type descriptions through the Avro value schema, and how a composite's text is counted. */
+/** User-defined type descriptions through the Avro value schema. */
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { compositeFields } from '../../../connectors/postgres/types/type-drift.ts';
 import { keySchemaOf, tableFromValueSchema, valueSchemaOf } from '../../../schemas/avro/table-avro.ts';
 import { writerSchemaFromJson } from '../../../schemas/avro/writer-schema.ts';
 import type { TableSchema } from '../../../schemas/events/table-schema.ts';
@@ -55,16 +54,5 @@ void describe('user types in the Avro schema', () => {
       'cdc.userTypes': [{ kind: 'base', schema: 's', name: 'n' }],
     };
     assert.throws(() => tableFromValueSchema(schema), /unknown user type kind: base/);
-  });
-});
-
-void describe('composite text', () => {
-  void test('fields are counted outside quotes, with quotes and backslashes escaped inside', () => {
-    assert.equal(compositeFields('(1,abc,)'), 3);
-    assert.equal(compositeFields('("Main St, 1",7,happy)'), 3);
-    assert.equal(compositeFields('("say ""hi"", ok",2)'), 2);
-    assert.equal(compositeFields('("a\\\\",b)'), 2);
-    assert.equal(compositeFields('("(1,\\"x,y\\")",2,3,4)'), 4);
-    assert.equal(compositeFields('(,)'), 2);
   });
 });
