@@ -6,6 +6,7 @@ import { after, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Writable } from 'node:stream';
 import { pino } from 'pino';
+import kafkajs from 'kafkajs';
 import { createKafka } from '../../../services/kafka/client.ts';
 import { ensureTopic } from '../../../services/kafka/topics.ts';
 import { deleteKafkaState } from '../../support/changelog.ts';
@@ -50,5 +51,40 @@ describe('ensureTopic', () => {
     assert.equal(lines.filter((line) => line.msg === 'created topic').length, 1, 'created exactly once');
     const errors = lines.filter((line) => line.level >= 50);
     assert.deepStrictEqual(errors, [], 'no error-level log lines');
+  });
+
+  test('a max.message.bytes raised after creation is raised on the topic, keeping its own settings', async () => {
+    const name = uniqueName('cdctopic');
+    topics.push(name);
+    const kafka = createKafka({ brokers: stack.kafkaBrokers, clientId: 'test-topics' });
+    const admin = kafka.admin();
+    await admin.connect();
+    try {
+      await admin.createTopics({
+        waitForLeaders: true,
+        topics: [
+          { topic: name, numPartitions: 1, configEntries: [{ name: 'retention.ms', value: '3600000' }] },
+        ],
+      });
+      await ensureTopic(kafka, name, { partitions: 1, maxMessageBytes: 3_000_000 });
+      // Smaller than the topic's: left as it is.
+      await ensureTopic(kafka, name, { partitions: 1, maxMessageBytes: 2_000_000 });
+      const described = await admin.describeConfigs({
+        resources: [
+          {
+            type: kafkajs.ConfigResourceTypes.TOPIC,
+            name,
+            configNames: ['max.message.bytes', 'retention.ms'],
+          },
+        ],
+        includeSynonyms: false,
+      });
+      const settings = Object.fromEntries(
+        described.resources[0]!.configEntries.map((entry) => [entry.configName, entry.configValue]),
+      );
+      assert.deepStrictEqual(settings, { 'max.message.bytes': '3000000', 'retention.ms': '3600000' });
+    } finally {
+      await admin.disconnect();
+    }
   });
 });
