@@ -205,6 +205,10 @@ const replica = z.strictObject({
     description:
       'PostgreSQL replication origin marking the writes. Default `cdc_<source>`; a topology names one per link.',
   }),
+  targetSchema: z.string().min(1).optional().meta({
+    description:
+      "PostgreSQL target: the schema every replicated table goes to. Default the source's schema (for a MariaDB/MySQL source, its database name); a topology link from a MariaDB/MySQL node defaults to `public`.",
+  }),
 });
 
 const kafka = z.strictObject({
@@ -273,12 +277,9 @@ export const pipelineConfigSchema = z
   .strictObject({
     name: componentName('Pipeline name.'),
     kafka: kafka.meta({ description: 'The Kafka cluster events and the service state are kept in.' }),
-    sources: z
-      .array(source)
-      .default([])
-      .meta({
-        description: 'Databases whose changes are captured (at least one, unless `topology` is set).',
-      }),
+    sources: z.array(source).default([]).meta({
+      description: 'Databases whose changes are captured (at least one, unless `topology` is set).',
+    }),
     replicas: z.array(replica).default([]).meta({ description: 'Databases kept in sync from a source.' }),
     api: api.default({ host: '127.0.0.1', port: 8080 }).meta({ description: 'Control and status API.' }),
     topology: topologySchema.optional().meta({

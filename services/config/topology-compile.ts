@@ -114,7 +114,12 @@ export function compileTopology<S extends z.ZodType, R extends z.ZodType>(
       });
       continue;
     }
+    // Tables of a MariaDB/MySQL node are named by database; a PostgreSQL node holds them in `public` unless the
+    // link says otherwise (`apply.targetSchema`).
+    const schemaDefault =
+      target.kind === 'postgres' && nodeOf(l.from).kind !== 'postgres' ? { targetSchema: 'public' } : {};
     const input = {
+      ...schemaDefault,
       ...topology.links[l.index]?.apply,
       name: l.replica,
       source: l.from,

@@ -26,6 +26,7 @@ export function buildSink(replica: ReplicaConfig, logger: Logger): Sink {
         url: replica.url,
         replicationOrigin: replica.origin,
         ...(replica.originName !== undefined ? { originName: replica.originName } : {}),
+        ...(replica.targetSchema !== undefined ? { targetSchema: replica.targetSchema } : {}),
         logger,
       });
     case 'mariadb': {

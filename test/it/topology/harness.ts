@@ -1,5 +1,6 @@
 /**
- * The stage of a topology test on the local stack: PostgreSQL nodes as databases of the one cluster, node names
+ * The stage of a topology test on the local stack: nodes as databases of the one PostgreSQL cluster or the one
+ * MariaDB server (a MariaDB node gets the server's own server_id and gtid_domain_id), node names
  * made unique per run (replication origins and slots are cluster-wide, so two runs must not share them), the
  * pipeline started from a `topology` configuration as `cdc run` would, and the clean-up of databases, slots,
  * origins and Kafka state.
@@ -9,20 +10,31 @@ import type { PipelineConfig } from '../../../services/config/schema.ts';
 import { createLogger } from '../../../common/logger.ts';
 import { connectorTopics } from '../../../services/kafka/topics.ts';
 import { startPipeline, type RunningPipeline } from '../../../services/pipeline/pipeline.ts';
-import { deleteKafkaState } from '../../support/changelog.ts';
+import assert from 'node:assert/strict';
+import { deleteKafkaState, positionProblems, readChangelog, topicEnd } from '../../support/changelog.ts';
+import { waitFor } from '../../support/wait.ts';
+import {
+  createMariadbDatabase,
+  forgetMariadbAppliedPosition,
+  mariadbAdminQuery,
+  type MariadbTestDatabase,
+} from '../../support/mariadb.ts';
 import { adminQuery, createDatabase, type TestDatabase } from '../../support/pg.ts';
 import { stack, uniqueName } from '../../support/stack.ts';
 import { randomBytes } from 'node:crypto';
 
-export interface PgNode {
+export type NodeDatabase =
+  | { readonly kind: 'postgres'; readonly db: TestDatabase }
+  | { readonly kind: 'mariadb'; readonly db: MariadbTestDatabase };
+
+export type StageNode = NodeDatabase & {
   /** Node name in the topology (unique per run). */
   readonly name: string;
-  readonly db: TestDatabase;
-}
+};
 
 export interface TopologyStage {
   readonly prefix: string;
-  readonly nodes: Readonly<Record<string, PgNode>>;
+  readonly nodes: Readonly<Record<string, StageNode>>;
   readonly config: PipelineConfig;
   readonly pipeline: RunningPipeline;
   changelog(node: string): string;
@@ -36,37 +48,58 @@ export interface StageLink {
 }
 
 /**
- * Creates a database per node (`prepare` runs on each before the pipeline starts) and starts the pipeline for
- * `shape` and `links`, written with the short names given (`a`, `b`...), which the stage maps to unique ones.
+ * Creates a database per node (PostgreSQL unless `mariadb` names it; `prepare` runs on each before the pipeline
+ * starts) and starts the pipeline for `shape` and `links`, written with the short names given (`a`, `b`...),
+ * which the stage maps to unique ones.
  */
 export async function startTopology(
   label: string,
   shape: string,
   nodeNames: readonly string[],
   links: readonly StageLink[],
-  prepare: (node: string, db: TestDatabase) => Promise<void>,
+  prepare: (node: string, database: NodeDatabase) => Promise<void>,
+  mariadb: readonly string[] = [],
 ): Promise<TopologyStage> {
   const suffix = randomBytes(3).toString('hex');
   const prefix = uniqueName(label).replaceAll('_', '-');
-  const nodes: Record<string, PgNode> = {};
+  const nodes: Record<string, StageNode> = {};
   for (const short of nodeNames) {
-    const db = await createDatabase(`${label}_${short}`);
-    await prepare(short, db);
-    nodes[short] = { name: `${short}-${suffix}`, db };
+    const database: NodeDatabase = mariadb.includes(short)
+      ? { kind: 'mariadb', db: await createMariadbDatabase(`${label}_${short}`) }
+      : { kind: 'postgres', db: await createDatabase(`${label}_${short}`) };
+    await prepare(short, database);
+    nodes[short] = { ...database, name: `${short}-${suffix}` };
   }
   const nameOf = (short: string) => nodes[short]?.name ?? short;
+  const [server] =
+    mariadb.length > 0 ? await mariadbAdminQuery('SELECT @@server_id AS id, @@gtid_domain_id AS domain') : [];
   const config = parseConfig(
     JSON.stringify({
       name: prefix,
       kafka: { brokers: stack.kafkaBrokers, topicPrefix: prefix },
       topology: {
         shape,
-        nodes: nodeNames.map((short) => ({
-          name: nameOf(short),
-          kind: 'postgres',
-          url: nodes[short]?.db.url,
-          capture: { slot: uniqueName(`slot_${short}`), heartbeatIntervalMs: 500, snapshotChunkRows: 500 },
-        })),
+        nodes: nodeNames.map((short) =>
+          nodes[short]?.kind === 'mariadb'
+            ? {
+                name: nameOf(short),
+                kind: 'mariadb',
+                url: nodes[short].db.url,
+                serverId: Number(server?.id),
+                gtidDomainId: Number(server?.domain),
+                capture: { heartbeatIntervalMs: 500, snapshotChunkRows: 500 },
+              }
+            : {
+                name: nameOf(short),
+                kind: 'postgres',
+                url: nodes[short]?.db.url,
+                capture: {
+                  slot: uniqueName(`slot_${short}`),
+                  heartbeatIntervalMs: 500,
+                  snapshotChunkRows: 500,
+                },
+              },
+        ),
         links: links.map((l) => ({ ...l, from: nameOf(l.from), to: nameOf(l.to) })),
       },
       api: { port: 0 },
@@ -85,6 +118,10 @@ export async function startTopology(
       await pipeline.stop();
       for (const node of Object.values(nodes)) await node.db.drop();
       for (const link of config.topology?.links ?? []) {
+        if (Object.values(nodes).some((node) => node.name === link.to && node.kind === 'mariadb')) {
+          await forgetMariadbAppliedPosition(link.from);
+          continue;
+        }
         if (link.marker === null) continue;
         await adminQuery(
           'SELECT pg_replication_origin_drop($1) WHERE pg_replication_origin_oid($1) IS NOT NULL',
@@ -118,4 +155,52 @@ export async function slotConfirmedPast(stage: TopologyStage, node: string, lsn:
 export async function currentWalLsn(): Promise<string> {
   const result = await adminQuery('SELECT pg_current_wal_lsn()::text AS lsn');
   return String((result.rows[0] as { lsn?: string } | undefined)?.lsn);
+}
+
+/**
+ * The loop detector of a two-way topology, once its writers stopped and it converged. Every PostgreSQL node's
+ * capture reads past everything written so far, twice: the changelog topics must not have grown in between
+ * (a change going round would keep them growing). Then each changelog holds only its own node's writes, each
+ * once and in order, and every apply worker fed from it applied exactly those: each original change was applied
+ * once on each other node.
+ */
+export async function assertNoLoop(stage: TopologyStage): Promise<void> {
+  const captured = Object.keys(stage.nodes).filter((short) =>
+    stage.config.sources.some((s) => s.name === stage.nodes[short]?.name),
+  );
+  const postgres = captured.filter((short) => stage.nodes[short]?.kind === 'postgres');
+  const topics = captured.map((short) => stage.changelog(short));
+  const endsAfterRound = async () => {
+    const lsn = await currentWalLsn();
+    await waitFor(`the slots of ${postgres.join(', ')} to confirm past ${lsn}`, async () => {
+      const past = await Promise.all(postgres.map((short) => slotConfirmedPast(stage, short, lsn)));
+      return past.every(Boolean);
+    });
+    return Promise.all(topics.map((topic) => topicEnd(topic)));
+  };
+  const first = await endsAfterRound();
+  const second = await endsAfterRound();
+  assert.deepEqual(
+    second,
+    first,
+    `end offsets of ${topics.join(', ')} kept moving with every writer stopped: a loop`,
+  );
+
+  for (const short of captured) {
+    const events = await readChangelog(stage.prefix, stage.changelog(short));
+    assert.ok(events.length > 0, `${short} published nothing`);
+    assert.deepEqual(positionProblems(events), [], `${short}'s changelog repeats or reorders a change`);
+    const replicated = events.filter((item) => item.event.source.origin !== null);
+    assert.deepEqual(
+      replicated.map((item) => `${item.offset}: origin ${String(item.event.source.origin)}`),
+      [],
+      `${short} re-published changes it received over a two-way link`,
+    );
+    for (const worker of stage.pipeline.workers().filter((w) => w.source === stage.nodes[short]?.name))
+      assert.equal(
+        worker.eventsApplied,
+        events.length,
+        `${worker.name} applied ${short}'s changes a different number of times`,
+      );
+  }
 }

@@ -144,6 +144,7 @@ void describe('topology shapes compile into sources, apply workers and capture r
       maria: { origins: { [serverId]: 'pg' }, drop: [serverId] },
     });
     assert.equal(config.replicas.find((r) => r.name === 'pg-to-maria')?.kind, 'mariadb');
+    assert.equal(config.replicas.find((r) => r.name === 'maria-to-pg')?.targetSchema, 'public');
   });
 
   void test('sources and replicas of the plain form work beside a topology', () => {
