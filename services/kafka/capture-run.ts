@@ -14,6 +14,7 @@ import {
   type EventPosition,
 } from '../../schemas/positions/position.ts';
 import type { CaptureBatch, ConnectorState } from '../../connectors/connector.ts';
+import type { ChangeEvent } from '../../schemas/events/change-event.ts';
 import { oversizedError, sideTopicMessage, type EventSizeLimit } from './oversized.ts';
 
 export class CaptureRun {
@@ -34,6 +35,8 @@ export class CaptureRun {
   state: ConnectorState | null;
   private readonly isRegistered: (schema: WriterSchema) => boolean;
   private readonly limit: EventSizeLimit | null;
+  /** The last event this run put in the changelog, and where its message is (see `closeTransaction`). */
+  private lastKept: { readonly event: ChangeEvent; readonly slot: number } | null = null;
   /** Schemas the previous run registers in its transaction, which always commits before this run's. */
   private readonly pending: ReadonlyMap<string, WriterSchema>;
 
@@ -75,15 +78,33 @@ export class CaptureRun {
       if (this.limit !== null && bytes > this.limit.maxEventBytes) {
         if (this.limit.policy === 'fail') throw oversizedError(event, bytes, this.limit);
         this.diverted.push(sideTopicMessage(event, key, bytes, this.limit));
+        this.closeTransaction(event);
         continue;
       }
       this.need(encoded.schemas.value);
+      this.lastKept = { event, slot: this.messages.length };
       this.messages.push(message);
       this.bytes += bytes + 100;
       this.events++;
     }
     if (batch.commit !== null) this.commit = batch.commit;
     if (batch.state !== undefined) this.state = batch.state;
+  }
+
+  /**
+   * A diverted event that ended its transaction leaves the changelog's part of it without a last event, so an
+   * apply worker would wait for one that never comes: the transaction's previous event, when still in this run,
+   * is written again as its last (`total` = its index + 1). Only the `total` changes; the replica then applies
+   * the transaction whole, without the diverted change.
+   */
+  private closeTransaction(diverted: ChangeEvent): void {
+    const ended = diverted.transaction;
+    const kept = this.lastKept;
+    if (ended === null || ended.total === null || ended.index < ended.total - 1 || kept === null) return;
+    const info = kept.event.transaction;
+    if (info === null || info.id !== ended.id || kept.event.source.txId !== diverted.source.txId) return;
+    const closed = { ...kept.event, transaction: { ...info, total: info.index + 1 } };
+    this.messages[kept.slot] = { ...this.messages[kept.slot]!, value: encodeEvent(closed).value };
   }
 
   private need(schema: WriterSchema): void {

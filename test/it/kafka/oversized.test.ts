@@ -14,6 +14,7 @@ import {
 } from '../../../connectors/postgres/postgres-connector.ts';
 import { createKafka } from '../../../services/kafka/client.ts';
 import { ChangePublisher, type PublisherOptions } from '../../../services/kafka/publisher.ts';
+import { assembleTransactions } from '../../../services/apply/transaction-assembler.ts';
 import { CdcError } from '../../../common/errors.ts';
 import { stack, uniqueName } from '../../support/stack.ts';
 import { readRaw, headerText } from '../../support/raw-topic.ts';
@@ -96,33 +97,50 @@ describe('events larger than the broker takes', () => {
       await db.sql(`INSERT INTO side_docs VALUES (1, 'small')`);
       await db.sql('INSERT INTO side_docs VALUES (2, $1)', [large]);
       await db.sql('INSERT INTO side_docs VALUES (3, $1)', [incompressible(3 * MIB)]);
+      // The oversized row as the last change of a transaction: the rest of it must still end as a whole one.
+      await db.sql('BEGIN');
+      await db.sql(`UPDATE side_docs SET body = 'before the big one' WHERE id = 2`);
+      await db.sql('INSERT INTO side_docs VALUES (4, $1)', [incompressible(3 * MIB)]);
+      await db.sql('COMMIT');
       await db.sql(`UPDATE side_docs SET body = 'still captured' WHERE id = 1`);
 
-      const [letter] = await readRaw(running.publisher.topics.oversized, (messages) => messages.length >= 1);
-      const described = JSON.parse(letter!.value!.toString('utf8')) as Record<string, unknown>;
-      assert.equal(described.table, 'public.side_docs');
-      assert.equal(described.op, 'c');
-      assert.equal(described.key, '{"id":3}');
-      assert.ok(Number(described.bytes) > 3 * MIB, `size ${String(described.bytes)}`);
-      assert.match(String(described.reason), /more than kafka\.maxEventBytes \(2097152\)/);
-      assert.equal(headerText(letter!, 'cdc.table'), 'public.side_docs');
+      const letters = await readRaw(running.publisher.topics.oversized, (messages) => messages.length >= 2);
+      const described = letters.map(
+        (letter) => JSON.parse(letter.value!.toString('utf8')) as Record<string, unknown>,
+      );
+      assert.deepEqual(
+        described.map((d) => [d.table, d.op, d.key]),
+        [
+          ['public.side_docs', 'c', '{"id":3}'],
+          ['public.side_docs', 'c', '{"id":4}'],
+        ],
+      );
+      assert.ok(Number(described[0]!.bytes) > 3 * MIB, `size ${String(described[0]!.bytes)}`);
+      assert.match(String(described[0]!.reason), /more than kafka\.maxEventBytes \(2097152\)/);
+      assert.equal(headerText(letters[0]!, 'cdc.table'), 'public.side_docs');
 
-      await waitFor('the update after the oversized row to be published', () => {
+      await waitFor('the update after the oversized rows to be published', () => {
         const status = running.publisher.status();
-        return status.eventsPublished >= 3 && status;
+        return status.eventsPublished >= 4 && status;
       });
-      const events = (await readBack(running.prefix, running.publisher.topics.changelog)).map((c) => c.event);
+      const consumed = await readBack(running.prefix, running.publisher.topics.changelog);
+      const events = consumed.map((c) => c.event);
       assert.deepEqual(
         events.map((event) => [event.op, event.after?.id]),
         [
           ['c', 1],
           ['c', 2],
+          ['u', 2],
           ['u', 1],
         ],
-        'row 3 is not in the changelog; every other change is, once',
+        'rows 3 and 4 are not in the changelog; every other change is, once',
+      );
+      assert.ok(
+        assembleTransactions(consumed).every((unit) => unit.transaction.complete),
+        'the transaction that lost its last event to the side topic still ends in the changelog',
       );
       assert.equal(events[1]!.after?.body, large, 'a 1.5 MiB row arrives whole');
-      assert.equal(running.publisher.status().eventsOversized, 1);
+      assert.equal(running.publisher.status().eventsOversized, 2);
       assert.equal(running.publisher.status().state, 'running');
       assert.equal(await topicMaxMessageBytes(running.publisher.topics.changelog), 2 * MIB + 1024);
     } finally {
