@@ -15,6 +15,7 @@ import { deadLetterControl } from '../dlq/dlq-control.ts';
 import { ApplyTask } from './apply-task.ts';
 import { CaptureTask } from './capture-task.ts';
 import { MetricsBridge } from './metrics-bridge.ts';
+import { reportOriginMarking } from './topology-origins.ts';
 import { verifyReplica } from '../verify/verify-replica.ts';
 import { conditionWait } from '../verify/waits.ts';
 
@@ -59,6 +60,9 @@ export async function startPipeline(
     : [];
   const metrics = createMetrics({ processMetrics: true, defaultLabels: { pipeline: config.name } });
 
+  // Which origin marking each link's target allows, said once at start-up (loop prevention rests on it).
+  if (config.topology !== undefined && applies.length > 0)
+    await reportOriginMarking(config.topology, config.replicas, logger);
   const captureAbort = new AbortController();
   const applyAbort = new AbortController();
   const captureRuns = captures.map((task) => task.run(captureAbort.signal));
