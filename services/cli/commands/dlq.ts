@@ -9,13 +9,17 @@ import { setTimeout as delay } from 'node:timers/promises';
 import { SingleBar } from 'cli-progress';
 import { InvalidArgumentError, type Command } from 'commander';
 import { CdcError } from '../../../common/errors.ts';
-import type { DeadLetterPage, ReplayProgress } from '../../dlq/dlq-control.ts';
+import { silentLogger } from '../../../common/logger.ts';
+import { loadConfig } from '../../config/load.ts';
+import { deadLetterControl, type DeadLetterPage, type ReplayProgress } from '../../dlq/dlq-control.ts';
 import { ApiClient } from '../api-client.ts';
 import { positiveInt } from '../arguments.ts';
 import { out } from '../output.ts';
 import { renderTable } from '../table.ts';
 
 const API = 'control API address, e.g. http://127.0.0.1:8080';
+const CONFIG =
+  'instead of --api: the pipeline configuration, to read Kafka and write the replica directly (pipeline stopped)';
 const REPLICA = 'the replica whose dead letters to use, when the pipeline has several';
 
 function offset(value: string): string {
@@ -23,8 +27,59 @@ function offset(value: string): string {
   return value;
 }
 
-export interface DlqListOptions {
-  readonly api: string;
+/** Where dead letters are read and replayed: a running pipeline's API, or Kafka and the replica directly. */
+export interface DlqTarget {
+  readonly api?: string;
+  readonly config?: string;
+}
+
+interface DeadLetterAccess {
+  list(query: ListQuery): Promise<DeadLetterPage>;
+  startReplay(replica: string | undefined): Promise<ReplayProgress>;
+  progress(replica: string): Promise<ReplayProgress>;
+  close(): Promise<void>;
+}
+
+interface ListQuery {
+  readonly replica?: string;
+  readonly table?: string;
+  readonly from?: string;
+  readonly limit?: number;
+}
+
+async function access(target: DlqTarget): Promise<DeadLetterAccess> {
+  if ((target.api === undefined) === (target.config === undefined))
+    throw new CdcError(
+      'REQUEST_INVALID',
+      'give either --api <url> of the running pipeline or --config <file> (reads Kafka and writes the replica itself)',
+    );
+  if (target.api !== undefined) {
+    const client = new ApiClient(target.api);
+    return {
+      list: (query) => client.deadLetters(query),
+      startReplay: (replica) => client.replayDeadLetters(replica),
+      progress: (replica) => client.replayProgress(replica),
+      close: () => Promise.resolve(),
+    };
+  }
+  // Without the API the replay writes through a sink of its own: with the pipeline's apply worker of that
+  // replica running, a PostgreSQL replica marking origins refuses the second session (use --api then).
+  const control = deadLetterControl(await loadConfig(target.config!), { logger: silentLogger });
+  return {
+    list: ({ from, ...query }) =>
+      control.list({ ...query, ...(from !== undefined ? { from: BigInt(from) } : {}) }),
+    startReplay: (replica) => control.replay(replica),
+    progress: (replica) => {
+      const progress = control.replayStatus(replica);
+      return progress === null
+        ? Promise.reject(new CdcError('INTERNAL', `the replay of ${replica} has no progress`))
+        : Promise.resolve(progress);
+    },
+    close: () => control.close(),
+  };
+}
+
+export interface DlqListOptions extends DlqTarget {
   readonly replica?: string;
   readonly table?: string;
   readonly from?: string;
@@ -33,12 +88,18 @@ export interface DlqListOptions {
 }
 
 export async function dlqListCommand(options: DlqListOptions): Promise<void> {
-  const page = await new ApiClient(options.api).deadLetters({
-    replica: options.replica,
-    table: options.table,
-    from: options.from,
-    limit: options.limit,
-  });
+  const dlq = await access(options);
+  let page: DeadLetterPage;
+  try {
+    page = await dlq.list({
+      ...(options.replica !== undefined ? { replica: options.replica } : {}),
+      ...(options.table !== undefined ? { table: options.table } : {}),
+      ...(options.from !== undefined ? { from: options.from } : {}),
+      limit: options.limit,
+    });
+  } finally {
+    await dlq.close();
+  }
   if (options.json) {
     out(JSON.stringify(page, null, 2));
     return;
@@ -71,16 +132,23 @@ export function formatPage(page: DeadLetterPage): string {
   return lines.join('\n');
 }
 
-export interface DlqReplayOptions {
-  readonly api: string;
+export interface DlqReplayOptions extends DlqTarget {
   readonly replica?: string;
   /** Poll interval in ms. */
   readonly interval?: number;
 }
 
 export async function dlqReplayCommand(options: DlqReplayOptions): Promise<ReplayProgress> {
-  const client = new ApiClient(options.api);
-  let progress = await client.replayDeadLetters(options.replica);
+  const dlq = await access(options);
+  try {
+    return await follow(dlq, options);
+  } finally {
+    await dlq.close();
+  }
+}
+
+async function follow(dlq: DeadLetterAccess, options: DlqReplayOptions): Promise<ReplayProgress> {
+  let progress = await dlq.startReplay(options.replica);
   const replica = progress.replica;
   out(`replaying dead letters of ${replica}: offsets ${progress.from}..${progress.until}`);
   const from = BigInt(progress.from);
@@ -94,7 +162,7 @@ export async function dlqReplayCommand(options: DlqReplayOptions): Promise<Repla
   try {
     while (progress.state === 'running') {
       await delay(options.interval ?? 500);
-      progress = await client.replayProgress(replica);
+      progress = await dlq.progress(replica);
       bar.update(read(progress), { replayed: progress.replayed });
     }
   } finally {
@@ -118,7 +186,8 @@ export function registerDlqCommands(program: Command): void {
   dlq
     .command('list')
     .description('show dead letters with their reasons, oldest first')
-    .requiredOption('--api <url>', API)
+    .option('--api <url>', API)
+    .option('-c, --config <file>', CONFIG)
     .option('--replica <name>', REPLICA)
     .option('--table <schema.table>', 'only dead letters of this table')
     .option('--from <offset>', 'start at this offset of the dead-letter topic', offset)
@@ -131,7 +200,8 @@ export function registerDlqCommands(program: Command): void {
     .description(
       'apply the dead letters to the replica again, in order, each once; stops at one that still fails (exit code 1)',
     )
-    .requiredOption('--api <url>', API)
+    .option('--api <url>', API)
+    .option('-c, --config <file>', CONFIG)
     .option('--replica <name>', REPLICA)
     .option('--interval <ms>', 'how often to poll the progress', positiveInt, 500)
     .action(async (options: DlqReplayOptions) => {

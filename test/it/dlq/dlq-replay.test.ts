@@ -221,6 +221,14 @@ async function redrive(kind: 'postgres' | 'mariadb'): Promise<void> {
   const list = startCli(['dlq', 'list', '--api', running.apiUrl!, '--table', 'public.ledger']);
   assert.equal((await list.exited).code, 0, list.stderr());
   assert.match(list.stdout(), /public\.ledger +c +pg:\S+ +yes +\[APPLY_FAILED\] .*ledger_positive/);
+  // The same without the API, from the configuration (Kafka read directly).
+  const direct = startCli(['dlq', 'list', '--config', pipeline.configPath, '--limit', '1']);
+  assert.equal((await direct.exited).code, 0, direct.stderr());
+  assert.match(direct.stdout(), /public\.items +c +pg:\S+ +yes .*items_qty_small/);
+  assert.match(direct.stdout(), /more: cdc dlq list --from \d+/);
+  const directReplay = startCli(['dlq', 'replay', '--config', pipeline.configPath]);
+  assert.equal((await directReplay.exited).code, 0, directReplay.stderr());
+  assert.match(directReplay.stdout(), /replay of dst done: 0 replayed/);
 
   // The replay progress in Kafka lost (as after a crash between the target commit and the offset commit):
   // every dead letter is read again and recognized by the position stored in the replica, none applied twice.
