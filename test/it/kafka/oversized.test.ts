@@ -14,12 +14,14 @@ import {
 } from '../../../connectors/postgres/postgres-connector.ts';
 import { createKafka } from '../../../services/kafka/client.ts';
 import { ChangePublisher, type PublisherOptions } from '../../../services/kafka/publisher.ts';
+import type { ChangeEvent } from '../../../schemas/events/change-event.ts';
 import { assembleTransactions } from '../../../services/apply/transaction-assembler.ts';
 import { CdcError } from '../../../common/errors.ts';
 import { stack, uniqueName } from '../../support/stack.ts';
 import { readRaw, headerText } from '../../support/raw-topic.ts';
 import { waitFor } from '../../support/wait.ts';
 import { connectorConfig, createSourceDb, type SourceDb } from '../postgres/pg-fixture.ts';
+import { GeneratedSource } from './generator.ts';
 import { readBack } from './read-back.ts';
 
 const MIB = 1024 * 1024;
@@ -181,5 +183,26 @@ describe('events larger than the broker takes', () => {
     } finally {
       assert.equal(await second.stop(), null);
     }
+  });
+
+  test('an event larger than the consumer fetch size (8 MiB) is published and read back whole', async () => {
+    const source = new (class extends GeneratedSource {
+      override event(n: number): ChangeEvent {
+        const event = super.event(n);
+        return n === 1 ? ({ ...event, after: { id: 1n, payload: huge } } as ChangeEvent) : event;
+      }
+    })(uniqueName('gen'), 3, 3);
+    const huge = incompressible(10 * MIB);
+    const prefix = uniqueName('huge');
+    const publisher = new ChangePublisher({
+      brokers: stack.kafkaBrokers,
+      prefix,
+      connector: source.name,
+      maxEventBytes: 16 * MIB,
+    });
+    await publisher.run(source, new AbortController().signal);
+    const events = (await readBack(prefix, publisher.topics.changelog)).map((consumed) => consumed.event);
+    assert.equal(events.length, 3);
+    assert.equal(events[1]!.after?.payload, huge);
   });
 });
