@@ -30,7 +30,9 @@ before(async () => {
       name,
       kafka: { brokers: stack.kafkaBrokers, topicPrefix: name },
       sources: [{ name: 'src', kind: 'postgres', url: source.url, slot: uniqueName('slot') }],
-      replicas: [{ name: 'dst', source: 'src', kind: 'postgres', url: replica.url }],
+      replicas: [
+        { name: 'dst', source: 'src', kind: 'postgres', url: replica.url, originName: uniqueName('origin') },
+      ],
       api: { port: 0 },
       logLevel: 'info',
     }),

@@ -56,6 +56,9 @@ test('split roles are ready, /metrics counts every change exactly, and an idle r
   await waitFor('the capture-only process to be ready', async () => (await fetch(`${captureApi}/ready`)).ok, {
     timeoutMs: 60_000,
   });
+  await waitFor('the snapshot to finish', () => capture.connectors()[0]?.snapshot?.done === true, {
+    timeoutMs: 120_000,
+  });
   await waitFor('the snapshot to reach the replica', replicaEqual, { timeoutMs: 120_000 });
 
   // 25 inserts in 5 transactions, 10 updates and 5 deletes in one: 40 streamed events.

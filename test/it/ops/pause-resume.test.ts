@@ -65,6 +65,8 @@ test('a paused worker or connector holds changes back; resumed, each arrives exa
     timeoutMs: 60_000,
   });
 
+  // The initial snapshot of the (empty) table first, so every row below reaches Kafka once, as a stream insert.
+  await waitFor('the initial snapshot to finish', () => running.connectors()[0]?.snapshot?.done === true);
   await insert(1, 10);
   await waitFor('the first rows at the replica', async () => (await replicaCount()) === 10, {
     timeoutMs: 60_000,
@@ -132,4 +134,29 @@ test("a worker's lastError is cleared once it recovered; the errors count keeps 
   assert.equal(worker?.state, 'running');
   assert.equal(worker?.lastError, null, 'the recovered error is not shown as current');
   assert.ok(((await metric(api, 'cdc_apply_errors_total', { replica: 'dst' })) ?? 0) > errorsBefore);
+});
+
+test("a connector's lastError is cleared once it streams again after losing its walsender", async () => {
+  const running = pipeline;
+  assert.ok(running, 'the first test started the pipeline');
+  const slot = running.connectors()[0]?.stream.replace(/^slot /, '') ?? '';
+  await adminQuery(
+    `SELECT pg_terminate_backend(active_pid) FROM pg_replication_slots WHERE slot_name = $1 AND active_pid IS NOT NULL`,
+    [slot],
+  );
+  await waitFor(
+    'the connector to notice the lost stream',
+    () => running.connectors()[0]?.lastError !== null,
+    {
+      timeoutMs: 30_000,
+      intervalMs: 20,
+    },
+  );
+  await insert(36, 5);
+  await waitFor('the rows written after the reconnect at the replica', replicaEqual, { timeoutMs: 60_000 });
+  await waitFor(
+    'the connector to stream with no current error',
+    () => running.connectors()[0]?.state === 'streaming' && running.connectors()[0]?.lastError === null,
+    { timeoutMs: 30_000 },
+  );
 });

@@ -59,7 +59,10 @@ export function startPgPipeline(
           heartbeatIntervalMs: 500,
         },
       ],
-      replicas: [{ name: 'dst', source: 'src', kind: 'postgres', url: replica.url }],
+      // Replication origins are cluster-wide: one of its own, so no other test's replica holds it.
+      replicas: [
+        { name: 'dst', source: 'src', kind: 'postgres', url: replica.url, originName: uniqueName('origin') },
+      ],
       api: { port: 0 },
     }),
     'json',
