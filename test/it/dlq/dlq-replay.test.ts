@@ -267,12 +267,9 @@ test('PostgreSQL replica: dead letters listed with reasons, replayed after the f
 test('MariaDB replica: dead letters listed with reasons, replayed after the fix in order, each exactly once', () =>
   redrive('mariadb'));
 
+const kafka = new Kafka({ brokers: stack.kafkaBrokers, clientId: 'test-dlq', logLevel: logLevel.NOTHING });
+
 async function resetReplayProgress(prefix: string, topic: string, replica: string): Promise<void> {
-  const kafka = new Kafka({
-    brokers: stack.kafkaBrokers,
-    clientId: 'test-dlq-reset',
-    logLevel: logLevel.NOTHING,
-  });
   const admin = kafka.admin();
   await admin.connect();
   try {
@@ -288,11 +285,6 @@ async function resetReplayProgress(prefix: string, topic: string, replica: strin
 
 /** Writes a record that holds no change event to the dead-letter topic; returns its offset. */
 async function appendUndecodable(topic: string, replica: string): Promise<string> {
-  const kafka = new Kafka({
-    brokers: stack.kafkaBrokers,
-    clientId: 'test-dlq-garbage',
-    logLevel: logLevel.NOTHING,
-  });
   const producer = kafka.producer();
   await producer.connect();
   try {

@@ -1,14 +1,18 @@
 /**
- * Two replays of one replica must not read together (two processes, say): each joins the replica's replay
- * group, and the one left without the dead-letter topic's only partition stops with DLQ_REPLAY_BUSY before it
- * applies anything. The other replay is played here by a plain group member that keeps the partition for
- * itself: as the group's leader it hands out the assignment (with the protocol name kafkajs's default assigner
- * uses, so the replay's consumer accepts it).
+ * Dead-letter replay at its edges, against real Kafka and a sink that fails if it is called at all:
+ * - a replica that never dead-lettered anything (its dead-letter topic does not even exist): listing shows
+ *   none, and a replay is done at once;
+ * - two replays of one replica must not read together (two processes, say): each joins the replica's replay
+ *   group, and the one left without the dead-letter topic's only partition stops with DLQ_REPLAY_BUSY before
+ *   it applies anything. The other replay is played by a plain group member that keeps the partition for
+ *   itself: as the group's leader it hands out the assignment (with the protocol name of kafkajs's default
+ *   assigner, so the replay's consumer accepts it).
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { AssignerProtocol, Kafka, logLevel, type PartitionAssigner } from 'kafkajs';
 import type { Sink } from '../../../services/apply/sink.ts';
+import { listDeadLetters } from '../../../services/dlq/list.ts';
 import { replayDeadLetters } from '../../../services/dlq/replay.ts';
 import { DeadLetterTopic, replayGroup } from '../../../services/kafka/dlq-reader.ts';
 import { SchemaStore } from '../../../services/kafka/schema-store.ts';
@@ -102,5 +106,34 @@ test('a second replay of the same replica stops with DLQ_REPLAY_BUSY and applies
     await schemas.close();
     topic.close();
     await deleteKafkaState([topic.topic, `${prefix}._schemas`], [replayGroup(prefix, 'dst')]);
+  }
+});
+
+test('without any dead letter, list shows none and replay is done at once', async () => {
+  const prefix = uniqueName('dlq-none').replaceAll('_', '-');
+  const options = { brokers: stack.kafkaBrokers, prefix };
+  const topic = new DeadLetterTopic({ ...options, source: 'src' });
+  const schemas = new SchemaStore(options);
+  try {
+    const page = await listDeadLetters(topic, { replica: 'dst' });
+    assert.deepEqual(
+      { entries: page.entries, low: page.low, high: page.high, next: page.next },
+      { entries: [], low: '0', high: '0', next: null },
+    );
+    const progress = await replayDeadLetters({
+      replica: 'dst',
+      source: 'src',
+      topic,
+      schemas,
+      sink: untouchable,
+      signal: new AbortController().signal,
+    });
+    assert.deepEqual(
+      { state: progress.state, from: progress.from, until: progress.until, replayed: progress.replayed },
+      { state: 'done', from: '0', until: '0', replayed: 0 },
+    );
+  } finally {
+    await schemas.close();
+    topic.close();
   }
 });
