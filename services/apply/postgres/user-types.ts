@@ -62,9 +62,10 @@ export class TargetTypes {
   }
 }
 
-export async function ensureType(client: pg.Client, type: UserType, logger: Logger): Promise<void> {
-  const existing = await client.query<{ oid: number; kind: string }>(
-    `SELECT t.oid::int4 AS oid, t.typtype AS kind FROM pg_type t JOIN pg_namespace n ON n.oid = t.typnamespace
+/** Creates `type` when the replica lacks it, else adds what it lacks (labels, attributes, checks). */
+async function ensureType(client: pg.Client, type: UserType, logger: Logger): Promise<void> {
+  const existing = await client.query<{ oid: number }>(
+    `SELECT t.oid::int4 AS oid FROM pg_type t JOIN pg_namespace n ON n.oid = t.typnamespace
       WHERE n.nspname = $1 AND t.typname = $2`,
     [type.schema, type.name],
   );
