@@ -24,7 +24,8 @@ import { createDatabase, type TestDatabase } from './pg.ts';
 import { assertSameSequence } from './scenario.ts';
 import { waitFor } from './wait.ts';
 
-const TRAIL = 'audit_trail';
+export const TRAIL = 'audit_trail';
+export const TRAIL_TABLE = `CREATE TABLE \`${TRAIL}\` (seq bigint AUTO_INCREMENT PRIMARY KEY, tbl varchar(64) NOT NULL, op varchar(16) NOT NULL, k varchar(100))`;
 
 export interface MariadbScenario {
   readonly pipeline: TestPipeline;
@@ -80,14 +81,16 @@ export async function waitVerifiedEqual(
   }
 }
 
-async function sourceTrail(source: MariadbTestDatabase): Promise<string[]> {
+/** A MariaDB trail in commit order, one `table op key` line per recorded change (as audit.ts prints PostgreSQL's). */
+export async function mariadbTrail(source: MariadbTestDatabase): Promise<string[]> {
   const rows = await source.query(
     `SELECT CONCAT(tbl, ' ', op, ' ', COALESCE(k, '-')) AS line FROM \`${TRAIL}\` ORDER BY seq`,
   );
   return rows.map((row) => row.line ?? '');
 }
 
-function triggers(table: string, key: string): string {
+/** Audit triggers of `table` recording into TRAIL, created in the connection's database. */
+export function triggers(table: string, key: string): string {
   const k = `\`${key}\``;
   const record = (op: string, value: string) =>
     `INSERT INTO \`${TRAIL}\` (tbl, op, k) VALUES ('${table}', '${op}', ${value})`;
@@ -110,9 +113,7 @@ export async function createMariadbScenario(
   await source.query(MARIADB_WORKLOAD_SEED);
   if (options.seed !== undefined) await source.query(options.seed);
   // The trail lives beside the tables but is not captured: the pipeline lists the workload tables only.
-  await source.query(
-    `CREATE TABLE \`${TRAIL}\` (seq bigint AUTO_INCREMENT PRIMARY KEY, tbl varchar(64) NOT NULL, op varchar(16) NOT NULL, k varchar(100))`,
-  );
+  await source.query(TRAIL_TABLE);
   const tables = MARIADB_WORKLOAD_TABLES.map((table) => `${source.name}.${table.name}`);
   const pipeline = await createTestPipeline({
     prefix,
@@ -177,7 +178,7 @@ export async function createMariadbScenario(
       const report = await waitVerifiedEqual(`verify to report the replica equal ${when}`, verify);
       assert.equal(report.tables.length, tables.length, 'every table was compared');
       if (options.audit !== false) {
-        const trail = await sourceTrail(source);
+        const trail = await mariadbTrail(source);
         assertSameSequence(await auditTrail(replica), trail, `audit trail of the replica ${when}`);
         audited = trail.length;
       }

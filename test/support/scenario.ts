@@ -1,5 +1,5 @@
 /**
- * The stage of a failure scenario (PostgreSQL → Kafka → PostgreSQL): its own source and replica databases
+ * The stage of a failure scenario (PostgreSQL → Kafka → PostgreSQL or MariaDB): its own source and replica databases
  * holding the workload tables, its own slot, source name (so its own replication origin), topic prefix and
  * configuration file; the checks a user would make afterwards; and the clean-up of all of it.
  *
@@ -16,24 +16,30 @@ import type { PipelineConfig } from '../../services/config/schema.ts';
 import { connectorTopics, type ConnectorTopics } from '../../services/kafka/topics.ts';
 import { auditCount, auditTrail, installAudit } from './audit.ts';
 import { deleteKafkaState, positionProblems, readChangelog } from './changelog.ts';
-import { adminQuery, createDatabase, tableContent, type TestDatabase } from './pg.ts';
+import { adminQuery, createDatabase, type TestDatabase } from './pg.ts';
+import {
+  mariadbReplica,
+  postgresReplica,
+  WORKLOAD_TABLES,
+  type ReplicaKind,
+  type ScenarioReplica,
+} from './scenario-replica.ts';
 import { stack, uniqueName } from './stack.ts';
 import { waitFor } from './wait.ts';
 import { WORKLOAD_SCHEMA } from './workload.ts';
 
-export const WORKLOAD_TABLES = [
-  { name: 'accounts', key: 'id' },
-  { name: 'events', key: 'seq' },
-] as const;
+export { WORKLOAD_TABLES, type ReplicaKind };
 
-export interface Scenario {
+/** A scenario on a replica of either kind (createScenarioOn). */
+export interface ScenarioStage {
   /** Pipeline name and topic prefix. */
   readonly name: string;
   readonly sourceName: string;
   readonly replicaName: string;
   readonly slot: string;
   readonly source: TestDatabase;
-  readonly replica: TestDatabase;
+  /** The replica, whatever its kind: progress, trail, equality, ending the apply worker's sessions. */
+  readonly target: ScenarioReplica;
   readonly topics: ConnectorTopics;
   /** The configuration as written to `configPath` (JSON). */
   readonly configText: string;
@@ -44,6 +50,11 @@ export interface Scenario {
   /** Replica rows equal the source's, the audit trails are equal, and the changelog holds no duplicate. */
   assertConverged(when: string): Promise<ConvergedSummary>;
   cleanup(): Promise<void>;
+}
+
+/** A scenario on a PostgreSQL replica (createScenario). */
+export interface Scenario extends ScenarioStage {
+  readonly replica: TestDatabase;
 }
 
 /** What the convergence check compared, for the test's diagnostics. */
@@ -58,12 +69,30 @@ export interface ScenarioOptions {
 }
 
 export async function createScenario(prefix: string, options: ScenarioOptions = {}): Promise<Scenario> {
+  const replica = await postgresReplica(prefix);
+  return { ...(await createStage(prefix, replica, options)), replica: replica.db };
+}
+
+/** The same scenario on a replica of the given kind. */
+export async function createScenarioOn(
+  kind: ReplicaKind,
+  prefix: string,
+  options: ScenarioOptions = {},
+): Promise<ScenarioStage> {
+  const replica = kind === 'postgres' ? await postgresReplica(prefix) : await mariadbReplica(prefix);
+  return createStage(prefix, replica, options);
+}
+
+async function createStage(
+  prefix: string,
+  replica: ScenarioReplica,
+  options: ScenarioOptions,
+): Promise<ScenarioStage> {
   const name = uniqueName(prefix).replaceAll('_', '-');
   const sourceName = uniqueName('src');
   const replicaName = 'dst';
   const slot = uniqueName('slot');
   const source = await createDatabase(`${prefix}_src`);
-  const replica = await createDatabase(`${prefix}_dst`);
   await source.query(WORKLOAD_SCHEMA);
   // Seed rows reach the replica through the snapshot; once they are there, the replica tables exist and
   // the audit triggers can be attached to them.
@@ -90,7 +119,7 @@ export async function createScenario(prefix: string, options: ScenarioOptions = 
         },
       ],
       replicas: [
-        { name: replicaName, source: sourceName, kind: 'postgres', url: replica.url, onError: 'stop' },
+        { name: replicaName, source: sourceName, kind: replica.kind, url: replica.url, onError: 'stop' },
       ],
       api: { port: 0 },
     },
@@ -102,55 +131,33 @@ export async function createScenario(prefix: string, options: ScenarioOptions = 
   const config = parseConfig(configText, 'json', { origin: configPath });
   const topics = connectorTopics(name, sourceName);
 
-  const replicaMatches = async (table: string, order: string): Promise<boolean> =>
-    JSON.stringify(await tableContent(replica, table, order)) ===
-    JSON.stringify(await tableContent(source, table, order));
-
   return {
     name,
     sourceName,
     replicaName,
     slot,
     source,
-    replica,
+    target: replica,
     topics,
     configText,
     configPath,
     config,
     async armAudit() {
-      for (const table of WORKLOAD_TABLES) {
-        await waitFor(
-          `the seed rows of ${table.name} to reach the replica`,
-          () => replicaMatches(table.name, table.key),
-          {
-            timeoutMs: 180_000,
-            intervalMs: 250,
-          },
-        );
-      }
+      await replica.waitSeeded(source);
       await installAudit(source, WORKLOAD_TABLES);
-      await installAudit(replica, WORKLOAD_TABLES);
+      await replica.installAudit();
     },
     async assertConverged(when) {
       const expectedChanges = await auditCount(source);
       // Everything the source recorded must arrive; more than that shows up as a difference below.
       await waitFor(
         `the replica to apply all ${expectedChanges} source changes ${when}`,
-        async () => (await auditCount(replica)) >= expectedChanges,
+        async () => (await replica.changes()) >= expectedChanges,
         { timeoutMs: 240_000, intervalMs: 250 },
       );
-      for (const table of WORKLOAD_TABLES) {
-        await waitFor(
-          `replica ${table.name} to equal the source ${when}`,
-          () => replicaMatches(table.name, table.key),
-          {
-            timeoutMs: 120_000,
-            intervalMs: 250,
-          },
-        );
-      }
+      await replica.waitEqual(source, sourceName, when);
       const trail = await auditTrail(source);
-      assertSameSequence(await auditTrail(replica), trail, `audit trail of the replica ${when}`);
+      assertSameSequence(await replica.trail(), trail, `audit trail of the replica ${when}`);
       const events = await readChangelog(name, topics.changelog);
       assert.ok(events.length > 0, `the changelog ${topics.changelog} holds events`);
       assert.deepEqual(positionProblems(events), [], `changelog ${topics.changelog} positions ${when}`);
@@ -160,7 +167,8 @@ export async function createScenario(prefix: string, options: ScenarioOptions = 
       await rm(configPath, { force: true });
       await source.drop();
       await replica.drop();
-      await dropPipelineState(name, sourceName, replicaName);
+      await replica.forget(sourceName);
+      await dropKafkaState(name, sourceName, replicaName);
     },
   };
 }
@@ -174,10 +182,15 @@ export async function dropPipelineState(
   sourceName: string,
   replicaName: string,
 ): Promise<void> {
-  const topics = connectorTopics(name, sourceName);
   await adminQuery('SELECT pg_replication_origin_drop($1) WHERE pg_replication_origin_oid($1) IS NOT NULL', [
     `cdc_${sourceName}`,
   ]);
+  await dropKafkaState(name, sourceName, replicaName);
+}
+
+/** The topics and consumer groups of a pipeline. */
+async function dropKafkaState(name: string, sourceName: string, replicaName: string): Promise<void> {
+  const topics = connectorTopics(name, sourceName);
   await deleteKafkaState(
     [topics.changelog, topics.deadLetter, topics.schemas],
     [`${name}.apply.${replicaName}`, `${name}.capture.${sourceName}`],
