@@ -4,6 +4,7 @@
  * sets them. They are exported in seconds, Prometheus' base unit.
  */
 import type { FastifyInstance, FastifyPluginCallback } from 'fastify';
+import type { Gauge } from 'prom-client';
 import type { CdcMetrics } from '../../metrics/metrics.ts';
 import type { StatusProvider } from '../status-types.ts';
 
@@ -19,15 +20,31 @@ export function metricsRoutes(status: StatusProvider, metrics: CdcMetrics) {
   return register;
 }
 
+/**
+ * A lag nobody knows right now (a worker paused or restarting) drops its series rather than keeping the last
+ * value: an absent series reads as unknown, a stale 0 would read as caught up.
+ */
 function refreshLagGauges(status: StatusProvider, metrics: CdcMetrics): void {
   for (const connector of status.connectors()) {
-    if (connector.lagBytes !== null)
-      metrics.captureLagBytes.set({ connector: connector.name }, connector.lagBytes);
-    if (connector.lagMillis !== null)
-      metrics.captureLagSeconds.set({ connector: connector.name }, connector.lagMillis / 1000);
+    const labels = { connector: connector.name };
+    setOrDrop(metrics.captureLagBytes, labels, connector.lagBytes);
+    setOrDrop(
+      metrics.captureLagSeconds,
+      labels,
+      connector.lagMillis === null ? null : connector.lagMillis / 1000,
+    );
   }
   for (const worker of status.workers()) {
-    if (worker.lagMillis !== null)
-      metrics.applyLagSeconds.set({ replica: worker.name }, worker.lagMillis / 1000);
+    const labels = { replica: worker.name };
+    setOrDrop(metrics.applyLagSeconds, labels, worker.lagMillis === null ? null : worker.lagMillis / 1000);
   }
+}
+
+function setOrDrop<L extends string>(
+  gauge: Gauge<L>,
+  labels: Partial<Record<L, string>>,
+  value: number | null,
+): void {
+  if (value === null) gauge.remove(labels);
+  else gauge.set(labels, value);
 }

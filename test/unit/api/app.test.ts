@@ -197,6 +197,17 @@ void describe('metrics', () => {
     assert.doesNotMatch(body, /_milliseconds/);
   });
 
+  void test('a lag that is not known now (worker paused) drops its series instead of keeping a stale value', async () => {
+    const status = new FakeStatus();
+    const { app } = await appWith(status);
+    assert.match((await app.inject({ method: 'GET', url: '/metrics' })).body, /^cdc_apply_lag_seconds\{/m);
+    status.workerList = [worker({ state: 'paused', lagMillis: null })];
+    assert.doesNotMatch(
+      (await app.inject({ method: 'GET', url: '/metrics' })).body,
+      /^cdc_apply_lag_seconds\{/m,
+    );
+  });
+
   void test('process metrics carry the cdc_ prefix once', async () => {
     const metrics = createMetrics({ processMetrics: true });
     const body = await metrics.render();
