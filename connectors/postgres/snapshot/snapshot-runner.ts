@@ -42,6 +42,11 @@ export class SnapshotRunner {
   #rowsThisRun = 0;
   #done = false;
   #chunkSeq = 0;
+  /**
+   * Part of every chunk id: a resumed plan keeps its id and numbers chunks from 0 again, so without it a
+   * watermark of the previous process, replayed from the slot after a restart, could close a new chunk early.
+   */
+  readonly #runId = randomUUID().slice(0, 8);
 
   constructor(options: RunnerOptions, plan: SnapshotPlan) {
     this.#options = options;
@@ -74,6 +79,7 @@ export class SnapshotRunner {
   }
 
   async run(): Promise<void> {
+    this.#options.windows.remember(true);
     this.#rowsTotal = await this.#estimateRows(this.#plan.tables);
     const backoff = new Backoff(CHUNK_RETRY);
     while (this.#plan.tableIndex < this.#plan.tables.length) {
@@ -93,6 +99,7 @@ export class SnapshotRunner {
         await Backoff.sleep(wait, this.#options.signal);
       }
     }
+    this.#options.windows.remember(false);
     this.#done = true;
   }
 
@@ -103,7 +110,7 @@ export class SnapshotRunner {
     const { schema, table } = splitTableName(name);
     const { catalog, windows, pool } = this.#options;
     const pgTable = await catalog.load(await catalog.oidOf(schema, table));
-    const id = `${plan.id}.${this.#chunkSeq++}`;
+    const id = `${plan.id}.${this.#runId}.${this.#chunkSeq++}`;
     const outcome = windows.prepare(id, pgTable);
     try {
       await emitWatermark(pool, id, 'low');

@@ -9,8 +9,10 @@
  * in the stream yet are missing from the chunk, so the window also keeps the events it sees between
  * prepare() and LOW, and at HIGH folds in those of transactions the chunk's snapshot did not see. A
  * transaction the stream had already passed before prepare() had its commit record flushed and sent before
- * the chunk began; it becomes visible right after that flush, well before LOW is written and the snapshot
- * taken, so the chunk includes it.
+ * the chunk began; it usually becomes visible right after that flush, well before LOW is written and the
+ * snapshot taken. Usually: a backend descheduled between the flush and clearing its ProcArray entry (a loaded
+ * machine) stays invisible for longer, so while a snapshot runs the recent changes of each table are
+ * remembered too (RECENT_MS) and folded in the same way when the chunk's snapshot did not see them.
  */
 import type { ChangeEvent, Row } from '../../../schemas/events/change-event.ts';
 import type { ConnectorState } from '../../connector.ts';
@@ -56,11 +58,10 @@ export interface ClosedChunk {
 }
 
 /**
- * How long streamed changes of a keyless table are remembered. A keyless chunk replaces the table at the
- * replica, so a transaction the stream passed before prepare() but the chunk's snapshot did not see yet (its
- * commit record flushed and sent, its ProcArray entry not yet cleared: a matter of microseconds) would be lost
- * with the truncate; remembering recent changes lets the fold restore it. Keyed chunks need not: they replace
- * nothing.
+ * How long streamed changes are remembered while a snapshot runs, and how many per table at most. A
+ * transaction the stream passed before prepare() but the chunk's snapshot did not see yet (commit record
+ * flushed and sent, ProcArray entry not yet cleared) would otherwise be overwritten by the chunk's older row,
+ * or, for a keyless table, lost with the snapshot truncate.
  */
 const RECENT_MS = 10_000;
 const RECENT_MAX = 10_000;
@@ -72,8 +73,15 @@ interface Recent {
 
 export class WatermarkWindows {
   readonly #windows = new Map<string, Window>();
-  /** Recent changes of keyless tables, by table oid (see RECENT_MS). */
+  /** Recent changes by table oid, while a snapshot runs (see RECENT_MS). */
   readonly #recent = new Map<number, Recent>();
+  #remembering = false;
+
+  /** Remember recent changes (a snapshot runs) or forget them (it ended). */
+  remember(on: boolean): void {
+    this.#remembering = on;
+    if (!on) this.#recent.clear();
+  }
 
   /** Registers a chunk before its LOW watermark is written; the promise settles when the stream reaches HIGH. */
   prepare(id: string, table: PgTable): Promise<ChunkOutcome> {
@@ -88,8 +96,7 @@ export class WatermarkWindows {
         settle: resolve,
       };
       const recent = this.#recent.get(table.oid);
-      if (recent && table.schema.key.length === 0)
-        for (const { event } of recent.events.slice(recent.head)) keep(window, event);
+      if (recent) for (const { event } of recent.events.slice(recent.head)) keep(window, event);
       this.#windows.set(id, window);
     });
   }
@@ -112,9 +119,9 @@ export class WatermarkWindows {
     if (window) window.lowSeen = true;
   }
 
-  /** Keeps a streamed event for every open window on its table, and remembers recent ones of keyless tables. */
+  /** Keeps a streamed event for every open window on its table, and remembers it while a snapshot runs. */
   observe(oid: number, event: ChangeEvent): void {
-    if (event.table.key.length === 0) this.#remember(oid, event);
+    if (this.#remembering) this.#remember(oid, event);
     for (const window of this.#windows.values()) if (window.table.oid === oid) keep(window, event);
   }
 

@@ -203,6 +203,7 @@ describe('folding the one chunk of a table without a key', () => {
     const windows = new WatermarkWindows();
     const table: PgTable = { oid: 44, schema: keyless, identity: 'full', hasPrimaryKey: false };
     const late = { id: 5, balance: 50, doc: null };
+    windows.remember(true);
     // Committed and sent before prepare(), yet still in progress for the chunk's snapshot.
     windows.observe(44, change(500, { op: 'c', before: null, after: late }, keyless));
     void windows.prepare('k2', table);
@@ -259,6 +260,24 @@ describe('watermark windows', () => {
     assert.deepEqual(closed, { table, rows, state, retry: false, replacesTable: false });
     assert.deepEqual(await outcome, { kind: 'rows', rows });
     assert.equal(windows.openCount, 0);
+  });
+
+  test('an update streamed before the chunk began but invisible to its snapshot is folded in', () => {
+    const windows = new WatermarkWindows();
+    windows.remember(true);
+    // Seen by the chunk: nothing to fold. Not yet visible to it (a stalled backend): folded.
+    windows.observe(42, update(210, { id: 1, balance: 11, doc: 'long one' }));
+    windows.observe(42, update(212, { id: 2, balance: 22, doc: 'long two' }));
+    void windows.prepare('c5', table);
+    windows.low('c5');
+    windows.setRows('c5', { rows: chunk, snapshot: parseXidSnapshot('211:213:212'), state });
+    assert.deepEqual(windows.high('c5')?.rows, [chunk[0], { id: 2, balance: 22, doc: 'long two' }, chunk[2]]);
+    windows.remember(false);
+    windows.observe(42, update(214, { id: 3, balance: 33, doc: null }));
+    void windows.prepare('c6', table);
+    windows.low('c6');
+    windows.setRows('c6', { rows: chunk, snapshot: parseXidSnapshot('214:215:214'), state });
+    assert.deepEqual(windows.high('c6')?.rows, chunk, 'nothing is remembered once the snapshot ended');
   });
 
   test('an event sent again after a reconnect is folded once', () => {
