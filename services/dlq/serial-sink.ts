@@ -5,6 +5,7 @@
  * holds one connection and runs one target transaction at a time, so the callers take turns, call by call.
  */
 import type { EventPosition } from '../../schemas/positions/position.ts';
+import type { MissingRowCount } from '../apply/missing-rows.ts';
 import type { ApplyOptions, ApplyResult, Sink, SourceTransaction } from '../apply/sink.ts';
 
 export class SerialSink implements Sink {
@@ -33,6 +34,11 @@ export class SerialSink implements Sink {
 
   close(): Promise<void> {
     return this.next(() => this.inner.close());
+  }
+
+  /** Counts, not a call on the target: no turn needed. */
+  missingRows(): readonly MissingRowCount[] {
+    return this.inner.missingRows?.() ?? [];
   }
 
   private next<T>(call: () => Promise<T>): Promise<T> {
