@@ -61,6 +61,9 @@ void describe('valid configuration', () => {
     assert.equal(config.kafka.topicPrefix, 'cdc');
     assert.equal(config.kafka.partitions, 1);
     assert.equal(config.kafka.sessionTimeoutMs, 30_000);
+    assert.equal(config.kafka.compression, 'none');
+    assert.equal(config.kafka.maxEventBytes, 1_048_576);
+    assert.equal(config.kafka.oversizedEvents, 'fail');
     assert.equal(config.replicas[0]?.onError, 'dead-letter');
     assert.equal(config.replicas[0]?.batch.maxEvents, 5000);
     assert.equal(config.replicas[0]?.origin, true);
@@ -133,6 +136,22 @@ void describe('invalid configuration names the exact field and why', () => {
     );
     assert.deepEqual(problems, [
       'kafka.sessionTimeoutMs: must be at least 6000 (the broker default group.min.session.timeout.ms)',
+    ]);
+  });
+
+  void test('event size and compression settings outside what Kafka and kafkajs take', () => {
+    const problems = problemsOf(
+      variant((c) => {
+        const kafka = c.kafka as Record<string, unknown>;
+        kafka.maxEventBytes = 200 * 1024 * 1024;
+        kafka.oversizedEvents = 'drop';
+        kafka.compression = 'lz4';
+      }),
+    );
+    assert.deepEqual(problems, [
+      'kafka.compression: must be "none" or "gzip" or "zstd", not "lz4"',
+      'kafka.maxEventBytes: must be at most 67108864 (64 MiB): a produce request must stay under the broker socket.request.max.bytes (100 MiB by default)',
+      'kafka.oversizedEvents: must be "fail" or "sideTopic", not "drop"',
     ]);
   });
 
