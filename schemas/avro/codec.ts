@@ -15,6 +15,7 @@ import { writerSchema, type WriterSchema } from './writer-schema.ts';
 import type { ChangeEvent, Row } from '../events/change-event.ts';
 import { tableId, type TableSchema } from '../events/table-schema.ts';
 import {
+  formatCommit,
   formatPosition,
   parseCommit,
   type CommitPosition,
@@ -137,6 +138,7 @@ export function encodeEvent(event: ChangeEvent): EncodedEvent {
       commitTimeMicros: source.commitTimeMicros,
       origin: source.origin,
       snapshot: source.snapshot,
+      originCommit: source.originCommit === undefined ? null : formatCommit(source.originCommit),
     },
     transaction:
       transaction === null
@@ -219,6 +221,8 @@ interface EnvelopeRecord {
     commitTimeMicros: bigint;
     origin: string | null;
     snapshot: boolean;
+    /** Absent from events written before the field existed. */
+    originCommit?: string | null;
   };
   transaction: { id: string; index: bigint; total: bigint | null } | null;
   unchanged: string[];
@@ -279,6 +283,7 @@ export function decodeEvent(_key: Uint8Array | null, value: Uint8Array, lookup: 
     commitTimeMicros: s.commitTimeMicros,
     origin: s.origin,
     snapshot: s.snapshot,
+    ...(s.originCommit != null ? { originCommit: parseCommit(s.originCommit) } : {}),
   };
   const transaction =
     t === null

@@ -44,6 +44,8 @@ export const SOURCE_SCHEMA = {
     { name: 'commitTimeMicros', type: 'long' },
     { name: 'origin', type: ['null', 'string'], default: null },
     { name: 'snapshot', type: 'boolean' },
+    // Added later, with a default: events written before decode by their own (writer) schema without it.
+    { name: 'originCommit', type: ['null', 'string'], default: null },
   ],
 } as const;
 

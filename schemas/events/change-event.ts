@@ -3,7 +3,7 @@
  * source, transaction), as TypeScript values. Connectors produce it, the Kafka layer encodes it with Avro,
  * apply workers consume it. Nothing here knows about a particular database or Kafka.
  */
-import type { EventPosition } from '../positions/position.ts';
+import type { CommitPosition, EventPosition } from '../positions/position.ts';
 import type { TableSchema } from './table-schema.ts';
 
 /**
@@ -25,6 +25,11 @@ export interface SourceInfo {
   readonly commitTimeMicros: bigint;
   /** Replication origin of the change: null for local writes; set when the source applied it from elsewhere. */
   readonly origin: string | null;
+  /**
+   * Where the change was first committed, when the source applied it from elsewhere and says so: the commit
+   * position the applying session gave its origin (PostgreSQL's ORIGIN message). Absent otherwise.
+   */
+  readonly originCommit?: CommitPosition;
   readonly snapshot: boolean;
 }
 

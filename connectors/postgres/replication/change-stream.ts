@@ -7,7 +7,7 @@
 import type pg from 'pg';
 import type { Pgoutput } from 'pg-logical-replication';
 import type { ChangeEvent, ReadEvent } from '../../../schemas/events/change-event.ts';
-import { parseLsn, type Lsn } from '../../../schemas/positions/lsn.ts';
+import { ZERO_LSN, parseLsn, type Lsn } from '../../../schemas/positions/lsn.ts';
 import type { CommitPosition, EventPosition } from '../../../schemas/positions/position.ts';
 import { CdcError, errorMessage, isRetriable } from '../../../common/errors.ts';
 import type { Logger } from '../../../common/logger.ts';
@@ -190,9 +190,14 @@ export class ChangeStream {
         );
         return [];
       }
-      case 'origin':
-        this.#txn.current().origin = message.originName;
+      case 'origin': {
+        const open = this.#txn.current();
+        open.origin = message.originName;
+        // 0/0 when the applying session gave no position (pg_replication_origin_xact_setup was not called).
+        const originLsn = message.originLsn ? parseLsn(message.originLsn) : null;
+        open.originLsn = originLsn === null || originLsn === ZERO_LSN ? null : originLsn;
         return [];
+      }
       case 'relation': {
         const table = await this.#tableFor(message);
         this.#relations.set(message.relationOid, table);
@@ -324,6 +329,7 @@ export class ChangeStream {
         txId: open.xid,
         commitTimeMicros: open.commitTimeMicros,
         origin: open.origin,
+        ...(open.originLsn !== null ? { originCommit: { kind: 'pg', lsn: open.originLsn } } : {}),
         snapshot: false,
       },
       transaction: { id: open.xid, index: open.nextIndex, total: null },

@@ -12,6 +12,8 @@ export interface OpenTransaction {
   readonly xid: string;
   readonly commitTimeMicros: bigint;
   origin: string | null;
+  /** The origin's commit position (ORIGIN message), when committed under a replication origin that gave one. */
+  originLsn: Lsn | null;
   nextIndex: number;
 }
 
@@ -30,7 +32,7 @@ export class TransactionBuffer {
   }
 
   begin(commitLsn: Lsn, xid: string, commitTimeMicros: bigint): void {
-    this.#open = { commitLsn, xid, commitTimeMicros, origin: null, nextIndex: 0 };
+    this.#open = { commitLsn, xid, commitTimeMicros, origin: null, originLsn: null, nextIndex: 0 };
     this.#pending = [];
     this.#spilled = false;
   }

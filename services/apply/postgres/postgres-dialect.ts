@@ -148,7 +148,8 @@ export class PostgresDialect implements SqlDialect<PostgresConnection> {
 
   async afterBegin(connection: PostgresConnection, last: ChangeEvent): Promise<void> {
     if (connection.origin === null) return;
-    const commit = last.source.position.commit;
+    // A re-published change carries where it was first committed: that position travels on, not this hop's.
+    const commit = last.source.originCommit ?? last.source.position.commit;
     await connection.client.query('SELECT pg_replication_origin_xact_setup($1::pg_lsn, $2::timestamptz)', [
       commit.kind === 'pg' ? formatLsn(commit.lsn) : '0/0',
       microsToTimestamp(last.source.commitTimeMicros),

@@ -2,10 +2,12 @@
  * Cascade a → b → c on the real stack, started from a topology configuration: c is fed from b's changelog (b
  * re-publishes what it applied), and after a randomized workload on a, c equals a. b's changelog names a as the
  * origin of every change and carries a's commit timestamps (the replication origin set on b's apply sessions
- * makes b's commits keep a's time), so c knows where and when each change was first written.
+ * makes b's commits keep a's time) and a's commit positions (originCommit), so c knows where and when each
+ * change was first written.
  */
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
+import { formatCommit } from '../../../schemas/positions/position.ts';
 import { positionProblems, readChangelog } from '../../support/changelog.ts';
 import { tableContent } from '../../support/pg.ts';
 import { waitFor } from '../../support/wait.ts';
@@ -79,6 +81,20 @@ test('c equals a after a randomized workload on a, and b re-publishes it naming 
     foreignTimes.map((item) => `${item.offset}: ${item.event.source.commitTimeMicros}`),
     [],
     "b's events should carry a's commit times, not b's own",
+  );
+  // ... and where a committed it: the commit position of one of a's transactions.
+  const aCommits = new Set(fromA.map((item) => formatCommit(item.event.source.position.commit)));
+  const unplaced = fromB.filter((item) => {
+    const origin = item.event.source.originCommit;
+    return origin === undefined || !aCommits.has(formatCommit(origin));
+  });
+  assert.deepEqual(
+    unplaced.map(
+      (item) =>
+        `${item.offset}: ${String(item.event.source.originCommit && formatCommit(item.event.source.originCommit))}`,
+    ),
+    [],
+    "b's events should carry the commit position of a's transaction as originCommit",
   );
   // Nothing b re-published was left behind or doubled on its way to c.
   const bToC = pipeline.workers().find((worker) => worker.source === nodes.b?.name);
