@@ -12,7 +12,7 @@ import { positionProblems, readChangelog } from '../../support/changelog.ts';
 import { tableContent } from '../../support/pg.ts';
 import { waitFor } from '../../support/wait.ts';
 import { WORKLOAD_SCHEMA, runWorkload } from '../../support/workload.ts';
-import { startTopology, type TopologyStage } from './harness.ts';
+import { startTopology, waitStreaming, type TopologyStage } from './harness.ts';
 
 let stage: TopologyStage;
 
@@ -43,11 +43,7 @@ test('c equals a after a randomized workload on a, and b re-publishes it naming 
   const { pipeline, nodes } = stage;
   const [a, c] = [nodes.a, nodes.c].map((node) => (node?.kind === 'postgres' ? node.db : undefined));
   assert.ok(a && c);
-  await waitFor(
-    'every connector to stream',
-    () => pipeline.connectors().every((connector) => connector.state === 'streaming'),
-    { timeoutMs: 120_000 },
-  );
+  await waitStreaming(stage);
   const seed = Date.now() % 100_000;
   const committed = await runWorkload(a, { transactions: 150, seed, truncates: false });
 

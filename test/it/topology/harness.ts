@@ -13,6 +13,7 @@ import { startPipeline, type RunningPipeline } from '../../../services/pipeline/
 import assert from 'node:assert/strict';
 import { deleteKafkaState, positionProblems, readChangelog, topicEnd } from '../../support/changelog.ts';
 import { waitFor } from '../../support/wait.ts';
+import { seededRandom } from '../../support/workload.ts';
 import {
   createMariadbDatabase,
   forgetMariadbAppliedPosition,
@@ -202,5 +203,46 @@ export async function assertNoLoop(stage: TopologyStage): Promise<void> {
         events.length,
         `${worker.name} applied ${short}'s changes a different number of times`,
       );
+  }
+}
+
+/** Waits until every connector of the stage streams, so no link's first writes race its target's capture start. */
+export async function waitStreaming(stage: TopologyStage): Promise<void> {
+  await waitFor(
+    'every connector to stream',
+    () => stage.pipeline.connectors().every((connector) => connector.state === 'streaming'),
+    { timeoutMs: 120_000 },
+  );
+}
+
+/**
+ * A writer of a two-way test: inserts (upserts), updates and deletes on `items` keys `base + 1 .. base + 200`
+ * only, in small transactions, so writers on different nodes never touch one row (conflicts are not tested here).
+ */
+export async function writeOwnKeys(
+  database: NodeDatabase,
+  base: number,
+  seed: number,
+  transactions: number,
+): Promise<void> {
+  const random = seededRandom(seed);
+  const pick = (n: number) => Math.floor(random() * n);
+  const upsert =
+    database.kind === 'postgres'
+      ? 'ON CONFLICT (id) DO UPDATE SET owner = EXCLUDED.owner, n = EXCLUDED.n'
+      : 'ON DUPLICATE KEY UPDATE owner = VALUES(owner), n = VALUES(n)';
+  for (let i = 0; i < transactions; i++) {
+    const statements: string[] = [];
+    for (let s = 1 + pick(4); s > 0; s--) {
+      const id = base + 1 + pick(200);
+      const roll = pick(10);
+      if (roll < 5)
+        statements.push(
+          `INSERT INTO items (id, owner, n, note) VALUES (${id}, 'w${base}-${pick(1e6)}', ${pick(1000)}, ${pick(5) === 0 ? 'NULL' : `'note ${pick(100)}'`}) ${upsert}`,
+        );
+      else if (roll < 8) statements.push(`UPDATE items SET n = n + 1 WHERE id = ${id}`);
+      else statements.push(`DELETE FROM items WHERE id = ${id}`);
+    }
+    await database.db.query(`BEGIN; ${statements.join(';\n')}; COMMIT;`);
   }
 }

@@ -6,11 +6,8 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
-import type { MariadbTestDatabase } from '../../support/mariadb.ts';
-import type { TestDatabase } from '../../support/pg.ts';
 import { waitFor } from '../../support/wait.ts';
-import { seededRandom } from '../../support/workload.ts';
-import { assertNoLoop, startTopology, type TopologyStage } from './harness.ts';
+import { assertNoLoop, startTopology, waitStreaming, writeOwnKeys, type TopologyStage } from './harness.ts';
 
 let stage: TopologyStage;
 
@@ -35,32 +32,6 @@ after(async () => {
   await stage.cleanup();
 });
 
-type Writable = Pick<TestDatabase | MariadbTestDatabase, 'query'>;
-
-/** Inserts, updates and deletes on keys `base + 1 .. base + 200` only, one small transaction at a time. */
-async function writer(db: Writable, kind: 'postgres' | 'mariadb', base: number, seed: number): Promise<void> {
-  const random = seededRandom(seed);
-  const pick = (n: number) => Math.floor(random() * n);
-  const upsert =
-    kind === 'postgres'
-      ? 'ON CONFLICT (id) DO UPDATE SET owner = EXCLUDED.owner, n = EXCLUDED.n'
-      : 'ON DUPLICATE KEY UPDATE owner = VALUES(owner), n = VALUES(n)';
-  for (let i = 0; i < 120; i++) {
-    const statements: string[] = [];
-    for (let s = 1 + pick(4); s > 0; s--) {
-      const id = base + 1 + pick(200);
-      const roll = pick(10);
-      if (roll < 5)
-        statements.push(
-          `INSERT INTO items (id, owner, n, note) VALUES (${id}, 'w${base}-${pick(1e6)}', ${pick(1000)}, ${pick(5) === 0 ? 'NULL' : `'note ${pick(100)}'`}) ${upsert}`,
-        );
-      else if (roll < 8) statements.push(`UPDATE items SET n = n + 1 WHERE id = ${id}`);
-      else statements.push(`DELETE FROM items WHERE id = ${id}`);
-    }
-    await db.query(`BEGIN; ${statements.join(';\n')}; COMMIT;`);
-  }
-}
-
 /** The rows as `[id, owner, n, note]` text, the same for either database. */
 async function rowsOf(node: 'p' | 'm'): Promise<string> {
   const handle = stage.nodes[node];
@@ -80,16 +51,12 @@ async function rowsOf(node: 'p' | 'm'): Promise<string> {
 }
 
 test('a PostgreSQL ⇄ MariaDB pair with writers on both sides converges, and nothing goes round', async () => {
-  const { pipeline, nodes } = stage;
+  const { nodes } = stage;
   const [p, m] = [nodes.p, nodes.m];
   assert.ok(p?.kind === 'postgres' && m?.kind === 'mariadb');
-  await waitFor(
-    'both connectors to stream',
-    () => pipeline.connectors().every((connector) => connector.state === 'streaming'),
-    { timeoutMs: 120_000 },
-  );
+  await waitStreaming(stage);
   const seed = Date.now() % 100_000;
-  await Promise.all([writer(p.db, 'postgres', 0, seed), writer(m.db, 'mariadb', 100_000, seed + 1)]);
+  await Promise.all([writeOwnKeys(p, 0, seed, 120), writeOwnKeys(m, 100_000, seed + 1, 120)]);
 
   let converged = '[]';
   await waitFor(

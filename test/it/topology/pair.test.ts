@@ -7,11 +7,9 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
-import type { TestDatabase } from '../../support/pg.ts';
 import { tableContent } from '../../support/pg.ts';
 import { waitFor } from '../../support/wait.ts';
-import { seededRandom } from '../../support/workload.ts';
-import { assertNoLoop, startTopology, type TopologyStage } from './harness.ts';
+import { assertNoLoop, startTopology, waitStreaming, writeOwnKeys, type TopologyStage } from './harness.ts';
 
 const ITEMS = `CREATE TABLE items (
   id bigint PRIMARY KEY,
@@ -33,37 +31,13 @@ after(async () => {
   await stage.cleanup();
 });
 
-/** Inserts, updates and deletes on keys `base + 1 .. base + 200` only, in small transactions. */
-async function writer(db: TestDatabase, base: number, seed: number, transactions: number): Promise<void> {
-  const random = seededRandom(seed);
-  const pick = (n: number) => Math.floor(random() * n);
-  for (let i = 0; i < transactions; i++) {
-    const statements: string[] = [];
-    for (let s = 1 + pick(4); s > 0; s--) {
-      const id = base + 1 + pick(200);
-      const roll = pick(10);
-      if (roll < 5)
-        statements.push(
-          `INSERT INTO items (id, owner, n, note) VALUES (${id}, 'w${base}-${pick(1e6)}', ${pick(1000)}, ${pick(5) === 0 ? 'NULL' : `'note ${pick(100)}'`}) ON CONFLICT (id) DO UPDATE SET owner = EXCLUDED.owner, n = EXCLUDED.n`,
-        );
-      else if (roll < 8) statements.push(`UPDATE items SET n = n + 1, updated_at = now() WHERE id = ${id}`);
-      else statements.push(`DELETE FROM items WHERE id = ${id}`);
-    }
-    await db.query(`BEGIN; ${statements.join(';\n')}; COMMIT;`);
-  }
-}
-
 test('a pair with writers on both sides converges, and nothing goes round', async () => {
-  const { pipeline, nodes } = stage;
+  const { nodes } = stage;
   const [a, b] = [nodes.a, nodes.b].map((node) => (node?.kind === 'postgres' ? node.db : undefined));
-  assert.ok(a && b);
-  await waitFor(
-    'both connectors to stream',
-    () => pipeline.connectors().every((connector) => connector.state === 'streaming'),
-    { timeoutMs: 120_000 },
-  );
+  assert.ok(a && b && nodes.a && nodes.b);
+  await waitStreaming(stage);
   const seed = Date.now() % 100_000;
-  await Promise.all([writer(a, 0, seed, 150), writer(b, 100_000, seed + 1, 150)]);
+  await Promise.all([writeOwnKeys(nodes.a, 0, seed, 150), writeOwnKeys(nodes.b, 100_000, seed + 1, 150)]);
 
   let converged: string[] | null = null;
   await waitFor(
