@@ -64,6 +64,8 @@ export class ApplyWorker {
   private readonly logger: Logger;
   private state: ApplyWorkerStatus['state'] = 'idle';
   private position: EventPosition | null = null;
+  /** The consumer's group-join count this worker last saw (BatchControl.generation). */
+  private generation: number | null = null;
   private commitTimeMicros: bigint | null = null;
   private eventsApplied = 0;
   private eventsSkipped = 0;
@@ -89,7 +91,7 @@ export class ApplyWorker {
       await this.retrying('preparing the sink', () => this.options.sink.prepare(), signal);
       this.position = await this.retrying(
         'reading the applied position',
-        () => this.options.sink.appliedPosition(this.options.stream),
+        () => this.options.sink.appliedPosition(this.options.stream, { fresh: true }),
         signal,
       );
       this.logger.info({ position: this.position && formatPosition(this.position) }, 'apply worker started');
@@ -125,6 +127,7 @@ export class ApplyWorker {
     signal: AbortSignal,
     control: BatchControl | undefined,
   ): Promise<HandlerResult> {
+    await this.adoptPartitions(control, signal);
     let units = assembleTransactions(batch);
     // A source transaction whose last events have not arrived yet is delivered again with the next batch, so
     // the replica never shows it half applied. Only one larger than a whole fetch (it starts the batch and
@@ -158,6 +161,27 @@ export class ApplyWorker {
   }
 
   /**
+   * After a group join this worker owns its partitions anew, from the offsets the group committed; another
+   * member may have applied the stream meanwhile, so the applied position is read from the replica again.
+   * Without a join, a replica position ahead of this worker's means it is a stale member that lost its
+   * partitions without noticing, and the sink stops it (APPLY_STALE_WORKER) before it writes anything.
+   */
+  private async adoptPartitions(control: BatchControl | undefined, signal: AbortSignal): Promise<void> {
+    const generation = control?.generation;
+    if (generation === undefined || generation === this.generation) return;
+    this.position = await this.retrying(
+      'reading the applied position after a group join',
+      () => this.options.sink.appliedPosition(this.options.stream, { fresh: true }),
+      signal,
+    );
+    this.logger.debug(
+      { position: this.position && formatPosition(this.position), generation },
+      'partitions assigned; applied position read from the replica',
+    );
+    this.generation = generation;
+  }
+
+  /**
    * Sizes the next target transaction so it takes about `maxMillis` at the speed just measured, never more
    * than `maxEvents` and at most twice the last size (one quick run is no proof the target recovered).
    */
@@ -180,7 +204,8 @@ export class ApplyWorker {
       await this.applyWhole(chunk, signal);
       return;
     } catch (error) {
-      if (isRetriable(error) || signal.aborted) throw error;
+      // A stale worker writes nothing at all: isolating events one by one would only repeat the refusal.
+      if (isRetriable(error) || signal.aborted || isStaleWorker(error)) throw error;
       this.noteError(
         error,
         chunk.length > 1
@@ -284,4 +309,8 @@ export class ApplyWorker {
       },
     });
   }
+}
+
+function isStaleWorker(error: unknown): boolean {
+  return error instanceof CdcError && error.code === 'APPLY_STALE_WORKER';
 }

@@ -33,6 +33,11 @@ export type HandlerResult = void | { readonly redeliverFrom: number };
  */
 export interface BatchControl {
   shouldYield(): boolean;
+  /**
+   * Counts the consumer's group joins. A handler that sees it change owns its partitions anew: another member
+   * may have applied the stream meanwhile, so it reads the replica's applied position again.
+   */
+  readonly generation?: number;
 }
 
 export type BatchHandler = (

@@ -58,8 +58,12 @@ export interface ApplyResult {
 export interface Sink {
   /** Connects and creates what the sink needs (position table, replication origin). Idempotent. */
   prepare(): Promise<void>;
-  /** Last applied position of `stream` (the source connector name), or null when nothing was applied yet. */
-  appliedPosition(stream: string): Promise<EventPosition | null>;
+  /**
+   * Last applied position of `stream` (the source connector name), or null when nothing was applied yet.
+   * `fresh` reads it from the replica rather than from what this sink last wrote or read: a worker that has
+   * just (re)gained its partitions does so, since another worker may have applied the stream meanwhile.
+   */
+  appliedPosition(stream: string, options?: { readonly fresh?: boolean }): Promise<EventPosition | null>;
   /** Applies `transactions` in order in one target transaction, with the new applied position of `stream`. */
   apply(
     stream: string,

@@ -78,8 +78,11 @@ export class SqlSink<C extends TargetConnection> implements Sink {
     }
   }
 
-  async appliedPosition(stream: string): Promise<EventPosition | null> {
-    if (this.positions.has(stream)) return this.positions.get(stream) ?? null;
+  async appliedPosition(
+    stream: string,
+    options: { readonly fresh?: boolean } = {},
+  ): Promise<EventPosition | null> {
+    if (!options.fresh && this.positions.has(stream)) return this.positions.get(stream) ?? null;
     const connection = await this.connect();
     try {
       const position = await this.readPosition(connection, stream, false);

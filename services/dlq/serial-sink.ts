@@ -20,8 +20,8 @@ export class SerialSink implements Sink {
     return this.next(() => this.inner.prepare());
   }
 
-  appliedPosition(stream: string): Promise<EventPosition | null> {
-    return this.next(() => this.inner.appliedPosition(stream));
+  appliedPosition(stream: string, options?: { readonly fresh?: boolean }): Promise<EventPosition | null> {
+    return this.next(() => this.inner.appliedPosition(stream, options));
   }
 
   apply(

@@ -62,6 +62,8 @@ export type HandlerResult = void | { readonly redeliverFrom: number };
 /** Asked by the handler between target transactions: true when it should hand the rest of the batch back. */
 export interface BatchControl {
   shouldYield(): boolean;
+  /** Counts this consumer's group joins (see the apply layer's BatchControl). */
+  readonly generation?: number;
 }
 
 export type BatchHandler = (
@@ -95,6 +97,8 @@ export class ChangeConsumer {
   private readonly logger: Logger;
   /** How long a handler may work on one batch before it is asked to yield, so offsets are committed. */
   private readonly batchBudgetMs: number;
+  /** Group joins so far; handed to the handler with each batch (BatchControl.generation). */
+  private generation = 0;
   private readonly heartbeatIntervalMs: number;
 
   constructor(options: ConsumerOptions) {
@@ -152,6 +156,9 @@ export class ChangeConsumer {
     signal.addEventListener('abort', onAbort, { once: true });
     try {
       await consumer.connect();
+      consumer.on(consumer.events.GROUP_JOIN, () => {
+        this.generation++;
+      });
       consumer.on(consumer.events.CRASH, ({ payload }) => {
         if (!payload.restart)
           fail(kafkaError(payload.error, `consumer group ${this.options.groupId} stopped`));
@@ -218,6 +225,7 @@ export class ChangeConsumer {
     let rebalancing = false;
     const control: BatchControl = {
       shouldYield: () => rebalancing || Date.now() - started >= this.batchBudgetMs,
+      generation: this.generation,
     };
     const handle = async (): Promise<void> => {
       const result = await this.heartbeating(
