@@ -57,6 +57,10 @@ export CDC_PG_PORT="${CDC_PG_PORT:-55432}"
 export CDC_MARIADB_PORT="${CDC_MARIADB_PORT:-53306}"
 export CDC_KAFKA_PORT="${CDC_KAFKA_PORT:-59092}"
 export CDC_KAFKA_CONTROLLER_PORT="${CDC_KAFKA_CONTROLLER_PORT:-59093}"
+# A second Kafka cluster, started only on demand (stack/kafka2.sh) as another region's
+# cluster for the MirrorMaker 2 test; not part of up.sh.
+export CDC_KAFKA2_PORT="${CDC_KAFKA2_PORT:-59192}"
+export CDC_KAFKA2_CONTROLLER_PORT="${CDC_KAFKA2_CONTROLLER_PORT:-59193}"
 
 # Connection strings used by the service and the tests.
 export CDC_PG_SOURCE_URL="${CDC_PG_SOURCE_URL:-postgres://postgres@127.0.0.1:$CDC_PG_PORT/cdc_source}"
@@ -64,3 +68,4 @@ export CDC_PG_REPLICA_URL="${CDC_PG_REPLICA_URL:-postgres://postgres@127.0.0.1:$
 export CDC_PG_ADMIN_URL="${CDC_PG_ADMIN_URL:-postgres://postgres@127.0.0.1:$CDC_PG_PORT/postgres}"
 export CDC_MARIADB_URL="${CDC_MARIADB_URL:-mysql://root@127.0.0.1:$CDC_MARIADB_PORT/}"
 export CDC_KAFKA_BROKERS="${CDC_KAFKA_BROKERS:-127.0.0.1:$CDC_KAFKA_PORT}"
+export CDC_KAFKA2_BROKERS="${CDC_KAFKA2_BROKERS:-127.0.0.1:$CDC_KAFKA2_PORT}"

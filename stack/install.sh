@@ -7,6 +7,8 @@
 #     system's is older);
 #   - the npm packages (npm ci when node_modules is missing or stale);
 #   - Kafka's jars, from Maven Central into stack/.cache/kafka-<version>/libs.
+#   - MirrorMaker 2's jars (connect-mirror, connect-runtime), from Maven Central
+#     into stack/.cache/kafka-<version>/mirror-libs (the regions test runs it).
 # shellcheck source-path=SCRIPTDIR
 set -euo pipefail
 
@@ -49,6 +51,11 @@ pom_sum=$(sha256sum "$CDC_STACK_DIR/kafka/pom.xml" | cut -d' ' -f1)
 kafka_jars_current() {
   [[ -f "$libs_dir/.pom.sha256" && "$(<"$libs_dir/.pom.sha256")" == "$pom_sum" ]]
 }
+mirror_dir=$(mirror_libs_dir)
+mirror_pom_sum=$(sha256sum "$CDC_STACK_DIR/kafka/mirror/pom.xml" | cut -d' ' -f1)
+mirror_jars_current() {
+  [[ -f "$mirror_dir/.pom.sha256" && "$(<"$mirror_dir/.pom.sha256")" == "$mirror_pom_sum" ]]
+}
 
 missing=()
 for pkg in postgresql-15 mariadb-server mariadb-client; do
@@ -57,7 +64,7 @@ done
 if ! command -v java >/dev/null 2>&1 || (($(java_major) < 17)); then
   missing+=(openjdk-17-jre-headless) # Kafka 4 needs Java 17 or later
 fi
-if ! kafka_jars_current && ! command -v mvn >/dev/null 2>&1; then
+if { ! kafka_jars_current || ! mirror_jars_current; } && ! command -v mvn >/dev/null 2>&1; then
   missing+=(maven)
 fi
 if ! node_recent_enough && ! command -v npm >/dev/null 2>&1; then
@@ -160,6 +167,32 @@ else
   rm -rf "$libs_dir"
   mv "$libs_dir.tmp" "$libs_dir"
   log "Kafka $(kafka_version) jars: $(find "$libs_dir" -name '*.jar' | wc -l) jars"
+fi
+
+# ---------------------------------------------------------------------------
+# MirrorMaker 2 jars
+# ---------------------------------------------------------------------------
+
+mirror_version=$(sed -n 's:.*<kafka\.version>\(.*\)</kafka\.version>.*:\1:p' "$CDC_STACK_DIR/kafka/mirror/pom.xml")
+[[ "$mirror_version" == "$(kafka_version)" ]] ||
+  die "stack/kafka/mirror/pom.xml names Kafka $mirror_version, stack/kafka/pom.xml $(kafka_version): make them equal"
+if mirror_jars_current; then
+  log "MirrorMaker 2 jars: present ($mirror_dir)"
+else
+  command -v mvn >/dev/null 2>&1 || die "mvn not found: apt-get install maven (fetches MirrorMaker 2's jars)"
+  log "MirrorMaker 2 jars: copying from Maven Central into $mirror_dir"
+  rm -rf "$mirror_dir.tmp"
+  mkdir -p "$CDC_STACK_RUN"
+  if ! mvn -B -Dstyle.color=never -f "$CDC_STACK_DIR/kafka/mirror/pom.xml" dependency:copy-dependencies \
+    -DoutputDirectory="$mirror_dir.tmp" -DincludeScope=runtime >"$CDC_STACK_RUN/mirror-jars.log" 2>&1; then
+    show_log_tail "$CDC_STACK_RUN/mirror-jars.log"
+    die "Maven could not fetch MirrorMaker 2's jars (log: $CDC_STACK_RUN/mirror-jars.log)"
+  fi
+  compgen -G "$mirror_dir.tmp/connect-mirror-*.jar" >/dev/null || die "Maven copied no connect-mirror jar into $mirror_dir.tmp"
+  echo "$mirror_pom_sum" >"$mirror_dir.tmp/.pom.sha256"
+  rm -rf "$mirror_dir"
+  mv "$mirror_dir.tmp" "$mirror_dir"
+  log "MirrorMaker 2 jars: $(find "$mirror_dir" -name '*.jar' | wc -l) jars"
 fi
 
 log "done"

@@ -106,3 +106,8 @@ kafka_version() {
 kafka_libs_dir() {
   echo "$CDC_STACK_CACHE/kafka-$(kafka_version)/libs"
 }
+
+# MirrorMaker 2's jars (Kafka Connect runtime + mirror connectors), apart from the broker's.
+mirror_libs_dir() {
+  echo "$CDC_STACK_CACHE/kafka-$(kafka_version)/mirror-libs"
+}

@@ -393,15 +393,15 @@ JS
 kafka_format() {
   [[ -f "$KAFKA_DATA/meta.properties" ]] && return 0
   [[ -e "$KAFKA_DATA" ]] && die "$KAFKA_DATA exists but is not a formatted Kafka log folder; remove it (or run stack/down.sh --wipe)"
-  local scratch="$CDC_STACK_DATA/kafka.init" cluster_id
+  local scratch="$KAFKA_DATA.init" cluster_id
   say "kafka: formatting $KAFKA_DATA"
   rm -rf "$scratch"
   kafka_render_properties "$scratch"
   cluster_id=$(kafka_java kafka.tools.StorageTool random-uuid 2>/dev/null | tail -n 1)
   if ! kafka_java kafka.tools.StorageTool format --standalone --cluster-id "$cluster_id" \
-    --config "$KAFKA_PROPERTIES" >"$CDC_STACK_RUN/kafka-format.log" 2>&1; then
-    show_log_tail "$CDC_STACK_RUN/kafka-format.log"
-    die "kafka: formatting the log folder failed (log: $CDC_STACK_RUN/kafka-format.log)"
+    --config "$KAFKA_PROPERTIES" >"$KAFKA_LOG.format" 2>&1; then
+    show_log_tail "$KAFKA_LOG.format"
+    die "kafka: formatting the log folder failed (log: $KAFKA_LOG.format)"
   fi
   mv "$scratch" "$KAFKA_DATA"
 }
@@ -428,7 +428,7 @@ kafka_start() {
   setsid bash -c 'echo $$ >"$0"; exec "$@"' "$KAFKA_PID" \
     java $KAFKA_HEAP_OPTS -XX:+UseG1GC -XX:MaxGCPauseMillis=20 -XX:InitiatingHeapOccupancyPercent=35 \
     -XX:+ExplicitGCInvokesConcurrent -Djava.awt.headless=true \
-    -Dkafka.logs.dir="$CDC_STACK_RUN" -Dlog4j2.configurationFile="$CDC_STACK_DIR/kafka/log4j2.xml" \
+    -Dkafka.logs.dir="$(dirname "$KAFKA_LOG")" -Dlog4j2.configurationFile="$CDC_STACK_DIR/kafka/log4j2.xml" \
     -cp "$libs/*" kafka.Kafka "$KAFKA_PROPERTIES" \
     </dev/null >>"$KAFKA_OUT" 2>&1 9>&- &
   local waited=0 pid=''
