@@ -6,6 +6,7 @@ import type { ChangeEvent } from '../../schemas/events/change-event.ts';
 import type { CommitPosition, EventPosition } from '../../schemas/positions/position.ts';
 import type { CdcError } from '../../common/errors.ts';
 import type { MissingRowCount } from './missing-rows.ts';
+import type { ConflictCount } from './conflicts/conflict-counts.ts';
 
 /**
  * A source transaction, or the part of one that arrived in a consumer batch. `complete` is false for the
@@ -73,4 +74,6 @@ export interface Sink {
   close(): Promise<void>;
   /** Updates and deletes that found no row, per table and operation, since the sink was created (SQL sinks). */
   missingRows?(): readonly MissingRowCount[];
+  /** Conflicts detected, per table, kind, policy and outcome, since the sink was created (conflict handling on). */
+  conflictCounts?(): readonly ConflictCount[];
 }

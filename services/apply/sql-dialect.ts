@@ -8,6 +8,7 @@
 import type { ChangeEvent, Row, Value } from '../../schemas/events/change-event.ts';
 import type { ColumnSchema, TableSchema } from '../../schemas/events/table-schema.ts';
 import type { CdcError, ErrorFields } from '../../common/errors.ts';
+import type { ConflictDialect } from './conflicts/conflict-dialect.ts';
 
 /** A parameter as the dialect's driver takes it (strings, Buffers, bigints, raw SQL...). */
 export type Parameter = unknown;
@@ -103,6 +104,8 @@ export interface SqlDialect<C extends TargetConnection> {
   readonly syntax: StatementSyntax;
   readonly positions: PositionStatements;
   readonly shapes: TableShapes<C>;
+  /** Conflict detection on this target (row versions, tombstones); absent where the target cannot say a row's version. */
+  readonly conflicts?: ConflictDialect<C>;
   /** Opens and sets up a session; failures are classified (TARGET_UNREACHABLE when the server is not there). */
   connect(): Promise<C>;
   /** Session set-up that depends on the stream (PostgreSQL replication origins); before BEGIN. */

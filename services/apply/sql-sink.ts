@@ -26,6 +26,9 @@ import type { ApplyOptions, ApplyResult, EventFailure, Sink, SourceTransaction }
 import type { SqlDialect, Statement, TableShape, TargetConnection } from './sql-dialect.ts';
 import { RowWriter } from './row-writer.ts';
 import { MissingRows, type MissingRowCount } from './missing-rows.ts';
+import { ConflictWriter } from './conflicts/conflict-writer.ts';
+import type { ConflictCount } from './conflicts/conflict-counts.ts';
+import type { ConflictSettings } from './conflicts/types.ts';
 
 type Item = { readonly event: ChangeEvent; readonly transactionIndex: number; readonly eventIndex: number };
 
@@ -33,8 +36,13 @@ type Item = { readonly event: ChangeEvent; readonly transactionIndex: number; re
 interface Progress {
   /** The row of the applied-position table: the stream's, or dead-letter replay's own (positionKey). */
   readonly stream: string;
-  /** The last event of the whole batch (PostgreSQL marks the commit with its position and time). */
-  readonly last: ChangeEvent;
+  /** The stream (link) applied, as the conflict log names it. */
+  readonly link: string;
+  /**
+   * The last event the open target transaction is to hold (PostgreSQL marks the commit with its position and
+   * time): the batch's, or with conflict handling its source transaction's.
+   */
+  last: ChangeEvent;
   open: boolean;
   handled: ChangeEvent | null;
 }
@@ -50,6 +58,8 @@ export class SqlSink<C extends TargetConnection> implements Sink {
   private readonly logger: Logger;
   private readonly writer: RowWriter;
   private readonly missing = new MissingRows();
+  /** Conflict detection and resolution, when the link has it on; otherwise the plain fast path. */
+  private readonly conflicts: ConflictWriter<C> | null;
   /** Per stream, the position this sink last wrote or read from the target. */
   private readonly positions = new Map<string, EventPosition | null>();
   private connection: C | null = null;
@@ -57,10 +67,24 @@ export class SqlSink<C extends TargetConnection> implements Sink {
   private broken = false;
   private prepared = false;
 
-  constructor(dialect: SqlDialect<C>, logger: Logger = silentLogger) {
+  constructor(dialect: SqlDialect<C>, logger: Logger = silentLogger, conflicts?: ConflictSettings) {
     this.dialect = dialect;
     this.logger = logger.child({ component: dialect.name });
     this.writer = new RowWriter(dialect.syntax, this.missing);
+    if (conflicts && !dialect.conflicts)
+      throw new CdcError(
+        'CONFIG_INVALID',
+        `conflict handling is not available on a ${dialect.name} target (it needs per-row commit time and origin; see docs/conflicts.md)`,
+      );
+    this.conflicts =
+      conflicts && dialect.conflicts
+        ? new ConflictWriter(dialect.syntax, dialect.conflicts, conflicts)
+        : null;
+  }
+
+  /** Conflicts detected, per table, kind, policy and outcome, since the sink was created. */
+  conflictCounts(): readonly ConflictCount[] {
+    return this.conflicts?.counts.counts() ?? [];
   }
 
   /** Updates and deletes that found no row, per table and operation, since the sink was created. */
@@ -72,6 +96,8 @@ export class SqlSink<C extends TargetConnection> implements Sink {
     const connection = await this.connect();
     try {
       for (const text of this.dialect.positions.create) await connection.run(sql(text));
+      if (this.conflicts)
+        for (const text of this.dialect.conflicts?.create ?? []) await connection.run(sql(text));
       this.prepared = true;
     } catch (error) {
       throw this.classify(error, 'cannot create the applied-position table cdc_apply.applied_position');
@@ -112,10 +138,12 @@ export class SqlSink<C extends TargetConnection> implements Sink {
     } catch (error) {
       throw this.classify(error, `cannot prepare the target for the tables of ${stream}`);
     }
-    const progress: Progress = { stream: key, last, open: false, handled: null };
+    const progress: Progress = { stream: key, link: stream, last, open: false, handled: null };
     let failed = 0;
     try {
-      if (options.onEventFailure)
+      if (this.conflicts)
+        failed = await this.writeChecked(connection, progress, fresh, this.conflicts, options.onEventFailure);
+      else if (options.onEventFailure)
         failed = await this.writeIsolated(connection, progress, fresh, options.onEventFailure);
       else await this.writeBatch(connection, progress, fresh);
       await this.commit(connection, progress);
@@ -203,6 +231,70 @@ export class SqlSink<C extends TargetConnection> implements Sink {
     return failed;
   }
 
+  /**
+   * With conflict handling: each source transaction commits on its own, marked with its own commit time and
+   * origin, because the commit time a row keeps is its version, compared by every node of the link.
+   */
+  private async writeChecked(
+    connection: C,
+    progress: Progress,
+    items: readonly Item[],
+    conflicts: ConflictWriter<C>,
+    onEventFailure: ((failure: EventFailure) => Promise<void>) | undefined,
+  ): Promise<number> {
+    let failed = 0;
+    for (let start = 0; start < items.length;) {
+      let end = start + 1;
+      while (end < items.length && items[end]!.transactionIndex === items[start]!.transactionIndex) end++;
+      await this.commit(connection, progress);
+      progress.last = items[end - 1]!.event;
+      for (const item of items.slice(start, end)) {
+        if (!(await this.writeOneChecked(connection, progress, item, conflicts, onEventFailure))) failed++;
+        progress.handled = item.event;
+      }
+      start = end;
+    }
+    return failed;
+  }
+
+  /** One event through conflict handling; false when it went to the dead letters. */
+  private async writeOneChecked(
+    connection: C,
+    progress: Progress,
+    item: Item,
+    conflicts: ConflictWriter<C>,
+    onEventFailure: ((failure: EventFailure) => Promise<void>) | undefined,
+  ): Promise<boolean> {
+    const event = item.event;
+    const shape = await this.shapeFor(connection, progress, event);
+    await conflicts.collectIfDue(connection);
+    if (onEventFailure) await connection.run(sql(`SAVEPOINT ${SAVEPOINT}`));
+    let rejected: CdcError | null;
+    try {
+      // Keyless tables, snapshot reads and truncates have no row version to decide on: written as before.
+      if (shape.table.key.length > 0 && (event.op === 'c' || event.op === 'u' || event.op === 'd'))
+        rejected = await conflicts.write(connection, progress.link, shape, event);
+      else {
+        await this.writer.write(connection, shape, event);
+        rejected = null;
+      }
+    } catch (error) {
+      const failure = this.classifyEvent(error, event);
+      if (!onEventFailure || failure.retriable || failure.code === 'APPLY_STALE_WORKER') throw failure;
+      await connection.run(sql(`ROLLBACK TO SAVEPOINT ${SAVEPOINT}`));
+      this.dialect.shapes.discardPending();
+      rejected = failure;
+    }
+    if (rejected === null) {
+      if (onEventFailure) await connection.run(sql(`RELEASE SAVEPOINT ${SAVEPOINT}`));
+      return true;
+    }
+    // A rejected conflict is recorded already, and nothing of the change was written.
+    if (!onEventFailure) throw rejected;
+    await onEventFailure({ ...item, error: rejected });
+    return false;
+  }
+
   /** The event's table shape, created or evolved when needed, with a target transaction open. */
   private async shapeFor(connection: C, progress: Progress, event: ChangeEvent): Promise<TableShape> {
     let shape = this.dialect.shapes.lookup(event.table);
@@ -253,6 +345,7 @@ export class SqlSink<C extends TargetConnection> implements Sink {
     progress.handled = null;
     this.dialect.shapes.commit();
     this.missing.commit();
+    this.conflicts?.counts.commit();
     if (handled) this.positions.set(progress.stream, handled.source.position);
   }
 
@@ -260,6 +353,7 @@ export class SqlSink<C extends TargetConnection> implements Sink {
     progress.handled = null;
     this.dialect.shapes.discardPending();
     this.missing.discard();
+    this.conflicts?.counts.discard();
     if (!progress.open || connection.broken) return;
     progress.open = false;
     try {

@@ -22,6 +22,7 @@ import { targetError } from '../target-errors.ts';
 import { judgePostgresError } from './target-errors.ts';
 import { declaredType } from './type-mapping.ts';
 import { toParameter } from './values.ts';
+import { postgresConflicts } from './conflict-statements.ts';
 
 export interface PostgresDialectOptions {
   readonly url: string;
@@ -95,6 +96,7 @@ export class PostgresDialect implements SqlDialect<PostgresConnection> {
   readonly ddlCommitsImplicitly = false;
   readonly syntax = syntax;
   readonly positions = positions;
+  readonly conflicts = postgresConflicts(syntax);
   readonly shapes: SinkTableShapes<PostgresConnection>;
   private readonly options: PostgresDialectOptions;
   private readonly logger: Logger;

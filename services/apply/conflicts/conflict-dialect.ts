@@ -1,0 +1,42 @@
+/**
+ * What conflict handling asks of a target beyond the sink's dialect: the local row and its version read under
+ * a row lock, tombstones, and whether an error is a unique-key violation. PostgreSQL implements it
+ * (postgres/conflict-statements.ts); MariaDB has no per-row commit time and origin, see docs/conflicts.md.
+ */
+import type { Row } from '../../../schemas/events/change-event.ts';
+import type { TableShape, TargetConnection } from '../sql-dialect.ts';
+import type { Version } from './types.ts';
+
+export interface LocalRow {
+  /** The row as JSON text, as the target reads it back. */
+  readonly json: string;
+  /** The row's version; null when the open target transaction wrote it (an earlier change of this source transaction). */
+  readonly version: Version | null;
+  /** Columns of the compared image whose local value equals it, compared by the target itself (types, collations). */
+  readonly equal: ReadonlySet<string>;
+}
+
+export interface ConflictDialect<C extends TargetConnection> {
+  readonly flavor: 'postgres';
+  /** Creates the conflict log and the tombstone table (idempotent). */
+  readonly create: readonly string[];
+  /**
+   * Locks and reads the row `key` names (`FOR UPDATE`), its version, and which columns of `compare` it equals.
+   * `originNode` names the node of a replication origin name; a local write is `localNode`'s.
+   */
+  lockRow(
+    connection: C,
+    shape: TableShape,
+    key: Row,
+    compare: Row,
+    originNode: (origin: string | null) => string,
+  ): Promise<LocalRow | null>;
+  /** The tombstone of a key, locked, or null. */
+  readTombstone(connection: C, table: string, keyJson: string): Promise<Version | null>;
+  /** Stores a tombstone, keeping the newer version when one exists. */
+  writeTombstone(connection: C, table: string, keyJson: string, version: Version): Promise<void>;
+  removeTombstone(connection: C, table: string, keyJson: string): Promise<void>;
+  /** Deletes at most `limit` tombstones older than the retention; returns how many. */
+  collectTombstones(connection: C, retentionMillis: number, limit: number): Promise<number>;
+  isUniqueViolation(error: unknown): boolean;
+}

@@ -1,0 +1,510 @@
+/**
+ * Applies inserts, updates and deletes with conflict detection: the local row is locked and read with its
+ * version, compared with what the change was based on, and a conflict is resolved by the table's policy and
+ * recorded in `cdc_apply.conflicts` in the same target transaction. Deletes leave tombstones, so a change
+ * older than a delete does not bring the row back. See docs/conflicts.md for the rules.
+ */
+import type {
+  ChangeEvent,
+  DeleteEvent,
+  InsertEvent,
+  Row,
+  UpdateEvent,
+} from '../../../schemas/events/change-event.ts';
+import { formatPosition } from '../../../schemas/positions/position.ts';
+import { CdcError } from '../../../common/errors.ts';
+import type { Statement, StatementSyntax, TableShape, TargetConnection } from '../sql-dialect.ts';
+import { insertRows, unsentColumns } from '../statements.ts';
+import { microsToTimestamp } from '../postgres/sql.ts';
+import type { ConflictDialect, LocalRow } from './conflict-dialect.ts';
+import { recordConflict } from './conflict-log.ts';
+import { ConflictCounts } from './conflict-counts.ts';
+import { remoteWins } from './resolve.ts';
+import {
+  isNewer,
+  tablePolicy,
+  type Conflict,
+  type ConflictKind,
+  type ConflictOutcome,
+  type ConflictSettings,
+  type Resolution,
+  type TablePolicy,
+  type Version,
+} from './types.ts';
+import { keyJson, rowJson, sameValue } from './values-json.ts';
+
+const SAVEPOINT = 'cdc_conflict';
+/** Tombstones deleted per collection, so one target transaction never carries a long delete. */
+const COLLECT_LIMIT = 1_000;
+const COLLECT_EVERY_MILLIS = 60_000;
+
+type Assignment = { readonly column: string; readonly value: unknown; readonly delta: boolean };
+
+/** Everything one change needs while it is checked. */
+interface Check {
+  readonly link: string;
+  readonly shape: TableShape;
+  readonly table: string;
+  readonly policy: TablePolicy;
+  readonly key: Row;
+  readonly keyJson: string;
+  readonly remote: Version;
+}
+
+export class ConflictWriter<C extends TargetConnection> {
+  readonly counts = new ConflictCounts();
+  private readonly syntax: StatementSyntax;
+  private readonly dialect: ConflictDialect<C>;
+  private readonly settings: ConflictSettings;
+  private lastCollect = 0;
+
+  constructor(syntax: StatementSyntax, dialect: ConflictDialect<C>, settings: ConflictSettings) {
+    this.syntax = syntax;
+    this.dialect = dialect;
+    this.settings = settings;
+  }
+
+  /** Deletes expired tombstones now and then, a bounded number at a time, inside the open transaction. */
+  async collectIfDue(connection: C, now = Date.now()): Promise<number> {
+    if (now - this.lastCollect < COLLECT_EVERY_MILLIS) return 0;
+    this.lastCollect = now;
+    return this.dialect.collectTombstones(connection, this.settings.tombstoneRetentionMillis, COLLECT_LIMIT);
+  }
+
+  /**
+   * Applies one change of a keyed table. Returns null, or the error of a change that is to go to the dead
+   * letters (its conflict is recorded already and nothing of it was written).
+   */
+  async write(
+    connection: C,
+    link: string,
+    shape: TableShape,
+    event: InsertEvent | UpdateEvent | DeleteEvent,
+  ): Promise<CdcError | null> {
+    const table = `${shape.table.schema}.${shape.table.table}`;
+    const identity =
+      event.op === 'c'
+        ? event.after
+        : event.op === 'd'
+          ? event.before
+          : (keyed(shape, event.before) ?? event.after);
+    const key = Object.fromEntries(shape.table.key.map((name) => [name, identity[name] ?? null]));
+    const check: Check = {
+      link,
+      shape,
+      table,
+      policy: tablePolicy(this.settings, table),
+      key,
+      keyJson: keyJson(shape.table.key, key),
+      remote: {
+        commitMicros: event.source.commitTimeMicros,
+        origin: event.source.origin ?? event.source.connector,
+      },
+    };
+    switch (event.op) {
+      case 'c':
+        return this.insert(connection, check, event);
+      case 'u':
+        return this.update(connection, check, event);
+      case 'd':
+        return this.delete(connection, check, event);
+    }
+  }
+
+  private async insert(connection: C, check: Check, event: InsertEvent): Promise<CdcError | null> {
+    const local = await this.lock(connection, check, event.after);
+    if (local === null) return this.writeMissing(connection, check, event, 'insert_exists');
+    if (local.version === null || local.equal.size === Object.keys(event.after).length) {
+      // Written earlier in this source transaction, or the very same row already: nothing to decide.
+      return local.version === null
+        ? this.guarded(connection, check, event, this.upsert(check, event.after))
+        : null;
+    }
+    const resolution = this.resolve(check, 'insert_exists', local, event);
+    const statement =
+      resolution.action === 'apply-remote'
+        ? this.upsert(check, event.after)
+        : resolution.action === 'write'
+          ? this.updateStatement(check, allAssignments(check.shape, resolution.row))
+          : null;
+    return this.conclude(
+      connection,
+      check,
+      event,
+      'insert_exists',
+      local,
+      resolution,
+      statement,
+      statement ? 'applied_remote' : 'kept_local',
+    );
+  }
+
+  private async update(connection: C, check: Check, event: UpdateEvent): Promise<CdcError | null> {
+    const compared = nonKey(check.shape, event.before);
+    const local = await this.lock(connection, check, compared);
+    if (local === null) return this.writeMissing(connection, check, event, 'update_missing');
+    const differs = this.differs(check, local, compared);
+    if (check.policy.policy === 'custom' && differs) {
+      const resolution = this.resolve(check, 'update_differs', local, event);
+      const statement =
+        resolution.action === 'apply-remote'
+          ? this.updateStatement(check, this.assignments(check, event, local, false, true))
+          : resolution.action === 'write'
+            ? this.updateStatement(check, allAssignments(check.shape, resolution.row))
+            : null;
+      return this.conclude(
+        connection,
+        check,
+        event,
+        'update_differs',
+        local,
+        resolution,
+        statement,
+        statement ? 'applied_remote' : 'kept_local',
+      );
+    }
+    const wins =
+      local.version === null || remoteWins(check.policy.policy, this.settings, local.version, check.remote);
+    const assignments = this.assignments(check, event, local, differs, wins);
+    const statement = this.updateStatement(check, assignments);
+    if (!differs) return statement ? this.guarded(connection, check, event, statement) : null;
+    const sent = sentColumns(check.shape, event);
+    const outcome: ConflictOutcome =
+      assignments.length === 0
+        ? 'kept_local'
+        : assignments.length === sent.length && !assignments.some((a) => a.delta)
+          ? 'applied_remote'
+          : 'merged';
+    return this.conclude(connection, check, event, 'update_differs', local, null, statement, outcome);
+  }
+
+  private async delete(connection: C, check: Check, event: DeleteEvent): Promise<CdcError | null> {
+    const compared = nonKey(check.shape, event.before);
+    const local = await this.lock(connection, check, compared);
+    if (local === null) {
+      // Deleted here too (delete–delete), or never here: the tombstone still stops an older insert from landing.
+      await this.dialect.writeTombstone(connection, check.table, check.keyJson, check.remote);
+      await this.record(
+        connection,
+        check,
+        event,
+        'delete_missing',
+        null,
+        await this.dialect.readTombstone(connection, check.table, check.keyJson),
+        'skipped',
+      );
+      return null;
+    }
+    const remove = this.deleteStatement(check);
+    if (!this.differs(check, local, compared)) {
+      await connection.run(remove);
+      await this.dialect.writeTombstone(connection, check.table, check.keyJson, check.remote);
+      return null;
+    }
+    const resolution = this.resolve(check, 'delete_differs', local, event);
+    const wins = resolution.action === 'apply-remote';
+    return this.conclude(
+      connection,
+      check,
+      event,
+      'delete_differs',
+      local,
+      resolution,
+      wins ? remove : null,
+      wins ? 'applied_remote' : 'kept_local',
+    );
+  }
+
+  /** A change whose row is missing: an insert or update older than the key's tombstone does not resurrect it. */
+  private async writeMissing(
+    connection: C,
+    check: Check,
+    event: InsertEvent | UpdateEvent,
+    kind: ConflictKind,
+  ): Promise<CdcError | null> {
+    const tombstone = await this.dialect.readTombstone(connection, check.table, check.keyJson);
+    if (tombstone === null && event.op === 'c')
+      return this.guarded(connection, check, event, this.insert1(check, event.after));
+    const policy = check.policy.policy === 'custom' ? 'last-writer-wins' : check.policy.policy;
+    if (tombstone !== null && !remoteWins(policy, this.settings, tombstone, check.remote)) {
+      await this.record(
+        connection,
+        check,
+        event,
+        kind,
+        null,
+        tombstone,
+        event.op === 'c' ? 'kept_local' : 'skipped',
+      );
+      return null;
+    }
+    if (tombstone !== null) await this.dialect.removeTombstone(connection, check.table, check.keyJson);
+    if (event.op === 'u') {
+      const unsent = unsentColumns(check.shape.table, event.after, event.unchanged);
+      if (unsent.length > 0) {
+        await this.record(connection, check, event, kind, null, tombstone, 'dead_lettered');
+        return new CdcError(
+          'APPLY_FAILED',
+          `update at ${formatPosition(event.source.position)} found no row in ${check.shape.sql} with key ${check.keyJson}: the update cannot insert it because the source did not send ${unsent.join(', ')} (unchanged)`,
+          {
+            table: check.shape.sql,
+            position: formatPosition(event.source.position),
+            unsent: unsent.join(', '),
+          },
+        );
+      }
+    }
+    const failed = await this.guarded(connection, check, event, this.insert1(check, event.after));
+    if (failed === null) await this.record(connection, check, event, kind, null, tombstone, 'applied_remote');
+    return failed;
+  }
+
+  /**
+   * Local differs from what the change was based on. With a full old image, compared column by column by the
+   * target; with only the key, the local row is newer than the change (so applying it would lose a later write).
+   */
+  private differs(check: Check, local: LocalRow, compared: Row): boolean {
+    if (local.version === null) return false;
+    const names = Object.keys(compared).filter((name) => compared[name] !== undefined);
+    if (names.length > 0) return names.some((name) => !local.equal.has(name));
+    return isNewer(local.version, check.remote);
+  }
+
+  /** The columns an update writes, column policies first, then the row's policy. */
+  private assignments(
+    check: Check,
+    event: UpdateEvent,
+    local: LocalRow,
+    differs: boolean,
+    wins: boolean,
+  ): Assignment[] {
+    const before = event.before ?? {};
+    const out: Assignment[] = [];
+    for (const name of sentColumns(check.shape, event)) {
+      const value = event.after[name];
+      const columnPolicy = check.policy.columns[name];
+      const changedLocal =
+        Object.hasOwn(before, name) && before[name] !== undefined && !local.equal.has(name);
+      if (columnPolicy === 'delta') {
+        const delta = difference(before[name], value);
+        if (delta !== null) {
+          if (delta !== 0 && delta !== '0') out.push({ column: name, value: delta, delta: true });
+          continue;
+        }
+      }
+      if (columnPolicy === 'keep-remote') out.push({ column: name, value, delta: false });
+      else if (columnPolicy === 'keep-local') {
+        if (!changedLocal || !differs) out.push({ column: name, value, delta: false });
+      } else if (!differs) out.push({ column: name, value, delta: false });
+      else if (check.policy.policy === 'merge') {
+        const changedRemote =
+          !Object.hasOwn(before, name) || before[name] === undefined || !sameValue(before[name], value);
+        if (changedRemote && (!changedLocal || wins)) out.push({ column: name, value, delta: false });
+      } else if (wins) out.push({ column: name, value, delta: false });
+    }
+    return out;
+  }
+
+  /** A custom resolver's answer, or the policy's, for a conflict over a whole row. */
+  private resolve(check: Check, kind: ConflictKind, local: LocalRow, event: ChangeEvent): Resolution {
+    if (check.policy.policy === 'custom' && this.settings.resolver) {
+      const conflict: Conflict = {
+        kind,
+        table: check.table,
+        key: check.key,
+        local: JSON.parse(local.json) as Record<string, unknown>,
+        localVersion: local.version,
+        remoteBefore: event.before,
+        remoteAfter: event.after,
+        remoteVersion: check.remote,
+      };
+      return this.settings.resolver(conflict);
+    }
+    const wins =
+      local.version === null || remoteWins(check.policy.policy, this.settings, local.version, check.remote);
+    return wins ? { action: 'apply-remote' } : { action: 'keep-local' };
+  }
+
+  /** Writes a resolved conflict and records it. */
+  private async conclude(
+    connection: C,
+    check: Check,
+    event: ChangeEvent,
+    kind: ConflictKind,
+    local: LocalRow,
+    resolution: Resolution | null,
+    statement: Statement | null,
+    outcome: ConflictOutcome,
+  ): Promise<CdcError | null> {
+    if (resolution?.action === 'dead-letter') {
+      await this.record(connection, check, event, kind, local.json, local.version, 'dead_lettered');
+      return new CdcError(
+        'APPLY_FAILED',
+        `conflict on ${check.shape.sql} key ${check.keyJson}: ${resolution.reason}`,
+        {
+          table: check.shape.sql,
+          position: formatPosition(event.source.position),
+        },
+      );
+    }
+    if (statement) {
+      const failed = await this.guarded(connection, check, event, statement);
+      if (failed) return failed;
+      if (event.op === 'd')
+        await this.dialect.writeTombstone(connection, check.table, check.keyJson, check.remote);
+    }
+    const final = resolution?.action === 'write' ? 'merged' : outcome;
+    await this.record(connection, check, event, kind, local.json, local.version, final);
+    return null;
+  }
+
+  /** Runs a write under a savepoint: a unique-key violation is rolled back, recorded and dead-lettered. */
+  private async guarded(
+    connection: C,
+    check: Check,
+    event: ChangeEvent,
+    statement: Statement,
+  ): Promise<CdcError | null> {
+    await connection.run({ text: `SAVEPOINT ${SAVEPOINT}`, values: [] });
+    try {
+      await connection.run(statement);
+    } catch (error) {
+      if (!this.dialect.isUniqueViolation(error)) throw error;
+      await connection.run({ text: `ROLLBACK TO SAVEPOINT ${SAVEPOINT}`, values: [] });
+      await this.record(connection, check, event, 'unique_violation', null, null, 'dead_lettered');
+      const detail = (error as { detail?: unknown }).detail;
+      return new CdcError(
+        'APPLY_FAILED',
+        `${event.op === 'c' ? 'insert' : event.op === 'u' ? 'update' : 'delete'} at ${formatPosition(event.source.position)} on ${check.shape.sql} violates a unique key${typeof detail === 'string' ? `: ${detail}` : ''}`,
+        { table: check.shape.sql, position: formatPosition(event.source.position) },
+        { cause: error },
+      );
+    }
+    await connection.run({ text: `RELEASE SAVEPOINT ${SAVEPOINT}`, values: [] });
+    return null;
+  }
+
+  private async record(
+    connection: C,
+    check: Check,
+    event: ChangeEvent,
+    kind: ConflictKind,
+    localJson: string | null,
+    localVersion: Version | null,
+    outcome: ConflictOutcome,
+  ): Promise<void> {
+    const remote = event.after ?? event.before;
+    await connection.run(
+      recordConflict(
+        {
+          link: check.link,
+          table: check.table,
+          keyJson: check.keyJson,
+          kind,
+          policy: check.policy.policy,
+          outcome,
+          localJson,
+          remoteJson: remote ? rowJson(remote) : null,
+          localOrigin: localVersion?.origin ?? null,
+          remoteOrigin: check.remote.origin,
+          localCommitTs: localVersion ? microsToTimestamp(localVersion.commitMicros) : null,
+          remoteCommitTs: microsToTimestamp(check.remote.commitMicros),
+        },
+        this.dialect.flavor,
+      ),
+    );
+    this.counts.note({ table: check.table, kind, policy: check.policy.policy, outcome });
+  }
+
+  private lock(connection: C, check: Check, compare: Row): Promise<LocalRow | null> {
+    return this.dialect.lockRow(connection, check.shape, check.key, compare, (origin) =>
+      this.originNode(origin),
+    );
+  }
+
+  /** The node of a replication origin: `cdc_<from>__<to>` is a topology link from `<from>`; none is a local write. */
+  private originNode(origin: string | null): string {
+    if (origin === null) return this.settings.localNode;
+    const named = this.settings.originNodes?.[origin];
+    if (named !== undefined) return named;
+    const bare = origin.startsWith('cdc_') ? origin.slice(4) : origin;
+    const link = bare.indexOf('__');
+    return link > 0 ? bare.slice(0, link) : bare;
+  }
+
+  private insert1(check: Check, row: Row): Statement {
+    return insertRows(this.syntax, check.shape.table, check.shape.sql, [row], false);
+  }
+
+  private upsert(check: Check, row: Row): Statement {
+    return insertRows(this.syntax, check.shape.table, check.shape.sql, [row], true);
+  }
+
+  private updateStatement(check: Check, assignments: readonly Assignment[]): Statement | null {
+    if (assignments.length === 0) return null;
+    const values: unknown[] = [];
+    const byName = new Map(check.shape.table.columns.map((column) => [column.name, column]));
+    const set = assignments.map((a) => {
+      const column = byName.get(a.column)!;
+      values.push(
+        a.delta ? a.value : this.syntax.parameter(a.value as Row[string], column, check.shape.table),
+      );
+      const name = this.syntax.ident(a.column);
+      const placeholder = this.syntax.placeholder(values.length);
+      return a.delta ? `${name} = ${name} + ${placeholder}` : `${name} = ${placeholder}`;
+    });
+    return {
+      text: `UPDATE ${check.shape.sql} SET ${set.join(', ')} WHERE ${this.where(check, values)}`,
+      values,
+    };
+  }
+
+  private deleteStatement(check: Check): Statement {
+    const values: unknown[] = [];
+    return { text: `DELETE FROM ${check.shape.sql} WHERE ${this.where(check, values)}`, values };
+  }
+
+  private where(check: Check, values: unknown[]): string {
+    const byName = new Map(check.shape.table.columns.map((column) => [column.name, column]));
+    return check.shape.table.key
+      .map((name) => {
+        values.push(this.syntax.parameter(check.key[name], byName.get(name)!, check.shape.table));
+        return `${this.syntax.ident(name)} = ${this.syntax.placeholder(values.length)}`;
+      })
+      .join(' AND ');
+  }
+}
+
+/** `before` when it carries the whole key. */
+function keyed(shape: TableShape, before: Row | null): Row | null {
+  return before && shape.table.key.every((name) => before[name] !== undefined && before[name] !== null)
+    ? before
+    : null;
+}
+
+/** The old image without the key columns: what the local row is compared with. */
+function nonKey(shape: TableShape, before: Row | null): Row {
+  const key = new Set(shape.table.key);
+  return Object.fromEntries(
+    Object.entries(before ?? {}).filter(([name, value]) => !key.has(name) && value !== undefined),
+  );
+}
+
+/** Columns an update really sent (not unchanged TOAST). */
+function sentColumns(shape: TableShape, event: UpdateEvent): string[] {
+  const unsent = new Set(unsentColumns(shape.table, event.after, event.unchanged));
+  return shape.table.columns.map((column) => column.name).filter((name) => !unsent.has(name));
+}
+
+function allAssignments(shape: TableShape, row: Row): Assignment[] {
+  return shape.table.columns
+    .filter((column) => row[column.name] !== undefined && !shape.table.key.includes(column.name))
+    .map((column) => ({ column: column.name, value: row[column.name], delta: false }));
+}
+
+/** new − old of a counter, exact for integers (bigint) and plain for floats; null when either is not a number. */
+function difference(old: Row[string] | undefined, next: Row[string] | undefined): number | string | null {
+  if (typeof old === 'bigint' && typeof next === 'bigint') return (next - old).toString();
+  if (typeof old === 'number' && typeof next === 'number') return next - old;
+  return null;
+}
