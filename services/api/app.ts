@@ -11,7 +11,9 @@ import type { PipelineConfig } from '../config/schema.ts';
 import type { CdcMetrics } from '../metrics/metrics.ts';
 import { installErrorHandler } from './error-handler.ts';
 import type { DeadLetterControl } from '../dlq/dlq-control.ts';
+import type { ConflictLister } from '../pipeline/conflict-list.ts';
 import { configRoutes } from './routes/config.ts';
+import { conflictRoutes } from './routes/conflicts.ts';
 import { dlqRoutes } from './routes/dlq.ts';
 import { healthRoutes } from './routes/health.ts';
 import { metricsRoutes } from './routes/metrics.ts';
@@ -29,6 +31,8 @@ export interface AppOptions {
   readonly config?: PipelineConfig;
   /** Dead letters of the pipeline's replicas (`/dlq`); absent where the process cannot reach them. */
   readonly dlq?: DeadLetterControl;
+  /** Conflicts recorded in the targets of the pipeline's replicas (`/conflicts`). */
+  readonly conflicts?: ConflictLister;
   /** Further values that must never appear in a response. */
   readonly secrets?: readonly string[];
 }
@@ -57,5 +61,6 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   await app.register(verifyRoutes(options.status));
   if (options.config) await app.register(configRoutes(options.config));
   if (options.dlq) await app.register(dlqRoutes(options.dlq));
+  if (options.conflicts) await app.register(conflictRoutes(options.conflicts));
   return app;
 }

@@ -4,6 +4,7 @@
  */
 import { CdcError, errorMessage } from '../../common/errors.ts';
 import type { DeadLetterPage, ReplayProgress } from '../dlq/dlq-control.ts';
+import type { ConflictPage } from '../pipeline/conflict-list.ts';
 import type { StatusResponse } from './status-format.ts';
 
 export class ApiClient {
@@ -28,11 +29,12 @@ export class ApiClient {
     readonly from?: string;
     readonly limit?: number;
   }): Promise<DeadLetterPage> {
-    const params = new URLSearchParams();
-    for (const [name, value] of Object.entries(query))
-      if (value !== undefined) params.set(name, String(value));
-    const search = params.size > 0 ? `?${params.toString()}` : '';
-    return this.request('GET', `/dlq${search}`);
+    return this.request('GET', `/dlq${searchOf(query)}`);
+  }
+
+  /** A page of the conflicts recorded by the pipeline's replicas (GET /conflicts). */
+  conflicts(query: Readonly<Record<string, string | number | undefined>>): Promise<ConflictPage> {
+    return this.request('GET', `/conflicts${searchOf(query)}`);
   }
 
   /** Starts replaying a replica's dead letters, or answers the replay already running. */
@@ -95,6 +97,12 @@ export class ApiClient {
       );
     }
   }
+}
+
+function searchOf(query: Readonly<Record<string, string | number | undefined>>): string {
+  const params = new URLSearchParams();
+  for (const [name, value] of Object.entries(query)) if (value !== undefined) params.set(name, String(value));
+  return params.size > 0 ? `?${params.toString()}` : '';
 }
 
 function describeFailure(text: string): string {

@@ -9,6 +9,7 @@ import { inspect } from 'node:util';
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { CdcError } from '../../common/errors.ts';
 import { configReference } from '../config/reference.ts';
+import { registerConflictsCommand } from './commands/conflicts.ts';
 import { registerDlqCommands } from './commands/dlq.ts';
 import { registerMigrateCommands } from './commands/migrate.ts';
 import { registerPauseCommands } from './commands/pause.ts';
@@ -62,9 +63,14 @@ function buildProgram(): Command {
         'apply,capture',
       ]),
     )
-    .action((options: { config: string; role?: string }) =>
+    .option(
+      '--region <region>',
+      "run only this region's part of the topology: captures of its nodes, apply workers of links into them",
+    )
+    .action((options: { config: string; role?: string; region?: string }) =>
       runCommand({
         config: options.config,
+        ...(options.region !== undefined ? { region: options.region } : {}),
         ...(options.role
           ? {
               role: list(options.role).filter(
@@ -141,6 +147,8 @@ function buildProgram(): Command {
     .action(() => out(configReference()));
 
   registerDlqCommands(program);
+
+  registerConflictsCommand(program);
 
   registerPauseCommands(program);
 

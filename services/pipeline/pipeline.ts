@@ -13,9 +13,11 @@ import type { PipelineConfig } from '../config/schema.ts';
 import { createMetrics, type CdcMetrics } from '../metrics/metrics.ts';
 import { deadLetterControl } from '../dlq/dlq-control.ts';
 import { ApplyTask } from './apply-task.ts';
+import { conflictLister } from './conflict-list.ts';
 import { CaptureTask } from './capture-task.ts';
 import { MetricsBridge } from './metrics-bridge.ts';
 import { reportOriginMarking } from './topology-origins.ts';
+import { regionScope } from './region-scope.ts';
 import { verifyReplica } from '../verify/verify-replica.ts';
 import { conditionWait } from '../verify/waits.ts';
 
@@ -25,6 +27,8 @@ export interface PipelineOptions {
   readonly roles?: readonly Role[];
   /** Serve the control API (default true). */
   readonly api?: boolean;
+  /** Run only this region's part of the topology: captures of its nodes, apply workers of links into them. */
+  readonly region?: string;
 }
 
 export interface RunningPipeline extends StatusProvider {
@@ -50,19 +54,28 @@ export async function startPipeline(
     );
   }
   const roles = new Set(options.roles ?? ['capture', 'apply']);
+  const scope = options.region === undefined ? config : regionScope(config, options.region);
   const captures = roles.has('capture')
-    ? config.sources.map(
+    ? scope.sources.map(
         (s) => new CaptureTask(s, config.kafka, logger, config.topology?.captureRules[s.name]),
       )
     : [];
   const applies = roles.has('apply')
-    ? config.replicas.map((r) => new ApplyTask(r, config.kafka, logger))
+    ? scope.replicas.map((r) => new ApplyTask(r, config.kafka, logger))
     : [];
   const metrics = createMetrics({ processMetrics: true, defaultLabels: { pipeline: config.name } });
 
   // Which origin marking each link's target allows, said once at start-up (loop prevention rests on it).
-  if (config.topology !== undefined && applies.length > 0)
-    await reportOriginMarking(config.topology, config.replicas, logger);
+  if (config.topology !== undefined && applies.length > 0) {
+    await reportOriginMarking(config.topology, scope.replicas, logger);
+    // Links into one node would all create its applied-position table on their first batch, at once, and
+    // PostgreSQL's CREATE ... IF NOT EXISTS fails against a concurrent twin: prepare the sinks one by one.
+    // A target that cannot be reached yet is left to its worker, which retries.
+    for (const task of applies)
+      await task.sink.prepare().catch((error: unknown) => {
+        logger.debug({ replica: task.name, err: error }, 'target not prepared at start-up');
+      });
+  }
   const captureAbort = new AbortController();
   const applyAbort = new AbortController();
   const captureRuns = captures.map((task) => task.run(captureAbort.signal));
@@ -126,7 +139,14 @@ export async function startPipeline(
   if (options.api ?? true) {
     // Scrapes see the tasks' counters as of the scrape.
     const scraped: CdcMetrics = { ...metrics, render: () => (bridge.refresh(), metrics.render()) };
-    app = await buildApp({ status, metrics: scraped, logger, config, dlq });
+    app = await buildApp({
+      status,
+      metrics: scraped,
+      logger,
+      config,
+      dlq,
+      conflicts: conflictLister(config.replicas),
+    });
     apiUrl = await listenApi(app, config.api);
     logger.info({ apiUrl }, 'control API listening');
   }
