@@ -60,9 +60,7 @@ export async function startPipeline(
         (s) => new CaptureTask(s, config.kafka, logger, config.topology?.captureRules[s.name]),
       )
     : [];
-  const applies = roles.has('apply')
-    ? scope.replicas.map((r) => new ApplyTask(r, config.kafka, logger))
-    : [];
+  const applies = roles.has('apply') ? scope.replicas.map((r) => new ApplyTask(r, config.kafka, logger)) : [];
   const metrics = createMetrics({ processMetrics: true, defaultLabels: { pipeline: config.name } });
 
   // Which origin marking each link's target allows, said once at start-up (loop prevention rests on it).
