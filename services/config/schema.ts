@@ -13,6 +13,7 @@ const NAME_PATTERN = /^[a-z0-9_-]+$/;
 /** `schema.table`, where either part may be `*` or end with `*` (a prefix match). */
 const TABLE_PATTERN = /^[^.\s]+\.[^.\s]+$/;
 const BROKER_PATTERN = /^[^\s:/]+:\d{1,5}$/;
+const TOPIC_PREFIX_PATTERN = /^[A-Za-z0-9._-]+$/;
 
 const positiveInt = (description: string) =>
   z
@@ -209,6 +210,29 @@ const replica = z.strictObject({
     description:
       "PostgreSQL target: the schema every replicated table goes to. Default the source's schema (for a MariaDB/MySQL source, its database name); a topology link from a MariaDB/MySQL node defaults to `public`.",
   }),
+  via: z
+    .strictObject({
+      brokers: z
+        .array(z.string().regex(BROKER_PATTERN, { error: 'must be "host:port"' }))
+        .min(1, { error: 'must list at least one broker' })
+        .optional()
+        .meta({ description: 'Bootstrap brokers of the cluster holding the copy. Default `kafka.brokers`.' }),
+      topicPrefix: z
+        .string()
+        .regex(TOPIC_PREFIX_PATTERN, {
+          error: 'must use only letters, digits, ".", "_" and "-" (Kafka topic rules)',
+        })
+        .optional()
+        .meta({
+          description:
+            "Prefix of the copy's topic names. Default `kafka.topicPrefix`; MirrorMaker 2's default replication policy names a copy `<source cluster alias>.<topic>`, so `<alias>.<topicPrefix>`.",
+        }),
+    })
+    .optional()
+    .meta({
+      description:
+        "Read the source's changelog and schema topics from a copy: another Kafka cluster and/or another topic prefix, such as MirrorMaker 2's mirror of another region's topics (see Regions with their own Kafka). The consumer group lives in that cluster; dead letters stay in `kafka`.",
+    }),
 });
 
 const kafka = z.strictObject({
@@ -219,7 +243,7 @@ const kafka = z.strictObject({
   clientId: z.string().min(1).default('cdc').meta({ description: 'Kafka client id.' }),
   topicPrefix: z
     .string()
-    .regex(/^[A-Za-z0-9._-]+$/, {
+    .regex(TOPIC_PREFIX_PATTERN, {
       error: 'must use only letters, digits, ".", "_" and "-" (Kafka topic rules)',
     })
     .default('cdc')

@@ -11,6 +11,7 @@ import type { PipelineConfig, ReplicaConfig } from '../config/schema.ts';
 import { DeadLetterTopic } from '../kafka/dlq-reader.ts';
 import { SchemaStore } from '../kafka/schema-store.ts';
 import { buildSink } from '../pipeline/apply-task.ts';
+import { changelogSource } from '../pipeline/changelog-source.ts';
 import { listDeadLetters, type DeadLetterPage } from './list.ts';
 import { replayDeadLetters, type ReplayProgress } from './replay.ts';
 
@@ -79,7 +80,9 @@ export function deadLetterControl(
   const run = async (replica: ReplicaConfig, job: Job): Promise<void> => {
     const logger = options.logger.child({ replica: replica.name });
     const topic = topicOf(replica);
-    const schemas = new SchemaStore({ ...kafka, logger });
+    // Dead letters hold the changelog's records as they were: their schemas are where the changelog is read.
+    const source = changelogSource(replica, config.kafka);
+    const schemas = new SchemaStore({ brokers: source.brokers, prefix: source.prefix, logger });
     const shared = options.sinkOf?.(replica.name);
     const sink = shared ?? buildSink(replica, logger);
     try {

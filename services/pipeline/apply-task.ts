@@ -13,8 +13,8 @@ import type { Logger } from '../../common/logger.ts';
 import { defaultServerId, type KafkaConfig, type ReplicaConfig } from '../config/schema.ts';
 import { ChangeConsumer, type UndecodableRecord } from '../kafka/consumer.ts';
 import { DeadLetterPublisher } from '../kafka/dead-letter.ts';
-import { connectorTopics } from '../kafka/topics.ts';
 import { SerialSink } from '../dlq/serial-sink.ts';
+import { changelogSource } from './changelog-source.ts';
 import { PauseGate } from './pause-gate.ts';
 import { Supervisor } from './supervisor.ts';
 import { TrackedFeed } from './tracked-feed.ts';
@@ -71,11 +71,13 @@ export class ApplyTask {
       clientId: `${kafka.clientId}.dlq.${replica.name}`,
       logger: taskLogger,
     });
+    // The changelog may be a copy in another cluster (replicas[].via); the group is kept where it is read.
+    const changelog = changelogSource(replica, kafka);
     const consumer = new ChangeConsumer({
-      brokers: kafka.brokers,
+      brokers: changelog.brokers,
       groupId: `${kafka.topicPrefix}.apply.${replica.name}`,
-      topics: [connectorTopics(kafka.topicPrefix, replica.source).changelog],
-      prefix: kafka.topicPrefix,
+      topics: [changelog.changelog],
+      prefix: changelog.prefix,
       sessionTimeoutMs: kafka.sessionTimeoutMs,
       clientId: `${kafka.clientId}.apply.${replica.name}`,
       logger: taskLogger,

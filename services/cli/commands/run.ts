@@ -6,10 +6,17 @@ import { createLogger, logLevel } from '../../../common/logger.ts';
 import { loadConfig } from '../../config/load.ts';
 import { startPipeline, type Role } from '../../pipeline/pipeline.ts';
 
-export async function runCommand(options: { config: string; role?: readonly Role[] }): Promise<void> {
+export async function runCommand(options: {
+  config: string;
+  role?: readonly Role[];
+  region?: string;
+}): Promise<void> {
   const config = await loadConfig(options.config);
   const logger = createLogger({ level: logLevel(config.logLevel), name: config.name });
-  const pipeline = await startPipeline(config, logger, options.role ? { roles: options.role } : {});
+  const pipeline = await startPipeline(config, logger, {
+    ...(options.role ? { roles: options.role } : {}),
+    ...(options.region !== undefined ? { region: options.region } : {}),
+  });
   logger.info({ api: pipeline.apiUrl }, `pipeline ${config.name} started`);
 
   let stopRequested = false;

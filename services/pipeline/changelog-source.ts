@@ -1,0 +1,24 @@
+/**
+ * Where a replica reads its source's changelog and the schemas of its events: the pipeline's own cluster under
+ * its own topic prefix, or a copy elsewhere (`replicas[].via`), such as MirrorMaker 2's mirror of another
+ * region's topics. The schema topic is read from the same place as the changelog: a mirror carries both, so
+ * the apply side never needs the origin region's cluster.
+ */
+import type { KafkaConfig, ReplicaConfig } from '../config/schema.ts';
+import { connectorTopics } from '../kafka/topics.ts';
+
+export interface ChangelogSource {
+  readonly brokers: readonly string[];
+  /** Topic prefix of the changelog and schema topics there. */
+  readonly prefix: string;
+  readonly changelog: string;
+}
+
+export function changelogSource(replica: ReplicaConfig, kafka: KafkaConfig): ChangelogSource {
+  const prefix = replica.via?.topicPrefix ?? kafka.topicPrefix;
+  return {
+    brokers: replica.via?.brokers ?? kafka.brokers,
+    prefix,
+    changelog: connectorTopics(prefix, replica.source).changelog,
+  };
+}
