@@ -36,9 +36,12 @@ export type StageNode = NodeDatabase & {
 export interface TopologyStage {
   readonly prefix: string;
   readonly nodes: Readonly<Record<string, StageNode>>;
-  readonly config: PipelineConfig;
-  readonly pipeline: RunningPipeline;
+  /** The running configuration and pipeline (replaced by restart()). */
+  config: PipelineConfig;
+  pipeline: RunningPipeline;
   changelog(node: string): string;
+  /** Stops the pipeline and starts it again with other links between the same nodes (same slots, topics). */
+  restart(links: readonly StageLink[]): Promise<void>;
   cleanup(): Promise<void>;
 }
 
@@ -74,51 +77,58 @@ export async function startTopology(
   const nameOf = (short: string) => nodes[short]?.name ?? short;
   const [server] =
     mariadb.length > 0 ? await mariadbAdminQuery('SELECT @@server_id AS id, @@gtid_domain_id AS domain') : [];
-  const config = parseConfig(
-    JSON.stringify({
-      name: prefix,
-      kafka: { brokers: stack.kafkaBrokers, topicPrefix: prefix },
-      topology: {
-        shape,
-        nodes: nodeNames.map((short) =>
-          nodes[short]?.kind === 'mariadb'
-            ? {
-                name: nameOf(short),
-                kind: 'mariadb',
-                url: nodes[short].db.url,
-                serverId: Number(server?.id),
-                gtidDomainId: Number(server?.domain),
-                capture: { heartbeatIntervalMs: 500, snapshotChunkRows: 500 },
-              }
-            : {
-                name: nameOf(short),
-                kind: 'postgres',
-                url: nodes[short]?.db.url,
-                capture: {
-                  slot: uniqueName(`slot_${short}`),
-                  heartbeatIntervalMs: 500,
-                  snapshotChunkRows: 500,
-                },
-              },
-        ),
-        links: links.map((l) => ({ ...l, from: nameOf(l.from), to: nameOf(l.to) })),
-      },
-      api: { port: 0 },
-    }),
-    'json',
-    { env: {} },
+  const topologyNodes = nodeNames.map((short) =>
+    nodes[short]?.kind === 'mariadb'
+      ? {
+          name: nameOf(short),
+          kind: 'mariadb',
+          url: nodes[short].db.url,
+          serverId: Number(server?.id),
+          gtidDomainId: Number(server?.domain),
+          capture: { heartbeatIntervalMs: 500, snapshotChunkRows: 500 },
+        }
+      : {
+          name: nameOf(short),
+          kind: 'postgres',
+          url: nodes[short]?.db.url,
+          capture: { slot: uniqueName(`slot_${short}`), heartbeatIntervalMs: 500, snapshotChunkRows: 500 },
+        },
   );
-  const pipeline = await startPipeline(config, createLogger({ level: process.env.CDC_TEST_LOG ?? 'silent' }));
-  return {
+  const configFor = (stageLinks: readonly StageLink[]) =>
+    parseConfig(
+      JSON.stringify({
+        name: prefix,
+        kafka: { brokers: stack.kafkaBrokers, topicPrefix: prefix },
+        topology: {
+          shape,
+          nodes: topologyNodes,
+          links: stageLinks.map((l) => ({ ...l, from: nameOf(l.from), to: nameOf(l.to) })),
+        },
+        api: { port: 0 },
+      }),
+      'json',
+      { env: {} },
+    );
+  const logger = createLogger({ level: process.env.CDC_TEST_LOG ?? 'silent' });
+  // Every configuration the stage ran, so clean-up finds every topic, group and origin.
+  const ran: PipelineConfig[] = [configFor(links)];
+  const first = ran[0] as PipelineConfig;
+  const stage: TopologyStage = {
     prefix,
     nodes,
-    config,
-    pipeline,
+    config: first,
+    pipeline: await startPipeline(first, logger),
     changelog: (short) => connectorTopics(prefix, nameOf(short)).changelog,
+    async restart(stageLinks) {
+      await stage.pipeline.stop();
+      stage.config = configFor(stageLinks);
+      ran.push(stage.config);
+      stage.pipeline = await startPipeline(stage.config, logger);
+    },
     async cleanup() {
-      await pipeline.stop();
+      await stage.pipeline.stop();
       for (const node of Object.values(nodes)) await node.db.drop();
-      for (const link of config.topology?.links ?? []) {
+      for (const link of ran.flatMap((config) => config.topology?.links ?? [])) {
         if (Object.values(nodes).some((node) => node.name === link.to && node.kind === 'mariadb')) {
           await forgetMariadbAppliedPosition(link.from);
           continue;
@@ -129,17 +139,15 @@ export async function startTopology(
           [link.marker],
         );
       }
+      const sources = ran.flatMap((config) => config.sources);
       await deleteKafkaState(
-        [
-          ...new Set(
-            config.sources.flatMap((s) => Object.values<string>({ ...connectorTopics(prefix, s.name) })),
-          ),
-        ],
-        config.replicas.map((r) => `${prefix}.apply.${r.name}`),
+        [...new Set(sources.flatMap((s) => Object.values<string>({ ...connectorTopics(prefix, s.name) })))],
+        [...new Set(ran.flatMap((config) => config.replicas.map((r) => `${prefix}.apply.${r.name}`)))],
         prefix,
       );
     },
   };
+  return stage;
 }
 
 /** Whether the slot of `node` has confirmed the cluster's WAL up to `lsn` (capture read and passed it). */
