@@ -31,11 +31,22 @@ export interface ConflictDialect<C extends TargetConnection> {
     compare: Row,
     originNode: (origin: string | null) => string,
   ): Promise<LocalRow | null>;
-  /** The tombstone of a key, locked, or null. */
-  readTombstone(connection: C, table: string, keyJson: string): Promise<Version | null>;
+  /**
+   * Makes local deletes of the table leave tombstones too (a trigger), so a replicated change older than a
+   * delete made on this node does not bring the row back. Idempotent; called once per table shape.
+   */
+  prepareTable(connection: C, shape: TableShape, table: string): Promise<void>;
+  /** The tombstone of a key (`table` is the source's `schema.table`), locked, or null. */
+  readTombstone(
+    connection: C,
+    shape: TableShape,
+    table: string,
+    key: Row,
+    originNode: (origin: string | null) => string,
+  ): Promise<Version | null>;
   /** Stores a tombstone, keeping the newer version when one exists. */
-  writeTombstone(connection: C, table: string, keyJson: string, version: Version): Promise<void>;
-  removeTombstone(connection: C, table: string, keyJson: string): Promise<void>;
+  writeTombstone(connection: C, shape: TableShape, table: string, key: Row, version: Version): Promise<void>;
+  removeTombstone(connection: C, shape: TableShape, table: string, key: Row): Promise<void>;
   /** Deletes at most `limit` tombstones older than the retention; returns how many. */
   collectTombstones(connection: C, retentionMillis: number, limit: number): Promise<number>;
   isUniqueViolation(error: unknown): boolean;

@@ -170,7 +170,11 @@ export async function readConflicts(
   return result.rows.map((row) => {
     const text = (name: string): string | null => {
       const value = row[name];
-      return typeof value === 'string' ? value : value === null || value === undefined ? null : JSON.stringify(value);
+      return typeof value === 'string'
+        ? value
+        : value === null || value === undefined
+          ? null
+          : JSON.stringify(value);
     };
     return {
       id: String(row.id),

@@ -57,6 +57,8 @@ export class ConflictWriter<C extends TargetConnection> {
   private readonly dialect: ConflictDialect<C>;
   private readonly settings: ConflictSettings;
   private lastCollect = 0;
+  /** Table shapes whose local deletes leave tombstones already. */
+  private readonly prepared = new WeakSet<TableShape>();
 
   constructor(syntax: StatementSyntax, dialect: ConflictDialect<C>, settings: ConflictSettings) {
     this.syntax = syntax;
@@ -82,6 +84,10 @@ export class ConflictWriter<C extends TargetConnection> {
     event: InsertEvent | UpdateEvent | DeleteEvent,
   ): Promise<CdcError | null> {
     const table = `${shape.table.schema}.${shape.table.table}`;
+    if (!this.prepared.has(shape)) {
+      await this.dialect.prepareTable(connection, shape, table);
+      this.prepared.add(shape);
+    }
     const identity =
       event.op === 'c'
         ? event.after
@@ -183,22 +189,15 @@ export class ConflictWriter<C extends TargetConnection> {
     const local = await this.lock(connection, check, compared);
     if (local === null) {
       // Deleted here too (delete–delete), or never here: the tombstone still stops an older insert from landing.
-      await this.dialect.writeTombstone(connection, check.table, check.keyJson, check.remote);
-      await this.record(
-        connection,
-        check,
-        event,
-        'delete_missing',
-        null,
-        await this.dialect.readTombstone(connection, check.table, check.keyJson),
-        'skipped',
-      );
+      const earlier = await this.tombstone(connection, check);
+      await this.dialect.writeTombstone(connection, check.shape, check.table, check.key, check.remote);
+      await this.record(connection, check, event, 'delete_missing', null, earlier, 'skipped');
       return null;
     }
     const remove = this.deleteStatement(check);
     if (!this.differs(check, local, compared)) {
       await connection.run(remove);
-      await this.dialect.writeTombstone(connection, check.table, check.keyJson, check.remote);
+      await this.dialect.writeTombstone(connection, check.shape, check.table, check.key, check.remote);
       return null;
     }
     const resolution = this.resolve(check, 'delete_differs', local, event);
@@ -222,7 +221,7 @@ export class ConflictWriter<C extends TargetConnection> {
     event: InsertEvent | UpdateEvent,
     kind: ConflictKind,
   ): Promise<CdcError | null> {
-    const tombstone = await this.dialect.readTombstone(connection, check.table, check.keyJson);
+    const tombstone = await this.tombstone(connection, check);
     if (tombstone === null && event.op === 'c')
       return this.guarded(connection, check, event, this.insert1(check, event.after));
     const policy = check.policy.policy === 'custom' ? 'last-writer-wins' : check.policy.policy;
@@ -238,7 +237,8 @@ export class ConflictWriter<C extends TargetConnection> {
       );
       return null;
     }
-    if (tombstone !== null) await this.dialect.removeTombstone(connection, check.table, check.keyJson);
+    if (tombstone !== null)
+      await this.dialect.removeTombstone(connection, check.shape, check.table, check.key);
     if (event.op === 'u') {
       const unsent = unsentColumns(check.shape.table, event.after, event.unchanged);
       if (unsent.length > 0) {
@@ -351,7 +351,7 @@ export class ConflictWriter<C extends TargetConnection> {
       const failed = await this.guarded(connection, check, event, statement);
       if (failed) return failed;
       if (event.op === 'd')
-        await this.dialect.writeTombstone(connection, check.table, check.keyJson, check.remote);
+        await this.dialect.writeTombstone(connection, check.shape, check.table, check.key, check.remote);
     }
     const final = resolution?.action === 'write' ? 'merged' : outcome;
     await this.record(connection, check, event, kind, local.json, local.version, final);
@@ -414,6 +414,12 @@ export class ConflictWriter<C extends TargetConnection> {
       ),
     );
     this.counts.note({ table: check.table, kind, policy: check.policy.policy, outcome });
+  }
+
+  private tombstone(connection: C, check: Check): Promise<Version | null> {
+    return this.dialect.readTombstone(connection, check.shape, check.table, check.key, (origin) =>
+      this.originNode(origin),
+    );
   }
 
   private lock(connection: C, check: Check, compare: Row): Promise<LocalRow | null> {

@@ -8,21 +8,54 @@
 import type { ConflictDialect, LocalRow } from '../conflicts/conflict-dialect.ts';
 import { POSTGRES_CONFLICT_DDL } from '../conflicts/conflict-log.ts';
 import type { Version } from '../conflicts/types.ts';
-import type { StatementSyntax } from '../sql-dialect.ts';
+import type { Row } from '../../../schemas/events/change-event.ts';
+import type { StatementSyntax, TableShape } from '../sql-dialect.ts';
 import type { PostgresConnection } from './postgres-connection.ts';
-import { microsToTimestamp } from './sql.ts';
+import { literal, microsToTimestamp } from './sql.ts';
+import { declaredType } from './type-mapping.ts';
 
+/**
+ * Tombstones are keyed by the key's values as PostgreSQL renders them in JSON (json_build_array of the typed
+ * values), so the sink and the trigger on local deletes name a key alike. A local delete's tombstone holds its
+ * transaction id: its commit time is read when the tombstone is, from the commit timestamp data.
+ */
 const TOMBSTONE_DDL = [
   `CREATE TABLE IF NOT EXISTS cdc_apply.tombstones (
     table_name text NOT NULL,
     key_json text NOT NULL,
-    origin text NOT NULL,
-    commit_ts timestamp(6) NOT NULL,
-    commit_micros bigint NOT NULL,
+    origin text,
+    commit_ts timestamp(6),
+    commit_micros bigint,
+    local_xid xid8,
     recorded_at timestamptz NOT NULL DEFAULT now(),
     PRIMARY KEY (table_name, key_json))`,
   'CREATE INDEX IF NOT EXISTS tombstones_recorded_at ON cdc_apply.tombstones (recorded_at)',
+  `CREATE OR REPLACE FUNCTION cdc_apply.tombstone_local_delete() RETURNS trigger LANGUAGE plpgsql AS $fn$
+    DECLARE
+      key text;
+    BEGIN
+      EXECUTE format('SELECT json_build_array(%s)::text',
+          (SELECT string_agg(format('($1).%I', name), ', ') FROM unnest(TG_ARGV[1:]) AS name))
+        INTO key USING OLD;
+      INSERT INTO cdc_apply.tombstones (table_name, key_json, origin, commit_ts, commit_micros, local_xid)
+        VALUES (TG_ARGV[0], key, NULL, NULL, NULL, pg_current_xact_id())
+        ON CONFLICT (table_name, key_json) DO UPDATE
+          SET origin = NULL, commit_ts = NULL, commit_micros = NULL, local_xid = EXCLUDED.local_xid, recorded_at = now();
+      RETURN NULL;
+    END
+  $fn$`,
 ];
+
+/** `json_build_array($n::type, ...)::text` of a key, its values pushed to `values`. */
+function keyText(syntax: StatementSyntax, shape: TableShape, key: Row, values: unknown[]): string {
+  const byName = new Map(shape.table.columns.map((column) => [column.name, column]));
+  const parts = shape.table.key.map((name) => {
+    const column = byName.get(name)!;
+    values.push(syntax.parameter(key[name], column, shape.table));
+    return `CAST(${syntax.placeholder(values.length)} AS ${declaredType(shape.table, column)})`;
+  });
+  return `json_build_array(${parts.join(', ')})::text`;
+}
 
 export function postgresConflicts(syntax: StatementSyntax): ConflictDialect<PostgresConnection> {
   return {
@@ -68,37 +101,53 @@ export function postgresConflicts(syntax: StatementSyntax): ConflictDialect<Post
       return { json: String(row.local_json), version, equal } satisfies LocalRow;
     },
 
-    async readTombstone(connection, table, keyJson) {
-      const result = await connection.run({
-        text: 'SELECT origin, commit_micros FROM cdc_apply.tombstones WHERE table_name = $1 AND key_json = $2 FOR UPDATE',
-        values: [table, keyJson],
+    async prepareTable(connection, shape, table) {
+      // The sink's own deletes fire it too; the sink then overwrites the tombstone with the change's version.
+      const args = [table, ...shape.table.key].map((name) => literal(name)).join(', ');
+      await connection.run({
+        text: `CREATE OR REPLACE TRIGGER cdc_tombstone AFTER DELETE ON ${shape.sql} FOR EACH ROW
+          EXECUTE FUNCTION cdc_apply.tombstone_local_delete(${args})`,
+        values: [],
       });
-      const row = result.rows[0];
-      return row ? { origin: String(row.origin), commitMicros: BigInt(String(row.commit_micros)) } : null;
     },
 
-    async writeTombstone(connection, table, keyJson, version) {
+    async readTombstone(connection, shape, table, key, originNode) {
+      const values: unknown[] = [table];
+      const text = `SELECT origin, commit_micros,
+          (extract(epoch FROM pg_xact_commit_timestamp(local_xid::xid)) * 1000000)::bigint AS local_micros
+        FROM cdc_apply.tombstones WHERE table_name = $1 AND key_json = ${keyText(syntax, shape, key, values)} FOR UPDATE`;
+      const row = (await connection.run({ text, values })).rows[0];
+      if (!row) return null;
+      if (typeof row.origin === 'string')
+        return { origin: row.origin, commitMicros: BigInt(String(row.commit_micros)) };
+      const micros = row.local_micros;
+      return { origin: originNode(null), commitMicros: typeof micros === 'string' ? BigInt(micros) : 0n };
+    },
+
+    async writeTombstone(connection, shape, table, key, version) {
+      const values: unknown[] = [
+        table,
+        version.origin,
+        microsToTimestamp(version.commitMicros),
+        version.commitMicros.toString(),
+      ];
       await connection.run({
         text: `INSERT INTO cdc_apply.tombstones AS old (table_name, key_json, origin, commit_ts, commit_micros)
-          VALUES ($1, $2, $3, $4::timestamptz AT TIME ZONE 'UTC', $5)
+          VALUES ($1, ${keyText(syntax, shape, key, values)}, $2, $3::timestamptz AT TIME ZONE 'UTC', $4)
           ON CONFLICT (table_name, key_json) DO UPDATE
-            SET origin = EXCLUDED.origin, commit_ts = EXCLUDED.commit_ts, commit_micros = EXCLUDED.commit_micros, recorded_at = now()
-            WHERE EXCLUDED.commit_micros > old.commit_micros
+            SET origin = EXCLUDED.origin, commit_ts = EXCLUDED.commit_ts, commit_micros = EXCLUDED.commit_micros,
+              local_xid = NULL, recorded_at = now()
+            WHERE old.commit_micros IS NULL OR EXCLUDED.commit_micros > old.commit_micros
                OR (EXCLUDED.commit_micros = old.commit_micros AND EXCLUDED.origin COLLATE "C" > old.origin COLLATE "C")`,
-        values: [
-          table,
-          keyJson,
-          version.origin,
-          microsToTimestamp(version.commitMicros),
-          version.commitMicros.toString(),
-        ],
+        values,
       });
     },
 
-    async removeTombstone(connection, table, keyJson) {
+    async removeTombstone(connection, shape, table, key) {
+      const values: unknown[] = [table];
       await connection.run({
-        text: 'DELETE FROM cdc_apply.tombstones WHERE table_name = $1 AND key_json = $2',
-        values: [table, keyJson],
+        text: `DELETE FROM cdc_apply.tombstones WHERE table_name = $1 AND key_json = ${keyText(syntax, shape, key, values)}`,
+        values,
       });
     },
 

@@ -1,0 +1,376 @@
+/**
+ * Conflict detection and resolution on PostgreSQL, two regions as two databases. Each region writes locally
+ * (real commits, with their real commit times), and the other region's sink gets the change as capture would
+ * publish it (same commit time, the writing node as connector). Every test applies the two conflicting changes
+ * in opposite orders on the two nodes and checks that both end with the same row, and what was recorded.
+ */
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import type { ChangeEvent, Row } from '../../../schemas/events/change-event.ts';
+import type { TableSchema } from '../../../schemas/events/table-schema.ts';
+import { PostgresSink } from '../../../services/apply/postgres/postgres-sink.ts';
+import { readConflicts, type ConflictRecord } from '../../../services/apply/conflicts/conflict-log.ts';
+import type { ConflictSettings, TablePolicy } from '../../../services/apply/conflicts/types.ts';
+import type { EventFailure } from '../../../services/apply/sink.ts';
+import { PostgresConnection } from '../../../services/apply/postgres/postgres-connection.ts';
+import { silentLogger } from '../../../common/logger.ts';
+import { uniqueName } from '../../support/stack.ts';
+import { column, pgTable, transaction, type Change } from '../../unit/apply/events.ts';
+import { createTargetDatabase, type TargetDatabase } from './pg-target.ts';
+
+type Node = 'a' | 'b';
+
+/** One region: its database, and the sink of the link from the other region into it. */
+interface Region {
+  readonly node: Node;
+  readonly db: TargetDatabase;
+  readonly origin: string;
+  sink: PostgresSink;
+  lsn: bigint;
+}
+
+const regions = {} as Record<Node, Region>;
+const other = (node: Node): Node => (node === 'a' ? 'b' : 'a');
+
+function sinkInto(
+  region: Pick<Region, 'node' | 'db' | 'origin'>,
+  settings: Partial<ConflictSettings> = {},
+): PostgresSink {
+  const from = other(region.node);
+  return new PostgresSink({
+    url: region.db.url,
+    originName: region.origin,
+    conflicts: {
+      localNode: region.node,
+      defaults: { policy: 'last-writer-wins', columns: {} },
+      tables: {},
+      originPriority: [],
+      tombstoneRetentionMillis: 7 * 24 * 3600_000,
+      originNodes: { [region.origin]: from },
+      ...settings,
+    },
+  });
+}
+
+/** Gives both regions new sinks with these conflict settings. */
+async function configure(settings: Partial<ConflictSettings>): Promise<void> {
+  for (const node of ['a', 'b'] as const) {
+    await regions[node].sink.close();
+    regions[node].sink = sinkInto(regions[node], settings);
+  }
+}
+
+before(async () => {
+  for (const node of ['a', 'b'] as const) {
+    const db = await createTargetDatabase();
+    const origin = uniqueName(`cdc_${other(node)}__${node}`);
+    regions[node] = { node, db, origin, sink: sinkInto({ node, db, origin }), lsn: 0x100n };
+  }
+});
+
+after(async () => {
+  for (const region of Object.values(regions)) {
+    await region.sink.close();
+    await region.db.drop([region.origin]);
+  }
+});
+
+function itemsTable(): TableSchema {
+  return {
+    ...pgTable(
+      'public',
+      uniqueName('items'),
+      [
+        column('id', 'bigint', { kind: 'int64' }, false),
+        column('qty', 'integer', { kind: 'int32' }),
+        column('note', 'text', { kind: 'text' }),
+      ],
+      ['id'],
+    ),
+    beforeImage: 'full',
+  };
+}
+
+/** Applies changes written at `from` (committed there at `micros`) to the other region; returns dead letters. */
+async function replicate(from: Node, micros: bigint, changes: readonly Change[]): Promise<EventFailure[]> {
+  const to = regions[other(from)];
+  to.lsn += 0x100n;
+  const events: ChangeEvent[] = transaction(to.lsn, changes, { connector: from }).map((event) => ({
+    ...event,
+    source: { ...event.source, commitTimeMicros: micros },
+  }));
+  const failures: EventFailure[] = [];
+  await to.sink.apply(from, [{ commit: events[0]!.source.position.commit, events, complete: true }], {
+    onEventFailure: (failure) => {
+      failures.push(failure);
+      return Promise.resolve();
+    },
+  });
+  return failures;
+}
+
+/** Runs a local write at a region; returns its commit time in microseconds. */
+async function local(node: Node, text: string, values: unknown[] = []): Promise<bigint> {
+  const db = regions[node].db;
+  await db.query('BEGIN');
+  await db.query(text, values);
+  const [xid] = await db.query('SELECT pg_current_xact_id()::text AS xid');
+  await db.query('COMMIT');
+  const [row] = await db.query(
+    'SELECT (extract(epoch FROM pg_xact_commit_timestamp($1::xid8::xid)) * 1000000)::bigint AS micros',
+    [xid!.xid],
+  );
+  return BigInt(row!.micros!);
+}
+
+/** Seeds rows in both regions as if replicated long ago (so the sinks created the table and its trigger). */
+async function seed(table: TableSchema, rows: readonly Row[]): Promise<void> {
+  const old = 1_600_000_000_000_000n;
+  for (const from of ['a', 'b'] as const)
+    await replicate(
+      from,
+      old,
+      rows.map((after) => ({ op: 'c', table, after })),
+    );
+}
+
+async function rowOf(
+  node: Node,
+  table: TableSchema,
+  id: number,
+): Promise<Record<string, string | null> | null> {
+  const rows = await regions[node].db.query(
+    `SELECT id, qty, note FROM public."${table.table}" WHERE id = $1`,
+    [id],
+  );
+  return rows[0] ?? null;
+}
+
+async function conflicts(node: Node, table: TableSchema): Promise<ConflictRecord[]> {
+  const connection = await PostgresConnection.open(regions[node].db.url, silentLogger);
+  try {
+    return await readConflicts(connection, { table: `public.${table.table}`, limit: 100 });
+  } finally {
+    await connection.close();
+  }
+}
+
+/** A recorded JSON column as an object. */
+const json = (text: string | null): Record<string, unknown> =>
+  JSON.parse(text ?? 'null') as Record<string, unknown>;
+
+const pick = (record: ConflictRecord) => ({
+  kind: record.kind,
+  policy: record.policy,
+  outcome: record.outcome,
+});
+
+/** Both regions hold the same row for `id` (or none). */
+async function converged(table: TableSchema, id: number): Promise<Record<string, string | null> | null> {
+  const [a, b] = [await rowOf('a', table, id), await rowOf('b', table, id)];
+  assert.deepEqual(a, b, `row ${id} differs between the regions`);
+  return a;
+}
+
+void describe('conflicts on PostgreSQL: two regions', () => {
+  void test('update–update under last-writer-wins: the later commit wins on both nodes, the replicated row keeps its original commit time and origin, both record it', async () => {
+    const table = itemsTable();
+    await seed(table, [{ id: 1n, qty: 0, note: 'x' }]);
+    const name = `public."${table.table}"`;
+    const ta = await local('a', `UPDATE ${name} SET note = 'a' WHERE id = 1`);
+    const tb = await local('b', `UPDATE ${name} SET note = 'b' WHERE id = 1`);
+    assert.ok(tb > ta);
+    const before = { id: 1n, qty: 0, note: 'x' };
+    await replicate('a', ta, [{ op: 'u', table, before, after: { id: 1n, qty: 0, note: 'a' } }]);
+    await replicate('b', tb, [{ op: 'u', table, before, after: { id: 1n, qty: 0, note: 'b' } }]);
+
+    assert.deepEqual(await converged(table, 1), { id: '1', qty: '0', note: 'b' });
+    const [onA] = await conflicts('a', table);
+    const [onB] = await conflicts('b', table);
+    assert.deepEqual(pick(onA!), {
+      kind: 'update_differs',
+      policy: 'last-writer-wins',
+      outcome: 'applied_remote',
+    });
+    assert.deepEqual(pick(onB!), {
+      kind: 'update_differs',
+      policy: 'last-writer-wins',
+      outcome: 'kept_local',
+    });
+    // Both nodes compared the very same two versions.
+    assert.deepEqual(
+      [onA!.localOrigin, onA!.remoteOrigin, onB!.localOrigin, onB!.remoteOrigin],
+      ['a', 'b', 'b', 'a'],
+    );
+    assert.equal(onA!.remoteCommitTs, onB!.localCommitTs);
+    assert.equal(onA!.localCommitTs, onB!.remoteCommitTs);
+    assert.equal(json(onA!.keyJson).id, '1');
+    assert.equal(json(onA!.remoteJson).note, 'b');
+    assert.equal(json(onA!.localJson).note, 'a');
+    // a's copy of b's write carries b's commit time and the link's origin: the version b has for it.
+    const [version] = await regions.a.db.query(
+      `SELECT (extract(epoch FROM c.timestamp) * 1000000)::bigint AS micros, o.roname
+         FROM ${name} t, pg_xact_commit_timestamp_origin(t.xmin) c JOIN pg_replication_origin o ON o.roident = c.roident
+        WHERE t.id = 1`,
+    );
+    assert.deepEqual(version, { micros: tb.toString(), roname: regions.a.origin });
+  });
+
+  void test('insert–insert: the later insert wins on both nodes (insert_exists)', async () => {
+    const table = itemsTable();
+    await seed(table, [{ id: 100n, qty: 0, note: 'seed' }]);
+    const name = `public."${table.table}"`;
+    const ta = await local('a', `INSERT INTO ${name} VALUES (2, 1, 'a')`);
+    const tb = await local('b', `INSERT INTO ${name} VALUES (2, 2, 'b')`);
+    await replicate('b', tb, [{ op: 'c', table, after: { id: 2n, qty: 2, note: 'b' } }]);
+    await replicate('a', ta, [{ op: 'c', table, after: { id: 2n, qty: 1, note: 'a' } }]);
+    assert.deepEqual(await converged(table, 2), { id: '2', qty: '2', note: 'b' });
+    assert.deepEqual((await conflicts('a', table)).map(pick), [
+      { kind: 'insert_exists', policy: 'last-writer-wins', outcome: 'applied_remote' },
+    ]);
+    assert.deepEqual((await conflicts('b', table)).map(pick), [
+      { kind: 'insert_exists', policy: 'last-writer-wins', outcome: 'kept_local' },
+    ]);
+  });
+
+  void test('update–delete: a delete later than a concurrent update wins on both nodes, and the older update does not resurrect the row (tombstone of a local delete)', async () => {
+    const table = itemsTable();
+    await seed(table, [{ id: 3n, qty: 0, note: 'x' }]);
+    const name = `public."${table.table}"`;
+    const tb = await local('b', `UPDATE ${name} SET qty = 7 WHERE id = 3`);
+    const ta = await local('a', `DELETE FROM ${name} WHERE id = 3`);
+    await replicate('b', tb, [
+      { op: 'u', table, before: { id: 3n, qty: 0, note: 'x' }, after: { id: 3n, qty: 7, note: 'x' } },
+    ]);
+    await replicate('a', ta, [{ op: 'd', table, before: { id: 3n, qty: 0, note: 'x' } }]);
+    assert.equal(await converged(table, 3), null);
+    assert.deepEqual((await conflicts('a', table)).map(pick), [
+      { kind: 'update_missing', policy: 'last-writer-wins', outcome: 'skipped' },
+    ]);
+    assert.deepEqual((await conflicts('b', table)).map(pick), [
+      { kind: 'delete_differs', policy: 'last-writer-wins', outcome: 'applied_remote' },
+    ]);
+    // A late insert older than b's tombstone (left by the replicated delete) does not bring it back either.
+    await replicate('a', ta - 1n, [{ op: 'c', table, after: { id: 3n, qty: 9, note: 'late' } }]);
+    assert.equal(await rowOf('b', table, 3), null);
+  });
+
+  void test('delete–delete: both record delete_missing and skip; the key stays deleted', async () => {
+    const table = itemsTable();
+    await seed(table, [{ id: 4n, qty: 0, note: 'x' }]);
+    const name = `public."${table.table}"`;
+    const ta = await local('a', `DELETE FROM ${name} WHERE id = 4`);
+    const tb = await local('b', `DELETE FROM ${name} WHERE id = 4`);
+    await replicate('a', ta, [{ op: 'd', table, before: { id: 4n, qty: 0, note: 'x' } }]);
+    await replicate('b', tb, [{ op: 'd', table, before: { id: 4n, qty: 0, note: 'x' } }]);
+    assert.equal(await converged(table, 4), null);
+    for (const node of ['a', 'b'] as const)
+      assert.deepEqual((await conflicts(node, table)).map(pick), [
+        { kind: 'delete_missing', policy: 'last-writer-wins', outcome: 'skipped' },
+      ]);
+  });
+
+  void test('column merge with a delta counter: concurrent increments add up and a concurrent change of another column survives', async () => {
+    const table = itemsTable();
+    const policy: TablePolicy = { policy: 'merge', columns: { qty: 'delta' } };
+    await configure({ tables: { [`public.${table.table}`]: policy } });
+    await seed(table, [{ id: 5n, qty: 10, note: 'x' }]);
+    const name = `public."${table.table}"`;
+    const ta = await local('a', `UPDATE ${name} SET qty = qty + 5 WHERE id = 5`);
+    const tb = await local('b', `UPDATE ${name} SET qty = qty + 3, note = 'b' WHERE id = 5`);
+    await replicate('a', ta, [
+      { op: 'u', table, before: { id: 5n, qty: 10, note: 'x' }, after: { id: 5n, qty: 15, note: 'x' } },
+    ]);
+    await replicate('b', tb, [
+      { op: 'u', table, before: { id: 5n, qty: 10, note: 'x' }, after: { id: 5n, qty: 13, note: 'b' } },
+    ]);
+    assert.deepEqual(await converged(table, 5), { id: '5', qty: '18', note: 'b' });
+    for (const node of ['a', 'b'] as const)
+      assert.deepEqual((await conflicts(node, table)).map(pick), [
+        { kind: 'update_differs', policy: 'merge', outcome: 'merged' },
+      ]);
+  });
+
+  void test('origin priority: the preferred region wins even with the older write', async () => {
+    const table = itemsTable();
+    await configure({
+      defaults: { policy: 'origin-priority', columns: {} },
+      originPriority: ['a', 'b'],
+    });
+    await seed(table, [{ id: 6n, qty: 0, note: 'x' }]);
+    const name = `public."${table.table}"`;
+    const ta = await local('a', `UPDATE ${name} SET note = 'a' WHERE id = 6`);
+    const tb = await local('b', `UPDATE ${name} SET note = 'b' WHERE id = 6`);
+    await replicate('b', tb, [
+      { op: 'u', table, before: { id: 6n, qty: 0, note: 'x' }, after: { id: 6n, qty: 0, note: 'b' } },
+    ]);
+    await replicate('a', ta, [
+      { op: 'u', table, before: { id: 6n, qty: 0, note: 'x' }, after: { id: 6n, qty: 0, note: 'a' } },
+    ]);
+    assert.deepEqual(await converged(table, 6), { id: '6', qty: '0', note: 'a' });
+    assert.deepEqual((await conflicts('b', table)).map(pick), [
+      { kind: 'update_differs', policy: 'origin-priority', outcome: 'applied_remote' },
+    ]);
+  });
+
+  void test('custom resolver: its row is written on both nodes and recorded as merged', async () => {
+    const table = itemsTable();
+    await configure({
+      defaults: { policy: 'custom', columns: {} },
+      // Deterministic: the longer note, then the later version, whichever node decides.
+      resolver: (conflict) => {
+        const mine = conflict.local?.note;
+        const theirs = conflict.remoteAfter?.note;
+        return { action: 'write', row: { note: [String(mine), String(theirs)].sort().join('+') } };
+      },
+    });
+    await seed(table, [{ id: 7n, qty: 0, note: 'x' }]);
+    const name = `public."${table.table}"`;
+    const ta = await local('a', `UPDATE ${name} SET note = 'a' WHERE id = 7`);
+    const tb = await local('b', `UPDATE ${name} SET note = 'b' WHERE id = 7`);
+    await replicate('a', ta, [
+      { op: 'u', table, before: { id: 7n, qty: 0, note: 'x' }, after: { id: 7n, qty: 0, note: 'a' } },
+    ]);
+    await replicate('b', tb, [
+      { op: 'u', table, before: { id: 7n, qty: 0, note: 'x' }, after: { id: 7n, qty: 0, note: 'b' } },
+    ]);
+    assert.deepEqual(await converged(table, 7), { id: '7', qty: '0', note: 'a+b' });
+    assert.deepEqual((await conflicts('a', table)).map(pick), [
+      { kind: 'update_differs', policy: 'custom', outcome: 'merged' },
+    ]);
+  });
+
+  void test('a unique key other than the primary key: the violating change is recorded as unique_violation and dead-lettered, the rest of the batch applies', async () => {
+    const table = itemsTable();
+    await configure({});
+    await seed(table, [{ id: 8n, qty: 0, note: 'seed' }]);
+    const name = `public."${table.table}"`;
+    for (const node of ['a', 'b'] as const)
+      await regions[node].db.query(`CREATE UNIQUE INDEX ON ${name} (note)`);
+    const ta = await local('a', `INSERT INTO ${name} VALUES (10, 0, 'u')`);
+    const failures = await replicate('a', ta, [
+      { op: 'c', table, after: { id: 10n, qty: 0, note: 'u' } },
+      { op: 'c', table, after: { id: 11n, qty: 0, note: 'v' } },
+    ]);
+    assert.deepEqual(failures, []);
+    const tb = await local('b', `INSERT INTO ${name} VALUES (12, 0, 'w')`);
+    const rejected = await replicate('b', tb, [
+      { op: 'c', table, after: { id: 12n, qty: 0, note: 'w' } },
+      { op: 'c', table, after: { id: 13n, qty: 0, note: 'u' } },
+    ]);
+    assert.equal(rejected.length, 1);
+    assert.match(rejected[0]!.error.message, /violates a unique key.*\(note\)=\(u\)/);
+    assert.deepEqual(await rowOf('a', table, 13), null);
+    assert.deepEqual(await rowOf('a', table, 12), { id: '12', qty: '0', note: 'w' });
+    const recorded = await conflicts('a', table);
+    assert.deepEqual(recorded.map(pick), [
+      { kind: 'unique_violation', policy: 'last-writer-wins', outcome: 'dead_lettered' },
+    ]);
+    assert.equal(json(recorded[0]!.keyJson).id, '13');
+    const counted = regions.a.sink.conflictCounts().filter((c) => c.table === `public.${table.table}`);
+    assert.deepEqual(
+      counted.map((c) => [c.kind, c.outcome, c.count]),
+      [['unique_violation', 'dead_lettered', 1]],
+    );
+  });
+});
