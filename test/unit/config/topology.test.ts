@@ -7,6 +7,9 @@ import assert from 'node:assert/strict';
 import { CdcError } from '../../../common/errors.ts';
 import { parseConfig } from '../../../services/config/load.ts';
 import { defaultServerId, type PipelineConfig } from '../../../services/config/schema.ts';
+import type { CaptureBatch, SourceConnector } from '../../../connectors/connector.ts';
+import type { ChangeEvent } from '../../../schemas/events/change-event.ts';
+import { OriginFilter } from '../../../services/pipeline/origin-filter.ts';
 
 const pg = (name: string, extra: Record<string, unknown> = {}) => ({
   name,
@@ -292,5 +295,51 @@ void describe('invalid topologies are refused, naming the link or node', () => {
       ],
     );
     assert.deepEqual(problemsOf(undefined), ['sources: must list at least one source']);
+  });
+});
+
+void describe('the capture rule applied by the origin filter', () => {
+  const event = (origin: string | null, index: number) =>
+    ({ op: 'c', source: { origin, position: { index } } }) as unknown as ChangeEvent;
+  const commit = { kind: 'pg', lsn: 1n } as unknown as CaptureBatch['commit'];
+
+  async function filtered(rule: NonNullable<PipelineConfig['topology']>['captureRules'][string]) {
+    const batches: CaptureBatch[] = [
+      { events: [event(null, 0)], commit },
+      { events: [event('cdc_a__b', 0), event('cdc_a__b', 1)], commit },
+      { events: [event('someone_else', 0)], commit },
+    ];
+    const inner = {
+      name: 'b',
+      async *stream() {
+        for (const batch of batches) yield await Promise.resolve(batch);
+      },
+    } as unknown as SourceConnector;
+    const filter = new OriginFilter(inner, rule);
+    const out: (string | null)[][] = [];
+    for await (const batch of filter.stream({ position: null, state: null }, new AbortController().signal))
+      out.push(batch.events.map((e) => e.source.origin));
+    return { out, dropped: filter.dropped };
+  }
+
+  void test('a cascade tier re-publishes what it applied, naming the node it came from', async () => {
+    const config = parse({
+      shape: 'cascade',
+      nodes: [pg('a'), pg('b'), pg('c')],
+      links: [
+        { from: 'a', to: 'b' },
+        { from: 'b', to: 'c' },
+      ],
+    });
+    const rule = config.topology?.captureRules.b;
+    assert.ok(rule);
+    assert.deepEqual(await filtered(rule), { out: [[null], ['a', 'a'], ['someone_else']], dropped: 0 });
+  });
+
+  void test('a pair node drops what came from the other side, whole, and keeps its commit', async () => {
+    const config = parse({ shape: 'pair', nodes: [pg('a'), pg('b')], links: [{ from: 'a', to: 'b' }] });
+    const rule = config.topology?.captureRules.b;
+    assert.ok(rule);
+    assert.deepEqual(await filtered(rule), { out: [[null], [], ['someone_else']], dropped: 2 });
   });
 });
