@@ -93,6 +93,7 @@ export class SqlSink<C extends TargetConnection> implements Sink {
   }
 
   async prepare(): Promise<void> {
+    await this.conflicts?.prepare();
     const connection = await this.connect();
     try {
       for (const text of this.dialect.positions.create) await connection.run(sql(text));
@@ -100,7 +101,10 @@ export class SqlSink<C extends TargetConnection> implements Sink {
         for (const text of this.dialect.conflicts?.create ?? []) await connection.run(sql(text));
       this.prepared = true;
     } catch (error) {
-      throw this.classify(error, 'cannot create the applied-position table cdc_apply.applied_position');
+      throw this.classify(
+        error,
+        'cannot create the applied-position table cdc_apply.applied_position (or the conflict log and tombstones)',
+      );
     }
   }
 

@@ -8,6 +8,7 @@ import { createHash } from 'node:crypto';
 import { z } from 'zod';
 import { compileTopology } from './topology-compile.ts';
 import { topologySchema } from './topology.ts';
+import { conflictsSchema } from './conflicts.ts';
 
 const NAME_PATTERN = /^[a-z0-9_-]+$/;
 /** `schema.table`, where either part may be `*` or end with `*` (a prefix match). */
@@ -181,7 +182,7 @@ function databaseOf(url: string): string | null {
 
 const source = z.discriminatedUnion('kind', [postgresSource, binlogSource]);
 
-const replica = z.strictObject({
+const replicaFields = z.strictObject({
   name: componentName('Unique replica name; names the consumer group and metrics.'),
   source: z.string().meta({ description: 'Name of the source (above) whose changes this replica applies.' }),
   kind: z.enum(['postgres', 'mariadb']).meta({ description: 'Target database kind.' }),
@@ -210,6 +211,9 @@ const replica = z.strictObject({
     description:
       "PostgreSQL target: the schema every replicated table goes to. Default the source's schema (for a MariaDB/MySQL source, its database name); a topology link from a MariaDB/MySQL node defaults to `public`.",
   }),
+  conflicts: conflictsSchema.optional().meta({
+    description: 'Conflict detection and resolution of this replica (see docs/conflicts.md).',
+  }),
   via: z
     .strictObject({
       brokers: z
@@ -233,6 +237,17 @@ const replica = z.strictObject({
       description:
         "Read the source's changelog and schema topics from a copy: another Kafka cluster and/or another topic prefix, such as MirrorMaker 2's mirror of another region's topics (see Regions with their own Kafka). The consumer group lives in that cluster; dead letters stay in `kafka`.",
     }),
+});
+
+// MariaDB keeps no per-row commit time and origin, and its binlog times are seconds: no version to compare.
+const replica = replicaFields.superRefine((r, ctx) => {
+  if (r.kind === 'mariadb' && r.conflicts?.enabled === true)
+    ctx.addIssue({
+      code: 'custom',
+      path: ['conflicts', 'enabled'],
+      message:
+        'conflict handling is available on PostgreSQL targets only: MariaDB keeps no per-row commit time and origin to compare versions by (see docs/conflicts.md)',
+    });
 });
 
 const kafka = z.strictObject({

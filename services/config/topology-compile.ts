@@ -9,7 +9,14 @@
  */
 import type { z } from 'zod';
 import { configErrorMap } from './issues.ts';
-import { directedLinks, isTwoWay, type DirectedLink, type Topology, type TopologyNode } from './topology.ts';
+import {
+  directedLinks,
+  isTwoWay,
+  type DirectedLink,
+  type LinkShape,
+  type Topology,
+  type TopologyNode,
+} from './topology.ts';
 
 /** Nested parses phrase their problems as the top-level one does (load.ts). */
 const PARSE = { error: configErrorMap, reportInput: true } as const;
@@ -127,6 +134,7 @@ export function compileTopology<S extends z.ZodType, R extends z.ZodType>(
       url: target.url,
       origin: target.origins,
       ...(target.kind === 'postgres' && l.marker !== null ? { originName: l.marker } : {}),
+      ...linkConflicts(l, target.kind, nodeOf(l.from).kind, topology.links[l.index]?.apply.conflicts),
     };
     const parsed = schemas.replica.safeParse(input, PARSE);
     if (parsed.success) {
@@ -166,4 +174,20 @@ function nodeFieldPath(path: readonly PropertyKey[]): (string | number)[] {
   const plain = path.map((segment) => (typeof segment === 'symbol' ? String(segment) : segment));
   const [field] = plain;
   return field === 'url' || field === 'name' || field === 'kind' ? plain : ['capture', ...plain];
+}
+
+/**
+ * A link's conflict handling: on by default for pair and mesh links between PostgreSQL nodes (writers on
+ * both sides), off otherwise; a row written locally at the target is the `to` node's.
+ */
+function linkConflicts(
+  l: { readonly to: string; readonly shape: LinkShape },
+  targetKind: string,
+  fromKind: string,
+  given: unknown,
+): { conflicts?: unknown } {
+  const own = typeof given === 'object' && given !== null ? given : {};
+  if (isTwoWay(l.shape) && targetKind === 'postgres' && fromKind === 'postgres')
+    return { conflicts: { enabled: true, node: l.to, ...own } };
+  return given === undefined ? {} : { conflicts: { node: l.to, ...own } };
 }

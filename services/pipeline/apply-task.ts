@@ -7,6 +7,7 @@ import { ApplyWorker } from '../apply/apply-worker.ts';
 import { MysqlSink } from '../apply/mysql/mysql-sink.ts';
 import { PostgresSink } from '../apply/postgres/postgres-sink.ts';
 import type { Sink } from '../apply/sink.ts';
+import type { ConflictSettings } from '../apply/conflicts/types.ts';
 import type { ApplyWorkerStatus } from '../api/status-types.ts';
 import type { CdcError } from '../../common/errors.ts';
 import type { Logger } from '../../common/logger.ts';
@@ -15,9 +16,15 @@ import { ChangeConsumer, type UndecodableRecord } from '../kafka/consumer.ts';
 import { DeadLetterPublisher } from '../kafka/dead-letter.ts';
 import { SerialSink } from '../dlq/serial-sink.ts';
 import { changelogSource } from './changelog-source.ts';
+import { conflictSettings } from './conflict-settings.ts';
 import { PauseGate } from './pause-gate.ts';
 import { Supervisor } from './supervisor.ts';
 import { TrackedFeed } from './tracked-feed.ts';
+
+function withConflicts(replica: ReplicaConfig): { conflicts?: ConflictSettings } {
+  const conflicts = conflictSettings(replica);
+  return conflicts ? { conflicts } : {};
+}
 
 export function buildSink(replica: ReplicaConfig, logger: Logger): Sink {
   switch (replica.kind) {
@@ -27,6 +34,7 @@ export function buildSink(replica: ReplicaConfig, logger: Logger): Sink {
         replicationOrigin: replica.origin,
         ...(replica.originName !== undefined ? { originName: replica.originName } : {}),
         ...(replica.targetSchema !== undefined ? { targetSchema: replica.targetSchema } : {}),
+        ...withConflicts(replica),
         logger,
       });
     case 'mariadb': {

@@ -20,6 +20,7 @@ import type { ConflictDialect, LocalRow } from './conflict-dialect.ts';
 import { recordConflict } from './conflict-log.ts';
 import { ConflictCounts } from './conflict-counts.ts';
 import { remoteWins } from './resolve.ts';
+import { loadResolver } from './resolver-module.ts';
 import {
   isNewer,
   tablePolicy,
@@ -55,7 +56,7 @@ export class ConflictWriter<C extends TargetConnection> {
   readonly counts = new ConflictCounts();
   private readonly syntax: StatementSyntax;
   private readonly dialect: ConflictDialect<C>;
-  private readonly settings: ConflictSettings;
+  private settings: ConflictSettings;
   private lastCollect = 0;
   /** Table shapes whose local deletes leave tombstones already. */
   private readonly prepared = new WeakSet<TableShape>();
@@ -64,6 +65,13 @@ export class ConflictWriter<C extends TargetConnection> {
     this.syntax = syntax;
     this.dialect = dialect;
     this.settings = settings;
+  }
+
+  /** Loads the custom resolver module, when one is named. */
+  async prepare(): Promise<void> {
+    const path = this.settings.resolverModule;
+    if (path !== undefined && this.settings.resolver === undefined)
+      this.settings = { ...this.settings, resolver: await loadResolver(path) };
   }
 
   /** Deletes expired tombstones now and then, a bounded number at a time, inside the open transaction. */

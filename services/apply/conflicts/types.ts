@@ -97,8 +97,10 @@ export interface ConflictSettings {
   readonly tombstoneRetentionMillis: number;
   /** Replication origin names and the node each stands for (a topology's link origins); others are parsed. */
   readonly originNodes?: Readonly<Record<string, string>>;
-  /** The custom resolver, loaded at start-up. */
+  /** The custom resolver. */
   readonly resolver?: Resolver;
+  /** Path of the module exporting the custom resolver as default, loaded when the sink prepares. */
+  readonly resolverModule?: string;
 }
 
 /** `true` when `a` is the later version: commit time first, then origin node name (deterministic tie-break). */
