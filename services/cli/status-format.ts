@@ -54,7 +54,11 @@ export function formatStatus(status: StatusResponse): string {
             w.lastError ?? '',
           ]),
         );
-  return `${connectors}\n\n${workers}\n`;
+  // Warnings name a table the connector cannot fully capture and the fix; they stay until it is fixed.
+  const warnings = status.connectors.flatMap((c) =>
+    (c.warnings ?? []).map((w) => `warning: ${c.name}: ${w}`),
+  );
+  return `${connectors}\n\n${workers}\n${warnings.length === 0 ? '' : `\n${warnings.join('\n')}\n`}`;
 }
 
 export function formatLag(millis: number | null, bytes: number | null): string {

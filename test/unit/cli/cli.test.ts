@@ -105,6 +105,20 @@ void describe('cdc status and snapshot against a running API', () => {
     );
   });
 
+  void test('status prints the warnings a connector reports, naming the table and the fix', async () => {
+    const warning =
+      'table public.audit has no key and REPLICA IDENTITY DEFAULT: only its inserts and truncates are captured; fix: ALTER TABLE public.audit REPLICA IDENTITY FULL, or add a primary key';
+    const before = status.connectorList;
+    status.connectorList = [connector({ snapshot: null, warnings: [warning] })];
+    try {
+      const result = await cdc('status', '--api', url());
+      assert.equal(result.code, 0, result.stderr);
+      assert.ok(result.stdout.includes(`warning: pg-main: ${warning}`), result.stdout);
+    } finally {
+      status.connectorList = before;
+    }
+  });
+
   void test('snapshot requests the snapshot and follows it until done', async () => {
     // The fake connector advances its snapshot each time /status is read, finishing after a few polls.
     let polls = 0;
