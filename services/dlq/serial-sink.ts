@@ -6,6 +6,7 @@
  */
 import type { EventPosition } from '../../schemas/positions/position.ts';
 import type { MissingRowCount } from '../apply/missing-rows.ts';
+import type { ConflictCount } from '../apply/conflicts/conflict-counts.ts';
 import type { ApplyOptions, ApplyResult, Sink, SourceTransaction } from '../apply/sink.ts';
 
 export class SerialSink implements Sink {
@@ -39,6 +40,10 @@ export class SerialSink implements Sink {
   /** Counts, not a call on the target: no turn needed. */
   missingRows(): readonly MissingRowCount[] {
     return this.inner.missingRows?.() ?? [];
+  }
+
+  conflictCounts(): readonly ConflictCount[] {
+    return this.inner.conflictCounts?.() ?? [];
   }
 
   private next<T>(call: () => Promise<T>): Promise<T> {

@@ -26,6 +26,8 @@ export interface CdcMetrics {
   readonly deadLetters: Counter<'replica'>;
   /** Updates and deletes that found no row on the replica (services/apply/missing-rows.ts), by table and op. */
   readonly applyMissingRows: Counter<'replica' | 'table' | 'op'>;
+  /** Conflicts the replica's sink detected, by how they were resolved. */
+  readonly conflicts: Counter<'replica' | 'table' | 'kind' | 'policy' | 'outcome'>;
   /** Age in seconds of the oldest change the replica has not applied yet; 0 when it is caught up. */
   readonly applyLagSeconds: Gauge<'replica'>;
   /** Prometheus text exposition of everything above. */
@@ -79,6 +81,11 @@ export function createMetrics(options: MetricsOptions = {}): CdcMetrics {
       'cdc_apply_missing_rows_total',
       'Updates and deletes that found no row on the replica (an update with every column inserts it, else it is dead-lettered; a delete changes nothing).',
       ['replica', 'table', 'op'],
+    ),
+    conflicts: counter(
+      'cdc_conflicts_total',
+      'Conflicts detected at apply (pair and mesh links), by table, kind, policy and outcome; each is also recorded in cdc_apply.conflicts.',
+      ['replica', 'table', 'kind', 'policy', 'outcome'],
     ),
     deadLetters: counter('cdc_apply_dead_letters_total', 'Events sent to the dead-letter topic.', [
       'replica',

@@ -46,6 +46,17 @@ export class MetricsBridge {
         const series = { ...labels, table: missing.table, op: missing.op };
         this.#advance(m.applyMissingRows, key, series, missing.count);
       }
+      for (const seen of task.sink.conflictCounts?.() ?? []) {
+        const series = {
+          ...labels,
+          table: seen.table,
+          kind: seen.kind,
+          policy: seen.policy,
+          outcome: seen.outcome,
+        };
+        const key = `conflicts:${worker.name}:${seen.table}:${seen.kind}:${seen.policy}:${seen.outcome}`;
+        this.#advance(m.conflicts, key, series, seen.count);
+      }
     }
   }
 
