@@ -5,6 +5,7 @@
 import { ApplyWorker } from '../services/apply/apply-worker.ts';
 import { PostgresSink } from '../services/apply/postgres/postgres-sink.ts';
 import type { Logger } from '../common/logger.ts';
+import type { ConflictSettings } from '../services/apply/conflicts/types.ts';
 import { ChangeConsumer } from '../services/kafka/consumer.ts';
 import { DeadLetterPublisher } from '../services/kafka/dead-letter.ts';
 import type { TestDatabase } from '../test/support/pg.ts';
@@ -21,15 +22,21 @@ export async function applyStage(options: {
   readonly table: string;
   readonly rows: number;
   readonly logger: Logger;
+  /** Conflict handling on the sink, as on a pair or mesh link; the consumer group is then a second one. */
+  readonly conflicts?: ConflictSettings;
 }): Promise<StageResult> {
   const { brokers, prefix, rows, logger } = options;
-  const sink = new PostgresSink({ url: options.replica.url, logger });
+  const sink = new PostgresSink({
+    url: options.replica.url,
+    logger,
+    ...(options.conflicts ? { conflicts: options.conflicts } : {}),
+  });
   const deadLetters = new DeadLetterPublisher({ brokers, prefix, connector: options.connector, logger });
   const worker = new ApplyWorker({
     stream: options.connector,
     feed: new ChangeConsumer({
       brokers,
-      groupId: `${prefix}.apply`,
+      groupId: options.conflicts ? `${prefix}.apply-conflicts` : `${prefix}.apply`,
       topics: [options.changelog],
       prefix,
       logger,

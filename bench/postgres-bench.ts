@@ -20,6 +20,7 @@ const TABLE_SQL = `CREATE TABLE bench_rows (
 export async function benchPostgres(env: BenchEnv, rows: number, logger: Logger): Promise<StageResult[]> {
   const source = await env.createPgDatabase('bench_src');
   const replica = await env.createPgDatabase('bench_dst');
+  const checked = await env.createPgDatabase('bench_chk');
   const prefix = `bench-${source.name.slice(-6)}`;
   const slot = `${source.name}_slot`;
   const rawSlot = `${source.name}_raw`;
@@ -92,6 +93,31 @@ export async function benchPostgres(env: BenchEnv, rows: number, logger: Logger)
     });
     const rawInsert = await insertRaw(replica.url, rows);
     results.push({ ...apply, rawName: 'batched INSERT into replica', rawSeconds: rawInsert });
+    // The same events through a sink with conflict handling, as on a pair or mesh link: a row lock and version
+    // read per row, a savepoint per write, and a target transaction per source transaction.
+    const withConflicts = await applyStage({
+      stage: 'Kafka → PostgreSQL replica (apply, conflict checks on)',
+      brokers: env.brokers,
+      prefix,
+      connector: 'bench',
+      changelog: publisher.topics.changelog,
+      replica: checked,
+      table: 'bench_rows',
+      rows,
+      logger,
+      conflicts: {
+        localNode: 'bench_chk',
+        defaults: { policy: 'last-writer-wins', columns: {} },
+        tables: {},
+        originPriority: [],
+        tombstoneRetentionMillis: 7 * 86_400_000,
+      },
+    });
+    results.push({
+      ...withConflicts,
+      rawName: 'same events, conflict checks off',
+      rawSeconds: apply.seconds,
+    });
     return results;
   } finally {
     await source
@@ -102,5 +128,6 @@ export async function benchPostgres(env: BenchEnv, rows: number, logger: Logger)
       .catch((error: unknown) => logger.warn({ err: error }, 'slot cleanup failed'));
     await source.drop();
     await replica.drop();
+    await checked.drop();
   }
 }

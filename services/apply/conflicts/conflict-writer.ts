@@ -15,6 +15,8 @@ import { formatPosition } from '../../../schemas/positions/position.ts';
 import { CdcError } from '../../../common/errors.ts';
 import type { Statement, StatementSyntax, TableShape, TargetConnection } from '../sql-dialect.ts';
 import { insertRows, unsentColumns } from '../statements.ts';
+import { allAssignments, chooseColumns, sentColumns } from './column-choice.ts';
+import { deleteByKey, updateByKey } from './keyed-statements.ts';
 import { microsToTimestamp } from '../postgres/sql.ts';
 import type { ConflictDialect, LocalRow } from './conflict-dialect.ts';
 import { recordConflict } from './conflict-log.ts';
@@ -32,14 +34,12 @@ import {
   type TablePolicy,
   type Version,
 } from './types.ts';
-import { keyJson, rowJson, sameValue } from './values-json.ts';
+import { keyJson, rowJson } from './values-json.ts';
 
 const SAVEPOINT = 'cdc_conflict';
 /** Tombstones deleted per collection, so one target transaction never carries a long delete. */
 const COLLECT_LIMIT = 1_000;
 const COLLECT_EVERY_MILLIS = 60_000;
-
-type Assignment = { readonly column: string; readonly value: unknown; readonly delta: boolean };
 
 /** Everything one change needs while it is checked. */
 interface Check {
@@ -135,12 +135,7 @@ export class ConflictWriter<C extends TargetConnection> {
         : null;
     }
     const resolution = this.resolve(check, 'insert_exists', local, event);
-    const statement =
-      resolution.action === 'apply-remote'
-        ? this.upsert(check, event.after)
-        : resolution.action === 'write'
-          ? this.updateStatement(check, allAssignments(check.shape, resolution.row))
-          : null;
+    const statement = this.statementFor(check, resolution, this.upsert(check, event.after));
     return this.conclude(
       connection,
       check,
@@ -160,12 +155,13 @@ export class ConflictWriter<C extends TargetConnection> {
     const differs = this.differs(check, local, compared);
     if (check.policy.policy === 'custom' && differs) {
       const resolution = this.resolve(check, 'update_differs', local, event);
-      const statement =
-        resolution.action === 'apply-remote'
-          ? this.updateStatement(check, this.assignments(check, event, local, false, true))
-          : resolution.action === 'write'
-            ? this.updateStatement(check, allAssignments(check.shape, resolution.row))
-            : null;
+      const remote = updateByKey(
+        this.syntax,
+        check.shape,
+        check.key,
+        chooseColumns(check.shape, check.policy, event, local.equal, false, true),
+      );
+      const statement = this.statementFor(check, resolution, remote);
       return this.conclude(
         connection,
         check,
@@ -179,8 +175,8 @@ export class ConflictWriter<C extends TargetConnection> {
     }
     const wins =
       local.version === null || remoteWins(check.policy.policy, this.settings, local.version, check.remote);
-    const assignments = this.assignments(check, event, local, differs, wins);
-    const statement = this.updateStatement(check, assignments);
+    const assignments = chooseColumns(check.shape, check.policy, event, local.equal, differs, wins);
+    const statement = updateByKey(this.syntax, check.shape, check.key, assignments);
     if (!differs) return statement ? this.guarded(connection, check, event, statement) : null;
     const sent = sentColumns(check.shape, event);
     const outcome: ConflictOutcome =
@@ -202,7 +198,7 @@ export class ConflictWriter<C extends TargetConnection> {
       await this.record(connection, check, event, 'delete_missing', null, earlier, 'skipped');
       return null;
     }
-    const remove = this.deleteStatement(check);
+    const remove = deleteByKey(this.syntax, check.shape, check.key);
     if (!this.differs(check, local, compared)) {
       await connection.run(remove);
       await this.dialect.writeTombstone(connection, check.shape, check.table, check.key, check.remote);
@@ -278,41 +274,6 @@ export class ConflictWriter<C extends TargetConnection> {
     return isNewer(local.version, check.remote);
   }
 
-  /** The columns an update writes, column policies first, then the row's policy. */
-  private assignments(
-    check: Check,
-    event: UpdateEvent,
-    local: LocalRow,
-    differs: boolean,
-    wins: boolean,
-  ): Assignment[] {
-    const before = event.before ?? {};
-    const out: Assignment[] = [];
-    for (const name of sentColumns(check.shape, event)) {
-      const value = event.after[name];
-      const columnPolicy = check.policy.columns[name];
-      const changedLocal =
-        Object.hasOwn(before, name) && before[name] !== undefined && !local.equal.has(name);
-      if (columnPolicy === 'delta') {
-        const delta = difference(before[name], value);
-        if (delta !== null) {
-          if (delta !== 0 && delta !== '0') out.push({ column: name, value: delta, delta: true });
-          continue;
-        }
-      }
-      if (columnPolicy === 'keep-remote') out.push({ column: name, value, delta: false });
-      else if (columnPolicy === 'keep-local') {
-        if (!changedLocal || !differs) out.push({ column: name, value, delta: false });
-      } else if (!differs) out.push({ column: name, value, delta: false });
-      else if (check.policy.policy === 'merge') {
-        const changedRemote =
-          !Object.hasOwn(before, name) || before[name] === undefined || !sameValue(before[name], value);
-        if (changedRemote && (!changedLocal || wins)) out.push({ column: name, value, delta: false });
-      } else if (wins) out.push({ column: name, value, delta: false });
-    }
-    return out;
-  }
-
   /** A custom resolver's answer, or the policy's, for a conflict over a whole row. */
   private resolve(check: Check, kind: ConflictKind, local: LocalRow, event: ChangeEvent): Resolution {
     if (check.policy.policy === 'custom' && this.settings.resolver) {
@@ -331,6 +292,14 @@ export class ConflictWriter<C extends TargetConnection> {
     const wins =
       local.version === null || remoteWins(check.policy.policy, this.settings, local.version, check.remote);
     return wins ? { action: 'apply-remote' } : { action: 'keep-local' };
+  }
+
+  /** What a resolution writes: the remote change (`remote`), a row of the resolver's making, or nothing. */
+  private statementFor(check: Check, resolution: Resolution, remote: Statement | null): Statement | null {
+    if (resolution.action === 'apply-remote') return remote;
+    if (resolution.action === 'write')
+      return updateByKey(this.syntax, check.shape, check.key, allAssignments(check.shape, resolution.row));
+    return null;
   }
 
   /** Writes a resolved conflict and records it. */
@@ -453,40 +422,6 @@ export class ConflictWriter<C extends TargetConnection> {
   private upsert(check: Check, row: Row): Statement {
     return insertRows(this.syntax, check.shape.table, check.shape.sql, [row], true);
   }
-
-  private updateStatement(check: Check, assignments: readonly Assignment[]): Statement | null {
-    if (assignments.length === 0) return null;
-    const values: unknown[] = [];
-    const byName = new Map(check.shape.table.columns.map((column) => [column.name, column]));
-    const set = assignments.map((a) => {
-      const column = byName.get(a.column)!;
-      values.push(
-        a.delta ? a.value : this.syntax.parameter(a.value as Row[string], column, check.shape.table),
-      );
-      const name = this.syntax.ident(a.column);
-      const placeholder = this.syntax.placeholder(values.length);
-      return a.delta ? `${name} = ${name} + ${placeholder}` : `${name} = ${placeholder}`;
-    });
-    return {
-      text: `UPDATE ${check.shape.sql} SET ${set.join(', ')} WHERE ${this.where(check, values)}`,
-      values,
-    };
-  }
-
-  private deleteStatement(check: Check): Statement {
-    const values: unknown[] = [];
-    return { text: `DELETE FROM ${check.shape.sql} WHERE ${this.where(check, values)}`, values };
-  }
-
-  private where(check: Check, values: unknown[]): string {
-    const byName = new Map(check.shape.table.columns.map((column) => [column.name, column]));
-    return check.shape.table.key
-      .map((name) => {
-        values.push(this.syntax.parameter(check.key[name], byName.get(name)!, check.shape.table));
-        return `${this.syntax.ident(name)} = ${this.syntax.placeholder(values.length)}`;
-      })
-      .join(' AND ');
-  }
 }
 
 /** `before` when it carries the whole key. */
@@ -502,23 +437,4 @@ function nonKey(shape: TableShape, before: Row | null): Row {
   return Object.fromEntries(
     Object.entries(before ?? {}).filter(([name, value]) => !key.has(name) && value !== undefined),
   );
-}
-
-/** Columns an update really sent (not unchanged TOAST). */
-function sentColumns(shape: TableShape, event: UpdateEvent): string[] {
-  const unsent = new Set(unsentColumns(shape.table, event.after, event.unchanged));
-  return shape.table.columns.map((column) => column.name).filter((name) => !unsent.has(name));
-}
-
-function allAssignments(shape: TableShape, row: Row): Assignment[] {
-  return shape.table.columns
-    .filter((column) => row[column.name] !== undefined && !shape.table.key.includes(column.name))
-    .map((column) => ({ column: column.name, value: row[column.name], delta: false }));
-}
-
-/** new − old of a counter, exact for integers (bigint) and plain for floats; null when either is not a number. */
-function difference(old: Row[string] | undefined, next: Row[string] | undefined): number | string | null {
-  if (typeof old === 'bigint' && typeof next === 'bigint') return (next - old).toString();
-  if (typeof old === 'number' && typeof next === 'number') return next - old;
-  return null;
 }

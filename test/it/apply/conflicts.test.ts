@@ -340,6 +340,24 @@ void describe('conflicts on PostgreSQL: two regions', () => {
     ]);
   });
 
+  void test('tombstones expire after the retention: a change delayed longer than that resurrects the row (the documented limit)', async () => {
+    const table = itemsTable();
+    await configure({});
+    await seed(table, [{ id: 9n, qty: 0, note: 'x' }]);
+    const name = `public."${table.table}"`;
+    const ta = await local('a', `DELETE FROM ${name} WHERE id = 9`);
+    const kept = await regions.a.db.query(
+      'SELECT count(*)::int AS n FROM cdc_apply.tombstones WHERE table_name = $1',
+      [`public.${table.table}`],
+    );
+    assert.deepEqual(kept, [{ n: '1' }]);
+    // A sink with a retention of zero collects the tombstone before it applies the late insert.
+    await configure({ tombstoneRetentionMillis: 0 });
+    await replicate('b', ta - 1n, [{ op: 'c', table, after: { id: 9n, qty: 1, note: 'late' } }]);
+    assert.deepEqual(await rowOf('a', table, 9), { id: '9', qty: '1', note: 'late' });
+    await configure({});
+  });
+
   void test('a unique key other than the primary key: the violating change is recorded as unique_violation and dead-lettered, the rest of the batch applies', async () => {
     const table = itemsTable();
     await configure({});
