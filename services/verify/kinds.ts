@@ -28,6 +28,7 @@ export function keyOrderOf(kind: NeutralKind): KeyOrder {
     case 'json':
     case 'uuid':
     case 'bit':
+    case 'array': // only a PostgreSQL replica can have an array key; both sides order it by its text
       return 'text';
   }
 }
@@ -37,7 +38,9 @@ const NUMERIC_KINDS: readonly NeutralKind[] = ['integer', 'boolean', 'decimal'];
 /**
  * The kind both sides normalize a column with. Equal kinds stay; integers, booleans and decimals meet as
  * `integer`, whose normalization reads all three (true/false as 1/0, decimals without trailing zeros); a plain text side takes the other side's more
- * specific kind (json kept as text, a uuid in a char column). Anything else compares as the source's kind.
+ * specific kind (json kept as text, a uuid in a char column). Anything else compares as the source's kind, so a
+ * PostgreSQL array meets the JSON (or, for a declared multi-dimensional array, the text) it becomes on a
+ * MariaDB replica as an array.
  */
 export function unifyKinds(source: NeutralKind, target: NeutralKind): NeutralKind {
   if (source === target) return source;
@@ -45,5 +48,6 @@ export function unifyKinds(source: NeutralKind, target: NeutralKind): NeutralKin
     return 'integer';
   }
   if (source === 'text') return target;
+  if (target === 'array' && source === 'json') return 'array';
   return source;
 }

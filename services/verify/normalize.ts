@@ -14,15 +14,22 @@
  * | json              | keys sorted, no whitespace, numbers as canonical decimals                       |
  * | uuid              | lowercase                                                                       |
  * | bit               | binary digits without leading zeros (MariaDB BIT has no length of its own)      |
+ * | array             | a JSON array of each element's canonical text (by the element's kind), nested as the array is; read from PostgreSQL's array text (`{1,NULL,"b c"}`) or from JSON (`[1,null,"b c"]`, what a MariaDB replica holds) |
  * | text, date        | unchanged                                                                       |
  *
  * SQL NULL stays null, distinct from the empty string, all the way into the hash (row-hash.ts).
  */
+import { parseArrayText, type ArrayText } from '../../connectors/postgres/types/pg-array.ts';
 import type { NeutralKind } from './types.ts';
 
-export function normalizeValue(kind: NeutralKind, raw: string | Uint8Array | null): string | null {
+/** `element`: the kind of an array's elements (kind `array` only; text when not known). */
+export function normalizeValue(
+  kind: NeutralKind,
+  raw: string | Uint8Array | null,
+  element: NeutralKind = 'text',
+): string | null {
   if (raw === null) return null;
-  if (raw instanceof Uint8Array) return normalizeBytesValue(kind, raw);
+  if (raw instanceof Uint8Array) return normalizeBytesValue(kind, raw, element);
   switch (kind) {
     case 'integer':
     case 'boolean':
@@ -43,13 +50,15 @@ export function normalizeValue(kind: NeutralKind, raw: string | Uint8Array | nul
       return raw.toLowerCase();
     case 'bit':
       return raw.replace(/^0+(?=.)/, '');
+    case 'array':
+      return normalizeArray(raw, element);
     case 'text':
     case 'date':
       return raw;
   }
 }
 
-function normalizeBytesValue(kind: NeutralKind, bytes: Uint8Array): string {
+function normalizeBytesValue(kind: NeutralKind, bytes: Uint8Array, element: NeutralKind): string {
   const buffer = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   switch (kind) {
     case 'bytes':
@@ -69,8 +78,9 @@ function normalizeBytesValue(kind: NeutralKind, bytes: Uint8Array): string {
     case 'timestamp':
     case 'date':
     case 'uuid':
+    case 'array':
       // Text that the driver kept as bytes (binary collations): its characters are what compare.
-      return normalizeValue(kind, buffer.toString('utf8')) ?? '';
+      return normalizeValue(kind, buffer.toString('utf8'), element) ?? '';
   }
 }
 
@@ -163,16 +173,22 @@ class JsonNumber {
  * is not JSON is returned unchanged, so it still compares as written.
  */
 export function canonicalJson(text: string): string {
-  let parsed: unknown;
+  const parsed = parseJsonKeepingNumbers(text);
+  // Not JSON (a text column holding arbitrary text): the raw text is its canonical form.
+  return parsed === NOT_JSON ? text : writeJson(parsed);
+}
+
+const NOT_JSON = Symbol('not JSON');
+
+/** JSON.parse with every number kept as its source text (JsonNumber); NOT_JSON when the text is not JSON. */
+function parseJsonKeepingNumbers(text: string): unknown {
   try {
-    parsed = JSON.parse(text, (_key: string, value: unknown, context?: { source?: string }) =>
+    return JSON.parse(text, (_key: string, value: unknown, context?: { source?: string }) =>
       typeof value === 'number' ? new JsonNumber(context?.source ?? String(value)) : value,
     );
   } catch {
-    // Not JSON (a text column holding arbitrary text): the raw text is its canonical form.
-    return text;
+    return NOT_JSON;
   }
-  return writeJson(parsed);
 }
 
 function writeJson(value: unknown): string {
@@ -184,4 +200,43 @@ function writeJson(value: unknown): string {
     return `{${keys.map((key) => `${JSON.stringify(key)}:${writeJson(record[key])}`).join(',')}}`;
   }
   return JSON.stringify(value);
+}
+
+/** An array's elements before normalization: each element's text (null for NULL), nested as the array is. */
+type ArrayItems = readonly (string | null | ArrayItems)[];
+
+/**
+ * An array as PostgreSQL prints it or as the JSON a MariaDB replica holds (docs/type-mapping.md: numbers as
+ * their digits, booleans as true/false, bytea as `\x` text, everything else as its PostgreSQL text), as one
+ * JSON array of canonical element texts. Text that is neither is returned unchanged, so it still compares.
+ */
+export function normalizeArray(text: string, element: NeutralKind): string {
+  const items = jsonArrayItems(text) ?? pgArrayItems(text);
+  if (items === null) return text;
+  const canonical = (item: string | null | ArrayItems): unknown =>
+    item === null || typeof item === 'string' ? normalizeValue(element, item) : item.map(canonical);
+  return JSON.stringify(items.map(canonical));
+}
+
+function pgArrayItems(text: string): ArrayText | null {
+  try {
+    return parseArrayText(text);
+  } catch {
+    return null;
+  }
+}
+
+function jsonArrayItems(text: string): ArrayItems | null {
+  const parsed = parseJsonKeepingNumbers(text);
+  if (!Array.isArray(parsed)) return null;
+  const item = (value: unknown): string | null | ArrayItems => {
+    if (value === null) return null;
+    if (Array.isArray(value)) return value.map(item);
+    if (value instanceof JsonNumber) return value.text;
+    if (typeof value === 'string') return value;
+    if (typeof value === 'boolean') return value ? 'true' : 'false';
+    // An object element (JSON written as JSON rather than as its text): its canonical JSON text.
+    return writeJson(value);
+  };
+  return parsed.map(item);
 }

@@ -1,7 +1,7 @@
 /**
  * The PostgreSQL reader dialect. Every value arrives as PostgreSQL's own text (the type parsers are
  * bypassed), in a session pinned to UTC, ISO dates and hex bytea, so normalize.ts sees one form whatever the
- * server's defaults. real columns are read widened to double precision, exactly as MariaDB widens FLOAT, and
+ * server's defaults. real columns (and real[] elements) are read widened to double precision, exactly as MariaDB widens FLOAT, and
  * character(n) through text, which drops the padding MariaDB's CHAR never returns. Text keys order and
  * compare under `COLLATE "C"`, the byte order of their UTF-8 text.
  */
@@ -85,18 +85,29 @@ class PostgresDialect implements ReaderDialect {
   }
 
   async describe(name: QualifiedName): Promise<TableShape | null> {
+    // Domains are resolved to their base type through any number of levels (a domain over a domain, over an
+    // array, an array of domains), as the connector does: a MariaDB replica holds the base type's mapping.
     const columns = await this.#client.query<{
       name: string;
       type: string;
       typname: string;
       typcategory: string;
+      element: string | null;
     }>(
-      `SELECT a.attname AS name, format_type(a.atttypid, a.atttypmod) AS type, b.typname, b.typcategory
+      `WITH RECURSIVE base (oid, base) AS (
+         SELECT oid, oid FROM pg_type WHERE typtype <> 'd'
+         UNION ALL
+         SELECT d.oid, b.base FROM pg_type d JOIN base b ON b.oid = d.typbasetype WHERE d.typtype = 'd'
+       )
+       SELECT a.attname AS name, format_type(a.atttypid, a.atttypmod) AS type, b.typname, b.typcategory,
+              e.typname AS element
          FROM pg_attribute a
          JOIN pg_class c ON c.oid = a.attrelid
          JOIN pg_namespace n ON n.oid = c.relnamespace
-         JOIN pg_type t ON t.oid = a.atttypid
-         JOIN pg_type b ON b.oid = CASE WHEN t.typtype = 'd' THEN t.typbasetype ELSE t.oid END
+         JOIN base tb ON tb.oid = a.atttypid
+         JOIN pg_type b ON b.oid = tb.base
+         LEFT JOIN base eb ON b.typcategory = 'A' AND eb.oid = b.typelem
+         LEFT JOIN pg_type e ON e.oid = eb.base
         WHERE n.nspname = $1 AND c.relname = $2 AND a.attnum > 0 AND NOT a.attisdropped
         ORDER BY a.attnum`,
       [name.schema, name.table],
@@ -113,13 +124,14 @@ class PostgresDialect implements ReaderDialect {
     return {
       schema: name.schema,
       table: name.table,
-      columns: columns.rows.map((row) => ({
-        name: row.name,
-        nativeType: row.type,
-        baseType: row.typname,
-        // Arrays, enums, ranges, intervals and the rest compare as PostgreSQL prints them.
-        kind: row.typcategory === 'A' ? 'text' : (KIND_BY_TYPE[row.typname] ?? 'text'),
-      })),
+      columns: columns.rows.map((row): VerifyColumn => {
+        const common = { name: row.name, nativeType: row.type, baseType: row.typname };
+        // Arrays compare element by element, each element by its kind (enums, composites, ranges as text).
+        if (row.typcategory === 'A' && row.element !== null)
+          return { ...common, kind: 'array', element: KIND_BY_TYPE[row.element] ?? 'text' };
+        // Enums, ranges, composites, intervals and the rest compare as PostgreSQL prints them.
+        return { ...common, kind: KIND_BY_TYPE[row.typname] ?? 'text' };
+      }),
       key: key.rows.map((row) => row.name),
     };
   }
@@ -135,6 +147,8 @@ class PostgresDialect implements ReaderDialect {
   selectExpression(column: VerifyColumn): string {
     const name = this.quote(column.name);
     if (column.baseType === 'float4') return `${name}::float8`;
+    // Elements of real[] travel as float32 too (Avro float): widened alike, each reads as the double it became.
+    if (column.baseType === '_float4') return `${name}::float8[]`;
     if (column.baseType === 'bpchar') return `${name}::text`;
     return name;
   }

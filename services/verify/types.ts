@@ -20,7 +20,9 @@ export type NeutralKind =
   | 'date'
   | 'time'
   | 'uuid'
-  | 'bit';
+  | 'bit'
+  /** A PostgreSQL array, or the JSON array it becomes on a MariaDB replica: compared element by element. */
+  | 'array';
 
 export interface VerifyColumn {
   readonly name: string;
@@ -32,6 +34,8 @@ export interface VerifyColumn {
    * base type; MariaDB: `DATA_TYPE`), which decides how its reader dialect selects the column.
    */
   readonly baseType: string;
+  /** The kind of an array's elements (kind `array` only): how each element is normalized. */
+  readonly element?: NeutralKind;
 }
 
 /** A table as a reader sees it: schema-qualified name, columns in ordinal order, primary key columns. */
@@ -58,6 +62,8 @@ export interface KeyRange {
 export interface ScanColumn {
   readonly name: string;
   readonly kind: NeutralKind;
+  /** The elements' kind when `kind` is `array` (text when not known). */
+  readonly element?: NeutralKind;
 }
 
 /** One row as read: its normalized key, and every scanned column's normalized value (null for SQL NULL). */

@@ -76,7 +76,9 @@ export class VerifyReader implements TableReader {
       range,
     );
     for (const raw of await this.#sql.query(query.text, query.params)) {
-      const values = columns.map((column, index) => normalizeValue(column.kind, raw[index] ?? null));
+      const values = columns.map((column, index) =>
+        normalizeValue(column.kind, raw[index] ?? null, column.element),
+      );
       onRow({ key: keyIndexes.map((index) => values[index] ?? ''), values });
     }
   }

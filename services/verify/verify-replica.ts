@@ -6,7 +6,7 @@
  */
 import { CdcError } from '../../common/errors.ts';
 import { silentLogger, type Logger } from '../../common/logger.ts';
-import type { PipelineConfig } from '../config/schema.ts';
+import type { PipelineConfig, ReplicaConfig } from '../config/schema.ts';
 import { openReader } from './open-reader.ts';
 import type { RecheckOptions, TableReader, TableVerifyReport } from './types.ts';
 import { verifyTable } from './verify-table.ts';
@@ -82,6 +82,7 @@ export async function verifyReplica(
     sourceUrl: source.url,
     targetUrl: replica.url,
     tables: request.tables !== undefined && request.tables.length > 0 ? request.tables : source.tables,
+    targetTableOf: (table) => replicaTableName(replica, table),
     ...(request.chunkRows !== undefined ? { chunkRows: request.chunkRows } : {}),
     ...options,
   });
@@ -95,6 +96,20 @@ export interface VerifyDatabasesOptions extends VerifyRunOptions {
   /** Table names or `*` patterns, resolved on the source. */
   readonly tables: readonly string[];
   readonly chunkRows?: number;
+  /** Where the replica holds a source table (`schema.table`); the same name when absent. */
+  readonly targetTableOf?: (table: string) => string;
+}
+
+/**
+ * Where the apply workers put a source table (apply-task.ts): a PostgreSQL replica in its `targetSchema` when
+ * set, a MariaDB replica in the database its URL names when it names one; else under the source's own name.
+ */
+export function replicaTableName(replica: ReplicaConfig, table: string): string {
+  const name = table.slice(table.indexOf('.') + 1);
+  const database =
+    replica.kind === 'mariadb' ? decodeURIComponent(new URL(replica.url).pathname.replace(/^\//, '')) : '';
+  const schema = replica.kind === 'postgres' ? (replica.targetSchema ?? '') : database;
+  return schema === '' ? table : `${schema}.${name}`;
 }
 
 export async function verifyDatabases(options: VerifyDatabasesOptions): Promise<VerifyReport> {
@@ -116,6 +131,7 @@ export async function verifyDatabases(options: VerifyDatabasesOptions): Promise<
           target,
           table,
           logger,
+          ...(options.targetTableOf !== undefined ? { targetTable: options.targetTableOf(table) } : {}),
           ...(options.chunkRows !== undefined ? { chunkRows: options.chunkRows } : {}),
           ...(options.recheck !== undefined ? { recheck: options.recheck } : {}),
           ...(options.signal !== undefined ? { signal: options.signal } : {}),

@@ -155,10 +155,14 @@ async function planComparison(
       missing.push(column.name);
       continue;
     }
-    const kind = unifyKinds(column.kind, other.kind);
+    // An array key (only a PostgreSQL replica can have one) compares as its text, like its key order.
+    const unified = unifyKinds(column.kind, other.kind);
+    const kind = unified === 'array' && sourceShape.key.includes(column.name) ? 'text' : unified;
+    const element = column.element ?? other.element;
     matched.set(column.name, { source: column, target: other, kind });
-    sourceColumns.push({ name: column.name, kind });
-    targetColumns.push({ name: other.name, kind });
+    const scanned = { kind, ...(kind === 'array' && element !== undefined ? { element } : {}) };
+    sourceColumns.push({ name: column.name, ...scanned });
+    targetColumns.push({ name: other.name, ...scanned });
   }
   const keyKinds: NeutralKind[] = [];
   const targetKey: string[] = [];

@@ -79,6 +79,23 @@ void describe('value normalization', () => {
     assert.equal(normalizeValue('bit', '0000'), '0');
   });
 
+  void test('a PostgreSQL array and the JSON array a MariaDB replica holds meet in one form', () => {
+    const same = (element: Parameters<typeof normalizeValue>[2], pg: string, json: string) =>
+      assert.equal(normalizeValue('array', pg, element), normalizeValue('array', json, element));
+    same('text', '{a,"b c","d\\"e",NULL,""}', '["a","b c","d\\"e",null,""]');
+    same('decimal', '{1.50,-0.10}', '[1.5,-0.1]');
+    same('boolean', '{t,f,NULL}', '[true,false,null]');
+    same('bytes', '{"\\\\x00ff"}', '["\\\\x00FF"]');
+    same('json', '{"{\\"b\\": 1, \\"a\\": 2}"}', '["{\\"a\\":2,\\"b\\":1}"]');
+    same('timestamp', '{"2024-01-02 03:04:05.5+00"}', '["2024-01-02 03:04:05.500000+00"]');
+    same('integer', '{{1,2},{3,NULL}}', '[[1,2],[3,null]]');
+    same('integer', '{}', '[]');
+    assert.equal(normalizeValue('array', '{1,2}', 'integer'), '["1","2"]');
+    assert.notEqual(normalizeValue('array', '{1,2}', 'integer'), normalizeValue('array', '[1,3]', 'integer'));
+    // Neither form: compared as written.
+    assert.equal(normalizeValue('array', 'not an array', 'text'), 'not an array');
+  });
+
   void test('NULL stays distinct from the empty string in a row encoding', () => {
     assert.equal(normalizeValue('text', null), null);
     assert.notEqual(encodeRow([null, 'a']), encodeRow(['', 'a']));
@@ -93,6 +110,9 @@ void describe('kinds and names', () => {
     assert.equal(unifyKinds('text', 'json'), 'json');
     assert.equal(unifyKinds('json', 'text'), 'json');
     assert.equal(unifyKinds('timestamp', 'timestamp'), 'timestamp');
+    assert.equal(unifyKinds('array', 'json'), 'array');
+    assert.equal(unifyKinds('json', 'array'), 'array');
+    assert.equal(unifyKinds('array', 'text'), 'array');
   });
 
   void test('table names and patterns', () => {
