@@ -287,7 +287,7 @@ const kafka = z.strictObject({
     .default(1_048_576)
     .meta({
       description:
-        'Largest change event, in bytes as encoded (key, value and headers, before compression). Changelog topics are created with a `max.message.bytes` to match, and an existing one is raised to it; a larger event is handled as `oversizedEvents` says.',
+        'Largest change event, in bytes as encoded (key, value and headers, before compression). Changelog and dead-letter topics are created with a `max.message.bytes` to match, and an existing one is raised to it; a larger event is handled as `oversizedEvents` says.',
     }),
   oversizedEvents: z.enum(['fail', 'sideTopic']).default('fail').meta({
     description:

@@ -2,11 +2,14 @@
  * Events an apply worker could not apply go to `<prefix>.<connector>.dlq`: the original key and value bytes
  * unchanged (so the event can be replayed or inspected with the same schema), with headers saying why and where
  * it came from. Written by an idempotent producer: a retry after a lost acknowledgement does not duplicate.
- * `cdc dlq list` and `cdc dlq replay` read it back (dlq-reader.ts, services/dlq/).
+ * `cdc dlq list` and `cdc dlq replay` read it back (dlq-reader.ts, services/dlq/). The topic takes records as
+ * large as the changelog does (kafka.maxEventBytes): an event that fails to apply is as large as it was when
+ * it was published, and must fit here too.
  */
 import type { Kafka, Producer } from 'kafkajs';
 import type { ConsumedEvent, UndecodableRecord } from './consumer.ts';
 import { createKafka, destroyLeftoverSockets, kafkaError, producerConfig } from './client.ts';
+import { DEFAULT_MAX_EVENT_BYTES } from './publisher.ts';
 import { connectorTopics, ensureTopic } from './topics.ts';
 import { formatPosition } from '../../schemas/positions/position.ts';
 import { tableId } from '../../schemas/events/table-schema.ts';
@@ -21,11 +24,26 @@ export interface DeadLetterOptions {
   readonly replica?: string;
   readonly clientId?: string;
   readonly logger?: Logger;
+  /** kafka.maxEventBytes: the largest event the changelog takes (default 1 MiB), so the largest dead letter. */
+  readonly maxEventBytes?: number;
+}
+
+/**
+ * Longest reason or error message kept in a header. An error can quote the whole value it refused, which the
+ * record holds already; an unbounded header could push a dead letter past the topic's limit.
+ */
+const MAX_HEADER_TEXT = 2_000;
+/** Room beside the event in the topic's max.message.bytes: batch and record framing, and the headers. */
+const HEADER_ROOM_BYTES = 32 * 1024;
+
+function capped(text: string): string {
+  return text.length <= MAX_HEADER_TEXT ? text : `${text.slice(0, MAX_HEADER_TEXT)}… (cut)`;
 }
 
 export class DeadLetterPublisher {
   readonly topic: string;
   private readonly replica: string | undefined;
+  private readonly maxMessageBytes: number;
   private readonly kafka: Kafka;
   private readonly logger: Logger;
   private producer: Promise<Producer> | null = null;
@@ -33,6 +51,7 @@ export class DeadLetterPublisher {
   constructor(options: DeadLetterOptions) {
     this.topic = connectorTopics(options.prefix, options.connector).deadLetter;
     this.replica = options.replica;
+    this.maxMessageBytes = (options.maxEventBytes ?? DEFAULT_MAX_EVENT_BYTES) + HEADER_ROOM_BYTES;
     this.logger = (options.logger ?? silentLogger).child({ component: 'dead-letter', topic: this.topic });
     this.kafka = createKafka({
       brokers: options.brokers,
@@ -71,9 +90,9 @@ export class DeadLetterPublisher {
             key: record.key === null ? null : Buffer.from(record.key),
             value: record.value === null ? null : Buffer.from(record.value),
             headers: {
-              'cdc.dlq.reason': reason,
+              'cdc.dlq.reason': capped(reason),
               'cdc.dlq.error.code': error.code,
-              'cdc.dlq.error.message': error.message,
+              'cdc.dlq.error.message': capped(error.message),
               'cdc.dlq.source.topic': record.topic,
               'cdc.dlq.source.partition': String(record.partition),
               'cdc.dlq.source.offset': record.offset,
@@ -107,7 +126,8 @@ export class DeadLetterPublisher {
 
   private start(): Promise<Producer> {
     this.producer ??= (async () => {
-      await ensureTopic(this.kafka, this.topic, { partitions: 1 }, this.logger);
+      const topic = { partitions: 1, maxMessageBytes: this.maxMessageBytes };
+      await ensureTopic(this.kafka, this.topic, topic, this.logger);
       const producer = this.kafka.producer(producerConfig({ idempotent: true, maxInFlightRequests: 1 }));
       try {
         await producer.connect();

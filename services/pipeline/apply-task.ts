@@ -77,6 +77,7 @@ export class ApplyTask {
       connector: replica.source,
       replica: replica.name,
       clientId: `${kafka.clientId}.dlq.${replica.name}`,
+      maxEventBytes: kafka.maxEventBytes,
       logger: taskLogger,
     });
     // The changelog may be a copy in another cluster (replicas[].via); the group is kept where it is read.

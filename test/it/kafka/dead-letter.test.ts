@@ -1,4 +1,8 @@
-/** DeadLetterPublisher: the original bytes and the why/where headers land in `<prefix>.<connector>.dlq`. */
+/**
+ * DeadLetterPublisher: the original bytes and the why/where headers land in `<prefix>.<connector>.dlq`, and an
+ * event as large as kafka.maxEventBytes lets the changelog take fits there too.
+ */
+import kafkajs from 'kafkajs';
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { encodeEvent } from '../../../schemas/avro/codec.ts';
@@ -62,5 +66,59 @@ describe('DeadLetterPublisher', () => {
     assert.equal(letter!.headers['cdc.dlq.source.offset'], '41');
     assert.equal(letter!.headers['cdc.position'], 'pg:0/1000#3');
     assert.equal(letter!.headers['cdc.table'], 'public.items');
+  });
+
+  test('an event larger than the broker default but within kafka.maxEventBytes is dead-lettered, also into a topic created before', async () => {
+    const prefix = uniqueName('cdcdlqbig');
+    const maxEventBytes = 3 * 1024 * 1024;
+    const kafka = createKafka({ brokers: stack.kafkaBrokers, clientId: 'test-dlq-big' });
+    const admin = kafka.admin();
+    await admin.connect();
+    try {
+      // One connector's topic is new; the other's exists already with the broker's default limit (1 MiB).
+      const fresh = uniqueName('fresh');
+      const existing = uniqueName('old');
+      await admin.createTopics({ waitForLeaders: true, topics: [{ topic: `${prefix}.${existing}.dlq` }] });
+      for (const connector of [fresh, existing]) {
+        const event = new GeneratedSource(connector, 10).event(1);
+        const encoded = encodeEvent(event);
+        // 2 MiB: above the broker's default message.max.bytes, below maxEventBytes.
+        const value = Buffer.concat([encoded.value, Buffer.alloc(2 * 1024 * 1024, 7)]);
+        const dlq = new DeadLetterPublisher({
+          brokers: stack.kafkaBrokers,
+          prefix,
+          connector,
+          maxEventBytes,
+        });
+        try {
+          await dlq.publish(
+            {
+              event,
+              topic: `${prefix}.${connector}.changes`,
+              partition: 0,
+              offset: '0',
+              key: encoded.key,
+              value,
+            },
+            'target refused it',
+            new CdcError('APPLY_FAILED', `value ${'x'.repeat(100_000)} is too long`),
+          );
+        } finally {
+          await dlq.close();
+        }
+        const described = await admin.describeConfigs({
+          resources: [{ type: kafkajs.ConfigResourceTypes.TOPIC, name: dlq.topic }],
+          includeSynonyms: false,
+        });
+        const limit = described.resources[0]?.configEntries.find(
+          (entry) => entry.configName === 'max.message.bytes',
+        );
+        assert.ok(Number(limit?.configValue) > maxEventBytes, `${dlq.topic} takes events of maxEventBytes`);
+        const offsets = await admin.fetchTopicOffsets(dlq.topic);
+        assert.equal(offsets[0]?.high, '1', `the large dead letter is in ${dlq.topic}`);
+      }
+    } finally {
+      await admin.disconnect();
+    }
   });
 });
