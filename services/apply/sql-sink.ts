@@ -349,7 +349,7 @@ export class SqlSink<C extends TargetConnection> implements Sink {
     progress.handled = null;
     this.dialect.shapes.commit();
     this.missing.commit();
-    this.conflicts?.counts.commit();
+    this.conflicts?.commit();
     if (handled) this.positions.set(progress.stream, handled.source.position);
   }
 
@@ -357,7 +357,7 @@ export class SqlSink<C extends TargetConnection> implements Sink {
     progress.handled = null;
     this.dialect.shapes.discardPending();
     this.missing.discard();
-    this.conflicts?.counts.discard();
+    this.conflicts?.discard();
     if (!progress.open || connection.broken) return;
     progress.open = false;
     try {

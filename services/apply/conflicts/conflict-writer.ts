@@ -60,11 +60,26 @@ export class ConflictWriter<C extends TargetConnection> {
   private lastCollect = 0;
   /** Table shapes whose local deletes leave tombstones already. */
   private readonly prepared = new WeakSet<TableShape>();
+  /** Shapes whose trigger the open target transaction created: known only once it commits. */
+  private pendingPrepared: TableShape[] = [];
 
   constructor(syntax: StatementSyntax, dialect: ConflictDialect<C>, settings: ConflictSettings) {
     this.syntax = syntax;
     this.dialect = dialect;
     this.settings = settings;
+  }
+
+  /** The target transaction committed: its counts and triggers hold. */
+  commit(): void {
+    this.counts.commit();
+    for (const shape of this.pendingPrepared) this.prepared.add(shape);
+    this.pendingPrepared = [];
+  }
+
+  /** The target transaction rolled back: so did its counts and the triggers it created. */
+  discard(): void {
+    this.counts.discard();
+    this.pendingPrepared = [];
   }
 
   /** Loads the custom resolver module, when one is named. */
@@ -92,9 +107,9 @@ export class ConflictWriter<C extends TargetConnection> {
     event: InsertEvent | UpdateEvent | DeleteEvent,
   ): Promise<CdcError | null> {
     const table = `${shape.table.schema}.${shape.table.table}`;
-    if (!this.prepared.has(shape)) {
+    if (!this.prepared.has(shape) && !this.pendingPrepared.includes(shape)) {
       await this.dialect.prepareTable(connection, shape, table);
-      this.prepared.add(shape);
+      this.pendingPrepared.push(shape);
     }
     const identity =
       event.op === 'c'
