@@ -340,6 +340,39 @@ void describe('conflicts on PostgreSQL: two regions', () => {
     ]);
   });
 
+  void test('no false conflict: a float the old image carries at its decoded precision and an unchanged TOAST column are compared as the target stores them', async () => {
+    await configure({});
+    const table: TableSchema = {
+      ...pgTable(
+        'public',
+        uniqueName('floats'),
+        [
+          column('id', 'bigint', { kind: 'int64' }, false),
+          column('ratio', 'real', { kind: 'float32' }),
+          column('doc', 'text', { kind: 'text' }),
+        ],
+        ['id'],
+      ),
+      beforeImage: 'full',
+    };
+    const decoded = Math.fround(0.1); // 0.10000000149011612: a float4 as the source decodes it
+    await seed(table, [{ id: 1n, ratio: decoded, doc: 'long text' }]);
+    const tb = await local('b', `UPDATE public."${table.table}" SET ratio = 0.2 WHERE id = 1`);
+    await replicate('b', tb, [
+      {
+        op: 'u',
+        table,
+        // The old image misses the unchanged TOAST column, and its new value is not sent either.
+        before: { id: 1n, ratio: decoded },
+        after: { id: 1n, ratio: Math.fround(0.2) },
+        unchanged: ['doc'],
+      },
+    ]);
+    const rows = await regions.a.db.query(`SELECT id, ratio, doc FROM public."${table.table}"`);
+    assert.deepEqual(rows, [{ id: '1', ratio: '0.2', doc: 'long text' }]);
+    assert.deepEqual(await conflicts('a', table), []);
+  });
+
   void test('tombstones expire after the retention: a change delayed longer than that resurrects the row (the documented limit)', async () => {
     const table = itemsTable();
     await configure({});
