@@ -17,7 +17,8 @@ import { declaredType } from './type-mapping.ts';
 /**
  * Tombstones are keyed by the key's values as PostgreSQL renders them in JSON (json_build_array of the typed
  * values), so the sink and the trigger on local deletes name a key alike. A local delete's tombstone holds its
- * transaction id: its commit time is read when the tombstone is, from the commit timestamp data.
+ * transaction id: its commit time is read when the tombstone is, from the commit timestamp data. The trigger
+ * function runs as its owner (the sink's user), so the application's users need no rights on cdc_apply.
  */
 const TOMBSTONE_DDL = [
   `CREATE TABLE IF NOT EXISTS cdc_apply.tombstones (
@@ -30,7 +31,8 @@ const TOMBSTONE_DDL = [
     recorded_at timestamptz NOT NULL DEFAULT now(),
     PRIMARY KEY (table_name, key_json))`,
   'CREATE INDEX IF NOT EXISTS tombstones_recorded_at ON cdc_apply.tombstones (recorded_at)',
-  `CREATE OR REPLACE FUNCTION cdc_apply.tombstone_local_delete() RETURNS trigger LANGUAGE plpgsql AS $fn$
+  `CREATE OR REPLACE FUNCTION cdc_apply.tombstone_local_delete() RETURNS trigger LANGUAGE plpgsql
+    SECURITY DEFINER SET search_path = pg_catalog AS $fn$
     DECLARE
       key text;
     BEGIN

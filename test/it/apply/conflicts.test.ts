@@ -6,6 +6,7 @@
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
+import pg from 'pg';
 import type { ChangeEvent, Row } from '../../../schemas/events/change-event.ts';
 import type { TableSchema } from '../../../schemas/events/table-schema.ts';
 import { PostgresSink } from '../../../services/apply/postgres/postgres-sink.ts';
@@ -371,6 +372,33 @@ void describe('conflicts on PostgreSQL: two regions', () => {
     const rows = await regions.a.db.query(`SELECT id, ratio, doc FROM public."${table.table}"`);
     assert.deepEqual(rows, [{ id: '1', ratio: '0.2', doc: 'long text' }]);
     assert.deepEqual(await conflicts('a', table), []);
+  });
+
+  void test("a delete by an application user without rights on cdc_apply still leaves its tombstone (the trigger runs as the sink's user)", async () => {
+    await configure({});
+    const table = itemsTable();
+    await seed(table, [{ id: 1n, qty: 0, note: 'x' }]);
+    const db = regions.a.db;
+    const role = uniqueName('app');
+    await db.query(`CREATE ROLE ${role} LOGIN`);
+    try {
+      await db.query(`GRANT SELECT, DELETE ON public."${table.table}" TO ${role}`);
+      const app = new pg.Client({ connectionString: db.url.replace('postgres@', `${role}@`) });
+      await app.connect();
+      try {
+        await app.query(`DELETE FROM public."${table.table}" WHERE id = 1`);
+      } finally {
+        await app.end();
+      }
+      const tombstones = await db.query(
+        'SELECT key_json, origin FROM cdc_apply.tombstones WHERE table_name = $1',
+        [`public.${table.table}`],
+      );
+      assert.deepEqual(tombstones, [{ key_json: '[1]', origin: null }]);
+    } finally {
+      await db.query(`DROP OWNED BY ${role}`);
+      await db.query(`DROP ROLE ${role}`);
+    }
   });
 
   void test('tombstones expire after the retention: a change delayed longer than that resurrects the row (the documented limit)', async () => {
