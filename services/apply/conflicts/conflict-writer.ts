@@ -274,7 +274,9 @@ export class ConflictWriter<C extends TargetConnection> {
       }
     }
     const failed = await this.guarded(connection, check, event, this.insert1(check, event.after));
-    if (failed === null) await this.record(connection, check, event, kind, null, tombstone, 'applied_remote');
+    // An insert later than the key's delete is the key coming back (deleted, then inserted again): no conflict.
+    if (failed === null && event.op === 'u')
+      await this.record(connection, check, event, kind, null, tombstone, 'applied_remote');
     return failed;
   }
 

@@ -251,9 +251,17 @@ void describe('conflicts on PostgreSQL: two regions', () => {
     assert.deepEqual((await conflicts('b', table)).map(pick), [
       { kind: 'delete_differs', policy: 'last-writer-wins', outcome: 'applied_remote' },
     ]);
-    // A late insert older than b's tombstone (left by the replicated delete) does not bring it back either.
-    await replicate('a', ta - 1n, [{ op: 'c', table, after: { id: 3n, qty: 9, note: 'late' } }]);
+    // A late insert older than b's tombstone (left by the replicated delete) does not bring it back either,
+    const late = await replicate('a', ta - 1n, [{ op: 'c', table, after: { id: 3n, qty: 9, note: 'late' } }]);
+    assert.deepEqual(late, []);
     assert.equal(await rowOf('b', table, 3), null);
+    // but an insert after the delete is the key coming back: applied, and no conflict.
+    await replicate('a', ta + 1n, [{ op: 'c', table, after: { id: 3n, qty: 10, note: 'again' } }]);
+    assert.deepEqual(await rowOf('b', table, 3), { id: '3', qty: '10', note: 'again' });
+    assert.deepEqual((await conflicts('b', table)).map(pick), [
+      { kind: 'delete_differs', policy: 'last-writer-wins', outcome: 'applied_remote' },
+      { kind: 'insert_exists', policy: 'last-writer-wins', outcome: 'kept_local' },
+    ]);
   });
 
   void test('delete–delete: both record delete_missing and skip; the key stays deleted', async () => {
