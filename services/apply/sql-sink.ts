@@ -62,6 +62,11 @@ export class SqlSink<C extends TargetConnection> implements Sink {
   private readonly conflicts: ConflictWriter<C> | null;
   /** Per stream, the position this sink last wrote or read from the target. */
   private readonly positions = new Map<string, EventPosition | null>();
+  /**
+   * The position of a COMMIT sent whose answer never came (the connection broke): whether it took is read back
+   * from the replica before the stream applies again (settle).
+   */
+  private readonly inflight = new Map<string, EventPosition>();
   private connection: C | null = null;
   /** Set when a rollback failed: the session is replaced before the next use. */
   private broken = false;
@@ -131,6 +136,7 @@ export class SqlSink<C extends TargetConnection> implements Sink {
     if (!this.prepared) await this.prepare();
     // Dead-letter replay keeps its own position (ApplyOptions.positionKey); origin marking follows the stream.
     const key = options.positionKey ?? stream;
+    await this.settle(key);
     const { fresh, skipped } = freshEvents(transactions, await this.appliedPosition(key));
     const last = fresh.at(-1)?.event;
     if (!last) return { applied: 0, skipped, failed: 0, position: null, commitTimeMicros: null };
@@ -321,14 +327,31 @@ export class SqlSink<C extends TargetConnection> implements Sink {
     progress.open = true;
     const stored = await this.readPosition(connection, progress.stream, true);
     const mine = this.positions.get(progress.stream) ?? null;
-    if (stored !== null && (mine === null || comparePosition(stored, mine) > 0)) {
-      throw new CdcError(
-        'APPLY_STALE_WORKER',
-        `apply of stream ${progress.stream} stopped: the replica's applied position ${formatPosition(stored)} is ahead of ${mine === null ? 'nothing applied' : formatPosition(mine)}, the last this worker wrote or read; another worker has applied the stream meanwhile, so this one applies nothing of what it holds`,
-        { stream: progress.stream, stored: formatPosition(stored), expected: mine && formatPosition(mine) },
-      );
-    }
+    if (stored !== null && (mine === null || comparePosition(stored, mine) > 0))
+      throw staleWorker(progress.stream, stored, mine);
     await this.dialect.afterBegin(connection, progress.last);
+  }
+
+  /**
+   * After a COMMIT whose answer was lost: the replica holds either that commit's position (it took) or the one
+   * before (it did not). Anything else was written by another worker meanwhile. A new connection therefore
+   * keeps what this sink knew, so a stale worker cannot pass for a fresh one by reconnecting.
+   */
+  private async settle(stream: string): Promise<void> {
+    const sent = this.inflight.get(stream);
+    if (sent === undefined) return;
+    const connection = await this.connect();
+    let stored: EventPosition | null;
+    try {
+      stored = await this.readPosition(connection, stream, false);
+    } catch (error) {
+      throw this.classify(error, `cannot read the applied position of stream ${stream}`);
+    }
+    const mine = this.positions.get(stream) ?? null;
+    this.inflight.delete(stream);
+    if (stored !== null && comparePosition(stored, sent) === 0) this.positions.set(stream, stored);
+    else if (!(stored === null ? mine === null : mine !== null && comparePosition(stored, mine) === 0))
+      throw staleWorker(stream, stored ?? sent, mine);
   }
 
   /** Writes the position of the last event handled and commits; nothing to do when no transaction is open. */
@@ -344,7 +367,9 @@ export class SqlSink<C extends TargetConnection> implements Sink {
         ),
       );
     }
+    if (handled) this.inflight.set(progress.stream, handled.source.position);
     await connection.run(sql('COMMIT'));
+    this.inflight.delete(progress.stream);
     progress.open = false;
     progress.handled = null;
     this.dialect.shapes.commit();
@@ -390,7 +415,6 @@ export class SqlSink<C extends TargetConnection> implements Sink {
     const connection = await this.dialect.connect();
     this.connection = connection;
     this.broken = false;
-    this.positions.clear();
     this.dialect.shapes.reset();
     return connection;
   }
@@ -449,4 +473,12 @@ function freshEvents(
 
 function opName(event: ChangeEvent): string {
   return { c: 'insert', r: 'snapshot read', u: 'update', d: 'delete', t: 'truncate' }[event.op];
+}
+
+function staleWorker(stream: string, stored: EventPosition, mine: EventPosition | null): CdcError {
+  return new CdcError(
+    'APPLY_STALE_WORKER',
+    `apply of stream ${stream} stopped: the replica's applied position ${formatPosition(stored)} is ahead of ${mine === null ? 'nothing applied' : formatPosition(mine)}, the last this worker wrote or read; another worker has applied the stream meanwhile, so this one applies nothing of what it holds`,
+    { stream, stored: formatPosition(stored), expected: mine && formatPosition(mine) },
+  );
 }
