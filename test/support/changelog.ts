@@ -12,8 +12,9 @@ import { waitFor } from './wait.ts';
 
 async function withAdmin<T>(
   work: (admin: ReturnType<ReturnType<typeof createKafka>['admin']>) => Promise<T>,
+  brokers: readonly string[] = stack.kafkaBrokers,
 ): Promise<T> {
-  const admin = createKafka({ brokers: stack.kafkaBrokers, clientId: 'test-changelog' }).admin();
+  const admin = createKafka({ brokers, clientId: 'test-changelog' }).admin();
   await admin.connect();
   try {
     return await work(admin);
@@ -22,32 +23,36 @@ async function withAdmin<T>(
   }
 }
 
-/** The high watermark of partition 0 (0 when the topic does not exist yet). */
-export async function topicEnd(topic: string): Promise<bigint> {
+/** The high watermark of partition 0 (0 when the topic does not exist yet); the stack's Kafka unless `brokers`. */
+export async function topicEnd(topic: string, brokers?: readonly string[]): Promise<bigint> {
   return withAdmin(async (admin) => {
     const topics = await admin.listTopics();
     if (!topics.includes(topic)) return 0n;
     const offsets = await admin.fetchTopicOffsets(topic);
     return BigInt(offsets.find((entry) => entry.partition === 0)?.offset ?? '0');
-  });
+  }, brokers);
 }
 
-async function committedOffset(groupId: string, topic: string): Promise<bigint> {
+async function committedOffset(groupId: string, topic: string, brokers?: readonly string[]): Promise<bigint> {
   return withAdmin(async (admin) => {
     const offsets = await admin.fetchOffsets({ groupId, topics: [topic] });
     return BigInt(offsets[0]?.partitions.find((entry) => entry.partition === 0)?.offset ?? '-1');
-  });
+  }, brokers);
 }
 
-/** Every committed event of `topic` (partition 0), in offset order. */
+/**
+ * Every committed event of `topic` (partition 0), in offset order; schemas are read from `<prefix>._schemas`.
+ * From the stack's Kafka unless `brokers` names another cluster.
+ */
 export async function readChangelog(
   prefix: string,
   topic: string,
   timeoutMs = 120_000,
+  brokers: readonly string[] = stack.kafkaBrokers,
 ): Promise<ConsumedEvent[]> {
-  const end = await topicEnd(topic);
+  const end = await topicEnd(topic, brokers);
   const groupId = uniqueName(`${prefix}.readback`);
-  const consumer = new ChangeConsumer({ brokers: stack.kafkaBrokers, groupId, topics: [topic], prefix });
+  const consumer = new ChangeConsumer({ brokers, groupId, topics: [topic], prefix });
   const received: ConsumedEvent[] = [];
   const stop = new AbortController();
   const running = consumer.run((batch) => {
@@ -58,7 +63,7 @@ export async function readChangelog(
     await Promise.race([
       waitFor(
         `read-back group ${groupId} to commit ${topic} up to offset ${end}`,
-        async () => end === 0n || (await committedOffset(groupId, topic)) >= end,
+        async () => end === 0n || (await committedOffset(groupId, topic, brokers)) >= end,
         { timeoutMs, intervalMs: 250 },
       ),
       running.then(() => {
@@ -69,7 +74,7 @@ export async function readChangelog(
     stop.abort();
     await running;
   }
-  await withAdmin((admin) => admin.deleteGroups([groupId]));
+  await withAdmin((admin) => admin.deleteGroups([groupId]), brokers);
   return received;
 }
 
@@ -102,6 +107,7 @@ export async function deleteKafkaState(
   topics: readonly string[],
   groups: readonly string[],
   groupPrefix?: string,
+  brokers?: readonly string[],
 ): Promise<void> {
   await withAdmin(async (admin) => {
     const existing = new Set(await admin.listTopics());
@@ -120,5 +126,5 @@ export async function deleteKafkaState(
         { timeoutMs: 90_000, intervalMs: 1_000 },
       );
     }
-  });
+  }, brokers);
 }

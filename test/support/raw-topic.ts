@@ -10,9 +10,10 @@ export async function readRaw(
   topic: string,
   enough: (messages: readonly KafkaMessage[]) => boolean,
   timeoutMs = 60_000,
+  brokers: readonly string[] = stack.kafkaBrokers,
 ): Promise<KafkaMessage[]> {
   const kafka = new Kafka({
-    brokers: stack.kafkaBrokers,
+    brokers: [...brokers],
     clientId: 'test-raw-reader',
     logLevel: logLevel.NOTHING,
   });
