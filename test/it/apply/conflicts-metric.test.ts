@@ -5,14 +5,10 @@
  */
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { silentLogger } from '../../../common/logger.ts';
-import { parseConfig } from '../../../services/config/load.ts';
-import { createMetrics } from '../../../services/metrics/metrics.ts';
-import { ApplyTask } from '../../../services/pipeline/apply-task.ts';
-import { MetricsBridge } from '../../../services/pipeline/metrics-bridge.ts';
-import { stack, uniqueName } from '../../support/stack.ts';
+import { uniqueName } from '../../support/stack.ts';
 import { column, pgTable, transaction } from '../../unit/apply/events.ts';
 import { createTargetDatabase, type TargetDatabase } from './pg-target.ts';
+import { metricsAfterApply } from './task-metrics.ts';
 
 let db: TargetDatabase;
 const source = uniqueName('src');
@@ -26,16 +22,6 @@ after(async () => {
 });
 
 test('conflicts are counted in cdc_conflicts_total per table, kind, policy and outcome, and listed in cdc_apply.conflicts', async () => {
-  const config = parseConfig(
-    JSON.stringify({
-      name: 'conflict-metric',
-      kafka: { brokers: stack.kafkaBrokers, topicPrefix: uniqueName('cm') },
-      sources: [{ name: source, kind: 'postgres', url: stack.pgSourceUrl, slot: uniqueName('slot') }],
-      replicas: [{ name: 'dst', source, kind: 'postgres', url: db.url, conflicts: { enabled: true } }],
-    }),
-    'json',
-  );
-  const task = new ApplyTask(config.replicas[0]!, config.kafka, silentLogger);
   const table = pgTable(
     'public',
     uniqueName('items'),
@@ -47,14 +33,7 @@ test('conflicts are counted in cdc_conflicts_total per table, kind, policy and o
     { op: 'd', table, before: { id: 2n } },
     { op: 'd', table, before: { id: 3n } },
   ]);
-  try {
-    await task.sink.apply(source, [{ commit: events[0]!.source.position.commit, events, complete: true }]);
-  } finally {
-    await task.sink.close();
-  }
-  const metrics = createMetrics();
-  new MetricsBridge(metrics, [], [task]).refresh();
-  const text = await metrics.render();
+  const text = await metricsAfterApply(db.url, source, events, { conflicts: { enabled: true } });
   const series = (kind: string, outcome: string) =>
     new RegExp(
       `cdc_conflicts_total\\{replica="dst",table="public\\.${table.table}",kind="${kind}",policy="last-writer-wins",outcome="${outcome}"\\} (\\d+)`,
