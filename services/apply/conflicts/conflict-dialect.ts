@@ -50,4 +50,6 @@ export interface ConflictDialect<C extends TargetConnection> {
   /** Deletes at most `limit` tombstones older than the retention; returns how many. */
   collectTombstones(connection: C, retentionMillis: number, limit: number): Promise<number>;
   isUniqueViolation(error: unknown): boolean;
+  /** The clause making an INSERT skip a row that violates any unique key (`ON CONFLICT DO NOTHING`). */
+  readonly onAnyConflictNothing: string;
 }

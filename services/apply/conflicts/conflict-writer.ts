@@ -241,8 +241,7 @@ export class ConflictWriter<C extends TargetConnection> {
     kind: ConflictKind,
   ): Promise<CdcError | null> {
     const tombstone = await this.tombstone(connection, check);
-    if (tombstone === null && event.op === 'c')
-      return this.guarded(connection, check, event, this.insert1(check, event.after));
+    if (tombstone === null && event.op === 'c') return this.insertMissing(connection, check, event);
     const policy = check.policy.policy === 'custom' ? 'last-writer-wins' : check.policy.policy;
     if (tombstone !== null && !remoteWins(policy, this.settings, tombstone, check.remote)) {
       await this.record(
@@ -273,7 +272,7 @@ export class ConflictWriter<C extends TargetConnection> {
         );
       }
     }
-    const failed = await this.guarded(connection, check, event, this.insert1(check, event.after));
+    const failed = await this.insertMissing(connection, check, event);
     // An insert later than the key's delete is the key coming back (deleted, then inserted again): no conflict.
     if (failed === null && event.op === 'u')
       await this.record(connection, check, event, kind, null, tombstone, 'applied_remote');
@@ -430,6 +429,25 @@ export class ConflictWriter<C extends TargetConnection> {
     const bare = origin.startsWith('cdc_') ? origin.slice(4) : origin;
     const link = bare.indexOf('__');
     return link > 0 ? bare.slice(0, link) : bare;
+  }
+
+  /**
+   * Inserts a row known missing (it is locked as absent): a unique violation of any key only skips the row, so
+   * no savepoint is needed on this hot path; a skipped row is written again under a savepoint, which names the
+   * violated key, records it and dead-letters the change.
+   */
+  private async insertMissing(
+    connection: C,
+    check: Check,
+    event: InsertEvent | UpdateEvent,
+  ): Promise<CdcError | null> {
+    const statement = this.insert1(check, event.after);
+    const written = await connection.run({
+      text: `${statement.text} ${this.dialect.onAnyConflictNothing}`,
+      values: statement.values,
+    });
+    if (written.count > 0) return null;
+    return this.guarded(connection, check, event, statement);
   }
 
   private insert1(check: Check, row: Row): Statement {

@@ -162,6 +162,8 @@ export function postgresConflicts(syntax: StatementSyntax): ConflictDialect<Post
       return result.count;
     },
 
+    onAnyConflictNothing: 'ON CONFLICT DO NOTHING',
+
     isUniqueViolation(error) {
       return typeof error === 'object' && error !== null && (error as { code?: unknown }).code === '23505';
     },
