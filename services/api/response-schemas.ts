@@ -60,6 +60,7 @@ export const connectorStatus = {
     snapshot: snapshotProgress,
     lastError: nullableString,
     warnings: { type: 'array', items: { type: 'string' } },
+    eventsOversized: { type: 'integer' },
   },
 } as const;
 

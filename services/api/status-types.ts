@@ -13,6 +13,11 @@ export type { SnapshotProgress, VerifyReport, VerifyRequest };
 /** A connector's status as the API shows it: the connector's own, or `paused` while an operator paused it. */
 export type ConnectorStatus = Omit<SourceConnectorStatus, 'state'> & {
   readonly state: SourceConnectorStatus['state'] | 'paused';
+  /**
+   * Events larger than kafka.maxEventBytes that the publisher sent to the side topic instead of the changelog
+   * (kafka.oversizedEvents: sideTopic); absent where this process does not publish the source.
+   */
+  readonly eventsOversized?: number;
 };
 
 export type ApplyWorkerState = 'starting' | 'running' | 'paused' | 'stopped' | 'failed';

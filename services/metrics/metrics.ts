@@ -10,6 +10,10 @@ export interface CdcMetrics {
   readonly eventsCaptured: Counter<'connector'>;
   /** Change events Kafka acknowledged, by connector. */
   readonly eventsPublished: Counter<'connector'>;
+  /** Events larger than kafka.maxEventBytes sent to the side topic instead of the changelog, by connector. */
+  readonly eventsOversized: Counter<'connector'>;
+  /** Failures of a capture (its source stream or its publishing) after which it was started again, or stopped. */
+  readonly captureErrors: Counter<'connector'>;
   /** Rows read by snapshots, by connector and table (`schema.table`). */
   readonly snapshotRows: Counter<'connector' | 'table'>;
   /** Bytes of source log between the newest position and what the source was told it may release. */
@@ -62,6 +66,16 @@ export function createMetrics(options: MetricsOptions = {}): CdcMetrics {
     eventsPublished: counter('cdc_events_published_total', 'Change events acknowledged by Kafka.', [
       'connector',
     ]),
+    eventsOversized: counter(
+      'cdc_events_oversized_total',
+      'Change events larger than kafka.maxEventBytes sent to the side topic instead of the changelog (replicas miss them).',
+      ['connector'],
+    ),
+    captureErrors: counter(
+      'cdc_capture_errors_total',
+      'Failures of a capture (source stream or publishing to Kafka); each one is retried unless it cannot be.',
+      ['connector'],
+    ),
     snapshotRows: counter('cdc_snapshot_rows_total', 'Rows read by snapshots.', ['connector', 'table']),
     captureLagBytes: gauge('cdc_capture_lag_bytes', 'Source log bytes not yet released by the connector.', [
       'connector',

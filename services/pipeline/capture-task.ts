@@ -103,12 +103,31 @@ export class CaptureTask {
     this.#gate.resume();
   }
 
-  /** Events read from the source, events Kafka acknowledged, and snapshot rows by table. */
-  counts(): CaptureCounts & { readonly eventsPublished: number } {
-    return { ...this.connector.counts(), eventsPublished: this.publisher.status().eventsPublished };
+  /**
+   * Events read from the source, events Kafka acknowledged, events diverted for their size, failures of the
+   * capture (connector or publisher) that ended a run, and snapshot rows by table.
+   */
+  counts(): CaptureCounts & {
+    readonly eventsPublished: number;
+    readonly eventsOversized: number;
+    readonly errors: number;
+  } {
+    const { eventsPublished, eventsOversized } = this.publisher.status();
+    // The connector's own reconnects, and the failures that ended a run (the supervisor started it again).
+    const errors = this.connector.counts().reconnects + this.#supervisor.errors;
+    return { ...this.connector.counts(), eventsPublished, eventsOversized, errors };
   }
 
   status(): ConnectorStatus {
+    const status = this.#connectorStatus();
+    const { eventsOversized } = this.publisher.status();
+    if (eventsOversized === 0) return { ...status, eventsOversized };
+    // Replicas miss those changes: say so where an operator looks, with where to find them.
+    const warning = `${eventsOversized} event(s) larger than kafka.maxEventBytes went to ${this.publisher.topics.oversized} instead of the changelog: replicas miss those changes`;
+    return { ...status, eventsOversized, warnings: [...(status.warnings ?? []), warning] };
+  }
+
+  #connectorStatus(): ConnectorStatus {
     const status = this.connector.status();
     if (this.#gate.paused && this.#supervisor.state !== 'failed') return { ...status, state: 'paused' };
     // The connector only knows its own failures; a publisher failure (Kafka) shows through the supervisor.

@@ -1,7 +1,9 @@
 /**
  * A source connector seen through a counter: every event it yields is counted as captured, and snapshot reads
- * (op `r`) also per table, for the `cdc_events_captured_total` and `cdc_snapshot_rows_total` metrics. The
- * connector itself stays free of metric plumbing. Its status hides an error it has recovered from.
+ * (op `r`) also per table, for the `cdc_events_captured_total` and `cdc_snapshot_rows_total` metrics, and each
+ * time its stream is lost and it starts reconnecting by itself (`cdc_capture_errors_total`; failures that end
+ * the stream are counted by the capture task's supervisor). The connector itself stays free of metric
+ * plumbing. Its status hides an error it has recovered from.
  */
 import type {
   CaptureBatch,
@@ -13,14 +15,24 @@ import type { CommitPosition } from '../../schemas/positions/position.ts';
 
 export interface CaptureCounts {
   readonly eventsCaptured: number;
+  /** Times the stream was lost and the connector went reconnecting by itself. */
+  readonly reconnects: number;
   /** Snapshot rows read, by `schema.table`. */
   readonly snapshotRows: ReadonlyMap<string, number>;
 }
+
+/**
+ * How often the connector's state is looked at while it has no batch to hand over. A connector shows
+ * `reconnecting` for at least its shortest backoff wait (100 ms), so no reconnect goes unseen.
+ */
+const RECONNECT_WATCH_MS = 20;
 
 export class CountedConnector implements SourceConnector {
   readonly name: string;
   readonly #inner: SourceConnector;
   #eventsCaptured = 0;
+  #reconnects = 0;
+  #wasReconnecting = false;
   readonly #snapshotRows = new Map<string, number>();
   /** The connector's lastError when it last yielded a batch: an error it had already recovered from. */
   #errorBeforeLastBatch: string | null = null;
@@ -31,16 +43,45 @@ export class CountedConnector implements SourceConnector {
   }
 
   async *stream(resume: ResumePoint, signal: AbortSignal): AsyncIterable<CaptureBatch> {
-    for await (const batch of this.#inner.stream(resume, signal)) {
-      this.#eventsCaptured += batch.events.length;
-      for (const event of batch.events) {
-        if (event.op !== 'r') continue;
-        const table = `${event.table.schema}.${event.table.table}`;
-        this.#snapshotRows.set(table, (this.#snapshotRows.get(table) ?? 0) + 1);
+    const batches = this.#inner.stream(resume, signal)[Symbol.asyncIterator]();
+    try {
+      for (;;) {
+        const next = await this.#watchingReconnects(batches.next());
+        if (next.done === true) return;
+        yield this.#counted(next.value);
       }
-      this.#errorBeforeLastBatch = this.#inner.status().lastError;
-      yield batch;
+    } finally {
+      // As for-await does: a stream stopped early by its consumer is ended (a finished one ignores this).
+      await batches.return?.();
     }
+  }
+
+  /** Awaits the connector's next batch, meanwhile noticing when it goes reconnecting (the stream was lost). */
+  async #watchingReconnects<T>(next: Promise<T>): Promise<T> {
+    const watch = setInterval(() => this.#noticeReconnect(), RECONNECT_WATCH_MS);
+    try {
+      return await next;
+    } finally {
+      clearInterval(watch);
+      this.#noticeReconnect();
+    }
+  }
+
+  #noticeReconnect(): void {
+    const reconnecting = this.#inner.status().state === 'reconnecting';
+    if (reconnecting && !this.#wasReconnecting) this.#reconnects++;
+    this.#wasReconnecting = reconnecting;
+  }
+
+  #counted(batch: CaptureBatch): CaptureBatch {
+    this.#eventsCaptured += batch.events.length;
+    for (const event of batch.events) {
+      if (event.op !== 'r') continue;
+      const table = `${event.table.schema}.${event.table.table}`;
+      this.#snapshotRows.set(table, (this.#snapshotRows.get(table) ?? 0) + 1);
+    }
+    this.#errorBeforeLastBatch = this.#inner.status().lastError;
+    return batch;
   }
 
   acknowledge(commit: CommitPosition): Promise<void> {
@@ -64,6 +105,10 @@ export class CountedConnector implements SourceConnector {
   }
 
   counts(): CaptureCounts {
-    return { eventsCaptured: this.#eventsCaptured, snapshotRows: this.#snapshotRows };
+    return {
+      eventsCaptured: this.#eventsCaptured,
+      reconnects: this.#reconnects,
+      snapshotRows: this.#snapshotRows,
+    };
   }
 }

@@ -30,6 +30,8 @@ export class MetricsBridge {
       const labels = { connector: task.name };
       this.#advance(m.eventsCaptured, `captured:${task.name}`, labels, counts.eventsCaptured);
       this.#advance(m.eventsPublished, `published:${task.name}`, labels, counts.eventsPublished);
+      this.#advance(m.eventsOversized, `oversized:${task.name}`, labels, counts.eventsOversized);
+      this.#advance(m.captureErrors, `errors:${task.name}`, labels, counts.errors);
       for (const [table, rows] of counts.snapshotRows) {
         this.#advance(m.snapshotRows, `snapshot:${task.name}:${table}`, { ...labels, table }, rows);
       }

@@ -13,6 +13,8 @@ export class Supervisor {
   state: TaskState = 'starting';
   lastError: string | null = null;
   restarts = 0;
+  /** Failures of the task so far (each retried unless a retry cannot fix it), for the error counters. */
+  errors = 0;
   readonly #name: string;
   readonly #logger: Logger;
   readonly #backoff: Backoff;
@@ -35,6 +37,7 @@ export class Supervisor {
         this.#logger.warn({ task: this.#name }, 'task ended by itself; restarting');
       } catch (error) {
         if (signal.aborted) break;
+        this.errors++;
         this.lastError = errorMessage(error);
         if (!isRetriable(error)) {
           this.state = 'failed';
