@@ -145,54 +145,45 @@ else
 fi
 
 # ---------------------------------------------------------------------------
-# Kafka jars
+# Kafka and MirrorMaker 2 jars
 # ---------------------------------------------------------------------------
 
-if kafka_jars_current; then
-  log "Kafka $(kafka_version) jars: present ($libs_dir)"
-else
-  command -v mvn >/dev/null 2>&1 || die "mvn not found: apt-get install maven (fetches Kafka's jars)"
-  log "Kafka $(kafka_version) jars: copying from Maven Central into $libs_dir"
+# Copies the runtime jars of a pom from Maven Central into a folder, unless it
+# holds them already for this very pom.
+#   copy_jars WHAT POM DIR POM_SHA256 LOG EXPECTED_JAR_GLOB
+copy_jars() {
+  local what=$1 pom=$2 dir=$3 sum=$4 log_file=$5 expected=$6
+  if [[ -f "$dir/.pom.sha256" && "$(<"$dir/.pom.sha256")" == "$sum" ]]; then
+    log "$what jars: present ($dir)"
+    return 0
+  fi
+  command -v mvn >/dev/null 2>&1 || die "mvn not found: apt-get install maven (fetches $what's jars)"
+  log "$what jars: copying from Maven Central into $dir"
   # Into a scratch folder first, so an interrupted copy is never taken for a
   # complete one.
-  rm -rf "$libs_dir.tmp"
+  rm -rf "$dir.tmp"
   mkdir -p "$CDC_STACK_RUN"
-  if ! mvn -B -Dstyle.color=never -f "$CDC_STACK_DIR/kafka/pom.xml" dependency:copy-dependencies \
-    -DoutputDirectory="$libs_dir.tmp" -DincludeScope=runtime >"$CDC_STACK_RUN/kafka-jars.log" 2>&1; then
-    show_log_tail "$CDC_STACK_RUN/kafka-jars.log"
-    die "Maven could not fetch Kafka's jars (log: $CDC_STACK_RUN/kafka-jars.log)"
+  if ! mvn -B -Dstyle.color=never -f "$pom" dependency:copy-dependencies \
+    -DoutputDirectory="$dir.tmp" -DincludeScope=runtime >"$log_file" 2>&1; then
+    show_log_tail "$log_file"
+    die "Maven could not fetch $what's jars (log: $log_file)"
   fi
-  compgen -G "$libs_dir.tmp/kafka_2.13-*.jar" >/dev/null || die "Maven copied no kafka_2.13 jar into $libs_dir.tmp"
-  echo "$pom_sum" >"$libs_dir.tmp/.pom.sha256"
-  rm -rf "$libs_dir"
-  mv "$libs_dir.tmp" "$libs_dir"
-  log "Kafka $(kafka_version) jars: $(find "$libs_dir" -name '*.jar' | wc -l) jars"
-fi
+  compgen -G "$dir.tmp/$expected" >/dev/null || die "Maven copied no $expected into $dir.tmp"
+  echo "$sum" >"$dir.tmp/.pom.sha256"
+  rm -rf "$dir"
+  mv "$dir.tmp" "$dir"
+  log "$what jars: $(find "$dir" -name '*.jar' | wc -l) jars"
+}
 
-# ---------------------------------------------------------------------------
-# MirrorMaker 2 jars
-# ---------------------------------------------------------------------------
+copy_jars "Kafka $(kafka_version)" "$CDC_STACK_DIR/kafka/pom.xml" "$libs_dir" "$pom_sum" \
+  "$CDC_STACK_RUN/kafka-jars.log" 'kafka_2.13-*.jar'
 
+# MirrorMaker 2 (the regions test): kept apart from the broker's jars, so that
+# fetching it never replaces the folder a running broker loads classes from.
 mirror_version=$(sed -n 's:.*<kafka\.version>\(.*\)</kafka\.version>.*:\1:p' "$CDC_STACK_DIR/kafka/mirror/pom.xml")
 [[ "$mirror_version" == "$(kafka_version)" ]] ||
   die "stack/kafka/mirror/pom.xml names Kafka $mirror_version, stack/kafka/pom.xml $(kafka_version): make them equal"
-if mirror_jars_current; then
-  log "MirrorMaker 2 jars: present ($mirror_dir)"
-else
-  command -v mvn >/dev/null 2>&1 || die "mvn not found: apt-get install maven (fetches MirrorMaker 2's jars)"
-  log "MirrorMaker 2 jars: copying from Maven Central into $mirror_dir"
-  rm -rf "$mirror_dir.tmp"
-  mkdir -p "$CDC_STACK_RUN"
-  if ! mvn -B -Dstyle.color=never -f "$CDC_STACK_DIR/kafka/mirror/pom.xml" dependency:copy-dependencies \
-    -DoutputDirectory="$mirror_dir.tmp" -DincludeScope=runtime >"$CDC_STACK_RUN/mirror-jars.log" 2>&1; then
-    show_log_tail "$CDC_STACK_RUN/mirror-jars.log"
-    die "Maven could not fetch MirrorMaker 2's jars (log: $CDC_STACK_RUN/mirror-jars.log)"
-  fi
-  compgen -G "$mirror_dir.tmp/connect-mirror-*.jar" >/dev/null || die "Maven copied no connect-mirror jar into $mirror_dir.tmp"
-  echo "$mirror_pom_sum" >"$mirror_dir.tmp/.pom.sha256"
-  rm -rf "$mirror_dir"
-  mv "$mirror_dir.tmp" "$mirror_dir"
-  log "MirrorMaker 2 jars: $(find "$mirror_dir" -name '*.jar' | wc -l) jars"
-fi
+copy_jars "MirrorMaker 2" "$CDC_STACK_DIR/kafka/mirror/pom.xml" "$mirror_dir" "$mirror_pom_sum" \
+  "$CDC_STACK_RUN/mirror-jars.log" 'connect-mirror-*.jar'
 
 log "done"
