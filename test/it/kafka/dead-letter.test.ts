@@ -9,6 +9,7 @@ import { encodeEvent } from '../../../schemas/avro/codec.ts';
 import { CdcError } from '../../../common/errors.ts';
 import { createKafka } from '../../../services/kafka/client.ts';
 import { DeadLetterPublisher } from '../../../services/kafka/dead-letter.ts';
+import { DeadLetterTopic, type DeadLetterRecord } from '../../../services/kafka/dlq-reader.ts';
 import { stack, uniqueName } from '../../support/stack.ts';
 import { waitFor } from '../../support/wait.ts';
 import { GeneratedSource } from './generator.ts';
@@ -114,8 +115,16 @@ describe('DeadLetterPublisher', () => {
           (entry) => entry.configName === 'max.message.bytes',
         );
         assert.ok(Number(limit?.configValue) > maxEventBytes, `${dlq.topic} takes events of maxEventBytes`);
-        const offsets = await admin.fetchTopicOffsets(dlq.topic);
-        assert.equal(offsets[0]?.high, '1', `the large dead letter is in ${dlq.topic}`);
+        // Read back as `cdc dlq list` reads it: whole, with its (capped) reason.
+        const letters: DeadLetterRecord[] = [];
+        const reader = new DeadLetterTopic({ brokers: stack.kafkaBrokers, prefix, source: connector });
+        await reader.read(0n, (await reader.range()).high, (records) => {
+          letters.push(...records);
+          return Promise.resolve();
+        });
+        assert.equal(letters.length, 1, `the large dead letter is in ${dlq.topic}`);
+        assert.deepStrictEqual(Buffer.from(letters[0]?.value ?? []), value);
+        assert.equal(letters[0]?.reason, 'target refused it');
       }
     } finally {
       await admin.disconnect();
