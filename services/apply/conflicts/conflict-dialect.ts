@@ -16,34 +16,34 @@ export interface LocalRow {
   readonly equal: ReadonlySet<string>;
 }
 
+/** The local row (null when missing) and the key's tombstone (null when none). */
+export interface Locked {
+  readonly local: LocalRow | null;
+  readonly tombstone: Version | null;
+}
+
 export interface ConflictDialect<C extends TargetConnection> {
   readonly flavor: 'postgres';
   /** Creates the conflict log and the tombstone table (idempotent). */
   readonly create: readonly string[];
   /**
-   * Locks and reads the row `key` names (`FOR UPDATE`), its version, and which columns of `compare` it equals.
-   * `originNode` names the node of a replication origin name; a local write is `localNode`'s.
+   * Locks and reads the row `key` names (`FOR UPDATE`), its version, and which columns of `compare` it equals,
+   * with the key's tombstone (`table` is the source's `schema.table`), in one round trip. `originNode` names the
+   * node of a replication origin name; a local write is `localNode`'s.
    */
   lockRow(
     connection: C,
     shape: TableShape,
+    table: string,
     key: Row,
     compare: Row,
     originNode: (origin: string | null) => string,
-  ): Promise<LocalRow | null>;
+  ): Promise<Locked>;
   /**
    * Makes local deletes of the table leave tombstones too (a trigger), so a replicated change older than a
    * delete made on this node does not bring the row back. Idempotent; called once per table shape.
    */
   prepareTable(connection: C, shape: TableShape, table: string): Promise<void>;
-  /** The tombstone of a key (`table` is the source's `schema.table`), locked, or null. */
-  readTombstone(
-    connection: C,
-    shape: TableShape,
-    table: string,
-    key: Row,
-    originNode: (origin: string | null) => string,
-  ): Promise<Version | null>;
   /** Stores a tombstone, keeping the newer version when one exists. */
   writeTombstone(connection: C, shape: TableShape, table: string, key: Row, version: Version): Promise<void>;
   removeTombstone(connection: C, shape: TableShape, table: string, key: Row): Promise<void>;

@@ -18,7 +18,7 @@ import { insertRows, unsentColumns } from '../statements.ts';
 import { allAssignments, chooseColumns, sentColumns } from './column-choice.ts';
 import { deleteByKey, updateByKey } from './keyed-statements.ts';
 import { microsToTimestamp } from '../postgres/sql.ts';
-import type { ConflictDialect, LocalRow } from './conflict-dialect.ts';
+import type { ConflictDialect, LocalRow, Locked } from './conflict-dialect.ts';
 import { recordConflict } from './conflict-log.ts';
 import { ConflictCounts } from './conflict-counts.ts';
 import { remoteWins } from './resolve.ts';
@@ -141,8 +141,8 @@ export class ConflictWriter<C extends TargetConnection> {
   }
 
   private async insert(connection: C, check: Check, event: InsertEvent): Promise<CdcError | null> {
-    const local = await this.lock(connection, check, event.after);
-    if (local === null) return this.writeMissing(connection, check, event, 'insert_exists');
+    const { local, tombstone } = await this.lock(connection, check, event.after);
+    if (local === null) return this.writeMissing(connection, check, event, 'insert_exists', tombstone);
     if (local.version === null || local.equal.size === Object.keys(event.after).length) {
       // Written earlier in this source transaction, or the very same row already: nothing to decide.
       return local.version === null
@@ -165,8 +165,8 @@ export class ConflictWriter<C extends TargetConnection> {
 
   private async update(connection: C, check: Check, event: UpdateEvent): Promise<CdcError | null> {
     const compared = nonKey(check.shape, event.before);
-    const local = await this.lock(connection, check, compared);
-    if (local === null) return this.writeMissing(connection, check, event, 'update_missing');
+    const { local, tombstone } = await this.lock(connection, check, compared);
+    if (local === null) return this.writeMissing(connection, check, event, 'update_missing', tombstone);
     const differs = this.differs(check, local, compared);
     if (check.policy.policy === 'custom' && differs) {
       const resolution = this.resolve(check, 'update_differs', local, event);
@@ -205,12 +205,11 @@ export class ConflictWriter<C extends TargetConnection> {
 
   private async delete(connection: C, check: Check, event: DeleteEvent): Promise<CdcError | null> {
     const compared = nonKey(check.shape, event.before);
-    const local = await this.lock(connection, check, compared);
+    const { local, tombstone } = await this.lock(connection, check, compared);
     if (local === null) {
       // Deleted here too (delete–delete), or never here: the tombstone still stops an older insert from landing.
-      const earlier = await this.tombstone(connection, check);
       await this.dialect.writeTombstone(connection, check.shape, check.table, check.key, check.remote);
-      await this.record(connection, check, event, 'delete_missing', null, earlier, 'skipped');
+      await this.record(connection, check, event, 'delete_missing', null, tombstone, 'skipped');
       return null;
     }
     const remove = deleteByKey(this.syntax, check.shape, check.key);
@@ -239,8 +238,8 @@ export class ConflictWriter<C extends TargetConnection> {
     check: Check,
     event: InsertEvent | UpdateEvent,
     kind: ConflictKind,
+    tombstone: Version | null,
   ): Promise<CdcError | null> {
-    const tombstone = await this.tombstone(connection, check);
     if (tombstone === null && event.op === 'c') return this.insertMissing(connection, check, event);
     const policy = check.policy.policy === 'custom' ? 'last-writer-wins' : check.policy.policy;
     if (tombstone !== null && !remoteWins(policy, this.settings, tombstone, check.remote)) {
@@ -409,14 +408,8 @@ export class ConflictWriter<C extends TargetConnection> {
     this.counts.note({ table: check.table, kind, policy: check.policy.policy, outcome });
   }
 
-  private tombstone(connection: C, check: Check): Promise<Version | null> {
-    return this.dialect.readTombstone(connection, check.shape, check.table, check.key, (origin) =>
-      this.originNode(origin),
-    );
-  }
-
-  private lock(connection: C, check: Check, compare: Row): Promise<LocalRow | null> {
-    return this.dialect.lockRow(connection, check.shape, check.key, compare, (origin) =>
+  private lock(connection: C, check: Check, compare: Row): Promise<Locked> {
+    return this.dialect.lockRow(connection, check.shape, check.table, check.key, compare, (origin) =>
       this.originNode(origin),
     );
   }

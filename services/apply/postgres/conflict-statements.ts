@@ -59,14 +59,27 @@ function keyText(syntax: StatementSyntax, shape: TableShape, key: Row, values: u
   return `json_build_array(${parts.join(', ')})::text`;
 }
 
+/** The tombstone columns of the lock query as a version: a local delete's time comes from its transaction id. */
+function tombstoneVersion(
+  row: Record<string, unknown>,
+  originNode: (origin: string | null) => string,
+): Version | null {
+  if (row.tomb_present !== 't' && row.tomb_present !== true) return null;
+  if (typeof row.tomb_origin === 'string')
+    return { origin: row.tomb_origin, commitMicros: BigInt(String(row.tomb_micros)) };
+  const micros = row.tomb_local;
+  return { origin: originNode(null), commitMicros: typeof micros === 'string' ? BigInt(micros) : 0n };
+}
+
 export function postgresConflicts(syntax: StatementSyntax): ConflictDialect<PostgresConnection> {
   return {
     flavor: 'postgres',
     create: [...POSTGRES_CONFLICT_DDL, ...TOMBSTONE_DDL],
 
-    async lockRow(connection, shape, key, compare, originNode) {
-      const values: unknown[] = [];
+    async lockRow(connection, shape, table, key, compare, originNode) {
+      const values: unknown[] = [table];
       const byName = new Map(shape.table.columns.map((column) => [column.name, column]));
+      const tombstoneKey = keyText(syntax, shape, key, values);
       const where = shape.table.key.map((name) => {
         values.push(syntax.parameter(key[name], byName.get(name)!, shape.table));
         return `t.${syntax.ident(name)} = ${syntax.placeholder(values.length)}`;
@@ -78,16 +91,25 @@ export function postgresConflicts(syntax: StatementSyntax): ConflictDialect<Post
         const test = syntax.nullSafeEquals(shape.table, column, syntax.placeholder(values.length));
         return `(${test.replaceAll(syntax.ident(name), `t.${syntax.ident(name)}`)}) AS eq_${index}`;
       });
-      const text = `SELECT row_to_json(t)::text AS local_json,
-          t.xmin = pg_current_xact_id()::xid AS mine,
-          (extract(epoch FROM c.timestamp) * 1000000)::bigint AS commit_micros,
-          (SELECT roname FROM pg_replication_origin o WHERE o.roident = c.roident AND c.roident <> 0) AS origin_name
-          ${checks.map((check) => `, ${check}`).join('')}
-        FROM ${shape.sql} t LEFT JOIN LATERAL pg_xact_commit_timestamp_origin(t.xmin) c ON true
-        WHERE ${where.join(' AND ')} FOR UPDATE OF t`;
-      const result = await connection.run({ text, values });
-      const row = result.rows[0];
-      if (!row) return null;
+      // One round trip: the row (locked) and the key's tombstone, each or both absent.
+      const text = `SELECT r.*, tb.present AS tomb_present, tb.origin AS tomb_origin, tb.commit_micros AS tomb_micros, tb.local_micros AS tomb_local
+        FROM (SELECT 1) one
+        LEFT JOIN LATERAL (
+          SELECT row_to_json(t)::text AS local_json,
+            t.xmin = pg_current_xact_id()::xid AS mine,
+            (extract(epoch FROM c.timestamp) * 1000000)::bigint AS commit_micros,
+            (SELECT roname FROM pg_replication_origin o WHERE o.roident = c.roident AND c.roident <> 0) AS origin_name
+            ${checks.map((check) => `, ${check}`).join('')}
+          FROM ${shape.sql} t LEFT JOIN LATERAL pg_xact_commit_timestamp_origin(t.xmin) c ON true
+          WHERE ${where.join(' AND ')} FOR UPDATE OF t) r ON true
+        LEFT JOIN LATERAL (
+          SELECT true AS present, origin, commit_micros,
+            (extract(epoch FROM pg_xact_commit_timestamp(local_xid::xid)) * 1000000)::bigint AS local_micros
+          FROM cdc_apply.tombstones WHERE table_name = $1 AND key_json = ${tombstoneKey}) tb ON true`;
+      const row = (await connection.run({ text, values })).rows[0] ?? {};
+      const tombstone = tombstoneVersion(row, originNode);
+      const json = row.local_json;
+      if (typeof json !== 'string') return { local: null, tombstone };
       const micros = row.commit_micros;
       const version: Version | null =
         row.mine === 't' || row.mine === true
@@ -100,7 +122,7 @@ export function postgresConflicts(syntax: StatementSyntax): ConflictDialect<Post
       const equal = new Set(
         compared.filter((_, index) => row[`eq_${index}`] === 't' || row[`eq_${index}`] === true),
       );
-      return { json: String(row.local_json), version, equal } satisfies LocalRow;
+      return { local: { json, version, equal } satisfies LocalRow, tombstone };
     },
 
     async prepareTable(connection, shape, table) {
@@ -111,19 +133,6 @@ export function postgresConflicts(syntax: StatementSyntax): ConflictDialect<Post
           EXECUTE FUNCTION cdc_apply.tombstone_local_delete(${args})`,
         values: [],
       });
-    },
-
-    async readTombstone(connection, shape, table, key, originNode) {
-      const values: unknown[] = [table];
-      const text = `SELECT origin, commit_micros,
-          (extract(epoch FROM pg_xact_commit_timestamp(local_xid::xid)) * 1000000)::bigint AS local_micros
-        FROM cdc_apply.tombstones WHERE table_name = $1 AND key_json = ${keyText(syntax, shape, key, values)} FOR UPDATE`;
-      const row = (await connection.run({ text, values })).rows[0];
-      if (!row) return null;
-      if (typeof row.origin === 'string')
-        return { origin: row.origin, commitMicros: BigInt(String(row.commit_micros)) };
-      const micros = row.local_micros;
-      return { origin: originNode(null), commitMicros: typeof micros === 'string' ? BigInt(micros) : 0n };
     },
 
     async writeTombstone(connection, shape, table, key, version) {
