@@ -104,18 +104,19 @@ export class CaptureTask {
   }
 
   /**
-   * Events read from the source, events Kafka acknowledged, events diverted for their size, failures of the
-   * capture (connector or publisher) that ended a run, and snapshot rows by table.
+   * Events read from the source, events Kafka acknowledged, events diverted for their size, snapshot rows by
+   * table, and capture errors: the connector's own reconnects, and the failures of the connector or the
+   * publisher that ended a run (the supervisor started it again, or gave up).
    */
   counts(): CaptureCounts & {
     readonly eventsPublished: number;
     readonly eventsOversized: number;
     readonly errors: number;
   } {
+    const connector = this.connector.counts();
     const { eventsPublished, eventsOversized } = this.publisher.status();
-    // The connector's own reconnects, and the failures that ended a run (the supervisor started it again).
-    const errors = this.connector.counts().reconnects + this.#supervisor.errors;
-    return { ...this.connector.counts(), eventsPublished, eventsOversized, errors };
+    const errors = connector.reconnects + this.#supervisor.errors;
+    return { ...connector, eventsPublished, eventsOversized, errors };
   }
 
   status(): ConnectorStatus {
