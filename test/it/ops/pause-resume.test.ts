@@ -6,6 +6,7 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
+import pg from 'pg';
 import { connectorTopics } from '../../../services/kafka/topics.ts';
 import type { RunningPipeline } from '../../../services/pipeline/pipeline.ts';
 import { readChangelog } from '../../support/changelog.ts';
@@ -119,13 +120,26 @@ test("a worker's lastError is cleared once it recovered; the errors count keeps 
   const running = pipeline;
   assert.ok(running, 'the first test started the pipeline');
   const api = running.apiUrl ?? '';
-  // The apply worker loses its replica connection at its next write.
+  // The apply worker loses its replica connection in the middle of a write: another session holds the row
+  // it is about to insert, and once the worker waits on that lock its backend is terminated. (An idle
+  // connection lost between batches is replaced without an error, so it would prove nothing here.)
   const errorsBefore = running.workers()[0]?.errors ?? 0;
-  await adminQuery(
-    `SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1 AND application_name = 'cdc-apply'`,
-    [replica.name],
-  );
-  await insert(31, 5);
+  const blocker = new pg.Client({ connectionString: replica.url });
+  await blocker.connect();
+  try {
+    await blocker.query('BEGIN');
+    await blocker.query(`INSERT INTO rows (id, note) VALUES (31, 'held')`);
+    await insert(31, 5);
+    const applying = `FROM pg_stat_activity WHERE datname = $1 AND application_name = 'cdc-apply'`;
+    await waitFor('the apply session to wait on the held row', async () => {
+      const waiting = await adminQuery(`SELECT pid ${applying} AND wait_event_type = 'Lock'`, [replica.name]);
+      return waiting.rowCount === 1;
+    });
+    await adminQuery(`SELECT pg_terminate_backend(pid) ${applying}`, [replica.name]);
+    await blocker.query('ROLLBACK');
+  } finally {
+    await blocker.end();
+  }
   await waitFor('the rows written after the connection loss at the replica', replicaEqual, {
     timeoutMs: 60_000,
   });
