@@ -88,9 +88,10 @@ export function mirrorMakerProperties(options: MirrorMakerOptions): string {
     'sync.topic.acls.enabled = false',
     // New changelog topics are picked up within a second instead of ten minutes.
     'refresh.topics.interval.seconds = 1',
-    // Every plugin of these jars has a ServiceLoader manifest: skips a reflection scan of the class path that
-    // took 10-20 s of the start-up here.
+    // Every plugin of these jars has a ServiceLoader manifest: skips the reflection scans of the class path
+    // (about 10 s each here), once for MirrorMaker and once per flow's worker (the target's alias).
     'plugin.discovery = service_load',
+    ...aliases.map((alias) => `${alias}.plugin.discovery = service_load`),
     '',
   ].join('\n');
 }
