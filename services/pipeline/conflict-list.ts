@@ -3,7 +3,9 @@
  * The apply of a replica records each conflict it resolves, in the same target transaction, in
  * `cdc_apply.conflicts` of its target (a schema of the PostgreSQL database, a database of the MariaDB server).
  * Several links can write into one log (every link into a mesh node; every replica on one MariaDB server), so
- * each log is read once and the `link` column tells the replicas apart: only this pipeline's replicas are listed. A target where nothing was ever recorded has no table yet: it lists nothing.
+ * each log is read once. The log's `link` column names the stream a conflict came with (the replica's source,
+ * a topology link's `from` node), which with the target tells the replica: only this pipeline's replicas are
+ * listed. A target where nothing was ever recorded has no table yet: it lists nothing.
  *
  * Pages run through the targets in configuration order and within one by id, so a cursor (`<target>.<id>`)
  * is stable while new conflicts are recorded: they come after it.
@@ -67,12 +69,12 @@ export interface ConflictLister {
 interface Target {
   readonly kind: ReplicaConfig['kind'];
   readonly url: string;
-  /** The replicas writing into this target. */
-  readonly replicas: readonly string[];
+  /** The replicas writing into this target, and the source (stream) each applies. */
+  readonly replicas: readonly { readonly name: string; readonly source: string }[];
 }
 
 interface Filter {
-  /** The links (replica names) whose conflicts to read. */
+  /** The streams (`link` column: the replicas' sources) whose conflicts to read. */
   readonly links: readonly string[];
   readonly table?: string;
   readonly since?: Date;
@@ -87,8 +89,9 @@ export function conflictLister(replicas: readonly ReplicaConfig[]): ConflictList
   const targets: Target[] = [];
   for (const replica of replicas) {
     const known = targets.find((t) => t.kind === replica.kind && sameLog(t.url, replica.url, t.kind));
-    if (known) (known.replicas as string[]).push(replica.name);
-    else targets.push({ kind: replica.kind, url: replica.url, replicas: [replica.name] });
+    const entry = { name: replica.name, source: replica.source };
+    if (known) (known.replicas as (typeof entry)[]).push(entry);
+    else targets.push({ kind: replica.kind, url: replica.url, replicas: [entry] });
   }
   return {
     async list(query) {
@@ -104,13 +107,16 @@ export function conflictLister(replicas: readonly ReplicaConfig[]): ConflictList
       const entries: ConflictEntry[] = [];
       for (; index < targets.length; index++, afterId = 0n) {
         const target = targets[index] as Target;
-        if (query.replica !== undefined && !target.replicas.includes(query.replica)) continue;
+        const wantedReplicas = target.replicas.filter(
+          (r) => query.replica === undefined || r.name === query.replica,
+        );
+        if (wantedReplicas.length === 0) continue;
         const wanted = query.limit - entries.length;
         // The page is full: the next one starts with this target (it may find nothing more there).
         if (wanted === 0) return { entries, next: `${index}.${afterId}` };
         const rows = await readTarget(target, {
           ...query,
-          links: query.replica !== undefined ? [query.replica] : target.replicas,
+          links: wantedReplicas.map((r) => r.source),
           afterId,
           limit: wanted + 1,
         });
@@ -169,12 +175,14 @@ async function readTarget(target: Target, filter: Filter): Promise<ConflictEntry
       target.kind === 'postgres'
         ? await readPostgres(target.url, filter)
         : await readMariadb(target.url, filter);
-    return rows.map(toEntry);
+    return rows.map((row) =>
+      toEntry(row, target.replicas.find((r) => r.source === row.link)?.name ?? row.link),
+    );
   } catch (error) {
     throw new CdcError(
       'TARGET_UNREACHABLE',
-      `cannot read the conflicts of ${target.replicas.join(', ')} from their target`,
-      { replicas: target.replicas.join(',') },
+      `cannot read the conflicts of ${names(target)} from their target`,
+      { replicas: names(target) },
       { cause: error },
     );
   }
@@ -259,10 +267,12 @@ async function readMariadb(url: string, filter: Filter): Promise<Row[]> {
   }
 }
 
-function toEntry(row: Row): ConflictEntry {
+const names = (target: Target): string => target.replicas.map((r) => r.name).join(', ');
+
+function toEntry(row: Row, replica: string): ConflictEntry {
   return {
     id: String(row.id),
-    replica: row.link,
+    replica,
     detectedAt: row.detected_at,
     table: row.table_name,
     key: json(row.key_json),

@@ -19,6 +19,8 @@ let pgTarget: TestDatabase;
 let mariaTarget: MariadbTestDatabase;
 const run = uniqueName('cl').replaceAll('_', '-');
 const link = (name: string) => `${run}-${name}`;
+/** The conflict log names the stream a conflict came with: the replica's source. */
+const stream = (replica: string) => `${run}-${replica.split('-to-')[0]}`;
 
 const PG_LOG = `CREATE SCHEMA IF NOT EXISTS cdc_apply;
   CREATE TABLE IF NOT EXISTS cdc_apply.conflicts (
@@ -66,7 +68,7 @@ before(async () => {
   await mariadbAdminQuery(MARIADB_LOG);
   const at = (i: number) => `2026-05-01 10:00:${String(i).padStart(2, '0')}.000000`;
   for (let i = 1; i <= 6; i++) {
-    const values = record(i, link(i <= 3 ? 'a-to-b' : 'c-to-b'), at(i));
+    const values = record(i, stream(i <= 3 ? 'a-to-b' : 'c-to-b'), at(i));
     await pgTarget.query(
       `INSERT INTO cdc_apply.conflicts (${COLUMNS}) VALUES (${values.map((_, n) => `$${n + 1}`).join(', ')})`,
       values,
@@ -74,9 +76,9 @@ before(async () => {
   }
   // Another pipeline's replica on the same MariaDB server: must not be listed.
   for (const [i, name] of [
-    [7, link('a-to-m')],
+    [7, stream('a-to-m')],
     [8, `${run}-other`],
-    [9, link('a-to-m')],
+    [9, stream('a-to-m')],
   ] as const)
     await mariadbAdminQuery(
       `INSERT INTO cdc_apply.conflicts (${COLUMNS}) VALUES (${COLUMNS.split(',')
@@ -98,11 +100,11 @@ function config() {
     JSON.stringify({
       name: run,
       kafka: { brokers: stack.kafkaBrokers, topicPrefix: run },
-      sources: [{ name: 'a', kind: 'postgres', url: stack.pgSourceUrl }],
+      sources: ['a', 'c'].map((name) => ({ name: link(name), kind: 'postgres', url: stack.pgSourceUrl })),
       replicas: [
-        { name: link('a-to-b'), source: 'a', kind: 'postgres', url: pgTarget.url },
-        { name: link('c-to-b'), source: 'a', kind: 'postgres', url: pgTarget.url },
-        { name: link('a-to-m'), source: 'a', kind: 'mariadb', url: mariaUrl },
+        { name: link('a-to-b'), source: link('a'), kind: 'postgres', url: pgTarget.url },
+        { name: link('c-to-b'), source: link('c'), kind: 'postgres', url: pgTarget.url },
+        { name: link('a-to-m'), source: link('a'), kind: 'mariadb', url: mariaUrl },
       ],
     }),
     'json',
