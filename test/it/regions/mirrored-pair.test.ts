@@ -135,10 +135,11 @@ after(async () => {
         'SELECT pg_replication_origin_drop($1) WHERE pg_replication_origin_oid($1) IS NOT NULL',
         [marker],
       );
-  // The changelog, schema and mirrored topics, MirrorMaker's internal topics and every group of this run.
+  // The changelog, schema and mirrored topics, MirrorMaker's internal topics (and the `heartbeats` topic it
+  // creates in every cluster even with heartbeats off) and every group of this run.
   for (const brokers of Object.values(clusters)) {
     const { topics, groups } = await kafkaLeftovers(brokers, [prefix, regions.one, regions.two]);
-    await deleteKafkaState(topics, groups, undefined, brokers);
+    await deleteKafkaState([...topics, 'heartbeats'], groups, undefined, brokers);
   }
   await stopSecondKafka();
 });
