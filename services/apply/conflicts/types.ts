@@ -109,6 +109,11 @@ export function isNewer(a: Version, b: Version): boolean {
   return a.origin > b.origin;
 }
 
+/** `true` when both name the same version: the same commit time and origin node. */
+export function sameVersion(a: Version, b: Version): boolean {
+  return a.commitMicros === b.commitMicros && a.origin === b.origin;
+}
+
 export function tablePolicy(settings: ConflictSettings, table: string): TablePolicy {
   const own = settings.tables[table];
   return {

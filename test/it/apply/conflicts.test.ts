@@ -264,6 +264,62 @@ void describe('conflicts on PostgreSQL: two regions', () => {
     ]);
   });
 
+  void test('one source transaction that deletes a key and inserts it again, moves a key and inserts the old one, inserts then updates, and updates then deletes is applied whole on the other node, with no conflict', async () => {
+    await configure({});
+    const table = itemsTable();
+    await seed(table, [
+      { id: 20n, qty: 0, note: 'x' },
+      { id: 21n, qty: 0, note: 'x' },
+      { id: 23n, qty: 0, note: 'x' },
+    ]);
+    const name = `public."${table.table}"`;
+    const ta = await local(
+      'a',
+      `DELETE FROM ${name} WHERE id = 20; INSERT INTO ${name} VALUES (20, 1, 'again');
+       UPDATE ${name} SET id = 22 WHERE id = 21; INSERT INTO ${name} VALUES (21, 2, 'old key');
+       INSERT INTO ${name} VALUES (24, 0, 'new'); UPDATE ${name} SET qty = 5 WHERE id = 24;
+       UPDATE ${name} SET qty = 3 WHERE id = 23; DELETE FROM ${name} WHERE id = 23`,
+    );
+    const x = { qty: 0, note: 'x' };
+    const failures = await replicate('a', ta, [
+      { op: 'd', table, before: { id: 20n, ...x } },
+      { op: 'c', table, after: { id: 20n, qty: 1, note: 'again' } },
+      { op: 'u', table, before: { id: 21n, ...x }, after: { id: 22n, ...x } },
+      { op: 'c', table, after: { id: 21n, qty: 2, note: 'old key' } },
+      { op: 'c', table, after: { id: 24n, qty: 0, note: 'new' } },
+      { op: 'u', table, before: { id: 24n, qty: 0, note: 'new' }, after: { id: 24n, qty: 5, note: 'new' } },
+      { op: 'u', table, before: { id: 23n, ...x }, after: { id: 23n, qty: 3, note: 'x' } },
+      { op: 'd', table, before: { id: 23n, qty: 3, note: 'x' } },
+    ]);
+    assert.deepEqual(failures, []);
+    assert.deepEqual(await converged(table, 20), { id: '20', qty: '1', note: 'again' });
+    assert.deepEqual(await converged(table, 21), { id: '21', qty: '2', note: 'old key' });
+    assert.deepEqual(await converged(table, 22), { id: '22', qty: '0', note: 'x' });
+    assert.equal(await converged(table, 23), null);
+    assert.deepEqual(await converged(table, 24), { id: '24', qty: '5', note: 'new' });
+    assert.deepEqual(await conflicts('b', table), []);
+    // The key deleted and inserted again holds no tombstone on either node: a later delete elsewhere still wins.
+    const tombstones = await regions.b.db.query(
+      'SELECT key_json FROM cdc_apply.tombstones WHERE table_name = $1 ORDER BY key_json',
+      [`public.${table.table}`],
+    );
+    assert.deepEqual(tombstones, [{ key_json: '[23]' }]);
+  });
+
+  void test("two source transactions of one origin committed in the same microsecond, a delete and then an insert of the key: the insert lands (stream order is the origin's commit order)", async () => {
+    await configure({});
+    const table = itemsTable();
+    await seed(table, [{ id: 25n, qty: 0, note: 'x' }]);
+    const name = `public."${table.table}"`;
+    const ta = await local('a', `DELETE FROM ${name} WHERE id = 25`);
+    await local('a', `INSERT INTO ${name} VALUES (25, 1, 'again')`);
+    // Under load two commits of a node can carry the same microsecond; the link applies them in commit order.
+    await replicate('a', ta, [{ op: 'd', table, before: { id: 25n, qty: 0, note: 'x' } }]);
+    await replicate('a', ta, [{ op: 'c', table, after: { id: 25n, qty: 1, note: 'again' } }]);
+    assert.deepEqual(await converged(table, 25), { id: '25', qty: '1', note: 'again' });
+    assert.deepEqual(await conflicts('b', table), []);
+  });
+
   void test('delete–delete: both record delete_missing and skip; the key stays deleted', async () => {
     const table = itemsTable();
     await seed(table, [{ id: 4n, qty: 0, note: 'x' }]);
