@@ -44,3 +44,8 @@ test('keep-local and keep-remote; nothing local to keep lets the remote change i
   assert.equal(remoteWins('keep-remote', settings, v(9n, 'eu'), v(1n, 'us')), true);
   assert.equal(remoteWins('keep-local', settings, null, v(1n, 'us')), true);
 });
+
+test('a change never loses to its own version (same commit time and origin: the same source transaction, or a later one of that origin in the same microsecond), whatever the policy', () => {
+  for (const policy of ['last-writer-wins', 'origin-priority', 'merge', 'custom', 'keep-local'] as const)
+    assert.equal(remoteWins(policy, settings, v(10n, 'us'), v(10n, 'us')), true, policy);
+});
