@@ -111,13 +111,14 @@ export class ConflictWriter<C extends TargetConnection> {
       await this.dialect.prepareTable(connection, shape, table);
       this.pendingPrepared.push(shape);
     }
+    if (event.op === 'u' && movesKey(shape, event)) return this.moveKey(connection, link, shape, event);
     const identity =
       event.op === 'c'
         ? event.after
         : event.op === 'd'
           ? event.before
           : (keyed(shape, event.before) ?? event.after);
-    const key = Object.fromEntries(shape.table.key.map((name) => [name, identity[name] ?? null]));
+    const key = pickKey(shape, identity);
     const check: Check = {
       link,
       shape,
@@ -138,6 +139,27 @@ export class ConflictWriter<C extends TargetConnection> {
       case 'd':
         return this.delete(connection, check, event);
     }
+  }
+
+  /**
+   * An update moving a row to another key is, for conflicts, the old key's delete and the new key's insert: each
+   * key is decided on its own, as on the node that made the change (where the old key leaves a tombstone), so a
+   * concurrent change of the old key elsewhere ends alike on both nodes whichever is later.
+   */
+  private async moveKey(
+    connection: C,
+    link: string,
+    shape: TableShape,
+    event: UpdateEvent & { readonly before: Row },
+  ): Promise<CdcError | null> {
+    const removed = await this.write(connection, link, shape, {
+      ...event,
+      op: 'd',
+      before: event.before,
+      after: null,
+    });
+    if (removed) return removed;
+    return this.write(connection, link, shape, { ...event, op: 'c', before: null, after: event.after });
   }
 
   private async insert(connection: C, check: Check, event: InsertEvent): Promise<CdcError | null> {
@@ -450,6 +472,23 @@ export class ConflictWriter<C extends TargetConnection> {
   private upsert(check: Check, row: Row): Statement {
     return insertRows(this.syntax, check.shape.table, check.shape.sql, [row], true);
   }
+}
+
+/**
+ * An update whose old image carries the whole key and whose new row holds another one, with every column sent
+ * (a row with unchanged TOAST columns cannot be inserted under the new key from the event alone: it is updated
+ * in place, as without conflict handling).
+ */
+function movesKey(shape: TableShape, event: UpdateEvent): event is UpdateEvent & { readonly before: Row } {
+  const before = keyed(shape, event.before);
+  if (before === null || unsentColumns(shape.table, event.after, event.unchanged).length > 0) return false;
+  return (
+    keyJson(shape.table.key, pickKey(shape, before)) !== keyJson(shape.table.key, pickKey(shape, event.after))
+  );
+}
+
+function pickKey(shape: TableShape, row: Row): Row {
+  return Object.fromEntries(shape.table.key.map((name) => [name, row[name] ?? null]));
 }
 
 /** `before` when it carries the whole key. */

@@ -133,6 +133,18 @@ export function postgresConflicts(syntax: StatementSyntax): ConflictDialect<Post
           EXECUTE FUNCTION cdc_apply.tombstone_local_delete(${args})`,
         values: [],
       });
+      // An update moving a row to another key deletes the old key: it leaves a tombstone too, so an older change
+      // of the old key replicated from elsewhere does not bring it back. (The sink applies a replicated key
+      // change as a delete and an insert, so this fires for local updates only.)
+      const keys = shape.table.key.map((name) => syntax.ident(name));
+      const old = keys.map((name) => `OLD.${name}`).join(', ');
+      const next = keys.map((name) => `NEW.${name}`).join(', ');
+      await connection.run({
+        text: `CREATE OR REPLACE TRIGGER cdc_tombstone_key AFTER UPDATE OF ${keys.join(', ')} ON ${shape.sql} FOR EACH ROW
+          WHEN (ROW(${old}) IS DISTINCT FROM ROW(${next}))
+          EXECUTE FUNCTION cdc_apply.tombstone_local_delete(${args})`,
+        values: [],
+      });
     },
 
     async writeTombstone(connection, shape, table, key, version) {

@@ -320,6 +320,37 @@ void describe('conflicts on PostgreSQL: two regions', () => {
     assert.deepEqual(await conflicts('b', table), []);
   });
 
+  void test("a key moved on one node while the other updates the old key: the move is the old key's delete and the new key's insert, so both nodes end alike whichever write is later", async () => {
+    await configure({});
+    const table = itemsTable();
+    await seed(table, [
+      { id: 40n, qty: 0, note: 'x' },
+      { id: 50n, qty: 0, note: 'x' },
+    ]);
+    const name = `public."${table.table}"`;
+    const x = { qty: 0, note: 'x' };
+    // Key 40: the update on b is older than the move on a; key 50: the move on a is older than the update on b.
+    const tb40 = await local('b', `UPDATE ${name} SET note = 'b' WHERE id = 40`);
+    const ta = await local('a', `UPDATE ${name} SET id = id + 1 WHERE id IN (40, 50)`);
+    const tb50 = await local('b', `UPDATE ${name} SET note = 'b' WHERE id = 50`);
+    await replicate('b', tb40, [
+      { op: 'u', table, before: { id: 40n, ...x }, after: { id: 40n, qty: 0, note: 'b' } },
+    ]);
+    await replicate('b', tb50, [
+      { op: 'u', table, before: { id: 50n, ...x }, after: { id: 50n, qty: 0, note: 'b' } },
+    ]);
+    await replicate('a', ta, [
+      { op: 'u', table, before: { id: 40n, ...x }, after: { id: 41n, ...x } },
+      { op: 'u', table, before: { id: 50n, ...x }, after: { id: 51n, ...x } },
+    ]);
+    // The move's delete of 40 is later than b's update: 40 is gone. b's update of 50 is later than the move's
+    // delete of 50: 50 stays, with b's change. The moved rows arrive under their new keys on both nodes.
+    assert.equal(await converged(table, 40), null);
+    assert.deepEqual(await converged(table, 41), { id: '41', qty: '0', note: 'x' });
+    assert.deepEqual(await converged(table, 50), { id: '50', qty: '0', note: 'b' });
+    assert.deepEqual(await converged(table, 51), { id: '51', qty: '0', note: 'x' });
+  });
+
   void test('delete–delete: both record delete_missing and skip; the key stays deleted', async () => {
     const table = itemsTable();
     await seed(table, [{ id: 4n, qty: 0, note: 'x' }]);
