@@ -12,18 +12,13 @@
  */
 import mysql from 'mysql2/promise';
 import pg from 'pg';
-import { CdcError } from '../../common/errors.ts';
+import { CdcError, errorMessage } from '../../common/errors.ts';
+import { connectionParts } from '../../connectors/mysql/config.ts';
 import type { ReplicaConfig } from '../config/schema.ts';
 
-export const CONFLICT_KINDS = [
-  'insert_exists',
-  'update_differs',
-  'update_missing',
-  'delete_missing',
-  'delete_differs',
-  'unique_violation',
-] as const;
-export type ConflictKind = (typeof CONFLICT_KINDS)[number];
+import type { ConflictKind } from '../apply/conflicts/types.ts';
+
+export { CONFLICT_KINDS, type ConflictKind } from '../apply/conflicts/types.ts';
 
 export interface ConflictQuery {
   /** Only conflicts of this replica (link); every replica's when absent. */
@@ -181,7 +176,7 @@ async function readTarget(target: Target, filter: Filter): Promise<ConflictEntry
   } catch (error) {
     throw new CdcError(
       'TARGET_UNREACHABLE',
-      `cannot read the conflicts of ${names(target)} from their target`,
+      `cannot read the conflicts of ${names(target)} from their target: ${errorMessage(error)}`,
       { replicas: names(target) },
       { cause: error },
     );
@@ -237,12 +232,8 @@ async function readPostgres(url: string, filter: Filter): Promise<Row[]> {
 const MY_TS = (column: string) => `DATE_FORMAT(${column}, '%Y-%m-%dT%H:%i:%s.%fZ') AS ${column}`;
 
 async function readMariadb(url: string, filter: Filter): Promise<Row[]> {
-  const parsed = new URL(url);
   const connection = await mysql.createConnection({
-    host: parsed.hostname,
-    port: parsed.port === '' ? 3306 : Number(parsed.port),
-    user: decodeURIComponent(parsed.username),
-    password: decodeURIComponent(parsed.password),
+    ...connectionParts(url),
     connectTimeout: 10_000,
     timezone: 'Z',
     supportBigNumbers: true,

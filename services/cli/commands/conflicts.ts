@@ -12,23 +12,16 @@ import {
   conflictLister,
   type ConflictKind,
   type ConflictPage,
+  type ConflictQuery,
 } from '../../pipeline/conflict-list.ts';
 import { ApiClient } from '../api-client.ts';
 import { positiveInt } from '../arguments.ts';
 import { out } from '../output.ts';
 import { renderTable } from '../table.ts';
 
-export interface ConflictsOptions {
+export interface ConflictsOptions extends ConflictQuery {
   readonly api?: string;
   readonly config?: string;
-  readonly replica?: string;
-  readonly table?: string;
-  readonly since?: Date;
-  readonly until?: Date;
-  readonly policy?: string;
-  readonly kind?: ConflictKind;
-  readonly cursor?: string;
-  readonly limit: number;
   readonly json?: boolean;
 }
 
