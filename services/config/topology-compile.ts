@@ -156,6 +156,11 @@ export function compileTopology<S extends z.ZodType, R extends z.ZodType>(
     }
   }
 
+  topology.links.forEach((link, index) => {
+    for (const issue of checkOriginPriority(topology, link.apply.conflicts))
+      report({ ...issue, path: ['links', index, 'apply', ...issue.path] });
+  });
+
   const captureRules: Record<string, CaptureRule> = {};
   for (const name of feeding) {
     const incoming = links.flatMap((l) =>
@@ -174,6 +179,29 @@ function nodeFieldPath(path: readonly PropertyKey[]): (string | number)[] {
   const plain = path.map((segment) => (typeof segment === 'symbol' ? String(segment) : segment));
   const [field] = plain;
   return field === 'url' || field === 'name' || field === 'kind' ? plain : ['capture', ...plain];
+}
+
+/**
+ * `conflicts.originPriority` ranks nodes by name: a name that is not a node of the topology (a typo) would rank
+ * nobody, silently, so it is refused.
+ */
+function checkOriginPriority(topology: Topology, conflicts: unknown): CompileIssue[] {
+  const priority =
+    typeof conflicts === 'object' && conflicts !== null
+      ? (conflicts as Record<string, unknown>).originPriority
+      : undefined;
+  if (!Array.isArray(priority)) return [];
+  const names = topology.nodes.map((entry) => entry.name);
+  return priority.flatMap((name: unknown, index) =>
+    typeof name === 'string' && !names.includes(name)
+      ? [
+          {
+            path: ['conflicts', 'originPriority', index],
+            message: `${JSON.stringify(name)} is not a node of the topology (nodes: ${names.join(', ')})`,
+          },
+        ]
+      : [],
+  );
 }
 
 /**

@@ -87,6 +87,27 @@ void describe('conflicts configuration', () => {
     assert.equal(settings?.resolverModule, './resolver.ts');
   });
 
+  void test('refused: an originPriority naming a node the topology does not have, at its exact path', () => {
+    assert.deepEqual(
+      problems({
+        topology: {
+          shape: 'pair',
+          nodes: [node('eu'), node('us')],
+          links: [
+            {
+              from: 'eu',
+              to: 'us',
+              apply: { conflicts: { policy: 'origin-priority', originPriority: ['eu', 'usa'] } },
+            },
+          ],
+        },
+      }),
+      [
+        'topology.links[0].apply.conflicts.originPriority[1]: "usa" is not a node of the topology (nodes: eu, us)',
+      ],
+    );
+  });
+
   void test('refused: conflicts on a MariaDB target, a custom policy without a resolver, origin priority without nodes, a bad retention', () => {
     assert.deepEqual(
       problems({
