@@ -25,6 +25,7 @@ import { remoteWins } from './resolve.ts';
 import { loadResolver } from './resolver-module.ts';
 import {
   isNewer,
+  sameVersion,
   tablePolicy,
   type Conflict,
   type ConflictKind,
@@ -263,8 +264,24 @@ export class ConflictWriter<C extends TargetConnection> {
     tombstone: Version | null,
   ): Promise<CdcError | null> {
     if (tombstone === null && event.op === 'c') return this.insertMissing(connection, check, event);
+    // A custom resolver decides a missing row too (shown no local row and the tombstone's version) where it is
+    // a conflict: an update of a missing row, an insert older than the key's delete. An insert later than the
+    // delete is the key coming back, and the change's own version competes with nothing (resolve.ts).
+    const conflicting =
+      tombstone === null
+        ? true
+        : !sameVersion(tombstone, check.remote) && (event.op === 'u' || isNewer(tombstone, check.remote));
+    const asked =
+      check.policy.policy === 'custom' && this.settings.resolver !== undefined && conflicting
+        ? this.resolveMissing(check, kind, tombstone, event)
+        : null;
+    if (asked?.action === 'dead-letter')
+      return this.deadLetter(connection, check, event, kind, null, tombstone, asked.reason);
     const policy = check.policy.policy === 'custom' ? 'last-writer-wins' : check.policy.policy;
-    if (tombstone !== null && !remoteWins(policy, this.settings, tombstone, check.remote)) {
+    const wins = asked
+      ? asked.action !== 'keep-local'
+      : tombstone === null || remoteWins(policy, this.settings, tombstone, check.remote);
+    if (!wins) {
       await this.record(
         connection,
         check,
@@ -293,11 +310,40 @@ export class ConflictWriter<C extends TargetConnection> {
         );
       }
     }
-    const failed = await this.insertMissing(connection, check, event);
+    // A resolver's row is inserted over the change's (the key stays the change's).
+    const row = asked?.action === 'write' ? { ...event.after, ...asked.row, ...check.key } : event.after;
+    const failed = await this.insertMissing(connection, check, event, row);
     // An insert later than the key's delete is the key coming back (deleted, then inserted again): no conflict.
-    if (failed === null && event.op === 'u')
-      await this.record(connection, check, event, kind, null, tombstone, 'applied_remote');
+    if (failed === null && (event.op === 'u' || asked !== null))
+      await this.record(
+        connection,
+        check,
+        event,
+        kind,
+        null,
+        tombstone,
+        asked?.action === 'write' ? 'merged' : 'applied_remote',
+      );
     return failed;
+  }
+
+  /** The custom resolver's answer for a change whose row is missing (deleted here, or never here). */
+  private resolveMissing(
+    check: Check,
+    kind: ConflictKind,
+    tombstone: Version | null,
+    event: InsertEvent | UpdateEvent,
+  ): Resolution {
+    return this.settings.resolver!({
+      kind,
+      table: check.table,
+      key: check.key,
+      local: null,
+      localVersion: tombstone,
+      remoteBefore: event.before,
+      remoteAfter: event.after,
+      remoteVersion: check.remote,
+    });
   }
 
   /**
@@ -350,17 +396,8 @@ export class ConflictWriter<C extends TargetConnection> {
     statement: Statement | null,
     outcome: ConflictOutcome,
   ): Promise<CdcError | null> {
-    if (resolution?.action === 'dead-letter') {
-      await this.record(connection, check, event, kind, local.json, local.version, 'dead_lettered');
-      return new CdcError(
-        'APPLY_FAILED',
-        `conflict on ${check.shape.sql} key ${check.keyJson}: ${resolution.reason}`,
-        {
-          table: check.shape.sql,
-          position: formatPosition(event.source.position),
-        },
-      );
-    }
+    if (resolution?.action === 'dead-letter')
+      return this.deadLetter(connection, check, event, kind, local.json, local.version, resolution.reason);
     if (statement) {
       const failed = await this.guarded(connection, check, event, statement);
       if (failed) return failed;
@@ -370,6 +407,23 @@ export class ConflictWriter<C extends TargetConnection> {
     const final = resolution?.action === 'write' ? 'merged' : outcome;
     await this.record(connection, check, event, kind, local.json, local.version, final);
     return null;
+  }
+
+  /** A resolver sent the change to the dead letters: recorded, nothing written. */
+  private async deadLetter(
+    connection: C,
+    check: Check,
+    event: ChangeEvent,
+    kind: ConflictKind,
+    localJson: string | null,
+    localVersion: Version | null,
+    reason: string,
+  ): Promise<CdcError> {
+    await this.record(connection, check, event, kind, localJson, localVersion, 'dead_lettered');
+    return new CdcError('APPLY_FAILED', `conflict on ${check.shape.sql} key ${check.keyJson}: ${reason}`, {
+      table: check.shape.sql,
+      position: formatPosition(event.source.position),
+    });
   }
 
   /** Runs a write under a savepoint: a unique-key violation is rolled back, recorded and dead-lettered. */
@@ -455,8 +509,9 @@ export class ConflictWriter<C extends TargetConnection> {
     connection: C,
     check: Check,
     event: InsertEvent | UpdateEvent,
+    row: Row = event.after,
   ): Promise<CdcError | null> {
-    const statement = this.insert1(check, event.after);
+    const statement = this.insert1(check, row);
     const written = await connection.run({
       text: `${statement.text} ${this.dialect.onAnyConflictNothing}`,
       values: statement.values,

@@ -11,7 +11,7 @@ import type { ChangeEvent, Row } from '../../../schemas/events/change-event.ts';
 import type { TableSchema } from '../../../schemas/events/table-schema.ts';
 import { PostgresSink } from '../../../services/apply/postgres/postgres-sink.ts';
 import { readConflicts, type ConflictRecord } from '../../../services/apply/conflicts/conflict-log.ts';
-import type { ConflictSettings, TablePolicy } from '../../../services/apply/conflicts/types.ts';
+import type { Conflict, ConflictSettings, TablePolicy } from '../../../services/apply/conflicts/types.ts';
 import type { EventFailure } from '../../../services/apply/sink.ts';
 import { PostgresConnection } from '../../../services/apply/postgres/postgres-connection.ts';
 import { silentLogger } from '../../../common/logger.ts';
@@ -434,6 +434,51 @@ void describe('conflicts on PostgreSQL: two regions', () => {
     assert.deepEqual((await conflicts('a', table)).map(pick), [
       { kind: 'update_differs', policy: 'custom', outcome: 'merged' },
     ]);
+  });
+
+  void test("custom resolver on a missing row: it is asked about an update of a key deleted elsewhere (local null, the tombstone's version), and its answer holds on both nodes", async () => {
+    const table = itemsTable();
+    const seen: Conflict[] = [];
+    await configure({
+      defaults: { policy: 'custom', columns: {} },
+      // Deletes win, whichever is later.
+      resolver: (conflict) => {
+        seen.push(conflict);
+        if (conflict.remoteAfter === null) return { action: 'apply-remote' };
+        return conflict.local === null ? { action: 'keep-local' } : { action: 'apply-remote' };
+      },
+    });
+    await seed(table, [{ id: 60n, qty: 0, note: 'x' }]);
+    const name = `public."${table.table}"`;
+    const ta = await local('a', `DELETE FROM ${name} WHERE id = 60`);
+    const tb = await local('b', `UPDATE ${name} SET note = 'b' WHERE id = 60`);
+    await replicate('b', tb, [
+      { op: 'u', table, before: { id: 60n, qty: 0, note: 'x' }, after: { id: 60n, qty: 0, note: 'b' } },
+    ]);
+    await replicate('a', ta, [{ op: 'd', table, before: { id: 60n, qty: 0, note: 'x' } }]);
+    assert.equal(await converged(table, 60), null);
+    const missing = seen.find((conflict) => conflict.kind === 'update_missing');
+    assert.equal(missing?.local, null);
+    assert.deepEqual(missing?.localVersion, { commitMicros: ta, origin: 'a' });
+    assert.deepEqual((await conflicts('a', table)).map(pick), [
+      { kind: 'update_missing', policy: 'custom', outcome: 'skipped' },
+    ]);
+    assert.deepEqual((await conflicts('b', table)).map(pick), [
+      { kind: 'delete_differs', policy: 'custom', outcome: 'applied_remote' },
+    ]);
+    // An insert older than the delete is asked about too; one later than the delete is the key coming back.
+    await replicate('b', ta - 1n, [{ op: 'c', table, after: { id: 60n, qty: 1, note: 'late' } }]);
+    assert.equal(await rowOf('a', table, 60), null);
+    await replicate('b', ta + 1n, [{ op: 'c', table, after: { id: 60n, qty: 2, note: 'again' } }]);
+    assert.deepEqual(await rowOf('a', table, 60), { id: '60', qty: '2', note: 'again' });
+    assert.deepEqual(
+      seen.map((conflict) => [conflict.kind, conflict.remoteAfter?.note ?? null]),
+      [
+        ['update_missing', 'b'],
+        ['delete_differs', null],
+        ['insert_exists', 'late'],
+      ],
+    );
   });
 
   void test('no false conflict: a float the old image carries at its decoded precision and an unchanged TOAST column are compared as the target stores them', async () => {
