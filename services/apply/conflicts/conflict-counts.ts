@@ -21,6 +21,16 @@ export class ConflictCounts {
     this.pending.push(seen);
   }
 
+  /** A point to roll back to (a savepoint's counts). */
+  mark(): number {
+    return this.pending.length;
+  }
+
+  /** Forgets what was noted since `mark`: it was rolled back to a savepoint. */
+  rollbackTo(mark: number): void {
+    this.pending.length = Math.min(mark, this.pending.length);
+  }
+
   commit(): void {
     for (const seen of this.pending) {
       const key = [seen.table, seen.kind, seen.policy, seen.outcome].join('\u0000');

@@ -38,6 +38,8 @@ import {
 import { keyJson, rowJson } from './values-json.ts';
 
 const SAVEPOINT = 'cdc_conflict';
+/** Around a key change's delete and insert, so an insert that cannot land undoes the delete too. */
+const MOVE_SAVEPOINT = 'cdc_conflict_move';
 /** Tombstones deleted per collection, so one target transaction never carries a long delete. */
 const COLLECT_LIMIT = 1_000;
 const COLLECT_EVERY_MILLIS = 60_000;
@@ -53,6 +55,9 @@ interface Check {
   readonly remote: Version;
 }
 
+/** What `record` was called with, to write a record again after a savepoint rolled it back. */
+type RecordArgs = [Check, ChangeEvent, ConflictKind, string | null, Version | null, ConflictOutcome];
+
 export class ConflictWriter<C extends TargetConnection> {
   readonly counts = new ConflictCounts();
   private readonly syntax: StatementSyntax;
@@ -63,6 +68,8 @@ export class ConflictWriter<C extends TargetConnection> {
   private readonly prepared = new WeakSet<TableShape>();
   /** Shapes whose trigger the open target transaction created: known only once it commits. */
   private pendingPrepared: TableShape[] = [];
+  /** While set, records written are also kept here (a key change may roll them back and write them again). */
+  private capture: RecordArgs[] | null = null;
 
   constructor(syntax: StatementSyntax, dialect: ConflictDialect<C>, settings: ConflictSettings) {
     this.syntax = syntax;
@@ -153,14 +160,42 @@ export class ConflictWriter<C extends TargetConnection> {
     shape: TableShape,
     event: UpdateEvent & { readonly before: Row },
   ): Promise<CdcError | null> {
+    await connection.run({ text: `SAVEPOINT ${MOVE_SAVEPOINT}`, values: [] });
+    const counted = this.counts.mark();
     const removed = await this.write(connection, link, shape, {
       ...event,
       op: 'd',
       before: event.before,
       after: null,
     });
-    if (removed) return removed;
-    return this.write(connection, link, shape, { ...event, op: 'c', before: null, after: event.after });
+    // A delete sent to the dead letters wrote nothing but its record.
+    if (removed) {
+      await connection.run({ text: `RELEASE SAVEPOINT ${MOVE_SAVEPOINT}`, values: [] });
+      return removed;
+    }
+    const records: RecordArgs[] = [];
+    this.capture = records;
+    let added: CdcError | null;
+    try {
+      added = await this.write(connection, link, shape, {
+        ...event,
+        op: 'c',
+        before: null,
+        after: event.after,
+      });
+    } finally {
+      this.capture = null;
+    }
+    if (added === null) {
+      await connection.run({ text: `RELEASE SAVEPOINT ${MOVE_SAVEPOINT}`, values: [] });
+      return null;
+    }
+    // The new key cannot be written: the old key's delete is undone too, so nothing of the change is written
+    // (what a rejected change promises), and only the insert's conflict is recorded.
+    await connection.run({ text: `ROLLBACK TO SAVEPOINT ${MOVE_SAVEPOINT}`, values: [] });
+    this.counts.rollbackTo(counted);
+    for (const args of records) await this.record(connection, ...args);
+    return added;
   }
 
   private async insert(connection: C, check: Check, event: InsertEvent): Promise<CdcError | null> {
@@ -461,6 +496,7 @@ export class ConflictWriter<C extends TargetConnection> {
     localVersion: Version | null,
     outcome: ConflictOutcome,
   ): Promise<void> {
+    this.capture?.push([check, event, kind, localJson, localVersion, outcome]);
     const remote = event.after ?? event.before;
     await connection.run(
       recordConflict(

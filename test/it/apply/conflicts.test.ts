@@ -351,6 +351,31 @@ void describe('conflicts on PostgreSQL: two regions', () => {
     assert.deepEqual(await converged(table, 51), { id: '51', qty: '0', note: 'x' });
   });
 
+  void test('a key move whose new row violates a unique key is dead-lettered whole: the old row stays, only the violation is recorded', async () => {
+    await configure({});
+    const table = itemsTable();
+    await seed(table, [{ id: 70n, qty: 0, note: 'x70' }]);
+    const name = `public."${table.table}"`;
+    await regions.b.db.query(`CREATE UNIQUE INDEX ON ${name} (note)`);
+    await local('b', `INSERT INTO ${name} VALUES (72, 0, 'taken')`);
+    const ta = await local('a', `UPDATE ${name} SET id = 71, note = 'taken' WHERE id = 70`);
+    const failures = await replicate('a', ta, [
+      { op: 'u', table, before: { id: 70n, qty: 0, note: 'x70' }, after: { id: 71n, qty: 0, note: 'taken' } },
+    ]);
+    assert.equal(failures.length, 1);
+    assert.match(failures[0]!.error.message, /violates a unique key.*\(note\)=\(taken\)/);
+    assert.deepEqual(await rowOf('b', table, 70), { id: '70', qty: '0', note: 'x70' });
+    assert.equal(await rowOf('b', table, 71), null);
+    assert.deepEqual((await conflicts('b', table)).map(pick), [
+      { kind: 'unique_violation', policy: 'last-writer-wins', outcome: 'dead_lettered' },
+    ]);
+    const tombstones = await regions.b.db.query(
+      'SELECT key_json FROM cdc_apply.tombstones WHERE table_name = $1',
+      [`public.${table.table}`],
+    );
+    assert.deepEqual(tombstones, []);
+  });
+
   void test('delete–delete: both record delete_missing and skip; the key stays deleted', async () => {
     const table = itemsTable();
     await seed(table, [{ id: 4n, qty: 0, note: 'x' }]);
