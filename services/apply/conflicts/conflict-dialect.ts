@@ -10,7 +10,13 @@ import type { Version } from './types.ts';
 export interface LocalRow {
   /** The row as JSON text, as the target reads it back. */
   readonly json: string;
-  /** The row's version; null when the open target transaction wrote it (an earlier change of this source transaction). */
+  /**
+   * The row's version; null when the open target transaction wrote it (an earlier change of this source
+   * transaction). A row written under a savepoint (the sink runs each change under one when it dead-letters)
+   * has a subtransaction's xmin, which PostgreSQL does not tell apart from an old row's here: it reads as the
+   * local node's oldest version (time 0). Every path that meets such a row compares it with the change's old
+   * image first, which matches, so that version decides nothing; do not rely on null alone for "written here".
+   */
   readonly version: Version | null;
   /** Columns of the compared image whose local value equals it, compared by the target itself (types, collations). */
   readonly equal: ReadonlySet<string>;
