@@ -28,6 +28,8 @@ export interface ConvergenceRun {
   readonly hot: boolean;
   readonly transactionsPerWriter: number;
   readonly linkApply?: Readonly<Record<string, unknown>>;
+  /** Primary-key changes among the writers' statements (default true). */
+  readonly keyChanges?: boolean;
   /** Chaos actions to draw from (all by default). */
   readonly chaos?: readonly Chaos[];
 }
@@ -79,6 +81,7 @@ export async function runConvergence(t: TestContext, run: ConvergenceRun, seed: 
           hot: run.hot,
           seed: seed + index,
           transactions: run.transactionsPerWriter,
+          ...(run.keyChanges !== undefined ? { keyChanges: run.keyChanges } : {}),
           onCommit: () => commits++,
           gate,
         }),
@@ -108,7 +111,8 @@ async function chaosSchedule(
   const random = seededRandom(seed ^ 0x5eed);
   const pick = (n: number) => Math.floor(random() * n);
   const paused = new Set<string>();
-  writers.next.at = 15 + pick(30);
+  // Without actions the writers run free.
+  writers.next.at = actions.length === 0 ? Infinity : 15 + pick(30);
   for (;;) {
     const next = writers.next.at;
     await waitFor(
@@ -201,10 +205,13 @@ async function assertConverged(
         last = await read();
         return divergence(last, 1).length === 0;
       },
-      { timeoutMs: 180_000, intervalMs: 1_000 },
+      { timeoutMs: 120_000, intervalMs: 1_000 },
     );
   } catch {
-    assert.fail(`seed=${seed}: the nodes did not converge; they differ at:\n${divergence(last).join('\n')}`);
+    const differing = divergence(last);
+    assert.fail(
+      `seed=${seed}: the nodes did not converge; they differ at:\n${differing.join('\n')}\n${await conflictsAt(regions, differing.slice(0, 3))}`,
+    );
   }
   await regions.waitDrained(120_000);
   const final = await read();
@@ -241,4 +248,25 @@ async function allConflicts(regions: Regions): Promise<ConflictEntry[]> {
     cursor = page.next ?? undefined;
   } while (cursor !== undefined);
   return all;
+}
+
+/** Conflict handling of the hot-key runs: last-writer-wins rows, and `counters.total` merged as a delta. */
+export const HOT_KEY_CONFLICTS = {
+  conflicts: { policy: 'last-writer-wins', tables: { 'public.counters': { columns: { total: 'delta' } } } },
+} as const;
+
+/** The recorded conflicts of the first differing keys, for a divergence report. */
+async function conflictsAt(regions: Regions, lines: readonly string[]): Promise<string> {
+  const keys = lines.flatMap((line) => /^items:(\d+):/.exec(line)?.[1] ?? []);
+  const all = await allConflicts(regions);
+  const shown = all.filter((c) =>
+    keys.some((key) => new RegExp(`[:"]${key}["},]`).test(JSON.stringify(c.key))),
+  );
+  return [
+    `conflicts recorded for items ${keys.join(', ')}:`,
+    ...shown.map(
+      (c) =>
+        `  ${c.replica} ${c.kind} ${c.policy} → ${c.outcome}: local ${JSON.stringify(c.local)} (${c.localOrigin} @ ${c.localCommitTs}) remote ${JSON.stringify(c.remote)} (${c.remoteOrigin} @ ${c.remoteCommitTs})`,
+    ),
+  ].join('\n');
 }

@@ -47,6 +47,8 @@ export interface WriterOptions {
   readonly hot: boolean;
   readonly seed: number;
   readonly transactions: number;
+  /** Primary-key changes among the statements (default true). */
+  readonly keyChanges?: boolean;
   /** Called after each commit (the chaos schedule paces itself on these). */
   readonly onCommit?: () => void;
   /** Awaited before each transaction: holds the writer while the chaos schedule lags behind it. */
@@ -146,7 +148,7 @@ export async function runWriter(database: NodeDatabase, options: WriterOptions):
               `UPDATE items SET val = '${val}', region = '${options.region}' WHERE id = ${id}`,
             );
             if (changed > 0) touches.push({ kind: 'write', key: id });
-          } else if (roll < 65) {
+          } else if (roll < 65 && options.keyChanges !== false) {
             // A primary-key change: the row moves to another key (a unique violation rolls the transaction back).
             const to = key();
             if (to !== id && (await session.query(`UPDATE items SET id = ${to} WHERE id = ${id}`)) > 0)
