@@ -369,16 +369,7 @@ export class ConflictWriter<C extends TargetConnection> {
     tombstone: Version | null,
     event: InsertEvent | UpdateEvent,
   ): Resolution {
-    return this.settings.resolver!({
-      kind,
-      table: check.table,
-      key: check.key,
-      local: null,
-      localVersion: tombstone,
-      remoteBefore: event.before,
-      remoteAfter: event.after,
-      remoteVersion: check.remote,
-    });
+    return this.settings.resolver!(conflictOf(check, kind, null, tombstone, event));
   }
 
   /**
@@ -394,19 +385,10 @@ export class ConflictWriter<C extends TargetConnection> {
 
   /** A custom resolver's answer, or the policy's, for a conflict over a whole row. */
   private resolve(check: Check, kind: ConflictKind, local: LocalRow, event: ChangeEvent): Resolution {
-    if (check.policy.policy === 'custom' && this.settings.resolver) {
-      const conflict: Conflict = {
-        kind,
-        table: check.table,
-        key: check.key,
-        local: JSON.parse(local.json) as Record<string, unknown>,
-        localVersion: local.version,
-        remoteBefore: event.before,
-        remoteAfter: event.after,
-        remoteVersion: check.remote,
-      };
-      return this.settings.resolver(conflict);
-    }
+    if (check.policy.policy === 'custom' && this.settings.resolver)
+      return this.settings.resolver(
+        conflictOf(check, kind, JSON.parse(local.json) as Record<string, unknown>, local.version, event),
+      );
     const wins =
       local.version === null || remoteWins(check.policy.policy, this.settings, local.version, check.remote);
     return wins ? { action: 'apply-remote' } : { action: 'keep-local' };
@@ -580,6 +562,26 @@ function movesKey(shape: TableShape, event: UpdateEvent): event is UpdateEvent &
 
 function pickKey(shape: TableShape, row: Row): Row {
   return Object.fromEntries(shape.table.key.map((name) => [name, row[name] ?? null]));
+}
+
+/** What a custom resolver is shown. */
+function conflictOf(
+  check: Check,
+  kind: ConflictKind,
+  local: Record<string, unknown> | null,
+  localVersion: Version | null,
+  event: ChangeEvent,
+): Conflict {
+  return {
+    kind,
+    table: check.table,
+    key: check.key,
+    local,
+    localVersion,
+    remoteBefore: event.before,
+    remoteAfter: event.after,
+    remoteVersion: check.remote,
+  };
 }
 
 /** `before` when it carries the whole key. */
