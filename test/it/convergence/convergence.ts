@@ -209,8 +209,17 @@ async function assertConverged(
     );
   } catch {
     const differing = divergence(last);
+    const expected = expectations(committed, run.hot);
+    const counters = Object.entries(last).flatMap(([node, rows]) =>
+      [...expected.counters]
+        .filter(([id, total]) => rows.get(`counters:${id}`) !== String(total))
+        .map(
+          ([id, total]) =>
+            `counter ${id} on ${node}: ${rows.get(`counters:${id}`)}, increments sum to ${total}`,
+        ),
+    );
     assert.fail(
-      `seed=${seed}: the nodes did not converge; they differ at:\n${differing.join('\n')}\n${await conflictsAt(regions, differing.slice(0, 3))}`,
+      `seed=${seed}: the nodes did not converge; they differ at:\n${differing.join('\n')}\n${counters.join('\n')}\n${await conflictsAt(regions, differing.slice(0, 3))}`,
     );
   }
   await regions.waitDrained(120_000);
@@ -259,9 +268,9 @@ export const HOT_KEY_CONFLICTS = {
 async function conflictsAt(regions: Regions, lines: readonly string[]): Promise<string> {
   const keys = lines.flatMap((line) => /^items:(\d+):/.exec(line)?.[1] ?? []);
   const all = await allConflicts(regions);
-  const shown = all.filter((c) =>
-    keys.some((key) => new RegExp(`[:"]${key}["},]`).test(JSON.stringify(c.key))),
-  );
+  const shown = all
+    .filter((c) => c.table.endsWith('.items'))
+    .filter((c) => keys.some((key) => new RegExp(`[:"]${key}["},]`).test(JSON.stringify(c.key))));
   return [
     `conflicts recorded for items ${keys.join(', ')}:`,
     ...shown.map(
