@@ -218,8 +218,12 @@ async function assertConverged(
             `counter ${id} on ${node}: ${rows.get(`counters:${id}`)}, increments sum to ${total}`,
         ),
     );
+    const workers = (await regions.workers()).map(
+      (w) =>
+        `link ${w.name}: ${w.state}, lag ${w.lagMillis} ms${w.lastError ? `, last error: ${w.lastError}` : ''}`,
+    );
     assert.fail(
-      `seed=${seed}: the nodes did not converge; they differ at:\n${differing.join('\n')}\n${counters.join('\n')}\n${await conflictsAt(regions, differing.slice(0, 3))}`,
+      `seed=${seed}: the nodes did not converge; they differ at:\n${differing.join('\n')}\n${counters.join('\n')}\n${workers.join('\n')}\n${await conflictsAt(regions, differing.slice(0, 3))}`,
     );
   }
   await regions.waitDrained(120_000);
