@@ -312,7 +312,13 @@ export class ConflictWriter<C extends TargetConnection> {
         : null;
     if (asked?.action === 'dead-letter')
       return this.deadLetter(connection, check, event, kind, null, tombstone, asked.reason);
-    const policy = check.policy.policy === 'custom' ? 'last-writer-wins' : check.policy.policy;
+    // Under keep-local, a tombstone the change's own origin left is that node's earlier delete, not a local
+    // version: the later of the two wins, or a key deleted and inserted again there would stay deleted here.
+    const policy =
+      check.policy.policy === 'custom' ||
+      (check.policy.policy === 'keep-local' && tombstone?.origin === check.remote.origin)
+        ? 'last-writer-wins'
+        : check.policy.policy;
     const wins = asked
       ? asked.action !== 'keep-local'
       : tombstone === null || remoteWins(policy, this.settings, tombstone, check.remote);

@@ -461,6 +461,19 @@ void describe('conflicts on PostgreSQL: two regions', () => {
     ]);
   });
 
+  void test("keep-local: a key deleted and later inserted again on the other node comes back here (the tombstone of that node's own delete is not a local version)", async () => {
+    const table = itemsTable();
+    await configure({ defaults: { policy: 'keep-local', columns: {} } });
+    await seed(table, [{ id: 90n, qty: 0, note: 'x' }]);
+    const name = `public."${table.table}"`;
+    const t1 = await local('a', `DELETE FROM ${name} WHERE id = 90`);
+    const t2 = await local('a', `INSERT INTO ${name} VALUES (90, 1, 'again')`);
+    await replicate('a', t1, [{ op: 'd', table, before: { id: 90n, qty: 0, note: 'x' } }]);
+    await replicate('a', t2, [{ op: 'c', table, after: { id: 90n, qty: 1, note: 'again' } }]);
+    assert.deepEqual(await converged(table, 90), { id: '90', qty: '1', note: 'again' });
+    assert.deepEqual(await conflicts('b', table), []);
+  });
+
   void test("custom resolver on a missing row: it is asked about an update of a key deleted elsewhere (local null, the tombstone's version), and its answer holds on both nodes", async () => {
     const table = itemsTable();
     const seen: Conflict[] = [];
