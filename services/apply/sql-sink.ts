@@ -22,6 +22,7 @@ import {
 } from '../../schemas/positions/position.ts';
 import { CdcError } from '../../common/errors.ts';
 import { silentLogger, type Logger } from '../../common/logger.ts';
+import { Backoff } from '../../common/retry.ts';
 import type { ApplyOptions, ApplyResult, EventFailure, Sink, SourceTransaction } from './sink.ts';
 import type { SqlDialect, Statement, TableShape, TargetConnection } from './sql-dialect.ts';
 import { RowWriter } from './row-writer.ts';
@@ -99,17 +100,30 @@ export class SqlSink<C extends TargetConnection> implements Sink {
 
   async prepare(): Promise<void> {
     await this.conflicts?.prepare();
-    const connection = await this.connect();
-    try {
-      for (const text of this.dialect.positions.create) await connection.run(sql(text));
-      if (this.conflicts)
-        for (const text of this.dialect.conflicts?.create ?? []) await connection.run(sql(text));
-      this.prepared = true;
-    } catch (error) {
-      throw this.classify(
-        error,
-        'cannot create the applied-position table cdc_apply.applied_position (or the conflict log and tombstones)',
-      );
+    // Several links into one database start together (a mesh) and run the same idempotent DDL at once;
+    // PostgreSQL can refuse one of two concurrent CREATE ... IF NOT EXISTS / OR REPLACE ("tuple concurrently
+    // updated", a unique violation in its catalog). Running it again settles it; a lasting failure still fails.
+    const backoff = new Backoff({ initialMs: 50, maxMs: 1_000 });
+    for (;;) {
+      const connection = await this.connect();
+      try {
+        for (const text of this.dialect.positions.create) await connection.run(sql(text));
+        if (this.conflicts)
+          for (const text of this.dialect.conflicts?.create ?? []) await connection.run(sql(text));
+        this.prepared = true;
+        return;
+      } catch (error) {
+        const failure = this.classify(
+          error,
+          'cannot create the applied-position table cdc_apply.applied_position (or the conflict log and tombstones)',
+        );
+        if (failure.retriable || backoff.attempts >= 5) throw failure;
+        this.logger.debug(
+          { err: failure },
+          'creating the sink tables raced another session; running it again',
+        );
+        await Backoff.sleep(backoff.next(), AbortSignal.timeout(5_000));
+      }
     }
   }
 

@@ -3,7 +3,7 @@
  * paused and resumed, and the capture and apply processes SIGKILLed (convergence.ts). Seeds as in pair.test.ts.
  */
 import { test } from 'node:test';
-import { HOT_KEY_CONFLICTS, runConvergence, seeds } from './convergence.ts';
+import { HOT_KEY_CONFLICTS, HOT_KEY_RUN, runConvergence, seeds } from './convergence.ts';
 
 const MESH = [
   { from: 'a', to: 'b' },
@@ -29,7 +29,7 @@ for (const seed of seeds(1))
 for (const seed of seeds(1))
   test(
     `mesh a ⇄ b ⇄ c, every region writing the same hot keys and counters, under partitions and SIGKILLs (seed ${seed})`,
-    { todo: 'hot keys diverge under the present conflict handling (see pair.test.ts)' },
+    HOT_KEY_RUN,
     (t) =>
       runConvergence(
         t,

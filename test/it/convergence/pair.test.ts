@@ -6,7 +6,7 @@
  * CDC_TEST_SEED to replay one).
  */
 import { test } from 'node:test';
-import { HOT_KEY_CONFLICTS, runConvergence, seeds } from './convergence.ts';
+import { HOT_KEY_CONFLICTS, HOT_KEY_RUN, runConvergence, seeds } from './convergence.ts';
 
 for (const seed of seeds(2))
   test(`pair a ⇄ b, writers on their own keys, under partitions and SIGKILLs (seed ${seed})`, (t) =>
@@ -30,12 +30,10 @@ for (const seed of seeds(2))
  * with primary-key changes about twenty keys differ. The assertions stay as they are; the report names the seed,
  * the keys and the conflicts recorded for them.
  */
-const HOT_DIVERGES = 'hot keys diverge under the present conflict handling (see the comment above)';
-
 for (const seed of seeds(1))
   test(
     `pair a ⇄ b, both writing the same hot keys and counters, under partitions and SIGKILLs (seed ${seed})`,
-    { todo: HOT_DIVERGES },
+    HOT_KEY_RUN,
     (t) =>
       runConvergence(
         t,
