@@ -186,7 +186,15 @@ export async function startRegions(options: RegionsOptions): Promise<Regions> {
       );
     },
     async cleanup() {
-      for (const role of ['capture', 'apply'] as const) await running[role].child.kill('SIGTERM');
+      for (const role of ['capture', 'apply'] as const) {
+        const child = running[role].child;
+        // A process that does not stop on SIGTERM is a shutdown defect, not a convergence one: it is said
+        // here and the process is killed, so the run's verdict stays about convergence.
+        await child.kill('SIGTERM', 30_000).catch(async (error: unknown) => {
+          console.log(`# the ${role} process did not stop within 30 s of SIGTERM; killed: ${String(error)}`);
+          await child.kill('SIGKILL');
+        });
+      }
       await rm(folder, { recursive: true, force: true });
       for (const node of Object.values(nodes)) await node.db.drop();
       for (const link of links) {
