@@ -4,8 +4,8 @@
  *   starting → copying (snapshot rows done/total) → catching-up (lag above the threshold) ⇄ in-sync
  *   any → failed (a task failed and no retry can fix it)
  *
- * Lag is the apply worker's: source commit to replica commit of the last applied transaction. The snapshot's
- * rows carry the snapshot's time, so the lag stays high until the copy is applied, then falls to the stream's.
+ * In sync means the copy has reached the replica (at least as many changes applied as the snapshot read) and
+ * the apply worker's lag (the age of the oldest change it holds and has not applied) is under the threshold.
  */
 import type { ApplyWorkerStatus, ConnectorStatus } from '../api/status-types.ts';
 
@@ -47,7 +47,11 @@ export function migrationPhase(
     };
   }
   const lag = worker.lagMillis;
-  if (lag === null || lag > inSyncLagMs) return { phase: 'catching-up', lagMillis: lag, rowsApplied };
+  // Apply lag is the age of the oldest change the worker holds and has not applied: 0 between batches too, so
+  // it alone cannot tell a replica that has not received the copy yet from one that is caught up.
+  const copied = snapshot === null || rowsApplied >= snapshot.rowsDone;
+  if (!copied || lag === null || lag > inSyncLagMs)
+    return { phase: 'catching-up', lagMillis: lag, rowsApplied };
   return { phase: 'in-sync', lagMillis: lag, rowsApplied };
 }
 

@@ -104,8 +104,14 @@ void describe('migration phase', () => {
       migrationPhase(connector({ snapshot: done }), worker({ lagMillis: 5000 }), 1000).phase,
       'catching-up',
     );
+    // A worker between batches reads lag 0: until the copy has been applied that is not in sync.
     assert.equal(
-      migrationPhase(connector({ snapshot: done }), worker({ lagMillis: 300 }), 1000).phase,
+      migrationPhase(connector({ snapshot: done }), worker({ lagMillis: 0, eventsApplied: 0 }), 1000).phase,
+      'catching-up',
+    );
+    assert.equal(
+      migrationPhase(connector({ snapshot: done }), worker({ lagMillis: 300, eventsApplied: 2100 }), 1000)
+        .phase,
       'in-sync',
     );
     const failed = migrationPhase(
