@@ -69,6 +69,8 @@ export class RunningConnector {
   readonly batches: CaptureBatch[] = [];
   readonly #abort = new AbortController();
   readonly #done: Promise<void>;
+  #gate: Promise<void> | null = null;
+  #openGate: (() => void) | null = null;
   error: unknown = null;
 
   constructor(config: MysqlConnectorConfigInput, resume: ResumePoint = { position: null, state: null }) {
@@ -76,11 +78,28 @@ export class RunningConnector {
     this.connector = connector;
     this.#done = (async () => {
       try {
-        for await (const batch of connector.stream(resume, this.#abort.signal)) this.batches.push(batch);
+        for await (const batch of connector.stream(resume, this.#abort.signal)) {
+          this.batches.push(batch);
+          if (this.#gate) await this.#gate;
+        }
       } catch (error) {
         this.error = error;
       }
     })();
+  }
+
+  /**
+   * Stops taking batches, as a slow publisher would: the connector reads on only as far as its own buffers let
+   * it, so a test can change the source at a known point of a snapshot. `release()` takes batches again.
+   */
+  hold(): void {
+    this.#gate ??= new Promise((resolve) => (this.#openGate = resolve));
+  }
+
+  release(): void {
+    this.#openGate?.();
+    this.#gate = null;
+    this.#openGate = null;
   }
 
   get events(): ChangeEvent[] {
@@ -126,6 +145,7 @@ export class RunningConnector {
 
   async stop(): Promise<void> {
     this.#abort.abort();
+    this.release();
     await this.#done;
   }
 }

@@ -231,10 +231,14 @@ void describe('initial snapshot handed over to the stream', () => {
       connectorConfig(db.name, { snapshot: 'initial', snapshotChunkRows: 100 }),
     );
     try {
+      // Held after its first chunk, the snapshot cannot reach b (200 chunks of a later) before b changes shape.
+      run.hold();
       await run.waitForEvents('the first chunk of a', (events) => events.length > 0);
       await db.sql.query('UPDATE b SET v = 1 WHERE id <= 100');
       await db.sql.query('ALTER TABLE b ADD COLUMN x INT NULL DEFAULT 5');
       await db.sql.query('UPDATE b SET v = 2, x = 6 WHERE id > 400');
+      assert.ok(!run.events.some((e) => e.table.table === 'b'), 'b not read before its column was added');
+      run.release();
       await waitFor('snapshot done', () => run.connector.status().snapshot?.done === true, {
         timeoutMs: 60_000,
       });
