@@ -5,7 +5,8 @@
  *
  * Resume: the position of the last published event carries the GTID position after its transaction and the
  * stream's seq; the state says whether a snapshot is unfinished and whether that transaction was published
- * only in part (then it is restreamed from its start, skipping the published events).
+ * only in part (then it is restreamed from its start, skipping the published events), and where a first start
+ * without a snapshot began streaming (stored before the connector reports it streams).
  */
 import mysql, { type Connection } from 'mysql2/promise';
 import type { CommitPosition, EventPosition } from '../../schemas/positions/position.ts';
@@ -48,7 +49,7 @@ import {
   type TablePattern,
 } from './types/catalog.ts';
 import { SchemaCache } from './types/schema-cache.ts';
-import { readPending, readStrings, type PendingState } from './resume-state.ts';
+import { readPending, readString, readStrings, type PendingState } from './resume-state.ts';
 
 const RECONNECT: BackoffPolicy = { initialMs: 200, maxMs: 10_000 };
 
@@ -68,6 +69,8 @@ export class MysqlConnector implements SourceConnector {
   #requested: string[] = [];
   #client: BinlogClient | null = null;
   #lagMillis: number | null = null;
+  /** A first start's position is yielded but not yet acknowledged as stored (see #streamStart). */
+  #startUnrecorded = false;
 
   constructor(config: MysqlConnectorConfigInput, logger: Logger = silentLogger) {
     this.#config = decodeMysqlConnectorConfig(config);
@@ -129,7 +132,13 @@ export class MysqlConnector implements SourceConnector {
           await Backoff.sleep(wait, signal);
         }
       }
-      const start = await this.#streamStart(resume.position, ready.snapshot, readPending(state.pending));
+      const { start, record } = await this.#streamStart(
+        resume.position,
+        ready.snapshot,
+        readPending(state.pending),
+        readString(state.streamFrom),
+      );
+      if (record !== null) yield withState(record);
       const overlap = SnapshotOverlap.of(
         ready.snapshot,
         this.#config.flavor,
@@ -211,11 +220,43 @@ export class MysqlConnector implements SourceConnector {
     }
   }
 
+  /**
+   * Where streaming begins. A first start without a snapshot begins at the server's current position and returns
+   * it as a batch to record: until that is stored, a restart would begin at a later current position and miss
+   * what was written meanwhile, so the connector reads `starting` until the batch is acknowledged.
+   */
   async #streamStart(
     position: EventPosition | null,
     snapshot: SnapshotState | null,
     pending: PendingState | null,
-  ): Promise<StreamStart> {
+    recordedFrom: string | null,
+  ): Promise<{ start: StreamStart; record: CaptureBatch | null }> {
+    const start = this.#streamStartFrom(position, snapshot, pending, recordedFrom);
+    if (start !== null) return { start, record: null };
+    const flavor = this.#config.flavor;
+    const control = await this.#connect();
+    try {
+      const from = await currentGtidPosition(control, flavor);
+      this.#startUnrecorded = true;
+      return {
+        start: { from: parseGtidPosition(flavor, from), seq: 0n, skip: null },
+        record: {
+          events: [],
+          commit: { kind: 'binlog', flavor, gtidSet: from, seq: 0n },
+          state: { streamFrom: from },
+        },
+      };
+    } finally {
+      await control.end();
+    }
+  }
+
+  #streamStartFrom(
+    position: EventPosition | null,
+    snapshot: SnapshotState | null,
+    pending: PendingState | null,
+    recordedFrom: string | null,
+  ): StreamStart | null {
     const flavor = this.#config.flavor;
     if (position !== null) {
       const commit = position.commit;
@@ -237,16 +278,8 @@ export class MysqlConnector implements SourceConnector {
     }
     if (snapshot !== null)
       return { from: parseGtidPosition(flavor, snapshot.from), seq: BigInt(snapshot.seq), skip: null };
-    const control = await this.#connect();
-    try {
-      return {
-        from: parseGtidPosition(flavor, await currentGtidPosition(control, flavor)),
-        seq: 0n,
-        skip: null,
-      };
-    } finally {
-      await control.end();
-    }
+    if (recordedFrom !== null) return { from: parseGtidPosition(flavor, recordedFrom), seq: 0n, skip: null };
+    return null;
   }
 
   async *#streamWithReconnect(
@@ -337,6 +370,7 @@ export class MysqlConnector implements SourceConnector {
   /** The binlog is kept by the server's own retention; acknowledging only records how far the consumer got. */
   acknowledge(commit: CommitPosition): Promise<void> {
     this.#confirmed = formatCommit(commit);
+    this.#startUnrecorded = false;
     return Promise.resolve();
   }
 
@@ -350,7 +384,7 @@ export class MysqlConnector implements SourceConnector {
     return {
       name: this.name,
       kind: this.#config.flavor,
-      state: this.#state,
+      state: this.#state === 'streaming' && this.#startUnrecorded ? 'starting' : this.#state,
       stream: `${this.#config.flavor} binlog as replica server id ${this.#config.serverId}`,
       confirmed: this.#confirmed,
       received: progress ? `${formatGtidPosition(progress.position)} (seq ${progress.seq})` : null,

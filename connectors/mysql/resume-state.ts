@@ -21,3 +21,8 @@ export function readPending(value: unknown): PendingState | null {
 export function readStrings(value: unknown): string[] {
   return Array.isArray(value) ? value.filter((item): item is string => typeof item === 'string') : [];
 }
+
+/** A text value (the GTID position a first start began at); anything else reads as absent. */
+export function readString(value: unknown): string | null {
+  return typeof value === 'string' ? value : null;
+}

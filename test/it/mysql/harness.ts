@@ -63,7 +63,7 @@ export function connectorConfig(
   };
 }
 
-/** A connector running in the background, collecting every batch it yields. */
+/** A connector running in the background, collecting (and acknowledging) every batch it yields. */
 export class RunningConnector {
   readonly connector: MysqlConnector;
   readonly batches: CaptureBatch[] = [];
@@ -80,6 +80,8 @@ export class RunningConnector {
       try {
         for await (const batch of connector.stream(resume, this.#abort.signal)) {
           this.batches.push(batch);
+          // Acknowledged as a publisher does once the batch is stored: a first start reports `streaming` only then.
+          if (batch.commit !== null) await connector.acknowledge(batch.commit);
           if (this.#gate) await this.#gate;
         }
       } catch (error) {

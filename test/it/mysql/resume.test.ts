@@ -42,6 +42,25 @@ void describe('resume from the last published position', () => {
     await db.drop();
   });
 
+  void test('a first start records where it began: what was written before its first event is not lost to a restart', async () => {
+    const config = connectorConfig(db.name);
+    const first = new RunningConnector(config);
+    await first.waitForState('streaming');
+    await first.stop();
+    assert.deepEqual(first.events, [], 'nothing was written yet');
+    await db.sql.query('INSERT INTO r VALUES (100, 0), (101, 0)');
+    const restarted = new RunningConnector(config, publishedUpTo(first.batches));
+    try {
+      const events = await restarted.waitForEvents(
+        'the rows written while stopped',
+        (all) => all.length >= 2,
+      );
+      assert.deepEqual(events.map(describeEvent), ['c:100', 'c:101']);
+    } finally {
+      await restarted.stop();
+    }
+  });
+
   void test('restarting inside a large transaction or after a whole one yields nothing twice and loses nothing', async () => {
     const config = connectorConfig(db.name, { maxTransactionEvents: 5 });
     const first = new RunningConnector(config);
@@ -53,13 +72,14 @@ void describe('resume from the last published position', () => {
     await first.waitForEvents('16 events', (events) => events.length >= 16);
     await first.stop();
 
-    // The large transaction came in pieces of 5, 5 and a last one of 2 that carries the total.
+    // First the recorded start, then the large transaction in pieces of 5, 5 and a last one of 2 with the total.
     const bigBatches = first.batches.filter((b) =>
       b.events.some((e) => e.after?.id === 4 || e.after?.id === 15),
     );
     assert.deepEqual(
       first.batches.map((b) => [b.events.length, b.commit !== null]),
       [
+        [0, true],
         [3, true],
         [5, false],
         [5, false],
@@ -86,7 +106,7 @@ void describe('resume from the last published position', () => {
       'c:16',
     ];
 
-    for (const cut of [2, 4]) {
+    for (const cut of [3, 5]) {
       const published = first.batches.slice(0, cut).flatMap((b) => b.events);
       const resumed = new RunningConnector(config, publishedUpTo(first.batches.slice(0, cut)));
       try {

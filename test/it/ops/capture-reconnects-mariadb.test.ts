@@ -31,8 +31,10 @@ test('a binlog stream lost and reconnected by the connector is counted once', as
   let failure: unknown = null;
   const done = (async () => {
     try {
-      for await (const batch of counted.stream({ position: null, state: null }, abort.signal))
+      for await (const batch of counted.stream({ position: null, state: null }, abort.signal)) {
         batches.push(batch);
+        if (batch.commit !== null) await counted.acknowledge(batch.commit);
+      }
     } catch (error) {
       failure = error;
     }
