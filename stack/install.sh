@@ -2,7 +2,8 @@
 # Installs what the local stack needs, only what is missing (a second run is a
 # quick no-op):
 #   - Debian packages: postgresql-15, mariadb-server, mariadb-client, a Java
-#     runtime (Kafka runs on it), Maven (to fetch Kafka's jars);
+#     runtime (Kafka runs on it), Maven (to fetch Kafka's jars), libfaketime
+#     (the clock-skew test runs a PostgreSQL whose clock is ahead);
 #   - Node >= 22.18 (Node 24 from the npm registry into .tools/ when the
 #     system's is older);
 #   - the npm packages (npm ci when node_modules is missing or stale);
@@ -58,7 +59,7 @@ mirror_jars_current() {
 }
 
 missing=()
-for pkg in postgresql-15 mariadb-server mariadb-client; do
+for pkg in postgresql-15 mariadb-server mariadb-client libfaketime; do
   deb_installed "$pkg" || missing+=("$pkg")
 done
 if ! command -v java >/dev/null 2>&1 || (($(java_major) < 17)); then
@@ -93,7 +94,7 @@ if ((${#missing[@]} > 0)); then
     trap - EXIT
   fi
 else
-  log "Debian packages: present (postgresql-15, mariadb-server, mariadb-client, java $(java_major))"
+  log "Debian packages: present (postgresql-15, mariadb-server, mariadb-client, libfaketime, java $(java_major))"
 fi
 
 # Checks that what the packages should have provided is really there.
