@@ -76,4 +76,9 @@ export interface Sink {
   missingRows?(): readonly MissingRowCount[];
   /** Conflicts detected, per table, kind, policy and outcome, since the sink was created (conflict handling on). */
   conflictCounts?(): readonly ConflictCount[];
+  /**
+   * The most a change's commit time was ahead of the target's clock in the last minute or two, in ms: its origin's
+   * clock runs ahead by at least that much (conflict handling on; null or absent otherwise).
+   */
+  clockSkewMillis?(): number | null;
 }

@@ -84,13 +84,21 @@ export class SqlSink<C extends TargetConnection> implements Sink {
       );
     this.conflicts =
       conflicts && dialect.conflicts
-        ? new ConflictWriter(dialect.syntax, dialect.conflicts, conflicts)
+        ? new ConflictWriter(dialect.syntax, dialect.conflicts, conflicts, this.logger)
         : null;
   }
 
   /** Conflicts detected, per table, kind, policy and outcome, since the sink was created. */
   conflictCounts(): readonly ConflictCount[] {
     return this.conflicts?.counts.counts() ?? [];
+  }
+
+  /**
+   * The most a change's commit time was ahead of the target's clock lately, in ms (its origin's clock runs
+   * ahead, which skews last-writer-wins); null without conflict handling, where it is not measured.
+   */
+  clockSkewMillis(): number | null {
+    return this.conflicts?.skew.aheadMillis() ?? null;
   }
 
   /** Updates and deletes that found no row, per table and operation, since the sink was created. */
@@ -267,6 +275,11 @@ export class SqlSink<C extends TargetConnection> implements Sink {
     onEventFailure: ((failure: EventFailure) => Promise<void>) | undefined,
   ): Promise<number> {
     let failed = 0;
+    // The target's clock, read once the batch is here, against the commit times last-writer-wins compares.
+    await conflicts.skew.measure(
+      connection,
+      items.map((item) => item.event),
+    );
     for (let start = 0; start < items.length;) {
       let end = start + 1;
       while (end < items.length && items[end]!.transactionIndex === items[start]!.transactionIndex) end++;

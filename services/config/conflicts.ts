@@ -5,6 +5,7 @@
  */
 import { z } from 'zod';
 import { COLUMN_POLICIES, ROW_POLICIES } from '../apply/conflicts/types.ts';
+import { DEFAULT_MAX_CLOCK_SKEW_MILLIS } from '../apply/conflicts/clock-skew.ts';
 
 const DURATION = /^(\d+)(ms|s|m|h|d)$/;
 const UNIT_MILLIS = { ms: 1, s: 1_000, m: 60_000, h: 3_600_000, d: 86_400_000 } as const;
@@ -57,6 +58,10 @@ export const conflictsSchema = z
         description:
           'How long a delete is remembered so an older insert or update cannot bring the row back. A change delayed longer than this can.',
       }),
+    maxClockSkewMillis: z.int().min(0).default(DEFAULT_MAX_CLOCK_SKEW_MILLIS).meta({
+      description:
+        "A change whose commit time is ahead of this node's clock by more than this (its origin's clock runs ahead, which biases last-writer-wins) is warned about, once a minute per origin node; `cdc_apply_clock_skew_seconds` reports the skew whatever its size.",
+    }),
     resolver: z.string().min(1).optional().meta({
       description:
         'Path of a module whose default export is the custom resolver `(conflict: Conflict) => Resolution` (services/apply/conflicts/types.ts); loaded at start-up. Required by policy `custom`.',

@@ -46,6 +46,10 @@ export class SerialSink implements Sink {
     return this.inner.conflictCounts?.() ?? [];
   }
 
+  clockSkewMillis(): number | null {
+    return this.inner.clockSkewMillis?.() ?? null;
+  }
+
   private next<T>(call: () => Promise<T>): Promise<T> {
     // Each call starts after the previous one settled, whatever its outcome.
     const result = this.turn.then(call, call);

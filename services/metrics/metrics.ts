@@ -34,6 +34,8 @@ export interface CdcMetrics {
   readonly conflicts: Counter<'replica' | 'table' | 'kind' | 'policy' | 'outcome'>;
   /** Age in seconds of the oldest change the replica has not applied yet; 0 when it is caught up. */
   readonly applyLagSeconds: Gauge<'replica'>;
+  /** How far ahead of the replica's clock the commit times of changes it applied lately were (conflict handling on). */
+  readonly applyClockSkewSeconds: Gauge<'replica'>;
   /** Prometheus text exposition of everything above. */
   render(): Promise<string>;
   readonly contentType: string;
@@ -107,6 +109,11 @@ export function createMetrics(options: MetricsOptions = {}): CdcMetrics {
     applyLagSeconds: gauge(
       'cdc_apply_lag_seconds',
       'Age of the oldest change not yet applied to the replica (0 when caught up).',
+      ['replica'],
+    ),
+    applyClockSkewSeconds: gauge(
+      'cdc_apply_clock_skew_seconds',
+      "The most a change's commit time was ahead of the replica's clock in the last minute or two (0 when none was): its origin's clock runs ahead by at least that much, which biases last-writer-wins. Links with conflict handling only.",
       ['replica'],
     ),
     render: () => registry.metrics(),

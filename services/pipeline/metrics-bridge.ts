@@ -1,7 +1,7 @@
 /**
  * Brings the tasks' own counters into the Prometheus metrics when they are scraped, so capture and apply code
- * stay free of metric plumbing: counters advance by what changed since the last scrape. (Lag gauges are set
- * from /status by the metrics route itself.)
+ * stay free of metric plumbing: counters advance by what changed since the last scrape, the clock-skew gauge
+ * takes the sink's value. (Lag gauges are set from /status by the metrics route itself.)
  */
 import type { CdcMetrics } from '../metrics/metrics.ts';
 import type { ApplyTask } from './apply-task.ts';
@@ -59,6 +59,8 @@ export class MetricsBridge {
         const key = `conflicts:${worker.name}:${seen.table}:${seen.kind}:${seen.policy}:${seen.outcome}`;
         this.#advance(m.conflicts, key, series, seen.count);
       }
+      const skew = task.sink.clockSkewMillis?.() ?? null;
+      if (skew !== null) m.applyClockSkewSeconds.set(labels, skew / 1000);
     }
   }
 

@@ -58,4 +58,6 @@ export interface ConflictDialect<C extends TargetConnection> {
   isUniqueViolation(error: unknown): boolean;
   /** The clause making an INSERT skip a row that violates any unique key (`ON CONFLICT DO NOTHING`). */
   readonly onAnyConflictNothing: string;
+  /** A query answering the target's clock now (not its transaction's start), microseconds since the epoch, as `micros`. */
+  readonly clock: string;
 }

@@ -13,6 +13,7 @@ import type {
 } from '../../../schemas/events/change-event.ts';
 import { formatPosition } from '../../../schemas/positions/position.ts';
 import { CdcError } from '../../../common/errors.ts';
+import { silentLogger, type Logger } from '../../../common/logger.ts';
 import type { Statement, StatementSyntax, TableShape, TargetConnection } from '../sql-dialect.ts';
 import { insertRows, unsentColumns } from '../statements.ts';
 import { allAssignments, chooseColumns, sentColumns } from './column-choice.ts';
@@ -21,6 +22,7 @@ import { microsToTimestamp } from '../postgres/sql.ts';
 import type { ConflictDialect, LocalRow, Locked } from './conflict-dialect.ts';
 import { recordConflict } from './conflict-log.ts';
 import { ConflictCounts } from './conflict-counts.ts';
+import { ClockSkew, DEFAULT_MAX_CLOCK_SKEW_MILLIS } from './clock-skew.ts';
 import { remoteWins } from './resolve.ts';
 import { loadResolver } from './resolver-module.ts';
 import {
@@ -60,6 +62,8 @@ type RecordArgs = [Check, ChangeEvent, ConflictKind, string | null, Version | nu
 
 export class ConflictWriter<C extends TargetConnection> {
   readonly counts = new ConflictCounts();
+  /** How far ahead of the target's clock the changes' commit times are: what skews last-writer-wins. */
+  readonly skew: ClockSkew;
   private readonly syntax: StatementSyntax;
   private readonly dialect: ConflictDialect<C>;
   private settings: ConflictSettings;
@@ -71,10 +75,20 @@ export class ConflictWriter<C extends TargetConnection> {
   /** While set, records written are also kept here (a key change may roll them back and write them again). */
   private capture: RecordArgs[] | null = null;
 
-  constructor(syntax: StatementSyntax, dialect: ConflictDialect<C>, settings: ConflictSettings) {
+  constructor(
+    syntax: StatementSyntax,
+    dialect: ConflictDialect<C>,
+    settings: ConflictSettings,
+    logger: Logger = silentLogger,
+  ) {
     this.syntax = syntax;
     this.dialect = dialect;
     this.settings = settings;
+    this.skew = new ClockSkew(
+      dialect.clock,
+      settings.maxClockSkewMillis ?? DEFAULT_MAX_CLOCK_SKEW_MILLIS,
+      logger,
+    );
   }
 
   /** The target transaction committed: its counts and triggers hold. */

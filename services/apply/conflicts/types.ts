@@ -95,6 +95,8 @@ export interface ConflictSettings {
   readonly originPriority: readonly string[];
   /** How long a tombstone is kept, in milliseconds. */
   readonly tombstoneRetentionMillis: number;
+  /** Changes whose commit time is ahead of the target's clock by more than this are warned about (clock-skew.ts). */
+  readonly maxClockSkewMillis?: number;
   /** Replication origin names and the node each stands for (a topology's link origins); others are parsed. */
   readonly originNodes?: Readonly<Record<string, string>>;
   /** The custom resolver. */

@@ -185,6 +185,8 @@ export function postgresConflicts(syntax: StatementSyntax): ConflictDialect<Post
 
     onAnyConflictNothing: 'ON CONFLICT DO NOTHING',
 
+    clock: 'SELECT (extract(epoch FROM clock_timestamp()) * 1000000)::bigint AS micros',
+
     isUniqueViolation(error) {
       return typeof error === 'object' && error !== null && (error as { code?: unknown }).code === '23505';
     },
