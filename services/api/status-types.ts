@@ -29,11 +29,25 @@ export interface ApplyWorkerStatus {
   readonly state: ApplyWorkerState;
   /** Last source position committed at the replica, formatted (formatPosition). */
   readonly appliedPosition: string | null;
-  /**
-   * Age in ms of the oldest change handed to the worker and not yet applied (now minus its source commit
-   * time); 0 when the worker is caught up and waits for changes, null while it is not consuming.
-   */
+  /** The same as endToEndLagMillis (the name kept for existing readers). */
   readonly lagMillis: number | null;
+  /**
+   * Age in ms of the oldest change not applied yet since its original commit (through PostgreSQL tiers, the
+   * first node's commit): the change being applied, or between batches, while the changelog holds more, an
+   * estimate of the next one's age (services/pipeline/apply-lag.ts). 0 when caught up (nothing left in the
+   * changelog, paused or not); null when unknown (no backlog sample, and the worker not consuming).
+   */
+  readonly endToEndLagMillis: number | null;
+  /**
+   * Age in ms of the same change since it was published into the changelog this worker reads (the Kafka
+   * record's timestamp): how far behind this link alone is. 0 when caught up; null when unknown.
+   */
+  readonly hopLagMillis: number | null;
+  /**
+   * Records of the changelog the worker's consumer group has not consumed yet (last stable offset minus the
+   * group's position), sampled every 2 s; null when no recent sample could be taken.
+   */
+  readonly backlogEvents: number | null;
   readonly eventsApplied: number;
   readonly transactionsApplied: number;
   readonly errors: number;

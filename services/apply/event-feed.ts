@@ -11,6 +11,8 @@ export interface ConsumedEvent {
   readonly topic: string;
   readonly partition: number;
   readonly offset: string;
+  /** When the record was published into its topic (Kafka's CreateTime), epoch ms; unknown to in-memory feeds. */
+  readonly publishedMillis?: number;
 }
 
 /**

@@ -1,4 +1,8 @@
-/** `cdc status`: the API's /status answer as two readable tables. */
+/**
+ * `cdc status`: the API's /status answer as two readable tables. A worker's LAG is end to end (since the
+ * change's original commit), HOP LAG since its publication into the changelog the worker reads, BACKLOG the
+ * records of that changelog not consumed yet.
+ */
 import type { ApplyWorkerStatus, ConnectorStatus, SnapshotProgress } from '../api/status-types.ts';
 import { renderTable } from './table.ts';
 
@@ -35,6 +39,8 @@ export function formatStatus(status: StatusResponse): string {
             'STATE',
             'APPLIED',
             'LAG',
+            'HOP LAG',
+            'BACKLOG',
             'EVENTS',
             'TXNS',
             'ERRORS',
@@ -46,7 +52,9 @@ export function formatStatus(status: StatusResponse): string {
             w.source,
             w.state,
             w.appliedPosition ?? '-',
-            formatLag(w.lagMillis, null),
+            formatLag(w.endToEndLagMillis, null),
+            formatLag(w.hopLagMillis, null),
+            w.backlogEvents === null ? '-' : String(w.backlogEvents),
             String(w.eventsApplied),
             String(w.transactionsApplied),
             String(w.errors),

@@ -28,6 +28,8 @@ export interface ConsumedEvent {
   readonly topic: string;
   readonly partition: number;
   readonly offset: string;
+  /** The record's timestamp (CreateTime: when the publisher sent it into this topic), epoch ms. */
+  readonly publishedMillis?: number;
   /** The message as it was in Kafka, for the dead-letter topic. */
   readonly key: Uint8Array | null;
   readonly value: Uint8Array;
@@ -100,6 +102,8 @@ export class ChangeConsumer {
   /** Group joins so far; handed to the handler with each batch (BatchControl.generation). */
   private generation = 0;
   private readonly heartbeatIntervalMs: number;
+  /** Per `topic/partition`, the next offset to read: what was committed, or passed over without a commit. */
+  private readonly consumedOffsets = new Map<string, bigint>();
 
   constructor(options: ConsumerOptions) {
     this.options = options;
@@ -115,6 +119,15 @@ export class ChangeConsumer {
       options.sessionTimeoutMs === undefined
         ? DEFAULT_HEARTBEAT_INTERVAL_MS
         : Math.min(DEFAULT_HEARTBEAT_INTERVAL_MS, Math.floor(options.sessionTimeoutMs / 3));
+  }
+
+  /**
+   * The next offset this consumer will read in a partition, if it read there: what it
+   * committed last, or the end of a fetch of only transaction markers or aborted records, which kafkajs passes
+   * over without a handler call and which needs no commit. Backlog sampling counts it as consumed.
+   */
+  consumedOffset(topic: string, partition: number): bigint | undefined {
+    return this.consumedOffsets.get(`${topic}/${partition}`);
   }
 
   /**
@@ -158,6 +171,10 @@ export class ChangeConsumer {
       await consumer.connect();
       consumer.on(consumer.events.GROUP_JOIN, () => {
         this.generation++;
+      });
+      consumer.on(consumer.events.END_BATCH_PROCESS, ({ payload }) => {
+        if (payload.batchSize === 0)
+          this.consumed(payload.topic, payload.partition, BigInt(payload.lastOffset) + 1n);
       });
       consumer.on(consumer.events.CRASH, ({ payload }) => {
         if (!payload.restart)
@@ -300,11 +317,17 @@ export class ChangeConsumer {
   private async commit(consumer: Consumer, topic: string, partition: number, offset: string): Promise<void> {
     try {
       await consumer.commitOffsets([{ topic, partition, offset }]);
+      this.consumed(topic, partition, BigInt(offset));
     } catch (error) {
       throw kafkaError(error, `cannot commit offsets of ${topic}/${partition}`, {
         group: this.options.groupId,
       });
     }
+  }
+
+  private consumed(topic: string, partition: number, next: bigint): void {
+    const key = `${topic}/${partition}`;
+    if (next > (this.consumedOffsets.get(key) ?? -1n)) this.consumedOffsets.set(key, next);
   }
 }
 
@@ -320,7 +343,15 @@ function decodeKnown(
   if (lookup(schemaIdOf(value)) === undefined) return null;
   try {
     const event = decodeEvent(message.key, value, lookup);
-    return { event, topic, partition, offset: message.offset, key: message.key, value };
+    return {
+      event,
+      topic,
+      partition,
+      offset: message.offset,
+      publishedMillis: Number(message.timestamp),
+      key: message.key,
+      value,
+    };
   } catch {
     // Left to decodeMessage, which decodes again and reports why it fails.
     return null;
@@ -355,7 +386,15 @@ async function decodeMessage(
   }
   try {
     const event = decodeEvent(message.key, value, lookup);
-    return { event, topic, partition, offset: message.offset, key: message.key, value };
+    return {
+      event,
+      topic,
+      partition,
+      offset: message.offset,
+      publishedMillis: Number(message.timestamp),
+      key: message.key,
+      value,
+    };
   } catch (error) {
     return undecodable(error, where, fields);
   }

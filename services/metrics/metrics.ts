@@ -32,8 +32,12 @@ export interface CdcMetrics {
   readonly applyMissingRows: Counter<'replica' | 'table' | 'op'>;
   /** Conflicts the replica's sink detected, by how they were resolved. */
   readonly conflicts: Counter<'replica' | 'table' | 'kind' | 'policy' | 'outcome'>;
-  /** Age in seconds of the oldest change the replica has not applied yet; 0 when it is caught up. */
+  /** Age in seconds of the oldest change the replica has not applied yet, since its original commit; 0 when caught up. */
   readonly applyLagSeconds: Gauge<'replica'>;
+  /** Age in seconds of that change since it was published into the changelog the replica reads (this hop). */
+  readonly applyHopLagSeconds: Gauge<'replica'>;
+  /** Records of the changelog the replica's consumer group has not consumed yet. */
+  readonly applyBacklogEvents: Gauge<'replica'>;
   /** How far ahead of the replica's clock the commit times of changes it applied lately were (conflict handling on). */
   readonly applyClockSkewSeconds: Gauge<'replica'>;
   /** Prometheus text exposition of everything above. */
@@ -108,7 +112,17 @@ export function createMetrics(options: MetricsOptions = {}): CdcMetrics {
     ]),
     applyLagSeconds: gauge(
       'cdc_apply_lag_seconds',
-      'Age of the oldest change not yet applied to the replica (0 when caught up).',
+      'Age of the oldest change not yet applied to the replica since its original commit, end to end through the tiers before it (0 when caught up).',
+      ['replica'],
+    ),
+    applyHopLagSeconds: gauge(
+      'cdc_apply_hop_lag_seconds',
+      'Age of the oldest change not yet applied to the replica since its publication into the changelog the replica reads (0 when caught up).',
+      ['replica'],
+    ),
+    applyBacklogEvents: gauge(
+      'cdc_apply_backlog_events',
+      "Records of the changelog the replica's consumer group has not consumed yet.",
       ['replica'],
     ),
     applyClockSkewSeconds: gauge(

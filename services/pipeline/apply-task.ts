@@ -12,6 +12,7 @@ import type { ApplyWorkerStatus } from '../api/status-types.ts';
 import type { CdcError } from '../../common/errors.ts';
 import type { Logger } from '../../common/logger.ts';
 import { defaultServerId, type KafkaConfig, type ReplicaConfig } from '../config/schema.ts';
+import { BacklogSampler } from '../kafka/backlog.ts';
 import { ChangeConsumer, type UndecodableRecord } from '../kafka/consumer.ts';
 import { DeadLetterPublisher } from '../kafka/dead-letter.ts';
 import { SerialSink } from '../dlq/serial-sink.ts';
@@ -61,6 +62,7 @@ export class ApplyTask {
   readonly #sink: Sink;
   readonly #supervisor: Supervisor;
   readonly #feed: TrackedFeed;
+  readonly #backlog: BacklogSampler;
   readonly #gate = new PauseGate();
   /** The worker's error count when it last made progress: errors up to it are recovered from. */
   #errorsAtProgress = 0;
@@ -82,9 +84,10 @@ export class ApplyTask {
     });
     // The changelog may be a copy in another cluster (replicas[].via); the group is kept where it is read.
     const changelog = changelogSource(replica, kafka);
+    const groupId = `${kafka.topicPrefix}.apply.${replica.name}`;
     const consumer = new ChangeConsumer({
       brokers: changelog.brokers,
-      groupId: `${kafka.topicPrefix}.apply.${replica.name}`,
+      groupId,
       topics: [changelog.changelog],
       prefix: changelog.prefix,
       sessionTimeoutMs: kafka.sessionTimeoutMs,
@@ -100,6 +103,15 @@ export class ApplyTask {
             },
           }
         : {}),
+    });
+    // Sampled apart from the worker, so a paused or restarting worker's backlog is known too.
+    this.#backlog = new BacklogSampler({
+      brokers: changelog.brokers,
+      groupId,
+      topic: changelog.changelog,
+      clientId: `${kafka.clientId}.backlog.${replica.name}`,
+      logger: taskLogger,
+      consumed: (partition) => consumer.consumedOffset(changelog.changelog, partition),
     });
     // The worker's progress (a batch done, or consuming started) marks earlier errors as recovered from.
     this.#feed = new TrackedFeed(consumer, () => {
@@ -120,12 +132,16 @@ export class ApplyTask {
   }
 
   async run(signal: AbortSignal): Promise<void> {
+    const sampling = new AbortController();
+    const sampled = this.#backlog.run(sampling.signal);
     try {
       await this.#supervisor.run(
         (taskSignal) => this.#gate.run((runSignal) => this.#worker.run(runSignal), taskSignal),
         signal,
       );
     } finally {
+      sampling.abort();
+      await sampled;
       await this.#sink.close();
       await this.#deadLetters.close();
     }
@@ -163,12 +179,17 @@ export class ApplyTask {
             : supervised === 'running' && worker.state === 'running'
               ? 'running'
               : 'starting';
+    const backlog = this.#backlog.backlog();
+    const lag = this.#feed.lag(backlog);
     return {
       name: this.name,
       source: this.#replica.source,
       state,
       appliedPosition: worker.appliedPosition,
-      lagMillis: this.#feed.lagMillis(),
+      lagMillis: lag.endToEndMillis,
+      endToEndLagMillis: lag.endToEndMillis,
+      hopLagMillis: lag.hopMillis,
+      backlogEvents: backlog.events,
       eventsApplied: worker.eventsApplied,
       transactionsApplied: worker.transactionsApplied,
       errors: worker.errors,

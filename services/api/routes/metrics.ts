@@ -21,7 +21,7 @@ export function metricsRoutes(status: StatusProvider, metrics: CdcMetrics) {
 }
 
 /**
- * A lag nobody knows right now (a worker paused or restarting) drops its series rather than keeping the last
+ * A lag nobody knows right now (a worker not consuming, with no recent backlog sample) drops its series rather than keeping the last
  * value: an absent series reads as unknown, a stale 0 would read as caught up.
  */
 function refreshLagGauges(status: StatusProvider, metrics: CdcMetrics): void {
@@ -36,8 +36,14 @@ function refreshLagGauges(status: StatusProvider, metrics: CdcMetrics): void {
   }
   for (const worker of status.workers()) {
     const labels = { replica: worker.name };
-    setOrDrop(metrics.applyLagSeconds, labels, worker.lagMillis === null ? null : worker.lagMillis / 1000);
+    setOrDrop(metrics.applyLagSeconds, labels, seconds(worker.endToEndLagMillis));
+    setOrDrop(metrics.applyHopLagSeconds, labels, seconds(worker.hopLagMillis));
+    setOrDrop(metrics.applyBacklogEvents, labels, worker.backlogEvents);
   }
+}
+
+function seconds(millis: number | null): number | null {
+  return millis === null ? null : millis / 1000;
 }
 
 function setOrDrop<L extends string>(

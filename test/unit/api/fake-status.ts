@@ -26,12 +26,17 @@ export function connector(overrides: Partial<ConnectorStatus> = {}): ConnectorSt
 }
 
 export function worker(overrides: Partial<ApplyWorkerStatus> = {}): ApplyWorkerStatus {
+  // lagMillis is the end-to-end lag under its older name: overriding it overrides both.
+  const lagMillis = overrides.lagMillis === undefined ? 250 : overrides.lagMillis;
   return {
     name: 'pg-replica',
     source: 'pg-main',
     state: 'running',
     appliedPosition: 'pg:0/1A2B3C#0',
-    lagMillis: 250,
+    lagMillis,
+    endToEndLagMillis: lagMillis,
+    hopLagMillis: lagMillis === null ? null : 200,
+    backlogEvents: lagMillis === null ? null : 3,
     eventsApplied: 1200,
     transactionsApplied: 300,
     errors: 1,

@@ -98,10 +98,11 @@ void describe('cdc status and snapshot against a running API', () => {
     const result = await cdc('status', '--api', url());
     assert.equal(result.code, 0, result.stderr);
     assert.match(result.stdout, /^CONNECTOR\s+KIND\s+STATE/m);
+    assert.match(result.stdout, /^WORKER\s+SOURCE\s+STATE\s+APPLIED\s+LAG\s+HOP LAG\s+BACKLOG\s+EVENTS/m);
     assert.match(result.stdout, /^pg-main\s+postgres\s+streaming\s+slot cdc_pg_main/m);
     assert.match(
       result.stdout,
-      /^pg-replica\s+pg-main\s+running\s+pg:0\/1A2B3C#0\s+250 ms\s+1200\s+300\s+1\s+1/m,
+      /^pg-replica\s+pg-main\s+running\s+pg:0\/1A2B3C#0\s+250 ms\s+200 ms\s+3\s+1200\s+300\s+1\s+1/m,
     );
   });
 
