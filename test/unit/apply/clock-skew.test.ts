@@ -37,7 +37,7 @@ test('changes committed before the target clock read report no skew and no warni
   ]);
   await flushed();
   assert.equal(skew.aheadMillis(), 0);
-  assert.deepEqual(log.lines, []);
+  assert.equal(log.lines.length, 0);
 });
 
 test('a change from the future reports how far ahead it was, and one above the threshold is warned about with its origin', async () => {
@@ -46,7 +46,7 @@ test('a change from the future reports how far ahead it was, and one above the t
   skew.observe(TARGET, [{ origin: 'b', commitMicros: TARGET + 50_000n }]);
   await flushed();
   assert.equal(skew.aheadMillis(), 50);
-  assert.deepEqual(log.lines, [], 'under the threshold: measured, not warned about');
+  assert.equal(log.lines.length, 0, 'under the threshold: measured, not warned about');
 
   skew.observe(TARGET, [
     { origin: 'b', commitMicros: TARGET + 30n * SECOND },
