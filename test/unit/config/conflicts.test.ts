@@ -142,4 +142,23 @@ void describe('conflicts configuration', () => {
       ],
     );
   });
+
+  void test('maxClockSkewMillis: 100 by default, set per link, refused below 0 at its exact path', () => {
+    const pair = (conflicts?: Record<string, unknown>) => ({
+      topology: {
+        shape: 'pair',
+        nodes: [node('a'), node('b')],
+        links: [{ from: 'a', to: 'b', ...(conflicts ? { apply: { conflicts } } : {}) }],
+      },
+    });
+    const skew = (config: PipelineConfig) =>
+      config.replicas.map((r) => conflictSettings(r)?.maxClockSkewMillis);
+    assert.deepEqual(skew(parse(pair())), [100, 100]);
+    assert.deepEqual(skew(parse(pair({ maxClockSkewMillis: 2_000 }))), [2_000, 2_000]);
+    // (Every error of a link's apply section is said once per direction today, hence the set.)
+    assert.deepEqual(
+      [...new Set(problems(pair({ maxClockSkewMillis: -1 })))],
+      ['topology.links[0].apply.conflicts.maxClockSkewMillis: must be at least 0'],
+    );
+  });
 });
