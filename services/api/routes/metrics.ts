@@ -21,8 +21,8 @@ export function metricsRoutes(status: StatusProvider, metrics: CdcMetrics) {
 }
 
 /**
- * A lag nobody knows right now (a worker not consuming, with no recent backlog sample) drops its series rather than keeping the last
- * value: an absent series reads as unknown, a stale 0 would read as caught up.
+ * A lag nobody knows right now (a worker not consuming, with no recent backlog sample) drops its series
+ * rather than keeping the last value: an absent series reads as unknown, a stale 0 would read as caught up.
  */
 function refreshLagGauges(status: StatusProvider, metrics: CdcMetrics): void {
   for (const connector of status.connectors()) {
