@@ -141,7 +141,12 @@ export async function startRegions(options: RegionsOptions): Promise<Regions> {
   };
   const workers = async (): Promise<readonly WorkerState[]> => {
     const response = await fetch(`${running.apply.api}/status`);
-    return ((await response.json()) as { workers: WorkerState[] }).workers;
+    const body = (await response.json()) as { workers?: WorkerState[] };
+    if (body.workers === undefined)
+      throw new Error(
+        `the apply process answered /status with ${response.status} ${JSON.stringify(body)}; its output ends with:\n${outputTail(running.apply.child, 40)}`,
+      );
+    return body.workers;
   };
 
   return {
