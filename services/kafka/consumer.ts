@@ -342,16 +342,7 @@ function decodeKnown(
   if (value === null || value.length < 10 || value[0] !== 0xc3 || value[1] !== 0x01) return null;
   if (lookup(schemaIdOf(value)) === undefined) return null;
   try {
-    const event = decodeEvent(message.key, value, lookup);
-    return {
-      event,
-      topic,
-      partition,
-      offset: message.offset,
-      publishedMillis: Number(message.timestamp),
-      key: message.key,
-      value,
-    };
+    return consumedEvent(topic, partition, message, value, decodeEvent(message.key, value, lookup));
   } catch {
     // Left to decodeMessage, which decodes again and reports why it fails.
     return null;
@@ -385,19 +376,21 @@ async function decodeMessage(
     });
   }
   try {
-    const event = decodeEvent(message.key, value, lookup);
-    return {
-      event,
-      topic,
-      partition,
-      offset: message.offset,
-      publishedMillis: Number(message.timestamp),
-      key: message.key,
-      value,
-    };
+    return consumedEvent(topic, partition, message, value, decodeEvent(message.key, value, lookup));
   } catch (error) {
     return undecodable(error, where, fields);
   }
+}
+
+function consumedEvent(
+  topic: string,
+  partition: number,
+  message: KafkaMessage,
+  value: Buffer,
+  event: ChangeEvent,
+): ConsumedEvent {
+  const { offset, key, timestamp } = message;
+  return { event, topic, partition, offset, publishedMillis: Number(timestamp), key, value };
 }
 
 function undecodable(error: unknown, where: string, fields: ErrorFields): CdcError {
