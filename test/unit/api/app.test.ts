@@ -193,6 +193,8 @@ void describe('metrics', () => {
     const { app } = await appWith(new FakeStatus());
     const body = (await app.inject({ method: 'GET', url: '/metrics' })).body;
     assert.match(body, /^cdc_apply_lag_seconds\{replica="pg-replica"\} 0\.25$/m);
+    assert.match(body, /^cdc_apply_hop_lag_seconds\{replica="pg-replica"\} 0\.2$/m);
+    assert.match(body, /^cdc_apply_backlog_events\{replica="pg-replica"\} 3$/m);
     assert.match(body, /^cdc_capture_lag_seconds\{connector="pg-main"\} 0\.012$/m);
     assert.doesNotMatch(body, /_milliseconds/);
   });
@@ -202,10 +204,10 @@ void describe('metrics', () => {
     const { app } = await appWith(status);
     assert.match((await app.inject({ method: 'GET', url: '/metrics' })).body, /^cdc_apply_lag_seconds\{/m);
     status.workerList = [worker({ state: 'paused', lagMillis: null })];
-    assert.doesNotMatch(
-      (await app.inject({ method: 'GET', url: '/metrics' })).body,
-      /^cdc_apply_lag_seconds\{/m,
-    );
+    const body = (await app.inject({ method: 'GET', url: '/metrics' })).body;
+    assert.doesNotMatch(body, /^cdc_apply_lag_seconds\{/m);
+    assert.doesNotMatch(body, /^cdc_apply_hop_lag_seconds\{/m);
+    assert.doesNotMatch(body, /^cdc_apply_backlog_events\{/m);
   });
 
   void test('process metrics carry the cdc_ prefix once', async () => {
