@@ -50,7 +50,11 @@ export interface ConflictDialect<C extends TargetConnection> {
    * delete made on this node does not bring the row back. Idempotent; called once per table shape.
    */
   prepareTable(connection: C, shape: TableShape, table: string): Promise<void>;
-  /** Stores a tombstone, keeping the newer version when one exists. */
+  /**
+   * Stores a tombstone, keeping the newer when the key has a replicated one. A local delete's tombstone (its
+   * version known only from its committed transaction) is replaced: the sink's own delete leaves one in this
+   * transaction that the change's version must replace, so a caller keeping an older local delete checks first.
+   */
   writeTombstone(connection: C, shape: TableShape, table: string, key: Row, version: Version): Promise<void>;
   removeTombstone(connection: C, shape: TableShape, table: string, key: Row): Promise<void>;
   /** Deletes at most `limit` tombstones older than the retention; returns how many. */

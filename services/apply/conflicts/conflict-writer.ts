@@ -280,7 +280,10 @@ export class ConflictWriter<C extends TargetConnection> {
     const { local, tombstone } = await this.lock(connection, check, compared);
     if (local === null) {
       // Deleted here too (delete–delete), or never here: the tombstone still stops an older insert from landing.
-      await this.dialect.writeTombstone(connection, check.shape, check.table, check.key, check.remote);
+      // Only the later of the two deletes may stand as the key's tombstone: had an earlier remote delete replaced
+      // a later local one, a remote insert made between the two would land here and not on the other node.
+      if (tombstone === null || isNewer(check.remote, tombstone))
+        await this.dialect.writeTombstone(connection, check.shape, check.table, check.key, check.remote);
       await this.record(connection, check, event, 'delete_missing', null, tombstone, 'skipped');
       return null;
     }
