@@ -73,3 +73,17 @@ function difference(old: Row[string] | undefined, next: Row[string] | undefined)
   if (typeof old === 'number' && typeof next === 'number') return next - old;
   return null;
 }
+
+/**
+ * Why the table's policies cannot work as configured, or null: `delta` needs each counter's old value and
+ * `merge` the whole old row, which a PostgreSQL source sends only under REPLICA IDENTITY FULL. Without them the
+ * columns go by the row's last-writer-wins, so concurrent increments are lost.
+ */
+export function oldImageWarning(shape: TableShape, policy: TablePolicy, table: string): string | null {
+  if (shape.table.beforeImage === 'full') return null;
+  const deltas = Object.keys(policy.columns).filter((name) => policy.columns[name] === 'delta');
+  if (deltas.length === 0 && policy.policy !== 'merge') return null;
+  const needs =
+    deltas.length > 0 ? `delta column${deltas.length > 1 ? 's' : ''} ${deltas.join(', ')}` : 'column merge';
+  return `${table}: ${needs} needs the old row, but its changes carry ${shape.table.beforeImage === 'key' ? 'only the key' : 'no old row'}; they go by last-writer-wins instead and concurrent increments are lost. Fix: ALTER TABLE ${table} REPLICA IDENTITY FULL on every node`;
+}

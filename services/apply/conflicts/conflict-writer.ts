@@ -16,7 +16,7 @@ import { CdcError } from '../../../common/errors.ts';
 import { silentLogger, type Logger } from '../../../common/logger.ts';
 import type { Statement, StatementSyntax, TableShape, TargetConnection } from '../sql-dialect.ts';
 import { insertRows, unsentColumns } from '../statements.ts';
-import { allAssignments, chooseColumns, sentColumns } from './column-choice.ts';
+import { allAssignments, chooseColumns, oldImageWarning, sentColumns } from './column-choice.ts';
 import { deleteByKey, updateByKey } from './keyed-statements.ts';
 import { microsToTimestamp } from '../postgres/sql.ts';
 import type { ConflictDialect, LocalRow, Locked } from './conflict-dialect.ts';
@@ -74,6 +74,9 @@ export class ConflictWriter<C extends TargetConnection> {
   private pendingPrepared: TableShape[] = [];
   /** While set, records written are also kept here (a key change may roll them back and write them again). */
   private capture: RecordArgs[] | null = null;
+  private readonly logger: Logger;
+  /** Configuration warnings logged already (once per worker each). */
+  private readonly warned = new Set<string>();
 
   constructor(
     syntax: StatementSyntax,
@@ -84,6 +87,7 @@ export class ConflictWriter<C extends TargetConnection> {
     this.syntax = syntax;
     this.dialect = dialect;
     this.settings = settings;
+    this.logger = logger;
     this.skew = new ClockSkew(
       dialect.clock,
       settings.maxClockSkewMillis ?? DEFAULT_MAX_CLOCK_SKEW_MILLIS,
@@ -132,6 +136,11 @@ export class ConflictWriter<C extends TargetConnection> {
     if (!this.prepared.has(shape) && !this.pendingPrepared.includes(shape)) {
       await this.dialect.prepareTable(connection, shape, table);
       this.pendingPrepared.push(shape);
+      const warning = oldImageWarning(shape, tablePolicy(this.settings, table), table);
+      if (warning !== null && !this.warned.has(warning)) {
+        this.warned.add(warning);
+        this.logger.warn({ table }, warning);
+      }
     }
     if (event.op === 'u' && movesKey(shape, event)) return this.moveKey(connection, link, shape, event);
     const identity =

@@ -57,6 +57,11 @@ export async function runConvergence(t: TestContext, run: ConvergenceRun, seed: 
     ...(run.linkApply ? { linkApply: run.linkApply } : {}),
     prepare: async (database) => {
       for (const statement of schemaStatements()) await database.db.query(statement);
+      // Conflict handling compares the local row with the change's old image, and a delta column needs its old
+      // value: PostgreSQL sends whole old rows only under REPLICA IDENTITY FULL (docs/conflicts.md).
+      if (database.kind === 'postgres')
+        for (const table of ['items', 'counters'])
+          await database.db.query(`ALTER TABLE ${table} REPLICA IDENTITY FULL`);
     },
   });
   try {
