@@ -116,8 +116,10 @@ export class SqlSink<C extends TargetConnection> implements Sink {
       const connection = await this.connect();
       try {
         for (const text of this.dialect.positions.create) await connection.run(sql(text));
-        if (this.conflicts)
+        if (this.conflicts) {
           for (const text of this.dialect.conflicts?.create ?? []) await connection.run(sql(text));
+          await this.conflicts.protectLocalTables(connection);
+        }
         this.prepared = true;
         return;
       } catch (error) {

@@ -62,6 +62,10 @@ export const conflictsSchema = z
       description:
         "A change whose commit time is ahead of this node's clock by more than this (its origin's clock runs ahead, which biases last-writer-wins) is warned about, once a minute per origin node; `cdc_apply_clock_skew_seconds` reports the skew whatever its size.",
     }),
+    localTables: z.array(z.string().min(1)).optional().meta({
+      description:
+        "Tables of this node (`schema.table` or `schema.*`) whose local deletes and key changes leave tombstones from the worker's start. In a topology, the node's captured tables. A table not listed gets them when the link first writes it; a local delete before that leaves none, and an older change of the key from elsewhere can bring the row back.",
+    }),
     resolver: z.string().min(1).optional().meta({
       description:
         'Path of a module whose default export is the custom resolver `(conflict: Conflict) => Resolution` (services/apply/conflicts/types.ts); loaded at start-up. Required by policy `custom`.',

@@ -134,7 +134,7 @@ export function compileTopology<S extends z.ZodType, R extends z.ZodType>(
       url: target.url,
       origin: target.origins,
       ...(target.kind === 'postgres' && l.marker !== null ? { originName: l.marker } : {}),
-      ...linkConflicts(l, target.kind, nodeOf(l.from).kind, topology.links[l.index]?.apply.conflicts),
+      ...linkConflicts(l, target, nodeOf(l.from).kind, topology.links[l.index]?.apply.conflicts),
     };
     const parsed = schemas.replica.safeParse(input, PARSE);
     if (parsed.success) {
@@ -210,12 +210,16 @@ function checkOriginPriority(topology: Topology, conflicts: unknown): CompileIss
  */
 function linkConflicts(
   l: { readonly to: string; readonly shape: LinkShape },
-  targetKind: string,
+  target: TopologyNode,
   fromKind: string,
   given: unknown,
 ): { conflicts?: unknown } {
   const own = typeof given === 'object' && given !== null ? given : {};
-  if (isTwoWay(l.shape) && targetKind === 'postgres' && fromKind === 'postgres')
-    return { conflicts: { enabled: true, node: l.to, ...own } };
-  return given === undefined ? {} : { conflicts: { node: l.to, ...own } };
+  // The target's own deletes must leave tombstones from the start: its captured tables are the ones replicated.
+  const captured = target.capture.tables;
+  const localTables = Array.isArray(captured) ? captured : target.kind === 'postgres' ? ['public.*'] : [];
+  const defaults = { node: l.to, localTables };
+  if (isTwoWay(l.shape) && target.kind === 'postgres' && fromKind === 'postgres')
+    return { conflicts: { enabled: true, ...defaults, ...own } };
+  return given === undefined ? {} : { conflicts: { ...defaults, ...own } };
 }

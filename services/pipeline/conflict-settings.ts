@@ -16,6 +16,7 @@ export function conflictSettings(replica: ReplicaConfig): ConflictSettings | und
     originPriority: section.originPriority,
     tombstoneRetentionMillis: durationMillis(section.tombstoneRetention),
     maxClockSkewMillis: section.maxClockSkewMillis,
+    ...(section.localTables !== undefined ? { localTables: section.localTables } : {}),
     // The link's own origin names the node it comes from; others are read from their `cdc_<from>__<to>` names.
     ...(replica.originName !== undefined ? { originNodes: { [replica.originName]: replica.source } } : {}),
     ...(section.resolver !== undefined ? { resolverModule: section.resolver } : {}),

@@ -51,6 +51,12 @@ export interface ConflictDialect<C extends TargetConnection> {
    */
   prepareTable(connection: C, shape: TableShape, table: string): Promise<void>;
   /**
+   * Does for every keyed table matching `patterns` (`schema.table`, `schema.*`) that lacks it what
+   * `prepareTable` does, so local deletes leave tombstones before the link first writes the table. Answers the
+   * tables it prepared.
+   */
+  protectTables(connection: C, patterns: readonly string[]): Promise<string[]>;
+  /**
    * Stores a tombstone, keeping the newer when the key has a replicated one. A local delete's tombstone (its
    * version known only from its committed transaction) is replaced: the sink's own delete leaves one in this
    * transaction that the change's version must replace, so a caller keeping an older local delete checks first.

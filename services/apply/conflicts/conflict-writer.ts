@@ -115,11 +115,28 @@ export class ConflictWriter<C extends TargetConnection> {
       this.settings = { ...this.settings, resolver: await loadResolver(path) };
   }
 
-  /** Deletes expired tombstones now and then, a bounded number at a time, inside the open transaction. */
+  /**
+   * Deletes expired tombstones now and then, a bounded number at a time, inside the open transaction; and gives
+   * tables created since (`localTables`) their tombstone triggers.
+   */
   async collectIfDue(connection: C, now = Date.now()): Promise<number> {
     if (now - this.lastCollect < COLLECT_EVERY_MILLIS) return 0;
     this.lastCollect = now;
+    await this.protectLocalTables(connection);
     return this.dialect.collectTombstones(connection, this.settings.tombstoneRetentionMillis, COLLECT_LIMIT);
+  }
+
+  /**
+   * Makes local deletes of the node's replicated tables leave tombstones before the link first writes them: a
+   * delete made here before that would leave none, and an older insert or update of the key from elsewhere would
+   * bring the row back here only.
+   */
+  async protectLocalTables(connection: C): Promise<void> {
+    const patterns = this.settings.localTables ?? [];
+    if (patterns.length === 0) return;
+    const prepared = await this.dialect.protectTables(connection, patterns);
+    if (prepared.length > 0)
+      this.logger.info({ tables: prepared }, 'local deletes of these tables leave tombstones from now on');
   }
 
   /**

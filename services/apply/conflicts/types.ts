@@ -99,6 +99,8 @@ export interface ConflictSettings {
   readonly maxClockSkewMillis?: number;
   /** Replication origin names and the node each stands for (a topology's link origins); others are parsed. */
   readonly originNodes?: Readonly<Record<string, string>>;
+  /** Patterns (`schema.table`, `schema.*`) of the target's tables whose local deletes leave tombstones from the start. */
+  readonly localTables?: readonly string[];
   /** The custom resolver. */
   readonly resolver?: Resolver;
   /** Path of the module exporting the custom resolver as default, loaded when the sink prepares. */

@@ -13,6 +13,7 @@ import type { StatementSyntax, TableShape } from '../sql-dialect.ts';
 import type { PostgresConnection } from './postgres-connection.ts';
 import { literal, microsToTimestamp } from './sql.ts';
 import { declaredType } from './type-mapping.ts';
+import { matchesAny } from '../../verify/table-names.ts';
 
 /**
  * Tombstones are keyed by the key's values as PostgreSQL renders them in JSON (json_build_array of the typed
@@ -71,6 +72,36 @@ function tombstoneVersion(
   return { origin: originNode(null), commitMicros: typeof micros === 'string' ? BigInt(micros) : 0n };
 }
 
+/**
+ * The triggers leaving a tombstone, named `table` (the source's `schema.table`, as the sink names it), for a local
+ * delete of `sqlName`, and for the old key of a local update that moves a row to another key. The sink's own
+ * deletes fire the first too; it then overwrites the tombstone with the change's version. (The sink applies a
+ * replicated key change as a delete and an insert, so the second fires for local updates only.)
+ */
+async function createTriggers(
+  connection: PostgresConnection,
+  syntax: StatementSyntax,
+  sqlName: string,
+  table: string,
+  key: readonly string[],
+): Promise<void> {
+  const args = [table, ...key].map((name) => literal(name)).join(', ');
+  const keys = key.map((name) => syntax.ident(name));
+  await connection.run({
+    text: `CREATE OR REPLACE TRIGGER cdc_tombstone AFTER DELETE ON ${sqlName} FOR EACH ROW
+      EXECUTE FUNCTION cdc_apply.tombstone_local_delete(${args})`,
+    values: [],
+  });
+  const old = keys.map((name) => `OLD.${name}`).join(', ');
+  const next = keys.map((name) => `NEW.${name}`).join(', ');
+  await connection.run({
+    text: `CREATE OR REPLACE TRIGGER cdc_tombstone_key AFTER UPDATE OF ${keys.join(', ')} ON ${sqlName} FOR EACH ROW
+      WHEN (ROW(${old}) IS DISTINCT FROM ROW(${next}))
+      EXECUTE FUNCTION cdc_apply.tombstone_local_delete(${args})`,
+    values: [],
+  });
+}
+
 export function postgresConflicts(syntax: StatementSyntax): ConflictDialect<PostgresConnection> {
   return {
     flavor: 'postgres',
@@ -126,25 +157,35 @@ export function postgresConflicts(syntax: StatementSyntax): ConflictDialect<Post
     },
 
     async prepareTable(connection, shape, table) {
-      // The sink's own deletes fire it too; the sink then overwrites the tombstone with the change's version.
-      const args = [table, ...shape.table.key].map((name) => literal(name)).join(', ');
-      await connection.run({
-        text: `CREATE OR REPLACE TRIGGER cdc_tombstone AFTER DELETE ON ${shape.sql} FOR EACH ROW
-          EXECUTE FUNCTION cdc_apply.tombstone_local_delete(${args})`,
+      await createTriggers(connection, syntax, shape.sql, table, shape.table.key);
+    },
+
+    async protectTables(connection, patterns) {
+      // Keyed tables without both triggers, outside the sink's own schema; the key in index order. A table is named
+      // as in the target here: where a link maps schemas, the link's first write of it renames it as the source's.
+      const result = await connection.run({
+        text: `SELECT n.nspname AS schema_name, c.relname AS table_name,
+            (SELECT json_agg(a.attname ORDER BY k.ord)::text
+               FROM unnest(i.indkey) WITH ORDINALITY k(attnum, ord)
+               JOIN pg_attribute a ON a.attrelid = c.oid AND a.attnum = k.attnum) AS key_json
+          FROM pg_index i JOIN pg_class c ON c.oid = i.indrelid JOIN pg_namespace n ON n.oid = c.relnamespace
+          WHERE i.indisprimary AND c.relkind IN ('r', 'p')
+            AND n.nspname NOT IN ('cdc_apply', 'pg_catalog', 'information_schema')
+            AND (SELECT count(*) FROM pg_trigger t
+                  WHERE t.tgrelid = c.oid AND t.tgname IN ('cdc_tombstone', 'cdc_tombstone_key')) < 2`,
         values: [],
       });
-      // An update moving a row to another key deletes the old key: it leaves a tombstone too, so an older change
-      // of the old key replicated from elsewhere does not bring it back. (The sink applies a replicated key
-      // change as a delete and an insert, so this fires for local updates only.)
-      const keys = shape.table.key.map((name) => syntax.ident(name));
-      const old = keys.map((name) => `OLD.${name}`).join(', ');
-      const next = keys.map((name) => `NEW.${name}`).join(', ');
-      await connection.run({
-        text: `CREATE OR REPLACE TRIGGER cdc_tombstone_key AFTER UPDATE OF ${keys.join(', ')} ON ${shape.sql} FOR EACH ROW
-          WHEN (ROW(${old}) IS DISTINCT FROM ROW(${next}))
-          EXECUTE FUNCTION cdc_apply.tombstone_local_delete(${args})`,
-        values: [],
-      });
+      const prepared: string[] = [];
+      for (const row of result.rows) {
+        const name = { schema: String(row.schema_name), table: String(row.table_name) };
+        if (!matchesAny(patterns, name)) continue;
+        const key = JSON.parse(String(row.key_json)) as string[];
+        const table = `${name.schema}.${name.table}`;
+        const sqlName = `${syntax.ident(name.schema)}.${syntax.ident(name.table)}`;
+        await createTriggers(connection, syntax, sqlName, table, key);
+        prepared.push(table);
+      }
+      return prepared;
     },
 
     async writeTombstone(connection, shape, table, key, version) {

@@ -11,6 +11,7 @@ import {
   itemsTable,
   local,
   pick,
+  regions,
   replicate,
   rowOf,
   seed,
@@ -62,5 +63,28 @@ void describe('tombstones', () => {
     assert.equal(await rowOf('a', table, 2), null);
     await replicate('b', deletedOnA + 1n, [{ op: 'c', table, after: { id: 2n, qty: 2, note: 'later' } }]);
     assert.deepEqual(await rowOf('a', table, 2), { id: '2', qty: '2', note: 'later' });
+  });
+
+  void test("a node's local delete made before its link first wrote the table still leaves a tombstone: an older update from elsewhere does not bring the row back", async () => {
+    // The tables exist before the topology starts (the application's own), as they do on a node joining a pair.
+    await configure({ localTables: ['public.*'] });
+    const table = itemsTable();
+    const name = `public."${table.table}"`;
+    for (const node of ['a', 'b'] as const) {
+      await regions[node].db.query(`CREATE TABLE ${name} (id bigint PRIMARY KEY, qty integer, note text)`);
+      await regions[node].db.query(`INSERT INTO ${name} VALUES (1, 0, 'x')`);
+      await regions[node].sink.prepare();
+    }
+    const updatedOnB = await local('b', `UPDATE ${name} SET qty = 3 WHERE id = 1`);
+    const deletedOnA = await local('a', `DELETE FROM ${name} WHERE id = 1`);
+    const seeded = { id: 1n, qty: 0, note: 'x' };
+    await replicate('b', updatedOnB, [
+      { op: 'u', table, before: seeded, after: { id: 1n, qty: 3, note: 'x' } },
+    ]);
+    await replicate('a', deletedOnA, [{ op: 'd', table, before: seeded }]);
+    assert.equal(await converged(table, 1), null, 'the later delete (a) wins on both nodes');
+    assert.deepEqual((await conflicts('a', table)).map(pick), [
+      { kind: 'update_missing', policy: 'last-writer-wins', outcome: 'skipped' },
+    ]);
   });
 });

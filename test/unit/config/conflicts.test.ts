@@ -61,6 +61,23 @@ void describe('conflicts configuration', () => {
     assert.equal(conflictSettings(cascade.replicas[0]!), undefined);
   });
 
+  void test("a link's local tables are its target node's captured tables, public.* by default", () => {
+    const pair = parse({
+      topology: {
+        shape: 'pair',
+        nodes: [node('a'), { ...node('b'), capture: { tables: ['shop.*', 'public.orders'] } }],
+        links: [{ from: 'a', to: 'b' }],
+      },
+    });
+    assert.deepEqual(
+      pair.replicas.map((r) => [r.name, conflictSettings(r)?.localTables]),
+      [
+        [pair.replicas[0]!.name, ['shop.*', 'public.orders']],
+        [pair.replicas[1]!.name, ['public.*']],
+      ],
+    );
+  });
+
   void test('per-table and per-column policies, retention and resolver come through a link apply section', () => {
     const config = parse({
       topology: {
