@@ -86,7 +86,9 @@ export class ApplyWorker {
   }
 
   async run(signal: AbortSignal): Promise<void> {
-    this.state = 'running';
+    // Running (and ready) once the sink is prepared: with conflict handling that is when local deletes of the
+    // node's tables start leaving tombstones, which writers on that node rely on.
+    this.state = 'idle';
     try {
       await this.retrying('preparing the sink', () => this.options.sink.prepare(), signal);
       this.position = await this.retrying(
@@ -94,6 +96,7 @@ export class ApplyWorker {
         () => this.options.sink.appliedPosition(this.options.stream, { fresh: true }),
         signal,
       );
+      this.state = 'running';
       this.logger.info({ position: this.position && formatPosition(this.position) }, 'apply worker started');
       await this.options.feed.run((batch, control) => this.handle(batch, signal, control), signal);
       this.state = 'stopped';

@@ -14,7 +14,7 @@ import { parseConfig } from '../../../services/config/load.ts';
 import type { PipelineConfig } from '../../../services/config/schema.ts';
 import { connectorTopics } from '../../../services/kafka/topics.ts';
 import { deleteKafkaState } from '../../support/changelog.ts';
-import { apiUrlOf, outputTail, startCli, type CliProcess } from '../../support/child-process.ts';
+import { apiUrlOf, outputTail, startCli, whileAlive, type CliProcess } from '../../support/child-process.ts';
 import {
   createMariadbDatabase,
   forgetMariadbAppliedPosition,
@@ -58,7 +58,7 @@ export interface Regions {
   /** SIGKILLs the role's process and starts it again (it resumes where its last commit left it). */
   killAndRestart(role: Role): Promise<void>;
   setLinkPaused(worker: string, paused: boolean): Promise<void>;
-  /** Waits until every connector of the capture process streams. */
+  /** Waits until every connector of the capture process streams and the apply process is ready. */
   waitStreaming(timeoutMs?: number): Promise<void>;
   /** The apply process's `/status` workers. */
   workers(): Promise<readonly WorkerState[]>;
@@ -135,12 +135,24 @@ export async function startRegions(options: RegionsOptions): Promise<Regions> {
     capture: await start(file, 'capture'),
     apply: await start(file, 'apply'),
   };
+  // A process that is gone fails the call with its own last words, not a bare ECONNREFUSED.
+  const call = async (role: Role, path: string, init: RequestInit = {}): Promise<Response> => {
+    const { child, api } = running[role];
+    try {
+      return await whileAlive(child, `${init.method ?? 'GET'} ${path}`, fetch(`${api}${path}`, init));
+    } catch (error) {
+      throw new Error(
+        `the ${role} process did not answer ${path}: ${String(error)}; its output ends with:\n${outputTail(child, 40)}`,
+        { cause: error },
+      );
+    }
+  };
   const post = async (path: string): Promise<void> => {
-    const response = await fetch(`${running.apply.api}${path}`, { method: 'POST' });
+    const response = await call('apply', path, { method: 'POST' });
     if (!response.ok) throw new Error(`POST ${path} answered ${response.status}: ${await response.text()}`);
   };
   const workers = async (): Promise<readonly WorkerState[]> => {
-    const response = await fetch(`${running.apply.api}/status`);
+    const response = await call('apply', '/status');
     const body = (await response.json()) as { workers?: WorkerState[] };
     if (body.workers === undefined)
       throw new Error(
@@ -166,9 +178,11 @@ export async function startRegions(options: RegionsOptions): Promise<Regions> {
       await waitFor(
         'every connector to stream',
         async () => {
-          const response = await fetch(`${running.capture.api}/status`);
+          const response = await call('capture', '/status');
           const { connectors } = (await response.json()) as { connectors: { state: string }[] };
-          return connectors.length > 0 && connectors.every((c) => c.state === 'streaming');
+          // The apply workers too: with conflict handling, a node's local deletes leave tombstones from then on.
+          const applying = (await call('apply', '/ready')).ok;
+          return applying && connectors.length > 0 && connectors.every((c) => c.state === 'streaming');
         },
         { timeoutMs, intervalMs: 250 },
       );
