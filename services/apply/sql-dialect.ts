@@ -110,6 +110,11 @@ export interface SqlDialect<C extends TargetConnection> {
   connect(): Promise<C>;
   /** Session set-up that depends on the stream (PostgreSQL replication origins); before BEGIN. */
   prepareStream(connection: C, stream: string): Promise<void>;
+  /**
+   * What the commit of a source transaction is marked with beyond its time (PostgreSQL: the replication origin,
+   * which can depend on the event's original node): the sink never puts two marks in one target transaction.
+   */
+  markOf?(event: ChangeEvent): string;
   /** Right after BEGIN, with the last event the transaction is to hold (origin commit position and time). */
   afterBegin(connection: C, last: ChangeEvent): Promise<void>;
   /** Turns a driver error into a CdcError: retriable when the connection was lost or a retry can succeed. */

@@ -41,7 +41,8 @@ interface Progress {
   readonly link: string;
   /**
    * The last event the open target transaction is to hold (PostgreSQL marks the commit with its position and
-   * time): the batch's, or with conflict handling its source transaction's.
+   * time): the batch's (of its run of one commit mark, see `markRuns`), or with conflict handling its source
+   * transaction's.
    */
   last: ChangeEvent;
   open: boolean;
@@ -177,9 +178,14 @@ export class SqlSink<C extends TargetConnection> implements Sink {
     try {
       if (this.conflicts)
         failed = await this.writeChecked(connection, progress, fresh, this.conflicts, options.onEventFailure);
-      else if (options.onEventFailure)
-        failed = await this.writeIsolated(connection, progress, fresh, options.onEventFailure);
-      else await this.writeBatch(connection, progress, fresh);
+      else
+        for (const run of markRuns(fresh, this.dialect)) {
+          await this.commit(connection, progress);
+          progress.last = run.at(-1)!.event;
+          if (options.onEventFailure)
+            failed += await this.writeIsolated(connection, progress, run, options.onEventFailure);
+          else await this.writeBatch(connection, progress, run);
+        }
       await this.commit(connection, progress);
     } catch (error) {
       await this.rollback(connection, progress);
@@ -498,6 +504,28 @@ function freshEvents(
     });
   });
   return { fresh, skipped };
+}
+
+/**
+ * The items cut where the dialect's commit mark changes (at source-transaction boundaries, one mark per source
+ * transaction): a target transaction commits under one mark, so each run gets its own. One run without marks.
+ */
+function markRuns(items: readonly Item[], dialect: { markOf?(event: ChangeEvent): string }): Item[][] {
+  if (dialect.markOf === undefined) return [[...items]];
+  const runs: Item[][] = [];
+  let mark: string | undefined;
+  for (const item of items) {
+    const current = runs.at(-1);
+    const next = dialect.markOf(item.event);
+    if (
+      current === undefined ||
+      (next !== mark && current.at(-1)!.transactionIndex !== item.transactionIndex)
+    )
+      runs.push([item]);
+    else current.push(item);
+    mark = next;
+  }
+  return runs;
 }
 
 function opName(event: ChangeEvent): string {

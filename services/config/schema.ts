@@ -207,6 +207,10 @@ const replicaFields = z.strictObject({
     description:
       'PostgreSQL replication origin marking the writes. Default `cdc_<source>`; a topology names one per link.',
   }),
+  originsByNode: z.record(z.string(), z.string().min(1)).optional().meta({
+    description:
+      'PostgreSQL: the replication origin marking a change the source re-publishes, by the node its `source.origin` names, instead of `originName`, so the next tier still knows where it was first written. A topology sets it on cascade and fan-in links.',
+  }),
   targetSchema: z.string().min(1).optional().meta({
     description:
       "PostgreSQL target: the schema every replicated table goes to. Default the source's schema (for a MariaDB/MySQL source, its database name); a topology link from a MariaDB/MySQL node defaults to `public`.",

@@ -36,6 +36,12 @@ export interface CompiledLink extends DirectedLink {
   readonly replica: string;
   /** What marks the link's writes in the target (null when the target node has `origins: false`). */
   readonly marker: string | null;
+  /**
+   * PostgreSQL target: the replication origin marking a change `from` re-publishes, by the node it was first
+   * written on (every node upstream of `from` through marked cascade or fan-in links), so the next tier still
+   * names that node. Changes first written on `from` itself go under `marker`.
+   */
+  readonly originals: Readonly<Record<string, string>>;
 }
 
 export interface CompiledTopology {
@@ -53,6 +59,14 @@ export const linkReplicaName = (from: string, to: string): string => `${from}-to
  * own: two links into databases of one cluster from the same node would otherwise fight over `cdc_<from>`.
  */
 export const linkOriginName = (from: string, to: string): string => `cdc_${from}__${to}`;
+
+/**
+ * The origin of a link's writes of a change first written on `original`, another node upstream: one per link
+ * and original node (not `cdc_<original>__<to>`), since two links into one node can carry changes of the same
+ * original node at once, and before PostgreSQL 16 an origin is active in one session at a time.
+ */
+export const relayedOriginName = (original: string, from: string, to: string): string =>
+  `cdc_${original}__${from}__${to}`;
 
 export interface CompileSchemas<S extends z.ZodType, R extends z.ZodType> {
   readonly source: S;
@@ -81,7 +95,8 @@ export function compileTopology<S extends z.ZodType, R extends z.ZodType>(
 ): Compiled<z.output<S>, z.output<R>> {
   const indexOf = new Map(topology.nodes.map((entry, index) => [entry.name, index]));
   const nodeOf = (name: string) => topology.nodes[indexOf.get(name) ?? -1] as TopologyNode;
-  const links: CompiledLink[] = directedLinks(topology).map((l) => {
+  const directed = directedLinks(topology);
+  const links: CompiledLink[] = directed.map((l) => {
     const replica = linkReplicaName(l.from, l.to);
     const target = nodeOf(l.to);
     const marker = !target.origins
@@ -89,7 +104,15 @@ export function compileTopology<S extends z.ZodType, R extends z.ZodType>(
       : target.kind === 'postgres'
         ? linkOriginName(l.from, l.to)
         : String(schemas.replicaServerId(replica));
-    return { ...l, replica, marker };
+    const originals =
+      marker !== null && target.kind === 'postgres'
+        ? Object.fromEntries(
+            [...upstreamOf(l.from, directed, nodeOf)]
+              .filter((node) => node !== l.to)
+              .map((node) => [node, relayedOriginName(node, l.from, l.to)]),
+          )
+        : {};
+    return { ...l, replica, marker, originals };
   });
   const feeding = new Set(links.map((l) => l.from));
 
@@ -134,6 +157,7 @@ export function compileTopology<S extends z.ZodType, R extends z.ZodType>(
       url: target.url,
       origin: target.origins,
       ...(target.kind === 'postgres' && l.marker !== null ? { originName: l.marker } : {}),
+      ...(Object.keys(l.originals).length > 0 ? { originsByNode: l.originals } : {}),
       ...linkConflicts(l, target, nodeOf(l.from).kind, topology.links[l.index]?.apply.conflicts),
     };
     const parsed = schemas.replica.safeParse(input, PARSE);
@@ -166,12 +190,42 @@ export function compileTopology<S extends z.ZodType, R extends z.ZodType>(
     const incoming = links.flatMap((l) =>
       l.to === name && l.marker !== null ? [{ ...l, marker: l.marker }] : [],
     );
+    // Each marker of a link names the node the change was first written on; a two-way link's are all dropped.
+    const markers = (l: CompiledLink & { marker: string }): [marker: string, node: string][] => [
+      [l.marker, l.from],
+      ...Object.entries(l.originals).map(([node, marker]): [string, string] => [marker, node]),
+    ];
     captureRules[name] = {
-      origins: Object.fromEntries(incoming.map((l) => [l.marker, l.from])),
-      drop: incoming.filter((l) => isTwoWay(l.shape)).map((l) => l.marker),
+      origins: Object.fromEntries(incoming.flatMap(markers)),
+      drop: incoming.filter((l) => isTwoWay(l.shape)).flatMap((l) => markers(l).map(([marker]) => marker)),
     };
   }
   return { sources, replicas, topology: { nodes: topology.nodes, links, captureRules } };
+}
+
+/**
+ * The nodes other than `node` whose changes `node`'s changelog names: those it receives over marked cascade or
+ * fan-in links (pair and mesh links' are dropped at its capture), and, into a PostgreSQL node (whose sinks mark
+ * a change with its original node), what those nodes' changelogs name in turn. A MariaDB node's binlog has one
+ * server id per link, so its changelog names only the node one hop up.
+ */
+function upstreamOf(
+  node: string,
+  links: readonly DirectedLink[],
+  nodeOf: (name: string) => TopologyNode,
+): Set<string> {
+  const found = new Set<string>();
+  const visit = (to: string) => {
+    const target = nodeOf(to);
+    if (!target.origins) return;
+    for (const l of links)
+      if (l.to === to && !isTwoWay(l.shape) && l.from !== node && !found.has(l.from)) {
+        found.add(l.from);
+        if (target.kind === 'postgres') visit(l.from);
+      }
+  };
+  visit(node);
+  return found;
 }
 
 /** A source field reported at the node: its own fields where the node has them, the rest under `capture`. */

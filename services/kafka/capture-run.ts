@@ -9,6 +9,7 @@ import { encodeEvent, type WriterSchema } from '../../schemas/avro/codec.ts';
 import { tableId } from '../../schemas/events/table-schema.ts';
 import {
   comparePosition,
+  formatCommit,
   formatPosition,
   type CommitPosition,
   type EventPosition,
@@ -72,6 +73,10 @@ export class CaptureRun {
         'cdc.op': event.op,
       };
       if (event.source.txId !== null) headers['cdc.tx'] = event.source.txId;
+      // Where a re-published change was first written, for consumers that filter without decoding the value.
+      if (event.source.origin !== null) headers['cdc.origin'] = event.source.origin;
+      if (event.source.originCommit !== undefined)
+        headers['cdc.origin.commit'] = formatCommit(event.source.originCommit);
       // Partition 0 explicitly: the changelog is one ordered log even if someone added partitions.
       const message: Message = { key, value: encoded.value, partition: 0, headers };
       const bytes = key.length + encoded.value.length + headerBytes(message);

@@ -34,6 +34,7 @@ export function buildSink(replica: ReplicaConfig, logger: Logger): Sink {
         url: replica.url,
         replicationOrigin: replica.origin,
         ...(replica.originName !== undefined ? { originName: replica.originName } : {}),
+        ...(replica.originsByNode !== undefined ? { originsByNode: replica.originsByNode } : {}),
         ...(replica.targetSchema !== undefined ? { targetSchema: replica.targetSchema } : {}),
         ...withConflicts(replica),
         logger,

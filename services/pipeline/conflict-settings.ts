@@ -17,8 +17,18 @@ export function conflictSettings(replica: ReplicaConfig): ConflictSettings | und
     tombstoneRetentionMillis: durationMillis(section.tombstoneRetention),
     maxClockSkewMillis: section.maxClockSkewMillis,
     ...(section.localTables !== undefined ? { localTables: section.localTables } : {}),
-    // The link's own origin names the node it comes from; others are read from their `cdc_<from>__<to>` names.
-    ...(replica.originName !== undefined ? { originNodes: { [replica.originName]: replica.source } } : {}),
+    // The link's own origin names the node it comes from, its origins per original node that node; others are
+    // read from their `cdc_<from>__<to>` names.
+    ...(replica.originName !== undefined
+      ? {
+          originNodes: {
+            [replica.originName]: replica.source,
+            ...Object.fromEntries(
+              Object.entries(replica.originsByNode ?? {}).map(([node, origin]) => [origin, node]),
+            ),
+          },
+        }
+      : {}),
     ...(section.resolver !== undefined ? { resolverModule: section.resolver } : {}),
   };
 }

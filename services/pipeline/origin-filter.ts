@@ -3,7 +3,8 @@
  * A transaction whose origin marker (the PostgreSQL replication origin it was committed under, or the MariaDB
  * session server id) is one the rule drops came in over a pair or mesh link: it is not published, since the
  * node it came from has it already. Any other transaction a link wrote (a cascade tier re-publishing) goes on,
- * its origin rewritten from the marker to the node it came from, so the next hop's events name that node.
+ * its origin rewritten from the marker to the node the change was first written on (a PostgreSQL sink marks a
+ * change it re-publishes by its original node, see topology-compile.ts), so the next hop's events name that node.
  *
  * Why at capture and not at apply: the changelog then holds exactly what the node should pass on, so every other
  * subscriber of that topic sees the truth too, and the apply stays generic. An origin covers a whole source

@@ -32,6 +32,11 @@ export interface PostgresDialectOptions {
   readonly replicationOrigin?: boolean;
   /** The replication origin's name instead of `cdc_<stream>`: a topology names one per link (origins are cluster-wide). */
   readonly originName?: string;
+  /**
+   * With `originName`: the origin marking a change whose `source.origin` names one of these nodes (a cascade tier
+   * re-publishing), so the next tier's capture names where it was first written, not this link's source.
+   */
+  readonly originsByNode?: Readonly<Record<string, string>>;
 }
 
 export function originName(stream: string): string {
@@ -124,17 +129,23 @@ export class PostgresDialect implements SqlDialect<PostgresConnection> {
     return PostgresConnection.open(this.options.url, this.logger);
   }
 
+  /**
+   * Creates the stream's origins (outside any target transaction: one created in a transaction that rolls back
+   * would be gone while the session still used its id, and commits under it would look local) and sets up the
+   * link's own on the session, unless one of the stream's is set up already.
+   */
   async prepareStream(connection: PostgresConnection, stream: string): Promise<void> {
     if (this.options.replicationOrigin === false) return;
     const name = this.options.originName ?? originName(stream);
-    if (connection.origin === name) return;
+    const names = [name, ...Object.values(this.options.originsByNode ?? {})];
+    if (connection.origin !== null && names.includes(connection.origin)) return;
     try {
       if (connection.origin !== null)
         await connection.client.query('SELECT pg_replication_origin_session_reset()');
       connection.origin = null;
       await connection.client.query(
-        'SELECT pg_replication_origin_create($1) WHERE pg_replication_origin_oid($1) IS NULL',
-        [name],
+        'SELECT pg_replication_origin_create(n) FROM unnest($1::text[]) n WHERE pg_replication_origin_oid(n) IS NULL',
+        [names],
       );
       await connection.client.query('SELECT pg_replication_origin_session_setup($1)', [name]);
       connection.origin = name;
@@ -148,8 +159,35 @@ export class PostgresDialect implements SqlDialect<PostgresConnection> {
     }
   }
 
+  /**
+   * The origin a source transaction is committed under: its original node's, when the link has one for it
+   * (the sink keeps transactions of different origins in different target transactions, see `markOf`).
+   */
+  private originFor(event: ChangeEvent): string | null {
+    const { originName: linkOrigin, originsByNode } = this.options;
+    if (linkOrigin === undefined || originsByNode === undefined) return null;
+    const original = event.source.origin;
+    return (original !== null ? originsByNode[original] : undefined) ?? linkOrigin;
+  }
+
+  markOf(event: ChangeEvent): string {
+    return this.originFor(event) ?? '';
+  }
+
   async afterBegin(connection: PostgresConnection, last: ChangeEvent): Promise<void> {
     if (connection.origin === null) return;
+    const origin = this.originFor(last);
+    if (origin !== null && origin !== connection.origin) {
+      // Switching origins inside the open target transaction is allowed: the commit takes the session's.
+      try {
+        await connection.client.query('SELECT pg_replication_origin_session_reset()');
+        connection.origin = null;
+        await connection.client.query('SELECT pg_replication_origin_session_setup($1)', [origin]);
+        connection.origin = origin;
+      } catch (error) {
+        throw this.classify(error, `cannot set up the replication origin ${origin}`, {}, connection.broken);
+      }
+    }
     // A re-published change carries where it was first committed: that position travels on, not this hop's.
     const commit = last.source.originCommit ?? last.source.position.commit;
     await connection.client.query('SELECT pg_replication_origin_xact_setup($1::pg_lsn, $2::timestamptz)', [

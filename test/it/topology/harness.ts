@@ -134,10 +134,11 @@ export async function startTopology(
           continue;
         }
         if (link.marker === null) continue;
-        await adminQuery(
-          'SELECT pg_replication_origin_drop($1) WHERE pg_replication_origin_oid($1) IS NOT NULL',
-          [link.marker],
-        );
+        for (const marker of [link.marker, ...Object.values(link.originals)])
+          await adminQuery(
+            'SELECT pg_replication_origin_drop($1) WHERE pg_replication_origin_oid($1) IS NOT NULL',
+            [marker],
+          );
       }
       const sources = ran.flatMap((config) => config.sources);
       await deleteKafkaState(

@@ -84,6 +84,67 @@ void describe('topology shapes compile into sources, apply workers and capture r
     assert.equal(b.slot, 'cdc_b');
   });
 
+  void test('cascade of four tiers: a tier marks what it re-publishes by the node it was first written on', () => {
+    const config = parse({
+      shape: 'cascade',
+      nodes: [pg('a'), pg('b'), pg('c'), pg('d')],
+      links: [
+        { from: 'a', to: 'b' },
+        { from: 'b', to: 'c' },
+        { from: 'c', to: 'd' },
+      ],
+    });
+    assert.deepEqual(
+      config.replicas.map((r) => [r.name, r.originName, r.originsByNode]),
+      [
+        ['a-to-b', 'cdc_a__b', undefined],
+        ['b-to-c', 'cdc_b__c', { a: 'cdc_a__b__c' }],
+        ['c-to-d', 'cdc_c__d', { b: 'cdc_b__c__d', a: 'cdc_a__c__d' }],
+      ],
+    );
+    assert.deepEqual(config.topology?.captureRules.c, {
+      origins: { cdc_b__c: 'b', cdc_a__b__c: 'a' },
+      drop: [],
+    });
+  });
+
+  void test("past a MariaDB tier a change names that tier's source: its binlog has one server id per link", () => {
+    const config = parse({
+      shape: 'cascade',
+      nodes: [pg('a'), pg('b'), maria('m', { serverId: 7, gtidDomainId: 7 }), pg('c'), pg('d')],
+      links: [
+        { from: 'a', to: 'b' },
+        { from: 'b', to: 'm' },
+        { from: 'm', to: 'c' },
+        { from: 'c', to: 'd' },
+      ],
+    });
+    assert.deepEqual(
+      config.replicas.map((r) => [r.name, r.originsByNode]),
+      [
+        ['a-to-b', undefined],
+        ['b-to-m', undefined],
+        ['m-to-c', { b: 'cdc_b__m__c' }],
+        ['c-to-d', { m: 'cdc_m__c__d', b: 'cdc_b__c__d' }],
+      ],
+    );
+  });
+
+  void test('a pair node fed by a cascade passes its changes on, and drops them all when they come back', () => {
+    const config = parse({
+      nodes: [pg('a'), pg('b'), pg('c')],
+      links: [
+        { from: 'a', to: 'b', shape: 'cascade' },
+        { from: 'b', to: 'c', shape: 'pair' },
+      ],
+    });
+    assert.deepEqual(config.topology?.captureRules.c, {
+      origins: { cdc_b__c: 'b', cdc_a__b__c: 'a' },
+      drop: ['cdc_b__c', 'cdc_a__b__c'],
+    });
+    assert.deepEqual(config.topology?.captureRules.b?.drop, ['cdc_c__b']);
+  });
+
   void test('pair a ⇄ b runs both ways, and each side drops what came from the other', () => {
     const config = parse({ nodes: [pg('a'), pg('b')], links: [{ from: 'a', to: 'b', shape: 'pair' }] });
     assert.deepEqual(
