@@ -30,6 +30,7 @@ import { MissingRows, type MissingRowCount } from './missing-rows.ts';
 import { ConflictWriter } from './conflicts/conflict-writer.ts';
 import type { ConflictCount } from './conflicts/conflict-counts.ts';
 import type { ConflictSettings } from './conflicts/types.ts';
+import type { OriginMarkWriter } from './origin-marks.ts';
 
 type Item = { readonly event: ChangeEvent; readonly transactionIndex: number; readonly eventIndex: number };
 
@@ -62,6 +63,8 @@ export class SqlSink<C extends TargetConnection> implements Sink {
   private readonly missing = new MissingRows();
   /** Conflict detection and resolution, when the link has it on; otherwise the plain fast path. */
   private readonly conflicts: ConflictWriter<C> | null;
+  /** Marker-row origin marking (origin-marks.ts), where the target refuses native marking. */
+  private readonly originMarks: OriginMarkWriter | null;
   /** Per stream, the position this sink last wrote or read from the target. */
   private readonly positions = new Map<string, EventPosition | null>();
   /**
@@ -74,7 +77,12 @@ export class SqlSink<C extends TargetConnection> implements Sink {
   private broken = false;
   private prepared = false;
 
-  constructor(dialect: SqlDialect<C>, logger: Logger = silentLogger, conflicts?: ConflictSettings) {
+  constructor(
+    dialect: SqlDialect<C>,
+    logger: Logger = silentLogger,
+    conflicts?: ConflictSettings,
+    originMarks?: OriginMarkWriter,
+  ) {
     this.dialect = dialect;
     this.logger = logger.child({ component: dialect.name });
     this.writer = new RowWriter(dialect.syntax, this.missing);
@@ -83,6 +91,12 @@ export class SqlSink<C extends TargetConnection> implements Sink {
         'CONFIG_INVALID',
         `conflict handling is not available on a ${dialect.name} target (it needs per-row commit time and origin; see docs/conflicts.md)`,
       );
+    if (conflicts && originMarks)
+      throw new CdcError(
+        'CONFIG_INVALID',
+        'conflict handling needs native origin marking: a marker row leaves no per-row origin and commit time to compare versions by (see docs/conflicts.md)',
+      );
+    this.originMarks = originMarks ?? null;
     this.conflicts =
       conflicts && dialect.conflicts
         ? new ConflictWriter(dialect.syntax, dialect.conflicts, conflicts, this.logger)
@@ -117,6 +131,7 @@ export class SqlSink<C extends TargetConnection> implements Sink {
       const connection = await this.connect();
       try {
         for (const text of this.dialect.positions.create) await connection.run(sql(text));
+        for (const text of this.originMarks?.create ?? []) await connection.run(sql(text));
         if (this.conflicts) {
           for (const text of this.dialect.conflicts?.create ?? []) await connection.run(sql(text));
           await this.conflicts.protectLocalTables(connection);
@@ -365,6 +380,17 @@ export class SqlSink<C extends TargetConnection> implements Sink {
     if (stored !== null && (mine === null || comparePosition(stored, mine) > 0))
       throw staleWorker(progress.stream, stored, mine);
     await this.dialect.afterBegin(connection, progress.last);
+    // The first write of the transaction, so capture of the target knows its origin from its first event on.
+    // It names the mark native marking would commit under (the dialect's, for a relayed change), so capture
+    // rules need nothing new.
+    if (this.originMarks)
+      await connection.run(
+        this.originMarks.mark(
+          progress.link,
+          progress.last,
+          this.dialect.markOf?.(progress.last) || undefined,
+        ),
+      );
   }
 
   /**

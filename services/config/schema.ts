@@ -7,7 +7,7 @@
 import { createHash } from 'node:crypto';
 import { z } from 'zod';
 import { compileTopology } from './topology-compile.ts';
-import { topologySchema } from './topology.ts';
+import { ORIGIN_MARKINGS, topologySchema } from './topology.ts';
 import { conflictsSchema } from './conflicts.ts';
 
 const NAME_PATTERN = /^[a-z0-9_-]+$/;
@@ -211,6 +211,10 @@ const replicaFields = z.strictObject({
     description:
       'PostgreSQL: the replication origin marking a change the source re-publishes, by the node its `source.origin` names, instead of `originName`, so the next tier still knows where it was first written. A topology sets it on cascade and fan-in links.',
   }),
+  originMarking: z.enum(ORIGIN_MARKINGS).default('auto').meta({
+    description:
+      'How the writes are marked when `origin` is on: `native` (replication origin, session server_id), `marker-row` (PostgreSQL: a row of `cdc_apply.origin_marks` first in each transaction, no privilege needed, no conflict handling), `auto` (in a topology: native where the user may, else marker-row, decided at start-up; elsewhere native). A topology sets it from the target node.',
+  }),
   targetSchema: z.string().min(1).optional().meta({
     description:
       "PostgreSQL target: the schema every replicated table goes to. Default the source's schema (for a MariaDB/MySQL source, its database name); a topology link from a MariaDB/MySQL node defaults to `public`.",
@@ -245,6 +249,20 @@ const replicaFields = z.strictObject({
 
 // MariaDB keeps no per-row commit time and origin, and its binlog times are seconds: no version to compare.
 const replica = replicaFields.superRefine((r, ctx) => {
+  if (r.originMarking === 'marker-row' && r.kind === 'mariadb')
+    ctx.addIssue({
+      code: 'custom',
+      path: ['originMarking'],
+      message:
+        'marker-row marking is built for PostgreSQL targets only (MariaDB: native, with GRANT BINLOG REPLAY ON *.* TO the user)',
+    });
+  if (r.originMarking === 'marker-row' && r.conflicts?.enabled === true)
+    ctx.addIssue({
+      code: 'custom',
+      path: ['conflicts', 'enabled'],
+      message:
+        'conflict handling needs native origin marking (it compares the origin and commit time PostgreSQL keeps per row, which a marker row does not set): set originMarking to native, with EXECUTE on pg_replication_origin_* granted, or turn conflict handling off',
+    });
   if (r.kind === 'mariadb' && r.conflicts?.enabled === true)
     ctx.addIssue({
       code: 'custom',

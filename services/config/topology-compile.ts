@@ -12,7 +12,9 @@ import { configErrorMap } from './issues.ts';
 import {
   directedLinks,
   isTwoWay,
+  ORIGIN_MARKINGS,
   type DirectedLink,
+  type OriginMarkingMode,
   type LinkShape,
   type Topology,
   type TopologyNode,
@@ -31,11 +33,25 @@ export interface CaptureRule {
   readonly drop: readonly string[];
 }
 
+/**
+ * Whether a link into `node` (a PostgreSQL node) may mark with a marker row (originMarking auto or marker-row),
+ * so the node's capture must read cdc_apply.origin_marks (services/pipeline/marker-capture.ts).
+ */
+export function readsMarkerRows(topology: CompiledTopology, node: string): boolean {
+  const kind = topology.nodes.find((entry) => entry.name === node)?.kind;
+  return (
+    kind === 'postgres' &&
+    topology.links.some((l) => l.to === node && l.marker !== null && l.marking !== 'native')
+  );
+}
+
 export interface CompiledLink extends DirectedLink {
   /** The replica (apply worker) running this link. */
   readonly replica: string;
   /** What marks the link's writes in the target (null when the target node has `origins: false`). */
   readonly marker: string | null;
+  /** How the link marks its writes as configured (`auto` is decided at start-up, topology-origins.ts). */
+  readonly marking: OriginMarkingMode;
   /**
    * PostgreSQL target: the replication origin marking a change `from` re-publishes, by the node it was first
    * written on (every node upstream of `from` through marked cascade or fan-in links), so the next tier still
@@ -112,7 +128,7 @@ export function compileTopology<S extends z.ZodType, R extends z.ZodType>(
               .map((node) => [node, relayedOriginName(node, l.from, l.to)]),
           )
         : {};
-    return { ...l, replica, marker, originals };
+    return { ...l, replica, marker, originals, marking: linkMarking(topology, l.index, target) };
   });
   const feeding = new Set(links.map((l) => l.from));
 
@@ -150,6 +166,7 @@ export function compileTopology<S extends z.ZodType, R extends z.ZodType>(
       target.kind === 'postgres' && nodeOf(l.from).kind !== 'postgres' ? { targetSchema: 'public' } : {};
     const input = {
       ...schemaDefault,
+      originMarking: target.originMarking,
       ...topology.links[l.index]?.apply,
       name: l.replica,
       source: l.from,
@@ -158,7 +175,7 @@ export function compileTopology<S extends z.ZodType, R extends z.ZodType>(
       origin: target.origins,
       ...(target.kind === 'postgres' && l.marker !== null ? { originName: l.marker } : {}),
       ...(Object.keys(l.originals).length > 0 ? { originsByNode: l.originals } : {}),
-      ...linkConflicts(l, target, nodeOf(l.from).kind, topology.links[l.index]?.apply.conflicts),
+      ...linkConflicts(l, target, nodeOf(l.from).kind, topology.links[l.index]?.apply.conflicts, l.marking),
     };
     const parsed = schemas.replica.safeParse(input, PARSE);
     if (parsed.success) {
@@ -228,6 +245,12 @@ function upstreamOf(
   return found;
 }
 
+/** A link's marking: its own `apply.originMarking`, else its target node's (a wrong value is reported by the replica schema). */
+function linkMarking(topology: Topology, index: number, target: TopologyNode): OriginMarkingMode {
+  const own = topology.links[index]?.apply.originMarking;
+  return ORIGIN_MARKINGS.find((mode) => mode === own) ?? target.originMarking;
+}
+
 /** A source field reported at the node: its own fields where the node has them, the rest under `capture`. */
 function nodeFieldPath(path: readonly PropertyKey[]): (string | number)[] {
   const plain = path.map((segment) => (typeof segment === 'symbol' ? String(segment) : segment));
@@ -267,13 +290,15 @@ function linkConflicts(
   target: TopologyNode,
   fromKind: string,
   given: unknown,
+  marking: OriginMarkingMode,
 ): { conflicts?: unknown } {
   const own = typeof given === 'object' && given !== null ? given : {};
   // The target's own deletes must leave tombstones from the start: its captured tables are the ones replicated.
   const captured = target.capture.tables;
   const localTables = Array.isArray(captured) ? captured : target.kind === 'postgres' ? ['public.*'] : [];
   const defaults = { node: l.to, localTables };
-  if (isTwoWay(l.shape) && target.kind === 'postgres' && fromKind === 'postgres')
+  // A marker row leaves no per-row origin to compare versions by: off unless asked for (then refused).
+  if (isTwoWay(l.shape) && target.kind === 'postgres' && fromKind === 'postgres' && marking !== 'marker-row')
     return { conflicts: { enabled: true, ...defaults, ...own } };
   return given === undefined ? {} : { conflicts: { ...defaults, ...own } };
 }

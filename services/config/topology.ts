@@ -16,6 +16,10 @@ export type LinkShape = (typeof LINK_SHAPES)[number];
 
 const shape = z.enum(LINK_SHAPES);
 
+/** How a link marks its writes in the target (services/pipeline/topology-origins.ts decides `auto`). */
+export const ORIGIN_MARKINGS = ['auto', 'native', 'marker-row'] as const;
+export type OriginMarkingMode = (typeof ORIGIN_MARKINGS)[number];
+
 const serverNumber = (what: string, max: number) =>
   z
     .int({ error: `must be an integer from ${what}` })
@@ -41,6 +45,10 @@ const node = z.strictObject({
   origins: z.boolean().default(true).meta({
     description:
       'Mark what links write into this node with its origin (replication origin or session server_id). Pair and mesh nodes need it: it is what keeps a change from going round.',
+  }),
+  originMarking: z.enum(ORIGIN_MARKINGS).default('auto').meta({
+    description:
+      'How links mark what they write into this node: `native` (PostgreSQL replication origin, MariaDB session server_id), `marker-row` (PostgreSQL only: a row of `cdc_apply.origin_marks` written first in each transaction; needs no privilege, rules out conflict handling), or `auto` (native where the user may, else marker-row; said per link at start-up).',
   }),
   capture: z.record(z.string(), z.unknown()).default({}).meta({
     description:
@@ -277,6 +285,11 @@ function twoWayNodeProblems(topology: Topology, links: readonly DirectedLink[]):
       problems.push({
         path: ['nodes', index, 'origins'],
         message: `must be true: node ${entry.name} is in links[${twoWay.index}] (${linkLabel(twoWay)}), and without origins its capture cannot tell replicated writes from local ones, so they would be sent back (a loop)`,
+      });
+    if (entry.kind !== 'postgres' && entry.originMarking === 'marker-row')
+      problems.push({
+        path: ['nodes', index, 'originMarking'],
+        message: `marker-row marking is built for PostgreSQL nodes only; node ${entry.name} is ${entry.kind} (use native: GRANT BINLOG REPLAY ON *.* TO the node's user)`,
       });
     if (entry.kind === 'postgres') {
       for (const field of ['serverId', 'gtidDomainId'] as const)

@@ -37,6 +37,8 @@ export function buildSink(replica: ReplicaConfig, logger: Logger): Sink {
         ...(replica.originsByNode !== undefined ? { originsByNode: replica.originsByNode } : {}),
         ...(replica.targetSchema !== undefined ? { targetSchema: replica.targetSchema } : {}),
         ...withConflicts(replica),
+        // `auto` left undecided (outside a topology, or its target not checked at start-up) marks natively.
+        originMarking: replica.originMarking === 'marker-row' ? 'marker-row' : 'native',
         logger,
       });
     case 'mariadb': {

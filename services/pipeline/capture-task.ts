@@ -12,6 +12,7 @@ import type { CaptureRule } from '../config/topology-compile.ts';
 import { ChangePublisher } from '../kafka/publisher.ts';
 import { CountedConnector, type CaptureCounts } from './counted-connector.ts';
 import { OriginFilter } from './origin-filter.ts';
+import { prepareMarkerCapture } from './marker-capture.ts';
 import { PauseGate } from './pause-gate.ts';
 import { Supervisor } from './supervisor.ts';
 
@@ -59,8 +60,19 @@ export class CaptureTask {
   readonly #supervisor: Supervisor;
   readonly #gate = new PauseGate();
 
-  /** `rule`: the node's capture rule when the source is a topology node (loop prevention, origins named by node). */
-  constructor(source: SourceConfig, kafka: KafkaConfig, logger: Logger, rule?: CaptureRule) {
+  /** Run before each start of the connector (a topology node links may mark with marker rows). */
+  readonly #prepare: () => Promise<void>;
+  /**
+   * `rule`: the node's capture rule when the source is a topology node (loop prevention, origins named by node);
+   * `markerRows`: links into it may mark with marker rows, which its capture must then read.
+   */
+  constructor(
+    source: SourceConfig,
+    kafka: KafkaConfig,
+    logger: Logger,
+    rule?: CaptureRule,
+    markerRows = false,
+  ) {
     this.name = source.name;
     const taskLogger = logger.child({ source: source.name });
     const connector = buildConnector(source, taskLogger);
@@ -78,12 +90,17 @@ export class CaptureTask {
     });
     this.#supervisor = new Supervisor(`capture ${source.name}`, taskLogger);
   }
+    this.#prepare =
+      markerRows && source.kind === 'postgres' ? () => prepareMarkerCapture(source) : () => Promise.resolve();
 
   async run(signal: AbortSignal): Promise<void> {
     try {
       await this.#supervisor.run(
         (taskSignal) =>
-          this.#gate.run((runSignal) => this.publisher.run(this.connector, runSignal), taskSignal),
+          this.#gate.run(async (runSignal) => {
+            await this.#prepare();
+            await this.publisher.run(this.connector, runSignal);
+          }, taskSignal),
         signal,
       );
     } finally {

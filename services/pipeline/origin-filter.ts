@@ -6,6 +6,13 @@
  * its origin rewritten from the marker to the node the change was first written on (a PostgreSQL sink marks a
  * change it re-publishes by its original node, see topology-compile.ts), so the next hop's events name that node.
  *
+ * A link that marks with a marker row instead (services/apply/origin-marks.ts: no privilege for replication
+ * origins) writes the row first in each target transaction: the transaction is taken as under the row's marker
+ * from that event on, the marker event itself is never published, and the row's origin commit position and time
+ * stand in for those a replication origin gives the transaction. Being the first event, it is read again whenever
+ * capture reads the transaction again from its start; so a transaction published in pieces keeps its marker
+ * across pieces (the filter remembers it by transaction id).
+ *
  * Why at capture and not at apply: the changelog then holds exactly what the node should pass on, so every other
  * subscriber of that topic sees the truth too, and the apply stays generic. An origin covers a whole source
  * transaction, so a transaction is dropped whole; its commit still passes as an empty batch (a heartbeat), which
@@ -19,6 +26,7 @@ import type {
 } from '../../connectors/connector.ts';
 import type { ChangeEvent } from '../../schemas/events/change-event.ts';
 import type { CommitPosition } from '../../schemas/positions/position.ts';
+import { isOriginMarkEvent, readOriginMark, type OriginMark } from '../apply/origin-marks.ts';
 import type { CaptureRule } from '../config/topology-compile.ts';
 
 export class OriginFilter implements SourceConnector {
@@ -26,6 +34,8 @@ export class OriginFilter implements SourceConnector {
   readonly #inner: SourceConnector;
   readonly #drop: ReadonlySet<string>;
   readonly #nodes: ReadonlyMap<string, string>;
+  /** The marker row read at the start of the transaction being read, by transaction id. */
+  #mark: { readonly transaction: string; readonly mark: OriginMark } | null = null;
   /** Events dropped so far, for status lines and tests. */
   dropped = 0;
 
@@ -41,7 +51,15 @@ export class OriginFilter implements SourceConnector {
       const kept: ChangeEvent[] = [];
       let changed = false;
       for (const event of batch.events) {
-        const marker = event.source.origin;
+        if (isOriginMarkEvent(event)) {
+          changed = true;
+          const mark = readOriginMark(event);
+          if (mark !== null && event.transaction !== null)
+            this.#mark = { transaction: event.transaction.id, mark };
+          continue;
+        }
+        const marked = this.#markOf(event);
+        const marker = event.source.origin ?? marked?.marker ?? null;
         if (marker === null) {
           kept.push(event);
           continue;
@@ -49,11 +67,19 @@ export class OriginFilter implements SourceConnector {
         changed = true;
         if (this.#drop.has(marker)) continue;
         const node = this.#nodes.get(marker);
-        kept.push(node === undefined ? event : { ...event, source: { ...event.source, origin: node } });
+        // An unknown marker is kept as the origin, as a replication origin's name would be.
+        kept.push(node === undefined ? renamed(event, marker, null) : renamed(event, node, marked));
       }
+      if (batch.commit !== null) this.#mark = null;
       this.dropped += batch.events.length - kept.length;
       yield changed ? { ...batch, events: kept } : batch;
     }
+  }
+
+  /** The marker row this event's transaction began with, if any (an origin of its own comes first). */
+  #markOf(event: ChangeEvent): OriginMark | null {
+    if (event.source.origin !== null || this.#mark === null || event.transaction === null) return null;
+    return event.transaction.id === this.#mark.transaction ? this.#mark.mark : null;
   }
 
   acknowledge(commit: CommitPosition): Promise<void> {
@@ -67,4 +93,15 @@ export class OriginFilter implements SourceConnector {
   requestSnapshot(tables: readonly string[]): Promise<void> {
     return this.#inner.requestSnapshot(tables);
   }
+}
+
+/**
+ * A re-published event names the node it came from. Under a marker row it also takes the row's origin commit
+ * position and time, as PostgreSQL gives a transaction committed under a replication origin.
+ */
+function renamed(event: ChangeEvent, node: string, mark: OriginMark | null): ChangeEvent {
+  const source = { ...event.source, origin: node };
+  if (mark?.commitTimeMicros != null) source.commitTimeMicros = mark.commitTimeMicros;
+  if (mark?.originCommit != null) source.originCommit = mark.originCommit;
+  return { ...event, source };
 }

@@ -16,7 +16,8 @@ import { ApplyTask } from './apply-task.ts';
 import { conflictLister } from './conflict-list.ts';
 import { CaptureTask } from './capture-task.ts';
 import { MetricsBridge } from './metrics-bridge.ts';
-import { reportOriginMarking } from './topology-origins.ts';
+import { resolveOriginMarking } from './topology-origins.ts';
+import { readsMarkerRows } from '../config/topology-compile.ts';
 import { regionScope } from './region-scope.ts';
 import { verifyReplica } from '../verify/verify-replica.ts';
 import { conditionWait } from '../verify/waits.ts';
@@ -57,15 +58,25 @@ export async function startPipeline(
   const scope = options.region === undefined ? config : regionScope(config, options.region);
   const captures = roles.has('capture')
     ? scope.sources.map(
-        (s) => new CaptureTask(s, config.kafka, logger, config.topology?.captureRules[s.name]),
+        (s) =>
+          new CaptureTask(
+            s,
+            config.kafka,
+            logger,
+            config.topology?.captureRules[s.name],
+            config.topology !== undefined && readsMarkerRows(config.topology, s.name),
+          ),
       )
     : [];
-  const applies = roles.has('apply') ? scope.replicas.map((r) => new ApplyTask(r, config.kafka, logger)) : [];
+  // Which origin marking each link uses, decided and said once at start-up (loop prevention rests on it).
+  const replicas =
+    config.topology !== undefined && roles.has('apply')
+      ? await resolveOriginMarking(config.topology, scope.replicas, logger)
+      : scope.replicas;
+  const applies = roles.has('apply') ? replicas.map((r) => new ApplyTask(r, config.kafka, logger)) : [];
   const metrics = createMetrics({ processMetrics: true, defaultLabels: { pipeline: config.name } });
 
-  // Which origin marking each link's target allows, said once at start-up (loop prevention rests on it).
   if (config.topology !== undefined && applies.length > 0) {
-    await reportOriginMarking(config.topology, scope.replicas, logger);
     // Links into one node would all create its applied-position table on their first batch, at once, and
     // PostgreSQL's CREATE ... IF NOT EXISTS fails against a concurrent twin: prepare the sinks one by one.
     // A target that cannot be reached yet is left to its worker, which retries.

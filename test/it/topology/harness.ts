@@ -7,7 +7,7 @@
  */
 import { parseConfig } from '../../../services/config/load.ts';
 import type { PipelineConfig } from '../../../services/config/schema.ts';
-import { createLogger } from '../../../common/logger.ts';
+import { createLogger, type Logger } from '../../../common/logger.ts';
 import { connectorTopics } from '../../../services/kafka/topics.ts';
 import { startPipeline, type RunningPipeline } from '../../../services/pipeline/pipeline.ts';
 import assert from 'node:assert/strict';
@@ -49,6 +49,15 @@ export interface StageLink {
   readonly from: string;
   readonly to: string;
   readonly shape?: string;
+  /** Apply settings of the link (`conflicts`, `onError`...). */
+  readonly apply?: Readonly<Record<string, unknown>>;
+}
+
+export interface StageOptions {
+  /** Node settings over the stage's own (`url`, `originMarking`...; `capture` is merged). */
+  readonly nodes?: (short: string, database: NodeDatabase) => Readonly<Record<string, unknown>>;
+  /** The pipeline's logger (silent, or CDC_TEST_LOG's level, when absent). */
+  readonly logger?: Logger;
 }
 
 /**
@@ -63,6 +72,7 @@ export async function startTopology(
   links: readonly StageLink[],
   prepare: (node: string, database: NodeDatabase) => Promise<void>,
   mariadb: readonly string[] = [],
+  options: StageOptions = {},
 ): Promise<TopologyStage> {
   const suffix = randomBytes(3).toString('hex');
   const prefix = uniqueName(label).replaceAll('_', '-');
@@ -77,23 +87,27 @@ export async function startTopology(
   const nameOf = (short: string) => nodes[short]?.name ?? short;
   const [server] =
     mariadb.length > 0 ? await mariadbAdminQuery('SELECT @@server_id AS id, @@gtid_domain_id AS domain') : [];
-  const topologyNodes = nodeNames.map((short) =>
-    nodes[short]?.kind === 'mariadb'
-      ? {
-          name: nameOf(short),
-          kind: 'mariadb',
-          url: nodes[short].db.url,
-          serverId: Number(server?.id),
-          gtidDomainId: Number(server?.domain),
-          capture: { heartbeatIntervalMs: 500, snapshotChunkRows: 500 },
-        }
-      : {
-          name: nameOf(short),
-          kind: 'postgres',
-          url: nodes[short]?.db.url,
-          capture: { slot: uniqueName(`slot_${short}`), heartbeatIntervalMs: 500, snapshotChunkRows: 500 },
-        },
-  );
+  const topologyNodes = nodeNames.map((short) => {
+    const base =
+      nodes[short]?.kind === 'mariadb'
+        ? {
+            name: nameOf(short),
+            kind: 'mariadb',
+            url: nodes[short].db.url,
+            serverId: Number(server?.id),
+            gtidDomainId: Number(server?.domain),
+            capture: { heartbeatIntervalMs: 500, snapshotChunkRows: 500 },
+          }
+        : {
+            name: nameOf(short),
+            kind: 'postgres',
+            url: nodes[short]?.db.url,
+            capture: { slot: uniqueName(`slot_${short}`), heartbeatIntervalMs: 500, snapshotChunkRows: 500 },
+          };
+    const node = nodes[short];
+    const extra = node === undefined ? {} : (options.nodes?.(short, node) ?? {});
+    return { ...base, ...extra, capture: { ...base.capture, ...(extra.capture as object | undefined) } };
+  });
   const configFor = (stageLinks: readonly StageLink[]) =>
     parseConfig(
       JSON.stringify({
@@ -109,7 +123,7 @@ export async function startTopology(
       'json',
       { env: {} },
     );
-  const logger = createLogger({ level: process.env.CDC_TEST_LOG ?? 'silent' });
+  const logger = options.logger ?? createLogger({ level: process.env.CDC_TEST_LOG ?? 'silent' });
   // Every configuration the stage ran, so clean-up finds every topic, group and origin.
   const ran: PipelineConfig[] = [configFor(links)];
   const first = ran[0] as PipelineConfig;

@@ -361,7 +361,11 @@ void describe('invalid topologies are refused, naming the link or node', () => {
 
 void describe('the capture rule applied by the origin filter', () => {
   const event = (origin: string | null, index: number) =>
-    ({ op: 'c', source: { origin, position: { index } } }) as unknown as ChangeEvent;
+    ({
+      op: 'c',
+      table: { schema: 'public', table: 't' },
+      source: { origin, position: { index } },
+    }) as unknown as ChangeEvent;
   const commit = { kind: 'pg', lsn: 1n } as unknown as CaptureBatch['commit'];
 
   async function filtered(rule: NonNullable<PipelineConfig['topology']>['captureRules'][string]) {
