@@ -36,9 +36,9 @@ export function buildSink(replica: ReplicaConfig, logger: Logger): Sink {
         ...(replica.originName !== undefined ? { originName: replica.originName } : {}),
         ...(replica.originsByNode !== undefined ? { originsByNode: replica.originsByNode } : {}),
         ...(replica.targetSchema !== undefined ? { targetSchema: replica.targetSchema } : {}),
-        ...withConflicts(replica),
         // `auto` left undecided (outside a topology, or its target not checked at start-up) marks natively.
         originMarking: replica.originMarking === 'marker-row' ? 'marker-row' : 'native',
+        ...withConflicts(replica),
         logger,
       });
     case 'mariadb': {

@@ -11,8 +11,8 @@ import type { KafkaConfig, SourceConfig } from '../config/schema.ts';
 import type { CaptureRule } from '../config/topology-compile.ts';
 import { ChangePublisher } from '../kafka/publisher.ts';
 import { CountedConnector, type CaptureCounts } from './counted-connector.ts';
-import { OriginFilter } from './origin-filter.ts';
 import { prepareMarkerCapture } from './marker-capture.ts';
+import { OriginFilter } from './origin-filter.ts';
 import { PauseGate } from './pause-gate.ts';
 import { Supervisor } from './supervisor.ts';
 
@@ -59,9 +59,9 @@ export class CaptureTask {
   readonly publisher: ChangePublisher;
   readonly #supervisor: Supervisor;
   readonly #gate = new PauseGate();
-
   /** Run before each start of the connector (a topology node links may mark with marker rows). */
   readonly #prepare: () => Promise<void>;
+
   /**
    * `rule`: the node's capture rule when the source is a topology node (loop prevention, origins named by node);
    * `markerRows`: links into it may mark with marker rows, which its capture must then read.
@@ -89,9 +89,9 @@ export class CaptureTask {
       logger: taskLogger,
     });
     this.#supervisor = new Supervisor(`capture ${source.name}`, taskLogger);
-  }
     this.#prepare =
       markerRows && source.kind === 'postgres' ? () => prepareMarkerCapture(source) : () => Promise.resolve();
+  }
 
   async run(signal: AbortSignal): Promise<void> {
     try {
