@@ -347,6 +347,14 @@ export const pipelineConfigSchema = z
       description:
         'Nodes and the links between them (cascade, pair, mesh, fan-in), compiled into `sources` and `replicas` (see Topologies).',
     }),
+    shutdownTimeoutMs: z
+      .int({ error: 'must be a whole number of milliseconds' })
+      .min(1_000, { error: 'must be at least 1000 (1 s)' })
+      .default(20_000)
+      .meta({
+        description:
+          'How long `cdc run` may take to stop after SIGTERM or SIGINT; past it, the process logs what it still waits for and exits with code 1.',
+      }),
     logLevel: z
       .enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'])
       .default('info')

@@ -11,7 +11,8 @@
  * over without committing, count as consumed.
  */
 import type { Admin } from 'kafkajs';
-import { createKafka, destroyLeftoverSockets, kafkaError } from './client.ts';
+import { createKafka, kafkaError } from './client.ts';
+import { closeWithin } from './closing.ts';
 import { errorMessage } from '../../common/errors.ts';
 import { Backoff } from '../../common/retry.ts';
 import { silentLogger, type Logger } from '../../common/logger.ts';
@@ -74,25 +75,48 @@ export class BacklogSampler {
     // No retries inside a sample: the next interval is the retry, and a sample must not outlive it by much.
     const admin = kafka.admin({ retry: { retries: 0 } });
     let connected = false;
+    let sampling: Promise<void> = Promise.resolve();
+    const stopped = new Promise<void>((resolve) =>
+      signal.addEventListener('abort', () => resolve(), { once: true }),
+    );
     try {
       while (!signal.aborted) {
-        try {
-          if (!connected) {
-            await admin.connect();
-            connected = true;
-          }
-          this.#record(await this.#sample(admin));
-        } catch (error) {
-          this.#logger.debug({ error: errorMessage(error) }, 'backlog sample failed');
-        }
+        sampling = this.#sampleOnce(admin, connected).then((ok) => {
+          connected ||= ok;
+        });
+        // A stop does not wait for the sample in flight here (a request can take up to kafkajs's request timeout).
+        await Promise.race([sampling, stopped]);
         if (!(await Backoff.sleep(this.#intervalMs, signal))) break;
       }
     } finally {
-      await admin.disconnect().catch((error: unknown) => {
-        this.#logger.debug({ error: errorMessage(error) }, 'closing the backlog admin client failed');
-      });
-      destroyLeftoverSockets(kafka);
+      // A connect in flight would open its connections after a disconnect: the disconnect follows it. Past the
+      // grace the connections are closed under it; its requests are only reads, nothing is lost by that.
+      await closeWithin(
+        kafka,
+        'backlog admin client',
+        async () => {
+          await sampling;
+          await admin.disconnect();
+        },
+        { logger: this.#logger, graceMs: 1_000 },
+      );
     }
+  }
+
+  /** Connects if needed and takes one sample; answers whether the admin client is connected. */
+  async #sampleOnce(admin: Admin, connected: boolean): Promise<boolean> {
+    try {
+      if (!connected) await admin.connect();
+    } catch (error) {
+      this.#logger.debug({ error: errorMessage(error) }, 'backlog sample failed');
+      return false;
+    }
+    try {
+      this.#record(await this.#sample(admin));
+    } catch (error) {
+      this.#logger.debug({ error: errorMessage(error) }, 'backlog sample failed');
+    }
+    return true;
   }
 
   /** The backlog as of the latest sample, with the worker's own progress since then taken into account. */

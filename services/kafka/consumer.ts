@@ -14,7 +14,8 @@
  * target already holds by its stored position.
  */
 import type { Consumer, EachBatchPayload, Kafka, KafkaMessage } from 'kafkajs';
-import { createKafka, destroyLeftoverSockets, groupMembershipError, kafkaError } from './client.ts';
+import { createKafka, groupMembershipError, kafkaError } from './client.ts';
+import { closeWithin } from './closing.ts';
 import { createConsumer } from './closable-consumer.ts';
 import { SchemaStore } from './schema-store.ts';
 import { decodeEvent, schemaIdOf } from '../../schemas/avro/codec.ts';
@@ -135,6 +136,8 @@ export class ChangeConsumer {
    * decoding or Kafka fail (rejects; nothing after the last handled batch is committed).
    */
   async run(handler: BatchHandler, signal: AbortSignal): Promise<void> {
+    // Stopped before it began (the worker was still preparing): joining the group now would only hold the stop up.
+    if (signal.aborted) return;
     const schemas = new SchemaStore({
       brokers: this.options.brokers,
       prefix: this.options.prefix,
@@ -167,6 +170,7 @@ export class ChangeConsumer {
     };
     const onAbort = (): void => wake();
     signal.addEventListener('abort', onAbort, { once: true });
+    let joined = false;
     try {
       await consumer.connect();
       consumer.on(consumer.events.GROUP_JOIN, () => {
@@ -184,30 +188,45 @@ export class ChangeConsumer {
         topics: [...this.options.topics],
         fromBeginning: this.options.fromBeginning ?? true,
       });
-      await consumer.run({
-        autoCommit: false,
-        eachBatchAutoResolve: false,
-        partitionsConsumedConcurrently: 1,
-        eachBatch: async (payload) => {
-          // After a failure or an abort, leave everything unresolved: it is redelivered to the next run.
-          if (failure !== null || signal.aborted || !payload.isRunning() || payload.isStale()) return;
-          try {
-            await this.handleBatch(payload, schemas, handler, consumer);
-          } catch (error) {
-            // kafkajs's runner rejoins the group when it sees one of these; nothing after the last commit is
-            // lost, it is fetched again.
-            const membership = groupMembershipError(error);
-            if (membership !== null) {
-              this.logger.warn(
-                { error: errorMessage(membership) },
-                'the group rebalances or forgot this member; rejoining',
-              );
-              throw membership;
+      // consumer.run resolves once the group is joined, which takes as long as the coordinator waits for the
+      // members of a previous process (up to their session timeout): a stop or a failure does not wait for it.
+      const joining = consumer
+        .run({
+          autoCommit: false,
+          eachBatchAutoResolve: false,
+          partitionsConsumedConcurrently: 1,
+          eachBatch: async (payload) => {
+            // After a failure or an abort, leave everything unresolved: it is redelivered to the next run.
+            if (failure !== null || signal.aborted || !payload.isRunning() || payload.isStale()) return;
+            try {
+              await this.handleBatch(payload, schemas, handler, consumer);
+            } catch (error) {
+              // kafkajs's runner rejoins the group when it sees one of these; nothing after the last commit is
+              // lost, it is fetched again.
+              const membership = groupMembershipError(error);
+              if (membership !== null) {
+                this.logger.warn(
+                  { error: errorMessage(membership) },
+                  'the group rebalances or forgot this member; rejoining',
+                );
+                throw membership;
+              }
+              fail(error);
             }
-            fail(error);
-          }
-        },
-      });
+          },
+        })
+        .then(
+          () => true,
+          (error: unknown) => {
+            fail(
+              kafkaError(error, `cannot consume ${this.options.topics.join(', ')}`, {
+                group: this.options.groupId,
+              }),
+            );
+            return false;
+          },
+        );
+      joined = await Promise.race([joining, stopped.then(() => false)]);
       if (!signal.aborted) await stopped;
     } catch (error) {
       failure ??= kafkaError(error, `cannot consume ${this.options.topics.join(', ')}`, {
@@ -215,12 +234,16 @@ export class ChangeConsumer {
       });
     } finally {
       signal.removeEventListener('abort', onAbort);
-      const closed = await Promise.allSettled([closable.close(), schemas.close()]);
-      destroyLeftoverSockets(this.kafka);
-      for (const result of closed) {
-        if (result.status === 'rejected')
-          this.logger.warn({ error: errorMessage(result.reason) }, 'closing the consumer failed');
-      }
+      // A consumer still joining has a JoinGroup in flight that its disconnect would wait for: closed at once.
+      await closeWithin(this.kafka, `consumer of group ${this.options.groupId}`, () => closable.close(), {
+        logger: this.logger,
+        ...(joined ? {} : { graceMs: 0 }),
+      });
+      // Only after the consumer, which waits for the batch in hand: a schema lookup of that batch starting after
+      // the store closed would start a schema topic reader that nobody closes, and its sockets keep the process.
+      await schemas.close().catch((error: unknown) => {
+        this.logger.warn({ error: errorMessage(error) }, 'closing the schema store failed');
+      });
     }
     if (failure !== null) throw failure;
   }

@@ -12,7 +12,8 @@
 import type { Kafka, Producer } from 'kafkajs';
 import { CaptureRun, chunks } from './capture-run.ts';
 import { lastCommittedPosition } from './changelog-tail.ts';
-import { createKafka, destroyLeftoverSockets, kafkaError, producerConfig } from './client.ts';
+import { createKafka, kafkaError, producerConfig } from './client.ts';
+import { closeWithin } from './closing.ts';
 import { compressionType, type Compression } from './compression.ts';
 import type { EventSizeLimit, OversizedPolicy } from './oversized.ts';
 import { SchemaStore } from './schema-store.ts';
@@ -32,6 +33,7 @@ import {
 } from '../../schemas/positions/position.ts';
 import { CdcError, errorMessage } from '../../common/errors.ts';
 import { silentLogger, type Logger } from '../../common/logger.ts';
+import { ShutdownSteps } from '../../common/shutdown-steps.ts';
 
 export interface PublisherOptions {
   readonly brokers: readonly string[];
@@ -259,12 +261,15 @@ export class ChangePublisher {
     } finally {
       signal.removeEventListener('abort', onAbort);
       source.abort();
+      const steps = new ShutdownSteps(this.logger);
       // A transaction still being written finishes (or fails) before the producer closes under it.
-      await flushing.done;
-      await iterator?.return?.()?.catch((error: unknown) => {
-        this.logger.warn({ error: errorMessage(error) }, 'the source stream failed while closing');
+      await steps.step('the Kafka transaction in flight', () => flushing.done);
+      await steps.step('the source stream', async () => {
+        await iterator?.return?.()?.catch((error: unknown) => {
+          this.logger.warn({ error: errorMessage(error) }, 'the source stream failed while closing');
+        });
       });
-      await this.close();
+      await steps.step('the transactional producer', () => this.close());
     }
   }
 
@@ -282,12 +287,14 @@ export class ChangePublisher {
   async close(): Promise<void> {
     const producer = this.producer;
     this.producer = null;
-    const results = await Promise.allSettled([producer?.disconnect(), this.schemas.close()]);
-    destroyLeftoverSockets(this.kafka);
-    for (const result of results) {
-      if (result.status === 'rejected')
-        this.logger.warn({ error: errorMessage(result.reason) }, 'closing the publisher failed');
-    }
+    await Promise.all([
+      closeWithin(this.kafka, `producer ${this.groupId}`, () => producer?.disconnect() ?? Promise.resolve(), {
+        logger: this.logger,
+      }),
+      this.schemas.close().catch((error: unknown) => {
+        this.logger.warn({ error: errorMessage(error) }, 'closing the schema store failed');
+      }),
+    ]);
   }
 
   private async ensureTopics(): Promise<void> {

@@ -10,7 +10,8 @@ import type { Sink } from '../apply/sink.ts';
 import type { ConflictSettings } from '../apply/conflicts/types.ts';
 import type { ApplyWorkerStatus } from '../api/status-types.ts';
 import type { CdcError } from '../../common/errors.ts';
-import type { Logger } from '../../common/logger.ts';
+import { silentLogger, type Logger } from '../../common/logger.ts';
+import { ShutdownSteps } from '../../common/shutdown-steps.ts';
 import { defaultServerId, type KafkaConfig, type ReplicaConfig } from '../config/schema.ts';
 import { BacklogSampler } from '../kafka/backlog.ts';
 import { ChangeConsumer, type UndecodableRecord } from '../kafka/consumer.ts';
@@ -57,12 +58,18 @@ export function buildSink(replica: ReplicaConfig, logger: Logger): Sink {
   }
 }
 
+/** How long a stop waits for the target transaction in flight before cutting it off (a fifth of the default shutdown timeout). */
+const TARGET_STOP_GRACE_MS = 4_000;
+
 export class ApplyTask {
   readonly name: string;
   readonly #replica: ReplicaConfig;
   readonly #worker: ApplyWorker;
   readonly #deadLetters: DeadLetterPublisher;
   readonly #sink: Sink;
+  /** The sink under #sink, which a stop can close without waiting for its turn (#interruptOnStop). */
+  readonly #target: Sink;
+  readonly #logger: Logger;
   readonly #supervisor: Supervisor;
   readonly #feed: TrackedFeed;
   readonly #backlog: BacklogSampler;
@@ -121,7 +128,9 @@ export class ApplyTask {
       this.#errorsAtProgress = this.#worker.status().errors;
     });
     // Shared with dead-letter replay (services/dlq), which must write through the same target session.
-    this.#sink = new SerialSink(buildSink(replica, taskLogger));
+    this.#target = buildSink(replica, taskLogger);
+    this.#sink = new SerialSink(this.#target);
+    this.#logger = taskLogger;
     this.#worker = new ApplyWorker({
       stream: replica.source,
       feed: this.#feed,
@@ -134,20 +143,49 @@ export class ApplyTask {
     this.#supervisor = new Supervisor(`apply ${replica.name}`, taskLogger);
   }
 
-  async run(signal: AbortSignal): Promise<void> {
-    const sampling = new AbortController();
-    const sampled = this.#backlog.run(sampling.signal);
+  /** Runs until `signal` aborts; `steps` hears what the stop then waits for, part by part. */
+  async run(signal: AbortSignal, steps: ShutdownSteps = new ShutdownSteps(silentLogger)): Promise<void> {
+    // The sampler stops with the worker, not after it: a sample in flight must not hold the worker's stop up.
+    const sampled = this.#backlog.run(signal);
+    const interrupt = this.#interruptOnStop(signal);
     try {
       await this.#supervisor.run(
         (taskSignal) => this.#gate.run((runSignal) => this.#worker.run(runSignal), taskSignal),
         signal,
       );
     } finally {
-      sampling.abort();
-      await sampled;
-      await this.#sink.close();
-      await this.#deadLetters.close();
+      interrupt.abort();
+      await steps.step(`apply ${this.name}: backlog sampler`, () => sampled);
+      await steps.step(`apply ${this.name}: target connection`, () => this.#sink.close());
+      await steps.step(`apply ${this.name}: dead-letter producer`, () => this.#deadLetters.close());
     }
+  }
+
+  /**
+   * After a stop, the worker finishes the target transaction in hand (it checks the signal between them). One
+   * that is still running after TARGET_STOP_GRACE_MS (a large source transaction applied whole, row checks of
+   * conflict handling) is cut off: closing its connection makes the target roll it back, and as its applied
+   * position was to commit with it, the restart applies it again, whole and once. Answers the controller that
+   * cancels this once the run ended.
+   */
+  #interruptOnStop(signal: AbortSignal): AbortController {
+    const done = new AbortController();
+    const cut = (): void => {
+      const timer = setTimeout(() => {
+        this.#logger.info(
+          { graceMs: TARGET_STOP_GRACE_MS },
+          `the target transaction in flight did not finish within ${TARGET_STOP_GRACE_MS} ms of the stop: its connection is closed, so it rolls back and is applied again after a restart`,
+        );
+        this.#target.close().catch((error: unknown) => {
+          this.#logger.debug({ err: error }, 'closing the target connection under a transaction failed');
+        });
+      }, TARGET_STOP_GRACE_MS);
+      done.signal.addEventListener('abort', () => clearTimeout(timer), { once: true });
+    };
+    if (signal.aborted) cut();
+    else signal.addEventListener('abort', cut, { once: true });
+    done.signal.addEventListener('abort', () => signal.removeEventListener('abort', cut), { once: true });
+    return done;
   }
 
   /** The replica's sink; dead-letter replay writes through it, taking turns with the apply worker. */

@@ -6,7 +6,8 @@ import type { ConnectorStatus } from '../api/status-types.ts';
 import type { SourceConnector } from '../../connectors/connector.ts';
 import { MysqlConnector } from '../../connectors/mysql/mysql-connector.ts';
 import { PostgresConnector } from '../../connectors/postgres/postgres-connector.ts';
-import type { Logger } from '../../common/logger.ts';
+import { silentLogger, type Logger } from '../../common/logger.ts';
+import { ShutdownSteps } from '../../common/shutdown-steps.ts';
 import type { KafkaConfig, SourceConfig } from '../config/schema.ts';
 import type { CaptureRule } from '../config/topology-compile.ts';
 import { ChangePublisher } from '../kafka/publisher.ts';
@@ -93,7 +94,8 @@ export class CaptureTask {
       markerRows && source.kind === 'postgres' ? () => prepareMarkerCapture(source) : () => Promise.resolve();
   }
 
-  async run(signal: AbortSignal): Promise<void> {
+  /** Runs until `signal` aborts; `steps` hears what the stop then waits for. */
+  async run(signal: AbortSignal, steps: ShutdownSteps = new ShutdownSteps(silentLogger)): Promise<void> {
     try {
       await this.#supervisor.run(
         (taskSignal) =>
@@ -104,7 +106,8 @@ export class CaptureTask {
         signal,
       );
     } finally {
-      await this.publisher.close();
+      // Closed already when a run ended; not when the task stopped between runs (paused, or waiting to retry).
+      await steps.step(`capture ${this.name}: Kafka producer`, () => this.publisher.close());
     }
   }
 

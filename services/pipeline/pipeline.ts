@@ -9,6 +9,7 @@ import { listenApi } from '../api/server.ts';
 import type { ApplyWorkerStatus, ConnectorStatus, StatusProvider } from '../api/status-types.ts';
 import { CdcError } from '../../common/errors.ts';
 import type { Logger } from '../../common/logger.ts';
+import { ShutdownSteps, type PendingPart } from '../../common/shutdown-steps.ts';
 import type { PipelineConfig } from '../config/schema.ts';
 import { createMetrics, type CdcMetrics } from '../metrics/metrics.ts';
 import { deadLetterControl } from '../dlq/dlq-control.ts';
@@ -38,8 +39,13 @@ export interface RunningPipeline extends StatusProvider {
   readonly apiUrl: string | null;
   /** Settles when every task has ended (after stop(), or when all failed). */
   readonly done: Promise<void>;
-  /** Stops every task in order (capture first, so nothing new reaches Kafka, then apply) and the API. */
+  /**
+   * Stops every task in order (capture first, so nothing new reaches Kafka, then apply) and the API, logging
+   * at info what it waits for and how long each part took.
+   */
   stop(): Promise<void>;
+  /** The parts a stop in progress still waits for (none before stop()). */
+  stopping(): readonly PendingPart[];
 }
 
 export async function startPipeline(
@@ -87,8 +93,9 @@ export async function startPipeline(
   }
   const captureAbort = new AbortController();
   const applyAbort = new AbortController();
-  const captureRuns = captures.map((task) => task.run(captureAbort.signal));
-  const applyRuns = applies.map((task) => task.run(applyAbort.signal));
+  const steps = new ShutdownSteps(logger);
+  const captureRuns = captures.map((task) => task.run(captureAbort.signal, steps));
+  const applyRuns = applies.map((task) => task.run(applyAbort.signal, steps));
   const done = Promise.allSettled([...captureRuns, ...applyRuns]).then(() => undefined);
 
   const status: StatusProvider = {
@@ -165,13 +172,14 @@ export async function startPipeline(
     metrics,
     apiUrl,
     done,
+    stopping: () => steps.pending(),
     async stop() {
       captureAbort.abort();
-      await Promise.allSettled(captureRuns);
-      await dlq.close();
+      await Promise.all(captureRuns.map((run, i) => steps.step(`capture ${captures[i]?.name}`, () => run)));
+      await steps.step('dead-letter replays', () => dlq.close());
       applyAbort.abort();
-      await Promise.allSettled(applyRuns);
-      await app?.close();
+      await Promise.all(applyRuns.map((run, i) => steps.step(`apply ${applies[i]?.name}`, () => run)));
+      if (app !== null) await steps.step('control API', () => app.close());
     },
   };
 }

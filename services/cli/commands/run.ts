@@ -1,10 +1,16 @@
 /**
  * `cdc run --config <file>`: starts the pipeline and runs it until SIGINT or SIGTERM, then stops it in order
- * (capture first, then apply) so that nothing acknowledged is lost.
+ * (capture first, then apply) so that nothing acknowledged is lost. The stop is bounded by `shutdownTimeoutMs`:
+ * an orchestrator SIGKILLs a process that outlives its grace period anyway, and a process that says what it was
+ * still waiting for (the parts of the stop not done, or the handles keeping it alive once they all are) points
+ * at the defect, where a SIGKILL says nothing. A second signal ends the process at once (Node's default).
  */
-import { createLogger, logLevel } from '../../../common/logger.ts';
+import { createLogger, logLevel, type Logger } from '../../../common/logger.ts';
 import { loadConfig } from '../../config/load.ts';
-import { startPipeline, type Role } from '../../pipeline/pipeline.ts';
+import { startPipeline, type Role, type RunningPipeline } from '../../pipeline/pipeline.ts';
+
+/** Exit code of a stop that did not finish within shutdownTimeoutMs (the command line's "failed"). */
+const EXIT_STOP_TIMED_OUT = 1;
 
 export async function runCommand(options: {
   config: string;
@@ -21,10 +27,16 @@ export async function runCommand(options: {
 
   let stopRequested = false;
   let stopping = Promise.resolve();
+  let stopStarted = 0;
   const stop = (signal: NodeJS.Signals) => {
     if (stopRequested) return;
     stopRequested = true;
-    logger.info(`${signal} received: stopping pipeline ${config.name}`);
+    stopStarted = Date.now();
+    logger.info(
+      { shutdownTimeoutMs: config.shutdownTimeoutMs },
+      `${signal} received: stopping pipeline ${config.name}`,
+    );
+    watchShutdown(pipeline, logger, config.shutdownTimeoutMs);
     stopping = pipeline.stop();
   };
   process.once('SIGINT', stop);
@@ -36,5 +48,49 @@ export async function runCommand(options: {
     process.off('SIGINT', stop);
     process.off('SIGTERM', stop);
   }
+  logger.info(
+    stopRequested ? { ms: Date.now() - stopStarted } : {},
+    stopRequested ? 'shutdown done' : `every task of pipeline ${config.name} ended`,
+  );
   logger.info(`pipeline ${config.name} stopped`);
+}
+
+/**
+ * Ends the process when the stop has not let it exit within `timeoutMs`, after logging what it still waits for.
+ * The timer does not hold the process up itself: once everything closed, the process exits before it fires.
+ */
+function watchShutdown(pipeline: RunningPipeline, logger: Logger, timeoutMs: number): void {
+  const timer = setTimeout(() => {
+    const pending = pipeline.stopping();
+    const resources = liveResources();
+    logger.error(
+      { shutdownTimeoutMs: timeoutMs, waitingFor: pending, activeResources: resources },
+      pending.length > 0
+        ? `shutdown did not finish within ${timeoutMs} ms; still waiting for: ${pending.map((p) => p.part).join(', ')}`
+        : `shutdown did not finish within ${timeoutMs} ms: every part stopped, but the process is kept alive by ${resources.join(', ') || 'nothing known'}`,
+    );
+    logger.flush();
+    process.exit(EXIT_STOP_TIMED_OUT);
+  }, timeoutMs);
+  timer.unref();
+}
+
+interface SocketShape {
+  readonly remoteAddress?: string;
+  readonly remotePort?: number;
+}
+
+/**
+ * What keeps the event loop alive besides the watchdog's own timer: socket peers (which server a connection
+ * left open goes to names its owner: Kafka, the source, the target), and the kinds of the other handles.
+ * Node lists handles only through an undocumented call; without it, the kinds alone.
+ */
+function liveResources(): string[] {
+  const kinds = process.getActiveResourcesInfo().filter((kind) => kind !== 'Timeout');
+  const handles = (process as { _getActiveHandles?: () => unknown[] })._getActiveHandles?.() ?? [];
+  const peers = handles
+    .filter((handle): handle is SocketShape => typeof handle === 'object' && handle !== null)
+    .filter((socket) => socket.remoteAddress !== undefined)
+    .map((socket) => `socket to ${socket.remoteAddress}:${socket.remotePort}`);
+  return peers.length > 0 ? [...peers, ...kinds.filter((kind) => kind !== 'TCPSocketWrap')] : kinds;
 }
