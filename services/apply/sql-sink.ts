@@ -13,7 +13,7 @@
  * position of the last event written, when a table must be created or changed in the middle of a batch:
  * every commit still carries its exact position, but such a source transaction becomes visible in two parts.
  */
-import type { ChangeEvent } from '../../schemas/events/change-event.ts';
+import type { ChangeEvent, InsertEvent } from '../../schemas/events/change-event.ts';
 import {
   comparePosition,
   formatPosition,
@@ -308,13 +308,59 @@ export class SqlSink<C extends TargetConnection> implements Sink {
       while (end < items.length && items[end]!.transactionIndex === items[start]!.transactionIndex) end++;
       await this.commit(connection, progress);
       progress.last = items[end - 1]!.event;
-      for (const item of items.slice(start, end)) {
+      for (let index = start; index < end;) {
+        const item = items[index]!;
+        // Event by event (onEventFailure) each change is isolated under its own savepoint; otherwise
+        // consecutive inserts of one table go to the conflict writer together.
+        const inserts = onEventFailure
+          ? 0
+          : await this.checkedInserts(connection, progress, items, index, end, conflicts);
+        if (inserts > 0) {
+          index += inserts;
+          continue;
+        }
         if (!(await this.writeOneChecked(connection, progress, item, conflicts, onEventFailure))) failed++;
         progress.handled = item.event;
+        index++;
       }
       start = end;
     }
     return failed;
+  }
+
+  /**
+   * The inserts of one keyed table from `items[index]` on (before `end`), written through the conflict writer
+   * together (it decides each as on its own); how many, 0 when that item is not one. A change to go to the dead
+   * letters fails the target transaction, as in `writeOneChecked` without onEventFailure.
+   */
+  private async checkedInserts(
+    connection: C,
+    progress: Progress,
+    items: readonly Item[],
+    index: number,
+    end: number,
+    conflicts: ConflictWriter<C>,
+  ): Promise<number> {
+    const first = items[index]!.event;
+    if (first.op !== 'c') return 0;
+    const shape = await this.shapeFor(connection, progress, first);
+    if (shape.table.key.length === 0) return 0;
+    const inserts: InsertEvent[] = [first];
+    for (let next = index + 1; next < end; next++) {
+      const event = items[next]!.event;
+      if (event.op !== 'c' || this.dialect.shapes.lookup(event.table) !== shape) break;
+      inserts.push(event);
+    }
+    await conflicts.collectIfDue(connection);
+    let rejected: CdcError | null;
+    try {
+      rejected = await conflicts.writeInserts(connection, progress.link, shape, inserts);
+    } catch (error) {
+      throw inserts.length === 1 ? this.classifyEvent(error, first) : error;
+    }
+    if (rejected !== null) throw rejected;
+    progress.handled = inserts.at(-1)!;
+    return inserts.length;
   }
 
   /** One event through conflict handling; false when it went to the dead letters. */

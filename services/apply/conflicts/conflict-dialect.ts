@@ -63,6 +63,19 @@ export interface ConflictDialect<C extends TargetConnection> {
    */
   writeTombstone(connection: C, shape: TableShape, table: string, key: Row, version: Version): Promise<void>;
   removeTombstone(connection: C, shape: TableShape, table: string, key: Row): Promise<void>;
+  /**
+   * Inserts rows of consecutive inserts of one table (their keys distinct), in order, up to the first whose key
+   * has a row (committed, or written earlier in this transaction) or a tombstone, skipping a row that violates
+   * any unique key (`onAnyConflictNothing`); in one round trip. Answers the index of that first row
+   * (`rows.length` when none) and the indexes of the rows inserted; null when the table's column types cannot
+   * be read (the caller writes each change on its own then).
+   */
+  insertNew(
+    connection: C,
+    shape: TableShape,
+    table: string,
+    rows: readonly Row[],
+  ): Promise<{ readonly stop: number; readonly inserted: ReadonlySet<number> } | null>;
   /** Deletes at most `limit` tombstones older than the retention; returns how many. */
   collectTombstones(connection: C, retentionMillis: number, limit: number): Promise<number>;
   isUniqueViolation(error: unknown): boolean;

@@ -3,6 +3,10 @@
  * version, compared with what the change was based on, and a conflict is resolved by the table's policy and
  * recorded in `cdc_apply.conflicts` in the same target transaction. Deletes leave tombstones, so a change
  * older than a delete does not bring the row back. See docs/conflicts.md for the rules.
+ *
+ * The parts: check.ts (a change's key and version), missing-key.ts (a row that is gone), key-move.ts (an update
+ * to another key), insert-run.ts (consecutive inserts in one statement), decided-writes.ts (writing and
+ * recording what was decided).
  */
 import type {
   ChangeEvent,
@@ -11,54 +15,33 @@ import type {
   Row,
   UpdateEvent,
 } from '../../../schemas/events/change-event.ts';
-import { formatPosition } from '../../../schemas/positions/position.ts';
-import { CdcError } from '../../../common/errors.ts';
+import type { CdcError } from '../../../common/errors.ts';
 import { silentLogger, type Logger } from '../../../common/logger.ts';
 import type { Statement, StatementSyntax, TableShape, TargetConnection } from '../sql-dialect.ts';
-import { insertRows, unsentColumns } from '../statements.ts';
 import { allAssignments, chooseColumns, oldImageWarning, sentColumns } from './column-choice.ts';
 import { deleteByKey, updateByKey } from './keyed-statements.ts';
-import { microsToTimestamp } from '../postgres/sql.ts';
 import type { ConflictDialect, LocalRow, Locked } from './conflict-dialect.ts';
-import { recordConflict } from './conflict-log.ts';
 import { ConflictCounts } from './conflict-counts.ts';
 import { ClockSkew, DEFAULT_MAX_CLOCK_SKEW_MILLIS } from './clock-skew.ts';
 import { remoteWins } from './resolve.ts';
 import { loadResolver } from './resolver-module.ts';
+import { checkOf, conflictOf, movesKey, nonKey, tableName, type Check } from './check.ts';
+import { DecidedWrites } from './decided-writes.ts';
+import { writeMissing } from './missing-key.ts';
+import { moveKey } from './key-move.ts';
+import { insertRun } from './insert-run.ts';
 import {
   isNewer,
-  sameVersion,
   tablePolicy,
-  type Conflict,
   type ConflictKind,
   type ConflictOutcome,
   type ConflictSettings,
   type Resolution,
-  type TablePolicy,
-  type Version,
 } from './types.ts';
-import { keyJson, rowJson } from './values-json.ts';
 
-const SAVEPOINT = 'cdc_conflict';
-/** Around a key change's delete and insert, so an insert that cannot land undoes the delete too. */
-const MOVE_SAVEPOINT = 'cdc_conflict_move';
 /** Tombstones deleted per collection, so one target transaction never carries a long delete. */
 const COLLECT_LIMIT = 1_000;
 const COLLECT_EVERY_MILLIS = 60_000;
-
-/** Everything one change needs while it is checked. */
-interface Check {
-  readonly link: string;
-  readonly shape: TableShape;
-  readonly table: string;
-  readonly policy: TablePolicy;
-  readonly key: Row;
-  readonly keyJson: string;
-  readonly remote: Version;
-}
-
-/** What `record` was called with, to write a record again after a savepoint rolled it back. */
-type RecordArgs = [Check, ChangeEvent, ConflictKind, string | null, Version | null, ConflictOutcome];
 
 export class ConflictWriter<C extends TargetConnection> {
   readonly counts = new ConflictCounts();
@@ -67,13 +50,12 @@ export class ConflictWriter<C extends TargetConnection> {
   private readonly syntax: StatementSyntax;
   private readonly dialect: ConflictDialect<C>;
   private settings: ConflictSettings;
+  private readonly writes: DecidedWrites<C>;
   private lastCollect = 0;
   /** Table shapes whose local deletes leave tombstones already. */
   private readonly prepared = new WeakSet<TableShape>();
   /** Shapes whose trigger the open target transaction created: known only once it commits. */
   private pendingPrepared: TableShape[] = [];
-  /** While set, records written are also kept here (a key change may roll them back and write them again). */
-  private capture: RecordArgs[] | null = null;
   private readonly logger: Logger;
   /** Configuration warnings logged already (once per worker each). */
   private readonly warned = new Set<string>();
@@ -88,6 +70,7 @@ export class ConflictWriter<C extends TargetConnection> {
     this.dialect = dialect;
     this.settings = settings;
     this.logger = logger;
+    this.writes = new DecidedWrites(syntax, dialect, this.counts);
     this.skew = new ClockSkew(
       dialect.clock,
       settings.maxClockSkewMillis ?? DEFAULT_MAX_CLOCK_SKEW_MILLIS,
@@ -149,36 +132,15 @@ export class ConflictWriter<C extends TargetConnection> {
     shape: TableShape,
     event: InsertEvent | UpdateEvent | DeleteEvent,
   ): Promise<CdcError | null> {
-    const table = `${shape.table.schema}.${shape.table.table}`;
-    if (!this.prepared.has(shape) && !this.pendingPrepared.includes(shape)) {
-      await this.dialect.prepareTable(connection, shape, table);
-      this.pendingPrepared.push(shape);
-      const warning = oldImageWarning(shape, tablePolicy(this.settings, table), table);
-      if (warning !== null && !this.warned.has(warning)) {
-        this.warned.add(warning);
-        this.logger.warn({ table }, warning);
-      }
-    }
-    if (event.op === 'u' && movesKey(shape, event)) return this.moveKey(connection, link, shape, event);
-    const identity =
-      event.op === 'c'
-        ? event.after
-        : event.op === 'd'
-          ? event.before
-          : (keyed(shape, event.before) ?? event.after);
-    const key = pickKey(shape, identity);
-    const check: Check = {
-      link,
-      shape,
-      table,
-      policy: tablePolicy(this.settings, table),
-      key,
-      keyJson: keyJson(shape.table.key, key),
-      remote: {
-        commitMicros: event.source.commitTimeMicros,
-        origin: event.source.origin ?? event.source.connector,
-      },
-    };
+    await this.prepareShape(connection, shape);
+    if (event.op === 'u' && movesKey(shape, event))
+      return moveKey(
+        { writes: this.writes, counts: this.counts },
+        (part) => this.write(connection, link, shape, part),
+        connection,
+        event,
+      );
+    const check = checkOf(this.settings, link, shape, event);
     switch (event.op) {
       case 'c':
         return this.insert(connection, check, event);
@@ -190,65 +152,46 @@ export class ConflictWriter<C extends TargetConnection> {
   }
 
   /**
-   * An update moving a row to another key is, for conflicts, the old key's delete and the new key's insert: each
-   * key is decided on its own, as on the node that made the change (where the old key leaves a tombstone), so a
-   * concurrent change of the old key elsewhere ends alike on both nodes whichever is later.
+   * Applies consecutive inserts of one keyed table of one source transaction, deciding each exactly as `write`
+   * does; those whose key has no row and no tombstone go out together (insert-run.ts). Returns as `write`, for
+   * the first change to go to the dead letters (the rest are not applied then).
    */
-  private async moveKey(
+  async writeInserts(
     connection: C,
     link: string,
     shape: TableShape,
-    event: UpdateEvent & { readonly before: Row },
+    events: readonly InsertEvent[],
   ): Promise<CdcError | null> {
-    await connection.run({ text: `SAVEPOINT ${MOVE_SAVEPOINT}`, values: [] });
-    const counted = this.counts.mark();
-    const removed = await this.write(connection, link, shape, {
-      ...event,
-      op: 'd',
-      before: event.before,
-      after: null,
-    });
-    // A delete sent to the dead letters wrote nothing but its record.
-    if (removed) {
-      await connection.run({ text: `RELEASE SAVEPOINT ${MOVE_SAVEPOINT}`, values: [] });
-      return removed;
+    await this.prepareShape(connection, shape);
+    return insertRun({ syntax: this.syntax, dialect: this.dialect }, connection, shape, events, (event) =>
+      this.write(connection, link, shape, event),
+    );
+  }
+
+  /** Gives the table its tombstone triggers the first time the link writes it, and warns about its old image. */
+  private async prepareShape(connection: C, shape: TableShape): Promise<void> {
+    if (this.prepared.has(shape) || this.pendingPrepared.includes(shape)) return;
+    const table = tableName(shape);
+    await this.dialect.prepareTable(connection, shape, table);
+    this.pendingPrepared.push(shape);
+    const warning = oldImageWarning(shape, tablePolicy(this.settings, table), table);
+    if (warning !== null && !this.warned.has(warning)) {
+      this.warned.add(warning);
+      this.logger.warn({ table }, warning);
     }
-    const records: RecordArgs[] = [];
-    this.capture = records;
-    let added: CdcError | null;
-    try {
-      added = await this.write(connection, link, shape, {
-        ...event,
-        op: 'c',
-        before: null,
-        after: event.after,
-      });
-    } finally {
-      this.capture = null;
-    }
-    if (added === null) {
-      await connection.run({ text: `RELEASE SAVEPOINT ${MOVE_SAVEPOINT}`, values: [] });
-      return null;
-    }
-    // The new key cannot be written: the old key's delete is undone too, so nothing of the change is written
-    // (what a rejected change promises), and only the insert's conflict is recorded.
-    await connection.run({ text: `ROLLBACK TO SAVEPOINT ${MOVE_SAVEPOINT}`, values: [] });
-    this.counts.rollbackTo(counted);
-    for (const args of records) await this.record(connection, ...args);
-    return added;
   }
 
   private async insert(connection: C, check: Check, event: InsertEvent): Promise<CdcError | null> {
     const { local, tombstone } = await this.lock(connection, check, event.after);
-    if (local === null) return this.writeMissing(connection, check, event, 'insert_exists', tombstone);
+    if (local === null) return this.missing(connection, check, event, 'insert_exists', tombstone);
     if (local.version === null || local.equal.size === Object.keys(event.after).length) {
       // Written earlier in this source transaction, or the very same row already: nothing to decide.
       return local.version === null
-        ? this.guarded(connection, check, event, this.upsert(check, event.after))
+        ? this.writes.guarded(connection, check, event, this.writes.upsert(check, event.after))
         : null;
     }
     const resolution = this.resolve(check, 'insert_exists', local, event);
-    const statement = this.statementFor(check, resolution, this.upsert(check, event.after));
+    const statement = this.statementFor(check, resolution, this.writes.upsert(check, event.after));
     return this.conclude(
       connection,
       check,
@@ -264,7 +207,7 @@ export class ConflictWriter<C extends TargetConnection> {
   private async update(connection: C, check: Check, event: UpdateEvent): Promise<CdcError | null> {
     const compared = nonKey(check.shape, event.before);
     const { local, tombstone } = await this.lock(connection, check, compared);
-    if (local === null) return this.writeMissing(connection, check, event, 'update_missing', tombstone);
+    if (local === null) return this.missing(connection, check, event, 'update_missing', tombstone);
     const differs = this.differs(check, local, compared);
     if (check.policy.policy === 'custom' && differs) {
       const resolution = this.resolve(check, 'update_differs', local, event);
@@ -290,7 +233,7 @@ export class ConflictWriter<C extends TargetConnection> {
       local.version === null || remoteWins(check.policy.policy, this.settings, local.version, check.remote);
     const assignments = chooseColumns(check.shape, check.policy, event, local.equal, differs, wins);
     const statement = updateByKey(this.syntax, check.shape, check.key, assignments);
-    if (!differs) return statement ? this.guarded(connection, check, event, statement) : null;
+    if (!differs) return statement ? this.writes.guarded(connection, check, event, statement) : null;
     const sent = sentColumns(check.shape, event);
     const outcome: ConflictOutcome =
       assignments.length === 0
@@ -310,7 +253,7 @@ export class ConflictWriter<C extends TargetConnection> {
       // a later local one, a remote insert made between the two would land here and not on the other node.
       if (tombstone === null || isNewer(check.remote, tombstone))
         await this.dialect.writeTombstone(connection, check.shape, check.table, check.key, check.remote);
-      await this.record(connection, check, event, 'delete_missing', null, tombstone, 'skipped');
+      await this.writes.record(connection, check, event, 'delete_missing', null, tombstone, 'skipped');
       return null;
     }
     const remove = deleteByKey(this.syntax, check.shape, check.key);
@@ -331,94 +274,6 @@ export class ConflictWriter<C extends TargetConnection> {
       wins ? remove : null,
       wins ? 'applied_remote' : 'kept_local',
     );
-  }
-
-  /** A change whose row is missing: an insert or update older than the key's tombstone does not resurrect it. */
-  private async writeMissing(
-    connection: C,
-    check: Check,
-    event: InsertEvent | UpdateEvent,
-    kind: ConflictKind,
-    tombstone: Version | null,
-  ): Promise<CdcError | null> {
-    if (tombstone === null && event.op === 'c') return this.insertMissing(connection, check, event);
-    // A custom resolver decides a missing row too (shown no local row and the tombstone's version) where it is
-    // a conflict: an update of a missing row, an insert older than the key's delete. An insert later than the
-    // delete is the key coming back, and the change's own version competes with nothing (resolve.ts).
-    const conflicting =
-      tombstone === null
-        ? true
-        : !sameVersion(tombstone, check.remote) && (event.op === 'u' || isNewer(tombstone, check.remote));
-    const asked =
-      check.policy.policy === 'custom' && this.settings.resolver !== undefined && conflicting
-        ? this.resolveMissing(check, kind, tombstone, event)
-        : null;
-    if (asked?.action === 'dead-letter')
-      return this.deadLetter(connection, check, event, kind, null, tombstone, asked.reason);
-    // Under keep-local, a tombstone the change's own origin left is that node's earlier delete, not a local
-    // version: the later of the two wins, or a key deleted and inserted again there would stay deleted here.
-    const policy =
-      check.policy.policy === 'custom' ||
-      (check.policy.policy === 'keep-local' && tombstone?.origin === check.remote.origin)
-        ? 'last-writer-wins'
-        : check.policy.policy;
-    const wins = asked
-      ? asked.action !== 'keep-local'
-      : tombstone === null || remoteWins(policy, this.settings, tombstone, check.remote);
-    if (!wins) {
-      await this.record(
-        connection,
-        check,
-        event,
-        kind,
-        null,
-        tombstone,
-        event.op === 'c' ? 'kept_local' : 'skipped',
-      );
-      return null;
-    }
-    if (tombstone !== null)
-      await this.dialect.removeTombstone(connection, check.shape, check.table, check.key);
-    if (event.op === 'u') {
-      const unsent = unsentColumns(check.shape.table, event.after, event.unchanged);
-      if (unsent.length > 0) {
-        await this.record(connection, check, event, kind, null, tombstone, 'dead_lettered');
-        return new CdcError(
-          'APPLY_FAILED',
-          `update at ${formatPosition(event.source.position)} found no row in ${check.shape.sql} with key ${check.keyJson}: the update cannot insert it because the source did not send ${unsent.join(', ')} (unchanged)`,
-          {
-            table: check.shape.sql,
-            position: formatPosition(event.source.position),
-            unsent: unsent.join(', '),
-          },
-        );
-      }
-    }
-    // A resolver's row is inserted over the change's (the key stays the change's).
-    const row = asked?.action === 'write' ? { ...event.after, ...asked.row, ...check.key } : event.after;
-    const failed = await this.insertMissing(connection, check, event, row);
-    // An insert later than the key's delete is the key coming back (deleted, then inserted again): no conflict.
-    if (failed === null && (event.op === 'u' || asked !== null))
-      await this.record(
-        connection,
-        check,
-        event,
-        kind,
-        null,
-        tombstone,
-        asked?.action === 'write' ? 'merged' : 'applied_remote',
-      );
-    return failed;
-  }
-
-  /** The custom resolver's answer for a change whose row is missing (deleted here, or never here). */
-  private resolveMissing(
-    check: Check,
-    kind: ConflictKind,
-    tombstone: Version | null,
-    event: InsertEvent | UpdateEvent,
-  ): Resolution {
-    return this.settings.resolver!(conflictOf(check, kind, null, tombstone, event));
   }
 
   /**
@@ -463,92 +318,24 @@ export class ConflictWriter<C extends TargetConnection> {
     outcome: ConflictOutcome,
   ): Promise<CdcError | null> {
     if (resolution?.action === 'dead-letter')
-      return this.deadLetter(connection, check, event, kind, local.json, local.version, resolution.reason);
+      return this.writes.deadLetter(
+        connection,
+        check,
+        event,
+        kind,
+        local.json,
+        local.version,
+        resolution.reason,
+      );
     if (statement) {
-      const failed = await this.guarded(connection, check, event, statement);
+      const failed = await this.writes.guarded(connection, check, event, statement);
       if (failed) return failed;
       if (event.op === 'd')
         await this.dialect.writeTombstone(connection, check.shape, check.table, check.key, check.remote);
     }
     const final = resolution?.action === 'write' ? 'merged' : outcome;
-    await this.record(connection, check, event, kind, local.json, local.version, final);
+    await this.writes.record(connection, check, event, kind, local.json, local.version, final);
     return null;
-  }
-
-  /** A resolver sent the change to the dead letters: recorded, nothing written. */
-  private async deadLetter(
-    connection: C,
-    check: Check,
-    event: ChangeEvent,
-    kind: ConflictKind,
-    localJson: string | null,
-    localVersion: Version | null,
-    reason: string,
-  ): Promise<CdcError> {
-    await this.record(connection, check, event, kind, localJson, localVersion, 'dead_lettered');
-    return new CdcError('APPLY_FAILED', `conflict on ${check.shape.sql} key ${check.keyJson}: ${reason}`, {
-      table: check.shape.sql,
-      position: formatPosition(event.source.position),
-    });
-  }
-
-  /** Runs a write under a savepoint: a unique-key violation is rolled back, recorded and dead-lettered. */
-  private async guarded(
-    connection: C,
-    check: Check,
-    event: ChangeEvent,
-    statement: Statement,
-  ): Promise<CdcError | null> {
-    await connection.run({ text: `SAVEPOINT ${SAVEPOINT}`, values: [] });
-    try {
-      await connection.run(statement);
-    } catch (error) {
-      if (!this.dialect.isUniqueViolation(error)) throw error;
-      await connection.run({ text: `ROLLBACK TO SAVEPOINT ${SAVEPOINT}`, values: [] });
-      await this.record(connection, check, event, 'unique_violation', null, null, 'dead_lettered');
-      const detail = (error as { detail?: unknown }).detail;
-      return new CdcError(
-        'APPLY_FAILED',
-        `${event.op === 'c' ? 'insert' : event.op === 'u' ? 'update' : 'delete'} at ${formatPosition(event.source.position)} on ${check.shape.sql} violates a unique key${typeof detail === 'string' ? `: ${detail}` : ''}`,
-        { table: check.shape.sql, position: formatPosition(event.source.position) },
-        { cause: error },
-      );
-    }
-    await connection.run({ text: `RELEASE SAVEPOINT ${SAVEPOINT}`, values: [] });
-    return null;
-  }
-
-  private async record(
-    connection: C,
-    check: Check,
-    event: ChangeEvent,
-    kind: ConflictKind,
-    localJson: string | null,
-    localVersion: Version | null,
-    outcome: ConflictOutcome,
-  ): Promise<void> {
-    this.capture?.push([check, event, kind, localJson, localVersion, outcome]);
-    const remote = event.after ?? event.before;
-    await connection.run(
-      recordConflict(
-        {
-          link: check.link,
-          table: check.table,
-          keyJson: check.keyJson,
-          kind,
-          policy: check.policy.policy,
-          outcome,
-          localJson,
-          remoteJson: remote ? rowJson(remote) : null,
-          localOrigin: localVersion?.origin ?? null,
-          remoteOrigin: check.remote.origin,
-          localCommitTs: localVersion ? microsToTimestamp(localVersion.commitMicros) : null,
-          remoteCommitTs: microsToTimestamp(check.remote.commitMicros),
-        },
-        this.dialect.flavor,
-      ),
-    );
-    this.counts.note({ table: check.table, kind, policy: check.policy.policy, outcome });
   }
 
   private lock(connection: C, check: Check, compare: Row): Promise<Locked> {
@@ -567,83 +354,20 @@ export class ConflictWriter<C extends TargetConnection> {
     return link > 0 ? bare.slice(0, link) : bare;
   }
 
-  /**
-   * Inserts a row known missing (it is locked as absent): a unique violation of any key only skips the row, so
-   * no savepoint is needed on this hot path; a skipped row is written again under a savepoint, which names the
-   * violated key, records it and dead-letters the change.
-   */
-  private async insertMissing(
+  private missing(
     connection: C,
     check: Check,
     event: InsertEvent | UpdateEvent,
-    row: Row = event.after,
+    kind: ConflictKind,
+    tombstone: Locked['tombstone'],
   ): Promise<CdcError | null> {
-    const statement = this.insert1(check, row);
-    const written = await connection.run({
-      text: `${statement.text} ${this.dialect.onAnyConflictNothing}`,
-      values: statement.values,
-    });
-    if (written.count > 0) return null;
-    return this.guarded(connection, check, event, statement);
+    return writeMissing(
+      { writes: this.writes, dialect: this.dialect, settings: this.settings },
+      connection,
+      check,
+      event,
+      kind,
+      tombstone,
+    );
   }
-
-  private insert1(check: Check, row: Row): Statement {
-    return insertRows(this.syntax, check.shape.table, check.shape.sql, [row], false);
-  }
-
-  private upsert(check: Check, row: Row): Statement {
-    return insertRows(this.syntax, check.shape.table, check.shape.sql, [row], true);
-  }
-}
-
-/**
- * An update whose old image carries the whole key and whose new row holds another one, with every column sent
- * (a row with unchanged TOAST columns cannot be inserted under the new key from the event alone: it is updated
- * in place, as without conflict handling).
- */
-function movesKey(shape: TableShape, event: UpdateEvent): event is UpdateEvent & { readonly before: Row } {
-  const before = keyed(shape, event.before);
-  if (before === null || unsentColumns(shape.table, event.after, event.unchanged).length > 0) return false;
-  return (
-    keyJson(shape.table.key, pickKey(shape, before)) !== keyJson(shape.table.key, pickKey(shape, event.after))
-  );
-}
-
-function pickKey(shape: TableShape, row: Row): Row {
-  return Object.fromEntries(shape.table.key.map((name) => [name, row[name] ?? null]));
-}
-
-/** What a custom resolver is shown. */
-function conflictOf(
-  check: Check,
-  kind: ConflictKind,
-  local: Record<string, unknown> | null,
-  localVersion: Version | null,
-  event: ChangeEvent,
-): Conflict {
-  return {
-    kind,
-    table: check.table,
-    key: check.key,
-    local,
-    localVersion,
-    remoteBefore: event.before,
-    remoteAfter: event.after,
-    remoteVersion: check.remote,
-  };
-}
-
-/** `before` when it carries the whole key. */
-function keyed(shape: TableShape, before: Row | null): Row | null {
-  return before && shape.table.key.every((name) => before[name] !== undefined && before[name] !== null)
-    ? before
-    : null;
-}
-
-/** The old image without the key columns: what the local row is compared with. */
-function nonKey(shape: TableShape, before: Row | null): Row {
-  const key = new Set(shape.table.key);
-  return Object.fromEntries(
-    Object.entries(before ?? {}).filter(([name, value]) => !key.has(name) && value !== undefined),
-  );
 }

@@ -102,7 +102,64 @@ async function createTriggers(
   });
 }
 
+/**
+ * The type of each column of the target table as a parameter compared with or written into it gets (its type
+ * without modifier: `bpchar`, not `character`, which means `character(1)`), so a value cast to it converts
+ * exactly as an untyped parameter in `col = $1` or `INSERT ... VALUES ($1)` would.
+ */
+async function parameterTypes(
+  connection: PostgresConnection,
+  sqlName: string,
+): Promise<ReadonlyMap<string, string>> {
+  const result = await connection.run({
+    text: `SELECT attname, format_type(atttypid, -1) AS type FROM pg_attribute
+      WHERE attrelid = $1::regclass AND attnum > 0 AND NOT attisdropped`,
+    values: [sqlName],
+  });
+  return new Map(result.rows.map((row) => [String(row.attname), String(row.type)]));
+}
+
+/**
+ * One statement inserting `rows` (keys distinct) in order up to the first whose key has a row or a tombstone,
+ * as of the statement's start, each with ON CONFLICT DO NOTHING; it answers that row's index (`stop_at`) and the
+ * indexes of the rows inserted. Every value is cast to the column's parameter type, and each row carries its
+ * tombstone key built as `keyText` builds it.
+ */
+function insertNewStatement(
+  syntax: StatementSyntax,
+  shape: TableShape,
+  table: string,
+  rows: readonly Row[],
+  types: ReadonlyMap<string, string>,
+): { text: string; values: unknown[] } {
+  const values: unknown[] = [table];
+  const columns = shape.table.columns;
+  const tuples = rows.map((row, index) => {
+    const tombstone = keyText(syntax, shape, row, values);
+    const cells = columns.map((column) => {
+      values.push(syntax.parameter(row[column.name], column, shape.table));
+      return `CAST(${syntax.placeholder(values.length)} AS ${types.get(column.name)!})`;
+    });
+    return `(${index}, ${tombstone}, ${cells.join(', ')})`;
+  });
+  const names = columns.map((column) => syntax.ident(column.name));
+  const keys = shape.table.key.map((name) => syntax.ident(name));
+  const sameKey = (left: string, right: string): string =>
+    keys.map((name) => `${left}.${name} = ${right}.${name}`).join(' AND ');
+  const text = `WITH v ("cdc ord", "cdc tombstone", ${names.join(', ')}) AS (VALUES ${tuples.join(', ')}),
+    stop AS (SELECT coalesce(min(v."cdc ord"), ${rows.length}) AS at FROM v
+      WHERE EXISTS (SELECT 1 FROM ${shape.sql} t WHERE ${sameKey('t', 'v')})
+         OR EXISTS (SELECT 1 FROM cdc_apply.tombstones tb WHERE tb.table_name = $1 AND tb.key_json = v."cdc tombstone")),
+    ins AS (INSERT INTO ${shape.sql} (${names.join(', ')})
+      SELECT ${names.map((name) => `v.${name}`).join(', ')} FROM v, stop WHERE v."cdc ord" < stop.at ORDER BY v."cdc ord"
+      ON CONFLICT DO NOTHING RETURNING ${keys.join(', ')})
+    SELECT (SELECT at FROM stop) AS stop_at, (SELECT json_agg(v."cdc ord") FROM v JOIN ins ON ${sameKey('ins', 'v')})::text AS inserted`;
+  return { text, values };
+}
+
 export function postgresConflicts(syntax: StatementSyntax): ConflictDialect<PostgresConnection> {
+  /** Per table shape, its columns' parameter types (a changed table is a new shape). */
+  const typesOf = new WeakMap<TableShape, ReadonlyMap<string, string>>();
   return {
     flavor: 'postgres',
     create: [...POSTGRES_CONFLICT_DDL, ...TOMBSTONE_DDL],
@@ -213,6 +270,20 @@ export function postgresConflicts(syntax: StatementSyntax): ConflictDialect<Post
         text: `DELETE FROM cdc_apply.tombstones WHERE table_name = $1 AND key_json = ${keyText(syntax, shape, key, values)}`,
         values,
       });
+    },
+
+    async insertNew(connection, shape, table, rows) {
+      let types = typesOf.get(shape);
+      if (types === undefined) {
+        types = await parameterTypes(connection, shape.sql);
+        typesOf.set(shape, types);
+      }
+      const known = types;
+      if (rows.length === 0 || !shape.table.columns.every((column) => known.has(column.name))) return null;
+      const result = await connection.run(insertNewStatement(syntax, shape, table, rows, known));
+      const row = result.rows[0] ?? {};
+      const inserted = typeof row.inserted === 'string' ? (JSON.parse(row.inserted) as number[]) : [];
+      return { stop: Number(row.stop_at), inserted: new Set(inserted) };
     },
 
     async collectTombstones(connection, retentionMillis, limit) {
