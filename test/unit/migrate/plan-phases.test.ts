@@ -133,7 +133,11 @@ async function* batchesOf(batches: readonly CaptureBatch[]): AsyncGenerator<Capt
 void describe('origin filter', () => {
   void test('drops forward-origin transactions whole and keeps their commit as a heartbeat', async () => {
     const event = (origin: string | null, index: number) =>
-      ({ op: 'c', source: { origin, position: { index } } }) as unknown as ChangeEvent;
+      ({
+        op: 'c',
+        table: { schema: 'public', table: 'orders' },
+        source: { origin, position: { index } },
+      }) as unknown as ChangeEvent;
     const commit = { kind: 'binlog', flavor: 'mariadb', gtidSet: '0-1-1', seq: 1n } as const;
     const batches: CaptureBatch[] = [
       { events: [event('cdc_shop', 0), event('cdc_shop', 1)], commit },
