@@ -8,7 +8,9 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { ChangeEvent } from '../../../schemas/events/change-event.ts';
-import { transaction, type Change } from '../../unit/apply/events.ts';
+import type { TableSchema } from '../../../schemas/events/table-schema.ts';
+import { uniqueName } from '../../support/stack.ts';
+import { column, pgTable, transaction, type Change } from '../../unit/apply/events.ts';
 import {
   regions,
   other,
@@ -39,6 +41,24 @@ async function replicateWhole(from: Node, micros: bigint, changes: readonly Chan
 
 async function allRows(node: Node, table: string): Promise<Record<string, string | null>[]> {
   return regions[node].db.query(`SELECT id, qty, note FROM public."${table}" ORDER BY id`);
+}
+
+/** A composite key of a string and a decimal (its tombstone key is the typed value: `5` is `5.00`), other types. */
+function typedTable(): TableSchema {
+  return pgTable(
+    'public',
+    uniqueName('typed'),
+    [
+      column('region', 'character varying(8)', { kind: 'string', maxLength: 8 }, false),
+      column('amount', 'numeric(12,2)', { kind: 'decimal', precision: 12, scale: 2 }, false),
+      column('code', 'character(4)', { kind: 'string', maxLength: 4, fixed: true }),
+      column('flags', 'bit(4)', { kind: 'bit', length: 4 }),
+      column('tags', 'text[]', { kind: 'array', element: { kind: 'text' } }),
+      column('doc', 'jsonb', { kind: 'json', binary: true }),
+      column('data', 'bytea', { kind: 'bytes' }),
+    ],
+    ['region', 'amount'],
+  );
 }
 
 void describe('conflicts on PostgreSQL: runs of inserts in one source transaction', () => {
@@ -122,6 +142,56 @@ void describe('conflicts on PostgreSQL: runs of inserts in one source transactio
     assert.deepEqual(await rowOf('a', table, 4), { id: '4', qty: '4', note: 'r4' });
     assert.deepEqual((await conflicts('a', table)).map(pick), [
       { kind: 'unique_violation', policy: 'last-writer-wins', outcome: 'dead_lettered' },
+    ]);
+  });
+
+  void test('values of many types are written as one by one, and a decimal key deleted here later than the insert stays deleted', async () => {
+    const table = typedTable();
+    const row = (region: string, amount: string): Change => ({
+      op: 'c',
+      table,
+      after: {
+        region,
+        amount,
+        code: 'ab',
+        flags: '0101',
+        tags: ['x', 'y z', null],
+        doc: '{"b": [1, 2], "a": "\\u00e9"}',
+        data: new Uint8Array([0, 1, 254]),
+      },
+    });
+    const micros = 1_700_000_000_000_000n;
+    await replicateWhole('b', micros, [row('eu', '5'), row('eu', '6.5'), row('us', '5')]);
+    await replicate('a', micros, [row('eu', '5'), row('eu', '6.5'), row('us', '5')]);
+    const read = (node: Node) =>
+      regions[node].db.query(
+        `SELECT region, amount::text, code, flags::text, tags::text, doc::text, encode(data, 'hex') AS data
+           FROM public."${table.table}" ORDER BY region, amount`,
+      );
+    const rows = await read('a');
+    assert.deepEqual(rows, await read('b'));
+    assert.deepEqual(rows[0], {
+      region: 'eu',
+      amount: '5.00',
+      code: 'ab  ',
+      flags: '0101',
+      tags: '{x,"y z",NULL}',
+      doc: '{"a": "é", "b": [1, 2]}',
+      data: '0001fe',
+    });
+    // A local delete later than an insert of the key arriving now: its tombstone keeps the insert out.
+    await local('a', `DELETE FROM public."${table.table}" WHERE region = 'eu' AND amount = 5`);
+    await replicateWhole('b', micros + 1n, [row('eu', '5'), row('eu', '7')]);
+    assert.deepEqual(
+      (await read('a')).map((r) => [r.region, r.amount]),
+      [
+        ['eu', '6.50'],
+        ['eu', '7.00'],
+        ['us', '5.00'],
+      ],
+    );
+    assert.deepEqual((await conflicts('a', table)).map(pick), [
+      { kind: 'insert_exists', policy: 'last-writer-wins', outcome: 'kept_local' },
     ]);
   });
 });
