@@ -20,7 +20,7 @@ import {
   mariadbAdminQuery,
   type MariadbTestDatabase,
 } from '../../support/mariadb.ts';
-import { adminQuery, createDatabase, type TestDatabase } from '../../support/pg.ts';
+import { adminQuery, createDatabase, tableContent, type TestDatabase } from '../../support/pg.ts';
 import { stack, uniqueName } from '../../support/stack.ts';
 import { randomBytes } from 'node:crypto';
 
@@ -235,6 +235,39 @@ export async function waitStreaming(stage: TopologyStage): Promise<void> {
     'every connector to stream',
     () => stage.pipeline.connectors().every((connector) => connector.state === 'streaming'),
     { timeoutMs: 120_000 },
+  );
+}
+
+/** The table the writers of two-way tests write (`writeOwnKeys`), on PostgreSQL nodes. */
+export const ITEMS_TABLE = `CREATE TABLE items (
+  id bigint PRIMARY KEY,
+  owner text NOT NULL,
+  n integer NOT NULL,
+  note text,
+  updated_at timestamptz(6) NOT NULL DEFAULT now()
+)`;
+
+/**
+ * Waits until the items of two PostgreSQL nodes are equal, and checks they hold rows of both writers
+ * (`writeOwnKeys` with bases 0 and 100000).
+ */
+export async function assertItemsConverge(a: TestDatabase, b: TestDatabase, seed: number): Promise<void> {
+  let converged: string[] = [];
+  await waitFor(
+    `a.items and b.items to be equal (seed ${seed})`,
+    async () => {
+      const [rowsA, rowsB] = await Promise.all([
+        tableContent(a, 'items', 'id'),
+        tableContent(b, 'items', 'id'),
+      ]);
+      converged = rowsA ?? [];
+      return JSON.stringify(rowsA) === JSON.stringify(rowsB);
+    },
+    { timeoutMs: 180_000, intervalMs: 500 },
+  );
+  assert.ok(
+    converged.some((row) => row.startsWith('(1')) && converged.some((row) => row.startsWith('(1000')),
+    'the converged table should hold rows written on both sides',
   );
 }
 

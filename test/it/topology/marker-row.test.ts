@@ -14,18 +14,17 @@ import { CdcError } from '../../../common/errors.ts';
 import { parseConfig } from '../../../services/config/load.ts';
 import { startPipeline } from '../../../services/pipeline/pipeline.ts';
 import { readChangelog } from '../../support/changelog.ts';
-import { adminQuery, tableContent } from '../../support/pg.ts';
+import { adminQuery } from '../../support/pg.ts';
 import { stack, uniqueName } from '../../support/stack.ts';
-import { waitFor } from '../../support/wait.ts';
-import { assertNoLoop, startTopology, waitStreaming, writeOwnKeys, type TopologyStage } from './harness.ts';
-
-const ITEMS = `CREATE TABLE items (
-  id bigint PRIMARY KEY,
-  owner text NOT NULL,
-  n integer NOT NULL,
-  note text,
-  updated_at timestamptz(6) NOT NULL DEFAULT now()
-)`;
+import {
+  assertItemsConverge,
+  assertNoLoop,
+  ITEMS_TABLE,
+  startTopology,
+  waitStreaming,
+  writeOwnKeys,
+  type TopologyStage,
+} from './harness.ts';
 
 const role = uniqueName('plain');
 const lines: { msg?: string; link?: string; marking?: string }[] = [];
@@ -47,7 +46,7 @@ before(async () => {
     // A marker row cannot carry the row versions conflict handling compares: it is off for this pair.
     [{ from: 'a', to: 'b', apply: { conflicts: { enabled: false } } }],
     async (short, { db }) => {
-      await db.query(ITEMS);
+      await db.query(ITEMS_TABLE);
       if (short !== 'b') return;
       await db.query(`ALTER TABLE items OWNER TO ${role}`);
       await adminQuery(`GRANT CREATE ON DATABASE "${db.name}" TO ${role}`);
@@ -92,23 +91,7 @@ test('a link without the replication-origin privilege marks with a marker row, a
   const seed = Date.now() % 100_000;
   await Promise.all([writeOwnKeys(nodes.a, 0, seed, 150), writeOwnKeys(nodes.b, 100_000, seed + 1, 150)]);
 
-  let converged: string[] = [];
-  await waitFor(
-    `a.items and b.items to be equal (seed ${seed})`,
-    async () => {
-      const [rowsA, rowsB] = await Promise.all([
-        tableContent(a, 'items', 'id'),
-        tableContent(b, 'items', 'id'),
-      ]);
-      converged = rowsA ?? [];
-      return JSON.stringify(rowsA) === JSON.stringify(rowsB);
-    },
-    { timeoutMs: 180_000, intervalMs: 500 },
-  );
-  assert.ok(
-    converged.some((row) => row.startsWith('(1')) && converged.some((row) => row.startsWith('(1000')),
-    'the converged table should hold rows written on both sides',
-  );
+  await assertItemsConverge(a, b, seed);
 
   await assertNoLoop(stage);
 

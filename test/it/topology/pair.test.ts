@@ -7,23 +7,21 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
-import { tableContent } from '../../support/pg.ts';
-import { waitFor } from '../../support/wait.ts';
-import { assertNoLoop, startTopology, waitStreaming, writeOwnKeys, type TopologyStage } from './harness.ts';
-
-const ITEMS = `CREATE TABLE items (
-  id bigint PRIMARY KEY,
-  owner text NOT NULL,
-  n integer NOT NULL,
-  note text,
-  updated_at timestamptz(6) NOT NULL DEFAULT now()
-)`;
+import {
+  assertItemsConverge,
+  assertNoLoop,
+  ITEMS_TABLE,
+  startTopology,
+  waitStreaming,
+  writeOwnKeys,
+  type TopologyStage,
+} from './harness.ts';
 
 let stage: TopologyStage;
 
 before(async () => {
   stage = await startTopology('pair', 'pair', ['a', 'b'], [{ from: 'a', to: 'b' }], async (_node, { db }) => {
-    await db.query(ITEMS);
+    await db.query(ITEMS_TABLE);
   });
 });
 
@@ -39,24 +37,7 @@ test('a pair with writers on both sides converges, and nothing goes round', asyn
   const seed = Date.now() % 100_000;
   await Promise.all([writeOwnKeys(nodes.a, 0, seed, 150), writeOwnKeys(nodes.b, 100_000, seed + 1, 150)]);
 
-  let converged: string[] | null = null;
-  await waitFor(
-    `a.items and b.items to be equal (seed ${seed})`,
-    async () => {
-      const [rowsA, rowsB] = await Promise.all([
-        tableContent(a, 'items', 'id'),
-        tableContent(b, 'items', 'id'),
-      ]);
-      converged = rowsA;
-      return JSON.stringify(rowsA) === JSON.stringify(rowsB);
-    },
-    { timeoutMs: 180_000, intervalMs: 500 },
-  );
-  const rows: string[] = converged ?? [];
-  assert.ok(
-    rows.some((row) => row.startsWith('(1')) && rows.some((row) => row.startsWith('(1000')),
-    'the converged table should hold rows written on both sides',
-  );
+  await assertItemsConverge(a, b, seed);
 
   await assertNoLoop(stage);
 });
