@@ -77,7 +77,9 @@ export class CaptureTask {
     this.name = source.name;
     const taskLogger = logger.child({ source: source.name });
     const connector = buildConnector(source, taskLogger);
-    this.connector = new CountedConnector(rule === undefined ? connector : new OriginFilter(connector, rule));
+    this.connector = new CountedConnector(
+      rule === undefined ? connector : new OriginFilter(connector, rule, markerRows),
+    );
     this.publisher = new ChangePublisher({
       brokers: kafka.brokers,
       prefix: kafka.topicPrefix,

@@ -11,7 +11,10 @@
  * from that event on, the marker event itself is never published, and the row's origin commit position and time
  * stand in for those a replication origin gives the transaction. Being the first event, it is read again whenever
  * capture reads the transaction again from its start; so a transaction published in pieces keeps its marker
- * across pieces (the filter remembers it by transaction id).
+ * across pieces (the filter remembers it by transaction id). A connector resumed in the middle of a transaction
+ * would skip the marker with the rest of what was published; so where marker rows may come with changes the node
+ * re-publishes (a cascade or fan-in link into a PostgreSQL node), the filter resumes it from the start of that
+ * transaction (a position's index below 0) and drops what was published itself, after reading the marker.
  *
  * Why at capture and not at apply: the changelog then holds exactly what the node should pass on, so every other
  * subscriber of that topic sees the truth too, and the apply stays generic. An origin covers a whole source
@@ -25,7 +28,11 @@ import type {
   SourceConnector,
 } from '../../connectors/connector.ts';
 import type { ChangeEvent } from '../../schemas/events/change-event.ts';
-import type { CommitPosition } from '../../schemas/positions/position.ts';
+import {
+  comparePosition,
+  type CommitPosition,
+  type EventPosition,
+} from '../../schemas/positions/position.ts';
 import { isOriginMarkEvent, readOriginMark, type OriginMark } from '../apply/origin-marks.ts';
 import type { CaptureRule } from '../config/topology-compile.ts';
 
@@ -34,28 +41,41 @@ export class OriginFilter implements SourceConnector {
   readonly #inner: SourceConnector;
   readonly #drop: ReadonlySet<string>;
   readonly #nodes: ReadonlyMap<string, string>;
+  /** Marker rows may mark changes this node re-publishes: a resume must read their transaction from its start. */
+  readonly #restream: boolean;
   /** The marker row read at the start of the transaction being read, by transaction id. */
   #mark: { readonly transaction: string; readonly mark: OriginMark } | null = null;
   /** Events dropped so far, for status lines and tests. */
   dropped = 0;
 
-  constructor(inner: SourceConnector, rule: CaptureRule) {
+  /** `markerRows`: links into the node may mark with marker rows (topology-compile.ts `readsMarkerRows`). */
+  constructor(inner: SourceConnector, rule: CaptureRule, markerRows = false) {
     this.name = inner.name;
     this.#inner = inner;
     this.#drop = new Set(rule.drop);
     this.#nodes = new Map(Object.entries(rule.origins));
+    this.#restream = markerRows && Object.keys(rule.origins).some((marker) => !this.#drop.has(marker));
   }
 
   async *stream(resume: ResumePoint, signal: AbortSignal): AsyncGenerator<CaptureBatch> {
-    for await (const batch of this.#inner.stream(resume, signal)) {
+    this.#mark = null;
+    const floor = this.#restream && resume.position?.commit.kind === 'pg' ? resume.position : null;
+    const from = floor === null ? resume : { ...resume, position: { ...floor, index: -1 } };
+    for await (const batch of this.#inner.stream(from, signal)) {
       const kept: ChangeEvent[] = [];
       let changed = false;
+      let published = 0;
       for (const event of batch.events) {
         if (isOriginMarkEvent(event)) {
           changed = true;
           const mark = readOriginMark(event);
           if (mark !== null && event.transaction !== null)
             this.#mark = { transaction: event.transaction.id, mark };
+          continue;
+        }
+        if (isAtOrBefore(event.source.position, floor)) {
+          changed = true;
+          published++;
           continue;
         }
         const marked = this.#markOf(event);
@@ -71,7 +91,7 @@ export class OriginFilter implements SourceConnector {
         kept.push(node === undefined ? renamed(event, marker, null) : renamed(event, node, marked));
       }
       if (batch.commit !== null) this.#mark = null;
-      this.dropped += batch.events.length - kept.length;
+      this.dropped += batch.events.length - kept.length - published;
       yield changed ? { ...batch, events: kept } : batch;
     }
   }
@@ -93,6 +113,11 @@ export class OriginFilter implements SourceConnector {
   requestSnapshot(tables: readonly string[]): Promise<void> {
     return this.#inner.requestSnapshot(tables);
   }
+}
+
+/** Read again only because the filter resumed its transaction from the start: published already. */
+function isAtOrBefore(position: EventPosition, floor: EventPosition | null): boolean {
+  return floor !== null && position.commit.kind === 'pg' && comparePosition(position, floor) <= 0;
 }
 
 /**

@@ -6,7 +6,7 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { CdcError } from '../../../common/errors.ts';
-import type { CaptureBatch, SourceConnector } from '../../../connectors/connector.ts';
+import type { CaptureBatch, ResumePoint, SourceConnector } from '../../../connectors/connector.ts';
 import type { ChangeEvent, Row } from '../../../schemas/events/change-event.ts';
 import type { CommitPosition } from '../../../schemas/positions/position.ts';
 import { parseConfig } from '../../../services/config/load.ts';
@@ -145,19 +145,27 @@ const mark = (txId: string, marker: string) =>
     origin_commit_micros: 42n,
   });
 
-async function filtered(config: PipelineConfig, nodeName: string, batches: CaptureBatch[]) {
+/** The filter's output over `batches`; `asked` gets the resume point the filter asked the connector for. */
+async function filtered(
+  config: PipelineConfig,
+  nodeName: string,
+  batches: CaptureBatch[],
+  resume: ResumePoint = { position: null, state: null },
+  asked: ResumePoint[] = [],
+) {
   const rule = config.topology?.captureRules[nodeName];
-  assert.ok(rule);
+  const topology = config.topology;
+  assert.ok(rule && topology);
   const inner = {
     name: nodeName,
-    async *stream() {
+    async *stream(from: ResumePoint) {
+      asked.push(from);
       for (const batch of batches) yield await Promise.resolve(batch);
     },
   } as unknown as SourceConnector;
-  const filter = new OriginFilter(inner, rule);
+  const filter = new OriginFilter(inner, rule, readsMarkerRows(topology, nodeName));
   const out: ChangeEvent[][] = [];
-  for await (const batch of filter.stream({ position: null, state: null }, new AbortController().signal))
-    out.push([...batch.events]);
+  for await (const batch of filter.stream(resume, new AbortController().signal)) out.push([...batch.events]);
   return out;
 }
 
@@ -204,6 +212,46 @@ void describe('the origin filter reads marker rows', () => {
     assert.deepEqual(
       out.map((batch) => batch.map((e) => [e.after, e.source.origin])),
       [[], [[{ id: 1 }, 'cdc_z__b']]],
+    );
+  });
+
+  void test('a cascade tier resumed inside a marked transaction reads it from its start, and publishes only the rest', async () => {
+    // Published before the restart: the transaction's events up to index 2 (the marker row is index 0).
+    const asked: ResumePoint[] = [];
+    const out = await filtered(
+      cascade,
+      'b',
+      [
+        {
+          events: [
+            mark('7', 'cdc_a__b'),
+            ...[1, 2, 3, 4].map((index) => event(items, '7', index, { id: index })),
+          ],
+          commit,
+        },
+      ],
+      { position: { commit, index: 2 }, state: null },
+      asked,
+    );
+    assert.deepEqual(
+      asked.map((point) => point.position?.index),
+      [-1],
+    );
+    assert.deepEqual(
+      out.flat().map((e) => [e.after, e.source.origin]),
+      [
+        [{ id: 3 }, 'a'],
+        [{ id: 4 }, 'a'],
+      ],
+    );
+  });
+
+  void test('a pair node resumes where it was: it never publishes part of a marked transaction', async () => {
+    const asked: ResumePoint[] = [];
+    await filtered(pair, 'b', [], { position: { commit, index: 2 }, state: null }, asked);
+    assert.deepEqual(
+      asked.map((point) => point.position?.index),
+      [2],
     );
   });
 });
