@@ -288,13 +288,3 @@ async function conflictsAt(regions: Regions, lines: readonly string[]): Promise<
     ),
   ].join('\n');
 }
-
-/**
- * The hot-key runs: known to diverge under the present conflict handling (see pair.test.ts), so they are todo,
- * and since a diverging run waits out the whole convergence timeout they run only when asked for
- * (CDC_TEST_HOT_KEYS=1), not in every suite run.
- */
-export const HOT_KEY_RUN =
-  process.env.CDC_TEST_HOT_KEYS === '1'
-    ? { todo: 'hot keys diverge under the present conflict handling (see pair.test.ts)' }
-    : { skip: 'hot keys diverge under the present conflict handling; CDC_TEST_HOT_KEYS=1 runs them' };

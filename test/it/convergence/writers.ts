@@ -174,7 +174,7 @@ export async function runWriter(database: NodeDatabase, options: WriterOptions):
         options.onCommit?.();
       } catch (error) {
         await session.query('ROLLBACK');
-        if (!isUniqueViolation(error)) throw error;
+        if (!isAbandoned(error)) throw error;
       }
     }
   } finally {
@@ -183,9 +183,14 @@ export async function runWriter(database: NodeDatabase, options: WriterOptions):
   return committed;
 }
 
-function isUniqueViolation(error: unknown): boolean {
+/**
+ * A transaction the writer gives up, as an application would (nothing of it committed, so nothing is recorded):
+ * a unique violation of a key change, or a deadlock with another writer or with an apply worker writing the
+ * same rows in another order (the database picks one victim).
+ */
+function isAbandoned(error: unknown): boolean {
   const code = (error as { code?: unknown }).code;
-  return code === '23505' || code === 'ER_DUP_ENTRY';
+  return ['23505', 'ER_DUP_ENTRY', '40P01', '40001', 'ER_LOCK_DEADLOCK'].includes(String(code));
 }
 
 /** What the writers' records say the nodes must show. */
