@@ -141,7 +141,11 @@ const countConflicts = async (): Promise<number> => {
 const lagLine = () =>
   pipelines
     .flatMap(([, p]) => p.workers())
-    .map((w) => `${w.name} ${w.lagMillis === null ? '-' : `${w.lagMillis} ms`}`)
+    .map((w) => {
+      const ms = (value: number | null) => (value === null ? '-' : `${value} ms`);
+      // End to end since the original commit, and this hop alone; records still waiting in the changelog.
+      return `${w.name} ${ms(w.endToEndLagMillis)} (hop ${ms(w.hopLagMillis)}, backlog ${w.backlogEvents ?? '-'})`;
+    })
     .join(' | ');
 
 const started = Date.now();
