@@ -34,16 +34,18 @@ export interface CaptureRule {
 }
 
 /**
- * Whether a link into `node` (a PostgreSQL node) may mark with a marker row (originMarking auto or marker-row),
- * so the node's capture must read cdc_apply.origin_marks (services/pipeline/marker-capture.ts).
+ * Whether a link into `node` (a PostgreSQL node) may mark with a marker row, so the node's capture must read
+ * cdc_apply.origin_marks (services/pipeline/marker-capture.ts): `marker-row` when one is set to, `auto` when one
+ * will where the node's user may not use replication origins, null when none may.
  */
-export function readsMarkerRows(topology: CompiledTopology, node: string): boolean {
-  const kind = topology.nodes.find((entry) => entry.name === node)?.kind;
-  return (
-    kind === 'postgres' &&
-    topology.links.some((l) => l.to === node && l.marker !== null && l.marking !== 'native')
-  );
+export function markerRowMarking(topology: CompiledTopology, node: string): 'marker-row' | 'auto' | null {
+  if (topology.nodes.find((entry) => entry.name === node)?.kind !== 'postgres') return null;
+  const markings = topology.links.filter((l) => l.to === node && l.marker !== null).map((l) => l.marking);
+  return markings.includes('marker-row') ? 'marker-row' : markings.includes('auto') ? 'auto' : null;
 }
+
+export const readsMarkerRows = (topology: CompiledTopology, node: string): boolean =>
+  markerRowMarking(topology, node) !== null;
 
 export interface CompiledLink extends DirectedLink {
   /** The replica (apply worker) running this link. */

@@ -65,20 +65,21 @@ export class CaptureTask {
 
   /**
    * `rule`: the node's capture rule when the source is a topology node (loop prevention, origins named by node);
-   * `markerRows`: links into it may mark with marker rows, which its capture must then read.
+   * `markerRows`: links into it may mark with marker rows (`auto`: where its user may not use replication
+   * origins), which its capture must then read.
    */
   constructor(
     source: SourceConfig,
     kafka: KafkaConfig,
     logger: Logger,
     rule?: CaptureRule,
-    markerRows = false,
+    markerRows: 'marker-row' | 'auto' | null = null,
   ) {
     this.name = source.name;
     const taskLogger = logger.child({ source: source.name });
     const connector = buildConnector(source, taskLogger);
     this.connector = new CountedConnector(
-      rule === undefined ? connector : new OriginFilter(connector, rule, markerRows),
+      rule === undefined ? connector : new OriginFilter(connector, rule, markerRows !== null),
     );
     this.publisher = new ChangePublisher({
       brokers: kafka.brokers,
@@ -93,7 +94,9 @@ export class CaptureTask {
     });
     this.#supervisor = new Supervisor(`capture ${source.name}`, taskLogger);
     this.#prepare =
-      markerRows && source.kind === 'postgres' ? () => prepareMarkerCapture(source) : () => Promise.resolve();
+      markerRows !== null && source.kind === 'postgres'
+        ? () => prepareMarkerCapture(source, markerRows)
+        : () => Promise.resolve();
   }
 
   /** Runs until `signal` aborts; `steps` hears what the stop then waits for. */

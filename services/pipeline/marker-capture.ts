@@ -5,7 +5,8 @@
  * captures and applies, so it owns it either way) and put into the node's publication: created with it when the
  * connector would create the publication, added to one that exists without it. The table stays out of the
  * source's `tables`, so verify and snapshots of the replicated tables do not count it; its events never leave
- * the origin filter.
+ * the origin filter. Under `originMarking: auto` a user that may use replication origins marks natively, and
+ * the publication is left as it is.
  */
 import pg from 'pg';
 import { CdcError, asCdcError } from '../../common/errors.ts';
@@ -18,6 +19,7 @@ import {
   ORIGIN_MARKS_TABLE,
   POSTGRES_ORIGIN_MARKS_DDL,
 } from '../apply/origin-marks.ts';
+import { userWithoutOrigins } from './topology-origins.ts';
 
 export interface MarkerCaptureSource {
   readonly name: string;
@@ -27,10 +29,15 @@ export interface MarkerCaptureSource {
   readonly tables: readonly string[];
 }
 
-export async function prepareMarkerCapture(source: MarkerCaptureSource): Promise<void> {
+export async function prepareMarkerCapture(
+  source: MarkerCaptureSource,
+  marking: 'marker-row' | 'auto',
+): Promise<void> {
   const client = new pg.Client({ connectionString: source.url, connectionTimeoutMillis: 10_000 });
   await client.connect();
   try {
+    // The node's one user both captures and applies: the links into it decide the same way (topology-origins.ts).
+    if (marking === 'auto' && (await userWithoutOrigins(client)) === null) return;
     await createMarkerTable(client);
     const publication = quoteIdent(source.publication);
     const exists = await client.query('SELECT 1 FROM pg_publication WHERE pubname = $1', [

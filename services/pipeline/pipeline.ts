@@ -18,7 +18,7 @@ import { conflictLister } from './conflict-list.ts';
 import { CaptureTask } from './capture-task.ts';
 import { MetricsBridge } from './metrics-bridge.ts';
 import { resolveOriginMarking } from './topology-origins.ts';
-import { readsMarkerRows } from '../config/topology-compile.ts';
+import { markerRowMarking } from '../config/topology-compile.ts';
 import { regionScope } from './region-scope.ts';
 import { verifyReplica } from '../verify/verify-replica.ts';
 import { conditionWait } from '../verify/waits.ts';
@@ -70,7 +70,7 @@ export async function startPipeline(
             config.kafka,
             logger,
             config.topology?.captureRules[s.name],
-            config.topology !== undefined && readsMarkerRows(config.topology, s.name),
+            config.topology === undefined ? null : markerRowMarking(config.topology, s.name),
           ),
       )
     : [];

@@ -127,21 +127,25 @@ const ORIGIN_FUNCTIONS = [
   'pg_replication_origin_xact_setup(pg_lsn, timestamptz)',
 ];
 
-/** The user's name when it may not use replication origins; null when it may. */
 async function postgresUserWithoutOrigins(url: string): Promise<string | null> {
   const client = new pg.Client({ connectionString: url, connectionTimeoutMillis: 10_000 });
   await client.connect();
   try {
-    const result = await client.query<{ can: boolean; user: string }>(
-      `SELECT current_user AS user, (SELECT rolsuper FROM pg_roles WHERE rolname = current_user)
-           OR (SELECT bool_and(has_function_privilege(f::regprocedure, 'EXECUTE')) FROM unnest($1::text[]) f) AS can`,
-      [ORIGIN_FUNCTIONS],
-    );
-    const row = result.rows[0];
-    return row?.can === true ? null : pg.escapeIdentifier(row?.user ?? '<user>');
+    return await userWithoutOrigins(client);
   } finally {
     await client.end();
   }
+}
+
+/** The session user's name (quoted) when it may not use replication origins; null when it may. */
+export async function userWithoutOrigins(client: pg.Client): Promise<string | null> {
+  const result = await client.query<{ can: boolean; user: string }>(
+    `SELECT current_user AS user, (SELECT rolsuper FROM pg_roles WHERE rolname = current_user)
+           OR (SELECT bool_and(has_function_privilege(f::regprocedure, 'EXECUTE')) FROM unnest($1::text[]) f) AS can`,
+    [ORIGIN_FUNCTIONS],
+  );
+  const row = result.rows[0];
+  return row?.can === true ? null : pg.escapeIdentifier(row?.user ?? '<user>');
 }
 
 async function mariadbCanMark(url: string): Promise<boolean> {
