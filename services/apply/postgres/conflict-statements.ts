@@ -272,7 +272,7 @@ export function postgresConflicts(syntax: StatementSyntax): ConflictDialect<Post
       });
     },
 
-    async insertNew(connection, shape, table, rows) {
+    async insertNew(connection, shape, table, rows, reusable) {
       let types = typesOf.get(shape);
       if (types === undefined) {
         types = await parameterTypes(connection, shape.sql);
@@ -280,7 +280,11 @@ export function postgresConflicts(syntax: StatementSyntax): ConflictDialect<Post
       }
       const known = types;
       if (rows.length === 0 || !shape.table.columns.every((column) => known.has(column.name))) return null;
-      const result = await connection.run(insertNewStatement(syntax, shape, table, rows, known));
+      const statement = insertNewStatement(syntax, shape, table, rows, known);
+      const result = await connection.run(
+        statement,
+        reusable ? `${shape.epoch}\u0000${statement.text}` : undefined,
+      );
       const row = result.rows[0] ?? {};
       const inserted = typeof row.inserted === 'string' ? (JSON.parse(row.inserted) as number[]) : [];
       return { stop: Number(row.stop_at), inserted: new Set(inserted) };
