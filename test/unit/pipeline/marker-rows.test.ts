@@ -5,7 +5,6 @@
  */
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { CdcError } from '../../../common/errors.ts';
 import type { CaptureBatch, ResumePoint, SourceConnector } from '../../../connectors/connector.ts';
 import type { ChangeEvent, Row } from '../../../schemas/events/change-event.ts';
 import type { CommitPosition } from '../../../schemas/positions/position.ts';
@@ -13,6 +12,7 @@ import { parseConfig } from '../../../services/config/load.ts';
 import type { PipelineConfig } from '../../../services/config/schema.ts';
 import { readsMarkerRows } from '../../../services/config/topology-compile.ts';
 import { OriginFilter } from '../../../services/pipeline/origin-filter.ts';
+import { configProblems } from '../../support/config-problems.ts';
 
 const node = (name: string, kind = 'postgres', extra: Record<string, unknown> = {}) => ({
   name,
@@ -22,28 +22,12 @@ const node = (name: string, kind = 'postgres', extra: Record<string, unknown> = 
   ...extra,
 });
 
-function parse(topology: unknown): PipelineConfig {
-  return parseConfig(
-    JSON.stringify({ name: 't', kafka: { brokers: ['127.0.0.1:59092'] }, topology }),
-    'json',
-    {
-      env: {},
-    },
-  );
-}
+const pipeline = (topology: unknown): string =>
+  JSON.stringify({ name: 't', kafka: { brokers: ['127.0.0.1:59092'] }, topology });
 
-function problemsOf(topology: unknown): string[] {
-  try {
-    parse(topology);
-  } catch (error) {
-    assert.ok(error instanceof CdcError);
-    return error.message
-      .split('\n')
-      .slice(1)
-      .map((line) => line.replace(/^ {2}- /, ''));
-  }
-  assert.fail('the topology was accepted');
-}
+const parse = (topology: unknown): PipelineConfig => parseConfig(pipeline(topology), 'json', { env: {} });
+
+const problemsOf = (topology: unknown): string[] => configProblems(pipeline(topology));
 
 void describe('originMarking in a topology', () => {
   void test('auto by default; a PostgreSQL node with links that may use marker rows reads the marker table', () => {
