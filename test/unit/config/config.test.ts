@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { CdcError } from '../../../common/errors.ts';
 import { loadConfig, parseConfig } from '../../../services/config/load.ts';
 import { defaultServerId } from '../../../services/config/schema.ts';
+import { configProblems } from '../../support/config-problems.ts';
 
 const valid = {
   name: 'demo',
@@ -32,20 +33,7 @@ function variant(change: (config: Mutable) => void): string {
   return JSON.stringify(config);
 }
 
-/** The problems a configuration is rejected with, one `<path>: <why>` line each. */
-function problemsOf(text: string, env: Record<string, string> = {}): string[] {
-  try {
-    parseConfig(text, 'json', { env });
-  } catch (error) {
-    assert.ok(error instanceof CdcError, `expected a CdcError, got ${String(error)}`);
-    assert.equal(error.code, 'CONFIG_INVALID');
-    return error.message
-      .split('\n')
-      .slice(1)
-      .map((line) => line.replace(/^ {2}- /, ''));
-  }
-  assert.fail('the configuration was accepted');
-}
+const problemsOf = configProblems;
 
 void describe('valid configuration', () => {
   void test('fills in every default, including those derived from names', () => {

@@ -4,10 +4,10 @@
  */
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { CdcError } from '../../../common/errors.ts';
 import { parseConfig } from '../../../services/config/load.ts';
 import type { PipelineConfig } from '../../../services/config/schema.ts';
 import { conflictSettings } from '../../../services/pipeline/conflict-settings.ts';
+import { configProblems } from '../../support/config-problems.ts';
 
 const node = (name: string, kind = 'postgres') => ({
   name,
@@ -27,16 +27,7 @@ function parse(extra: Record<string, unknown>): PipelineConfig {
 }
 
 function problems(extra: Record<string, unknown>): string[] {
-  try {
-    parse(extra);
-  } catch (error) {
-    assert.ok(error instanceof CdcError);
-    return error.message
-      .split('\n')
-      .slice(1)
-      .map((line) => line.replace(/^ {2}- /, ''));
-  }
-  assert.fail('accepted');
+  return configProblems(JSON.stringify({ name: 'c', kafka: { brokers: ['127.0.0.1:59092'] }, ...extra }));
 }
 
 const source = { name: 'src', kind: 'postgres', url: 'postgres://app:pw@db:5432/shop' };
