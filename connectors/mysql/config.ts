@@ -18,6 +18,11 @@ export const mysqlConnectorConfigSchema = z.object({
   snapshotChunkRows: z.number().int().min(1).default(10_000),
   heartbeatIntervalMs: z.number().int().min(100).default(10_000),
   maxTransactionEvents: z.number().int().min(1).default(10_000),
+  /**
+   * `database.table`s read from the stream besides `tables`, never snapshotted: rows a writer puts first in a
+   * transaction to say who wrote it (origin marker rows, services/apply/origin-marks.ts).
+   */
+  streamAlso: z.array(z.string().regex(/^[^.]+\.[^.]+$/, 'must be database.table')).default([]),
 });
 
 export type MysqlConnectorConfig = z.output<typeof mysqlConnectorConfigSchema>;

@@ -96,6 +96,11 @@ export class MysqlConnector implements SourceConnector {
     }
   }
 
+  /** Read from the stream only (config `streamAlso`): not captured tables, never snapshotted. */
+  get #streamAlso(): TablePattern[] {
+    return parseTablePatterns(this.#config.streamAlso);
+  }
+
   get #databases(): string[] {
     return [...new Set(this.#patterns.map((p) => p.database))];
   }
@@ -303,7 +308,7 @@ export class MysqlConnector implements SourceConnector {
         ...parts,
         serverId: this.#config.serverId,
         gtidSet: formatGtidPosition(start.from),
-        databases: this.#databases,
+        databases: [...new Set([...this.#databases, ...this.#streamAlso.map((p) => p.database)])],
         heartbeatPeriodMs: this.#config.heartbeatIntervalMs,
       });
       try {
@@ -319,7 +324,7 @@ export class MysqlConnector implements SourceConnector {
           connectorName: this.name,
           flavor: this.#config.flavor,
           sourceServerId: facts.serverId,
-          patterns: this.#patterns,
+          patterns: [...this.#patterns, ...this.#streamAlso],
           maxTransactionEvents: this.#config.maxTransactionEvents,
           heartbeatIntervalMs: this.#config.heartbeatIntervalMs,
           schemas: new SchemaCache(control),

@@ -60,6 +60,36 @@ export function postgresOriginMarks(markerOf: (stream: string) => string): Origi
   };
 }
 
+/** MariaDB: `cdc_apply` is a database of its own, which the node's binlog capture also reads for this table. */
+export const MARIADB_ORIGIN_MARKS_DDL: readonly string[] = [
+  'CREATE DATABASE IF NOT EXISTS `cdc_apply` CHARACTER SET utf8mb4',
+  `CREATE TABLE IF NOT EXISTS \`cdc_apply\`.\`origin_marks\` (
+    marker VARCHAR(255) NOT NULL PRIMARY KEY,
+    origin_node VARCHAR(255) NOT NULL,
+    origin_position TEXT NOT NULL,
+    origin_commit_micros BIGINT NOT NULL,
+    written_at DATETIME(6) NOT NULL)`,
+];
+
+/** `marker`: the session server id native marking would use, as text (what the node's capture rule maps). */
+export function mariadbOriginMarks(marker: string): OriginMarkWriter {
+  return {
+    create: MARIADB_ORIGIN_MARKS_DDL,
+    mark: (stream, last) => ({
+      text: `INSERT INTO \`cdc_apply\`.\`origin_marks\` (marker, origin_node, origin_position, origin_commit_micros, written_at)
+        VALUES (?, ?, ?, ?, NOW(6))
+        ON DUPLICATE KEY UPDATE origin_node = VALUES(origin_node), origin_position = VALUES(origin_position),
+          origin_commit_micros = VALUES(origin_commit_micros), written_at = NOW(6)`,
+      values: [
+        marker,
+        stream,
+        formatCommit(last.source.originCommit ?? last.source.position.commit),
+        last.source.commitTimeMicros.toString(),
+      ],
+    }),
+  };
+}
+
 /** A marker row as capture reads it. */
 export interface OriginMark {
   readonly marker: string;

@@ -213,7 +213,7 @@ const replicaFields = z.strictObject({
   }),
   originMarking: z.enum(ORIGIN_MARKINGS).default('auto').meta({
     description:
-      'How the writes are marked when `origin` is on: `native` (replication origin, session server_id), `marker-row` (PostgreSQL: a row of `cdc_apply.origin_marks` first in each transaction, no privilege needed, no conflict handling), `auto` (in a topology: native where the user may, else marker-row, decided at start-up; elsewhere native). A topology sets it from the target node.',
+      'How the writes are marked when `origin` is on: `native` (replication origin, session server_id), `marker-row` (a row of `cdc_apply.origin_marks` first in each transaction, no privilege needed, no conflict handling), `auto` (in a topology: native where the user may, else marker-row, decided at start-up; elsewhere native). A topology sets it from the target node.',
   }),
   targetSchema: z.string().min(1).optional().meta({
     description:
@@ -249,13 +249,6 @@ const replicaFields = z.strictObject({
 
 // MariaDB keeps no per-row commit time and origin, and its binlog times are seconds: no version to compare.
 const replica = replicaFields.superRefine((r, ctx) => {
-  if (r.originMarking === 'marker-row' && r.kind === 'mariadb')
-    ctx.addIssue({
-      code: 'custom',
-      path: ['originMarking'],
-      message:
-        'marker-row marking is built for PostgreSQL targets only (MariaDB: native, with GRANT BINLOG REPLAY ON *.* TO the user)',
-    });
   if (r.originMarking === 'marker-row' && r.conflicts?.enabled === true)
     ctx.addIssue({
       code: 'custom',

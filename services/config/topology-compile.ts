@@ -34,12 +34,12 @@ export interface CaptureRule {
 }
 
 /**
- * Whether a link into `node` (a PostgreSQL node) may mark with a marker row, so the node's capture must read
- * cdc_apply.origin_marks (services/pipeline/marker-capture.ts): `marker-row` when one is set to, `auto` when one
- * will where the node's user may not use replication origins, null when none may.
+ * Whether a link into `node` may mark with a marker row, so the node's capture must read cdc_apply.origin_marks
+ * (services/pipeline/marker-capture.ts): `marker-row` when one is set to, `auto` when one will where the node's
+ * user lacks the privilege for native marking, null when none may.
  */
 export function markerRowMarking(topology: CompiledTopology, node: string): 'marker-row' | 'auto' | null {
-  if (topology.nodes.find((entry) => entry.name === node)?.kind !== 'postgres') return null;
+  if (topology.nodes.find((entry) => entry.name === node)?.kind === 'mysql') return null;
   const markings = topology.links.filter((l) => l.to === node && l.marker !== null).map((l) => l.marking);
   return markings.includes('marker-row') ? 'marker-row' : markings.includes('auto') ? 'auto' : null;
 }

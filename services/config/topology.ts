@@ -48,7 +48,7 @@ const node = z.strictObject({
   }),
   originMarking: z.enum(ORIGIN_MARKINGS).default('auto').meta({
     description:
-      'How links mark what they write into this node: `native` (PostgreSQL replication origin, MariaDB session server_id), `marker-row` (PostgreSQL only: a row of `cdc_apply.origin_marks` written first in each transaction; needs no privilege, rules out conflict handling), or `auto` (native where the user may, else marker-row; said per link at start-up).',
+      'How links mark what they write into this node: `native` (PostgreSQL replication origin, MariaDB session server_id), `marker-row` (a row of `cdc_apply.origin_marks` written first in each transaction; needs no privilege, rules out conflict handling), or `auto` (native where the user may, else marker-row; said per link at start-up).',
   }),
   capture: z.record(z.string(), z.unknown()).default({}).meta({
     description:
@@ -285,11 +285,6 @@ function twoWayNodeProblems(topology: Topology, links: readonly DirectedLink[]):
       problems.push({
         path: ['nodes', index, 'origins'],
         message: `must be true: node ${entry.name} is in links[${twoWay.index}] (${linkLabel(twoWay)}), and without origins its capture cannot tell replicated writes from local ones, so they would be sent back (a loop)`,
-      });
-    if (entry.kind !== 'postgres' && entry.originMarking === 'marker-row')
-      problems.push({
-        path: ['nodes', index, 'originMarking'],
-        message: `marker-row marking is built for PostgreSQL nodes only; node ${entry.name} is ${entry.kind} (use native: GRANT BINLOG REPLAY ON *.* TO the node's user)`,
       });
     if (entry.kind === 'postgres') {
       for (const field of ['serverId', 'gtidDomainId'] as const)

@@ -51,7 +51,11 @@ export function buildSink(replica: ReplicaConfig, logger: Logger): Sink {
         ...(database !== '' ? { targetDatabase: database } : {}),
         // Replicated writes carry a server id of their own, stable per replica, so binlog capture of this
         // replica reports them with that origin (needs BINLOG REPLAY; `origin: false` turns it off).
-        ...(replica.origin ? { originServerId: defaultServerId(`replica:${replica.name}`) } : {}),
+        ...(!replica.origin
+          ? {}
+          : replica.originMarking === 'marker-row'
+            ? { originMarkRow: String(defaultServerId(`replica:${replica.name}`)) }
+            : { originServerId: defaultServerId(`replica:${replica.name}`) }),
         logger,
       });
     }

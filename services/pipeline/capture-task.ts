@@ -12,12 +12,14 @@ import type { KafkaConfig, SourceConfig } from '../config/schema.ts';
 import type { CaptureRule } from '../config/topology-compile.ts';
 import { ChangePublisher } from '../kafka/publisher.ts';
 import { CountedConnector, type CaptureCounts } from './counted-connector.ts';
+import { ORIGIN_MARKS } from '../apply/origin-marks.ts';
 import { prepareMarkerCapture } from './marker-capture.ts';
 import { OriginFilter } from './origin-filter.ts';
 import { PauseGate } from './pause-gate.ts';
 import { Supervisor } from './supervisor.ts';
 
-export function buildConnector(source: SourceConfig, logger: Logger): SourceConnector {
+/** `markerRows`: links into the node may mark with marker rows, which a binlog capture then reads by name. */
+export function buildConnector(source: SourceConfig, logger: Logger, markerRows = false): SourceConnector {
   switch (source.kind) {
     case 'postgres':
       return new PostgresConnector(
@@ -48,6 +50,7 @@ export function buildConnector(source: SourceConfig, logger: Logger): SourceConn
           snapshotChunkRows: source.snapshotChunkRows,
           heartbeatIntervalMs: source.heartbeatIntervalMs,
           maxTransactionEvents: source.maxTransactionEvents,
+          streamAlso: markerRows ? [ORIGIN_MARKS] : [],
         },
         logger,
       );
@@ -77,7 +80,7 @@ export class CaptureTask {
   ) {
     this.name = source.name;
     const taskLogger = logger.child({ source: source.name });
-    const connector = buildConnector(source, taskLogger);
+    const connector = buildConnector(source, taskLogger, markerRows !== null);
     this.connector = new CountedConnector(
       rule === undefined ? connector : new OriginFilter(connector, rule, markerRows !== null),
     );

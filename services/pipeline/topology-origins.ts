@@ -4,8 +4,8 @@
  *   - PostgreSQL target: the link's replication origin (superuser, or EXECUTE on pg_replication_origin_*); without
  *     that privilege (`originMarking: auto`), or when asked for (`marker-row`), a marker row in
  *     cdc_apply.origin_marks written first in each target transaction (services/apply/origin-marks.ts);
- *   - MariaDB target: the link's session server_id (BINLOG REPLAY, or SUPER); there is no fallback yet, so a
- *     link without the privilege is reported with the grant, and its apply worker fails when it first writes.
+ *   - MariaDB target: the link's session server_id (BINLOG REPLAY, or SUPER); without it, or when asked for,
+ *     the same marker row (its binlog capture reads cdc_apply.origin_marks by name).
  * The decision goes into the link's replica (`originMarking` native or marker-row) before its sink is built.
  * A marker row leaves no per-row origin for conflict handling to compare, so a link with conflict handling on
  * that would fall back is refused here, naming the grant.
@@ -107,14 +107,18 @@ export async function originMarking(link: CompiledLink, replica: ReplicaConfig):
             reason: `the user is no superuser and lacks EXECUTE on pg_replication_origin_* (${reason}, PostgreSQL 14 or later; or set originMarking: marker-row)`,
           };
     }
-    case 'mariadb':
-      return (await mariadbCanMark(replica.url))
-        ? { kind: 'server-id', marker: link.marker }
+    case 'mariadb': {
+      if (link.marking === 'marker-row') return { kind: 'marker-row', marker: link.marker, reason: null };
+      if (await mariadbCanMark(replica.url)) return { kind: 'server-id', marker: link.marker };
+      const user = decodeURIComponent(new URL(replica.url).username);
+      const reason = `no privilege to set the session server_id: GRANT BINLOG REPLAY ON *.* TO '${user}'`;
+      return link.marking === 'auto'
+        ? { kind: 'marker-row', marker: link.marker, reason }
         : {
             kind: 'none',
-            reason:
-              'setting the session server_id needs BINLOG REPLAY (GRANT BINLOG REPLAY ON *.* TO <user>)',
+            reason: `setting the session server_id needs BINLOG REPLAY (${reason}; or set originMarking: marker-row)`,
           };
+    }
   }
 }
 

@@ -7,17 +7,32 @@
  * tell them from local writes (mesh loop prevention). It needs BINLOG REPLAY (MariaDB) or SUPER.
  */
 import { silentLogger, type Logger } from '../../../common/logger.ts';
+import { mariadbOriginMarks } from '../origin-marks.ts';
 import { SqlSink } from '../sql-sink.ts';
 import type { MysqlConnection } from './mysql-connection.ts';
 import { MysqlDialect, type MysqlDialectOptions } from './mysql-dialect.ts';
 
 export interface MysqlSinkOptions extends MysqlDialectOptions {
   readonly logger?: Logger;
+  /**
+   * Mark writes with this marker in a row of cdc_apply.origin_marks instead of a session server_id (no
+   * BINLOG REPLAY needed; ../origin-marks.ts). `originServerId` is then not used.
+   */
+  readonly originMarkRow?: string;
 }
 
 export class MysqlSink extends SqlSink<MysqlConnection> {
   constructor(options: MysqlSinkOptions) {
     const logger = options.logger ?? silentLogger;
-    super(new MysqlDialect(options, logger), logger);
+    const { originServerId, originMarkRow, ...dialect } = options;
+    super(
+      new MysqlDialect(
+        originMarkRow === undefined && originServerId !== undefined ? { ...dialect, originServerId } : dialect,
+        logger,
+      ),
+      logger,
+      undefined,
+      originMarkRow === undefined ? undefined : mariadbOriginMarks(originMarkRow),
+    );
   }
 }

@@ -1,7 +1,7 @@
 /**
  * Which origin marking a link's target allows, as reported at start-up: checked against real servers with a
  * privileged user and with a plain one lacking the grants, so the message names the grant that is missing (and
- * a PostgreSQL target under `originMarking: auto` falls back to a marker row).
+ * a target under `originMarking: auto` falls back to a marker row).
  */
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
@@ -35,7 +35,7 @@ after(async () => {
 });
 
 /** A pair p ⇄ m whose targets are reached as `user` (the stack's admin when absent). */
-function pairAs(user?: string, pgNode: Record<string, unknown> = {}): PipelineConfig {
+function pairAs(user?: string, nodeFields: Record<string, unknown> = {}): PipelineConfig {
   const as = (url: string) => {
     const parsed = new URL(url);
     if (user !== undefined) {
@@ -51,8 +51,8 @@ function pairAs(user?: string, pgNode: Record<string, unknown> = {}): PipelineCo
       topology: {
         shape: 'pair',
         nodes: [
-          { name: 'p', kind: 'postgres', url: as(pgDb.url), ...pgNode },
-          { name: 'm', kind: 'mariadb', url: as(mariaDb.url), serverId: 1, gtidDomainId: 0 },
+          { name: 'p', kind: 'postgres', url: as(pgDb.url), ...nodeFields },
+          { name: 'm', kind: 'mariadb', url: as(mariaDb.url), serverId: 1, gtidDomainId: 0, ...nodeFields },
         ],
         links: [{ from: 'p', to: 'm' }],
       },
@@ -81,7 +81,7 @@ test('a privileged user marks with replication origins (PostgreSQL) and session 
   });
 });
 
-test('a user without the grants is told which grant is missing; PostgreSQL falls back to a marker row', async () => {
+test('a user without the grants falls back to a marker row, told which grant native marking needs', async () => {
   const result = await markings(pairAs(plainUser));
   const intoP = result['m-to-p'];
   assert.equal(intoP?.kind, 'marker-row');
@@ -89,8 +89,12 @@ test('a user without the grants is told which grant is missing; PostgreSQL falls
     intoP.kind === 'marker-row' ? (intoP.reason ?? '') : '',
     new RegExp(`GRANT EXECUTE ON FUNCTION pg_replication_origin_create\\(text\\), .* TO "${plainUser}"`),
   );
-  assert.equal(result['p-to-m']?.kind, 'none');
-  assert.match(result['p-to-m']?.kind === 'none' ? result['p-to-m'].reason : '', /GRANT BINLOG REPLAY/);
+  const intoM = result['p-to-m'];
+  assert.equal(intoM?.kind, 'marker-row');
+  assert.match(
+    intoM.kind === 'marker-row' ? (intoM.reason ?? '') : '',
+    new RegExp(`GRANT BINLOG REPLAY ON \\*\\.\\* TO '${plainUser}'`),
+  );
 });
 
 test('originMarking native: a user without the grants is reported unmarked, naming the grant', async () => {
@@ -101,4 +105,6 @@ test('originMarking native: a user without the grants is reported unmarked, nami
     result['m-to-p']?.kind === 'none' ? result['m-to-p'].reason : '',
     /no superuser and lacks EXECUTE on pg_replication_origin_\* \(no privilege for replication origins: GRANT EXECUTE ON FUNCTION pg_replication_origin_create/,
   );
+  assert.equal(result['p-to-m']?.kind, 'none');
+  assert.match(result['p-to-m']?.kind === 'none' ? result['p-to-m'].reason : '', /GRANT BINLOG REPLAY/);
 });

@@ -74,17 +74,19 @@ void describe('originMarking in a topology', () => {
     assert.equal(readsMarkerRows(topology, 'b'), false);
   });
 
-  void test('refused at the exact path: marker-row on MariaDB, conflict handling with marker-row, a wrong value', () => {
+  void test('marker-row on a MariaDB node: its binlog capture reads the marker table', () => {
+    const config = parse({
+      shape: 'cascade',
+      nodes: [node('a'), node('m', 'mariadb', { originMarking: 'marker-row' })],
+      links: [{ from: 'a', to: 'm' }],
+    });
     assert.deepEqual(
-      problemsOf({
-        shape: 'cascade',
-        nodes: [node('a'), node('m', 'mariadb', { originMarking: 'marker-row' })],
-        links: [{ from: 'a', to: 'm' }],
-      }),
-      [
-        "topology.nodes[1].originMarking: marker-row marking is built for PostgreSQL nodes only; node m is mariadb (use native: GRANT BINLOG REPLAY ON *.* TO the node's user)",
-      ],
+      config.replicas.map((r) => [r.name, r.originMarking]),
+      [['a-to-m', 'marker-row']],
     );
+  });
+
+  void test('refused at the exact path: conflict handling with marker-row, a wrong value', () => {
     const conflicting = problemsOf({
       shape: 'pair',
       nodes: [node('a', 'postgres', { originMarking: 'marker-row' }), node('b')],
