@@ -27,7 +27,9 @@ export class MysqlSink extends SqlSink<MysqlConnection> {
     const { originServerId, originMarkRow, ...dialect } = options;
     super(
       new MysqlDialect(
-        originMarkRow === undefined && originServerId !== undefined ? { ...dialect, originServerId } : dialect,
+        originMarkRow === undefined && originServerId !== undefined
+          ? { ...dialect, originServerId }
+          : dialect,
         logger,
       ),
       logger,
