@@ -271,6 +271,44 @@ export async function assertItemsConverge(a: TestDatabase, b: TestDatabase, seed
   );
 }
 
+/** A node's items as `[id, owner, n, note]` text, the same for PostgreSQL and MariaDB. */
+async function itemsText(node: StageNode): Promise<string> {
+  const sql = 'SELECT id, owner, n, note FROM items ORDER BY id';
+  const rows =
+    node.kind === 'postgres'
+      ? (await node.db.query(sql)).rows.map((row) => row as Record<string, unknown>)
+      : await node.db.query(sql);
+  return JSON.stringify(
+    rows.map((row) =>
+      [row.id, row.owner, row.n, row.note].map((v) =>
+        v === null || v === undefined ? null : String(v as string),
+      ),
+    ),
+  );
+}
+
+/**
+ * Waits until the items of two nodes of any kind are equal, and checks they hold rows of both writers
+ * (`writeOwnKeys` with bases 0 and 100000).
+ */
+export async function assertMixedItemsConverge(a: StageNode, b: StageNode, seed: number): Promise<void> {
+  let converged = '[]';
+  await waitFor(
+    `${a.name}.items and ${b.name}.items to be equal (seed ${seed})`,
+    async () => {
+      const [rowsA, rowsB] = await Promise.all([itemsText(a), itemsText(b)]);
+      converged = rowsA;
+      return rowsA === rowsB;
+    },
+    { timeoutMs: 180_000, intervalMs: 500 },
+  );
+  const ids = (JSON.parse(converged) as string[][]).map((row) => Number(row[0]));
+  assert.ok(
+    ids.some((id) => id <= 200) && ids.some((id) => id > 100_000),
+    'the converged table should hold rows written on both sides',
+  );
+}
+
 /**
  * A writer of a two-way test: inserts (upserts), updates and deletes on `items` keys `base + 1 .. base + 200`
  * only, in small transactions, so writers on different nodes never touch one row (conflicts are not tested here).
