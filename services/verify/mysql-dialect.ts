@@ -9,7 +9,7 @@ import { asCdcError, CdcError } from '../../common/errors.ts';
 import { redactUrl } from '../../common/logger.ts';
 import { keyOrderOf } from './kinds.ts';
 import type { RawValue, ReaderDialect } from './reader-dialect.ts';
-import type { QualifiedName } from './table-names.ts';
+import type { QualifiedName } from '../../schemas/events/table-names.ts';
 import type { NeutralKind, TableShape, VerifyColumn } from './types.ts';
 
 const KIND_BY_TYPE: Readonly<Record<string, NeutralKind>> = {

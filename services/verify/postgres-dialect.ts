@@ -10,7 +10,7 @@ import { asCdcError, CdcError } from '../../common/errors.ts';
 import { redactUrl, silentLogger, type Logger } from '../../common/logger.ts';
 import { keyOrderOf } from './kinds.ts';
 import type { RawValue, ReaderDialect } from './reader-dialect.ts';
-import type { QualifiedName } from './table-names.ts';
+import type { QualifiedName } from '../../schemas/events/table-names.ts';
 import type { NeutralKind, TableShape, VerifyColumn } from './types.ts';
 
 const RAW_TEXT = { getTypeParser: () => (value: string) => value } as unknown as pg.CustomTypesConfig;

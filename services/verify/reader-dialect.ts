@@ -4,7 +4,7 @@
  * makes values and key order agree across databases (kinds.ts, normalize.ts). The chunk-boundary and
  * range-scan loops that use it are written once, in verify-reader.ts.
  */
-import type { QualifiedName } from './table-names.ts';
+import type { QualifiedName } from '../../schemas/events/table-names.ts';
 import type { NeutralKind, TableShape, VerifyColumn } from './types.ts';
 
 /** A value as a dialect hands it over: the database's text, bytes for binary columns, or null for SQL NULL. */

@@ -7,7 +7,7 @@ import { CdcError } from '../../common/errors.ts';
 import { normalizeValue } from './normalize.ts';
 import { rangeCondition } from './range-sql.ts';
 import type { ReaderDialect } from './reader-dialect.ts';
-import { matchesAny, splitTableName } from './table-names.ts';
+import { matchesAny, splitTableName } from '../../schemas/events/table-names.ts';
 import type {
   KeyRange,
   KeyTuple,

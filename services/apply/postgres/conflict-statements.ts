@@ -13,7 +13,7 @@ import type { StatementSyntax, TableShape } from '../sql-dialect.ts';
 import type { PostgresConnection } from './postgres-connection.ts';
 import { literal, microsToTimestamp } from './sql.ts';
 import { declaredType } from './type-mapping.ts';
-import { matchesAny } from '../../verify/table-names.ts';
+import { matchesAny } from '../../../schemas/events/table-names.ts';
 
 /**
  * Tombstones are keyed by the key's values as PostgreSQL renders them in JSON (json_build_array of the typed

@@ -8,7 +8,7 @@ import {
 } from '../../../services/verify/normalize.ts';
 import { encodeRow } from '../../../services/verify/row-hash.ts';
 import { unifyKinds } from '../../../services/verify/kinds.ts';
-import { matchesAny, splitTableName } from '../../../services/verify/table-names.ts';
+import { matchesAny, splitTableName } from '../../../schemas/events/table-names.ts';
 
 void describe('value normalization', () => {
   void test('booleans and integers meet in one form', () => {

@@ -1,6 +1,7 @@
 /**
- * Table names and patterns as verification takes them: `schema.table` (MariaDB: `database.table`), and the
- * configuration's patterns where either part may be `*` or end with `*` for a prefix match.
+ * Table names and patterns as verify and the conflict sink's trigger set-up take them: `schema.table` (MariaDB:
+ * `database.table`), and the configuration's patterns where either part may be `*` or end with `*` for a prefix
+ * match.
  */
 import { CdcError } from '../../common/errors.ts';
 
