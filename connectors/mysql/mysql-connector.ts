@@ -49,7 +49,7 @@ import {
   type TablePattern,
 } from './types/catalog.ts';
 import { SchemaCache } from './types/schema-cache.ts';
-import { readPending, readString, readStrings, type PendingState } from './resume-state.ts';
+import { readPending, readString, readStrings, savedStart, type PendingState } from './resume-state.ts';
 
 const RECONNECT: BackoffPolicy = { initialMs: 200, maxMs: 10_000 };
 
@@ -236,7 +236,7 @@ export class MysqlConnector implements SourceConnector {
     pending: PendingState | null,
     recordedFrom: string | null,
   ): Promise<{ start: StreamStart; record: CaptureBatch | null }> {
-    const start = this.#streamStartFrom(position, snapshot, pending, recordedFrom);
+    const start = savedStart(this.#config.flavor, position, snapshot, pending, recordedFrom);
     if (start !== null) return { start, record: null };
     const flavor = this.#config.flavor;
     const control = await this.#connect();
@@ -254,37 +254,6 @@ export class MysqlConnector implements SourceConnector {
     } finally {
       await control.end();
     }
-  }
-
-  #streamStartFrom(
-    position: EventPosition | null,
-    snapshot: SnapshotState | null,
-    pending: PendingState | null,
-    recordedFrom: string | null,
-  ): StreamStart | null {
-    const flavor = this.#config.flavor;
-    if (position !== null) {
-      const commit = position.commit;
-      if (commit.kind !== 'binlog' || commit.flavor !== flavor) {
-        throw new CdcError(
-          'POSITION_MISMATCH',
-          `cannot resume a ${flavor} binlog stream from ${formatCommit(commit)}`,
-          {},
-        );
-      }
-      if (pending !== null && BigInt(pending.seq) === commit.seq) {
-        return {
-          from: parseGtidPosition(flavor, pending.from),
-          seq: commit.seq - 1n,
-          skip: { seq: commit.seq, index: position.index },
-        };
-      }
-      return { from: parseGtidPosition(flavor, commit.gtidSet), seq: commit.seq, skip: null };
-    }
-    if (snapshot !== null)
-      return { from: parseGtidPosition(flavor, snapshot.from), seq: BigInt(snapshot.seq), skip: null };
-    if (recordedFrom !== null) return { from: parseGtidPosition(flavor, recordedFrom), seq: 0n, skip: null };
-    return null;
   }
 
   async *#streamWithReconnect(
