@@ -12,8 +12,10 @@
  * A target whose DDL commits implicitly (MariaDB/MySQL) gets its open transaction committed first, with the
  * position of the last event written, when a table must be created or changed in the middle of a batch:
  * every commit still carries its exact position, but such a source transaction becomes visible in two parts.
+ *
+ * With conflict handling, batches are written by checked-writes.ts (a target transaction per source transaction).
  */
-import type { ChangeEvent, InsertEvent } from '../../schemas/events/change-event.ts';
+import type { ChangeEvent } from '../../schemas/events/change-event.ts';
 import {
   comparePosition,
   formatPosition,
@@ -24,7 +26,7 @@ import { CdcError } from '../../common/errors.ts';
 import { silentLogger, type Logger } from '../../common/logger.ts';
 import { Backoff } from '../../common/retry.ts';
 import type { ApplyOptions, ApplyResult, EventFailure, Sink, SourceTransaction } from './sink.ts';
-import type { SqlDialect, Statement, TableShape, TargetConnection } from './sql-dialect.ts';
+import type { SqlDialect, TableShape, TargetConnection } from './sql-dialect.ts';
 import { RowWriter } from './row-writer.ts';
 import { MissingRows, type MissingRowCount } from './missing-rows.ts';
 import { ConflictWriter } from './conflicts/conflict-writer.ts';
@@ -32,29 +34,8 @@ import type { ConflictCount } from './conflicts/conflict-counts.ts';
 import type { ConflictSettings } from './conflicts/types.ts';
 import type { OriginMarkWriter } from './origin-marks.ts';
 
-type Item = { readonly event: ChangeEvent; readonly transactionIndex: number; readonly eventIndex: number };
-
-/** The target transaction in progress: whether one is open, and the last event handled inside it. */
-interface Progress {
-  /** The row of the applied-position table: the stream's, or dead-letter replay's own (positionKey). */
-  readonly stream: string;
-  /** The stream (link) applied, as the conflict log names it. */
-  readonly link: string;
-  /**
-   * The last event the open target transaction is to hold (PostgreSQL marks the commit with its position and
-   * time): the batch's (of its run of one commit mark, see `markRuns`), or with conflict handling its source
-   * transaction's.
-   */
-  last: ChangeEvent;
-  open: boolean;
-  handled: ChangeEvent | null;
-}
-
-const SAVEPOINT = 'cdc_event';
-
-function sql(text: string): Statement {
-  return { text, values: [] };
-}
+import { CheckedWrites } from './checked-writes.ts';
+import { SAVEPOINT, sql, type Item, type Progress } from './sink-progress.ts';
 
 export class SqlSink<C extends TargetConnection> implements Sink {
   private readonly dialect: SqlDialect<C>;
@@ -63,6 +44,8 @@ export class SqlSink<C extends TargetConnection> implements Sink {
   private readonly missing = new MissingRows();
   /** Conflict detection and resolution, when the link has it on; otherwise the plain fast path. */
   private readonly conflicts: ConflictWriter<C> | null;
+  /** The write path with conflict handling; null without it. */
+  private readonly checked: CheckedWrites<C> | null;
   /** Marker-row origin marking (origin-marks.ts), where the target refuses native marking. */
   private readonly originMarks: OriginMarkWriter | null;
   /** Per stream, the position this sink last wrote or read from the target. */
@@ -101,6 +84,16 @@ export class SqlSink<C extends TargetConnection> implements Sink {
       conflicts && dialect.conflicts
         ? new ConflictWriter(dialect.syntax, dialect.conflicts, conflicts, this.logger)
         : null;
+    this.checked =
+      this.conflicts &&
+      new CheckedWrites(this.conflicts, {
+        shapeFor: (connection, progress, event) => this.shapeFor(connection, progress, event),
+        commit: (connection, progress) => this.commit(connection, progress),
+        classifyEvent: (error, event) => this.classifyEvent(error, event),
+        lookup: (table) => this.dialect.shapes.lookup(table),
+        discardPending: () => this.dialect.shapes.discardPending(),
+        writePlain: (connection, shape, event) => this.writer.write(connection, shape, event),
+      });
   }
 
   /** Conflicts detected, per table, kind, policy and outcome, since the sink was created. */
@@ -191,8 +184,8 @@ export class SqlSink<C extends TargetConnection> implements Sink {
     const progress: Progress = { stream: key, link: stream, last, open: false, handled: null };
     let failed = 0;
     try {
-      if (this.conflicts)
-        failed = await this.writeChecked(connection, progress, fresh, this.conflicts, options.onEventFailure);
+      if (this.checked)
+        failed = await this.checked.write(connection, progress, fresh, options.onEventFailure);
       else
         for (const run of markRuns(fresh, this.dialect)) {
           await this.commit(connection, progress);
@@ -284,121 +277,6 @@ export class SqlSink<C extends TargetConnection> implements Sink {
       progress.handled = item.event;
     }
     return failed;
-  }
-
-  /**
-   * With conflict handling: each source transaction commits on its own, marked with its own commit time and
-   * origin, because the commit time a row keeps is its version, compared by every node of the link.
-   */
-  private async writeChecked(
-    connection: C,
-    progress: Progress,
-    items: readonly Item[],
-    conflicts: ConflictWriter<C>,
-    onEventFailure: ((failure: EventFailure) => Promise<void>) | undefined,
-  ): Promise<number> {
-    let failed = 0;
-    // The target's clock, read once the batch is here, against the commit times last-writer-wins compares.
-    await conflicts.skew.measure(
-      connection,
-      items.map((item) => item.event),
-    );
-    for (let start = 0; start < items.length;) {
-      let end = start + 1;
-      while (end < items.length && items[end]!.transactionIndex === items[start]!.transactionIndex) end++;
-      await this.commit(connection, progress);
-      progress.last = items[end - 1]!.event;
-      for (let index = start; index < end;) {
-        const item = items[index]!;
-        // Event by event (onEventFailure) each change is isolated under its own savepoint; otherwise
-        // consecutive inserts of one table go to the conflict writer together.
-        const inserts = onEventFailure
-          ? 0
-          : await this.checkedInserts(connection, progress, items, index, end, conflicts);
-        if (inserts > 0) {
-          index += inserts;
-          continue;
-        }
-        if (!(await this.writeOneChecked(connection, progress, item, conflicts, onEventFailure))) failed++;
-        progress.handled = item.event;
-        index++;
-      }
-      start = end;
-    }
-    return failed;
-  }
-
-  /**
-   * The inserts of one keyed table from `items[index]` on (before `end`), written through the conflict writer
-   * together (it decides each as on its own); how many, 0 when that item is not one. A change to go to the dead
-   * letters fails the target transaction, as in `writeOneChecked` without onEventFailure.
-   */
-  private async checkedInserts(
-    connection: C,
-    progress: Progress,
-    items: readonly Item[],
-    index: number,
-    end: number,
-    conflicts: ConflictWriter<C>,
-  ): Promise<number> {
-    const first = items[index]!.event;
-    if (first.op !== 'c') return 0;
-    const shape = await this.shapeFor(connection, progress, first);
-    if (shape.table.key.length === 0) return 0;
-    const inserts: InsertEvent[] = [first];
-    for (let next = index + 1; next < end; next++) {
-      const event = items[next]!.event;
-      if (event.op !== 'c' || this.dialect.shapes.lookup(event.table) !== shape) break;
-      inserts.push(event);
-    }
-    await conflicts.collectIfDue(connection);
-    let rejected: CdcError | null;
-    try {
-      rejected = await conflicts.writeInserts(connection, progress.link, shape, inserts);
-    } catch (error) {
-      throw inserts.length === 1 ? this.classifyEvent(error, first) : error;
-    }
-    if (rejected !== null) throw rejected;
-    progress.handled = inserts.at(-1)!;
-    return inserts.length;
-  }
-
-  /** One event through conflict handling; false when it went to the dead letters. */
-  private async writeOneChecked(
-    connection: C,
-    progress: Progress,
-    item: Item,
-    conflicts: ConflictWriter<C>,
-    onEventFailure: ((failure: EventFailure) => Promise<void>) | undefined,
-  ): Promise<boolean> {
-    const event = item.event;
-    const shape = await this.shapeFor(connection, progress, event);
-    await conflicts.collectIfDue(connection);
-    if (onEventFailure) await connection.run(sql(`SAVEPOINT ${SAVEPOINT}`));
-    let rejected: CdcError | null;
-    try {
-      // Keyless tables, snapshot reads and truncates have no row version to decide on: written as before.
-      if (shape.table.key.length > 0 && (event.op === 'c' || event.op === 'u' || event.op === 'd'))
-        rejected = await conflicts.write(connection, progress.link, shape, event);
-      else {
-        await this.writer.write(connection, shape, event);
-        rejected = null;
-      }
-    } catch (error) {
-      const failure = this.classifyEvent(error, event);
-      if (!onEventFailure || failure.retriable || failure.code === 'APPLY_STALE_WORKER') throw failure;
-      await connection.run(sql(`ROLLBACK TO SAVEPOINT ${SAVEPOINT}`));
-      this.dialect.shapes.discardPending();
-      rejected = failure;
-    }
-    if (rejected === null) {
-      if (onEventFailure) await connection.run(sql(`RELEASE SAVEPOINT ${SAVEPOINT}`));
-      return true;
-    }
-    // A rejected conflict is recorded already, and nothing of the change was written.
-    if (!onEventFailure) throw rejected;
-    await onEventFailure({ ...item, error: rejected });
-    return false;
   }
 
   /** The event's table shape, created or evolved when needed, with a target transaction open. */
