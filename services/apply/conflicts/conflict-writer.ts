@@ -185,8 +185,10 @@ export class ConflictWriter<C extends TargetConnection> {
     const { local, tombstone } = await this.lock(connection, check, event.after);
     if (local === null) return this.missing(connection, check, event, 'insert_exists', tombstone);
     if (local.version === null || local.equal.size === Object.keys(event.after).length) {
-      // Written earlier in this source transaction, or the very same row already: nothing to decide.
-      return local.version === null
+      // Written earlier in this source transaction, or the very same row already: nothing to decide. The same
+      // row still takes the later version: a node where this change landed on another row holds it under the
+      // change's version, and a delete between the two versions must end alike on both.
+      return local.version === null || isNewer(check.remote, local.version)
         ? this.writes.guarded(connection, check, event, this.writes.upsert(check, event.after))
         : null;
     }
