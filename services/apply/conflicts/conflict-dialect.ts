@@ -33,6 +33,22 @@ export interface ConflictDialect<C extends TargetConnection> {
   /** Creates the conflict log and the tombstone table (idempotent). */
   readonly create: readonly string[];
   /**
+   * Locks `keys` of `table` (the source's `schema.table`) until the open transaction ends, so the sessions of
+   * the sink writing one key take turns: each key on its own with the table's lock shared (`scope` 'keys'), or
+   * the whole table exclusively ('table', for a transaction past its budget of key locks: the server's lock
+   * table is bounded). With `lockRows`, the rows the keys name too (FOR UPDATE). A read in a later statement
+   * then sees what other sessions committed to those keys, including a local session's delete it waited for:
+   * under READ COMMITTED a statement's snapshot predates its own waits, so the lock and the read are apart.
+   */
+  lockKeys(
+    connection: C,
+    shape: TableShape,
+    table: string,
+    keys: readonly Row[],
+    scope: 'keys' | 'table',
+    lockRows: boolean,
+  ): Promise<void>;
+  /**
    * Locks and reads the row `key` names (`FOR UPDATE`), its version, and which columns of `compare` it equals,
    * with the key's tombstone (`table` is the source's `schema.table`), in one round trip. `originNode` names the
    * node of a replication origin name; a local write is `localNode`'s.

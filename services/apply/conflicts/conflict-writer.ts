@@ -2,7 +2,8 @@
  * Applies inserts, updates and deletes with conflict detection: the local row is locked and read with its
  * version, compared with what the change was based on, and a conflict is resolved by the table's policy and
  * recorded in `cdc_apply.conflicts` in the same target transaction. Deletes leave tombstones, so a change
- * older than a delete does not bring the row back. See docs/conflicts.md for the rules.
+ * older than a delete does not bring the row back. Each key is locked before it is read (key-locks.ts), so
+ * sessions writing one key take turns. See docs/conflicts.md for the rules.
  *
  * The parts: check.ts (a change's key and version), missing-key.ts (a row that is gone), key-move.ts (an update
  * to another key), insert-run.ts (consecutive inserts in one statement), decided-writes.ts (writing and
@@ -30,6 +31,7 @@ import { DecidedWrites } from './decided-writes.ts';
 import { writeMissing } from './missing-key.ts';
 import { moveKey } from './key-move.ts';
 import { insertRun } from './insert-run.ts';
+import { KeyLocks } from './key-locks.ts';
 import {
   isNewer,
   tablePolicy,
@@ -51,6 +53,7 @@ export class ConflictWriter<C extends TargetConnection> {
   private readonly dialect: ConflictDialect<C>;
   private settings: ConflictSettings;
   private readonly writes: DecidedWrites<C>;
+  private readonly keyLocks: KeyLocks<C>;
   private lastCollect = 0;
   /** Table shapes whose local deletes leave tombstones already. */
   private readonly prepared = new WeakSet<TableShape>();
@@ -71,6 +74,7 @@ export class ConflictWriter<C extends TargetConnection> {
     this.settings = settings;
     this.logger = logger;
     this.writes = new DecidedWrites(syntax, dialect, this.counts);
+    this.keyLocks = new KeyLocks(dialect);
     this.skew = new ClockSkew(
       dialect.clock,
       settings.maxClockSkewMillis ?? DEFAULT_MAX_CLOCK_SKEW_MILLIS,
@@ -81,6 +85,7 @@ export class ConflictWriter<C extends TargetConnection> {
   /** The target transaction committed: its counts and triggers hold. */
   commit(): void {
     this.counts.commit();
+    this.keyLocks.reset();
     for (const shape of this.pendingPrepared) this.prepared.add(shape);
     this.pendingPrepared = [];
   }
@@ -88,6 +93,7 @@ export class ConflictWriter<C extends TargetConnection> {
   /** The target transaction rolled back: so did its counts and the triggers it created. */
   discard(): void {
     this.counts.discard();
+    this.keyLocks.reset();
     this.pendingPrepared = [];
   }
 
@@ -163,8 +169,13 @@ export class ConflictWriter<C extends TargetConnection> {
     events: readonly InsertEvent[],
   ): Promise<CdcError | null> {
     await this.prepareShape(connection, shape);
-    return insertRun({ syntax: this.syntax, dialect: this.dialect }, connection, shape, events, (event) =>
-      this.write(connection, link, shape, event),
+    return insertRun(
+      { syntax: this.syntax, dialect: this.dialect },
+      connection,
+      shape,
+      events,
+      (keys) => this.keyLocks.take(connection, shape, tableName(shape), keys, false),
+      (event) => this.write(connection, link, shape, event),
     );
   }
 
@@ -340,7 +351,8 @@ export class ConflictWriter<C extends TargetConnection> {
     return null;
   }
 
-  private lock(connection: C, check: Check, compare: Row): Promise<Locked> {
+  private async lock(connection: C, check: Check, compare: Row): Promise<Locked> {
+    await this.keyLocks.take(connection, check.shape, check.table, [check.key], true);
     return this.dialect.lockRow(connection, check.shape, check.table, check.key, compare, (origin) =>
       this.originNode(origin),
     );

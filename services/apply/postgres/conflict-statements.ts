@@ -157,12 +157,58 @@ function insertNewStatement(
   return { text, values };
 }
 
+/**
+ * The key locks of `keys` (see ConflictDialect.lockKeys): transaction-scoped advisory locks, the table's in
+ * the two-int key space and each key's in the bigint one (the two never overlap). Keys are locked in hash
+ * order, so two sessions locking overlapping sets in one statement each cannot deadlock on them.
+ */
+function keyLockStatement(
+  syntax: StatementSyntax,
+  shape: TableShape,
+  table: string,
+  keys: readonly Row[],
+  scope: 'keys' | 'table',
+  lockRows: boolean,
+): { text: string; values: unknown[] } {
+  const values: unknown[] = [table];
+  const parts = [
+    scope === 'table'
+      ? 'pg_advisory_xact_lock(hashtext($1), 1) AS table_lock'
+      : 'pg_advisory_xact_lock_shared(hashtext($1), 1) AS table_lock',
+  ];
+  if (scope === 'keys') {
+    const tuples = keys.map((key) => `(${keyText(syntax, shape, key, values)})`);
+    parts.push(`(SELECT count(*) FROM (SELECT pg_advisory_xact_lock(h) FROM (
+        SELECT DISTINCT hashtextextended($1 || ' ' || k, 0) AS h FROM (VALUES ${tuples.join(', ')}) v(k)) d
+        ORDER BY h) s) AS key_locks`);
+  }
+  if (lockRows) {
+    const byName = new Map(shape.table.columns.map((column) => [column.name, column]));
+    const matches = keys.map((key) =>
+      shape.table.key
+        .map((name) => {
+          values.push(syntax.parameter(key[name], byName.get(name)!, shape.table));
+          return `t.${syntax.ident(name)} = ${syntax.placeholder(values.length)}`;
+        })
+        .join(' AND '),
+    );
+    parts.push(`(SELECT count(*) FROM (SELECT 1 FROM ${shape.sql} t
+        WHERE (${matches.join(') OR (')}) FOR UPDATE OF t) r) AS row_locks`);
+  }
+  return { text: `SELECT ${parts.join(', ')}`, values };
+}
+
 export function postgresConflicts(syntax: StatementSyntax): ConflictDialect<PostgresConnection> {
   /** Per table shape, its columns' parameter types (a changed table is a new shape). */
   const typesOf = new WeakMap<TableShape, ReadonlyMap<string, string>>();
   return {
     flavor: 'postgres',
     create: [...POSTGRES_CONFLICT_DDL, ...TOMBSTONE_DDL],
+
+    async lockKeys(connection, shape, table, keys, scope, lockRows) {
+      if (keys.length === 0) return;
+      await connection.run(keyLockStatement(syntax, shape, table, keys, scope, lockRows));
+    },
 
     async lockRow(connection, shape, table, key, compare, originNode) {
       const values: unknown[] = [table];
