@@ -6,14 +6,13 @@
  */
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import type { ChangeEvent } from '../../../schemas/events/change-event.ts';
 import { PostgresSink } from '../../../services/apply/postgres/postgres-sink.ts';
 import { PostgresConnection } from '../../../services/apply/postgres/postgres-connection.ts';
 import { silentLogger } from '../../../common/logger.ts';
 import { uniqueName } from '../../support/stack.ts';
 import { waitFor } from '../../support/wait.ts';
-import { transaction, type Change } from '../../unit/apply/events.ts';
 import {
+  applyAs,
   conflicts,
   configure,
   itemsTable,
@@ -26,6 +25,9 @@ import {
 } from './conflict-regions.ts';
 
 useTwoRegions();
+
+/** Source positions of the link from c. */
+let lsn = 0x1_0000n;
 
 /** Sessions of node a waiting for a lock (a row lock, or a key lock of the sink). */
 async function waitingOnA(): Promise<number> {
@@ -84,7 +86,7 @@ void describe('concurrent writes to one key', () => {
       },
     });
     // The link from c writes the table once first: preparing it (its triggers) would wait for b's transaction.
-    await applyFrom(fromC, 'c', 1_600_000_000_000_000n, [
+    await applyAs(fromC, 'c', (lsn += 0x100n), 1_600_000_000_000_000n, [
       { op: 'c', table, after: { id: 4n, qty: 0, note: 'c' } },
     ]);
     // A local session holds row 2, so b's transaction (a delete of key 3, never on a, then an update of row 2)
@@ -99,7 +101,7 @@ void describe('concurrent writes to one key', () => {
     // c inserted key 3 before b deleted it (b had it from c): the delete is the later write.
     let cDone = false;
     const insertedOnC = deletedOnB - 1_000n;
-    const fromCApplied = applyFrom(fromC, 'c', insertedOnC, [
+    const fromCApplied = applyAs(fromC, 'c', (lsn += 0x100n), insertedOnC, [
       { op: 'c', table, after: { id: 3n, qty: 1, note: 'c' } },
     ]).finally(() => {
       cDone = true;
@@ -122,20 +124,3 @@ void describe('concurrent writes to one key', () => {
     );
   });
 });
-
-let lsn = 0x1_0000n;
-
-/** Applies changes committed at node `from` at `micros` through `sink` as one batch (inserts go out together). */
-async function applyFrom(
-  sink: PostgresSink,
-  from: string,
-  micros: bigint,
-  changes: readonly Change[],
-): Promise<void> {
-  lsn += 0x100n;
-  const events: ChangeEvent[] = transaction(lsn, changes, { connector: from }).map((event) => ({
-    ...event,
-    source: { ...event.source, commitTimeMicros: micros },
-  }));
-  await sink.apply(from, [{ commit: events[0]!.source.position.commit, events, complete: true }]);
-}

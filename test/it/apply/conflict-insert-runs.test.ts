@@ -7,10 +7,9 @@
  */
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import type { ChangeEvent } from '../../../schemas/events/change-event.ts';
 import type { TableSchema } from '../../../schemas/events/table-schema.ts';
 import { uniqueName } from '../../support/stack.ts';
-import { column, pgTable, transaction, type Change } from '../../unit/apply/events.ts';
+import { column, pgTable, type Change } from '../../unit/apply/events.ts';
 import {
   regions,
   other,
@@ -23,6 +22,7 @@ import {
   json,
   pick,
   useTwoRegions,
+  applyAs,
   type Node,
 } from './conflict-regions.ts';
 
@@ -32,11 +32,7 @@ useTwoRegions();
 async function replicateWhole(from: Node, micros: bigint, changes: readonly Change[]): Promise<void> {
   const to = regions[other(from)];
   to.lsn += 0x100n;
-  const events: ChangeEvent[] = transaction(to.lsn, changes, { connector: from }).map((event) => ({
-    ...event,
-    source: { ...event.source, commitTimeMicros: micros },
-  }));
-  await to.sink.apply(from, [{ commit: events[0]!.source.position.commit, events, complete: true }]);
+  await applyAs(to.sink, from, to.lsn, micros, changes);
 }
 
 async function allRows(node: Node, table: string): Promise<Record<string, string | null>[]> {

@@ -102,18 +102,32 @@ export async function replicate(
 ): Promise<EventFailure[]> {
   const to = regions[other(from)];
   to.lsn += 0x100n;
-  const events: ChangeEvent[] = transaction(to.lsn, changes, { connector: from }).map((event) => ({
+  const failures: EventFailure[] = [];
+  await applyAs(to.sink, from, to.lsn, micros, changes, (failure) => {
+    failures.push(failure);
+    return Promise.resolve();
+  });
+  return failures;
+}
+
+/**
+ * Applies changes committed at node `from` at `micros` (one source transaction at `lsn`) through `sink`: event
+ * by event with `onEventFailure`, else as one batch (consecutive inserts go out together).
+ */
+export async function applyAs(
+  sink: PostgresSink,
+  from: string,
+  lsn: bigint,
+  micros: bigint,
+  changes: readonly Change[],
+  onEventFailure?: (failure: EventFailure) => Promise<void>,
+): Promise<void> {
+  const events: ChangeEvent[] = transaction(lsn, changes, { connector: from }).map((event) => ({
     ...event,
     source: { ...event.source, commitTimeMicros: micros },
   }));
-  const failures: EventFailure[] = [];
-  await to.sink.apply(from, [{ commit: events[0]!.source.position.commit, events, complete: true }], {
-    onEventFailure: (failure) => {
-      failures.push(failure);
-      return Promise.resolve();
-    },
-  });
-  return failures;
+  const batch = [{ commit: events[0]!.source.position.commit, events, complete: true }];
+  await sink.apply(from, batch, onEventFailure ? { onEventFailure } : undefined);
 }
 
 /** Runs a local write at a region; returns its commit time in microseconds. */
