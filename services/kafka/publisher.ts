@@ -17,6 +17,7 @@ import { closeWithin } from './closing.ts';
 import { compressionType, type Compression } from './compression.ts';
 import type { EventSizeLimit, OversizedPolicy } from './oversized.ts';
 import { SchemaStore } from './schema-store.ts';
+import { retryConcurrentTransactions, TRANSACTION_RETRY } from './transaction-retries.ts';
 import { connectorTopics, ensureTopic, type ConnectorTopics } from './topics.ts';
 import type {
   CaptureBatch,
@@ -83,16 +84,6 @@ export const DEFAULT_MAX_EVENT_BYTES = 1024 * 1024;
 const BATCH_OVERHEAD_BYTES = 1024;
 /** Messages per produce request: see `chunks` for why larger sends cost more than they save. */
 const MAX_REQUEST_MESSAGES = 500;
-
-/**
- * Retries of the capture client. A Kafka transaction begun right after the previous one committed is often
- * refused with CONCURRENT_TRANSACTIONS while the coordinator still writes the previous one's markers, a matter
- * of milliseconds; kafkajs's default first wait (300 ms) then stalled capture for that long several times a
- * second under a steady writer. The Java client retries this case after 20 ms. Growing fourfold from 20 ms, its
- * 5 retries wait about as long in total (7 s) as kafkajs's default (9 s) before giving up on other errors. The
- * count stays kafkajs's: setting one makes it warn that an idempotent producer's retries are limited.
- */
-const TRANSACTION_RETRY = { initialRetryTime: 20, multiplier: 4 } as const;
 
 interface StoredPoint {
   readonly position: string | null;
@@ -397,10 +388,12 @@ export class ChangePublisher {
       }
       // kafkajs forwards `metadata` to TxnOffsetCommit although its typings omit the field.
       const partitionOffset = { partition: 0, offset, metadata };
-      await transaction.sendOffsets({
-        consumerGroupId: this.groupId,
-        topics: [{ topic: this.topics.changelog, partitions: [partitionOffset] }],
-      });
+      await retryConcurrentTransactions(() =>
+        transaction.sendOffsets({
+          consumerGroupId: this.groupId,
+          topics: [{ topic: this.topics.changelog, partitions: [partitionOffset] }],
+        }),
+      );
       await transaction.commit();
     } catch (error) {
       const mapped = kafkaError(error, `cannot publish ${run.events} events of ${this.options.connector}`, {
