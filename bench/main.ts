@@ -1,11 +1,13 @@
 /**
  * `npm run bench`: catch-up throughput of each pipeline stage for pre-written rows, printed as a table next to
- * the raw limits measured in the same run. BENCH_ROWS sets the row count (default 1,000,000). Needs the local
- * stack (`npm run stack:up`).
+ * the raw limits measured in the same run, then the figures of a pipeline running while the source is written
+ * (commit → replica lag, small transactions: live-bench.ts). BENCH_ROWS sets the catch-up row count (default
+ * 1,000,000); BENCH_ONLY=postgres, mariadb or live runs one part. Needs the local stack (`npm run stack:up`).
  */
 import { createLogger } from '../common/logger.ts';
 import { benchEnv } from './env.ts';
 import type { StageResult } from './measure.ts';
+import { printLiveTable, benchLive } from './live-bench.ts';
 import { benchMariadb } from './mariadb-bench.ts';
 import { benchPostgres } from './postgres-bench.ts';
 
@@ -44,10 +46,19 @@ function printTable(results: readonly StageResult[]): void {
   for (const line of lines) console.log(row(line));
 }
 
-const only = process.env.BENCH_ONLY; // 'postgres' or 'mariadb' to run one source
+const only = process.env.BENCH_ONLY; // 'postgres', 'mariadb' or 'live' to run one part
 const results = [
-  ...(only === 'mariadb' ? [] : await benchPostgres(benchEnv, rows, logger)),
-  ...(only === 'postgres' ? [] : await benchMariadb(benchEnv, rows, logger)),
+  ...(only === undefined || only === 'postgres' ? await benchPostgres(benchEnv, rows, logger) : []),
+  ...(only === undefined || only === 'mariadb' ? await benchMariadb(benchEnv, rows, logger) : []),
 ];
-console.log(`\nCatch-up of ${rows.toLocaleString('en-US')} pre-written rows (node ${process.version}):\n`);
-printTable(results);
+const live = only === undefined || only === 'live' ? await benchLive(benchEnv, logger) : [];
+if (results.length > 0) {
+  console.log(`\nCatch-up of ${rows.toLocaleString('en-US')} pre-written rows (node ${process.version}):\n`);
+  printTable(results);
+}
+if (live.length > 0) {
+  console.log(
+    `\nWhile the source is written, the whole pipeline in one process (node ${process.version}):\n`,
+  );
+  printLiveTable(live);
+}
