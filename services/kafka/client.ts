@@ -9,6 +9,7 @@ import tls from 'node:tls';
 import kafkajs from 'kafkajs';
 import type { ISocketFactory, Kafka, LogEntry, ProducerConfig } from 'kafkajs';
 import { registerCompressionCodecs } from './compression.ts';
+import { installProduceEncoding } from './produce-encoding.ts';
 import { CdcError, type ErrorFields } from '../../common/errors.ts';
 import { silentLogger, type Logger } from '../../common/logger.ts';
 import { kafkaErrorLineLevel } from './log-levels.ts';
@@ -37,6 +38,9 @@ const scheduleCheck = RequestQueue.prototype.scheduleCheckPendingRequests;
 RequestQueue.prototype.scheduleCheckPendingRequests = function (this: RequestQueueShape): void {
   if (this.pending.length > 0) scheduleCheck.call(this);
 };
+
+// kafkajs's record encoding allocates several zero-filled buffers per record: see produce-encoding.ts.
+installProduceEncoding();
 
 const LEFTOVER_SOCKET = 'closed: still open after its client was disconnected';
 
