@@ -9,11 +9,11 @@
  */
 import { crc32c } from './crc32c.ts';
 
-/** A 64-bit integer as kafkajs carries it (its Long). */
-export interface Int64 {
-  getHighBits(): number;
-  getLowBits(): number;
-}
+/**
+ * A 64-bit integer as kafkajs carries it: its Long before a producer id was assigned, the decimal string of
+ * the InitProducerId response after.
+ */
+export type Int64 = { getHighBits(): number; getLowBits(): number } | string | number;
 
 export type HeaderValue = Buffer | string;
 
@@ -113,7 +113,7 @@ export function encodeProduceRequest(request: ProduceRequest, now: number): Buff
       out.int32(messages.length - 1); // last offset delta
       out.int64(Math.floor(now / 2 ** 32), now >>> 0); // first timestamp
       out.int64(Math.floor(now / 2 ** 32), now >>> 0); // max timestamp
-      out.int64(request.producerId.getHighBits(), request.producerId.getLowBits());
+      out.int64(...int64Halves(request.producerId));
       out.int16(request.producerEpoch);
       out.int32(firstSequence ?? 0);
       out.int32(messages.length);
@@ -127,6 +127,12 @@ export function encodeProduceRequest(request: ProduceRequest, now: number): Buff
     }
   }
   return out.buf;
+}
+
+function int64Halves(value: Int64): [high: number, low: number] {
+  if (typeof value === 'object') return [value.getHighBits(), value.getLowBits()];
+  const big = BigInt.asIntN(64, BigInt(value));
+  return [Number(big >> 32n), Number(big & 0xffffffffn)];
 }
 
 /** Bytes of the records, pushing each record's body size to `sizes` (its length prefix). */

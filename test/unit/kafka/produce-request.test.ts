@@ -86,6 +86,9 @@ describe('Produce request encoding', () => {
     t.mock.timers.enable({ apis: ['Date'], now: NOW });
     const args = request();
     assert.deepStrictEqual(encodeProduceRequest(args, NOW), await kafkajsBytes(kafkajsV3, args));
+    // A producer id assigned by the broker is the decimal string kafkajs decoded from InitProducerId.
+    const assigned = request({ producerId: '9007199254740993' });
+    assert.deepStrictEqual(encodeProduceRequest(assigned, NOW), await kafkajsBytes(kafkajsV3, assigned));
   });
 
   test('without a transaction, several topics and partitions, every message shape: the same bytes', async (t) => {
