@@ -7,7 +7,7 @@
  * node bench/produce-client.ts <kafkajs|kafkajs-encoded|platformatic> <brokers> <topic> <count> <send size>
  */
 import { randomBytes } from 'node:crypto';
-import kafkajs from 'kafkajs';
+import type * as KafkaJs from 'kafkajs';
 import { installProduceEncoding } from '../services/kafka/produce-encoding.ts';
 
 const [variant, brokerList, topic, countText, sendText] = process.argv.slice(2) as [
@@ -56,8 +56,18 @@ function slices<T>(items: readonly T[], size: number): T[][] {
   return result;
 }
 
+/** kafkajs as it is, or as services/kafka loads it: linear grouping and our record encoding. */
+async function loadKafkajs(): Promise<typeof KafkaJs> {
+  // kafkajs is CommonJS: its exports are the default export of the ESM import.
+  if (variant === 'kafkajs')
+    return ((await import('kafkajs')) as unknown as { default: typeof KafkaJs }).default;
+  installProduceEncoding();
+  return (await import('../services/kafka/kafkajs.ts')).default;
+}
+
 /** kafkajs with the publisher's producer settings (services/kafka/publisher.ts). */
 async function withKafkajs(): Promise<void> {
+  const kafkajs = await loadKafkajs();
   const kafka = new kafkajs.Kafka({
     brokers,
     clientId: `bench-${variant}`,
@@ -125,7 +135,6 @@ async function withPlatformatic(): Promise<void> {
   }
 }
 
-if (variant === 'kafkajs-encoded') installProduceEncoding();
 const started = performance.now();
 if (variant === 'platformatic') await withPlatformatic();
 else await withKafkajs();

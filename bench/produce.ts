@@ -9,10 +9,13 @@
 import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { randomUUID } from 'node:crypto';
+import type { Admin } from 'kafkajs';
 import { createKafka } from '../services/kafka/client.ts';
 import { benchEnv } from './env.ts';
 
 const rows = Number(process.env.BENCH_ROWS ?? 200_000);
+/** Rounds over every client, interleaved: the machine is shared, so each client's median round is reported. */
+const rounds = Number(process.env.BENCH_ROUNDS ?? 3);
 const TRANSACTION = 5_000;
 
 interface Client {
@@ -24,9 +27,13 @@ interface Client {
 
 const clients: readonly Client[] = [
   { name: 'kafkajs 2.2.4 as the publisher uses it', variant: 'kafkajs', sendSize: 500 },
-  { name: 'kafkajs + our record encoding', variant: 'kafkajs-encoded', sendSize: 500 },
+  { name: 'kafkajs + our record encoding and grouping', variant: 'kafkajs-encoded', sendSize: 500 },
   // 2,500 capture messages make a record batch of about 500 KB, under the broker's 1 MiB message.max.bytes.
-  { name: 'kafkajs + our record encoding, 2,500 per send', variant: 'kafkajs-encoded', sendSize: 2500 },
+  {
+    name: 'kafkajs + our record encoding and grouping, 2,500 per send',
+    variant: 'kafkajs-encoded',
+    sendSize: 2500,
+  },
   { name: '@platformatic/kafka', variant: 'platformatic', sendSize: 500 },
   { name: '@platformatic/kafka, 2,500 per send', variant: 'platformatic', sendSize: 2500 },
 ];
@@ -63,51 +70,67 @@ function runClient(client: Client, topic: string): Promise<{ seconds: number; pe
   });
 }
 
-const kafka = createKafka({ brokers: benchEnv.brokers, clientId: 'bench-produce' });
-const admin = kafka.admin();
-await admin.connect();
+/** Produces with `client` to a fresh topic and checks that every message arrived. */
+async function measureOnce(admin: Admin, client: Client): Promise<{ rate: number; peakRssMb: number }> {
+  const topic = `bench-produce-${randomUUID().slice(0, 8)}`;
+  await admin.createTopics({ topics: [{ topic, numPartitions: 1 }], waitForLeaders: true });
+  try {
+    const { seconds, peakRssMb } = await runClient(client, topic);
+    const [end] = await admin.fetchTopicOffsets(topic);
+    const expected = rows + Math.ceil(rows / TRANSACTION);
+    if (Number(end?.high) !== expected)
+      throw new Error(`${client.name}: end offset ${end?.high}, not ${expected}`);
+    return { rate: rows / seconds, peakRssMb };
+  } finally {
+    await admin.deleteTopics({ topics: [topic] });
+  }
+}
+
 const version = platformaticVersion();
-const table: string[][] = [];
-let baseline: number | null = null;
+const measured = clients.filter((client) => client.variant !== 'platformatic' || version !== null);
+const runs = new Map<Client, { rate: number; peakRssMb: number }[]>(measured.map((client) => [client, []]));
+const admin = createKafka({ brokers: benchEnv.brokers, clientId: 'bench-produce' }).admin();
+await admin.connect();
 try {
-  for (const client of clients) {
-    if (client.variant === 'platformatic' && version === null) {
-      table.push([client.name, 'not installed (npm install --no-save @platformatic/kafka)', '', '', '']);
-      continue;
-    }
-    const topic = `bench-produce-${randomUUID().slice(0, 8)}`;
-    await admin.createTopics({ topics: [{ topic, numPartitions: 1 }], waitForLeaders: true });
-    try {
-      const { seconds, peakRssMb } = await runClient(client, topic);
-      const [end] = await admin.fetchTopicOffsets(topic);
-      const expected = rows + Math.ceil(rows / TRANSACTION);
-      if (Number(end?.high) !== expected)
-        throw new Error(`${client.name}: end offset ${end?.high}, not ${expected}`);
-      const rate = rows / seconds;
-      baseline ??= rate;
-      const name =
-        client.variant === 'platformatic' ? client.name.replace('kafka', `kafka ${version}`) : client.name;
-      table.push([
-        name,
-        String(client.sendSize),
-        Math.round(rate).toLocaleString('en-US'),
-        `${(rate / baseline).toFixed(2)}x`,
-        String(peakRssMb),
-      ]);
-    } finally {
-      await admin.deleteTopics({ topics: [topic] });
-    }
+  for (let round = 0; round < rounds; round++) {
+    for (const client of measured) runs.get(client)!.push(await measureOnce(admin, client));
   }
 } finally {
   await admin.disconnect();
 }
 
-const header = ['client', 'messages per send', 'messages/s', 'vs kafkajs', 'peak RSS MB'];
+const median = (values: readonly number[]): number => [...values].sort((a, b) => a - b)[values.length >> 1]!;
+const baseline = median(runs.get(clients[0]!)!.map((run) => run.rate));
+const table = clients.map((client) => {
+  const name =
+    client.variant === 'platformatic' ? client.name.replace('kafka', `kafka ${version}`) : client.name;
+  const results = runs.get(client);
+  if (results === undefined)
+    return [name, 'not installed (npm install --no-save @platformatic/kafka)', '', '', '', ''];
+  const rate = median(results.map((run) => run.rate));
+  return [
+    name,
+    String(client.sendSize),
+    Math.round(rate).toLocaleString('en-US'),
+    results.map((run) => Math.round(run.rate / 1000)).join(' / '),
+    `${(rate / baseline).toFixed(2)}x`,
+    String(Math.max(...results.map((run) => run.peakRssMb))),
+  ];
+});
+
+const header = [
+  'client',
+  'messages per send',
+  'messages/s (median)',
+  'rounds (k/s)',
+  'vs kafkajs',
+  'peak RSS MB',
+];
 const widths = header.map((h, i) => Math.max(h.length, ...table.map((line) => line[i]!.length)));
 const print = (cells: readonly string[]): void =>
   console.log(`| ${cells.map((cell, i) => cell.padEnd(widths[i]!)).join(' | ')} |`);
 console.log(
-  `\nProduce of ${rows.toLocaleString('en-US')} capture-shaped messages, transactions of ${TRANSACTION.toLocaleString('en-US')}, acks all, one partition (node ${process.version}):\n`,
+  `\nProduce of ${rows.toLocaleString('en-US')} capture-shaped messages, transactions of ${TRANSACTION.toLocaleString('en-US')}, acks all, one partition, ${rounds} rounds (node ${process.version}):\n`,
 );
 print(header);
 console.log(`|${widths.map((w) => '-'.repeat(w + 2)).join('|')}|`);
