@@ -23,7 +23,7 @@ interface GroupArgs {
 }
 
 /** kafkajs's groupMessagesPerPartition, in linear time: the same partitions, each with its messages in order. */
-function groupMessagesPerPartition({
+export function groupMessagesPerPartition({
   topic,
   partitionMetadata,
   messages,

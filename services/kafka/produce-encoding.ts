@@ -7,7 +7,7 @@
  * transactions. Compressed sends and messages with timestamps keep kafkajs's own encoding.
  */
 import { createRequire } from 'node:module';
-import { encodeProduceRequest, isPlainRequest, type ProduceRequest } from './produce-request.ts';
+import { encodeProduceRequest, type ProduceRequest } from './produce-request.ts';
 
 /** The part of a kafkajs request we touch; the rest is passed through as it is. */
 interface RequestShape {
@@ -49,9 +49,10 @@ export function installProduceEncoding(): void {
     if (selected.version < FIRST_RECORD_BATCH_VERSION) return build;
     return (args) => {
       const built = build(args);
-      if ((args.compression ?? NO_COMPRESSION) !== NO_COMPRESSION || !isPlainRequest(args)) return built;
-      const encode = (): Promise<EncoderShape> => {
+      if ((args.compression ?? NO_COMPRESSION) !== NO_COMPRESSION) return built;
+      const encode = (): Promise<unknown> => {
         const body = encodeProduceRequest(args, Date.now());
+        if (body === null) return built.request.encode();
         // Handing kafkajs our buffer as an Encoder's contents spares a copy into one of its growing buffers.
         const encoder = new Encoder(0);
         encoder.buf = body;

@@ -52,45 +52,25 @@ const BATCH_HEADER = 4 + 1 + 4 + 2 + 4 + 8 + 8 + 8 + 2 + 4 + 4;
 /** Where the CRC starts counting: the attributes, after epoch, magic and the CRC itself. */
 const CRC_FROM = 4 + 1 + 4;
 
+/** What `recordsSize` answers for a message we leave to kafkajs. */
+const NOT_PLAIN = -1;
+
 /**
- * Whether this request is one we write: no compression and no message timestamps (kafkajs keeps its own path
- * for those), and keys, values and headers of the types kafkajs documents. Anything else goes to kafkajs
- * unchanged, errors included.
+ * The request body (what follows the request header), with `now` as every batch's timestamps; null when the
+ * request is not one we write: messages with timestamps (kafkajs keeps its own path for those), or keys,
+ * values or headers of other types than kafkajs documents. Those go to kafkajs unchanged, errors included.
  */
-export function isPlainRequest(request: ProduceRequest): boolean {
-  for (const { partitions } of request.topicData) {
-    for (const { messages } of partitions) {
-      for (const message of messages) {
-        if (message.timestamp != null) return false;
-        if (!isBytes(message.key, true) || !isBytes(message.value, true)) return false;
-        const headers = message.headers;
-        if (headers === undefined) continue;
-        for (const name of Object.keys(headers)) {
-          const value = headers[name];
-          if (Array.isArray(value)) {
-            if (!value.every((item) => isBytes(item, false))) return false;
-          } else if (!isBytes(value, false)) return false;
-        }
-      }
-    }
-  }
-  return true;
-}
-
-function isBytes(value: unknown, nullable: boolean): boolean {
-  if (value === null || value === undefined) return nullable;
-  return typeof value === 'string' || Buffer.isBuffer(value);
-}
-
-/** The request body (what follows the request header), with `now` as every batch's timestamps. */
-export function encodeProduceRequest(request: ProduceRequest, now: number): Buffer {
+export function encodeProduceRequest(request: ProduceRequest, now: number): Buffer | null {
   const transactionalId = request.transactionalId ?? null;
   const sizes: number[] = [];
   let total = 2 + (transactionalId === null ? 0 : Buffer.byteLength(transactionalId)) + 2 + 4 + 4;
   for (const { topic, partitions } of request.topicData) {
     total += 2 + Buffer.byteLength(topic) + 4;
-    for (const { messages } of partitions)
-      total += 4 + 4 + 8 + 4 + BATCH_HEADER + recordsSize(messages, sizes);
+    for (const { messages } of partitions) {
+      const records = recordsSize(messages, sizes);
+      if (records === NOT_PLAIN) return null;
+      total += 4 + 4 + 8 + 4 + BATCH_HEADER + records;
+    }
   }
   const out = new Writer(Buffer.allocUnsafe(total));
   out.string(transactionalId);
@@ -135,26 +115,39 @@ function int64Halves(value: Int64): [high: number, low: number] {
   return [Number(big >> 32n), Number(big & 0xffffffffn)];
 }
 
-/** Bytes of the records, pushing each record's body size to `sizes` (its length prefix). */
+/**
+ * Bytes of the records, pushing each record's body size to `sizes` (its length prefix); NOT_PLAIN as soon as a
+ * message is not one we write.
+ */
 function recordsSize(messages: readonly ProduceMessage[], sizes: number[]): number {
   let total = 0;
   for (let i = 0; i < messages.length; i++) {
     const message = messages[i]!;
+    if (message.timestamp != null) return NOT_PLAIN;
+    const key = bytesSize(message.key, true);
+    const value = bytesSize(message.value, true);
+    if (key === NOT_PLAIN || value === NOT_PLAIN) return NOT_PLAIN;
     // attributes, timestamp delta (always 0: every record takes the batch's time), offset delta
-    let body = 1 + 1 + varIntSize(i) + bytesSize(message.key) + bytesSize(message.value);
+    let body = 1 + 1 + varIntSize(i) + key + value;
     let count = 0;
     const headers = message.headers;
     if (headers !== undefined) {
       for (const name of Object.keys(headers)) {
-        const value = headers[name] as HeaderValue | readonly HeaderValue[];
-        const nameSize = bytesSize(name);
-        if (typeof value === 'string' || Buffer.isBuffer(value)) {
-          body += nameSize + bytesSize(value);
+        const header: unknown = headers[name];
+        const nameSize = bytesSize(name, false);
+        if (!Array.isArray(header)) {
+          const size = bytesSize(header, false);
+          if (size === NOT_PLAIN) return NOT_PLAIN;
+          body += nameSize + size;
           count++;
-        } else {
-          for (const item of value) body += nameSize + bytesSize(item);
-          count += value.length;
+          continue;
         }
+        for (const item of header as unknown[]) {
+          const size = bytesSize(item, false);
+          if (size === NOT_PLAIN) return NOT_PLAIN;
+          body += nameSize + size;
+        }
+        count += header.length;
       }
     }
     body += varIntSize(count);
@@ -164,9 +157,13 @@ function recordsSize(messages: readonly ProduceMessage[], sizes: number[]): numb
   return total;
 }
 
-function bytesSize(value: HeaderValue | null | undefined): number {
-  if (value === null || value === undefined) return 1;
-  const length = typeof value === 'string' ? Buffer.byteLength(value) : value.length;
+/** Bytes of a nullable byte string with its varint length; NOT_PLAIN for a type kafkajs does not document. */
+function bytesSize(value: unknown, nullable: boolean): number {
+  if (value === null || value === undefined) return nullable ? 1 : NOT_PLAIN;
+  let length: number;
+  if (typeof value === 'string') length = Buffer.byteLength(value);
+  else if (Buffer.isBuffer(value)) length = value.length;
+  else return NOT_PLAIN;
   return varIntSize(length) + length;
 }
 
