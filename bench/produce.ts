@@ -12,6 +12,7 @@ import { randomUUID } from 'node:crypto';
 import type { Admin } from 'kafkajs';
 import { createKafka } from '../services/kafka/client.ts';
 import { benchEnv } from './env.ts';
+import { waitFor } from '../test/support/wait.ts';
 
 const rows = Number(process.env.BENCH_ROWS ?? 200_000);
 /** Rounds over every client, interleaved: the machine is shared, so each client's median round is reported. */
@@ -48,7 +49,19 @@ function platformaticVersion(): string | null {
   }
 }
 
-function runClient(client: Client, topic: string): Promise<{ seconds: number; peakRssMb: number }> {
+interface Measured {
+  readonly seconds: number;
+  readonly peakRssMb: number;
+  readonly cpuMicrosPerMessage: number;
+}
+
+interface Run {
+  readonly rate: number;
+  readonly peakRssMb: number;
+  readonly cpuMicrosPerMessage: number;
+}
+
+function runClient(client: Client, topic: string): Promise<Measured> {
   const args = [
     '--no-warnings',
     'bench/produce-client.ts',
@@ -65,22 +78,24 @@ function runClient(client: Client, topic: string): Promise<{ seconds: number; pe
     child.on('error', reject);
     child.on('exit', (code) => {
       if (code !== 0) reject(new Error(`${client.name} exited with ${code}`));
-      else resolve(JSON.parse(output.trim().split('\n').pop()!) as { seconds: number; peakRssMb: number });
+      else resolve(JSON.parse(output.trim().split('\n').pop()!) as Measured);
     });
   });
 }
 
 /** Produces with `client` to a fresh topic and checks that every message arrived. */
-async function measureOnce(admin: Admin, client: Client): Promise<{ rate: number; peakRssMb: number }> {
+async function measureOnce(admin: Admin, client: Client): Promise<Run> {
   const topic = `bench-produce-${randomUUID().slice(0, 8)}`;
-  await admin.createTopics({ topics: [{ topic, numPartitions: 1 }], waitForLeaders: true });
+  // kafkajs's waitForLeaders gives up when a loaded broker answers "unknown topic" for a moment: poll instead.
+  await admin.createTopics({ topics: [{ topic, numPartitions: 1 }], waitForLeaders: false });
+  await waitFor(`a leader for ${topic}`, async () => (await admin.fetchTopicOffsets(topic)).length === 1);
   try {
-    const { seconds, peakRssMb } = await runClient(client, topic);
+    const { seconds, peakRssMb, cpuMicrosPerMessage } = await runClient(client, topic);
     const [end] = await admin.fetchTopicOffsets(topic);
     const expected = rows + Math.ceil(rows / TRANSACTION);
     if (Number(end?.high) !== expected)
       throw new Error(`${client.name}: end offset ${end?.high}, not ${expected}`);
-    return { rate: rows / seconds, peakRssMb };
+    return { rate: rows / seconds, peakRssMb, cpuMicrosPerMessage };
   } finally {
     await admin.deleteTopics({ topics: [topic] });
   }
@@ -88,7 +103,7 @@ async function measureOnce(admin: Admin, client: Client): Promise<{ rate: number
 
 const version = platformaticVersion();
 const measured = clients.filter((client) => client.variant !== 'platformatic' || version !== null);
-const runs = new Map<Client, { rate: number; peakRssMb: number }[]>(measured.map((client) => [client, []]));
+const runs = new Map<Client, Run[]>(measured.map((client) => [client, []]));
 const admin = createKafka({ brokers: benchEnv.brokers, clientId: 'bench-produce' }).admin();
 await admin.connect();
 try {
@@ -101,19 +116,22 @@ try {
 
 const median = (values: readonly number[]): number => [...values].sort((a, b) => a - b)[values.length >> 1]!;
 const baseline = median(runs.get(clients[0]!)!.map((run) => run.rate));
+const baselineCpu = median(runs.get(clients[0]!)!.map((run) => run.cpuMicrosPerMessage));
 const table = clients.map((client) => {
   const name =
     client.variant === 'platformatic' ? client.name.replace('kafka', `kafka ${version}`) : client.name;
   const results = runs.get(client);
   if (results === undefined)
-    return [name, 'not installed (npm install --no-save @platformatic/kafka)', '', '', '', ''];
+    return [name, 'not installed (npm install --no-save @platformatic/kafka)', '', '', '', '', ''];
   const rate = median(results.map((run) => run.rate));
+  const cpu = median(results.map((run) => run.cpuMicrosPerMessage));
   return [
     name,
     String(client.sendSize),
     Math.round(rate).toLocaleString('en-US'),
     results.map((run) => Math.round(run.rate / 1000)).join(' / '),
     `${(rate / baseline).toFixed(2)}x`,
+    `${cpu.toFixed(1)} (${(baselineCpu / cpu).toFixed(2)}x)`,
     String(Math.max(...results.map((run) => run.peakRssMb))),
   ];
 });
@@ -124,6 +142,7 @@ const header = [
   'messages/s (median)',
   'rounds (k/s)',
   'vs kafkajs',
+  'CPU µs/message (vs kafkajs)',
   'peak RSS MB',
 ];
 const widths = header.map((h, i) => Math.max(h.length, ...table.map((line) => line[i]!.length)));
