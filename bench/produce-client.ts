@@ -8,7 +8,6 @@
  */
 import { randomBytes } from 'node:crypto';
 import type * as KafkaJs from 'kafkajs';
-import { installProduceEncoding } from '../services/kafka/produce-encoding.ts';
 
 const [variant, brokerList, topic, countText, sendText] = process.argv.slice(2) as [
   string,
@@ -61,7 +60,6 @@ async function loadKafkajs(): Promise<typeof KafkaJs> {
   // kafkajs is CommonJS: its exports are the default export of the ESM import.
   if (variant === 'kafkajs')
     return ((await import('kafkajs')) as unknown as { default: typeof KafkaJs }).default;
-  installProduceEncoding();
   return (await import('../services/kafka/kafkajs.ts')).default;
 }
 

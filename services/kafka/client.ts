@@ -9,7 +9,6 @@ import tls from 'node:tls';
 import kafkajs from './kafkajs.ts';
 import type { ISocketFactory, Kafka, LogEntry, ProducerConfig } from 'kafkajs';
 import { registerCompressionCodecs } from './compression.ts';
-import { installProduceEncoding } from './produce-encoding.ts';
 import { CdcError, type ErrorFields } from '../../common/errors.ts';
 import { silentLogger, type Logger } from '../../common/logger.ts';
 import { kafkaErrorLineLevel } from './log-levels.ts';
@@ -38,9 +37,6 @@ const scheduleCheck = RequestQueue.prototype.scheduleCheckPendingRequests;
 RequestQueue.prototype.scheduleCheckPendingRequests = function (this: RequestQueueShape): void {
   if (this.pending.length > 0) scheduleCheck.call(this);
 };
-
-// kafkajs's record encoding allocates several zero-filled buffers per record: see produce-encoding.ts.
-installProduceEncoding();
 
 const LEFTOVER_SOCKET = 'closed: still open after its client was disconnected';
 

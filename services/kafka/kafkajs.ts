@@ -1,6 +1,7 @@
 /**
- * kafkajs as the rest of services/kafka imports it (type imports may name 'kafkajs' directly): loaded only after
- * its per-partition grouping of a send's messages is replaced. kafkajs 2.2.4 groups with
+ * kafkajs as the rest of services/kafka imports it (type imports may name 'kafkajs' directly, lint checks the
+ * rest): with our Produce request encoding installed (produce-encoding.ts), and loaded only after its
+ * per-partition grouping of a send's messages is replaced. kafkajs 2.2.4 groups with
  * `[...current, message]` for every message, copying the partition's array each time, which is quadratic in the
  * messages of one send and was the largest cost left of producing once records were encoded by us
  * (produce-encoding.ts). Its sendMessages module keeps the grouping function it required when it loaded, so the
@@ -10,6 +11,7 @@
  */
 import { createRequire } from 'node:module';
 import type * as KafkaJs from 'kafkajs';
+import { installProduceEncoding } from './produce-encoding.ts';
 
 interface GroupArgs {
   readonly topic: string;
@@ -47,4 +49,5 @@ if (require.cache[sendMessagesPath] === undefined) {
 }
 
 const kafkajs = require('kafkajs') as typeof KafkaJs;
+installProduceEncoding();
 export default kafkajs;
