@@ -76,7 +76,7 @@ export async function benchPostgres(env: BenchEnv, rows: number, logger: Logger)
     results.push({
       ...capture,
       stage: 'PostgreSQL → Kafka (capture)',
-      rawName: 'kafkajs produce, same count',
+      rawName: 'kafkajs produce (as services/kafka loads it), same count',
       rawSeconds: rawProduce,
     });
 

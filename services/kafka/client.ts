@@ -6,7 +6,7 @@
 import { createRequire } from 'node:module';
 import net from 'node:net';
 import tls from 'node:tls';
-import kafkajs from 'kafkajs';
+import kafkajs from './kafkajs.ts';
 import type { ISocketFactory, Kafka, LogEntry, ProducerConfig, RetryOptions } from 'kafkajs';
 import { registerCompressionCodecs } from './compression.ts';
 import { CdcError, type ErrorFields } from '../../common/errors.ts';
