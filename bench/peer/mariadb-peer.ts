@@ -8,45 +8,29 @@ import mysql from 'mysql2/promise';
 import type { Logger } from '../../common/logger.ts';
 import { connectionParts } from '../../connectors/mysql/config.ts';
 import { currentGtidPosition } from '../../connectors/mysql/replication/source-checks.ts';
-import { createKafka } from '../../services/kafka/client.ts';
-import { connectorTopics } from '../../services/kafka/topics.ts';
 import { uniqueName } from '../../test/support/stack.ts';
 import type { BenchEnv } from '../env.ts';
 import { captureMariadb, createMariadbBenchTable, writeMariadbRows } from '../mariadb-bench.ts';
 import { mariadbSettings } from './debezium-settings.ts';
 import { runUntilReady, topicRecords } from './debezium-stage.ts';
-import {
-  deleteTopics,
-  measureRuns,
-  prepareRuns,
-  removeRun,
-  type PeerComparison,
-  type PeerRun,
-} from './peer-runs.ts';
+import { PeerKafka, type PeerComparison } from './peer-runs.ts';
 
 export async function peerMariadb(env: BenchEnv, rows: number, logger: Logger): Promise<PeerComparison> {
   const database = uniqueName('peer_my');
   const sql = await mysql.createConnection(connectionParts(env.mariadbUrl));
   const prefix = `peer-${database.slice(-6)}`;
-  const kafka = createKafka({ brokers: env.brokers, clientId: 'bench-peer', logger });
-  const admin = kafka.admin();
-  await admin.connect();
-  let runs: PeerRun[] = [];
+  const peer = await PeerKafka.open(env.brokers, prefix, logger);
   try {
     await createMariadbBenchTable(sql, database);
     await sql.query(`CREATE TABLE \`${database}\`.bench_mark (id INT AUTO_INCREMENT PRIMARY KEY)`);
     const serverId = 930_000 + Math.floor(Math.random() * 10_000);
     const markTopic = (topicPrefix: string) => `${topicPrefix}.${database}.bench_mark`;
-    runs = await prepareRuns({
-      kafka,
-      brokers: env.brokers,
-      prefix,
-      logger,
+    const runs = await peer.prepareRuns({
       topics: (topicPrefix) => ({
         rows: `${topicPrefix}.${database}.bench_rows`,
         others: [markTopic(topicPrefix)],
       }),
-      sourceSettings: (index) =>
+      settings: (index) =>
         mariadbSettings(env.mariadbUrl, serverId + index, database, ['bench_rows', 'bench_mark']),
     });
     for (const run of runs) {
@@ -58,7 +42,7 @@ export async function peerMariadb(env: BenchEnv, rows: number, logger: Logger): 
         `Debezium Server (${run.configuration.name}) streaming`,
         async () => {
           await sql.query(`INSERT INTO \`${database}\`.bench_mark () VALUES ()`);
-          return (await topicRecords(admin, markTopic(run.topicPrefix))) > 0;
+          return (await topicRecords(peer.admin, markTopic(run.topicPrefix))) > 0;
         },
       );
     }
@@ -66,13 +50,10 @@ export async function peerMariadb(env: BenchEnv, rows: number, logger: Logger): 
     await writeMariadbRows(sql, database, rows);
 
     const ours = await captureMariadb(env, database, from, prefix, rows, logger);
-    const theirs = await measureRuns(runs, admin, 'MariaDB', rows);
+    const theirs = await peer.measureRuns('MariaDB', rows);
     return { source: 'MariaDB', ours, theirs };
   } finally {
-    for (const run of runs) await removeRun(run, admin);
-    const { changelog, schemas } = connectorTopics(prefix, 'bench');
-    await deleteTopics(admin, [changelog, schemas]);
-    await admin.disconnect();
+    await peer.close();
     await sql.query(`DROP DATABASE IF EXISTS \`${database}\``);
     await sql.end();
   }
