@@ -88,7 +88,9 @@ function printComparisons(results: readonly PeerComparison[]): void {
 
 function printSettings(results: readonly PeerComparison[]): void {
   console.log(
-    `\nDebezium Server settings (JVM ${DEBEZIUM_HEAP}, --add-opens=java.base/java.lang=ALL-UNNAMED):`,
+    `\nDebezium Server settings (JVM ${DEBEZIUM_HEAP}, --add-opens=java.base/java.lang=ALL-UNNAMED; every run also
+listens on quarkus.http.host=127.0.0.1 and a free quarkus.http.port; for MariaDB, its first run before the rows
+are written sets debezium.source.offset.flush.interval.ms=0):`,
   );
   for (const { source, theirs } of results) {
     const first = theirs[0]?.run;
