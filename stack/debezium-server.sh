@@ -36,19 +36,22 @@ install_server() {
   mkdir -p "$CDC_STACK_RUN"
   local log_file="$CDC_STACK_RUN/debezium-server-install.log"
   # Unpacked into a scratch folder first, so an interrupted fetch is never taken for a complete one.
-  rm -rf "$home.tmp"
-  mkdir -p "$home.tmp"
-  if ! mvn -B -Dstyle.color=never org.apache.maven.plugins:maven-dependency-plugin:3.6.1:unpack \
+  rm -rf "$home.tmp" "$home.maven"
+  mkdir -p "$home.tmp" "$home.maven"
+  # Run from a scratch folder: without a project, the plugin keeps its unpack markers in
+  # ./${project.basedir}/target (a literal folder name), which would land in the caller's folder.
+  if ! (cd "$home.maven" && mvn -B -Dstyle.color=never org.apache.maven.plugins:maven-dependency-plugin:3.6.1:unpack \
     -Dartifact="io.debezium:debezium-server-dist:$DEBEZIUM_VERSION:tar.gz" \
-    -DoutputDirectory="$home.tmp" -Dmdep.overWriteReleases=true >"$log_file" 2>&1; then
+    -DoutputDirectory="$home.tmp" -Dmdep.overWriteReleases=true >"$log_file" 2>&1); then
     show_log_tail "$log_file"
     die "Maven could not fetch Debezium Server (log: $log_file)"
   fi
-  # The archive holds one folder, debezium-server/, with the runner jar, lib/ and conf/.
+  # The archive holds one folder, debezium-server/, with the runner jar, lib/ and config/.
   compgen -G "$home.tmp/debezium-server/debezium-server-dist-*-runner.jar" >/dev/null ||
     die "no debezium-server-dist runner jar in $home.tmp/debezium-server"
   # The 780 MB archive is not needed once unpacked; Maven's local repository would keep a copy of it.
   rm -rf "$HOME/.m2/repository/io/debezium/debezium-server-dist/$DEBEZIUM_VERSION"
+  rm -rf "$home.maven"
   touch "$home.tmp/.complete"
   rm -rf "$home"
   mv "$home.tmp" "$home"
