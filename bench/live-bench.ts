@@ -11,6 +11,7 @@ import type { Logger } from '../common/logger.ts';
 import type { BenchEnv } from './env.ts';
 import { benchLag } from './lag-bench.ts';
 import { benchSmallTransactions } from './small-transactions.ts';
+import { printTable } from './table.ts';
 
 export interface LiveRow {
   readonly stage: string;
@@ -81,9 +82,5 @@ export function printLiveTable(rows: readonly LiveRow[]): void {
     r.target,
     r.met ? 'yes' : 'no',
   ]);
-  const widths = header.map((h, i) => Math.max(h.length, ...lines.map((l) => l[i]!.length)));
-  const row = (cells: readonly string[]) => `| ${cells.map((c, i) => c.padEnd(widths[i]!)).join(' | ')} |`;
-  console.log(row(header));
-  console.log(`|${widths.map((w) => '-'.repeat(w + 2)).join('|')}|`);
-  for (const line of lines) console.log(row(line));
+  printTable(header, lines);
 }

@@ -10,15 +10,12 @@ import type { StageResult } from './measure.ts';
 import { printLiveTable, benchLive } from './live-bench.ts';
 import { benchMariadb } from './mariadb-bench.ts';
 import { benchPostgres } from './postgres-bench.ts';
+import { printTable, rate } from './table.ts';
 
 const rows = Number(process.env.BENCH_ROWS ?? 1_000_000);
 const logger = createLogger({ level: process.env.CDC_LOG_LEVEL ?? 'warn', name: 'bench' });
 
-function rate(rowsCount: number, seconds: number): string {
-  return Math.round(rowsCount / seconds).toLocaleString('en-US');
-}
-
-function printTable(results: readonly StageResult[]): void {
+function printResults(results: readonly StageResult[]): void {
   const header = [
     'stage',
     'rows',
@@ -29,21 +26,19 @@ function printTable(results: readonly StageResult[]): void {
     'ratio',
     'peak RSS MB',
   ];
-  const lines = results.map((r) => [
-    r.stage,
-    r.rows.toLocaleString('en-US'),
-    r.seconds.toFixed(1),
-    rate(r.rows, r.seconds),
-    r.rawName ?? '',
-    r.rawSeconds === undefined ? '' : rate(r.rows, r.rawSeconds),
-    r.rawSeconds === undefined ? '' : `${((r.rawSeconds / r.seconds) * 100).toFixed(0)}%`,
-    String(r.peakRssMb),
-  ]);
-  const widths = header.map((h, i) => Math.max(h.length, ...lines.map((l) => l[i]!.length)));
-  const row = (cells: readonly string[]) => `| ${cells.map((c, i) => c.padEnd(widths[i]!)).join(' | ')} |`;
-  console.log(row(header));
-  console.log(`|${widths.map((w) => '-'.repeat(w + 2)).join('|')}|`);
-  for (const line of lines) console.log(row(line));
+  printTable(
+    header,
+    results.map((r) => [
+      r.stage,
+      r.rows.toLocaleString('en-US'),
+      r.seconds.toFixed(1),
+      rate(r.rows, r.seconds),
+      r.rawName ?? '',
+      r.rawSeconds === undefined ? '' : rate(r.rows, r.rawSeconds),
+      r.rawSeconds === undefined ? '' : `${((r.rawSeconds / r.seconds) * 100).toFixed(0)}%`,
+      String(r.peakRssMb),
+    ]),
+  );
 }
 
 const only = process.env.BENCH_ONLY; // 'postgres', 'mariadb' or 'live' to run one part
@@ -54,7 +49,7 @@ const results = [
 const live = only === undefined || only === 'live' ? await benchLive(benchEnv, logger) : [];
 if (results.length > 0) {
   console.log(`\nCatch-up of ${rows.toLocaleString('en-US')} pre-written rows (node ${process.version}):\n`);
-  printTable(results);
+  printResults(results);
 }
 if (live.length > 0) {
   console.log(
