@@ -7,8 +7,7 @@
  */
 import { promisify } from 'node:util';
 import zlib from 'node:zlib';
-import type { CompressionTypes } from 'kafkajs';
-import kafkajs from './kafkajs.ts';
+import kafkajs from 'kafkajs';
 
 export const COMPRESSIONS = ['none', 'gzip', 'zstd'] as const;
 export type Compression = (typeof COMPRESSIONS)[number];
@@ -27,7 +26,7 @@ export function registerCompressionCodecs(): void {
 }
 
 /** The kafkajs compression type a `send` takes for the configured name. */
-export function compressionType(compression: Compression): CompressionTypes {
+export function compressionType(compression: Compression): kafkajs.CompressionTypes {
   switch (compression) {
     case 'none':
       return kafkajs.CompressionTypes.None;
