@@ -6,7 +6,6 @@
  */
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { PostgresSink } from '../../../services/apply/postgres/postgres-sink.ts';
 import { PostgresConnection } from '../../../services/apply/postgres/postgres-connection.ts';
 import { silentLogger } from '../../../common/logger.ts';
 import { uniqueName } from '../../support/stack.ts';
@@ -21,6 +20,7 @@ import {
   replicate,
   rowOf,
   seed,
+  sinkInto,
   useTwoRegions,
 } from './conflict-regions.ts';
 
@@ -73,18 +73,7 @@ void describe('concurrent writes to one key', () => {
     await seed(table, [{ id: 2n, qty: 0, note: 'x' }]);
     // A second link into a, from a third node c, beside the link from b.
     const origin = uniqueName('cdc_c__a');
-    const fromC = new PostgresSink({
-      url: regions.a.db.url,
-      originName: origin,
-      conflicts: {
-        localNode: 'a',
-        defaults: { policy: 'last-writer-wins', columns: {} },
-        tables: {},
-        originPriority: [],
-        tombstoneRetentionMillis: 7 * 24 * 3600_000,
-        originNodes: { [origin]: 'c' },
-      },
-    });
+    const fromC = sinkInto({ node: 'a', db: regions.a.db, origin }, {}, 'c');
     // The link from c writes the table once first: preparing it (its triggers) would wait for b's transaction.
     await applyAs(fromC, 'c', (lsn += 0x100n), 1_600_000_000_000_000n, [
       { op: 'c', table, after: { id: 4n, qty: 0, note: 'c' } },

@@ -32,11 +32,12 @@ export interface Region {
 export const regions = {} as Record<Node, Region>;
 export const other = (node: Node): Node => (node === 'a' ? 'b' : 'a');
 
+/** The sink of the link into `region` from `from` (by default the other region). */
 export function sinkInto(
   region: Pick<Region, 'node' | 'db' | 'origin'>,
   settings: Partial<ConflictSettings> = {},
+  from: string = other(region.node),
 ): PostgresSink {
-  const from = other(region.node);
   return new PostgresSink({
     url: region.db.url,
     originName: region.origin,
