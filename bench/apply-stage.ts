@@ -50,7 +50,7 @@ export async function applyStage(options: {
   try {
     const result = await measure(options.stage, rows, (signal) => ({
       running: worker.run(signal),
-      done: () => worker.status().eventsApplied >= rows,
+      events: () => worker.status().eventsApplied,
     }));
     const counted = await options.replica.query<{ n: string }>(
       `SELECT count(*)::text AS n FROM ${options.table}`,

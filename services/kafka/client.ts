@@ -6,8 +6,8 @@
 import { createRequire } from 'node:module';
 import net from 'node:net';
 import tls from 'node:tls';
-import kafkajs from 'kafkajs';
-import type { ISocketFactory, Kafka, LogEntry, ProducerConfig } from 'kafkajs';
+import kafkajs from './kafkajs.ts';
+import type { ISocketFactory, Kafka, LogEntry, ProducerConfig, RetryOptions } from 'kafkajs';
 import { registerCompressionCodecs } from './compression.ts';
 import { CdcError, type ErrorFields } from '../../common/errors.ts';
 import { silentLogger, type Logger } from '../../common/logger.ts';
@@ -17,6 +17,8 @@ export interface KafkaClientConfig {
   readonly brokers: readonly string[];
   readonly clientId: string;
   readonly logger?: Logger;
+  /** kafkajs's retry settings for this client (default kafkajs's: 300 ms first wait, doubling, 5 retries). */
+  readonly retry?: RetryOptions;
 }
 
 /**
@@ -82,6 +84,7 @@ export function createKafka(config: KafkaClientConfig): Kafka {
   const kafka = new kafkajs.Kafka({
     brokers: [...config.brokers],
     clientId: config.clientId,
+    ...(config.retry !== undefined ? { retry: config.retry } : {}),
     socketFactory: trackingSocketFactory(open),
     logLevel: logLevel.INFO,
     logCreator:
