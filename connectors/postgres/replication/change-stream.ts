@@ -349,8 +349,9 @@ export class ChangeStream {
   async #tableFor(message: Pgoutput.MessageRelation, reload = false): Promise<PgTable> {
     // Key flags too: a primary key added to a keyless table changes its key, not its columns.
     const signature = `${message.replicaIdentity}|${message.columns.map((column) => `${column.name}:${column.typeOid}:${column.typeMod}:${column.flags}`).join(',')}`;
-    const table = await this.#options.catalog.forRelation(message.relationOid, signature, reload);
-    const sent = new Set(message.columns.map((column) => column.name));
+    const names = message.columns.map((column) => column.name);
+    const table = await this.#options.catalog.forRelation(message.relationOid, signature, names, reload);
+    const sent = new Set(names);
     if (table.schema.columns.every((column) => sent.has(column.name))) return table;
     return {
       ...table,

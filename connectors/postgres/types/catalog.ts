@@ -5,9 +5,11 @@
  * identity gives, and the user-defined types the columns use (user-types.ts).
  * Cached by relation oid and column signature, so a RELATION message after ALTER TABLE reloads it.
  */
+import { setTimeout as delay } from 'node:timers/promises';
 import type pg from 'pg';
 import type { ColumnSchema, TableSchema } from '../../../schemas/events/table-schema.ts';
 import { CdcError } from '../../../common/errors.ts';
+import { Backoff } from '../../../common/retry.ts';
 import { pgColumnDefault } from './column-default.ts';
 import { columnTypeOf, type PgTypeFacts } from './column-type.ts';
 import { readUserTypes, type TypesByText } from './user-types.ts';
@@ -107,6 +109,10 @@ SELECT n.nspname AS schema, c.relname AS table, c.relreplident AS identity,
   FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
  WHERE c.oid = $1`;
 
+/** About 2 s in all: far longer than a commit takes to become visible, short for a table really changed since. */
+const CATCH_UP_BACKOFF = { initialMs: 10, maxMs: 500 };
+const CATCH_UP_ATTEMPTS = 10;
+
 const IDENTITY_BY_CODE: Record<string, ReplicaIdentity> = {
   d: 'default',
   n: 'nothing',
@@ -123,15 +129,43 @@ export class PgCatalog {
   }
 
   /**
-   * The table for a RELATION message; `signature` identifies its column list so a changed table reloads.
-   * `reload`: read it again anyway (its user types changed, which sends no RELATION message).
+   * The table for a RELATION message; `signature` identifies its column list so a changed table reloads, and
+   * `sent` names the columns the message lists. `reload`: read it again anyway (its user types changed, which
+   * sends no RELATION message).
+   *
+   * The walsender may send a transaction a moment before other sessions see it committed: PostgreSQL flushes
+   * the commit record (which decoding follows) before it marks the transaction committed for everyone. A table
+   * created by that transaction is then missing from the catalog, or half there (its key read, its columns
+   * not). So the catalog is read again, briefly, until it holds every column the message names; a table that
+   * really lost a column since (a lagging stream) is then taken as the catalog has it.
    */
-  async forRelation(oid: number, signature: string, reload = false): Promise<PgTable> {
+  async forRelation(
+    oid: number,
+    signature: string,
+    sent: readonly string[],
+    reload = false,
+  ): Promise<PgTable> {
     const cached = this.#cache.get(oid);
     if (cached && cached.signature === signature && !reload) return cached.table;
-    const table = await this.load(oid);
-    this.#cache.set(oid, { signature, table });
-    return table;
+    const backoff = new Backoff(CATCH_UP_BACKOFF);
+    for (;;) {
+      const waited = backoff.attempts < CATCH_UP_ATTEMPTS;
+      let table: PgTable;
+      try {
+        table = await this.load(oid);
+      } catch (error) {
+        if (!waited || !(error instanceof CdcError) || error.code !== 'SOURCE_TABLE_UNSUPPORTED') throw error;
+        await delay(backoff.next());
+        continue;
+      }
+      const known = new Set(table.schema.columns.map((column) => column.name));
+      if (waited && !sent.every((name) => known.has(name))) {
+        await delay(backoff.next());
+        continue;
+      }
+      this.#cache.set(oid, { signature, table });
+      return table;
+    }
   }
 
   /** Resolves `schema.table` to its oid; throws SOURCE_TABLE_UNSUPPORTED when it does not exist. */
