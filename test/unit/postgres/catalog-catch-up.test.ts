@@ -46,16 +46,19 @@ const COLUMN_ROWS = [
 ];
 
 /** Answers `invisibleReads` column queries as if the table had no columns yet (and its table query with nothing while `tableHidden`). */
-function poolInTheWindow(invisibleReads: number, tableHidden = false): { pool: pg.Pool; reads: () => number } {
+function poolInTheWindow(
+  invisibleReads: number,
+  tableHidden = false,
+): { pool: pg.Pool; reads: () => number } {
   let columnReads = 0;
   const pool = {
-    query: async (sql: string) => {
+    query: (sql: string) => {
       const inWindow = columnReads < invisibleReads;
       if (sql.includes('FROM pg_attribute a')) {
         columnReads++;
-        return { rows: inWindow ? [] : COLUMN_ROWS };
+        return Promise.resolve({ rows: inWindow ? [] : COLUMN_ROWS });
       }
-      return { rows: inWindow && tableHidden ? [] : [TABLE_ROW] };
+      return Promise.resolve({ rows: inWindow && tableHidden ? [] : [TABLE_ROW] });
     },
   };
   return { pool: pool as unknown as pg.Pool, reads: () => columnReads };
