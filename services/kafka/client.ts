@@ -45,8 +45,19 @@ const LEFTOVER_SOCKET = 'closed: still open after its client was disconnected';
 /** Broker sockets each client opened and that are not closed yet. */
 const openSockets = new WeakMap<Kafka, Set<net.Socket>>();
 
+/** Every broker socket of the process not closed yet, with the client that opened it. */
+const processSockets = new Map<net.Socket, string>();
+
+/**
+ * The broker sockets still open in this process and the client id of each: when a stop leaves one open, the
+ * client names the part of the pipeline that did not close it.
+ */
+export function openKafkaSockets(): { readonly clientId: string; readonly localPort: number | undefined }[] {
+  return [...processSockets].map(([socket, clientId]) => ({ clientId, localPort: socket.localPort }));
+}
+
 /** kafkajs's own socket factory (TCP keep-alive after 60 s), remembering each socket until it closes. */
-function trackingSocketFactory(open: Set<net.Socket>): ISocketFactory {
+function trackingSocketFactory(open: Set<net.Socket>, clientId: string): ISocketFactory {
   return ({ host, port, ssl, onConnect }) => {
     const socket =
       ssl !== undefined && ssl !== null
@@ -54,7 +65,11 @@ function trackingSocketFactory(open: Set<net.Socket>): ISocketFactory {
         : net.connect({ host, port }, onConnect);
     socket.setKeepAlive(true, 60_000);
     open.add(socket);
-    socket.once('close', () => open.delete(socket));
+    processSockets.set(socket, clientId);
+    socket.once('close', () => {
+      open.delete(socket);
+      processSockets.delete(socket);
+    });
     return socket;
   };
 }
@@ -85,7 +100,7 @@ export function createKafka(config: KafkaClientConfig): Kafka {
     brokers: [...config.brokers],
     clientId: config.clientId,
     ...(config.retry !== undefined ? { retry: config.retry } : {}),
-    socketFactory: trackingSocketFactory(open),
+    socketFactory: trackingSocketFactory(open, config.clientId),
     logLevel: logLevel.INFO,
     logCreator:
       () =>

@@ -7,6 +7,7 @@
  */
 import { createLogger, logLevel, type Logger } from '../../../common/logger.ts';
 import { loadConfig } from '../../config/load.ts';
+import { openKafkaSockets } from '../../kafka/client.ts';
 import { startPipeline, type Role, type RunningPipeline } from '../../pipeline/pipeline.ts';
 
 /** Exit code of a stop that did not finish within shutdownTimeoutMs (the command line's "failed"). */
@@ -78,6 +79,7 @@ function watchShutdown(pipeline: RunningPipeline, logger: Logger, timeoutMs: num
 interface SocketShape {
   readonly remoteAddress?: string;
   readonly remotePort?: number;
+  readonly localPort?: number;
 }
 
 /**
@@ -88,9 +90,15 @@ interface SocketShape {
 function liveResources(): string[] {
   const kinds = process.getActiveResourcesInfo().filter((kind) => kind !== 'Timeout');
   const handles = (process as { _getActiveHandles?: () => unknown[] })._getActiveHandles?.() ?? [];
+  // A Kafka socket is named by the client that opened it (capture, apply, dead letters, ...).
+  const kafka = new Map(openKafkaSockets().map((socket) => [socket.localPort, socket.clientId]));
   const peers = handles
     .filter((handle): handle is SocketShape => typeof handle === 'object' && handle !== null)
     .filter((socket) => socket.remoteAddress !== undefined)
-    .map((socket) => `socket to ${socket.remoteAddress}:${socket.remotePort}`);
+    .map((socket) => {
+      const peer = `${socket.remoteAddress}:${socket.remotePort}`;
+      const client = kafka.get(socket.localPort);
+      return client === undefined ? `socket to ${peer}` : `socket to ${peer} of Kafka client ${client}`;
+    });
   return peers.length > 0 ? [...peers, ...kinds.filter((kind) => kind !== 'TCPSocketWrap')] : kinds;
 }

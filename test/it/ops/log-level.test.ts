@@ -57,7 +57,9 @@ test('CDC_LOG_LEVEL=debug makes cdc run log at debug although the file says info
     );
   } finally {
     const exit = await cli.kill('SIGTERM');
-    assert.equal(exit.code, 0, cli.stderr());
+    // A stop that timed out says why on stdout (what it waited for, or which client's socket stayed open).
+    const errors = logLines(cli.stdout()).filter((line) => Number(line.level) >= 50);
+    assert.equal(exit.code, 0, `${cli.stderr()}${JSON.stringify(errors)}`);
   }
 });
 
