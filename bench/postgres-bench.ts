@@ -46,14 +46,19 @@ export async function capturePostgres(
   prefix: string,
   rows: number,
   logger: Logger,
+  /** Another publication and its tables than the bench table's (bench/scale.ts). */
+  published: { readonly publication: string; readonly tables: readonly string[] } = {
+    publication: BENCH_PUBLICATION,
+    tables: ['public.bench_rows'],
+  },
 ): Promise<CaptureOutcome> {
   const connector = new PostgresConnector(
     {
       name: 'bench',
       url: source.url,
-      publication: BENCH_PUBLICATION,
+      publication: published.publication,
       slot,
-      tables: ['public.bench_rows'],
+      tables: [...published.tables],
       createPublication: false,
       snapshot: 'never',
       snapshotChunkRows: 10_000,
