@@ -13,6 +13,7 @@
  * generation) is left to kafkajs, which rejoins and fetches from the committed offsets; the sink skips what the
  * target already holds by its stored position.
  */
+import { setTimeout as delay } from 'node:timers/promises';
 import type { Consumer, EachBatchPayload, Kafka, KafkaMessage } from 'kafkajs';
 import { createKafka, groupMembershipError, kafkaError } from './client.ts';
 import { closeWithin } from './closing.ts';
@@ -23,7 +24,10 @@ import type { WriterSchema } from '../../schemas/avro/writer-schema.ts';
 import type { ChangeEvent } from '../../schemas/events/change-event.ts';
 import { CdcError, errorMessage, type ErrorFields } from '../../common/errors.ts';
 import { silentLogger, type Logger } from '../../common/logger.ts';
+import { Backoff } from '../../common/retry.ts';
 
+/** Re-reads of the schema topic while a mirror has not copied a schema yet. */
+const SCHEMA_WAIT_BACKOFF = { initialMs: 100, maxMs: 2_000 };
 export interface ConsumedEvent {
   readonly event: ChangeEvent;
   readonly topic: string;
@@ -48,6 +52,13 @@ export interface ConsumerOptions {
   readonly fromBeginning?: boolean;
   /** Group session timeout (default 30 s): how long a dead member keeps its partitions. */
   readonly sessionTimeoutMs?: number;
+  /**
+   * How long a record whose schema is not in the schema topic waits for it before it counts as SCHEMA_UNKNOWN
+   * (default 0). A local changelog's schemas are committed with or before its events, so a missing one never
+   * comes; a mirror (MirrorMaker 2) copies the schema topic and the changelog independently, so an event can
+   * arrive before its schema does.
+   */
+  readonly schemaGraceMs?: number;
   /**
    * Where records that cannot be decoded go, so they block nothing else. Without it, such a record stops the
    * run (it rejects with the DECODE_FAILED or SCHEMA_UNKNOWN error, nothing after it is committed).
@@ -283,7 +294,7 @@ export class ChangeConsumer {
     for (const message of batch.messages) {
       const decoded =
         decodeKnown(batch.topic, batch.partition, message, lookup) ??
-        (await decodeMessage(batch.topic, batch.partition, message, schemas, lookup));
+        (await this.decodeWaiting(payload, message, schemas, lookup));
       if (!(decoded instanceof CdcError)) {
         pending.push(decoded);
         continue;
@@ -311,6 +322,30 @@ export class ChangeConsumer {
     payload.resolveOffset(last);
     await this.commit(consumer, batch.topic, batch.partition, (BigInt(last) + 1n).toString());
     await payload.heartbeat();
+  }
+
+  /** decodeMessage, waiting up to `schemaGraceMs` (heartbeating meanwhile) for a schema the topic lacks yet. */
+  private async decodeWaiting(
+    payload: EachBatchPayload,
+    message: KafkaMessage,
+    schemas: SchemaStore,
+    lookup: (id: string) => WriterSchema | undefined,
+  ): Promise<ConsumedEvent | CdcError> {
+    const { topic, partition } = payload.batch;
+    const deadline = Date.now() + (this.options.schemaGraceMs ?? 0);
+    const backoff = new Backoff(SCHEMA_WAIT_BACKOFF);
+    for (;;) {
+      const decoded = await decodeMessage(topic, partition, message, schemas, lookup);
+      if (!(decoded instanceof CdcError) || decoded.code !== 'SCHEMA_UNKNOWN' || Date.now() >= deadline)
+        return decoded;
+      if (backoff.attempts === 0)
+        this.logger.info(
+          { topic, partition, offset: message.offset, graceMs: this.options.schemaGraceMs },
+          'the schema of a record is not in the schema topic yet: waiting for the mirror to copy it',
+        );
+      await payload.heartbeat();
+      await delay(Math.min(backoff.next(), Math.max(0, deadline - Date.now())));
+    }
   }
 
   /**
