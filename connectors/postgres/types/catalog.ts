@@ -149,22 +149,18 @@ export class PgCatalog {
     if (cached && cached.signature === signature && !reload) return cached.table;
     const backoff = new Backoff(CATCH_UP_BACKOFF);
     for (;;) {
-      const waited = backoff.attempts < CATCH_UP_ATTEMPTS;
-      let table: PgTable;
-      try {
-        table = await this.load(oid);
-      } catch (error) {
-        if (!waited || !(error instanceof CdcError) || error.code !== 'SOURCE_TABLE_UNSUPPORTED') throw error;
-        await delay(backoff.next());
-        continue;
+      // After the last wait, the catalog's answer (or its error) is taken as it is.
+      const mayWait = backoff.attempts < CATCH_UP_ATTEMPTS;
+      const table = await this.load(oid).catch((error: unknown) => {
+        if (mayWait && error instanceof CdcError && error.code === 'SOURCE_TABLE_UNSUPPORTED') return null;
+        throw error;
+      });
+      const known = new Set(table?.schema.columns.map((column) => column.name));
+      if (table !== null && (!mayWait || sent.every((name) => known.has(name)))) {
+        this.#cache.set(oid, { signature, table });
+        return table;
       }
-      const known = new Set(table.schema.columns.map((column) => column.name));
-      if (waited && !sent.every((name) => known.has(name))) {
-        await delay(backoff.next());
-        continue;
-      }
-      this.#cache.set(oid, { signature, table });
-      return table;
+      await delay(backoff.next());
     }
   }
 
