@@ -2,7 +2,7 @@
  * `npm run bench`: catch-up throughput of each pipeline stage for pre-written rows, printed as a table next to
  * the raw limits measured in the same run, then the figures of a pipeline running while the source is written
  * (commit → replica lag, small transactions: live-bench.ts). BENCH_ROWS sets the catch-up row count (default
- * 1,000,000); BENCH_ONLY=postgres, mariadb or live runs one part. Needs the local stack (`npm run stack:up`).
+ * 1,000,000); BENCH_ONLY=postgres, mariadb, large or live runs one part. Needs the local stack (`npm run stack:up`).
  */
 import { createLogger } from '../common/logger.ts';
 import { benchEnv } from './env.ts';
@@ -11,6 +11,8 @@ import { printLiveTable, benchLive } from './live-bench.ts';
 import { benchMariadb } from './mariadb-bench.ts';
 import { benchPostgres } from './postgres-bench.ts';
 import { printTable, rate } from './table.ts';
+import { judge } from './targets.ts';
+import { benchLargeTransaction } from './large-transaction.ts';
 
 const rows = Number(process.env.BENCH_ROWS ?? 1_000_000);
 const logger = createLogger({ level: process.env.CDC_LOG_LEVEL ?? 'warn', name: 'bench' });
@@ -25,6 +27,8 @@ function printResults(results: readonly StageResult[]): void {
     'raw rows/s',
     'ratio',
     'peak RSS MB',
+    'target',
+    'met',
   ];
   printTable(
     header,
@@ -37,14 +41,17 @@ function printResults(results: readonly StageResult[]): void {
       r.rawSeconds === undefined ? '' : rate(r.rows, r.rawSeconds),
       r.rawSeconds === undefined ? '' : `${((r.rawSeconds / r.seconds) * 100).toFixed(0)}%`,
       String(r.peakRssMb),
+      judge(r).text,
+      judge(r).met,
     ]),
   );
 }
 
-const only = process.env.BENCH_ONLY; // 'postgres', 'mariadb' or 'live' to run one part
+const only = process.env.BENCH_ONLY; // 'postgres', 'mariadb', 'large' or 'live' to run one part
 const results = [
   ...(only === undefined || only === 'postgres' ? await benchPostgres(benchEnv, rows, logger) : []),
   ...(only === undefined || only === 'mariadb' ? await benchMariadb(benchEnv, rows, logger) : []),
+  ...(only === undefined || only === 'large' ? await benchLargeTransaction(benchEnv, rows, logger) : []),
 ];
 const live = only === undefined || only === 'live' ? await benchLive(benchEnv, logger) : [];
 if (results.length > 0) {

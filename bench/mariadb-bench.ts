@@ -1,8 +1,8 @@
 /**
  * MariaDB catch-up benchmark: N rows written to a fresh MariaDB database, then read from the binlog by the
- * whole capture (binlog → change events → Kafka) and applied to a PostgreSQL replica, each next to a raw
- * limit from the same run: the binlog client decoding the same rows without building change events, and
- * batched INSERTs into the replica.
+ * whole capture (binlog → change events → Kafka) and applied to a PostgreSQL replica and to a MariaDB one,
+ * each next to a raw limit from the same run: the binlog client decoding the same rows without building change
+ * events, and batched INSERTs into each replica's server.
  */
 import mysql from 'mysql2/promise';
 import type { SourceConnector } from '../connectors/connector.ts';
@@ -14,8 +14,9 @@ import type { EventPosition } from '../schemas/positions/position.ts';
 import type { Logger } from '../common/logger.ts';
 import { ChangePublisher } from '../services/kafka/publisher.ts';
 import { uniqueName } from '../test/support/stack.ts';
-import { applyStage } from './apply-stage.ts';
+import { applyStage, mariadbTarget, postgresTarget } from './apply-stage.ts';
 import type { BenchEnv } from './env.ts';
+import { targets } from './targets.ts';
 import { measure, type CaptureOutcome, type StageResult } from './measure.ts';
 import { insertRaw } from './raw-limits.ts';
 
@@ -106,21 +107,48 @@ export async function benchMariadb(env: BenchEnv, rows: number, logger: Logger):
       prefix,
       connector: 'bench',
       changelog,
-      replica,
-      table: `"${database}".bench_rows`,
+      target: postgresTarget(replica, `"${database}".bench_rows`),
       rows,
       logger,
     });
     const rawInsert = await insertRaw(replica.url, rows);
+    // The same changelog into a MariaDB replica, next to the same rows written to MariaDB 10,000 to an INSERT.
+    await sql.query(`CREATE DATABASE \`${database}_rep\``);
+    const toMariadb = await applyStage({
+      stage: 'Kafka → MariaDB replica (apply, from MariaDB)',
+      brokers: env.brokers,
+      prefix,
+      connector: 'bench',
+      changelog,
+      target: mariadbTarget(env.mariadbUrl, `${database}_rep`, 'bench_rows'),
+      rows,
+      logger,
+    });
+    const rawMariadb = await timeMariadbInsert(sql, `${database}_raw`, rows);
     return [
-      { ...capture, rawName: 'binlog client decode (zongji)', rawSeconds },
-      { ...apply, rawName: 'batched INSERT into replica', rawSeconds: rawInsert },
+      { ...capture, rawName: 'binlog client decode (zongji)', rawSeconds, target: targets.mariadbCapture },
+      { ...apply, rawName: 'batched INSERT into replica', rawSeconds: rawInsert, target: targets.apply },
+      {
+        ...toMariadb,
+        rawName: 'batched INSERT into MariaDB (10,000 rows each)',
+        rawSeconds: rawMariadb,
+        target: targets.apply,
+      },
     ];
   } finally {
-    await sql.query(`DROP DATABASE IF EXISTS \`${database}\``);
+    for (const name of [database, `${database}_rep`, `${database}_raw`])
+      await sql.query(`DROP DATABASE IF EXISTS \`${name}\``);
     await sql.end();
     await replica.drop();
   }
+}
+
+/** Seconds MariaDB takes to accept the bench rows into a new bench table in `database`, a raw write rate. */
+async function timeMariadbInsert(sql: mysql.Connection, database: string, rows: number): Promise<number> {
+  await createMariadbBenchTable(sql, database);
+  const started = performance.now();
+  await writeMariadbRows(sql, database, rows);
+  return (performance.now() - started) / 1000;
 }
 
 /** Seconds the binlog client alone takes to decode the rows written since `from`. */

@@ -1,5 +1,6 @@
 /** Times one pipeline stage until it has handled every row, sampling the process's resident memory meanwhile. */
 import { setTimeout as delay } from 'node:timers/promises';
+import type { Target } from './targets.ts';
 
 export interface StageResult {
   readonly stage: string;
@@ -10,6 +11,8 @@ export interface StageResult {
   readonly peakRssMb: number;
   readonly rawName?: string;
   readonly rawSeconds?: number;
+  /** What the row is held to (bench/targets.ts); a row without one is there for orientation. */
+  readonly target?: Target;
 }
 
 /** Our capture stage, timed, with what a reader of its output needs. */

@@ -9,9 +9,10 @@ import type { Logger } from '../common/logger.ts';
 import { ChangePublisher } from '../services/kafka/publisher.ts';
 import { measure, type CaptureOutcome, type StageResult } from './measure.ts';
 import { produceRaw } from './raw-kafka.ts';
-import { drainWithPgRecvlogical, insertRaw } from './raw-limits.ts';
-import { applyStage } from './apply-stage.ts';
+import { copyOut, drainWithPgRecvlogical, insertRaw } from './raw-limits.ts';
+import { applyStage, postgresTarget } from './apply-stage.ts';
 import type { BenchEnv } from './env.ts';
+import { targets } from './targets.ts';
 import type { TestDatabase } from '../test/support/pg.ts';
 
 /** Name of the publication holding the bench table, for every reader of the rows. */
@@ -41,17 +42,20 @@ export async function writePostgresRows(source: TestDatabase, rows: number): Pro
 /** Times our capture (WAL → Kafka) of the rows already in `slot`'s stream; returns it and its changelog topic. */
 export async function capturePostgres(
   env: BenchEnv,
-  source: TestDatabase,
+  source: Pick<TestDatabase, 'url'>,
   slot: string,
   prefix: string,
   rows: number,
   logger: Logger,
-  /** Another publication and its tables than the bench table's (bench/scale.ts). */
-  published: { readonly publication: string; readonly tables: readonly string[] } = {
-    publication: BENCH_PUBLICATION,
-    tables: ['public.bench_rows'],
-  },
+  options: {
+    /** Another publication and its tables than the bench table's (bench/scale.ts). */
+    readonly published?: { readonly publication: string; readonly tables: readonly string[] };
+    /** 'initial' reads the tables' rows first, as a new pipeline does (the slot must not exist yet). */
+    readonly snapshot?: 'initial' | 'never';
+    readonly stage?: string;
+  } = {},
 ): Promise<CaptureOutcome> {
+  const published = options.published ?? { publication: BENCH_PUBLICATION, tables: ['public.bench_rows'] };
   const connector = new PostgresConnector(
     {
       name: 'bench',
@@ -60,7 +64,7 @@ export async function capturePostgres(
       slot,
       tables: [...published.tables],
       createPublication: false,
-      snapshot: 'never',
+      snapshot: options.snapshot ?? 'never',
       snapshotChunkRows: 10_000,
       heartbeatIntervalMs: 1_000,
       maxTransactionEvents: 100_000,
@@ -68,7 +72,7 @@ export async function capturePostgres(
     logger,
   );
   const publisher = new ChangePublisher({ brokers: env.brokers, prefix, connector: 'bench', logger });
-  const capture = await measure('PostgreSQL → Kafka (capture)', rows, (signal) => {
+  const capture = await measure(options.stage ?? 'PostgreSQL → Kafka (capture)', rows, (signal) => {
     const running = publisher.run(connector, signal);
     return { running, events: () => publisher.status().eventsPublished };
   });
@@ -82,6 +86,7 @@ export async function benchPostgres(env: BenchEnv, rows: number, logger: Logger)
   const prefix = `bench-${source.name.slice(-6)}`;
   const slot = `${source.name}_slot`;
   const rawSlot = `${source.name}_raw`;
+  const slots = [slot, rawSlot];
   const results: StageResult[] = [];
   try {
     await createPostgresBenchTable(source);
@@ -102,12 +107,40 @@ export async function benchPostgres(env: BenchEnv, rows: number, logger: Logger)
     const rawProduce = await produceRaw(env.brokers, `${prefix}.raw`, rows, 120);
 
     const { capture, changelog } = await capturePostgres(env, source, slot, prefix, rows, logger);
-    results.push({ ...capture, rawName: 'pg_recvlogical drain (pgoutput)', rawSeconds: rawDrain });
+    results.push({
+      ...capture,
+      rawName: 'pg_recvlogical drain (pgoutput)',
+      rawSeconds: rawDrain,
+      target: targets.postgresCapture,
+    });
     results.push({
       ...capture,
       stage: 'PostgreSQL → Kafka (capture)',
       rawName: 'kafkajs produce (as services/kafka loads it), same count',
       rawSeconds: rawProduce,
+    });
+
+    // The initial snapshot of the same rows, as a new pipeline on an existing table reads them.
+    const snapshotSlot = `${source.name}_snap`;
+    slots.push(snapshotSlot);
+    const rawCopy = await copyOut(source.url, 'bench_rows');
+    const { capture: snapshot } = await capturePostgres(
+      env,
+      source,
+      snapshotSlot,
+      `${prefix}-snap`,
+      rows,
+      logger,
+      {
+        snapshot: 'initial',
+        stage: 'PostgreSQL → Kafka (initial snapshot)',
+      },
+    );
+    results.push({
+      ...snapshot,
+      rawName: 'COPY TO STDOUT (psql)',
+      rawSeconds: rawCopy,
+      target: targets.snapshot,
     });
 
     const apply = await applyStage({
@@ -116,13 +149,17 @@ export async function benchPostgres(env: BenchEnv, rows: number, logger: Logger)
       prefix,
       connector: 'bench',
       changelog,
-      replica,
-      table: 'bench_rows',
+      target: postgresTarget(replica, 'bench_rows'),
       rows,
       logger,
     });
     const rawInsert = await insertRaw(replica.url, rows);
-    results.push({ ...apply, rawName: 'batched INSERT into replica', rawSeconds: rawInsert });
+    results.push({
+      ...apply,
+      rawName: 'batched INSERT into replica',
+      rawSeconds: rawInsert,
+      target: targets.apply,
+    });
     // The same events through a sink with conflict handling, as on a pair or mesh link: a target transaction per
     // source transaction, and its inserts checked for an existing row or a tombstone as they go out together.
     const withConflicts = await applyStage({
@@ -131,17 +168,15 @@ export async function benchPostgres(env: BenchEnv, rows: number, logger: Logger)
       prefix,
       connector: 'bench',
       changelog,
-      replica: checked,
-      table: 'bench_rows',
-      rows,
-      logger,
-      conflicts: {
+      target: postgresTarget(checked, 'bench_rows', {
         localNode: 'bench_chk',
         defaults: { policy: 'last-writer-wins', columns: {} },
         tables: {},
         originPriority: [],
         tombstoneRetentionMillis: 7 * 86_400_000,
-      },
+      }),
+      rows,
+      logger,
     });
     results.push({
       ...withConflicts,
@@ -152,8 +187,8 @@ export async function benchPostgres(env: BenchEnv, rows: number, logger: Logger)
   } finally {
     await source
       .query(
-        `SELECT pg_drop_replication_slot(slot_name) FROM pg_replication_slots WHERE slot_name IN ($1, $2) AND NOT active`,
-        [slot, rawSlot],
+        `SELECT pg_drop_replication_slot(slot_name) FROM pg_replication_slots WHERE slot_name = ANY($1) AND NOT active`,
+        [slots],
       )
       .catch((error: unknown) => logger.warn({ err: error }, 'slot cleanup failed'));
     await source.drop();

@@ -5,8 +5,8 @@
  * cell runs in a process of its own, so one cell's heap does not count in the next one's peak.
  * BENCH_SCALE_ROWS (default "100000,1000000") sets the row counts; the table-count cells use the largest.
  */
-import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
+import { answerIfChild, runApart } from './apart.ts';
 import { createLogger } from '../common/logger.ts';
 import { benchEnv } from './env.ts';
 import { capturePostgres } from './postgres-bench.ts';
@@ -96,8 +96,7 @@ async function runCell(cell: Cell): Promise<CellResult> {
     });
     const prefix = `scale-${source.name.slice(-6)}`;
     const { capture } = await capturePostgres(benchEnv, source, slot, prefix, cell.rows, logger, {
-      publication: PUBLICATION,
-      tables: tables.map((table) => `public.${table}`),
+      published: { publication: PUBLICATION, tables: tables.map((table) => `public.${table}`) },
     });
     return { ...cell, seconds: capture.seconds, rawSeconds, peakRssMb: capture.peakRssMb };
   } finally {
@@ -111,28 +110,8 @@ async function runCell(cell: Cell): Promise<CellResult> {
   }
 }
 
-/** Runs one cell in a child process and reads its result from the last line it prints. */
-function runCellApart(cell: Cell): Promise<CellResult> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [fileURLToPath(import.meta.url)], {
-      env: { ...process.env, BENCH_SCALE_CELL: JSON.stringify(cell) },
-      stdio: ['ignore', 'pipe', 'inherit'],
-    });
-    let out = '';
-    child.stdout.on('data', (chunk: Buffer) => (out += chunk.toString()));
-    child.on('error', reject);
-    child.on('exit', (code) => {
-      const last = out.trim().split('\n').at(-1) ?? '';
-      if (code === 0) resolve(JSON.parse(last) as CellResult);
-      else reject(new Error(`scale cell ${JSON.stringify(cell)} exited with ${code}: ${out.slice(-2000)}`));
-    });
-  });
-}
-
-const only = process.env.BENCH_SCALE_CELL;
-if (only !== undefined) {
-  console.log(JSON.stringify(await runCell(JSON.parse(only) as Cell)));
-} else {
+const CELL_VARIABLE = 'BENCH_SCALE_CELL';
+if (!(await answerIfChild(CELL_VARIABLE, runCell))) {
   const counts = (process.env.BENCH_SCALE_ROWS ?? '100000,1000000').split(',').map(Number);
   const largest = Math.max(...counts);
   const cells: Cell[] = [
@@ -146,7 +125,7 @@ if (only !== undefined) {
     console.error(
       `scale: ${cell.shape} rows, ${cell.rows.toLocaleString('en-US')} in ${cell.tables} table(s)`,
     );
-    results.push(await runCellApart(cell));
+    results.push(await runApart<Cell, CellResult>(fileURLToPath(import.meta.url), CELL_VARIABLE, cell));
   }
   console.log(`\nPostgreSQL → Kafka as the work grows (node ${process.version}):\n`);
   printTable(
