@@ -207,12 +207,13 @@ export function groupMembershipError(error: unknown): Error | null {
 }
 
 /**
- * Maps anything a kafkajs call threw. A protocol error that Kafka says a retry cannot fix (message too large,
+ * Maps anything a kafkajs call threw (an error of ours in it is kept as it is). A protocol error that Kafka says a retry cannot fix (message too large,
  * authorization) stays non-retriable; connection trouble, exhausted retries and group membership errors are
  * retriable.
  */
 export function kafkaError(error: unknown, message: string, fields: ErrorFields = {}): CdcError {
-  if (error instanceof CdcError) return error;
+  // One of ours, raised inside kafkajs (a patched part of it) and wrapped by its retries, says more than they do.
+  for (const shape of causeChain(error)) if (shape instanceof CdcError) return shape;
   const detail = error instanceof Error ? error.message : String(error);
   if (isFenced(error)) {
     return new CdcError('KAFKA_FENCED', `${message}: another instance took over (${detail})`, fields, {

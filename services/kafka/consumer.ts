@@ -11,7 +11,8 @@
  * for a session timeout, or at once when the group rebalances; the done part is committed and the rest
  * fetched again. A membership that is lost all the same (the coordinator forgot this member, or moved to a new
  * generation) is left to kafkajs, which rejoins and fetches from the committed offsets; the sink skips what the
- * target already holds by its stored position.
+ * target already holds by its stored position. Records deleted before the group read them (retention) stop the
+ * run with CHANGELOG_GAP rather than being passed over (offset-reset-guard.ts).
  */
 import { setTimeout as delay } from 'node:timers/promises';
 import type { Consumer, EachBatchPayload, Kafka, KafkaMessage } from 'kafkajs';
@@ -20,6 +21,7 @@ import { closeWithin } from './closing.ts';
 import { createConsumer } from './closable-consumer.ts';
 import { SchemaStore } from './schema-store.ts';
 import { decodeKnown, decodeMessage, type ConsumedEvent } from './record-decoding.ts';
+import { guardOffsetResets } from './offset-reset-guard.ts';
 import type { WriterSchema } from '../../schemas/avro/writer-schema.ts';
 import { CdcError, errorMessage } from '../../common/errors.ts';
 import { silentLogger, type Logger } from '../../common/logger.ts';
@@ -144,6 +146,7 @@ export class ChangeConsumer {
       prefix: this.options.prefix,
       logger: this.logger,
     });
+    const releaseGuard = guardOffsetResets(this.options.groupId);
     const closable = createConsumer(this.kafka, {
       groupId: this.options.groupId,
       readUncommitted: false,
@@ -240,6 +243,7 @@ export class ChangeConsumer {
         logger: this.logger,
         ...(joined ? {} : { graceMs: 0 }),
       });
+      releaseGuard();
       // Only after the consumer, which waits for the batch in hand: a schema lookup of that batch starting after
       // the store closed would start a schema topic reader that nobody closes, and its sockets keep the process.
       await schemas.close().catch((error: unknown) => {

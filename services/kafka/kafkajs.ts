@@ -11,6 +11,7 @@
  */
 import { createRequire } from 'node:module';
 import type * as KafkaJs from 'kafkajs';
+import { installOffsetResetGuard } from './offset-reset-guard.ts';
 import { installProduceEncoding } from './produce-encoding.ts';
 
 interface GroupArgs {
@@ -50,4 +51,5 @@ if (require.cache[sendMessagesPath] === undefined) {
 
 const kafkajs = require('kafkajs') as typeof KafkaJs;
 installProduceEncoding();
+installOffsetResetGuard();
 export default kafkajs;
