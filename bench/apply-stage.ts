@@ -72,7 +72,8 @@ export async function applyStage(options: {
   const sink = target.sink(logger);
   const deadLetters = new DeadLetterPublisher({ brokers, prefix, connector: options.connector, logger });
   const worker = new ApplyWorker({
-    stream: options.connector,
+    // Unique per run and target: a MariaDB server keeps the applied positions of all its databases in one table.
+    stream: `${prefix}.${target.group}`,
     feed: new ChangeConsumer({
       brokers,
       groupId: `${prefix}.${target.group}`,
