@@ -89,6 +89,25 @@ export default tseslint.config(
     rules: restrict(['**/services/apply/**', 'pg', 'mysql2', 'pg-logical-replication']),
   },
   {
+    // kafkajs.ts patches kafkajs's producer before it loads; a value import elsewhere could load it unpatched.
+    files: ['services/kafka/**/*.ts'],
+    ignores: ['services/kafka/kafkajs.ts'],
+    rules: {
+      '@typescript-eslint/no-restricted-imports': [
+        'error',
+        {
+          paths: [
+            {
+              name: 'kafkajs',
+              allowTypeImports: true,
+              message: 'Import kafkajs from services/kafka/kafkajs.ts.',
+            },
+          ],
+        },
+      ],
+    },
+  },
+  {
     files: ['test/**/*.ts', 'bench/**/*.ts', 'examples/**/*.ts', 'services/cli/**/*.ts', 'stack/**/*.ts'],
     rules: { 'no-console': 'off' },
   },

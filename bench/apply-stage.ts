@@ -1,9 +1,12 @@
 /**
- * The apply stage of a benchmark: an apply worker consuming a changelog topic into a fresh PostgreSQL replica,
- * timed until every row is applied, then checked by counting the replica's rows.
+ * The apply stage of a benchmark: an apply worker consuming a changelog topic into a fresh replica, timed until
+ * every row is applied, then checked by counting the replica's rows.
  */
+import mysql from 'mysql2/promise';
 import { ApplyWorker } from '../services/apply/apply-worker.ts';
+import { MysqlSink } from '../services/apply/mysql/mysql-sink.ts';
 import { PostgresSink } from '../services/apply/postgres/postgres-sink.ts';
+import type { Sink } from '../services/apply/sink.ts';
 import type { Logger } from '../common/logger.ts';
 import type { ConflictSettings } from '../services/apply/conflicts/types.ts';
 import { ChangeConsumer } from '../services/kafka/consumer.ts';
@@ -11,32 +14,69 @@ import { DeadLetterPublisher } from '../services/kafka/dead-letter.ts';
 import type { TestDatabase } from '../test/support/pg.ts';
 import { measure, type StageResult } from './measure.ts';
 
+/** Where a bench applies to: its sink, and how to count the replicated table's rows afterwards. */
+export interface ApplyTarget {
+  sink(logger: Logger): Sink;
+  countRows(): Promise<number>;
+  /** Consumer group suffix, so two targets of one changelog each read it whole. */
+  readonly group: string;
+}
+
+export function postgresTarget(
+  replica: Pick<TestDatabase, 'url' | 'query'>,
+  /** Qualified name of the replicated table on the replica. */
+  table: string,
+  /** Conflict handling on the sink, as on a pair or mesh link. */
+  conflicts?: ConflictSettings,
+): ApplyTarget {
+  return {
+    sink: (logger) => new PostgresSink({ url: replica.url, logger, ...(conflicts ? { conflicts } : {}) }),
+    async countRows() {
+      const counted = await replica.query<{ n: string }>(`SELECT count(*)::text AS n FROM ${table}`);
+      return Number(counted.rows[0]?.n);
+    },
+    group: conflicts ? 'apply-conflicts' : 'apply',
+  };
+}
+
+/** A MariaDB replica whose database `database` (which must exist) receives every replicated table. */
+export function mariadbTarget(url: string, database: string, table: string): ApplyTarget {
+  return {
+    sink: (logger) => new MysqlSink({ url, flavor: 'mariadb', targetDatabase: database, logger }),
+    async countRows() {
+      const connection = await mysql.createConnection(url);
+      try {
+        const [rows] = await connection.query<mysql.RowDataPacket[]>(
+          `SELECT count(*) AS n FROM \`${database}\`.\`${table}\``,
+        );
+        return Number(rows[0]?.n);
+      } finally {
+        await connection.end();
+      }
+    },
+    group: `apply-${database}`,
+  };
+}
+
 export async function applyStage(options: {
   readonly stage: string;
   readonly brokers: readonly string[];
   readonly prefix: string;
   readonly connector: string;
   readonly changelog: string;
-  readonly replica: TestDatabase;
-  /** Qualified name of the replicated table, to count its rows afterwards. */
-  readonly table: string;
+  readonly target: ApplyTarget;
   readonly rows: number;
   readonly logger: Logger;
-  /** Conflict handling on the sink, as on a pair or mesh link; the consumer group is then a second one. */
-  readonly conflicts?: ConflictSettings;
 }): Promise<StageResult> {
-  const { brokers, prefix, rows, logger } = options;
-  const sink = new PostgresSink({
-    url: options.replica.url,
-    logger,
-    ...(options.conflicts ? { conflicts: options.conflicts } : {}),
-  });
+  const { brokers, prefix, rows, logger, target } = options;
+  const sink = target.sink(logger);
   const deadLetters = new DeadLetterPublisher({ brokers, prefix, connector: options.connector, logger });
   const worker = new ApplyWorker({
-    stream: options.connector,
+    // Unique per run and target: a MariaDB server keeps the applied positions of all its databases in one table.
+    stream: `${prefix}.${target.group}`,
     feed: new ChangeConsumer({
       brokers,
-      groupId: options.conflicts ? `${prefix}.apply-conflicts` : `${prefix}.apply`,
+      groupId: `${prefix}.${target.group}`,
       topics: [options.changelog],
       prefix,
       logger,
@@ -50,13 +90,11 @@ export async function applyStage(options: {
   try {
     const result = await measure(options.stage, rows, (signal) => ({
       running: worker.run(signal),
-      done: () => worker.status().eventsApplied >= rows,
+      events: () => worker.status().eventsApplied,
     }));
-    const counted = await options.replica.query<{ n: string }>(
-      `SELECT count(*)::text AS n FROM ${options.table}`,
-    );
-    if (Number(counted.rows[0]?.n) !== rows)
-      throw new Error(`${options.stage}: replica holds ${counted.rows[0]?.n} rows, expected ${rows}`);
+    const counted = await target.countRows();
+    if (counted !== rows)
+      throw new Error(`${options.stage}: replica holds ${counted} rows, expected ${rows}`);
     return result;
   } finally {
     await sink.close();

@@ -1,22 +1,23 @@
 /**
  * `npm run bench`: catch-up throughput of each pipeline stage for pre-written rows, printed as a table next to
- * the raw limits measured in the same run. BENCH_ROWS sets the row count (default 1,000,000). Needs the local
- * stack (`npm run stack:up`).
+ * the raw limits measured in the same run, then the figures of a pipeline running while the source is written
+ * (commit → replica lag, small transactions: live-bench.ts). BENCH_ROWS sets the catch-up row count (default
+ * 1,000,000); BENCH_ONLY=postgres, mariadb, large or live runs one part. Needs the local stack (`npm run stack:up`).
  */
 import { createLogger } from '../common/logger.ts';
 import { benchEnv } from './env.ts';
 import type { StageResult } from './measure.ts';
+import { printLiveTable, benchLive } from './live-bench.ts';
 import { benchMariadb } from './mariadb-bench.ts';
 import { benchPostgres } from './postgres-bench.ts';
+import { printTable, rate } from './table.ts';
+import { judge } from './targets.ts';
+import { benchLargeTransaction } from './large-transaction.ts';
 
 const rows = Number(process.env.BENCH_ROWS ?? 1_000_000);
 const logger = createLogger({ level: process.env.CDC_LOG_LEVEL ?? 'warn', name: 'bench' });
 
-function rate(rowsCount: number, seconds: number): string {
-  return Math.round(rowsCount / seconds).toLocaleString('en-US');
-}
-
-function printTable(results: readonly StageResult[]): void {
+function printResults(results: readonly StageResult[]): void {
   const header = [
     'stage',
     'rows',
@@ -26,28 +27,40 @@ function printTable(results: readonly StageResult[]): void {
     'raw rows/s',
     'ratio',
     'peak RSS MB',
+    'target',
+    'met',
   ];
-  const lines = results.map((r) => [
-    r.stage,
-    r.rows.toLocaleString('en-US'),
-    r.seconds.toFixed(1),
-    rate(r.rows, r.seconds),
-    r.rawName ?? '',
-    r.rawSeconds === undefined ? '' : rate(r.rows, r.rawSeconds),
-    r.rawSeconds === undefined ? '' : `${((r.rawSeconds / r.seconds) * 100).toFixed(0)}%`,
-    String(r.peakRssMb),
-  ]);
-  const widths = header.map((h, i) => Math.max(h.length, ...lines.map((l) => l[i]!.length)));
-  const row = (cells: readonly string[]) => `| ${cells.map((c, i) => c.padEnd(widths[i]!)).join(' | ')} |`;
-  console.log(row(header));
-  console.log(`|${widths.map((w) => '-'.repeat(w + 2)).join('|')}|`);
-  for (const line of lines) console.log(row(line));
+  printTable(
+    header,
+    results.map((r) => [
+      r.stage,
+      r.rows.toLocaleString('en-US'),
+      r.seconds.toFixed(1),
+      rate(r.rows, r.seconds),
+      r.rawName ?? '',
+      r.rawSeconds === undefined ? '' : rate(r.rows, r.rawSeconds),
+      r.rawSeconds === undefined ? '' : `${((r.rawSeconds / r.seconds) * 100).toFixed(0)}%`,
+      String(r.peakRssMb),
+      judge(r).text,
+      judge(r).met,
+    ]),
+  );
 }
 
-const only = process.env.BENCH_ONLY; // 'postgres' or 'mariadb' to run one source
+const only = process.env.BENCH_ONLY; // 'postgres', 'mariadb', 'large' or 'live' to run one part
 const results = [
-  ...(only === 'mariadb' ? [] : await benchPostgres(benchEnv, rows, logger)),
-  ...(only === 'postgres' ? [] : await benchMariadb(benchEnv, rows, logger)),
+  ...(only === undefined || only === 'postgres' ? await benchPostgres(benchEnv, rows, logger) : []),
+  ...(only === undefined || only === 'mariadb' ? await benchMariadb(benchEnv, rows, logger) : []),
+  ...(only === undefined || only === 'large' ? await benchLargeTransaction(benchEnv, rows, logger) : []),
 ];
-console.log(`\nCatch-up of ${rows.toLocaleString('en-US')} pre-written rows (node ${process.version}):\n`);
-printTable(results);
+const live = only === undefined || only === 'live' ? await benchLive(benchEnv, logger) : [];
+if (results.length > 0) {
+  console.log(`\nCatch-up of ${rows.toLocaleString('en-US')} pre-written rows (node ${process.version}):\n`);
+  printResults(results);
+}
+if (live.length > 0) {
+  console.log(
+    `\nWhile the source is written, the whole pipeline in one process (node ${process.version}):\n`,
+  );
+  printLiveTable(live);
+}

@@ -1,8 +1,8 @@
 /**
  * MariaDB catch-up benchmark: N rows written to a fresh MariaDB database, then read from the binlog by the
- * whole capture (binlog → change events → Kafka) and applied to a PostgreSQL replica, each next to a raw
- * limit from the same run: the binlog client decoding the same rows without building change events, and
- * batched INSERTs into the replica.
+ * whole capture (binlog → change events → Kafka) and applied to a PostgreSQL replica and to a MariaDB one,
+ * each next to a raw limit from the same run: the binlog client decoding the same rows without building change
+ * events, and batched INSERTs into each replica's server.
  */
 import mysql from 'mysql2/promise';
 import type { SourceConnector } from '../connectors/connector.ts';
@@ -14,10 +14,78 @@ import type { EventPosition } from '../schemas/positions/position.ts';
 import type { Logger } from '../common/logger.ts';
 import { ChangePublisher } from '../services/kafka/publisher.ts';
 import { uniqueName } from '../test/support/stack.ts';
-import { applyStage } from './apply-stage.ts';
+import { applyStage, mariadbTarget, postgresTarget } from './apply-stage.ts';
 import type { BenchEnv } from './env.ts';
-import { measure, type StageResult } from './measure.ts';
+import { targets } from './targets.ts';
+import { measure, type CaptureOutcome, type StageResult } from './measure.ts';
 import { insertRaw } from './raw-limits.ts';
+
+/** A fresh bench table, `<database>.bench_rows`, in a new database. */
+export async function createMariadbBenchTable(sql: mysql.Connection, database: string): Promise<void> {
+  await sql.query(`CREATE DATABASE \`${database}\``);
+  await sql.query(
+    `CREATE TABLE \`${database}\`.bench_rows (id BIGINT PRIMARY KEY, account INT NOT NULL, amount DECIMAL(12,2) NOT NULL,
+       note VARCHAR(64), flag BOOLEAN NOT NULL, created DATETIME(6) NOT NULL)`,
+  );
+}
+
+/** Writes `rows` narrow rows into the bench table, 10,000 to a statement. */
+export async function writeMariadbRows(sql: mysql.Connection, database: string, rows: number): Promise<void> {
+  for (let start = 1; start <= rows; start += 10_000) {
+    const values: string[] = [];
+    for (let id = start; id < start + 10_000 && id <= rows; id++) {
+      values.push(
+        `(${id}, ${id % 1000}, ${(id % 100_000) / 100}, 'note ${id}', ${id % 2}, '2024-01-01 00:00:00.${String(id % 1e6).padStart(6, '0')}')`,
+      );
+    }
+    await sql.query(`INSERT INTO \`${database}\`.bench_rows VALUES ${values.join(',')}`);
+  }
+}
+
+/**
+ * Times our capture (binlog → Kafka) of the bench rows written after the GTID position `from`; returns it and
+ * its changelog topic.
+ */
+export async function captureMariadb(
+  env: BenchEnv,
+  database: string,
+  from: string,
+  prefix: string,
+  rows: number,
+  logger: Logger,
+): Promise<CaptureOutcome> {
+  const connector = new MysqlConnector(
+    {
+      name: 'bench',
+      url: env.mariadbUrl,
+      flavor: 'mariadb',
+      serverId: 910_000 + Math.floor(Math.random() * 10_000),
+      tables: [`${database}.*`],
+      snapshot: 'never',
+      maxTransactionEvents: 100_000,
+    },
+    logger,
+  );
+  // Pre-written rows: a first start reads from the GTID position before them instead of the current one.
+  const start: EventPosition = {
+    commit: { kind: 'binlog', flavor: 'mariadb', gtidSet: from, seq: 0n },
+    index: 0,
+  };
+  const fromStart: SourceConnector = {
+    name: connector.name,
+    stream: (resume, signal) =>
+      connector.stream(resume.position ? resume : { position: start, state: null }, signal),
+    acknowledge: (commit) => connector.acknowledge(commit),
+    status: () => connector.status(),
+    requestSnapshot: (tables) => connector.requestSnapshot(tables),
+  };
+  const publisher = new ChangePublisher({ brokers: env.brokers, prefix, connector: 'bench', logger });
+  const capture = await measure('MariaDB → Kafka (capture)', rows, (signal) => ({
+    running: publisher.run(fromStart, signal),
+    events: () => publisher.status().eventsPublished,
+  }));
+  return { capture, changelog: publisher.topics.changelog, transactions: publisher.status().transactions };
+}
 
 export async function benchMariadb(env: BenchEnv, rows: number, logger: Logger): Promise<StageResult[]> {
   const database = uniqueName('bench_my');
@@ -26,75 +94,61 @@ export async function benchMariadb(env: BenchEnv, rows: number, logger: Logger):
   const replica = await env.createPgDatabase('bench_my_dst');
   const prefix = `bench-${database.slice(-6)}`;
   try {
-    await sql.query(`CREATE DATABASE \`${database}\``);
-    await sql.query(
-      `CREATE TABLE \`${database}\`.bench_rows (id BIGINT PRIMARY KEY, account INT NOT NULL, amount DECIMAL(12,2) NOT NULL,
-         note VARCHAR(64), flag BOOLEAN NOT NULL, created DATETIME(6) NOT NULL)`,
-    );
+    await createMariadbBenchTable(sql, database);
     const from = await currentGtidPosition(sql, 'mariadb');
-    for (let start = 1; start <= rows; start += 10_000) {
-      const values: string[] = [];
-      for (let id = start; id < start + 10_000 && id <= rows; id++) {
-        values.push(
-          `(${id}, ${id % 1000}, ${(id % 100_000) / 100}, 'note ${id}', ${id % 2}, '2024-01-01 00:00:00.${String(id % 1e6).padStart(6, '0')}')`,
-        );
-      }
-      await sql.query(`INSERT INTO \`${database}\`.bench_rows VALUES ${values.join(',')}`);
-    }
+    await writeMariadbRows(sql, database, rows);
 
     const rawSeconds = await decodeRaw(parts, from, database, rows);
 
-    const connector = new MysqlConnector(
-      {
-        name: 'bench',
-        url: env.mariadbUrl,
-        flavor: 'mariadb',
-        serverId: 910_000 + Math.floor(Math.random() * 10_000),
-        tables: [`${database}.*`],
-        snapshot: 'never',
-        maxTransactionEvents: 100_000,
-      },
-      logger,
-    );
-    // Pre-written rows: a first start reads from the GTID position before them instead of the current one.
-    const start: EventPosition = {
-      commit: { kind: 'binlog', flavor: 'mariadb', gtidSet: from, seq: 0n },
-      index: 0,
-    };
-    const fromStart: SourceConnector = {
-      name: connector.name,
-      stream: (resume, signal) =>
-        connector.stream(resume.position ? resume : { position: start, state: null }, signal),
-      acknowledge: (commit) => connector.acknowledge(commit),
-      status: () => connector.status(),
-      requestSnapshot: (tables) => connector.requestSnapshot(tables),
-    };
-    const publisher = new ChangePublisher({ brokers: env.brokers, prefix, connector: 'bench', logger });
-    const capture = await measure('MariaDB → Kafka (capture)', rows, (signal) => ({
-      running: publisher.run(fromStart, signal),
-      done: () => publisher.status().eventsPublished >= rows,
-    }));
+    const { capture, changelog } = await captureMariadb(env, database, from, prefix, rows, logger);
     const apply = await applyStage({
       stage: 'Kafka → PostgreSQL replica (apply, from MariaDB)',
       brokers: env.brokers,
       prefix,
       connector: 'bench',
-      changelog: publisher.topics.changelog,
-      replica,
-      table: `"${database}".bench_rows`,
+      changelog,
+      target: postgresTarget(replica, `"${database}".bench_rows`),
       rows,
       logger,
     });
     const rawInsert = await insertRaw(replica.url, rows);
+    // The same changelog into a MariaDB replica, next to the same rows written to MariaDB 10,000 to an INSERT.
+    await sql.query(`CREATE DATABASE \`${database}_rep\``);
+    const toMariadb = await applyStage({
+      stage: 'Kafka → MariaDB replica (apply, from MariaDB)',
+      brokers: env.brokers,
+      prefix,
+      connector: 'bench',
+      changelog,
+      target: mariadbTarget(env.mariadbUrl, `${database}_rep`, 'bench_rows'),
+      rows,
+      logger,
+    });
+    const rawMariadb = await timeMariadbInsert(sql, `${database}_raw`, rows);
     return [
-      { ...capture, rawName: 'binlog client decode (zongji)', rawSeconds },
-      { ...apply, rawName: 'batched INSERT into replica', rawSeconds: rawInsert },
+      { ...capture, rawName: 'binlog client decode (zongji)', rawSeconds, target: targets.mariadbCapture },
+      { ...apply, rawName: 'batched INSERT into replica', rawSeconds: rawInsert, target: targets.apply },
+      {
+        ...toMariadb,
+        rawName: 'batched INSERT into MariaDB (10,000 rows each)',
+        rawSeconds: rawMariadb,
+        target: targets.apply,
+      },
     ];
   } finally {
-    await sql.query(`DROP DATABASE IF EXISTS \`${database}\``);
+    for (const name of [database, `${database}_rep`, `${database}_raw`])
+      await sql.query(`DROP DATABASE IF EXISTS \`${name}\``);
     await sql.end();
     await replica.drop();
   }
+}
+
+/** Seconds MariaDB takes to accept the bench rows into a new bench table in `database`, a raw write rate. */
+async function timeMariadbInsert(sql: mysql.Connection, database: string, rows: number): Promise<number> {
+  await createMariadbBenchTable(sql, database);
+  const started = performance.now();
+  await writeMariadbRows(sql, database, rows);
+  return (performance.now() - started) / 1000;
 }
 
 /** Seconds the binlog client alone takes to decode the rows written since `from`. */

@@ -7,15 +7,77 @@
 import { PostgresConnector } from '../connectors/postgres/postgres-connector.ts';
 import type { Logger } from '../common/logger.ts';
 import { ChangePublisher } from '../services/kafka/publisher.ts';
-import { measure, type StageResult } from './measure.ts';
+import { measure, type CaptureOutcome, type StageResult } from './measure.ts';
 import { produceRaw } from './raw-kafka.ts';
-import { drainWithPgRecvlogical, insertRaw } from './raw-limits.ts';
-import { applyStage } from './apply-stage.ts';
+import { copyOut, drainWithPgRecvlogical, insertRaw } from './raw-limits.ts';
+import { applyStage, postgresTarget } from './apply-stage.ts';
 import type { BenchEnv } from './env.ts';
+import { targets } from './targets.ts';
+import type { TestDatabase } from '../test/support/pg.ts';
 
-const TABLE_SQL = `CREATE TABLE bench_rows (
-  id bigint PRIMARY KEY, account integer NOT NULL, amount numeric(12,2) NOT NULL,
-  note text, flag boolean NOT NULL, created timestamptz(6) NOT NULL)`;
+/** Name of the publication holding the bench table, for every reader of the rows. */
+export const BENCH_PUBLICATION = 'bench_pub';
+
+/** The bench table, `public.bench_rows`, and its publication. */
+export async function createPostgresBenchTable(source: TestDatabase): Promise<void> {
+  await source.query(`CREATE TABLE bench_rows (
+    id bigint PRIMARY KEY, account integer NOT NULL, amount numeric(12,2) NOT NULL,
+    note text, flag boolean NOT NULL, created timestamptz(6) NOT NULL)`);
+  await source.query(`CREATE PUBLICATION ${BENCH_PUBLICATION} FOR TABLE bench_rows`);
+}
+
+/** Writes `rows` narrow rows into the bench table, 10,000 to a transaction. */
+export async function writePostgresRows(source: TestDatabase, rows: number): Promise<void> {
+  const perTransaction = 10_000;
+  for (let start = 1; start <= rows; start += perTransaction) {
+    const end = Math.min(rows, start + perTransaction - 1);
+    await source.query(
+      `INSERT INTO bench_rows SELECT g, g % 1000, (g % 100000) / 100.0, 'note ' || g, g % 2 = 0,
+         '2024-01-01'::timestamptz + g * interval '1 microsecond' FROM generate_series($1::bigint, $2::bigint) g`,
+      [start, end],
+    );
+  }
+}
+
+/** Times our capture (WAL → Kafka) of the rows already in `slot`'s stream; returns it and its changelog topic. */
+export async function capturePostgres(
+  env: BenchEnv,
+  source: Pick<TestDatabase, 'url'>,
+  slot: string,
+  prefix: string,
+  rows: number,
+  logger: Logger,
+  options: {
+    /** Another publication and its tables than the bench table's (bench/scale.ts). */
+    readonly published?: { readonly publication: string; readonly tables: readonly string[] };
+    /** 'initial' reads the tables' rows first, as a new pipeline does (the slot must not exist yet). */
+    readonly snapshot?: 'initial' | 'never';
+    readonly stage?: string;
+  } = {},
+): Promise<CaptureOutcome> {
+  const published = options.published ?? { publication: BENCH_PUBLICATION, tables: ['public.bench_rows'] };
+  const connector = new PostgresConnector(
+    {
+      name: 'bench',
+      url: source.url,
+      publication: published.publication,
+      slot,
+      tables: [...published.tables],
+      createPublication: false,
+      snapshot: options.snapshot ?? 'never',
+      snapshotChunkRows: 10_000,
+      heartbeatIntervalMs: 1_000,
+      maxTransactionEvents: 100_000,
+    },
+    logger,
+  );
+  const publisher = new ChangePublisher({ brokers: env.brokers, prefix, connector: 'bench', logger });
+  const capture = await measure(options.stage ?? 'PostgreSQL → Kafka (capture)', rows, (signal) => {
+    const running = publisher.run(connector, signal);
+    return { running, events: () => publisher.status().eventsPublished };
+  });
+  return { capture, changelog: publisher.topics.changelog, transactions: publisher.status().transactions };
+}
 
 export async function benchPostgres(env: BenchEnv, rows: number, logger: Logger): Promise<StageResult[]> {
   const source = await env.createPgDatabase('bench_src');
@@ -24,22 +86,14 @@ export async function benchPostgres(env: BenchEnv, rows: number, logger: Logger)
   const prefix = `bench-${source.name.slice(-6)}`;
   const slot = `${source.name}_slot`;
   const rawSlot = `${source.name}_raw`;
+  const slots = [slot, rawSlot];
   const results: StageResult[] = [];
   try {
-    await source.query(TABLE_SQL);
-    await source.query(`CREATE PUBLICATION bench_pub FOR TABLE bench_rows`);
+    await createPostgresBenchTable(source);
     // Both slots exist before the rows are written, so every row is in their stream: a catch-up.
     await source.query(`SELECT pg_create_logical_replication_slot($1, 'pgoutput')`, [slot]);
     await source.query(`SELECT pg_create_logical_replication_slot($1, 'pgoutput')`, [rawSlot]);
-    const perTransaction = 10_000;
-    for (let start = 1; start <= rows; start += perTransaction) {
-      const end = Math.min(rows, start + perTransaction - 1);
-      await source.query(
-        `INSERT INTO bench_rows SELECT g, g % 1000, (g % 100000) / 100.0, 'note ' || g, g % 2 = 0,
-           '2024-01-01'::timestamptz + g * interval '1 microsecond' FROM generate_series($1::bigint, $2::bigint) g`,
-        [start, end],
-      );
-    }
+    await writePostgresRows(source, rows);
     const endLsn = String(
       (await source.query<{ lsn: string }>(`SELECT pg_current_wal_lsn()::text AS lsn`)).rows[0]?.lsn,
     );
@@ -47,37 +101,46 @@ export async function benchPostgres(env: BenchEnv, rows: number, logger: Logger)
     const rawDrain = await drainWithPgRecvlogical({
       url: source.url,
       slot: rawSlot,
-      publication: 'bench_pub',
+      publication: BENCH_PUBLICATION,
       endLsn,
     });
     const rawProduce = await produceRaw(env.brokers, `${prefix}.raw`, rows, 120);
 
-    const connector = new PostgresConnector(
-      {
-        name: 'bench',
-        url: source.url,
-        publication: 'bench_pub',
-        slot,
-        tables: ['public.bench_rows'],
-        createPublication: false,
-        snapshot: 'never',
-        snapshotChunkRows: 10_000,
-        heartbeatIntervalMs: 1_000,
-        maxTransactionEvents: 100_000,
-      },
-      logger,
-    );
-    const publisher = new ChangePublisher({ brokers: env.brokers, prefix, connector: 'bench', logger });
-    const capture = await measure('PostgreSQL → Kafka (capture)', rows, (signal) => {
-      const running = publisher.run(connector, signal);
-      return { running, done: () => publisher.status().eventsPublished >= rows };
+    const { capture, changelog } = await capturePostgres(env, source, slot, prefix, rows, logger);
+    results.push({
+      ...capture,
+      rawName: 'pg_recvlogical drain (pgoutput)',
+      rawSeconds: rawDrain,
+      target: targets.postgresCapture,
     });
-    results.push({ ...capture, rawName: 'pg_recvlogical drain (pgoutput)', rawSeconds: rawDrain });
     results.push({
       ...capture,
       stage: 'PostgreSQL → Kafka (capture)',
-      rawName: 'kafkajs produce, same count',
+      rawName: 'kafkajs produce (as services/kafka loads it), same count',
       rawSeconds: rawProduce,
+    });
+
+    // The initial snapshot of the same rows, as a new pipeline on an existing table reads them.
+    const snapshotSlot = `${source.name}_snap`;
+    slots.push(snapshotSlot);
+    const rawCopy = await copyOut(source.url, 'bench_rows');
+    const { capture: snapshot } = await capturePostgres(
+      env,
+      source,
+      snapshotSlot,
+      `${prefix}-snap`,
+      rows,
+      logger,
+      {
+        snapshot: 'initial',
+        stage: 'PostgreSQL → Kafka (initial snapshot)',
+      },
+    );
+    results.push({
+      ...snapshot,
+      rawName: 'COPY TO STDOUT (psql)',
+      rawSeconds: rawCopy,
+      target: targets.snapshot,
     });
 
     const apply = await applyStage({
@@ -85,14 +148,18 @@ export async function benchPostgres(env: BenchEnv, rows: number, logger: Logger)
       brokers: env.brokers,
       prefix,
       connector: 'bench',
-      changelog: publisher.topics.changelog,
-      replica,
-      table: 'bench_rows',
+      changelog,
+      target: postgresTarget(replica, 'bench_rows'),
       rows,
       logger,
     });
     const rawInsert = await insertRaw(replica.url, rows);
-    results.push({ ...apply, rawName: 'batched INSERT into replica', rawSeconds: rawInsert });
+    results.push({
+      ...apply,
+      rawName: 'batched INSERT into replica',
+      rawSeconds: rawInsert,
+      target: targets.apply,
+    });
     // The same events through a sink with conflict handling, as on a pair or mesh link: a target transaction per
     // source transaction, and its inserts checked for an existing row or a tombstone as they go out together.
     const withConflicts = await applyStage({
@@ -100,18 +167,16 @@ export async function benchPostgres(env: BenchEnv, rows: number, logger: Logger)
       brokers: env.brokers,
       prefix,
       connector: 'bench',
-      changelog: publisher.topics.changelog,
-      replica: checked,
-      table: 'bench_rows',
-      rows,
-      logger,
-      conflicts: {
+      changelog,
+      target: postgresTarget(checked, 'bench_rows', {
         localNode: 'bench_chk',
         defaults: { policy: 'last-writer-wins', columns: {} },
         tables: {},
         originPriority: [],
         tombstoneRetentionMillis: 7 * 86_400_000,
-      },
+      }),
+      rows,
+      logger,
     });
     results.push({
       ...withConflicts,
@@ -122,8 +187,8 @@ export async function benchPostgres(env: BenchEnv, rows: number, logger: Logger)
   } finally {
     await source
       .query(
-        `SELECT pg_drop_replication_slot(slot_name) FROM pg_replication_slots WHERE slot_name IN ($1, $2) AND NOT active`,
-        [slot, rawSlot],
+        `SELECT pg_drop_replication_slot(slot_name) FROM pg_replication_slots WHERE slot_name = ANY($1) AND NOT active`,
+        [slots],
       )
       .catch((error: unknown) => logger.warn({ err: error }, 'slot cleanup failed'));
     await source.drop();

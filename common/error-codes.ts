@@ -68,6 +68,11 @@ export const ERROR_CODES = {
     http: 500,
     doc: 'A schema change cannot be represented for consumers.',
   },
+  CHANGELOG_GAP: {
+    retriable: false,
+    http: 500,
+    doc: 'Records of a changelog were deleted (its retention ran out, or the topic was emptied) before the apply worker read them, so the replica misses their changes; the worker stops. The message names the partition and the offsets lost, and how to go on.',
+  },
   KAFKA_UNAVAILABLE: {
     retriable: true,
     http: 503,

@@ -2,7 +2,8 @@
  * The control and status API as a fastify instance, built apart from `listen` so tests drive it with
  * `inject()`. Each feature is a plugin; one error handler answers for all of them; an onSend hook scrubs
  * every response of secrets (URL passwords, and the configuration's own passwords) as a last line of
- * defence behind the response schemas, because status fields such as `lastError` carry driver messages.
+ * defence behind the response schemas, because status fields such as `lastError` carry driver messages. The
+ * route schemas also make the OpenAPI document served at `/docs` (openapi.ts).
  */
 import { fastify, LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import { silentLogger, type Logger } from '../../common/logger.ts';
@@ -10,6 +11,7 @@ import { collectSecrets, redactText } from '../config/redact.ts';
 import type { PipelineConfig } from '../config/schema.ts';
 import type { CdcMetrics } from '../metrics/metrics.ts';
 import { installErrorHandler } from './error-handler.ts';
+import { registerOpenApi } from './openapi.ts';
 import type { DeadLetterControl } from '../dlq/dlq-control.ts';
 import type { ConflictLister } from '../pipeline/conflict-list.ts';
 import { configRoutes } from './routes/config.ts';
@@ -49,6 +51,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   const secrets = [...(options.secrets ?? []), ...(options.config ? collectSecrets(options.config) : [])];
 
   installErrorHandler(app);
+  await registerOpenApi(app);
   app.addHook('onSend', async (_request, _reply, payload) =>
     typeof payload === 'string' ? redactText(payload, secrets) : payload,
   );

@@ -1,10 +1,11 @@
 /**
  * README's generated sections (the configuration reference and the error codes), rendered from the config
- * schema and the error catalog so the documentation cannot drift from the code. `npm run docs` rewrites them;
- * a unit test fails when README is out of date.
+ * schema and the error catalog so the documentation cannot drift from the code, and the pipeline file's JSON
+ * Schema (services/config/json-schema.ts). `npm run docs` rewrites them; unit tests fail when one is out of date.
  */
-import { readFile, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { ERROR_CODES } from '../../common/error-codes.ts';
+import { pipelineJsonSchema } from '../config/json-schema.ts';
 import { configReference } from '../config/reference.ts';
 
 const SECTIONS: Record<string, () => string> = {
@@ -34,7 +35,15 @@ export function renderSections(readme: string): string {
   return result;
 }
 
+/** Where the pipeline file's JSON Schema is published, and its text. */
+export const PIPELINE_SCHEMA_FILE = new URL('../../schemas/config/pipeline.schema.json', import.meta.url);
+export function pipelineSchemaText(): string {
+  return `${JSON.stringify(pipelineJsonSchema(), null, 2)}\n`;
+}
+
 if (import.meta.main) {
   const path = new URL('../../README.md', import.meta.url);
   await writeFile(path, renderSections(await readFile(path, 'utf8')));
+  await mkdir(new URL('.', PIPELINE_SCHEMA_FILE), { recursive: true });
+  await writeFile(PIPELINE_SCHEMA_FILE, pipelineSchemaText());
 }

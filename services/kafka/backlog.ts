@@ -134,10 +134,13 @@ export class BacklogSampler {
     const { topic, groupId } = this.#options;
     const atMillis = Date.now();
     try {
-      const [ends, groups] = await Promise.all([
+      // Both requests end before the sample does. With Promise.all, the one still running after the other failed
+      // (its socket closed by a stop) went on after the client was closed, opened a new broker connection, and
+      // that socket kept the stopped process alive.
+      const [ends, groups] = await bothSettled(
         admin.fetchTopicOffsets(topic),
         admin.fetchOffsets({ groupId, topics: [topic] }),
-      ]);
+      );
       const committed = groups.find((entry) => entry.topic === topic)?.partitions ?? [];
       const partitions = ends.map((end) => {
         const offset = committed.find((entry) => entry.partition === end.partition)?.offset ?? '-1';
@@ -165,4 +168,12 @@ export class BacklogSampler {
     }
     return Number(total);
   }
+}
+
+/** Both values once both promises settled; the first rejection otherwise, also once both settled. */
+async function bothSettled<A, B>(first: Promise<A>, second: Promise<B>): Promise<[A, B]> {
+  const [a, b] = await Promise.allSettled([first, second]);
+  if (a.status === 'rejected') throw a.reason;
+  if (b.status === 'rejected') throw b.reason;
+  return [a.value, b.value];
 }

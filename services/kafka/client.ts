@@ -6,8 +6,8 @@
 import { createRequire } from 'node:module';
 import net from 'node:net';
 import tls from 'node:tls';
-import kafkajs from 'kafkajs';
-import type { ISocketFactory, Kafka, LogEntry, ProducerConfig } from 'kafkajs';
+import kafkajs from './kafkajs.ts';
+import type { ISocketFactory, Kafka, LogEntry, ProducerConfig, RetryOptions } from 'kafkajs';
 import { registerCompressionCodecs } from './compression.ts';
 import { CdcError, type ErrorFields } from '../../common/errors.ts';
 import { silentLogger, type Logger } from '../../common/logger.ts';
@@ -17,6 +17,8 @@ export interface KafkaClientConfig {
   readonly brokers: readonly string[];
   readonly clientId: string;
   readonly logger?: Logger;
+  /** kafkajs's retry settings for this client (default kafkajs's: 300 ms first wait, doubling, 5 retries). */
+  readonly retry?: RetryOptions;
 }
 
 /**
@@ -97,6 +99,7 @@ export function createKafka(config: KafkaClientConfig): Kafka {
   const kafka = new kafkajs.Kafka({
     brokers: [...config.brokers],
     clientId: config.clientId,
+    ...(config.retry !== undefined ? { retry: config.retry } : {}),
     socketFactory: trackingSocketFactory(open, config.clientId),
     logLevel: logLevel.INFO,
     logCreator:
@@ -204,12 +207,13 @@ export function groupMembershipError(error: unknown): Error | null {
 }
 
 /**
- * Maps anything a kafkajs call threw. A protocol error that Kafka says a retry cannot fix (message too large,
+ * Maps anything a kafkajs call threw (an error of ours in it is kept as it is). A protocol error that Kafka says a retry cannot fix (message too large,
  * authorization) stays non-retriable; connection trouble, exhausted retries and group membership errors are
  * retriable.
  */
 export function kafkaError(error: unknown, message: string, fields: ErrorFields = {}): CdcError {
-  if (error instanceof CdcError) return error;
+  // One of ours, raised inside kafkajs (a patched part of it) and wrapped by its retries, says more than they do.
+  for (const shape of causeChain(error)) if (shape instanceof CdcError) return shape;
   const detail = error instanceof Error ? error.message : String(error);
   if (isFenced(error)) {
     return new CdcError('KAFKA_FENCED', `${message}: another instance took over (${detail})`, fields, {

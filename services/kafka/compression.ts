@@ -7,7 +7,8 @@
  */
 import { promisify } from 'node:util';
 import zlib from 'node:zlib';
-import kafkajs from 'kafkajs';
+import type { CompressionTypes } from 'kafkajs';
+import kafkajs from './kafkajs.ts';
 
 export const COMPRESSIONS = ['none', 'gzip', 'zstd'] as const;
 export type Compression = (typeof COMPRESSIONS)[number];
@@ -26,7 +27,7 @@ export function registerCompressionCodecs(): void {
 }
 
 /** The kafkajs compression type a `send` takes for the configured name. */
-export function compressionType(compression: Compression): kafkajs.CompressionTypes {
+export function compressionType(compression: Compression): CompressionTypes {
   switch (compression) {
     case 'none':
       return kafkajs.CompressionTypes.None;

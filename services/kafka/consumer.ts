@@ -11,30 +11,26 @@
  * for a session timeout, or at once when the group rebalances; the done part is committed and the rest
  * fetched again. A membership that is lost all the same (the coordinator forgot this member, or moved to a new
  * generation) is left to kafkajs, which rejoins and fetches from the committed offsets; the sink skips what the
- * target already holds by its stored position.
+ * target already holds by its stored position. Records deleted before the group read them (retention) stop the
+ * run with CHANGELOG_GAP rather than being passed over (offset-reset-guard.ts).
  */
+import { setTimeout as delay } from 'node:timers/promises';
 import type { Consumer, EachBatchPayload, Kafka, KafkaMessage } from 'kafkajs';
 import { createKafka, groupMembershipError, kafkaError } from './client.ts';
 import { closeWithin } from './closing.ts';
 import { createConsumer } from './closable-consumer.ts';
 import { SchemaStore } from './schema-store.ts';
-import { decodeEvent, schemaIdOf } from '../../schemas/avro/codec.ts';
+import { decodeKnown, decodeMessage, type ConsumedEvent } from './record-decoding.ts';
+import { guardOffsetResets } from './offset-reset-guard.ts';
 import type { WriterSchema } from '../../schemas/avro/writer-schema.ts';
-import type { ChangeEvent } from '../../schemas/events/change-event.ts';
-import { CdcError, errorMessage, type ErrorFields } from '../../common/errors.ts';
+import { CdcError, errorMessage } from '../../common/errors.ts';
 import { silentLogger, type Logger } from '../../common/logger.ts';
+import { Backoff } from '../../common/retry.ts';
 
-export interface ConsumedEvent {
-  readonly event: ChangeEvent;
-  readonly topic: string;
-  readonly partition: number;
-  readonly offset: string;
-  /** The record's timestamp (CreateTime: when the publisher sent it into this topic), epoch ms. */
-  readonly publishedMillis?: number;
-  /** The message as it was in Kafka, for the dead-letter topic. */
-  readonly key: Uint8Array | null;
-  readonly value: Uint8Array;
-}
+/** Re-reads of the schema topic while a mirror has not copied a schema yet. */
+const SCHEMA_WAIT_BACKOFF = { initialMs: 100, maxMs: 2_000 };
+
+export type { ConsumedEvent } from './record-decoding.ts';
 
 export interface ConsumerOptions {
   readonly brokers: readonly string[];
@@ -48,6 +44,13 @@ export interface ConsumerOptions {
   readonly fromBeginning?: boolean;
   /** Group session timeout (default 30 s): how long a dead member keeps its partitions. */
   readonly sessionTimeoutMs?: number;
+  /**
+   * How long a record whose schema is not in the schema topic waits for it before it counts as SCHEMA_UNKNOWN
+   * (default 0). A local changelog's schemas are committed with or before its events, so a missing one never
+   * comes; a mirror (MirrorMaker 2) copies the schema topic and the changelog independently, so an event can
+   * arrive before its schema does.
+   */
+  readonly schemaGraceMs?: number;
   /**
    * Where records that cannot be decoded go, so they block nothing else. Without it, such a record stops the
    * run (it rejects with the DECODE_FAILED or SCHEMA_UNKNOWN error, nothing after it is committed).
@@ -143,6 +146,7 @@ export class ChangeConsumer {
       prefix: this.options.prefix,
       logger: this.logger,
     });
+    const releaseGuard = guardOffsetResets(this.options.groupId);
     const closable = createConsumer(this.kafka, {
       groupId: this.options.groupId,
       readUncommitted: false,
@@ -239,6 +243,7 @@ export class ChangeConsumer {
         logger: this.logger,
         ...(joined ? {} : { graceMs: 0 }),
       });
+      releaseGuard();
       // Only after the consumer, which waits for the batch in hand: a schema lookup of that batch starting after
       // the store closed would start a schema topic reader that nobody closes, and its sockets keep the process.
       await schemas.close().catch((error: unknown) => {
@@ -283,7 +288,7 @@ export class ChangeConsumer {
     for (const message of batch.messages) {
       const decoded =
         decodeKnown(batch.topic, batch.partition, message, lookup) ??
-        (await decodeMessage(batch.topic, batch.partition, message, schemas, lookup));
+        (await this.decodeWaiting(payload, message, schemas, lookup));
       if (!(decoded instanceof CdcError)) {
         pending.push(decoded);
         continue;
@@ -311,6 +316,30 @@ export class ChangeConsumer {
     payload.resolveOffset(last);
     await this.commit(consumer, batch.topic, batch.partition, (BigInt(last) + 1n).toString());
     await payload.heartbeat();
+  }
+
+  /** decodeMessage, waiting up to `schemaGraceMs` (heartbeating meanwhile) for a schema the topic lacks yet. */
+  private async decodeWaiting(
+    payload: EachBatchPayload,
+    message: KafkaMessage,
+    schemas: SchemaStore,
+    lookup: (id: string) => WriterSchema | undefined,
+  ): Promise<ConsumedEvent | CdcError> {
+    const { topic, partition } = payload.batch;
+    const deadline = Date.now() + (this.options.schemaGraceMs ?? 0);
+    const backoff = new Backoff(SCHEMA_WAIT_BACKOFF);
+    for (;;) {
+      const decoded = await decodeMessage(topic, partition, message, schemas, lookup);
+      if (!(decoded instanceof CdcError) || decoded.code !== 'SCHEMA_UNKNOWN' || Date.now() >= deadline)
+        return decoded;
+      if (backoff.attempts === 0)
+        this.logger.info(
+          { topic, partition, offset: message.offset, graceMs: this.options.schemaGraceMs },
+          'the schema of a record is not in the schema topic yet: waiting for the mirror to copy it',
+        );
+      await payload.heartbeat();
+      await delay(Math.min(backoff.next(), Math.max(0, deadline - Date.now())));
+    }
   }
 
   /**
@@ -352,72 +381,4 @@ export class ChangeConsumer {
     const key = `${topic}/${partition}`;
     if (next > (this.consumedOffsets.get(key) ?? -1n)) this.consumedOffsets.set(key, next);
   }
-}
-
-/** The common case without a promise per record: a value whose schema is in memory and which decodes. */
-function decodeKnown(
-  topic: string,
-  partition: number,
-  message: KafkaMessage,
-  lookup: (id: string) => WriterSchema | undefined,
-): ConsumedEvent | null {
-  const value = message.value;
-  if (value === null || value.length < 10 || value[0] !== 0xc3 || value[1] !== 0x01) return null;
-  if (lookup(schemaIdOf(value)) === undefined) return null;
-  try {
-    return consumedEvent(topic, partition, message, value, decodeEvent(message.key, value, lookup));
-  } catch {
-    // Left to decodeMessage, which decodes again and reports why it fails.
-    return null;
-  }
-}
-
-/** The event in a record, or the DECODE_FAILED/SCHEMA_UNKNOWN error saying why there is none. */
-async function decodeMessage(
-  topic: string,
-  partition: number,
-  message: KafkaMessage,
-  schemas: SchemaStore,
-  lookup: (id: string) => WriterSchema | undefined,
-): Promise<ConsumedEvent | CdcError> {
-  const where = `${topic}/${partition}@${message.offset}`;
-  const fields = { topic, partition, offset: message.offset };
-  const value = message.value;
-  if (value === null) return new CdcError('DECODE_FAILED', `record without a value at ${where}`, fields);
-  let id: string;
-  try {
-    id = schemaIdOf(value);
-  } catch (error) {
-    return undecodable(error, where, fields);
-  }
-  // Only a schema missing from memory costs a wait: the store reads its topic up to the current end. A Kafka
-  // failure on the way is no property of the record and stops the run.
-  if (schemas.cached(id) === undefined && (await schemas.lookup(id)) === undefined) {
-    return new CdcError('SCHEMA_UNKNOWN', `schema ${id} of ${where} is not in ${schemas.topic}`, {
-      ...fields,
-      schemaId: id,
-    });
-  }
-  try {
-    return consumedEvent(topic, partition, message, value, decodeEvent(message.key, value, lookup));
-  } catch (error) {
-    return undecodable(error, where, fields);
-  }
-}
-
-function consumedEvent(
-  topic: string,
-  partition: number,
-  message: KafkaMessage,
-  value: Buffer,
-  event: ChangeEvent,
-): ConsumedEvent {
-  const { offset, key, timestamp } = message;
-  return { event, topic, partition, offset, publishedMillis: Number(timestamp), key, value };
-}
-
-function undecodable(error: unknown, where: string, fields: ErrorFields): CdcError {
-  return new CdcError('DECODE_FAILED', `cannot decode ${where}: ${errorMessage(error)}`, fields, {
-    cause: error,
-  });
 }

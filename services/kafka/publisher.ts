@@ -17,6 +17,7 @@ import { closeWithin } from './closing.ts';
 import { compressionType, type Compression } from './compression.ts';
 import type { EventSizeLimit, OversizedPolicy } from './oversized.ts';
 import { SchemaStore } from './schema-store.ts';
+import { retryConcurrentTransactions, TRANSACTION_RETRY } from './transaction-retries.ts';
 import { connectorTopics, ensureTopic, type ConnectorTopics } from './topics.ts';
 import type {
   CaptureBatch,
@@ -41,10 +42,11 @@ export interface PublisherOptions {
   readonly connector: string;
   readonly clientId?: string;
   readonly logger?: Logger;
-  /** Flush when this many events have gathered (default 5,000). */
+  /**
+   * Most events in one Kafka transaction (default 5,000). There is no linger: a run is written as soon as the
+   * source has nothing more ready and no transaction is in flight (see `run`).
+   */
   readonly maxEvents?: number;
-  /** Flush when the oldest gathered batch is this old (default 100 ms). */
-  readonly maxDelayMs?: number;
   /** Partitions of the changelog topic when it is created (default 1: one total order). */
   readonly partitions?: number;
   /** Compression of the produced record batches (default none). */
@@ -90,7 +92,8 @@ interface StoredPoint {
 }
 
 type Next<T> = { ok: true; result: IteratorResult<T> } | { ok: false; error: unknown };
-const TIMEOUT = Symbol('timeout');
+/** A wait ended without a batch: the event loop turned once, or the transaction in flight finished. */
+const READY = Symbol('ready');
 
 export class ChangePublisher {
   readonly topics: ConnectorTopics;
@@ -128,6 +131,7 @@ export class ChangePublisher {
       brokers: options.brokers,
       clientId: options.clientId ?? this.groupId,
       logger: this.logger,
+      retry: TRANSACTION_RETRY,
     });
     this.schemas = new SchemaStore({ brokers: options.brokers, prefix: options.prefix, logger: this.logger });
     this.limit = {
@@ -195,9 +199,11 @@ export class ChangePublisher {
       );
     }
     this.state = 'running';
-    // The Kafka transaction being written in the background, and how it ended if it failed.
-    const flushing: { done: Promise<void>; failure: { error: unknown } | null } = {
+    // The Kafka transaction being written in the background, whether it is still being written, and how it
+    // ended if it failed.
+    const flushing: { done: Promise<void>; busy: boolean; failure: { error: unknown } | null } = {
       done: Promise.resolve(),
+      busy: false,
       failure: null,
     };
     // The source stream ends with the caller's signal, and also when publishing fails: a stream left suspended
@@ -217,7 +223,6 @@ export class ChangePublisher {
       let run = new CaptureRun(resume, (schema) => this.schemas.isRegistered(schema.id), this.limit);
       iterator = connector.stream(resume, source.signal)[Symbol.asyncIterator]();
       const maxEvents = this.options.maxEvents ?? 5000;
-      const maxDelayMs = this.options.maxDelayMs ?? 100;
       // The next batch is requested before the current run is flushed, so the source keeps reading meanwhile.
       // A run's Kafka transaction is written while the next run gathers (encoding is CPU, the transaction mostly
       // waits on the broker); transactions still go out one after the other, in order, and the next one starts
@@ -225,30 +230,38 @@ export class ChangePublisher {
       const startFlush = async (current: CaptureRun): Promise<CaptureRun> => {
         await flushing.done;
         if (flushing.failure !== null) throw flushing.failure.error;
-        flushing.done = this.flush(connector, current).then(undefined, (error: unknown) => {
-          flushing.failure = { error };
-        });
+        flushing.busy = true;
+        flushing.done = this.flush(connector, current).then(
+          () => {
+            flushing.busy = false;
+          },
+          (error: unknown) => {
+            flushing.busy = false;
+            flushing.failure = { error };
+          },
+        );
         return current.next();
       };
+      // No timer decides when a run is written: a lone source transaction goes out at once, and under load the
+      // runs grow by themselves while the previous Kafka transaction is written (group commit). A run is written
+      // when the source has nothing more ready (its next batch did not arrive within one turn of the event
+      // loop) and no transaction is in flight, or when it is full.
       let next = settle(iterator.next());
       for (;;) {
-        const waited =
-          run.batches === 0 ? await next : await withTimeout(next, run.startedAt + maxDelayMs - Date.now());
-        if (waited === TIMEOUT) {
-          run = await startFlush(run);
+        let waited: Next<CaptureBatch> | typeof READY;
+        if (flushing.busy) waited = await Promise.race([next, flushing.done.then((): typeof READY => READY)]);
+        else if (run.batches === 0) waited = await next;
+        else waited = await Promise.race([next, nextTurn()]);
+        if (waited === READY) {
+          if (flushing.failure !== null) throw flushing.failure.error;
+          if (!flushing.busy && run.batches > 0) run = await startFlush(run);
           continue;
         }
         if (!waited.ok) throw waited.error;
         if (waited.result.done) break;
         next = settle(iterator.next());
         run.add(waited.result.value, Date.now());
-        if (
-          run.events >= maxEvents ||
-          run.bytes >= MAX_REQUEST_BYTES * 4 ||
-          Date.now() - run.startedAt >= maxDelayMs
-        ) {
-          run = await startFlush(run);
-        }
+        if (run.events >= maxEvents || run.bytes >= MAX_REQUEST_BYTES * 4) run = await startFlush(run);
       }
       if (run.batches > 0) await startFlush(run);
       await flushing.done;
@@ -375,10 +388,12 @@ export class ChangePublisher {
       }
       // kafkajs forwards `metadata` to TxnOffsetCommit although its typings omit the field.
       const partitionOffset = { partition: 0, offset, metadata };
-      await transaction.sendOffsets({
-        consumerGroupId: this.groupId,
-        topics: [{ topic: this.topics.changelog, partitions: [partitionOffset] }],
-      });
+      await retryConcurrentTransactions(() =>
+        transaction.sendOffsets({
+          consumerGroupId: this.groupId,
+          topics: [{ topic: this.topics.changelog, partitions: [partitionOffset] }],
+        }),
+      );
       await transaction.commit();
     } catch (error) {
       const mapped = kafkaError(error, `cannot publish ${run.events} events of ${this.options.connector}`, {
@@ -437,15 +452,7 @@ function settle<T>(promise: Promise<IteratorResult<T>>): Promise<Next<T>> {
   );
 }
 
-async function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T | typeof TIMEOUT> {
-  if (ms <= 0) return TIMEOUT;
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<typeof TIMEOUT>((resolve) => {
-    timer = setTimeout(() => resolve(TIMEOUT), ms);
-  });
-  try {
-    return await Promise.race([promise, timeout]);
-  } finally {
-    clearTimeout(timer);
-  }
+/** Resolves after one turn of the event loop: what is already on its way (buffered messages, their microtasks) comes first. */
+function nextTurn(): Promise<typeof READY> {
+  return new Promise((resolve) => setImmediate(resolve, READY));
 }

@@ -5,7 +5,8 @@
  * larger than the configured maximum (kafka.oversizedEvents: sideTopic). Per deployment: the compacted schema
  * topic. Topics are created by the service only (the broker has auto-creation off).
  */
-import kafkajs, { type Admin, type Kafka } from 'kafkajs';
+import type { Admin, Kafka } from 'kafkajs';
+import kafkajs from './kafkajs.ts';
 import { kafkaError } from './client.ts';
 import { CdcError } from '../../common/errors.ts';
 import { silentLogger, type Logger } from '../../common/logger.ts';

@@ -65,6 +65,12 @@ export function buildSink(replica: ReplicaConfig, logger: Logger): Sink {
 /** How long a stop waits for the target transaction in flight before cutting it off (a fifth of the default shutdown timeout). */
 const TARGET_STOP_GRACE_MS = 4_000;
 
+/**
+ * How long an event read from a mirror (`replicas[].via`) waits for its schema to be mirrored too: MirrorMaker 2
+ * copies each topic on its own, a few seconds apart at worst on a healthy mirror.
+ */
+const MIRRORED_SCHEMA_GRACE_MS = 60_000;
+
 export class ApplyTask {
   readonly name: string;
   readonly #replica: ReplicaConfig;
@@ -105,6 +111,8 @@ export class ApplyTask {
       topics: [changelog.changelog],
       prefix: changelog.prefix,
       sessionTimeoutMs: kafka.sessionTimeoutMs,
+      // A mirror copies the schema topic apart from the changelog: an event may come before its schema.
+      schemaGraceMs: replica.via !== undefined ? MIRRORED_SCHEMA_GRACE_MS : 0,
       clientId: `${kafka.clientId}.apply.${replica.name}`,
       logger: taskLogger,
       // A record no event can be decoded from goes to the dead-letter topic like an event that cannot be

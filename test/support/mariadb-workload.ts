@@ -105,7 +105,7 @@ export async function runMariadbWorkload(
       }
     }
     try {
-      if (statements.length > 0) await db.query(`START TRANSACTION; ${statements.join(';\n')}; COMMIT`);
+      if (statements.length > 0) await commitRetryingDeadlocks(db, statements);
       committed++;
       if (truncate) {
         await db.query(`TRUNCATE events`);
@@ -121,4 +121,27 @@ export async function runMariadbWorkload(
     if (options.pauseMs !== undefined && options.pauseMs > 0) await delay(options.pauseMs);
   }
   return committed;
+}
+
+/** ER_LOCK_DEADLOCK: the server picked this transaction as the victim (of row or metadata locks). */
+const DEADLOCK = 1213;
+
+/**
+ * Runs the statements as one transaction, again when the server chose it as a deadlock victim, as an application
+ * does (pgbench's --max-tries): the DDL the tests run meanwhile and the snapshot's locks can make one. Each
+ * attempt starts with a ROLLBACK on the pooled connection it gets: whatever a failed attempt left open there is
+ * discarded, not committed by the next START TRANSACTION, so each transaction commits once, whole.
+ */
+async function commitRetryingDeadlocks(
+  db: MariadbTestDatabase,
+  statements: readonly string[],
+): Promise<void> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      await db.query(`ROLLBACK; START TRANSACTION; ${statements.join(';\n')}; COMMIT`);
+      return;
+    } catch (error) {
+      if ((error as { errno?: unknown }).errno !== DEADLOCK || attempt >= 10) throw error;
+    }
+  }
 }

@@ -8,7 +8,13 @@ export function configRoutes(config: PipelineConfig) {
   const register: FastifyPluginCallback = (app: FastifyInstance, _options, done) => {
     app.get(
       '/config',
-      { schema: { response: { 200: { type: 'object', additionalProperties: true } } } },
+      {
+        schema: {
+          summary: 'The running configuration, secrets removed',
+          tags: ['pipeline'],
+          response: { 200: { type: 'object', additionalProperties: true } },
+        },
+      },
       () => shown,
     );
     done();

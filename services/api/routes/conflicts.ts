@@ -80,6 +80,8 @@ export function conflictRoutes(conflicts: ConflictLister) {
       '/conflicts',
       {
         schema: {
+          summary: "A page of the conflicts the pipeline's replicas recorded, oldest first per target",
+          tags: ['conflicts'],
           querystring: listQuery,
           response: { 200: page, 400: errorResponse, 404: errorResponse, 503: errorResponse },
         },

@@ -99,7 +99,14 @@ export function dlqRoutes(control: DeadLetterControl) {
   const register: FastifyPluginCallback = (app: FastifyInstance, _options, done) => {
     app.get<{ Querystring: ListQuery }>(
       '/dlq',
-      { schema: { querystring: listQuery, response: { 200: page, 400: errorResponse, 404: errorResponse } } },
+      {
+        schema: {
+          summary: "A page of a replica's dead letters, oldest first",
+          tags: ['dead letters'],
+          querystring: listQuery,
+          response: { 200: page, 400: errorResponse, 404: errorResponse },
+        },
+      },
       async (request) => {
         const { replica, table, from, limit } = request.query;
         return control.list({
@@ -113,7 +120,13 @@ export function dlqRoutes(control: DeadLetterControl) {
 
     app.post<{ Body: { replica?: string } | undefined }>(
       '/dlq/replay',
-      { schema: { response: { 202: progress, 400: errorResponse, 404: errorResponse, 409: errorResponse } } },
+      {
+        schema: {
+          summary: "Apply a replica's dead letters again, in order, each once",
+          tags: ['dead letters'],
+          response: { 202: progress, 400: errorResponse, 404: errorResponse, 409: errorResponse },
+        },
+      },
       async (request, reply) => {
         const replica = replicaOf(request.body);
         const started = await control.replay(replica);
@@ -129,6 +142,8 @@ export function dlqRoutes(control: DeadLetterControl) {
       '/dlq/replay',
       {
         schema: {
+          summary: "The progress of a replica's dead-letter replay",
+          tags: ['dead letters'],
           querystring: replicaQuery,
           response: { 200: progress, 400: errorResponse, 404: errorResponse },
         },

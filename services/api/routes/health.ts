@@ -17,13 +17,26 @@ export function healthRoutes(status: StatusProvider) {
   const register: FastifyPluginCallback = (app: FastifyInstance, _options, done) => {
     app.get(
       '/health',
-      { schema: { response: { 200: { type: 'object', properties: { status: { type: 'string' } } } } } },
+      {
+        schema: {
+          summary: 'Liveness: 200 while the process is alive',
+          tags: ['health'],
+          response: { 200: { type: 'object', properties: { status: { type: 'string' } } } },
+        },
+      },
       () => ({ status: 'ok' }),
     );
 
     app.get(
       '/ready',
-      { schema: { response: { 200: readyResponse, 503: readyResponse } } },
+      {
+        schema: {
+          summary:
+            'Readiness: 200 when every connector and apply worker of this process runs, else 503 with the reasons',
+          tags: ['health'],
+          response: { 200: readyResponse, 503: readyResponse },
+        },
+      },
       (_request, reply) => {
         const reasons = notReadyReasons(status);
         return reply.status(reasons.length === 0 ? 200 : 503).send({ ready: reasons.length === 0, reasons });

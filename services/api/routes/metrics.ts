@@ -10,7 +10,12 @@ import type { StatusProvider } from '../status-types.ts';
 
 export function metricsRoutes(status: StatusProvider, metrics: CdcMetrics) {
   const register: FastifyPluginCallback = (app: FastifyInstance, _options, done) => {
-    app.get('/metrics', async (_request, reply) => {
+    const schema = {
+      summary: 'Prometheus metrics',
+      tags: ['health'],
+      produces: ['text/plain'],
+    };
+    app.get('/metrics', { schema }, async (_request, reply) => {
       refreshLagGauges(status, metrics);
       const text = await metrics.render();
       return reply.type(metrics.contentType).send(text);

@@ -21,7 +21,13 @@ export function pauseRoutes(status: StatusProvider) {
       for (const action of ['pause', 'resume'] as const) {
         app.post<{ Params: { name: string } }>(
           `${path}/:name/${action}`,
-          { schema: { response: { 200: schema, 404: errorResponse, 501: errorResponse } } },
+          {
+            schema: {
+              summary: `${action === 'pause' ? 'Pause' : 'Resume'} a ${kind === 'connector' ? 'connector (by source name)' : 'apply worker (by replica name)'}`,
+              tags: ['pipeline'],
+              response: { 200: schema, 404: errorResponse, 501: errorResponse },
+            },
+          },
           async (request) => {
             const { name } = request.params;
             if (status.setPaused === undefined) {

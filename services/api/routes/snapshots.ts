@@ -29,7 +29,14 @@ export function snapshotRoutes(status: StatusProvider) {
   const register: FastifyPluginCallback = (app: FastifyInstance, _options, done) => {
     app.post<{ Body: SnapshotRequest }>(
       '/snapshots',
-      { schema: { body: snapshotRequest, response: { 202: snapshotAccepted, 404: errorResponse } } },
+      {
+        schema: {
+          summary: "Snapshot a source's tables again, alongside streaming",
+          tags: ['pipeline'],
+          body: snapshotRequest,
+          response: { 202: snapshotAccepted, 404: errorResponse },
+        },
+      },
       async (request, reply) => {
         const { source } = request.body;
         const tables = request.body.tables ?? [];

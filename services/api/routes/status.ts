@@ -9,6 +9,8 @@ export function statusRoutes(status: StatusProvider) {
       '/status',
       {
         schema: {
+          summary: 'Every connector and apply worker of this process: state, positions, lag, errors',
+          tags: ['pipeline'],
           response: {
             200: {
               type: 'object',

@@ -106,6 +106,8 @@ export function verifyRoutes(status: StatusProvider) {
       '/verify',
       {
         schema: {
+          summary: "Compare a replica's rows with its source's",
+          tags: ['pipeline'],
           body: verifyRequest,
           response: { 200: verifyReport, 400: errorResponse, 404: errorResponse, 501: errorResponse },
         },

@@ -95,7 +95,8 @@ export class GeneratedSource implements SourceConnector {
           this.statePadding > 0 ? { ordinal: end, padding: 'x'.repeat(this.statePadding) } : { ordinal: end },
       };
       n = end;
-      // Give timers (the time-based flush) a turn, as a real source waiting on its socket would.
+      // Give the event loop a turn, as a real source waiting on its socket would: the publisher writes what it
+      // gathered when the source has nothing ready.
       if (tx % 50 === 0) await new Promise((resolve) => setImmediate(resolve));
     }
   }

@@ -2,7 +2,8 @@
 import { after, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { ChangePublisher } from '../../../services/kafka/publisher.ts';
-import { formatCommit, formatPosition } from '../../../schemas/positions/position.ts';
+import type { CaptureBatch, ResumePoint } from '../../../connectors/connector.ts';
+import { formatCommit, formatPosition, type CommitPosition } from '../../../schemas/positions/position.ts';
 import { stack, uniqueName } from '../../support/stack.ts';
 import { GeneratedSource, commitOf, ordinalOf } from './generator.ts';
 import { readBack } from './read-back.ts';
@@ -76,6 +77,24 @@ describe('ChangePublisher', () => {
     );
   });
 
+  test('source transactions that come one at a time, each once the previous was acknowledged, each go out in a Kafka transaction of their own, empty ones too', async () => {
+    const connector = uniqueName('gen');
+    const source = new OneAtATime(connector, 120, 1);
+    const lone = publisher(connector);
+    await lone.run(source, new AbortController().signal);
+
+    // Every other transaction is empty (a heartbeat): its Kafka transaction holds only the stored position,
+    // begun right after the previous one committed, which Kafka may refuse for a moment (CONCURRENT_TRANSACTIONS).
+    assert.equal(lone.status().transactions, 120);
+    assert.equal(lone.status().eventsPublished, 60);
+    assert.equal(source.acknowledged.length, 120);
+    const events = await readBack(prefix, lone.topics.changelog);
+    assert.deepStrictEqual(
+      events.map((consumed) => ordinalOf(consumed.event.source.position, 1)),
+      Array.from({ length: 60 }, (_, n) => 2 * n),
+    );
+  });
+
   test('a connector state too large for Kafka offset metadata fails with a message that says so', async () => {
     const connector = uniqueName('gen');
     const huge = new GeneratedSource(connector, 10, 5, 5000);
@@ -88,3 +107,29 @@ describe('ChangePublisher', () => {
     assert.match(failing.status().lastError ?? '', /too large/);
   });
 });
+
+/**
+ * A source whose next transaction comes only once the previous one was acknowledged, as with a writer of one
+ * transaction at a time: nothing is ever waiting behind a transaction, so each goes out on its own. Odd
+ * transactions carry no events (heartbeats, or transactions of tables not captured).
+ */
+class OneAtATime extends GeneratedSource {
+  #acknowledged: () => void = () => undefined;
+
+  override async *stream(_resume: ResumePoint, signal: AbortSignal): AsyncIterable<CaptureBatch> {
+    for (let n = 0; n < this.total && !signal.aborted; n++) {
+      // A stop (or a failed publish, which ends the stream) also ends the wait, as a real source's socket would.
+      const acknowledged = new Promise<void>((resolve) => {
+        this.#acknowledged = resolve;
+        signal.addEventListener('abort', () => resolve(), { once: true });
+      });
+      yield { events: n % 2 === 0 ? [this.event(n)] : [], commit: commitOf(n) };
+      await acknowledged;
+    }
+  }
+
+  override acknowledge(commit: CommitPosition): Promise<void> {
+    this.#acknowledged();
+    return super.acknowledge(commit);
+  }
+}

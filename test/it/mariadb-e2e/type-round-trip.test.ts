@@ -127,16 +127,23 @@ test('every MariaDB type survives MariaDB → PostgreSQL → MariaDB, or differs
       `SET SESSION sql_mode = ''; INSERT INTO typed (id, \`${row.column}\`) VALUES (${row.id}, ${row.value}); SET SESSION sql_mode = DEFAULT`,
     );
   }
-  // The last change: once it is back in MariaDB, everything before it passed both hops.
+  // The last change. Its arrival alone does not show that everything before it passed both hops: the way back
+  // snapshots the rows PostgreSQL already held while it streams, and a streamed row may land before a
+  // snapshot chunk. So the wait is for every row, then for the values to settle (the update of row 2).
   await maria.query(`INSERT INTO typed (id, vc) VALUES (7, 'last')`);
 
   const expected = (await sourceRows(maria, 'typed')).filter((row) => Number(row.id) < 100);
+  const expectedIds = expected.map((row) => row.id).join(',');
   let seen: TextRow[] = [];
   await waitFor(
-    'the second MariaDB database to hold the last row',
+    'the second MariaDB database to hold every row of the first',
     async () => {
       seen = await sourceRows(back, 'typed').catch(() => []);
-      return seen.some((row) => row.id === '7');
+      const ids = seen.filter((row) => Number(row.id) < 100).map((row) => row.id);
+      return (
+        ids.join(',') === expectedIds &&
+        seen.find((row) => row.id === '2')?.uu === expected.find((row) => row.id === '2')?.uu
+      );
     },
     { timeoutMs: 180_000, intervalMs: 250 },
   );

@@ -1,0 +1,40 @@
+/**
+ * PostgreSQL side by side: the bench's pre-written rows captured by us and by Debezium Server in each of its
+ * configurations, every reader from its own replication slot made before the rows were written.
+ */
+import type { Logger } from '../../common/logger.ts';
+import type { BenchEnv } from '../env.ts';
+import {
+  BENCH_PUBLICATION,
+  capturePostgres,
+  createPostgresBenchTable,
+  writePostgresRows,
+} from '../postgres-bench.ts';
+import { postgresSettings } from './debezium-settings.ts';
+import { PeerKafka, type PeerComparison } from './peer-runs.ts';
+
+export async function peerPostgres(env: BenchEnv, rows: number, logger: Logger): Promise<PeerComparison> {
+  const source = await env.createPgDatabase('peer_src');
+  const prefix = `peer-${source.name.slice(-6)}`;
+  const peer = await PeerKafka.open(env.brokers, prefix, logger);
+  try {
+    await createPostgresBenchTable(source);
+    const slot = (reader: string) => `${source.name}_${reader}`;
+    const runs = await peer.prepareRuns({
+      topics: (topicPrefix) => ({ rows: `${topicPrefix}.public.bench_rows`, others: [] }),
+      settings: (index) =>
+        postgresSettings(source.url, slot(`dbz${index}`), BENCH_PUBLICATION, 'public.bench_rows'),
+    });
+    // Every slot exists before the rows are written, so every reader has all of them to catch up with.
+    for (const name of [slot('ours'), ...runs.map((_run, index) => slot(`dbz${index}`))])
+      await source.query(`SELECT pg_create_logical_replication_slot($1, 'pgoutput')`, [name]);
+    await writePostgresRows(source, rows);
+
+    const ours = await capturePostgres(env, source, slot('ours'), prefix, rows, logger);
+    const theirs = await peer.measureRuns('PostgreSQL', rows);
+    return { source: 'PostgreSQL', ours, theirs };
+  } finally {
+    await peer.close();
+    await source.drop(); // drops the slots too
+  }
+}
