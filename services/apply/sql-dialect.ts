@@ -103,6 +103,11 @@ export interface SqlDialect<C extends TargetConnection> {
   readonly ddlCommitsImplicitly: boolean;
   readonly syntax: StatementSyntax;
   readonly positions: PositionStatements;
+  /**
+   * The one namespace every table goes into (PostgreSQL `targetSchema`, MariaDB target database), if any: it
+   * scopes the applied-position row (position-rows.ts).
+   */
+  readonly positionScope?: string | undefined;
   readonly shapes: TableShapes<C>;
   /** Conflict detection on this target (row versions, tombstones); absent where the target cannot say a row's version. */
   readonly conflicts?: ConflictDialect<C>;

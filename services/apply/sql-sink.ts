@@ -36,6 +36,7 @@ import type { OriginMarkWriter } from './origin-marks.ts';
 
 import { CheckedWrites } from './checked-writes.ts';
 import { SAVEPOINT, sql, type Item, type Progress } from './sink-progress.ts';
+import { positionRow, positionRows } from './position-rows.ts';
 
 export class SqlSink<C extends TargetConnection> implements Sink {
   private readonly dialect: SqlDialect<C>;
@@ -346,7 +347,7 @@ export class SqlSink<C extends TargetConnection> implements Sink {
     if (handled) {
       await connection.run(
         this.dialect.positions.write(
-          progress.stream,
+          positionRow(progress.stream, this.dialect.positionScope),
           formatPosition(handled.source.position),
           handled.source.commitTimeMicros,
         ),
@@ -380,9 +381,12 @@ export class SqlSink<C extends TargetConnection> implements Sink {
   }
 
   private async readPosition(connection: C, stream: string, locked: boolean): Promise<EventPosition | null> {
-    const result = await connection.run(this.dialect.positions.read(stream, locked));
-    const text = result.rows[0]?.position;
-    return typeof text === 'string' ? parsePosition(text) : null;
+    for (const row of positionRows(stream, this.dialect.positionScope)) {
+      const result = await connection.run(this.dialect.positions.read(row, locked));
+      const text = result.rows[0]?.position;
+      if (typeof text === 'string') return parsePosition(text);
+    }
+    return null;
   }
 
   private async connect(): Promise<C> {

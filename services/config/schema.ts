@@ -86,6 +86,15 @@ export function defaultPublicationName(sourceName: string): string {
 }
 
 /**
+ * The replication origin a PostgreSQL replica marks its writes with. Origins are cluster-wide and active in
+ * one session at a time, so two replicas of one source on one server (two databases, two target schemas) each
+ * need their own: named after the source and the replica, as a topology names a link's `cdc_<from>__<to>`.
+ */
+export function defaultOriginName(sourceName: string, replicaName: string): string {
+  return `cdc_${sourceName}__${replicaName}`;
+}
+
+/**
  * A binlog replica server id derived from the source name: stable across restarts, and far from the small
  * ids servers usually have (1, 2, 100...), so two pipelines with different source names rarely clash.
  */
@@ -205,7 +214,7 @@ const replicaFields = z.strictObject({
   }),
   originName: z.string().min(1).optional().meta({
     description:
-      'PostgreSQL replication origin marking the writes. Default `cdc_<source>`; a topology names one per link.',
+      'PostgreSQL replication origin marking the writes. Default `cdc_<source>__<replica>`; a topology names one per link.',
   }),
   originsByNode: z.record(z.string(), z.string().min(1)).optional().meta({
     description:

@@ -26,6 +26,7 @@ import { asCdcError } from '../../common/errors.ts';
 import type { KafkaConfig } from '../config/schema.ts';
 import { createKafka } from '../kafka/client.ts';
 import { connectorTopics } from '../kafka/topics.ts';
+import { positionRows } from '../apply/position-rows.ts';
 
 export interface PublishedPoint {
   /** Last event published to the changelog. */
@@ -60,8 +61,15 @@ export async function readPublished(kafka: KafkaConfig, source: string): Promise
 
 const TEXT = { getTypeParser: () => (value: string) => value } as unknown as pg.CustomTypesConfig;
 
-/** The source position the replica committed last for `stream`, or null before its first transaction. */
-export async function readApplied(replicaUrl: string, stream: string): Promise<EventPosition | null> {
+/**
+ * The source position the replica committed last for `stream`, or null before its first transaction;
+ * `targetSchema` is the replica's, which scopes the row (apply/position-rows.ts).
+ */
+export async function readApplied(
+  replicaUrl: string,
+  stream: string,
+  targetSchema: string | undefined,
+): Promise<EventPosition | null> {
   const client = new pg.Client({ connectionString: replicaUrl, types: TEXT });
   try {
     await client.connect();
@@ -69,12 +77,15 @@ export async function readApplied(replicaUrl: string, stream: string): Promise<E
       `SELECT to_regclass('cdc_apply.applied_position')::text AS table`,
     );
     if (exists.rows[0]?.table === null) return null;
-    const result = await client.query<{ position: string }>(
-      'SELECT position FROM cdc_apply.applied_position WHERE stream = $1',
-      [stream],
-    );
-    const text = result.rows[0]?.position;
-    return text === undefined ? null : parsePosition(text);
+    for (const row of positionRows(stream, targetSchema)) {
+      const result = await client.query<{ position: string }>(
+        'SELECT position FROM cdc_apply.applied_position WHERE stream = $1',
+        [row],
+      );
+      const text = result.rows[0]?.position;
+      if (text !== undefined) return parsePosition(text);
+    }
+    return null;
   } catch (error) {
     throw asCdcError(error, 'TARGET_UNREACHABLE', `cannot read the applied position of ${stream}`);
   } finally {

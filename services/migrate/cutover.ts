@@ -130,7 +130,13 @@ async function waitForFence(
   for (;;) {
     const published = await readPublished(plan.config.kafka, plan.source.name);
     const captured = commitCovers(published.commit, final);
-    const applied = captured ? await readApplied(plan.replica.url, plan.source.name) : null;
+    const applied = captured
+      ? await readApplied(
+          plan.replica.url,
+          plan.source.name,
+          plan.replica.kind === 'postgres' ? plan.replica.targetSchema : undefined,
+        )
+      : null;
     if (captured && appliedReaches(applied, published.position)) return;
     const waiting = captured
       ? `apply at ${describePosition(applied)}, last published ${describePosition(published.position)}`

@@ -4,8 +4,8 @@
  * configuration section: every name is derived, so `start`, `cutover` and `reverse` agree without storing it.
  */
 import { CdcError } from '../../common/errors.ts';
-import { originName } from '../apply/postgres/postgres-sink.ts';
 import {
+  defaultOriginName,
   defaultPublicationName,
   defaultSlotName,
   pipelineConfigSchema,
@@ -93,7 +93,7 @@ export function migrationPlan(config: PipelineConfig, replicaName?: string): Mig
     source,
     replica,
     schemas,
-    forwardOrigin: originName(source.name),
+    forwardOrigin: replica.originName ?? defaultOriginName(source.name, replica.name),
     reverse: {
       sourceName: reverseSource,
       replicaName: `${source.name}-back`,

@@ -12,7 +12,12 @@ import type { ApplyWorkerStatus } from '../api/status-types.ts';
 import type { CdcError } from '../../common/errors.ts';
 import { silentLogger, type Logger } from '../../common/logger.ts';
 import { ShutdownSteps } from '../../common/shutdown-steps.ts';
-import { defaultServerId, type KafkaConfig, type ReplicaConfig } from '../config/schema.ts';
+import {
+  defaultOriginName,
+  defaultServerId,
+  type KafkaConfig,
+  type ReplicaConfig,
+} from '../config/schema.ts';
 import { BacklogSampler } from '../kafka/backlog.ts';
 import { ChangeConsumer, type UndecodableRecord } from '../kafka/consumer.ts';
 import { DeadLetterPublisher } from '../kafka/dead-letter.ts';
@@ -34,7 +39,7 @@ export function buildSink(replica: ReplicaConfig, logger: Logger): Sink {
       return new PostgresSink({
         url: replica.url,
         replicationOrigin: replica.origin,
-        ...(replica.originName !== undefined ? { originName: replica.originName } : {}),
+        originName: replica.originName ?? defaultOriginName(replica.source, replica.name),
         ...(replica.originsByNode !== undefined ? { originsByNode: replica.originsByNode } : {}),
         ...(replica.targetSchema !== undefined ? { targetSchema: replica.targetSchema } : {}),
         // `auto` left undecided (outside a topology, or its target not checked at start-up) marks natively.

@@ -11,7 +11,7 @@ import type { PipelineConfig } from '../../services/config/schema.ts';
 import { connectorTopics, type ConnectorTopics } from '../../services/kafka/topics.ts';
 import { deleteKafkaState } from './changelog.ts';
 import { forgetMariadbAppliedPosition } from './mariadb.ts';
-import { adminQuery } from './pg.ts';
+import { dropOriginsOf } from './pg.ts';
 import { stack, uniqueName } from './stack.ts';
 
 export interface TestPipelineOptions {
@@ -108,11 +108,7 @@ export async function createTestPipeline(options: TestPipelineOptions): Promise<
     async cleanup() {
       await rm(configPath, { force: true });
       if (options.replica.kind === 'postgres') {
-        // Replication origins are cluster-wide: the replica's goes with the test, not with its database.
-        await adminQuery(
-          'SELECT pg_replication_origin_drop($1) WHERE pg_replication_origin_oid($1) IS NOT NULL',
-          [`cdc_${sourceName}`],
-        );
+        await dropOriginsOf(sourceName);
       } else {
         await forgetMariadbAppliedPosition(sourceName);
       }

@@ -101,11 +101,18 @@ export async function waitForMariadb(timeoutMs = 180_000): Promise<void> {
   });
 }
 
-/** Removes what a MariaDB replica's apply worker keeps outside the replicated database (its applied position). */
+/**
+ * Removes what a MariaDB replica's apply worker keeps outside the replicated database: the stream's applied
+ * positions, bare and scoped to any target database (apply/position-rows.ts).
+ */
 export async function forgetMariadbAppliedPosition(stream: string): Promise<void> {
   const tables = await mariadbAdminQuery(
     `SELECT 1 AS present FROM information_schema.TABLES WHERE TABLE_SCHEMA = 'cdc_apply' AND TABLE_NAME = 'applied_position'`,
   );
   if (tables.length === 0) return;
-  await mariadbAdminQuery('DELETE FROM `cdc_apply`.`applied_position` WHERE stream = ?', [stream]);
+  const scoped = `${stream.replace(/[\\%_]/g, '\\$&')}@%`;
+  await mariadbAdminQuery('DELETE FROM `cdc_apply`.`applied_position` WHERE stream = ? OR stream LIKE ?', [
+    stream,
+    scoped,
+  ]);
 }

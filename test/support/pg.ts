@@ -61,6 +61,17 @@ export async function adminQuery(sql: string, params: readonly unknown[] = []): 
   }
 }
 
+/**
+ * Drops the replication origins of a source's replicas (`cdc_<source>`, `cdc_<source>__<replica>`): origins
+ * are cluster-wide, so they go with the test, not with its databases.
+ */
+export async function dropOriginsOf(sourceName: string): Promise<void> {
+  await adminQuery(
+    `SELECT pg_replication_origin_drop(roname) FROM pg_replication_origin WHERE roname = $1 OR starts_with(roname, $1 || '__')`,
+    [`cdc_${sourceName}`],
+  );
+}
+
 /** All rows of `table` ordered by every column, each row as text values; `null` when the table is missing. */
 export async function tableContent(
   db: TestDatabase,

@@ -7,7 +7,7 @@
 import { auditCount, auditTrail, installAudit } from './audit.ts';
 import { createMariadbDatabase, forgetMariadbAppliedPosition, mariadbAdminQuery } from './mariadb.ts';
 import { mariadbTrail, TRAIL, TRAIL_TABLE, triggers } from './mariadb-scenario.ts';
-import { adminQuery, createDatabase, tableContent, type TestDatabase } from './pg.ts';
+import { adminQuery, createDatabase, dropOriginsOf, tableContent, type TestDatabase } from './pg.ts';
 import { waitFor } from './wait.ts';
 
 export type ReplicaKind = 'postgres' | 'mariadb';
@@ -133,11 +133,7 @@ export async function postgresReplica(
         [db.name],
       ),
     async forget(sourceName) {
-      // Replication origins are cluster-wide: the replica's goes with the test, not with its database.
-      await adminQuery(
-        'SELECT pg_replication_origin_drop($1) WHERE pg_replication_origin_oid($1) IS NOT NULL',
-        [`cdc_${sourceName}`],
-      );
+      await dropOriginsOf(sourceName);
     },
     drop: () => db.drop(),
   };

@@ -16,7 +16,7 @@ import type { PipelineConfig } from '../../services/config/schema.ts';
 import { connectorTopics, type ConnectorTopics } from '../../services/kafka/topics.ts';
 import { auditCount, auditTrail, installAudit } from './audit.ts';
 import { deleteKafkaState, positionProblems, readChangelog } from './changelog.ts';
-import { adminQuery, createDatabase, type TestDatabase } from './pg.ts';
+import { createDatabase, dropOriginsOf, type TestDatabase } from './pg.ts';
 import {
   mariadbReplica,
   postgresReplica,
@@ -182,9 +182,7 @@ export async function dropPipelineState(
   sourceName: string,
   replicaName: string,
 ): Promise<void> {
-  await adminQuery('SELECT pg_replication_origin_drop($1) WHERE pg_replication_origin_oid($1) IS NOT NULL', [
-    `cdc_${sourceName}`,
-  ]);
+  await dropOriginsOf(sourceName);
   await dropKafkaState(name, sourceName, replicaName);
 }
 

@@ -73,6 +73,7 @@ export class MysqlDialect implements SqlDialect<MysqlConnection> {
   readonly ddlCommitsImplicitly = true;
   readonly syntax = syntax;
   readonly positions = positions;
+  readonly positionScope: string | undefined;
   readonly shapes: TableShapes;
   private readonly options: MysqlDialectOptions;
   private readonly logger: Logger;
@@ -80,6 +81,7 @@ export class MysqlDialect implements SqlDialect<MysqlConnection> {
   constructor(options: MysqlDialectOptions, logger: Logger) {
     this.options = options;
     this.name = `${options.flavor}-sink`;
+    this.positionScope = options.targetDatabase;
     this.logger = logger.child({ component: this.name });
     this.shapes = new TableShapes(
       (table) => ({ database: options.targetDatabase ?? table.schema, table: table.table }),

@@ -101,6 +101,7 @@ export class PostgresDialect implements SqlDialect<PostgresConnection> {
   readonly ddlCommitsImplicitly = false;
   readonly syntax = syntax;
   readonly positions = positions;
+  readonly positionScope: string | undefined;
   readonly conflicts = postgresConflicts(syntax);
   readonly shapes: SinkTableShapes<PostgresConnection>;
   private readonly options: PostgresDialectOptions;
@@ -108,6 +109,7 @@ export class PostgresDialect implements SqlDialect<PostgresConnection> {
 
   constructor(options: PostgresDialectOptions, logger: Logger) {
     this.options = options;
+    this.positionScope = options.targetSchema;
     this.logger = logger.child({ component: this.name });
     const shapes = new TableShapes(
       (table) => ({ schema: options.targetSchema ?? table.schema, table: table.table }),

@@ -6,6 +6,7 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { column, pgTable, transaction } from '../../unit/apply/events.ts';
 import { applyBatches, createTargetDatabase, mariadbConnection, type TargetDatabase } from './harness.ts';
+import { positionRow } from '../../../services/apply/position-rows.ts';
 
 let db: TargetDatabase;
 
@@ -65,9 +66,44 @@ void describe('MariaDB apply', () => {
       { id: '4', at: '2024-01-01 00:00:00.000000', amount: '3.000000000000000000000000000000' },
     ]);
     const [position] = await db.rows('SELECT position FROM `cdc_apply`.`applied_position` WHERE stream = ?', [
-      stream,
+      positionRow(stream, db.name),
     ]);
     assert.equal(position?.position, 'pg:0/32#0', 'the position moves past dead-lettered events');
+  });
+
+  void test('a position stored under the bare stream name before positions were scoped by database is adopted, not replayed', async () => {
+    const stream = `${db.name}_legacy`;
+    const table = pgTable('public', 'legacy', [column('id', 'bigint', { kind: 'int64' }, false)], ['id']);
+    const changes = [10n, 20n, 30n].map((lsn) => transaction(lsn, [{ op: 'c', table, after: { id: lsn } }]));
+    // A first run creates the position table; its row is then rewritten as an older version stored it.
+    assert.equal((await applyBatches(stream, [changes[0]!], { targetDatabase: db.name })).error, null);
+    const sql = await mariadbConnection();
+    try {
+      await sql.query('DELETE FROM `cdc_apply`.`applied_position` WHERE stream = ?', [
+        positionRow(stream, db.name),
+      ]);
+      await sql.query(
+        'INSERT INTO `cdc_apply`.`applied_position` (stream, position, commit_time_micros, applied_at) VALUES (?, ?, 0, NOW(6))',
+        [stream, 'pg:0/14#0'],
+      );
+    } finally {
+      await sql.end();
+    }
+    const run = await applyBatches(stream, [changes.flat()], { targetDatabase: db.name });
+    assert.equal(run.error, null);
+    assert.equal(run.deadLetters.letters.length, 0, 'a replayed insert would collide with its own row');
+    assert.deepEqual(await db.rows(`SELECT id FROM \`${db.name}\`.\`legacy\` ORDER BY id`), [
+      { id: '10' },
+      { id: '30' },
+    ]);
+    const positions = await db.rows(
+      'SELECT stream, position FROM `cdc_apply`.`applied_position` WHERE stream IN (?, ?) ORDER BY stream',
+      [stream, positionRow(stream, db.name)],
+    );
+    assert.deepEqual(positions, [
+      { stream, position: 'pg:0/14#0' },
+      { stream: positionRow(stream, db.name), position: 'pg:0/1E#0' },
+    ]);
   });
 
   void test('schema evolution: columns added, dropped and retyped between batches and inside one; untranslatable changes dead-lettered', async () => {

@@ -9,11 +9,12 @@ import { after, describe, test } from 'node:test';
 import { createLogger } from '../../../common/logger.ts';
 import { parseConfig } from '../../../services/config/load.ts';
 import { startPipeline, type RunningPipeline } from '../../../services/pipeline/pipeline.ts';
-import { adminQuery, createDatabase as createPgDatabase } from '../../support/pg.ts';
+import { forgetMariadbAppliedPosition } from '../../support/mariadb.ts';
+import { createDatabase as createPgDatabase, dropOriginsOf } from '../../support/pg.ts';
 import { stack, uniqueName } from '../../support/stack.ts';
 import { waitFor } from '../../support/wait.ts';
 import { createDatabase as createMariadbDatabase } from '../mysql/harness.ts';
-import { asText, createTargetDatabase, mariadbConnection } from './harness.ts';
+import { asText, createTargetDatabase } from './harness.ts';
 
 const cleanups: (() => Promise<void>)[] = [];
 after(async () => {
@@ -54,12 +55,7 @@ void describe('cross-dialect replicas through Kafka', () => {
     const replica = await createPgDatabase('x_dst');
     cleanups.push(() => replica.drop());
     const sourceName = uniqueName('maria').replaceAll('_', '-');
-    cleanups.push(async () => {
-      await adminQuery(
-        'SELECT pg_replication_origin_drop($1) WHERE pg_replication_origin_oid($1) IS NOT NULL',
-        [`cdc_${sourceName}`],
-      );
-    });
+    cleanups.push(() => dropOriginsOf(sourceName));
     await source.sql.query(`CREATE TABLE items (
       id bigint unsigned PRIMARY KEY, name varchar(40) NOT NULL, price decimal(12,2), at datetime(6), doc json, flag tinyint(1))`);
     await source.sql.query(
@@ -145,9 +141,7 @@ void describe('cross-dialect replicas through Kafka', () => {
       ],
     });
     cleanups.push(async () => {
-      const connection = await mariadbConnection();
-      await connection.query('DELETE FROM `cdc_apply`.`applied_position` WHERE stream = ?', [sourceName]);
-      await connection.end();
+      await forgetMariadbAppliedPosition(sourceName);
     });
     const sourceRows = async () => {
       const result = await source.query(

@@ -9,6 +9,7 @@ import type { ColumnSchema, TableSchema } from '../../../schemas/events/table-sc
 import type { ChangeEvent, Row } from '../../../schemas/events/change-event.ts';
 import { column } from '../../unit/apply/events.ts';
 import { applyBatches, createTargetDatabase, mariadbConnection, type TargetDatabase } from './harness.ts';
+import { positionRow } from '../../../services/apply/position-rows.ts';
 
 let db: TargetDatabase;
 
@@ -121,7 +122,7 @@ void describe('MySQL/MariaDB events → MariaDB', () => {
       typed.columns.map((c) => (c.name === 'doc' ? 'longtext' : c.sourceType)),
     );
     const [position] = await db.rows('SELECT position FROM `cdc_apply`.`applied_position` WHERE stream = ?', [
-      stream,
+      positionRow(stream, db.name),
     ]);
     assert.equal(position?.position, 'binlog:mariadb:1:0-1-1#0');
   });

@@ -6,6 +6,7 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { column, pgTable, transaction } from '../../unit/apply/events.ts';
 import { applyBatches, createTargetDatabase, type TargetDatabase } from './harness.ts';
+import { positionRow } from '../../../services/apply/position-rows.ts';
 
 let db: TargetDatabase;
 
@@ -129,7 +130,7 @@ void describe('PostgreSQL events → MariaDB', () => {
     });
     assert.deepEqual(rows[1], { ...nulls, id: '-1' });
     const [position] = await db.rows('SELECT position FROM `cdc_apply`.`applied_position` WHERE stream = ?', [
-      stream,
+      positionRow(stream, db.name),
     ]);
     assert.match(position?.position ?? '', /^pg:0\/C8#0$/);
 

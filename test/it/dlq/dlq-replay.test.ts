@@ -12,6 +12,7 @@ import { after, test } from 'node:test';
 import { Kafka, logLevel } from 'kafkajs';
 import { createLogger } from '../../../common/logger.ts';
 import { startPipeline, type RunningPipeline } from '../../../services/pipeline/pipeline.ts';
+import { positionRow } from '../../../services/apply/position-rows.ts';
 import type { DeadLetterPage } from '../../../services/dlq/list.ts';
 import { replayPositionKey, type ReplayProgress } from '../../../services/dlq/replay.ts';
 import { replayGroup } from '../../../services/kafka/dlq-reader.ts';
@@ -94,8 +95,11 @@ function mariadbSide(db: MariadbTestDatabase): Side {
     exec: async (sql) => void (await db.query(sql)),
     rows: async (table, order) => (await db.query(`SELECT * FROM ${table} ORDER BY ${order}`)).map(line),
     position: async (key) =>
-      (await db.query('SELECT position FROM cdc_apply.applied_position WHERE stream = ?', [key]))[0]
-        ?.position ?? undefined,
+      (
+        await db.query('SELECT position FROM cdc_apply.applied_position WHERE stream = ?', [
+          positionRow(key, db.name),
+        ])
+      )[0]?.position ?? undefined,
   };
 }
 

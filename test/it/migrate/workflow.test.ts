@@ -22,6 +22,7 @@ import { startReverse } from '../../../services/migrate/reverse.ts';
 import { verifyReplica } from '../../../services/verify/verify-replica.ts';
 import { delayWait } from '../../../services/verify/waits.ts';
 import { deleteKafkaState, readChangelog, topicEnd } from '../../support/changelog.ts';
+import { forgetMariadbAppliedPosition } from '../../support/mariadb.ts';
 import { adminQuery, createDatabase as createPgDatabase } from '../../support/pg.ts';
 import { stack, uniqueName } from '../../support/stack.ts';
 import { waitFor } from '../../support/wait.ts';
@@ -84,9 +85,7 @@ void describe('MariaDB → PostgreSQL migration', () => {
         [plan.forwardOrigin],
       );
       const admin = await adminConnection();
-      await admin.query('DELETE FROM `cdc_apply`.`applied_position` WHERE stream = ?', [
-        plan.reverse.sourceName,
-      ]);
+      await forgetMariadbAppliedPosition(plan.reverse.sourceName);
       const [fenceTable] = await admin.query(
         `SELECT 1 FROM information_schema.tables WHERE table_schema = 'cdc_migrate' AND table_name = 'fence'`,
       );

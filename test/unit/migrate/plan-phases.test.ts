@@ -30,7 +30,7 @@ void describe('migration plan', () => {
   void test('derives the reverse path from the forward pair', () => {
     const plan = migrationPlan(config());
     assert.deepEqual(plan.schemas, ['shop']);
-    assert.equal(plan.forwardOrigin, 'cdc_shop');
+    assert.equal(plan.forwardOrigin, 'cdc_shop__pg');
     assert.equal(plan.reverse.slot, 'cdc_pg_back');
     const reverse = reverseConfig(plan);
     assert.equal(reverse.sources[0]?.kind, 'postgres');

@@ -7,6 +7,7 @@ import type { TableSchema } from '../../../../schemas/events/table-schema.ts';
 import type { MissingRowCount } from '../../../../services/apply/missing-rows.ts';
 import { MysqlSink } from '../../../../services/apply/mysql/mysql-sink.ts';
 import { PostgresSink, originName } from '../../../../services/apply/postgres/postgres-sink.ts';
+import { positionRow } from '../../../../services/apply/position-rows.ts';
 import type { Sink } from '../../../../services/apply/sink.ts';
 import { stack, uniqueName } from '../../../support/stack.ts';
 import { waitFor } from '../../../support/wait.ts';
@@ -102,7 +103,7 @@ export const mariadbTarget: ContractTarget = {
       rows: (table) => db.rows(`SELECT * FROM ${target(table)} ORDER BY id`),
       async position(stream) {
         const rows = await db.rows('SELECT position FROM `cdc_apply`.`applied_position` WHERE stream = ?', [
-          stream,
+          positionRow(stream, db.name),
         ]);
         return rows[0]?.position ?? null;
       },
