@@ -143,6 +143,21 @@ export const ERROR_CODES = {
     http: 502,
     doc: 'The CLI could not reach the control API, or the API refused the request; the message says which.',
   },
+  API_UNAUTHORIZED: {
+    retriable: false,
+    http: 401,
+    doc: 'The control API needs a bearer token (`api.tokens`) and the request carried none, or one it does not know.',
+  },
+  API_FORBIDDEN: {
+    retriable: false,
+    http: 403,
+    doc: "The request's token has the `read` scope and the route changes or starts work, which needs `admin`.",
+  },
+  API_BUSY: {
+    retriable: true,
+    http: 429,
+    doc: 'The API already runs as much of this kind of work as it allows (verify runs); try again when one has ended.',
+  },
   VERIFY_TABLE_INVALID: {
     retriable: false,
     http: 422,

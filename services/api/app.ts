@@ -3,13 +3,15 @@
  * `inject()`. Each feature is a plugin; one error handler answers for all of them; an onSend hook scrubs
  * every response of secrets (URL passwords, and the configuration's own passwords) as a last line of
  * defence behind the response schemas, because status fields such as `lastError` carry driver messages. The
- * route schemas also make the OpenAPI document served at `/docs` (openapi.ts).
+ * route schemas also make the OpenAPI document served at `/docs` (openapi.ts). Bearer tokens with a scope
+ * guard every route (access.ts).
  */
 import { fastify, LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import { silentLogger, type Logger } from '../../common/logger.ts';
 import { collectSecrets, redactText } from '../config/redact.ts';
 import type { PipelineConfig } from '../config/schema.ts';
 import type { CdcMetrics } from '../metrics/metrics.ts';
+import { installAccessControl, type ApiAccess } from './access.ts';
 import { installErrorHandler } from './error-handler.ts';
 import { registerOpenApi } from './openapi.ts';
 import type { DeadLetterControl } from '../dlq/dlq-control.ts';
@@ -35,6 +37,8 @@ export interface AppOptions {
   readonly dlq?: DeadLetterControl;
   /** Conflicts recorded in the targets of the pipeline's replicas (`/conflicts`). */
   readonly conflicts?: ConflictLister;
+  /** The bearer tokens that may call the API; absent or without tokens, the API is open. */
+  readonly access?: ApiAccess;
   /** Further values that must never appear in a response. */
   readonly secrets?: readonly string[];
 }
@@ -51,6 +55,8 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   const secrets = [...(options.secrets ?? []), ...(options.config ? collectSecrets(options.config) : [])];
 
   installErrorHandler(app);
+  // Before any route, so that every one of them (the OpenAPI document's too) is behind it.
+  installAccessControl(app, options.access ?? options.config?.api ?? { tokens: [], openProbes: true });
   await registerOpenApi(app);
   app.addHook('onSend', async (_request, _reply, payload) =>
     typeof payload === 'string' ? redactText(payload, secrets) : payload,
@@ -61,7 +67,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   await app.register(metricsRoutes(options.status, options.metrics));
   await app.register(snapshotRoutes(options.status));
   await app.register(pauseRoutes(options.status));
-  await app.register(verifyRoutes(options.status));
+  await app.register(verifyRoutes(options.status, options.config?.api.verifyConcurrency ?? 1));
   if (options.config) await app.register(configRoutes(options.config));
   if (options.dlq) await app.register(dlqRoutes(options.dlq));
   if (options.conflicts) await app.register(conflictRoutes(options.conflicts));

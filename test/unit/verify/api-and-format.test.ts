@@ -45,6 +45,14 @@ const REPORT: VerifyReport = {
 };
 
 const apps: FastifyInstance[] = [];
+
+/** Waits for a condition of this process's own state (no clock involved: it changes within a few turns). */
+async function waitFor(condition: () => boolean): Promise<void> {
+  for (let turn = 0; !condition(); turn++) {
+    if (turn > 1_000) assert.fail('the condition never held');
+    await new Promise((resolve) => setImmediate(resolve));
+  }
+}
 after(async () => {
   await Promise.all(apps.map((app) => app.close()));
 });
@@ -87,6 +95,43 @@ void describe('POST /verify', () => {
     });
     assert.equal(response.statusCode, 400);
     assert.match(response.json<{ error: { message: string } }>().error.message, /chunkRows/);
+  });
+
+  void test('chunkRows above the limit is a 400 naming the limit', async () => {
+    const app = await appWith(() => Promise.resolve(REPORT));
+    const response = await app.inject({
+      method: 'POST',
+      url: '/verify',
+      payload: { replica: 'copy', chunkRows: 5_000_000 },
+    });
+    assert.equal(response.statusCode, 400);
+    assert.match(response.json<{ error: { message: string } }>().error.message, /chunkRows.*1000000/);
+  });
+
+  void test('one comparison more than api.verifyConcurrency is answered 429 at once, and runs once one ended', async () => {
+    const running: PromiseWithResolvers<typeof REPORT>[] = [];
+    const app = await appWith(() => {
+      const run = Promise.withResolvers<typeof REPORT>();
+      running.push(run);
+      return run.promise;
+    });
+    const request = { method: 'POST', url: '/verify', payload: { replica: 'copy' } } as const;
+    const first = app.inject(request);
+    // The second is only sent once the first reached the comparison, so it finds it running.
+    await waitFor(() => running.length === 1);
+    const second = await app.inject(request);
+    assert.equal(second.statusCode, 429);
+    assert.equal(second.json<{ error: { code: string } }>().error.code, 'API_BUSY');
+    assert.match(
+      second.json<{ error: { message: string } }>().error.message,
+      /1 verify run is already running/,
+    );
+    running[0]?.resolve(REPORT);
+    assert.equal((await first).statusCode, 200);
+    const third = app.inject(request);
+    await waitFor(() => running.length === 2);
+    running[1]?.resolve(REPORT);
+    assert.equal((await third).statusCode, 200);
   });
 
   void test('a process without database access answers 501', async () => {
