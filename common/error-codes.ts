@@ -113,6 +113,11 @@ export const ERROR_CODES = {
     http: 503,
     doc: 'The target database could not be reached; retried with backoff.',
   },
+  TARGET_PRIVILEGE: {
+    retriable: false,
+    http: 500,
+    doc: "The replica's user lacks a privilege the apply worker needs (creating its tables or `cdc_apply`, marking origins); the worker stops, applying nothing and dead-lettering nothing, and the message names the privilege and the GRANT that gives it (`cdc grants` prints them all).",
+  },
   NOT_FOUND: {
     retriable: false,
     http: 404,

@@ -37,6 +37,7 @@ import type { OriginMarkWriter } from './origin-marks.ts';
 import { CheckedWrites } from './checked-writes.ts';
 import { SAVEPOINT, sql, type Item, type Progress } from './sink-progress.ts';
 import { positionRow, positionRows } from './position-rows.ts';
+import { stopsApplying } from './target-errors.ts';
 
 export class SqlSink<C extends TargetConnection> implements Sink {
   private readonly dialect: SqlDialect<C>;
@@ -270,7 +271,7 @@ export class SqlSink<C extends TargetConnection> implements Sink {
         await connection.run(sql(`RELEASE SAVEPOINT ${SAVEPOINT}`));
       } catch (error) {
         const failure = this.classifyEvent(error, item.event);
-        if (failure.retriable || failure.code === 'APPLY_STALE_WORKER') throw failure;
+        if (failure.retriable || stopsApplying(failure)) throw failure;
         failed++;
         await onEventFailure({ ...item, error: failure });
         await this.begin(connection, progress);

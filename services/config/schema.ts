@@ -181,7 +181,7 @@ const binlogSource = z
     };
   });
 
-function databaseOf(url: string): string | null {
+export function databaseOf(url: string): string | null {
   try {
     const name = decodeURIComponent(new URL(url).pathname.replace(/^\//, ''));
     return name === '' ? null : name;

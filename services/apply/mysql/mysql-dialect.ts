@@ -78,8 +78,12 @@ export class MysqlDialect implements SqlDialect<MysqlConnection> {
   private readonly options: MysqlDialectOptions;
   private readonly logger: Logger;
 
+  /** The account the URL connects as, named in the GRANT of a privilege error the server does not name it in. */
+  private readonly user: string | null;
+
   constructor(options: MysqlDialectOptions, logger: Logger) {
     this.options = options;
+    this.user = URL.canParse(options.url) ? decodeURIComponent(new URL(options.url).username) || null : null;
     this.name = `${options.flavor}-sink`;
     this.positionScope = options.targetDatabase;
     this.logger = logger.child({ component: this.name });
@@ -100,7 +104,7 @@ export class MysqlDialect implements SqlDialect<MysqlConnection> {
   async afterBegin(): Promise<void> {}
 
   classify(error: unknown, message: string, fields: ErrorFields, connectionBroken: boolean): CdcError {
-    return targetError(error, message, fields, judgeMysqlError(error, connectionBroken));
+    return targetError(error, message, fields, judgeMysqlError(error, connectionBroken, this.user));
   }
 
   /** MariaDB's messages name the column and value already. */

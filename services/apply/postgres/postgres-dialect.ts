@@ -106,9 +106,12 @@ export class PostgresDialect implements SqlDialect<PostgresConnection> {
   readonly shapes: SinkTableShapes<PostgresConnection>;
   private readonly options: PostgresDialectOptions;
   private readonly logger: Logger;
+  /** The role the URL connects as, named in the GRANT of a privilege error. */
+  private readonly user: string | null;
 
   constructor(options: PostgresDialectOptions, logger: Logger) {
     this.options = options;
+    this.user = URL.canParse(options.url) ? decodeURIComponent(new URL(options.url).username) || null : null;
     this.positionScope = options.targetSchema;
     this.logger = logger.child({ component: this.name });
     const shapes = new TableShapes(
@@ -199,7 +202,7 @@ export class PostgresDialect implements SqlDialect<PostgresConnection> {
   }
 
   classify(error: unknown, message: string, fields: ErrorFields, connectionBroken: boolean): CdcError {
-    return targetError(error, message, fields, judgePostgresError(error, connectionBroken));
+    return targetError(error, message, fields, judgePostgresError(error, connectionBroken, this.user));
   }
 
   /**
