@@ -75,6 +75,10 @@ function grantFor(error: unknown, user: string | null): string | null {
   const command = /^(\w+) command denied .* for table `([^`]+)`\.`([^`]+)`/.exec(message);
   if (command !== null) return `GRANT ${command[1]} ON \`${command[2]}\`.* TO ${account}`;
   const needed = /you need \(at least one of\) the (.+?) privilege\(s\)/.exec(message)?.[1];
-  if (needed !== undefined) return `GRANT ${needed.split(',')[0]?.trim()} ON *.* TO ${account}`;
+  if (needed !== undefined) {
+    // The server lists SUPER first where a narrower privilege also does: the narrower one is the least.
+    const choices = needed.split(',').map((name) => name.trim());
+    return `GRANT ${choices.find((name) => name !== 'SUPER') ?? choices[0]} ON *.* TO ${account}`;
+  }
   return null;
 }

@@ -146,7 +146,7 @@ void describe('a missing privilege on the target names the GRANT', () => {
       ],
       [
         1227,
-        'Access denied; you need (at least one of) the BINLOG REPLAY privilege(s) for this operation',
+        'Access denied; you need (at least one of) the SUPER, BINLOG REPLAY privilege(s) for this operation',
         "GRANT BINLOG REPLAY ON *.* TO 'applier'@'%'",
       ],
     ];
