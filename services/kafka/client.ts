@@ -12,9 +12,9 @@ import { registerCompressionCodecs } from './compression.ts';
 import { CdcError, type ErrorFields } from '../../common/errors.ts';
 import { silentLogger, type Logger } from '../../common/logger.ts';
 import { kafkaErrorLineLevel } from './log-levels.ts';
+import { kafkajsSecurity, type KafkaCluster } from './security.ts';
 
-export interface KafkaClientConfig {
-  readonly brokers: readonly string[];
+export interface KafkaClientConfig extends KafkaCluster {
   readonly clientId: string;
   readonly logger?: Logger;
   /** kafkajs's retry settings for this client (default kafkajs's: 300 ms first wait, doubling, 5 retries). */
@@ -99,6 +99,7 @@ export function createKafka(config: KafkaClientConfig): Kafka {
   const kafka = new kafkajs.Kafka({
     brokers: [...config.brokers],
     clientId: config.clientId,
+    ...kafkajsSecurity(config),
     ...(config.retry !== undefined ? { retry: config.retry } : {}),
     socketFactory: trackingSocketFactory(open, config.clientId),
     logLevel: logLevel.INFO,

@@ -26,6 +26,7 @@ import { asCdcError } from '../../common/errors.ts';
 import type { KafkaConfig } from '../config/schema.ts';
 import { createKafka } from '../kafka/client.ts';
 import { connectorTopics } from '../kafka/topics.ts';
+import { clusterOf } from '../kafka/security.ts';
 
 export interface PublishedPoint {
   /** Last event published to the changelog. */
@@ -37,7 +38,7 @@ export interface PublishedPoint {
 export async function readPublished(kafka: KafkaConfig, source: string): Promise<PublishedPoint> {
   const topic = connectorTopics(kafka.topicPrefix, source).changelog;
   const groupId = `${kafka.topicPrefix}.capture.${source}`;
-  const admin = createKafka({ brokers: kafka.brokers, clientId: `${kafka.clientId}.migrate` }).admin();
+  const admin = createKafka({ ...clusterOf(kafka), clientId: `${kafka.clientId}.migrate` }).admin();
   try {
     await admin.connect();
     const offsets = await admin.fetchOffsets({ groupId, topics: [topic] });

@@ -16,6 +16,7 @@ import { defaultServerId, type KafkaConfig, type ReplicaConfig } from '../config
 import { BacklogSampler } from '../kafka/backlog.ts';
 import { ChangeConsumer, type UndecodableRecord } from '../kafka/consumer.ts';
 import { DeadLetterPublisher } from '../kafka/dead-letter.ts';
+import { clusterOf } from '../kafka/security.ts';
 import { SerialSink } from '../dlq/serial-sink.ts';
 import { changelogSource } from './changelog-source.ts';
 import { conflictSettings } from './conflict-settings.ts';
@@ -94,7 +95,7 @@ export class ApplyTask {
     this.#replica = replica;
     const taskLogger = logger.child({ replica: replica.name, source: replica.source });
     this.#deadLetters = new DeadLetterPublisher({
-      brokers: kafka.brokers,
+      ...clusterOf(kafka),
       prefix: kafka.topicPrefix,
       connector: replica.source,
       replica: replica.name,
@@ -106,7 +107,7 @@ export class ApplyTask {
     const changelog = changelogSource(replica, kafka);
     const groupId = `${kafka.topicPrefix}.apply.${replica.name}`;
     const consumer = new ChangeConsumer({
-      brokers: changelog.brokers,
+      ...clusterOf(changelog),
       groupId,
       topics: [changelog.changelog],
       prefix: changelog.prefix,
@@ -128,7 +129,7 @@ export class ApplyTask {
     });
     // Sampled apart from the worker, so a paused or restarting worker's backlog is known too.
     this.#backlog = new BacklogSampler({
-      brokers: changelog.brokers,
+      ...clusterOf(changelog),
       groupId,
       topic: changelog.changelog,
       clientId: `${kafka.clientId}.backlog.${replica.name}`,

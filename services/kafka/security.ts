@@ -1,0 +1,77 @@
+/**
+ * Where a cluster is and how to reach it safely: its bootstrap brokers with the TLS and SASL settings of
+ * `kafka.tls` and `kafka.sasl`. Every client the service makes is given a whole `KafkaCluster` (`clusterOf`),
+ * so no producer, consumer or admin can reach a secured cluster with brokers alone. The PEM files are read
+ * each time a client is made, so a restarted part picks up rotated certificates.
+ */
+import { readFileSync } from 'node:fs';
+import type { ConnectionOptions } from 'node:tls';
+import type { SASLOptions } from 'kafkajs';
+import { CdcError } from '../../common/errors.ts';
+
+export interface KafkaTls {
+  readonly enabled: boolean;
+  readonly caFile?: string | undefined;
+  readonly certFile?: string | undefined;
+  readonly keyFile?: string | undefined;
+  readonly checkServerName: boolean;
+  readonly servername?: string | undefined;
+}
+
+export interface KafkaSasl {
+  readonly mechanism: 'plain' | 'scram-sha-256' | 'scram-sha-512';
+  readonly username: string;
+  readonly password: string;
+}
+
+export interface KafkaCluster {
+  readonly brokers: readonly string[];
+  readonly tls?: KafkaTls | undefined;
+  readonly sasl?: KafkaSasl | undefined;
+}
+
+/** The cluster part of anything that carries one (a `kafka` configuration, a client's options). */
+export function clusterOf(from: KafkaCluster): KafkaCluster {
+  return { brokers: from.brokers, tls: from.tls, sasl: from.sasl };
+}
+
+/** kafkajs's `ssl` and `sasl` settings for a cluster; neither when it takes plain connections. */
+export function kafkajsSecurity(cluster: KafkaCluster): {
+  ssl?: ConnectionOptions;
+  sasl?: SASLOptions;
+} {
+  const tls = cluster.tls?.enabled === true ? cluster.tls : undefined;
+  const sasl = cluster.sasl;
+  return {
+    ...(tls !== undefined ? { ssl: tlsOptions(tls) } : {}),
+    ...(sasl !== undefined
+      ? { sasl: { mechanism: sasl.mechanism, username: sasl.username, password: sasl.password } }
+      : {}),
+  };
+}
+
+function tlsOptions(tls: KafkaTls): ConnectionOptions {
+  return {
+    rejectUnauthorized: true,
+    ...(tls.caFile !== undefined ? { ca: pem(tls.caFile, 'caFile') } : {}),
+    ...(tls.certFile !== undefined ? { cert: pem(tls.certFile, 'certFile') } : {}),
+    ...(tls.keyFile !== undefined ? { key: pem(tls.keyFile, 'keyFile') } : {}),
+    ...(tls.servername !== undefined ? { servername: tls.servername } : {}),
+    // The chain is still verified against the authorities; only the name in the certificate is not compared.
+    ...(tls.checkServerName ? {} : { checkServerIdentity: () => undefined }),
+  };
+}
+
+function pem(path: string, field: string): string {
+  try {
+    return readFileSync(path, 'utf8');
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code ?? 'unreadable';
+    throw new CdcError(
+      'CONFIG_INVALID',
+      `kafka.tls.${field}: cannot read ${path} (${code})`,
+      { field: `kafka.tls.${field}`, file: path },
+      { cause: error },
+    );
+  }
+}
