@@ -5,9 +5,11 @@
  * each time a client is made, so a restarted part picks up rotated certificates.
  */
 import { readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import type { ConnectionOptions } from 'node:tls';
-import type { SASLOptions } from 'kafkajs';
+import type { AuthenticationProviderArgs, Authenticator, Mechanism, SASLOptions } from 'kafkajs';
 import { CdcError } from '../../common/errors.ts';
+import { markSaslFailure } from './security-errors.ts';
 
 export interface KafkaTls {
   readonly enabled: boolean;
@@ -38,15 +40,49 @@ export function clusterOf(from: KafkaCluster): KafkaCluster {
 /** kafkajs's `ssl` and `sasl` settings for a cluster; neither when it takes plain connections. */
 export function kafkajsSecurity(cluster: KafkaCluster): {
   ssl?: ConnectionOptions;
-  sasl?: SASLOptions;
+  sasl?: Mechanism;
 } {
   const tls = cluster.tls?.enabled === true ? cluster.tls : undefined;
   const sasl = cluster.sasl;
   return {
     ...(tls !== undefined ? { ssl: tlsOptions(tls) } : {}),
-    ...(sasl !== undefined
-      ? { sasl: { mechanism: sasl.mechanism, username: sasl.username, password: sasl.password } }
-      : {}),
+    ...(sasl !== undefined ? { sasl: saslMechanism(sasl) } : {}),
+  };
+}
+
+/** kafkajs's own authenticator of each mechanism, by the file it lives in. */
+const BUILT_IN_PROVIDERS: Record<KafkaSasl['mechanism'], string> = {
+  plain: 'plain',
+  'scram-sha-256': 'scram256',
+  'scram-sha-512': 'scram512',
+};
+type Provider = (args: AuthenticationProviderArgs) => Authenticator;
+
+/**
+ * kafkajs's authenticator for the mechanism, whose failure names the broker and the user (kafkajs's names
+ * neither): the same exchange with the broker, only the error says more.
+ */
+function saslMechanism(sasl: KafkaSasl): Mechanism {
+  const file = `kafkajs/src/broker/saslAuthenticator/${BUILT_IN_PROVIDERS[sasl.mechanism]}.js`;
+  const builtIn = (createRequire(import.meta.url)(file) as (options: SASLOptions) => Provider)({
+    mechanism: sasl.mechanism,
+    username: sasl.username,
+    password: sasl.password,
+  });
+  return {
+    mechanism: sasl.mechanism,
+    authenticationProvider: (args) => {
+      const authenticator = builtIn(args);
+      return {
+        authenticate: async () => {
+          try {
+            await authenticator.authenticate();
+          } catch (error) {
+            throw markSaslFailure(error, `${args.host}:${args.port}`, sasl.username, sasl.mechanism);
+          }
+        },
+      };
+    },
   };
 }
 
