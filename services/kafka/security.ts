@@ -1,8 +1,8 @@
 /**
  * Where a cluster is and how to reach it safely: its bootstrap brokers with the TLS and SASL settings of
- * `kafka.tls` and `kafka.sasl`. Every client the service makes is given a whole `KafkaCluster` (`clusterOf`),
- * so no producer, consumer or admin can reach a secured cluster with brokers alone. The PEM files are read
- * each time a client is made, so a restarted part picks up rotated certificates.
+ * `kafka.tls` and `kafka.sasl`. Every client the service makes is given a whole `KafkaCluster` (`clusterOf`);
+ * one given brokers alone cannot reach the secured broker of test/it/kafka/secure-*.test.ts, so those tests
+ * fail. The PEM files are read when a client is made (at start-up for most).
  */
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
