@@ -32,20 +32,10 @@ SECURE_RUN="$CDC_STACK_RUN/kafka-secure"
 TLS_DIR="$SECURE_DATA/tls"
 CREDENTIALS="$SECURE_DATA/credentials"
 
-# The kafka_* functions of services.sh read these; pointed at this broker.
-# shellcheck disable=SC2034 # read by the sourced functions
-{
-  CDC_KAFKA_PORT=$CDC_KAFKA_SECURE_INTERNAL_PORT
-  CDC_KAFKA_CONTROLLER_PORT=$CDC_KAFKA_SECURE_CONTROLLER_PORT
-  KAFKA_DATA="$SECURE_DATA/log"
-  KAFKA_PROPERTIES="$SECURE_RUN/kafka.properties"
-  KAFKA_PROPERTIES_EXTRA="$SECURE_RUN/secure.properties"
-  KAFKA_PID="$SECURE_RUN/kafka.pid"
-  KAFKA_LOG="$SECURE_RUN/kafka.log"
-  KAFKA_OUT="$SECURE_RUN/kafka.out"
-  # A test broker holding a few small topics.
-  KAFKA_HEAP_OPTS="${CDC_KAFKA_SECURE_HEAP_OPTS:--Xms128m -Xmx384m}"
-}
+kafka_use_instance kafka-secure "$CDC_KAFKA_SECURE_INTERNAL_PORT" "$CDC_KAFKA_SECURE_CONTROLLER_PORT" \
+  "$SECURE_DATA/log" "${CDC_KAFKA_SECURE_HEAP_OPTS:--Xms128m -Xmx384m}"
+# shellcheck disable=SC2034 # read by kafka_render_properties
+KAFKA_PROPERTIES_EXTRA="$SECURE_RUN/secure.properties"
 
 say() { printf '[kafka-secure] %s\n' "$*"; }
 

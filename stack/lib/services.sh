@@ -318,6 +318,22 @@ KAFKA_OUT="$CDC_STACK_RUN/kafka.out" # the JVM's own stdout/stderr
 KAFKA_HEAP_OPTS="${CDC_KAFKA_HEAP_OPTS:--Xms256m -Xmx1g}"
 KAFKA_FORMAT_ARGS=()
 
+# Points the kafka_* functions at another single-node cluster started on
+# demand (stack/kafka2.sh, stack/kafka-secure.sh): its ports, its log folder
+# $4, and its pid file and logs in stack/.run/$1/.
+kafka_use_instance() {
+  local name=$1
+  CDC_KAFKA_PORT=$2
+  CDC_KAFKA_CONTROLLER_PORT=$3
+  KAFKA_DATA=$4
+  KAFKA_PROPERTIES="$CDC_STACK_RUN/$name/kafka.properties"
+  KAFKA_PID="$CDC_STACK_RUN/$name/kafka.pid"
+  KAFKA_LOG="$CDC_STACK_RUN/$name/kafka.log"
+  KAFKA_OUT="$CDC_STACK_RUN/$name/kafka.out"
+  # A test cluster holding a few small topics.
+  KAFKA_HEAP_OPTS=$5
+}
+
 kafka_java() {
   local libs
   libs=$(kafka_libs_dir)
