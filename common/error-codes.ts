@@ -78,6 +78,16 @@ export const ERROR_CODES = {
     http: 503,
     doc: 'The Kafka cluster could not be reached or refused a request; retried.',
   },
+  KAFKA_TLS_FAILED: {
+    retriable: false,
+    http: 500,
+    doc: 'A TLS connection to a broker failed: its certificate is not trusted (kafka.tls.caFile), names another host (kafka.tls.servername), or the broker refused this client (kafka.tls.certFile). The message names the broker and the cause.',
+  },
+  KAFKA_AUTH_FAILED: {
+    retriable: false,
+    http: 500,
+    doc: 'A broker refused the SASL credentials of kafka.sasl (user, password or mechanism). The message names the broker, the user and the mechanism, never the password.',
+  },
   KAFKA_FENCED: {
     retriable: false,
     http: 409,

@@ -10,6 +10,7 @@ import { compileTopology } from './topology-compile.ts';
 import { ORIGIN_MARKINGS, topologySchema } from './topology.ts';
 import { conflictsSchema } from './conflicts.ts';
 import { apiSchema } from './api.ts';
+import { kafkaSaslSchema, kafkaTlsSchema } from './kafka-security.ts';
 
 const NAME_PATTERN = /^[a-z0-9_-]+$/;
 /** `schema.table`, where either part may be `*` or end with `*` (a prefix match). */
@@ -281,6 +282,14 @@ const kafka = z.strictObject({
     .min(1, { error: 'must list at least one broker' })
     .meta({ description: 'Bootstrap brokers, `host:port`.' }),
   clientId: z.string().min(1).default('cdc').meta({ description: 'Kafka client id.' }),
+  tls: kafkaTlsSchema.optional().meta({
+    description:
+      'TLS to the brokers (SSL or SASL_SSL listeners): certificate authorities, a client certificate, the server-name check. Every client of the service uses it, `replicas[].via` included.',
+  }),
+  sasl: kafkaSaslSchema.optional().meta({
+    description:
+      'SASL authentication (SASL_SSL with `tls`, SASL_PLAINTEXT without). Every client of the service uses it, `replicas[].via` included.',
+  }),
   topicPrefix: z
     .string()
     .regex(TOPIC_PREFIX_PATTERN, {
