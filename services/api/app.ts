@@ -6,6 +6,7 @@
  * route schemas also make the OpenAPI document served at `/docs` (openapi.ts). Bearer tokens with a scope
  * guard every route (access.ts).
  */
+import { readFileSync } from 'node:fs';
 import { fastify, LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import { silentLogger, type Logger } from '../../common/logger.ts';
 import { collectSecrets, redactText } from '../config/redact.ts';
@@ -46,7 +47,12 @@ export interface AppOptions {
 export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   // Typed as fastify's logger interface so the instance keeps fastify's default logger type parameter.
   const loggerInstance: FastifyBaseLogger = (options.logger ?? silentLogger).child({ component: 'api' });
+  const tls = options.config?.api.tls;
   const app = fastify({
+    // Files were checked at validation; read here, at start-up, so a replaced certificate needs a restart.
+    ...(tls === undefined
+      ? {}
+      : { https: { cert: readFileSync(tls.certFile), key: readFileSync(tls.keyFile) } }),
     loggerInstance,
     // Scrapes and probes every few seconds would drown the log.
     logController: new LogController({ disableRequestLogging: true }),

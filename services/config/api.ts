@@ -6,6 +6,7 @@
  * address: anything else would hand the control of the pipeline to whoever reaches the port.
  */
 import { z } from 'zod';
+import { pemProblem } from './kafka-security.ts';
 
 export const API_SCOPES = ['read', 'admin'] as const;
 export type ApiScope = (typeof API_SCOPES)[number];
@@ -48,6 +49,18 @@ export const apiSchema = z
       description:
         '`/health` and `/ready` answer without a token, for load balancers and orchestrators that cannot send one.',
     }),
+    tls: z
+      .strictObject({
+        certFile: z.string().min(1).meta({
+          description: 'PEM file of the certificate the API presents (with its chain).',
+        }),
+        keyFile: z.string().min(1).meta({ description: 'PEM file of its private key (not encrypted).' }),
+      })
+      .optional()
+      .meta({
+        description:
+          'Serve the API over HTTPS. The CLI trusts an authority of your own through `NODE_EXTRA_CA_CERTS`.',
+      }),
     verifyConcurrency: z
       .int({ error: 'must be a whole number from 1 to 16' })
       .min(1, { error: 'must be a whole number from 1 to 16' })
@@ -59,6 +72,11 @@ export const apiSchema = z
       }),
   })
   .superRefine((api, ctx) => {
+    for (const field of ['certFile', 'keyFile'] as const) {
+      const path = api.tls?.[field];
+      const problem = path === undefined ? null : pemProblem(path);
+      if (problem !== null) ctx.addIssue({ code: 'custom', path: ['tls', field], message: problem });
+    }
     if (api.tokens.length === 0 && !isLoopback(api.host)) {
       ctx.addIssue({
         code: 'custom',

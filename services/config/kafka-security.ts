@@ -9,7 +9,7 @@ import { z } from 'zod';
 const PEM_BLOCK = /-----BEGIN [A-Z0-9 ]+-----/;
 
 /** Why `path` cannot serve as a PEM file, or null when it can. */
-function pemProblem(path: string): string | null {
+export function pemProblem(path: string): string | null {
   let text: string;
   try {
     text = readFileSync(path, 'utf8');

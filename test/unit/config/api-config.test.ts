@@ -74,6 +74,16 @@ void describe('api configuration', () => {
     assert.equal(config.api.tokens[0]?.token, TOKEN);
   });
 
+  void test('api.tls names a certificate or key file that is missing', () => {
+    assert.deepEqual(
+      configProblems(withApi({ tls: { certFile: '/nonexistent/api.pem', keyFile: '/nonexistent/api.key' } })),
+      [
+        'api.tls.certFile: /nonexistent/api.pem does not exist',
+        'api.tls.keyFile: /nonexistent/api.key does not exist',
+      ],
+    );
+  });
+
   void test('isLoopback', () => {
     assert.deepEqual(
       ['127.0.0.1', '::1', 'LOCALHOST', '0.0.0.0', '128.0.0.1', '127.0.0', '::'].map(isLoopback),
