@@ -38,8 +38,11 @@ const ROUTES: readonly Route[] = [
   { method: 'GET', url: '/dlq/replay?replica=pg-replica', scope: 'read' },
   { method: 'GET', url: '/conflicts', scope: 'read' },
   { method: 'GET', url: '/docs/json', scope: 'read' },
+  { method: 'GET', url: '/jobs', scope: 'read' },
+  { method: 'GET', url: '/jobs/nope', scope: 'read' },
   { method: 'POST', url: '/snapshots', scope: 'admin', body: { source: 'pg-main' } },
   { method: 'POST', url: '/verify', scope: 'admin', body: { replica: 'pg-replica' } },
+  { method: 'POST', url: '/jobs/verify', scope: 'admin', body: { replica: 'pg-replica' } },
   { method: 'POST', url: '/connectors/pg-main/pause', scope: 'admin' },
   { method: 'POST', url: '/connectors/pg-main/resume', scope: 'admin' },
   { method: 'POST', url: '/workers/pg-replica/pause', scope: 'admin' },
@@ -128,7 +131,9 @@ void describe('control API access', async () => {
     const listed = new Set(ROUTES.map((r) => `${r.method} ${r.url.split('?')[0] ?? ''}`));
     for (const [path, methods] of Object.entries(documented)) {
       for (const method of Object.keys(methods)) {
-        const concrete = path.replace('{name}', path.startsWith('/connectors') ? 'pg-main' : 'pg-replica');
+        const concrete = path
+          .replace('{name}', path.startsWith('/connectors') ? 'pg-main' : 'pg-replica')
+          .replace('{id}', 'nope');
         assert.ok(listed.has(`${method.toUpperCase()} ${concrete}`), `${method} ${path} has no row here`);
       }
     }

@@ -2,6 +2,7 @@ import { after, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { FastifyInstance } from 'fastify';
 import { buildApp } from '../../../services/api/app.ts';
+import { CdcError } from '../../../common/errors.ts';
 import type { StatusProvider } from '../../../services/api/status-types.ts';
 import { formatVerifyReport } from '../../../services/cli/verify-format.ts';
 import { createMetrics } from '../../../services/metrics/metrics.ts';
@@ -132,6 +133,58 @@ void describe('POST /verify', () => {
     await waitFor(() => running.length === 2);
     running[1]?.resolve(REPORT);
     assert.equal((await third).statusCode, 200);
+  });
+
+  void test('POST /jobs/verify answers 202 with a job at once; GET /jobs/:id shows its progress, then its report', async () => {
+    const run = Promise.withResolvers<typeof REPORT>();
+    let report: ((progress: { done: number; total: number }) => void) | undefined;
+    const app = await appWith((_request, options) => {
+      report = options?.onProgress;
+      return run.promise;
+    });
+    const started = await app.inject({ method: 'POST', url: '/jobs/verify', payload: { replica: 'copy' } });
+    assert.equal(started.statusCode, 202);
+    const job = started.json<{ id: string; state: string; kind: string }>();
+    assert.equal(job.state, 'running');
+    assert.equal(job.kind, 'verify');
+    const view = async () =>
+      (await app.inject({ method: 'GET', url: `/jobs/${job.id}` })).json<Record<string, unknown>>();
+    await waitFor(() => report !== undefined);
+    report?.({ done: 1, total: 3 });
+    assert.deepEqual((await view()).progress, { done: 1, total: 3 });
+    const busy = await app.inject({ method: 'POST', url: '/verify', payload: { replica: 'copy' } });
+    assert.equal(busy.statusCode, 429, 'a job counts against api.verifyConcurrency');
+    run.resolve(REPORT);
+    let ended: Record<string, unknown> = {};
+    for (let turn = 0; turn < 1_000 && ended.state !== 'done'; turn++) {
+      ended = await view();
+      await new Promise((resolve) => setImmediate(resolve));
+    }
+    assert.equal(ended.state, 'done');
+    assert.deepEqual(ended.result, REPORT);
+    assert.equal(ended.error, null);
+    const listed = (await app.inject({ method: 'GET', url: '/jobs' })).json<{ jobs: { id: string }[] }>();
+    assert.deepEqual(
+      listed.jobs.map((j) => j.id),
+      [job.id],
+    );
+  });
+
+  void test('a job whose comparison fails ends failed with the code and message; an unknown job is 404', async () => {
+    const app = await appWith(() => Promise.reject(new CdcError('NOT_FOUND', 'no replica named "copy"')));
+    const job = (
+      await app.inject({ method: 'POST', url: '/jobs/verify', payload: { replica: 'copy' } })
+    ).json<{
+      id: string;
+    }>();
+    let ended: Record<string, unknown> = {};
+    for (let turn = 0; turn < 1_000 && ended.state !== 'failed'; turn++) {
+      ended = (await app.inject({ method: 'GET', url: `/jobs/${job.id}` })).json();
+      await new Promise((resolve) => setImmediate(resolve));
+    }
+    assert.deepEqual(ended.error, { code: 'NOT_FOUND', message: 'no replica named "copy"' });
+    const unknown = await app.inject({ method: 'GET', url: '/jobs/0000' });
+    assert.equal(unknown.statusCode, 404);
   });
 
   void test('a process without database access answers 501', async () => {
