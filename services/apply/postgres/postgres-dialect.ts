@@ -207,14 +207,21 @@ export class PostgresDialect implements SqlDialect<PostgresConnection> {
 
   /**
    * PostgreSQL names a value it cannot take (`date/time field value out of range: "0000-00-00"`) but not the
-   * column: the columns of the event's row holding exactly that text are named, so the dead letter says which.
+   * column: the columns of the event's row holding exactly that text (or a NUL byte, for `0x00`) are named,
+   * so the dead letter says which.
    */
   failureNote(error: unknown, event: ChangeEvent): string {
     if (!(error instanceof Error)) return '';
-    const quoted = /: "(.*)"$/s.exec(error.message)?.[1];
-    if (quoted === undefined) return '';
     const row = event.after ?? event.before ?? {};
-    const columns = Object.keys(row).filter((name) => row[name] === quoted);
+    // A text holding a NUL byte, which PostgreSQL's text types cannot store (other sources' can).
+    const holds: ((value: unknown) => boolean) | null =
+      /invalid byte sequence for encoding "UTF8": 0x00/.test(error.message)
+        ? (value) => typeof value === 'string' && value.includes('\0')
+        : null;
+    const quoted = /: "(.*)"$/s.exec(error.message)?.[1];
+    const matches = holds ?? (quoted === undefined ? null : (value: unknown) => value === quoted);
+    if (matches === null) return '';
+    const columns = Object.keys(row).filter((name) => matches(row[name]));
     return columns.length === 0 ? '' : ` (column ${columns.join(', ')})`;
   }
 
