@@ -83,6 +83,11 @@ export const ERROR_CODES = {
     http: 500,
     doc: 'A TLS connection to a broker failed: its certificate is not trusted (kafka.tls.caFile), names another host (kafka.tls.servername), or the broker refused this client (kafka.tls.certFile). The message names the broker and the cause.',
   },
+  KAFKA_NOT_AUTHORIZED: {
+    retriable: false,
+    http: 500,
+    doc: "The Kafka cluster's authorizer refused the principal access to a topic, consumer group or transactional id: an ACL is missing. `cdc grants --kafka <principal>` prints those the pipeline needs.",
+  },
   KAFKA_AUTH_FAILED: {
     retriable: false,
     http: 500,

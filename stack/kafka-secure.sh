@@ -43,11 +43,17 @@ say() { printf '[kafka-secure] %s\n' "$*"; }
 # random, made once (the SCRAM credentials are written when the log folder is
 # formatted), kept beside the data.
 make_credentials() {
+  # Credentials of an older version of this script (without the limited user) go with the broker's data:
+  # its users are written into the metadata when the data folder is formatted.
+  if [[ -s "$CREDENTIALS" ]] && ! grep -q '^limited_password=' "$CREDENTIALS"; then
+    say "credentials without the limited user: removing $SECURE_DATA"
+    rm -rf "$SECURE_DATA"
+  fi
   [[ -s "$CREDENTIALS" ]] && return 0
   [[ -e "$KAFKA_DATA" ]] && die "$KAFKA_DATA exists without $CREDENTIALS: run $0 stop --wipe"
   mkdir -p "$SECURE_DATA"
-  printf 'user=cdc\npassword=%s\nstore_password=%s\n' "$(openssl rand -hex 16)" "$(openssl rand -hex 16)" \
-    >"$CREDENTIALS.tmp"
+  printf 'user=cdc\npassword=%s\nstore_password=%s\nlimited_user=limited\nlimited_password=%s\n' \
+    "$(openssl rand -hex 16)" "$(openssl rand -hex 16)" "$(openssl rand -hex 16)" >"$CREDENTIALS.tmp"
   mv "$CREDENTIALS.tmp" "$CREDENTIALS"
 }
 
@@ -68,10 +74,12 @@ start() {
     INTERNAL_PORT="$CDC_KAFKA_SECURE_INTERNAL_PORT" TLS_PORT="$CDC_KAFKA_SECURE_TLS_PORT" \
     SASL_PORT="$CDC_KAFKA_SECURE_SASL_PORT" WRONG_HOST_PORT="$CDC_KAFKA_SECURE_WRONG_HOST_PORT" \
     CONTROLLER_PORT="$CDC_KAFKA_SECURE_CONTROLLER_PORT" TLS_DIR="$TLS_DIR" \
-    STORE_PASSWORD="$(credential store_password)" USER="$user" PASSWORD="$password"
+    STORE_PASSWORD="$(credential store_password)" USER="$user" PASSWORD="$password" \
+    LIMITED_USER="$(credential limited_user)" LIMITED_PASSWORD="$(credential limited_password)"
   KAFKA_FORMAT_ARGS=(
     --add-scram "SCRAM-SHA-256=[name=$user,password=$password]"
     --add-scram "SCRAM-SHA-512=[name=$user,password=$password]"
+    --add-scram "SCRAM-SHA-512=[name=$(credential limited_user),password=$(credential limited_password)]"
   )
   kafka_start
 }

@@ -95,7 +95,8 @@ function buildProgram(): Command {
     )
     .requiredOption('-c, --config <file>', 'pipeline configuration (YAML or JSON)')
     .option('--for <name>', 'only the source or replica of this name (they may be on different servers)')
-    .action((options: { config: string; for?: string }) => grantsCommand(options));
+    .option('--kafka <principal>', 'print the Kafka ACLs of this principal (User:name) instead')
+    .action((options: { config: string; for?: string; kafka?: string }) => grantsCommand(options));
 
   program
     .command('status')

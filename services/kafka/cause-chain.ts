@@ -1,6 +1,7 @@
 /**
  * kafkajs wraps errors in its retries (`originalError`, `cause`), and Node's own socket error sits at the
- * bottom: what an error means is found by walking down, breadth first, bounded against cycles.
+ * bottom, and an aggregate error (creating topics) holds one per item: what an error means is found by
+ * walking down, breadth first, bounded against cycles.
  */
 export interface KafkaJsErrorShape {
   readonly name?: unknown;
@@ -12,6 +13,8 @@ export interface KafkaJsErrorShape {
   readonly broker?: unknown;
   readonly cause?: unknown;
   readonly originalError?: unknown;
+  /** kafkajs's aggregate errors (topic creation) hold one error per topic. */
+  readonly errors?: unknown;
 }
 
 export function* causeChain(error: unknown): Generator<KafkaJsErrorShape> {
@@ -23,6 +26,10 @@ export function* causeChain(error: unknown): Generator<KafkaJsErrorShape> {
     seen.add(current);
     const shape = current as KafkaJsErrorShape;
     yield shape;
-    queue.push(shape.cause, shape.originalError);
+    queue.push(
+      shape.cause,
+      shape.originalError,
+      ...(Array.isArray(shape.errors) ? (shape.errors as unknown[]) : []),
+    );
   }
 }

@@ -44,9 +44,26 @@ function reasonOf(message: string): string {
   return openssl?.[1] ?? text;
 }
 
-/** A KAFKA_TLS_FAILED or KAFKA_AUTH_FAILED error for `error`, or null when it is neither. */
+/** Kafka's refusals by its authorizer, and the resource each is about. */
+const NOT_AUTHORIZED: Readonly<Record<string, string>> = {
+  TOPIC_AUTHORIZATION_FAILED: 'a topic',
+  GROUP_AUTHORIZATION_FAILED: 'a consumer group',
+  TRANSACTIONAL_ID_AUTHORIZATION_FAILED: 'a transactional id',
+  CLUSTER_AUTHORIZATION_FAILED: 'the cluster',
+};
+
+/** A KAFKA_TLS_FAILED, KAFKA_AUTH_FAILED or KAFKA_NOT_AUTHORIZED error for `error`, or null when it is none. */
 export function securityError(error: unknown, message: string, fields: ErrorFields): CdcError | null {
   for (const shape of causeChain(error)) {
+    const refused = typeof shape.type === 'string' ? NOT_AUTHORIZED[shape.type] : undefined;
+    if (refused !== undefined) {
+      return new CdcError(
+        'KAFKA_NOT_AUTHORIZED',
+        `${message}: the cluster's authorizer refused access to ${refused} (${String(shape.type)}): the principal lacks an ACL; cdc grants --kafka <principal> prints those the pipeline needs`,
+        { ...fields, refused: String(shape.type) },
+        { cause: error },
+      );
+    }
     const address = typeof shape.broker === 'string' ? shape.broker : null;
     const broker = address === null ? 'a broker' : `broker ${address}`;
     if (shape.name === 'KafkaJSSASLAuthenticationError') {

@@ -29,9 +29,12 @@ export interface SecureKafka {
   readonly otherCaFile: string;
   readonly clientCertFile: string;
   readonly clientKeyFile: string;
-  /** The SASL user (SCRAM and PLAIN) and its password. */
+  /** The SASL user (SCRAM and PLAIN) and its password: a super user, needing no ACL. */
   readonly user: string;
   readonly password: string;
+  /** A SASL user (SCRAM-SHA-512 and PLAIN) that may do only what ACLs allow it. */
+  readonly limitedUser: string;
+  readonly limitedPassword: string;
   /** Stops the broker; its data stays for the next start. */
   stop(): Promise<void>;
 }
@@ -65,6 +68,8 @@ export async function startSecureKafka(): Promise<SecureKafka> {
     clientKeyFile: join(TLS_DIR, 'client.key'),
     user: credentials.get('user') ?? '',
     password: credentials.get('password') ?? '',
+    limitedUser: credentials.get('limited_user') ?? '',
+    limitedPassword: credentials.get('limited_password') ?? '',
     stop: () => script('stop'),
   };
 }

@@ -6,6 +6,7 @@
 import { Writable } from 'node:stream';
 import { pino } from 'pino';
 import { parseConfig } from '../../../services/config/load.ts';
+import type { PipelineConfig } from '../../../services/config/schema.ts';
 import { startPipeline, type RunningPipeline } from '../../../services/pipeline/pipeline.ts';
 import { createDatabase, type TestDatabase } from '../../support/pg.ts';
 import { uniqueName } from '../../support/stack.ts';
@@ -23,11 +24,13 @@ export interface SecuredPipeline {
 
 /**
  * Starts source → Kafka → replica with `kafka` (brokers, tls, sasl; `${NAME}` references read from `env`) on
- * fresh databases holding TABLE. The topic prefix is new, so nothing of another run is read.
+ * fresh databases holding TABLE. The topic prefix is new, so nothing of another run is read. `beforeStart`
+ * sees the configuration first (to grant ACLs for its prefix, say).
  */
 export async function startSecuredPipeline(
   kafka: Record<string, unknown>,
   env: Record<string, string> = {},
+  options: { readonly beforeStart?: (config: PipelineConfig) => Promise<void> } = {},
 ): Promise<SecuredPipeline> {
   const name = uniqueName('secure').replaceAll('_', '-');
   const source = await createDatabase('secure_src');
@@ -59,6 +62,7 @@ export async function startSecuredPipeline(
     'json',
     { env },
   );
+  await options.beforeStart?.(config);
   const pipeline = await startPipeline(config, pino({ level: 'debug' }, sink));
   return {
     pipeline,

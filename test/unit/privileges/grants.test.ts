@@ -2,6 +2,7 @@ import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
 import { parseConfig } from '../../../services/config/load.ts';
 import { formatGrants, grantBlocks } from '../../../services/privileges/grants.ts';
+import { formatKafkaAcls, kafkaAclBlocks } from '../../../services/privileges/kafka.ts';
 import { targetError } from '../../../services/apply/target-errors.ts';
 import { judgePostgresError } from '../../../services/apply/postgres/target-errors.ts';
 import { judgeMysqlError } from '../../../services/apply/mysql/target-errors.ts';
@@ -101,6 +102,30 @@ void describe('cdc grants', () => {
     const text = formatGrants([byName('maria')]);
     assert.match(text, /^-- capture of source maria: MariaDB\/MySQL user binlog\n-- {3}/);
     assert.match(text, /TO 'binlog'@'%';$/);
+  });
+});
+
+void describe('cdc grants --kafka', () => {
+  void test('prefixed ACLs on the pipeline topic prefix only; transactional ids for capture', () => {
+    const blocks = kafkaAclBlocks(config);
+    assert.deepEqual(
+      blocks.map((block) =>
+        block.acls.map((acl) => `${acl.resource} ${acl.prefix} ${acl.operations.join(',')}`),
+      ),
+      [
+        [
+          'topic cdc. Create,Describe,DescribeConfigs,AlterConfigs,Read,Write',
+          'group cdc. Read,Describe',
+          'transactional-id cdc.capture. Write,Describe',
+        ],
+        ['topic cdc. Create,Describe,DescribeConfigs,AlterConfigs,Read,Write', 'group cdc. Read,Describe'],
+      ],
+    );
+    const text = formatKafkaAcls(blocks, 'User:cdc', ['k1:9093']);
+    assert.match(
+      text,
+      /^kafka-acls\.sh --bootstrap-server k1:9093 --add --allow-principal 'User:cdc' --operation Write --operation Describe --transactional-id 'cdc\.capture\.' --resource-pattern-type prefixed$/m,
+    );
   });
 });
 
