@@ -24,11 +24,7 @@ export class SchemaGate {
     if (verdict === undefined) {
       verdict = tableSchemaRefusal(table, this.#target);
       this.#verdicts.set(table, verdict);
-      if (verdict)
-        this.#logger.warn(
-          { err: verdict, ...verdict.fields },
-          'table refused: its schema fails the DDL check',
-        );
+      if (verdict) this.#logger.warn({ err: verdict }, 'table refused: its schema fails the DDL check');
     }
     return verdict;
   }
