@@ -6,6 +6,7 @@
  * runs the replica's apply task as `cdc run` wires it, until the healthy rows and the dead letters are there.
  * Each target's test file supplies the target and checks what an operator would check.
  */
+import assert from 'node:assert/strict';
 import type { CaptureBatch, ConnectorStatus, SourceConnector } from '../../connectors/connector.ts';
 import type { ChangeEvent } from '../../schemas/events/change-event.ts';
 import type { ColumnSchema, TableSchema } from '../../schemas/events/table-schema.ts';
@@ -190,4 +191,34 @@ export async function applyHostileStream(target: HostileTarget): Promise<Hostile
       [`${prefix}.capture.${connector}`, `${prefix}.apply.replica`],
     );
   }
+}
+
+/**
+ * What the dead-letter topic must hold, as `cdc dlq list` shows it: the hostile table's insert and update, then
+ * the overlong table's insert, each SCHEMA_REFUSED with a reason naming table, column and the refused text.
+ */
+export function assertRefusedLetters(
+  run: HostileRun,
+  target: HostileTarget,
+  expected: { readonly typeWhy: string; readonly nameWhy: string },
+): void {
+  assert.equal(run.deadLetters.length, EXPECTED_DEAD_LETTERS, 'every change of the refused tables, once');
+  const [insert, update, long] = run.deadLetters;
+  assert.deepEqual(
+    run.deadLetters.map((letter) => `${letter.table} ${letter.op} ${letter.code}`),
+    [
+      `${target.schema}.evil c SCHEMA_REFUSED`,
+      `${target.schema}.evil u SCHEMA_REFUSED`,
+      `${target.schema}.overlong c SCHEMA_REFUSED`,
+    ],
+  );
+  for (const letter of [insert, update])
+    assert.equal(
+      letter?.reason,
+      `table ${target.schema}.evil refused before any DDL: column "payload": type ${JSON.stringify(target.hostileType)} ${expected.typeWhy}`,
+    );
+  assert.equal(
+    long?.reason,
+    `table ${target.schema}.overlong refused before any DDL: column ${JSON.stringify(target.overlongName)}: name ${JSON.stringify(target.overlongName)} ${expected.nameWhy}`,
+  );
 }

@@ -10,18 +10,7 @@ import { mysqlTypeProblem } from '../../../services/apply/schema-check/mysql-typ
 import { judgeDomainCheck } from '../../../services/apply/schema-check/domain-check.ts';
 import { identifierProblem } from '../../../services/apply/schema-check/identifiers.ts';
 import { EMITTED_CHECKS, EMITTED_MYSQL_TYPES, EMITTED_POSTGRES_TYPES } from './emitted-types.ts';
-
-/** A small seeded generator (mulberry32), so a failing case is found again. */
-function random(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { seededRandom } from '../../support/workload.ts';
 
 const HOSTILE = [
   ';',
@@ -143,6 +132,32 @@ function mutate(text: string, next: () => number, count: number): string {
   return result;
 }
 
+/**
+ * For each seed: one emitted text with 1 to 3 hostile fragments put in, and one random text (inside `CHECK (...)`
+ * with `wrap`). Whatever `passes` must read safely; most mutated texts must be refused, or the fuzzing proves
+ * nothing.
+ */
+function fuzz(
+  corpus: readonly string[],
+  passes: (text: string) => boolean,
+  options: {
+    readonly seeds: number;
+    readonly closedGrammar: boolean;
+    readonly wrap?: (text: string) => string;
+  },
+): void {
+  let refused = 0;
+  for (let seed = 1; seed <= options.seeds; seed++) {
+    const next = seededRandom(seed);
+    const mutated = mutate(corpus[seed % corpus.length]!, next, 1 + Math.floor(next() * 3));
+    if (passes(mutated)) assertSafe(mutated, seed, options.closedGrammar);
+    else refused++;
+    const made = options.wrap ? options.wrap(soup(next)) : soup(next);
+    if (passes(made)) assertSafe(made, seed, options.closedGrammar);
+  }
+  assert.ok(refused > options.seeds * 0.8, `only ${refused} of ${options.seeds} mutated texts were refused`);
+}
+
 void describe('PostgreSQL type names', () => {
   void test('every type the PostgreSQL connector emits passes', () => {
     for (const type of EMITTED_POSTGRES_TYPES)
@@ -171,14 +186,10 @@ void describe('PostgreSQL type names', () => {
   });
 
   void test('fuzzed: mutated and random texts pass only when they read safely', () => {
-    for (let seed = 1; seed <= 3000; seed++) {
-      const next = random(seed);
-      const base = EMITTED_POSTGRES_TYPES[seed % EMITTED_POSTGRES_TYPES.length]!;
-      const text = mutate(base, next, 1 + Math.floor(next() * 3));
-      if (postgresTypeProblem(text) === null) assertSafe(text, seed);
-      const made = soup(next);
-      if (postgresTypeProblem(made) === null) assertSafe(made, seed);
-    }
+    fuzz(EMITTED_POSTGRES_TYPES, (text) => postgresTypeProblem(text) === null, {
+      seeds: 3000,
+      closedGrammar: true,
+    });
   });
 });
 
@@ -202,14 +213,10 @@ void describe('MariaDB/MySQL column types', () => {
   });
 
   void test('fuzzed: mutated and random texts pass only when they read safely', () => {
-    for (let seed = 1; seed <= 3000; seed++) {
-      const next = random(seed);
-      const base = EMITTED_MYSQL_TYPES[seed % EMITTED_MYSQL_TYPES.length]!;
-      const text = mutate(base, next, 1 + Math.floor(next() * 3));
-      if (mysqlTypeProblem(text) === null) assertSafe(text, seed);
-      const made = soup(next);
-      if (mysqlTypeProblem(made) === null) assertSafe(made, seed);
-    }
+    fuzz(EMITTED_MYSQL_TYPES, (text) => mysqlTypeProblem(text) === null, {
+      seeds: 3000,
+      closedGrammar: true,
+    });
   });
 });
 
@@ -242,14 +249,11 @@ void describe('PostgreSQL domain CHECK constraints', () => {
   });
 
   void test('fuzzed: a mutated check is malformed unless it reads safely', () => {
-    for (let seed = 1; seed <= 2000; seed++) {
-      const next = random(seed);
-      const base = EMITTED_CHECKS[seed % EMITTED_CHECKS.length]!;
-      const text = mutate(base, next, 1 + Math.floor(next() * 3));
-      if (judgeDomainCheck(text).kind !== 'malformed') assertSafe(text, seed, false);
-      const made = `CHECK (${soup(next)})`;
-      if (judgeDomainCheck(made).kind !== 'malformed') assertSafe(made, seed, false);
-    }
+    fuzz(EMITTED_CHECKS, (text) => judgeDomainCheck(text).kind !== 'malformed', {
+      seeds: 2000,
+      closedGrammar: false,
+      wrap: (text) => `CHECK (${text})`,
+    });
   });
 });
 
