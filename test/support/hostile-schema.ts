@@ -39,6 +39,9 @@ export interface HostileTarget {
   healthyRows(): Promise<number>;
 }
 
+/** The healthy table's text column: quotes of every kind in a name are fine, as long as they are quoted. */
+export const NOTE_COLUMN = 'it\'s the "note" `column`';
+
 /** The healthy rows the scenario writes. */
 export const HEALTHY_ROWS = 10;
 
@@ -107,7 +110,7 @@ function sourceTransactions(target: HostileTarget, connector: string): ChangeEve
     nullable: false,
   });
   const note: ColumnSchema = {
-    name: 'note',
+    name: NOTE_COLUMN,
     type: { kind: 'string' },
     sourceType: target.noteType,
     nullable: true,
@@ -125,7 +128,7 @@ function sourceTransactions(target: HostileTarget, connector: string): ChangeEve
     Array.from({ length: to - from + 1 }, (_, n) => ({
       op: 'c' as const,
       table: good,
-      after: { id: BigInt(from + n), note: `row ${from + n}` },
+      after: { id: BigInt(from + n), [NOTE_COLUMN]: `row ${from + n}` },
     }));
   const changes: Change[][] = [
     goodRows(1, 3),

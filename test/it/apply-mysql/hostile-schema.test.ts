@@ -9,10 +9,12 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { stack } from '../../support/stack.ts';
+import { quoteIdent } from '../../../connectors/mysql/types/catalog.ts';
 import {
   applyHostileStream,
   assertRefusedLetters,
   HEALTHY_ROWS,
+  NOTE_COLUMN,
   type HostileTarget,
 } from '../../support/hostile-schema.ts';
 import { createTargetDatabase, mariadbConnection, type TargetDatabase } from './harness.ts';
@@ -67,7 +69,7 @@ test('a hostile column type and an overlong name are refused and dead-lettered; 
     'the victim table still holds its rows',
   );
   assert.deepEqual(
-    (await db.rows(`SELECT id, note FROM \`${db.name}\`.good ORDER BY id`)).map(
+    (await db.rows(`SELECT id, ${quoteIdent(NOTE_COLUMN)} AS note FROM \`${db.name}\`.good ORDER BY id`)).map(
       (row) => `${row.id}:${row.note}`,
     ),
     Array.from({ length: HEALTHY_ROWS }, (_, n) => `${n + 1}:row ${n + 1}`),

@@ -7,10 +7,12 @@
  */
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
+import pg from 'pg';
 import {
   applyHostileStream,
   assertRefusedLetters,
   HEALTHY_ROWS,
+  NOTE_COLUMN,
   type HostileTarget,
 } from '../../support/hostile-schema.ts';
 import { createTargetDatabase, type TargetDatabase } from './pg-target.ts';
@@ -51,7 +53,9 @@ test('a hostile column type and an overlong name are refused and dead-lettered; 
     'the victim table still holds its rows',
   );
   assert.deepEqual(
-    (await db.query('SELECT id, note FROM shop.good ORDER BY id')).map((row) => `${row.id}:${row.note}`),
+    (await db.query(`SELECT id, ${pg.escapeIdentifier(NOTE_COLUMN)} AS note FROM shop.good ORDER BY id`)).map(
+      (row) => `${row.id}:${row.note}`,
+    ),
     Array.from({ length: HEALTHY_ROWS }, (_, n) => `${n + 1}:row ${n + 1}`),
     'the healthy table is replicated whole',
   );
