@@ -11,8 +11,9 @@
  *   anything else (a function of the source's own) is left out on the replica, as one the replica cannot
  *   create always was: the source enforces it already.
  */
-import { GrammarError, TokenCursor, tokenize, unexpected, type Token } from './lexer.ts';
+import { grammarError, readAll, unexpected, type Token, type TokenCursor } from './lexer.ts';
 import { readPostgresType } from './postgres-type.ts';
+import type { CdcError } from '../../../common/errors.ts';
 
 const CHECK_RULES = { strings: true, quotedIdentifiers: true, operators: true, punctuation: '()[],.' };
 
@@ -95,20 +96,16 @@ export type CheckVerdict =
   | { readonly kind: 'malformed'; readonly why: string };
 
 export function judgeDomainCheck(definition: string): CheckVerdict {
-  try {
-    const cursor = new TokenCursor(tokenize(definition, CHECK_RULES), definition.length);
+  // Set inside the grammar callback, which the compiler's narrowing does not follow.
+  let call = null as string | null;
+  const why = readAll(definition, CHECK_RULES, (cursor) => {
     if (!cursor.takeWord('check')) throw unexpected(cursor.next('CHECK'), 'CHECK');
-    const open = cursor.next('"("');
-    if (open.text !== '(' || open.kind !== 'punct') throw unexpected(open, '"("');
-    const call = readExpression(cursor);
+    cursor.expectPunct('(');
+    call = readExpression(cursor);
     if (cursor.takeWord('not') && !cursor.takeWord('valid')) throw unexpected(cursor.next('VALID'), 'VALID');
-    cursor.expectEnd();
-    return call === null ? { kind: 'ok' } : { kind: 'unknown-call', name: call };
-  } catch (error) {
-    if (error instanceof GrammarError)
-      return { kind: 'malformed', why: `${error.message} at offset ${error.at}` };
-    throw error;
-  }
+  });
+  if (why !== null) return { kind: 'malformed', why };
+  return call === null ? { kind: 'ok' } : { kind: 'unknown-call', name: call };
 }
 
 /**
@@ -150,6 +147,6 @@ function calledName(cursor: TokenCursor): string | null {
   return schema ? `${schema.text}.${before.text}` : before.text;
 }
 
-function unbalanced(token: Token): GrammarError {
-  return new GrammarError(`an unbalanced ${JSON.stringify(token.text)}`, token.at);
+function unbalanced(token: Token): CdcError {
+  return grammarError(`an unbalanced ${JSON.stringify(token.text)}`, token.at);
 }

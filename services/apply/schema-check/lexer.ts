@@ -9,6 +9,8 @@
  * readings end the literal at the same place does our reading hold whatever the setting.
  */
 
+import { CdcError } from '../../../common/errors.ts';
+
 export type TokenKind = 'word' | 'quoted' | 'number' | 'string' | 'punct' | 'operator';
 
 export interface Token {
@@ -30,14 +32,32 @@ export interface LexerRules {
   readonly punctuation: string;
 }
 
-/** A text the lexer or a grammar refuses: why, and where. */
-export class GrammarError extends Error {
-  readonly at: number;
+/**
+ * A text the lexer or a grammar refuses: why, and where (`at`, an offset into the text). Caught by readAll,
+ * which turns it into the words a refusal quotes; it never leaves this folder.
+ */
+export function grammarError(message: string, at: number): CdcError {
+  return new CdcError('SCHEMA_REFUSED', message, { at });
+}
 
-  constructor(message: string, at: number) {
-    super(message);
-    this.name = 'GrammarError';
-    this.at = at;
+/**
+ * Reads all of `text` with `grammar`: null when the grammar takes it to its end, otherwise why not and where
+ * (`a statement separator (;) at offset 4`).
+ */
+export function readAll(
+  text: string,
+  rules: LexerRules,
+  grammar: (cursor: TokenCursor) => void,
+): string | null {
+  try {
+    const cursor = new TokenCursor(tokenize(text, rules), text.length);
+    grammar(cursor);
+    cursor.expectEnd();
+    return null;
+  } catch (error) {
+    if (error instanceof CdcError && error.code === 'SCHEMA_REFUSED' && typeof error.fields.at === 'number')
+      return `${error.message} at offset ${error.fields.at}`;
+    throw error;
   }
 }
 
@@ -55,20 +75,20 @@ export function tokenize(text: string, rules: LexerRules): Token[] {
     if (char === ' ' || char === '\t' || char === '\n' || char === '\r') {
       i++;
     } else if (text.startsWith('--', i) || text.startsWith('/*', i)) {
-      throw new GrammarError('a comment', at);
+      throw grammarError('a comment', at);
     } else if (char === ';') {
-      throw new GrammarError('a statement separator (;)', at);
+      throw grammarError('a statement separator (;)', at);
     } else if (char === '\0') {
-      throw new GrammarError('a NUL byte', at);
+      throw grammarError('a NUL byte', at);
     } else if (WORD_START.test(char)) {
       while (i < text.length && WORD_PART.test(text[i]!)) i++;
       // E'..', B'..', U&'..': prefixed literals read escapes differently; none is needed in a type or a check.
-      if (text[i] === "'" || text[i] === '&') throw new GrammarError('a prefixed literal', at);
+      if (text[i] === "'" || text[i] === '&') throw grammarError('a prefixed literal', at);
       tokens.push({ kind: 'word', text: text.slice(at, i), at });
     } else if (/[0-9]/.test(char)) {
       const match = /^[0-9]+(?:\.[0-9]+)?(?:[eE][+-]?[0-9]+)?/.exec(text.slice(i))!;
       i += match[0].length;
-      if (i < text.length && WORD_PART.test(text[i]!)) throw new GrammarError('a malformed number', at);
+      if (i < text.length && WORD_PART.test(text[i]!)) throw grammarError('a malformed number', at);
       tokens.push({ kind: 'number', text: match[0], at });
     } else if (char === "'" && rules.strings) {
       const [value, end] = quoted(text, i, "'", true);
@@ -83,12 +103,12 @@ export function tokenize(text: string, rules: LexerRules): Token[] {
       i++;
     } else if (rules.operators && OPERATOR_CHARS.includes(char)) {
       while (i < text.length && OPERATOR_CHARS.includes(text[i]!)) {
-        if (text.startsWith('--', i) || text.startsWith('/*', i)) throw new GrammarError('a comment', i);
+        if (text.startsWith('--', i) || text.startsWith('/*', i)) throw grammarError('a comment', i);
         i++;
       }
       tokens.push({ kind: 'operator', text: text.slice(at, i), at });
     } else {
-      throw new GrammarError(`the character ${JSON.stringify(char)}`, at);
+      throw grammarError(`the character ${JSON.stringify(char)}`, at);
     }
   }
   return tokens;
@@ -100,13 +120,13 @@ function quoted(text: string, start: number, quote: string, backslashes: boolean
   let i = start + 1;
   while (i < text.length) {
     const char = text[i]!;
-    if (char === '\0') throw new GrammarError('a NUL byte', i);
+    if (char === '\0') throw grammarError('a NUL byte', i);
     if (char === quote) {
       if (text[i + 1] !== quote) return [value, i + 1];
       value += quote;
       i += 2;
     } else if (char === '\\' && backslashes) {
-      if (text[i + 1] === quote) throw new GrammarError('a backslash before a quote', i);
+      if (text[i + 1] === quote) throw grammarError('a backslash before a quote', i);
       // Both characters as written: what the pair means is the server's business, not where the literal ends.
       value += text.slice(i, i + 2);
       i += 2;
@@ -115,7 +135,7 @@ function quoted(text: string, start: number, quote: string, backslashes: boolean
       i++;
     }
   }
-  throw new GrammarError(`an unterminated ${quote === "'" ? 'string' : 'quoted name'}`, start);
+  throw grammarError(`an unterminated ${quote === "'" ? 'string' : 'quoted name'}`, start);
 }
 
 /** Reads tokens one by one for a grammar, failing with where the text stopped making sense. */
@@ -144,7 +164,7 @@ export class TokenCursor {
 
   next(what: string): Token {
     const token = this.#tokens[this.#index];
-    if (!token) throw new GrammarError(`the end, where ${what} should follow`, this.#end);
+    if (!token) throw grammarError(`the end, where ${what} should follow`, this.#end);
     this.#index++;
     return token;
   }
@@ -175,6 +195,6 @@ export class TokenCursor {
   }
 }
 
-export function unexpected(token: Token, wanted: string): GrammarError {
-  return new GrammarError(`${JSON.stringify(token.text)} where ${wanted} should be`, token.at);
+export function unexpected(token: Token, wanted: string): CdcError {
+  return grammarError(`${JSON.stringify(token.text)} where ${wanted} should be`, token.at);
 }

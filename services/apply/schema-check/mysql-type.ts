@@ -11,7 +11,7 @@
  * Strings are single-quoted with `''` for a quote; a backslash may not precede a quote (lexer.ts says why).
  * An unknown type name is refused rather than guessed at.
  */
-import { GrammarError, TokenCursor, tokenize, unexpected } from './lexer.ts';
+import { readAll, unexpected, type TokenCursor } from './lexer.ts';
 
 const TYPE_RULES = { strings: true, quotedIdentifiers: false, operators: false, punctuation: '(),' };
 
@@ -72,32 +72,31 @@ const ATTRIBUTES = new Set(['unsigned', 'signed', 'zerofill']);
 
 /** Why `text` is not a MariaDB/MySQL column type a replica may declare, or null when it is one. */
 export function mysqlTypeProblem(text: string): string | null {
-  const body = text.endsWith(COMPRESSED) ? text.slice(0, -COMPRESSED.length) : text;
-  try {
-    const cursor = new TokenCursor(tokenize(body, TYPE_RULES), body.length);
-    if (cursor.takeWord('enum') || cursor.takeWord('set')) {
-      readValueList(cursor);
-      cursor.expectEnd();
-      return body === text ? null : 'a COMPRESSED enum or set';
-    }
-    const first = cursor.next('a type name');
-    const name = first.text.toLowerCase();
-    if (first.kind !== 'word' || !TYPE_NAMES.has(name)) throw unexpected(first, 'a MariaDB/MySQL type name');
-    if (name === 'double') cursor.takeWord('precision');
-    if (cursor.takePunct('(')) {
-      digits(cursor);
-      if (cursor.takePunct(',')) digits(cursor);
-      cursor.expectPunct(')');
-    }
-    for (let token = cursor.peek(); token; token = cursor.peek()) {
-      if (token.kind !== 'word' || !ATTRIBUTES.has(token.text.toLowerCase()))
-        throw unexpected(token, 'unsigned, zerofill or the end');
-      cursor.next('an attribute');
-    }
-    return null;
-  } catch (error) {
-    if (error instanceof GrammarError) return `${error.message} at offset ${error.at}`;
-    throw error;
+  if (text.endsWith(COMPRESSED)) {
+    const body = text.slice(0, -COMPRESSED.length);
+    return /^\s*(enum|set)\b/i.test(body) ? 'a COMPRESSED enum or set' : readAll(body, TYPE_RULES, readType);
+  }
+  return readAll(text, TYPE_RULES, readType);
+}
+
+function readType(cursor: TokenCursor): void {
+  if (cursor.takeWord('enum') || cursor.takeWord('set')) {
+    readValueList(cursor);
+    return;
+  }
+  const first = cursor.next('a type name');
+  const name = first.text.toLowerCase();
+  if (first.kind !== 'word' || !TYPE_NAMES.has(name)) throw unexpected(first, 'a MariaDB/MySQL type name');
+  if (name === 'double') cursor.takeWord('precision');
+  if (cursor.takePunct('(')) {
+    digits(cursor);
+    if (cursor.takePunct(',')) digits(cursor);
+    cursor.expectPunct(')');
+  }
+  for (let token = cursor.peek(); token; token = cursor.peek()) {
+    if (token.kind !== 'word' || !ATTRIBUTES.has(token.text.toLowerCase()))
+      throw unexpected(token, 'unsigned, zerofill or the end');
+    cursor.next('an attribute');
   }
 }
 

@@ -15,7 +15,7 @@
  * in after a type. Anything else is refused.
  */
 import { identifierProblem } from './identifiers.ts';
-import { GrammarError, TokenCursor, tokenize, unexpected, type Token } from './lexer.ts';
+import { grammarError, readAll, unexpected, type Token, type TokenCursor } from './lexer.ts';
 
 const TYPE_RULES = { strings: false, quotedIdentifiers: true, operators: false, punctuation: '()[],.-' };
 
@@ -73,15 +73,7 @@ const INTERVAL_RANGES: Readonly<Record<string, readonly string[]>> = {
 
 /** Why `text` is not a PostgreSQL type name a replica may declare, or null when it is one. */
 export function postgresTypeProblem(text: string): string | null {
-  try {
-    const cursor = new TokenCursor(tokenize(text, TYPE_RULES), text.length);
-    readPostgresType(cursor);
-    cursor.expectEnd();
-    return null;
-  } catch (error) {
-    if (error instanceof GrammarError) return `${error.message} at offset ${error.at}`;
-    throw error;
-  }
+  return readAll(text, TYPE_RULES, readPostgresType);
 }
 
 /** Reads one type name at the cursor (also inside a CHECK expression, after `::`). */
@@ -158,7 +150,7 @@ function readName(cursor: TokenCursor): void {
   if (token.kind === 'word' && RESERVED.has(token.text.toLowerCase())) throw unexpected(token, 'a type name');
   if (token.kind !== 'word' && token.kind !== 'quoted') throw unexpected(token, 'a type name');
   const problem = identifierProblem(token.text, 'postgres');
-  if (problem !== null) throw new GrammarError(`the name ${JSON.stringify(token.text)} ${problem}`, token.at);
+  if (problem !== null) throw grammarError(`the name ${JSON.stringify(token.text)} ${problem}`, token.at);
 }
 
 function digits(token: Token): void {

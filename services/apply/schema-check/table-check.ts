@@ -24,16 +24,9 @@ const SINK_SCHEMA = 'cdc_apply';
 /** Nesting of array types deeper than any source has (PostgreSQL arrays are typed one level deep). */
 const MAX_ARRAY_DEPTH = 4;
 
-/** Where in the table the refused text sits, and why it is refused. */
-class Refused extends Error {
-  readonly column: string | null;
-  readonly text: string;
-
-  constructor(column: string | null, what: string, text: string, why: string) {
-    super(`${what} ${JSON.stringify(text)} ${why}`);
-    this.column = column;
-    this.text = text;
-  }
+/** A refused text, where in the table it sits (column) and why; tableSchemaRefusal adds the table. */
+function refused(column: string | null, what: string, text: string, why: string): CdcError {
+  return new CdcError('SCHEMA_REFUSED', `${what} ${JSON.stringify(text)} ${why}`, { column, text });
 }
 
 /** The error refusing `table` on a `target` replica, or null when its schema may reach DDL. */
@@ -42,12 +35,13 @@ export function tableSchemaRefusal(table: TableSchema, target: TargetRules): Cdc
     checkTable(table, target);
     return null;
   } catch (error) {
-    if (!(error instanceof Refused)) throw error;
+    if (!(error instanceof CdcError && error.code === 'SCHEMA_REFUSED')) throw error;
     const name = `${table.schema}.${table.table}`;
+    const column = typeof error.fields.column === 'string' ? error.fields.column : null;
     return new CdcError(
       'SCHEMA_REFUSED',
-      `table ${name} refused before any DDL: ${error.column === null ? '' : `column ${JSON.stringify(error.column)}: `}${error.message}`,
-      { table: name, column: error.column, text: error.text },
+      `table ${name} refused before any DDL: ${column === null ? '' : `column ${JSON.stringify(column)}: `}${error.message}`,
+      { table: name, column, text: error.fields.text },
     );
   }
 }
@@ -56,18 +50,18 @@ function checkTable(table: TableSchema, target: TargetRules): void {
   name(null, 'schema name', table.schema, target);
   name(null, 'table name', table.table, target);
   if (table.schema.toLowerCase() === SINK_SCHEMA)
-    throw new Refused(null, 'schema name', table.schema, "is the sink's own schema");
+    throw refused(null, 'schema name', table.schema, "is the sink's own schema");
   const columns = new Set<string>();
   for (const column of table.columns) {
     name(column.name, 'name', column.name, target);
     columns.add(column.name);
     const shape = columnTypeProblem(column.type, 0);
-    if (shape !== null) throw new Refused(column.name, 'neutral type', JSON.stringify(column.type), shape);
+    if (shape !== null) throw refused(column.name, 'neutral type', JSON.stringify(column.type), shape);
     if (table.dialect === target) {
       const problem =
         target === 'postgres' ? postgresTypeProblem(column.sourceType) : mysqlTypeProblem(column.sourceType);
       if (problem !== null)
-        throw new Refused(
+        throw refused(
           column.name,
           'type',
           column.sourceType,
@@ -77,7 +71,7 @@ function checkTable(table: TableSchema, target: TargetRules): void {
     if (column.default !== undefined) literal(column.name, 'default', column.default);
   }
   for (const key of table.key)
-    if (!columns.has(key)) throw new Refused(key, 'key column', key, 'is not a column of the table');
+    if (!columns.has(key)) throw refused(key, 'key column', key, 'is not a column of the table');
   if (target === 'postgres' && table.dialect === 'postgres')
     for (const type of table.userTypes ?? []) checkUserType(type);
 }
@@ -101,7 +95,7 @@ function checkUserType(type: UserType): void {
         const definition = typeof check.definition === 'string' ? check.definition : '';
         const verdict = judgeDomainCheck(definition);
         if (verdict.kind === 'malformed')
-          throw new Refused(null, `${label}: constraint`, definition, `is not one CHECK: ${verdict.why}`);
+          throw refused(null, `${label}: constraint`, definition, `is not one CHECK: ${verdict.why}`);
       }
       return;
     case 'composite':
@@ -118,7 +112,7 @@ function checkUserType(type: UserType): void {
         name(null, `${label}: multirange name`, multirange?.name, 'postgres');
       }
       if (type.subtypeDiff !== undefined && !/^[a-z_][a-z0-9_]{0,62}$/.test(String(type.subtypeDiff)))
-        throw new Refused(
+        throw refused(
           null,
           `${label}: subtype_diff`,
           String(type.subtypeDiff),
@@ -130,29 +124,29 @@ function checkUserType(type: UserType): void {
 
 function sourceType(what: string, text: unknown): void {
   const problem = typeof text === 'string' ? postgresTypeProblem(text) : 'is not text';
-  if (problem !== null) throw new Refused(null, what, String(text), `is not a PostgreSQL type: ${problem}`);
+  if (problem !== null) throw refused(null, what, String(text), `is not a PostgreSQL type: ${problem}`);
 }
 
 function name(column: string | null, what: string, text: unknown, target: TargetRules): void {
   const problem = typeof text === 'string' ? identifierProblem(text, target) : 'is not text';
-  if (problem !== null) throw new Refused(column, what, String(text), problem);
+  if (problem !== null) throw refused(column, what, String(text), problem);
 }
 
 function literal(column: string | null, what: string, text: unknown): void {
   const problem = typeof text === 'string' ? literalProblem(text) : 'is not text';
-  if (problem !== null) throw new Refused(column, what, String(text), problem);
+  if (problem !== null) throw refused(column, what, String(text), problem);
 }
 
 /** A list of objects, as a description's lists must be (the avro decoder does not look inside them). */
 function entries(value: unknown, what: string): Fields[] {
   if (!Array.isArray(value) || value.some((entry) => typeof entry !== 'object' || entry === null))
-    throw new Refused(null, what, JSON.stringify(value) ?? String(value), 'is not a list of descriptions');
+    throw refused(null, what, JSON.stringify(value) ?? String(value), 'is not a list of descriptions');
   return value as Fields[];
 }
 
 function stringsOf(value: unknown, what: string): string[] {
   if (!Array.isArray(value) || value.some((entry) => typeof entry !== 'string'))
-    throw new Refused(null, what, JSON.stringify(value) ?? String(value), 'is not a list of texts');
+    throw refused(null, what, JSON.stringify(value) ?? String(value), 'is not a list of texts');
   return value as string[];
 }
 
