@@ -68,6 +68,11 @@ export const ERROR_CODES = {
     http: 500,
     doc: 'A schema change cannot be represented for consumers.',
   },
+  SCHEMA_REFUSED: {
+    retriable: false,
+    http: 500,
+    doc: "A table's schema read from Kafka holds a type, name or constraint the target's DDL grammar does not take (an injected statement, an overlong name); no DDL runs for the table and its events go to the dead-letter topic. The message names the table, the column and the text.",
+  },
   CHANGELOG_GAP: {
     retriable: false,
     http: 500,

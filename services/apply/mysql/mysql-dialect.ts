@@ -71,6 +71,7 @@ const positions: PositionStatements = {
 export class MysqlDialect implements SqlDialect<MysqlConnection> {
   readonly name: string;
   readonly ddlCommitsImplicitly = true;
+  readonly schemaRules = 'mysql';
   readonly syntax = syntax;
   readonly positions = positions;
   readonly positionScope: string | undefined;

@@ -99,6 +99,7 @@ const positions: PositionStatements = {
 export class PostgresDialect implements SqlDialect<PostgresConnection> {
   readonly name = 'postgres-sink';
   readonly ddlCommitsImplicitly = false;
+  readonly schemaRules = 'postgres';
   readonly syntax = syntax;
   readonly positions = positions;
   readonly positionScope: string | undefined;
