@@ -68,6 +68,11 @@ export const ERROR_CODES = {
     http: 500,
     doc: 'A schema change cannot be represented for consumers.',
   },
+  SCHEMA_REFUSED: {
+    retriable: false,
+    http: 500,
+    doc: "A table's schema read from Kafka holds a type, name or constraint the target's DDL grammar does not take (an injected statement, an overlong name); no DDL runs for the table and its events go to the dead-letter topic. The message names the table, the column and the text.",
+  },
   CHANGELOG_GAP: {
     retriable: false,
     http: 500,
@@ -77,6 +82,21 @@ export const ERROR_CODES = {
     retriable: true,
     http: 503,
     doc: 'The Kafka cluster could not be reached or refused a request; retried.',
+  },
+  KAFKA_TLS_FAILED: {
+    retriable: false,
+    http: 500,
+    doc: 'A TLS connection to a broker failed: its certificate is not trusted (kafka.tls.caFile), names another host (kafka.tls.servername), or the broker refused this client (kafka.tls.certFile). The message names the broker and the cause.',
+  },
+  KAFKA_NOT_AUTHORIZED: {
+    retriable: false,
+    http: 500,
+    doc: "The Kafka cluster's authorizer refused the principal access to a topic, consumer group or transactional id: an ACL is missing. `cdc grants --kafka <principal>` prints those the pipeline needs.",
+  },
+  KAFKA_AUTH_FAILED: {
+    retriable: false,
+    http: 500,
+    doc: 'A broker refused the SASL credentials of kafka.sasl (user, password or mechanism). The message names the broker, the user and the mechanism, never the password.',
   },
   KAFKA_FENCED: {
     retriable: false,
@@ -113,6 +133,11 @@ export const ERROR_CODES = {
     http: 503,
     doc: 'The target database could not be reached; retried with backoff.',
   },
+  TARGET_PRIVILEGE: {
+    retriable: false,
+    http: 500,
+    doc: "The replica's user lacks a privilege the apply worker needs (creating its tables or `cdc_apply`, marking origins); the worker stops, applying nothing and dead-lettering nothing, and the message names the privilege and the GRANT that gives it (`cdc grants` prints them all).",
+  },
   NOT_FOUND: {
     retriable: false,
     http: 404,
@@ -142,6 +167,21 @@ export const ERROR_CODES = {
     retriable: true,
     http: 502,
     doc: 'The CLI could not reach the control API, or the API refused the request; the message says which.',
+  },
+  API_UNAUTHORIZED: {
+    retriable: false,
+    http: 401,
+    doc: 'The control API needs a bearer token (`api.tokens`) and the request carried none, or one it does not know.',
+  },
+  API_FORBIDDEN: {
+    retriable: false,
+    http: 403,
+    doc: "The request's token has the `read` scope and the route changes or starts work, which needs `admin`.",
+  },
+  API_BUSY: {
+    retriable: true,
+    http: 429,
+    doc: 'The API already runs as much of this kind of work as it allows (verify runs); try again when one has ended.',
   },
   VERIFY_TABLE_INVALID: {
     retriable: false,

@@ -1,9 +1,11 @@
 /**
  * Structured logging (pino). Every component gets a child logger named after it; connection strings and
- * passwords are redacted wherever they appear in logged objects.
+ * passwords are redacted wherever they appear in logged objects, and every line is scrubbed of the secrets the
+ * logger was given.
  */
 import { pino, type Logger } from 'pino';
 import { CdcError } from './errors.ts';
+import { redactText, secretForms } from './redact-text.ts';
 
 export type { Logger };
 
@@ -39,12 +41,29 @@ export function logLevel(configured?: LogLevel, env: NodeJS.ProcessEnv = process
   return level;
 }
 
-export function createLogger(options: { level?: string; name?: string } = {}): Logger {
-  return pino({
-    name: options.name ?? 'cdc',
-    level: options.level ?? process.env.CDC_LOG_LEVEL ?? 'info',
-    redact: { paths: REDACT_PATHS, censor: '[redacted]' },
-  });
+/**
+ * `secrets` (the configuration's passwords and tokens) are masked in every line written, as are passwords in
+ * URLs: the paths above only cover fields, and a driver's error message may quote a connection string.
+ * `destination` is standard output unless given (tests read the lines).
+ */
+export function createLogger(
+  options: {
+    level?: string;
+    name?: string;
+    secrets?: readonly string[];
+    destination?: { write(line: string): unknown };
+  } = {},
+): Logger {
+  const forms = secretForms(options.secrets ?? []);
+  const destination = options.destination ?? process.stdout;
+  return pino(
+    {
+      name: options.name ?? 'cdc',
+      level: options.level ?? process.env.CDC_LOG_LEVEL ?? 'info',
+      redact: { paths: REDACT_PATHS, censor: '[redacted]' },
+    },
+    { write: (line: string) => destination.write(redactText(line, forms)) },
+  );
 }
 
 /** Replaces the password in a connection URL with `***`, for messages and the API. */

@@ -12,6 +12,7 @@ import { connectionParts } from '../connectors/mysql/config.ts';
 import { createLogger } from '../common/logger.ts';
 import { loadConfig } from '../services/config/load.ts';
 import { createKafka } from '../services/kafka/client.ts';
+import { clusterOf } from '../services/kafka/security.ts';
 import { cutover } from '../services/migrate/cutover.ts';
 import { startMigration } from '../services/migrate/forward.ts';
 import { formatPhase } from '../services/migrate/phases.ts';
@@ -136,7 +137,7 @@ await pgAdmin.query(
   `SELECT pg_drop_replication_slot($1) FROM pg_replication_slots WHERE slot_name = $2 AND NOT active`,
   [done.record.slot, done.record.slot],
 );
-const kafka = createKafka({ brokers: plan.config.kafka.brokers, clientId: 'migrate-demo' }).admin();
+const kafka = createKafka({ ...clusterOf(plan.config.kafka), clientId: 'migrate-demo' }).admin();
 await kafka.connect();
 const prefix = `${plan.config.kafka.topicPrefix}.`;
 await kafka.deleteTopics({ topics: (await kafka.listTopics()).filter((topic) => topic.startsWith(prefix)) });

@@ -22,6 +22,8 @@ case "${1:-}" in
 esac
 
 take_stack_lock
+# The secured test broker, should a test have been killed before it stopped it.
+bash "$CDC_STACK_DIR/kafka-secure.sh" stop
 kafka_stop
 mariadb_stop
 postgres_stop

@@ -61,6 +61,13 @@ export CDC_KAFKA_CONTROLLER_PORT="${CDC_KAFKA_CONTROLLER_PORT:-59093}"
 # cluster for the MirrorMaker 2 test; not part of up.sh.
 export CDC_KAFKA2_PORT="${CDC_KAFKA2_PORT:-59192}"
 export CDC_KAFKA2_CONTROLLER_PORT="${CDC_KAFKA2_CONTROLLER_PORT:-59193}"
+# A Kafka whose clients must use TLS or SASL_SSL, started only on demand
+# (stack/kafka-secure.sh) by the tests of kafka.tls and kafka.sasl; not part of up.sh.
+export CDC_KAFKA_SECURE_TLS_PORT="${CDC_KAFKA_SECURE_TLS_PORT:-59292}"
+export CDC_KAFKA_SECURE_SASL_PORT="${CDC_KAFKA_SECURE_SASL_PORT:-59293}"
+export CDC_KAFKA_SECURE_WRONG_HOST_PORT="${CDC_KAFKA_SECURE_WRONG_HOST_PORT:-59294}"
+export CDC_KAFKA_SECURE_INTERNAL_PORT="${CDC_KAFKA_SECURE_INTERNAL_PORT:-59295}"
+export CDC_KAFKA_SECURE_CONTROLLER_PORT="${CDC_KAFKA_SECURE_CONTROLLER_PORT:-59296}"
 
 # Connection strings used by the service and the tests.
 export CDC_PG_SOURCE_URL="${CDC_PG_SOURCE_URL:-postgres://postgres@127.0.0.1:$CDC_PG_PORT/cdc_source}"

@@ -3,7 +3,8 @@
 # quick no-op):
 #   - Debian packages: postgresql-15, mariadb-server, mariadb-client, a Java
 #     runtime (Kafka runs on it), Maven (to fetch Kafka's jars), libfaketime
-#     (the clock-skew test runs a PostgreSQL whose clock is ahead);
+#     (the clock-skew test runs a PostgreSQL whose clock is ahead), openssl
+#     (certificates of the secured test broker, stack/kafka-secure.sh);
 #   - Node >= 22.18 (Node 24 from the npm registry into .tools/ when the
 #     system's is older);
 #   - the npm packages (npm ci when node_modules is missing or stale);
@@ -59,7 +60,7 @@ mirror_jars_current() {
 }
 
 missing=()
-for pkg in postgresql-15 mariadb-server mariadb-client libfaketime; do
+for pkg in postgresql-15 mariadb-server mariadb-client libfaketime openssl; do
   deb_installed "$pkg" || missing+=("$pkg")
 done
 if ! command -v java >/dev/null 2>&1 || (($(java_major) < 17)); then
@@ -94,7 +95,7 @@ if ((${#missing[@]} > 0)); then
     trap - EXIT
   fi
 else
-  log "Debian packages: present (postgresql-15, mariadb-server, mariadb-client, libfaketime, java $(java_major))"
+  log "Debian packages: present (postgresql-15, mariadb-server, mariadb-client, libfaketime, openssl, java $(java_major))"
 fi
 
 # Checks that what the packages should have provided is really there.

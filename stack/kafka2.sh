@@ -19,19 +19,8 @@ set -euo pipefail
 # shellcheck source=lib/services.sh
 . "$CDC_STACK_DIR/lib/services.sh"
 
-# The kafka_* functions of services.sh read these; pointed at the second cluster.
-# shellcheck disable=SC2034 # read by the sourced functions
-{
-  CDC_KAFKA_PORT=$CDC_KAFKA2_PORT
-  CDC_KAFKA_CONTROLLER_PORT=$CDC_KAFKA2_CONTROLLER_PORT
-  KAFKA_DATA="$CDC_STACK_DATA/kafka2"
-  KAFKA_PROPERTIES="$CDC_STACK_RUN/kafka2/kafka.properties"
-  KAFKA_PID="$CDC_STACK_RUN/kafka2/kafka.pid"
-  KAFKA_LOG="$CDC_STACK_RUN/kafka2/kafka.log"
-  KAFKA_OUT="$CDC_STACK_RUN/kafka2/kafka.out"
-  # A test cluster holding a few small topics.
-  KAFKA_HEAP_OPTS="${CDC_KAFKA2_HEAP_OPTS:--Xms128m -Xmx512m}"
-}
+kafka_use_instance kafka2 "$CDC_KAFKA2_PORT" "$CDC_KAFKA2_CONTROLLER_PORT" "$CDC_STACK_DATA/kafka2" \
+  "${CDC_KAFKA2_HEAP_OPTS:--Xms128m -Xmx512m}"
 
 say() { printf '[kafka2] %s\n' "$*"; }
 

@@ -3,14 +3,19 @@
  * `inject()`. Each feature is a plugin; one error handler answers for all of them; an onSend hook scrubs
  * every response of secrets (URL passwords, and the configuration's own passwords) as a last line of
  * defence behind the response schemas, because status fields such as `lastError` carry driver messages. The
- * route schemas also make the OpenAPI document served at `/docs` (openapi.ts).
+ * route schemas also make the OpenAPI document served at `/docs` (openapi.ts). Bearer tokens with a scope
+ * guard every route (access.ts).
  */
+import { readFileSync } from 'node:fs';
 import { fastify, LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import { silentLogger, type Logger } from '../../common/logger.ts';
 import { collectSecrets, redactText } from '../config/redact.ts';
 import type { PipelineConfig } from '../config/schema.ts';
 import type { CdcMetrics } from '../metrics/metrics.ts';
+import { installAccessControl, type ApiAccess } from './access.ts';
 import { installErrorHandler } from './error-handler.ts';
+import { JobRegistry } from './jobs.ts';
+import { jobRoutes } from './routes/jobs.ts';
 import { registerOpenApi } from './openapi.ts';
 import type { DeadLetterControl } from '../dlq/dlq-control.ts';
 import type { ConflictLister } from '../pipeline/conflict-list.ts';
@@ -35,6 +40,8 @@ export interface AppOptions {
   readonly dlq?: DeadLetterControl;
   /** Conflicts recorded in the targets of the pipeline's replicas (`/conflicts`). */
   readonly conflicts?: ConflictLister;
+  /** The bearer tokens that may call the API; absent or without tokens, the API is open. */
+  readonly access?: ApiAccess;
   /** Further values that must never appear in a response. */
   readonly secrets?: readonly string[];
 }
@@ -42,7 +49,12 @@ export interface AppOptions {
 export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   // Typed as fastify's logger interface so the instance keeps fastify's default logger type parameter.
   const loggerInstance: FastifyBaseLogger = (options.logger ?? silentLogger).child({ component: 'api' });
+  const tls = options.config?.api.tls;
   const app = fastify({
+    // Files were checked at validation; read here, at start-up, so a replaced certificate needs a restart.
+    ...(tls === undefined
+      ? {}
+      : { https: { cert: readFileSync(tls.certFile), key: readFileSync(tls.keyFile) } }),
     loggerInstance,
     // Scrapes and probes every few seconds would drown the log.
     logController: new LogController({ disableRequestLogging: true }),
@@ -51,6 +63,8 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   const secrets = [...(options.secrets ?? []), ...(options.config ? collectSecrets(options.config) : [])];
 
   installErrorHandler(app);
+  // Before any route, so that every one of them (the OpenAPI document's too) is behind it.
+  installAccessControl(app, options.access ?? options.config?.api ?? { tokens: [], openProbes: true });
   await registerOpenApi(app);
   app.addHook('onSend', async (_request, _reply, payload) =>
     typeof payload === 'string' ? redactText(payload, secrets) : payload,
@@ -61,7 +75,9 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   await app.register(metricsRoutes(options.status, options.metrics));
   await app.register(snapshotRoutes(options.status));
   await app.register(pauseRoutes(options.status));
-  await app.register(verifyRoutes(options.status));
+  const verifyJobs = new JobRegistry('verify', options.config?.api.verifyConcurrency ?? 1);
+  await app.register(verifyRoutes(options.status, verifyJobs));
+  await app.register(jobRoutes(verifyJobs));
   if (options.config) await app.register(configRoutes(options.config));
   if (options.dlq) await app.register(dlqRoutes(options.dlq));
   if (options.conflicts) await app.register(conflictRoutes(options.conflicts));

@@ -20,6 +20,9 @@ export async function registerOpenApi(app: FastifyInstance): Promise<void> {
           'Status, health, metrics and control of a running pipeline. Errors answer `{"error": {"code", "message"}}` with the status of the code.',
         version: packageVersion(),
       },
+      // Every route but the probes (when `api.openProbes`) needs it once `api.tokens` lists any (access.ts).
+      components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } } },
+      security: [{ bearer: [] }],
       tags: [
         { name: 'health', description: 'Probes and metrics' },
         { name: 'pipeline', description: 'Connectors, apply workers, snapshots, verify' },

@@ -6,7 +6,7 @@ import type {
   ConnectorStatus as SourceConnectorStatus,
   SnapshotProgress,
 } from '../../connectors/connector.ts';
-import type { VerifyReport, VerifyRequest } from '../verify/verify-replica.ts';
+import type { VerifyReport, VerifyRequest, VerifyRunOptions } from '../verify/verify-replica.ts';
 
 export type { SnapshotProgress, VerifyReport, VerifyRequest };
 
@@ -67,7 +67,7 @@ export interface StatusProvider {
    * Compares a replica with its source (services/verify) and resolves with the report; absent in processes
    * that cannot reach the databases (the API then answers 501). Rejects with NOT_FOUND for an unknown replica.
    */
-  verify?(request: VerifyRequest): Promise<VerifyReport>;
+  verify?(request: VerifyRequest, options?: Pick<VerifyRunOptions, 'onProgress'>): Promise<VerifyReport>;
   /**
    * Pauses or resumes the named connector (`kind: 'connector'`, a source name) or apply worker (`'worker'`, a
    * replica name) in this process. Pausing resolves once it stopped reading or applying; both are idempotent.

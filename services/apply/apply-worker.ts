@@ -19,6 +19,7 @@ import { silentLogger, type Logger } from '../../common/logger.ts';
 import type { BatchControl, HandlerResult, ConsumedEvent, DeadLetterSink, EventFeed } from './event-feed.ts';
 import { DEFAULT_BACKOFF, withRetries, type BackoffPolicy } from '../../common/retry.ts';
 import type { ApplyResult, EventFailure, Sink } from './sink.ts';
+import { stopsApplying } from './target-errors.ts';
 import {
   assembleTransactions,
   chunkTransactions,
@@ -207,8 +208,8 @@ export class ApplyWorker {
       await this.applyWhole(chunk, signal);
       return;
     } catch (error) {
-      // A stale worker writes nothing at all: isolating events one by one would only repeat the refusal.
-      if (isRetriable(error) || signal.aborted || isStaleWorker(error)) throw error;
+      // A stale worker or a missing privilege: isolating events one by one would only repeat the refusal.
+      if (isRetriable(error) || signal.aborted || stopsApplying(error)) throw error;
       this.noteError(
         error,
         chunk.length > 1
@@ -312,8 +313,4 @@ export class ApplyWorker {
       },
     });
   }
-}
-
-function isStaleWorker(error: unknown): boolean {
-  return error instanceof CdcError && error.code === 'APPLY_STALE_WORKER';
 }

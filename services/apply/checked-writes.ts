@@ -12,6 +12,7 @@ import type { EventFailure } from './sink.ts';
 import type { TableShape, TargetConnection } from './sql-dialect.ts';
 import { SAVEPOINT, sql, type Item, type Progress } from './sink-progress.ts';
 import type { TableSchema } from '../../schemas/events/table-schema.ts';
+import { stopsApplying } from './target-errors.ts';
 
 /** What the conflict path takes from the sink. */
 export interface SinkSteps<C extends TargetConnection> {
@@ -130,7 +131,7 @@ export class CheckedWrites<C extends TargetConnection> {
       }
     } catch (error) {
       const failure = this.steps.classifyEvent(error, event);
-      if (!onEventFailure || failure.retriable || failure.code === 'APPLY_STALE_WORKER') throw failure;
+      if (!onEventFailure || failure.retriable || stopsApplying(failure)) throw failure;
       await connection.run(sql(`ROLLBACK TO SAVEPOINT ${SAVEPOINT}`));
       this.steps.discardPending();
       rejected = failure;

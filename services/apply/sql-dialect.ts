@@ -9,6 +9,7 @@ import type { ChangeEvent, Row, Value } from '../../schemas/events/change-event.
 import type { ColumnSchema, TableSchema } from '../../schemas/events/table-schema.ts';
 import type { CdcError, ErrorFields } from '../../common/errors.ts';
 import type { ConflictDialect } from './conflicts/conflict-dialect.ts';
+import type { TargetRules } from './schema-check/table-check.ts';
 
 /** A parameter as the dialect's driver takes it (strings, Buffers, bigints, raw SQL...). */
 export type Parameter = unknown;
@@ -101,6 +102,8 @@ export interface SqlDialect<C extends TargetConnection> {
   readonly name: string;
   /** MariaDB/MySQL commit the open transaction on DDL: the sink commits first, with its position. */
   readonly ddlCommitsImplicitly: boolean;
+  /** The grammar and identifier limits a table's schema must pass before its DDL runs (schema-check/). */
+  readonly schemaRules: TargetRules;
   readonly syntax: StatementSyntax;
   readonly positions: PositionStatements;
   /**

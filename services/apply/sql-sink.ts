@@ -35,14 +35,18 @@ import type { ConflictSettings } from './conflicts/types.ts';
 import type { OriginMarkWriter } from './origin-marks.ts';
 
 import { CheckedWrites } from './checked-writes.ts';
+import { SchemaGate } from './schema-check/schema-gate.ts';
 import { SAVEPOINT, sql, type Item, type Progress } from './sink-progress.ts';
 import { positionRow, positionRows } from './position-rows.ts';
+import { stopsApplying } from './target-errors.ts';
 
 export class SqlSink<C extends TargetConnection> implements Sink {
   private readonly dialect: SqlDialect<C>;
   private readonly logger: Logger;
   private readonly writer: RowWriter;
   private readonly missing = new MissingRows();
+  /** Tables whose schema fails the DDL check are refused before any DDL, their events handed over as failures. */
+  private readonly schemas: SchemaGate;
   /** Conflict detection and resolution, when the link has it on; otherwise the plain fast path. */
   private readonly conflicts: ConflictWriter<C> | null;
   /** The write path with conflict handling; null without it. */
@@ -70,6 +74,7 @@ export class SqlSink<C extends TargetConnection> implements Sink {
     this.dialect = dialect;
     this.logger = logger.child({ component: dialect.name });
     this.writer = new RowWriter(dialect.syntax, this.missing);
+    this.schemas = new SchemaGate(dialect.schemaRules, this.logger);
     if (conflicts && !dialect.conflicts)
       throw new CdcError(
         'CONFIG_INVALID',
@@ -178,7 +183,9 @@ export class SqlSink<C extends TargetConnection> implements Sink {
     const connection = await this.connect();
     try {
       await this.dialect.prepareStream(connection, stream);
-      await this.dialect.shapes.ensureTypes(connection, new Set(fresh.map((item) => item.event.table)));
+      // A refused table's user types are not created either: they come from the same untrusted schema.
+      const tables = this.schemas.accepted(new Set(fresh.map((item) => item.event.table)));
+      await this.dialect.shapes.ensureTypes(connection, tables);
     } catch (error) {
       throw this.classify(error, `cannot prepare the target for the tables of ${stream}`);
     }
@@ -270,7 +277,7 @@ export class SqlSink<C extends TargetConnection> implements Sink {
         await connection.run(sql(`RELEASE SAVEPOINT ${SAVEPOINT}`));
       } catch (error) {
         const failure = this.classifyEvent(error, item.event);
-        if (failure.retriable || failure.code === 'APPLY_STALE_WORKER') throw failure;
+        if (failure.retriable || stopsApplying(failure)) throw failure;
         failed++;
         await onEventFailure({ ...item, error: failure });
         await this.begin(connection, progress);
@@ -282,6 +289,8 @@ export class SqlSink<C extends TargetConnection> implements Sink {
 
   /** The event's table shape, created or evolved when needed, with a target transaction open. */
   private async shapeFor(connection: C, progress: Progress, event: ChangeEvent): Promise<TableShape> {
+    const refusal = this.schemas.refusal(event.table);
+    if (refusal) throw refusal;
     let shape = this.dialect.shapes.lookup(event.table);
     if (!shape) {
       if (this.dialect.ddlCommitsImplicitly) await this.commit(connection, progress);

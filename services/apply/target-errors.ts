@@ -1,7 +1,8 @@
 /**
  * Turns a failure of the target database into a CdcError, the same way on every target: a lost connection
  * is TARGET_UNREACHABLE, anything else APPLY_FAILED, retriable when a dialect judges that trying again can
- * succeed (a deadlock, a lock wait timeout, a server shutting down). The dialect judges; this builds.
+ * succeed (a deadlock, a lock wait timeout, a server shutting down). A missing privilege is TARGET_PRIVILEGE,
+ * with the GRANT that fixes it when the dialect can tell. The dialect judges; this builds.
  */
 import { CdcError, type ErrorFields } from '../../common/errors.ts';
 
@@ -14,6 +15,18 @@ export interface TargetErrorJudgement {
   readonly detail: string;
   /** What identifies the error on this target (SQLSTATE, errno). */
   readonly fields: ErrorFields;
+  /** Set when the user lacks a privilege: the statement that grants it, when the error says enough to write it. */
+  readonly privilege?: { readonly grant: string | null };
+}
+
+/**
+ * Failures no event is to blame for: applying event by event or dead-lettering would only repeat them, so
+ * they stop the worker as they are (another worker applied the stream meanwhile; a privilege is missing).
+ */
+export function stopsApplying(error: unknown): boolean {
+  return (
+    error instanceof CdcError && (error.code === 'APPLY_STALE_WORKER' || error.code === 'TARGET_PRIVILEGE')
+  );
 }
 
 export function targetError(
@@ -24,6 +37,15 @@ export function targetError(
 ): CdcError {
   if (error instanceof CdcError) return error;
   const reason = error instanceof Error ? error.message : String(error);
+  if (judgement.privilege !== undefined) {
+    const { grant } = judgement.privilege;
+    return new CdcError(
+      'TARGET_PRIVILEGE',
+      `${message}: ${reason}; ${grant === null ? 'grant the privilege it names' : `fix: ${grant}`} (cdc grants prints every grant the replica needs)`,
+      { ...fields, ...judgement.fields },
+      { cause: error, retriable: false },
+    );
+  }
   return new CdcError(
     judgement.connectionLost ? 'TARGET_UNREACHABLE' : 'APPLY_FAILED',
     `${message}: ${reason}${judgement.detail === '' ? '' : ` (${judgement.detail})`}`,

@@ -1,6 +1,8 @@
 /**
  * The CLI's client of the control API: JSON over fetch, with the API's `{ error: { code, message } }`
- * answers and connection failures turned into errors that say what went wrong and where.
+ * answers and connection failures turned into errors that say what went wrong and where. The token of an API
+ * behind `api.tokens` comes from `CDC_API_TOKEN` (an environment variable rather than an option, so it never
+ * shows in the process list).
  */
 import { CdcError, errorMessage } from '../../common/errors.ts';
 import type { DeadLetterPage, ReplayProgress } from '../dlq/dlq-control.ts';
@@ -9,9 +11,12 @@ import type { StatusResponse } from './status-format.ts';
 
 export class ApiClient {
   readonly baseUrl: string;
+  readonly #token: string | undefined;
 
-  constructor(baseUrl: string) {
+  /** `token` is sent as a bearer token; by default the environment's `CDC_API_TOKEN`, when set. */
+  constructor(baseUrl: string, token: string | undefined = process.env.CDC_API_TOKEN) {
     this.baseUrl = baseUrl.replace(/\/+$/, '');
+    this.#token = token === '' ? undefined : token;
   }
 
   status(): Promise<StatusResponse> {
@@ -63,7 +68,10 @@ export class ApiClient {
     try {
       response = await fetch(url, {
         method,
-        headers: body === undefined ? {} : { 'content-type': 'application/json' },
+        headers: {
+          ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+          ...(this.#token === undefined ? {} : { authorization: `Bearer ${this.#token}` }),
+        },
         ...(body === undefined ? {} : { body: JSON.stringify(body) }),
       });
     } catch (error) {

@@ -17,6 +17,7 @@ import { runCommand } from './commands/run.ts';
 import { snapshotCommand } from './commands/snapshot.ts';
 import { statusCommand } from './commands/status.ts';
 import { validateCommand } from './commands/validate.ts';
+import { grantsCommand } from './commands/grants.ts';
 import { verifyCommand } from './commands/verify.ts';
 import { err, out } from './output.ts';
 import { packageVersion } from './version.ts';
@@ -86,6 +87,16 @@ function buildProgram(): Command {
     .description('check a configuration file; prints OK or every problem, exit code 1 when invalid')
     .requiredOption('-c, --config <file>', 'pipeline configuration (YAML or JSON)')
     .action((options: { config: string }) => validateCommand(options));
+
+  program
+    .command('grants')
+    .description(
+      "print the SQL granting each source's capture user and each replica's writing user what it needs",
+    )
+    .requiredOption('-c, --config <file>', 'pipeline configuration (YAML or JSON)')
+    .option('--for <name>', 'only the source or replica of this name (they may be on different servers)')
+    .option('--kafka <principal>', 'print the Kafka ACLs of this principal (User:name) instead')
+    .action((options: { config: string; for?: string; kafka?: string }) => grantsCommand(options));
 
   program
     .command('status')

@@ -5,10 +5,15 @@
  *
  * A value that is nothing but one reference takes the type its text reads as (`port: ${API_PORT}` becomes the
  * number 8080, `origin: ${ORIGIN:-true}` a boolean), as if the variable had been written into the file.
+ *
+ * `${file:/absolute/path}` is the text of a file, without its final line break: secrets mounted as files
+ * (Kubernetes and Docker secrets) stay out of both the configuration and the environment. It stays text.
  */
+import { isAbsolute } from 'node:path';
+import { readFileSync } from 'node:fs';
 import { formatPath } from './path.ts';
 
-const REFERENCE = /\$\$\{|\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}/g;
+const REFERENCE = /\$\$\{|\$\{file:([^}]*)\}|\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}/g;
 const WHOLE_REFERENCE = /^\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}$/;
 
 export type Environment = Readonly<Record<string, string | undefined>>;
@@ -63,9 +68,28 @@ function expandString(
   };
   const whole = WHOLE_REFERENCE.exec(text);
   if (whole) return typed(resolve(whole[1]!, whole[2]));
-  return text.replace(REFERENCE, (match, name: string | undefined, fallback: string | undefined) =>
-    name === undefined ? '${' : resolve(name, fallback),
+  return text.replace(
+    REFERENCE,
+    (match, file: string | undefined, name: string | undefined, fallback: string | undefined) => {
+      if (file !== undefined) return readReferenced(file, path, problems);
+      return name === undefined ? '${' : resolve(name, fallback);
+    },
   );
+}
+
+/** The text of a `${file:...}` reference; a problem naming the field and the file when it cannot be read. */
+function readReferenced(file: string, path: readonly (string | number)[], problems: string[]): string {
+  if (!isAbsolute(file)) {
+    problems.push(`${formatPath(path)}: \${file:${file}} must name an absolute path`);
+    return '';
+  }
+  try {
+    return readFileSync(file, 'utf8').replace(/\r?\n$/, '');
+  } catch (error) {
+    const reason = (error as NodeJS.ErrnoException).code ?? 'unreadable';
+    problems.push(`${formatPath(path)}: cannot read ${file} (${reason})`);
+    return '';
+  }
 }
 
 /** Numbers and booleans from a whole-value reference keep their type; everything else stays text. */

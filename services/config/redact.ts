@@ -4,9 +4,11 @@
  * driver, say) can be scrubbed of them with `redactText`.
  */
 import { redactUrl } from '../../common/logger.ts';
+import { MASK, redactText } from '../../common/redact-text.ts';
+
+export { redactText };
 import type { PipelineConfig } from './schema.ts';
 
-const MASK = '***';
 const SECRET_KEY = /password|secret|token|credential/i;
 const URL_KEY = /^url$|Url$/;
 
@@ -67,21 +69,4 @@ function safeDecode(text: string): string {
   } catch {
     return text;
   }
-}
-
-/**
- * Masks URL passwords (`scheme://user:secret@`), `password=...` pairs (libpq connection strings) and each of
- * the given secret values wherever they appear in free text.
- */
-export function redactText(text: string, secrets: readonly string[] = []): string {
-  // Character classes stop at quotes, slashes and whitespace so that masking inside serialized JSON never
-  // runs across into the next field.
-  let result = text
-    .replace(/(\b[a-z][a-z0-9+.-]*:\/\/[^:/@\s"']+:)[^@\s/"']+@/gi, `$1${MASK}@`)
-    .replace(/\b(password|pwd)=('[^']*'|[^\s'"&;,)]+)/gi, `$1=${MASK}`);
-  // Longest first, so a secret that contains another is masked whole.
-  for (const secret of [...secrets].sort((a, b) => b.length - a.length)) {
-    if (secret.length >= 3) result = result.replaceAll(secret, MASK);
-  }
-  return result;
 }

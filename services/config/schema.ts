@@ -9,6 +9,8 @@ import { z } from 'zod';
 import { compileTopology } from './topology-compile.ts';
 import { ORIGIN_MARKINGS, topologySchema } from './topology.ts';
 import { conflictsSchema } from './conflicts.ts';
+import { apiSchema } from './api.ts';
+import { kafkaSaslSchema, kafkaTlsSchema } from './kafka-security.ts';
 
 const NAME_PATTERN = /^[a-z0-9_-]+$/;
 /** `schema.table`, where either part may be `*` or end with `*` (a prefix match). */
@@ -180,7 +182,7 @@ const binlogSource = z
     };
   });
 
-function databaseOf(url: string): string | null {
+export function databaseOf(url: string): string | null {
   try {
     const name = decodeURIComponent(new URL(url).pathname.replace(/^\//, ''));
     return name === '' ? null : name;
@@ -280,6 +282,14 @@ const kafka = z.strictObject({
     .min(1, { error: 'must list at least one broker' })
     .meta({ description: 'Bootstrap brokers, `host:port`.' }),
   clientId: z.string().min(1).default('cdc').meta({ description: 'Kafka client id.' }),
+  tls: kafkaTlsSchema.optional().meta({
+    description:
+      'TLS to the brokers (SSL or SASL_SSL listeners): certificate authorities, a client certificate, the server-name check. Every client of the service uses it, `replicas[].via` included.',
+  }),
+  sasl: kafkaSaslSchema.optional().meta({
+    description:
+      'SASL authentication (SASL_SSL with `tls`, SASL_PLAINTEXT without). Every client of the service uses it, `replicas[].via` included.',
+  }),
   topicPrefix: z
     .string()
     .regex(TOPIC_PREFIX_PATTERN, {
@@ -336,16 +346,6 @@ const kafka = z.strictObject({
     }),
 });
 
-const api = z.strictObject({
-  host: z.string().min(1).default('127.0.0.1').meta({ description: 'Address the control API listens on.' }),
-  port: z
-    .int({ error: 'must be a port number from 0 to 65535' })
-    .min(0, { error: 'must be a port number from 0 to 65535' })
-    .max(65_535, { error: 'must be a port number from 0 to 65535' })
-    .default(8080)
-    .meta({ description: 'Port of the control API (0 picks a free one).' }),
-});
-
 export const pipelineConfigSchema = z
   .strictObject({
     name: componentName('Pipeline name.'),
@@ -354,7 +354,11 @@ export const pipelineConfigSchema = z
       description: 'Databases whose changes are captured (at least one, unless `topology` is set).',
     }),
     replicas: z.array(replica).default([]).meta({ description: 'Databases kept in sync from a source.' }),
-    api: api.default({ host: '127.0.0.1', port: 8080 }).meta({ description: 'Control and status API.' }),
+    api: apiSchema
+      .default({ host: '127.0.0.1', port: 8080, tokens: [], openProbes: true, verifyConcurrency: 1 })
+      .meta({
+        description: 'Control and status API.',
+      }),
     topology: topologySchema.optional().meta({
       description:
         'Nodes and the links between them (cascade, pair, mesh, fan-in), compiled into `sources` and `replicas` (see Topologies).',
@@ -481,4 +485,4 @@ export type PostgresSourceConfig = Extract<SourceConfig, { kind: 'postgres' }>;
 export type BinlogSourceConfig = Extract<SourceConfig, { kind: 'mariadb' | 'mysql' }>;
 export type ReplicaConfig = PipelineConfig['replicas'][number];
 export type KafkaConfig = PipelineConfig['kafka'];
-export type ApiConfig = PipelineConfig['api'];
+export type { ApiConfig } from './api.ts';

@@ -10,6 +10,7 @@ import type { Sink } from '../apply/sink.ts';
 import type { PipelineConfig, ReplicaConfig } from '../config/schema.ts';
 import { DeadLetterTopic } from '../kafka/dlq-reader.ts';
 import { SchemaStore } from '../kafka/schema-store.ts';
+import { clusterOf } from '../kafka/security.ts';
 import { buildSink } from '../pipeline/apply-task.ts';
 import { changelogSource } from '../pipeline/changelog-source.ts';
 import { listDeadLetters, type DeadLetterPage } from './list.ts';
@@ -56,7 +57,7 @@ export function deadLetterControl(
 ): DeadLetterControl {
   const abort = new AbortController();
   const jobs = new Map<string, Job>();
-  const kafka = { brokers: config.kafka.brokers, prefix: config.kafka.topicPrefix };
+  const kafka = { ...clusterOf(config.kafka), prefix: config.kafka.topicPrefix };
 
   const replicaNamed = (name: string | undefined): ReplicaConfig => {
     const names = config.replicas.map((replica) => replica.name);
@@ -82,7 +83,7 @@ export function deadLetterControl(
     const topic = topicOf(replica);
     // Dead letters hold the changelog's records as they were: their schemas are where the changelog is read.
     const source = changelogSource(replica, config.kafka);
-    const schemas = new SchemaStore({ brokers: source.brokers, prefix: source.prefix, logger });
+    const schemas = new SchemaStore({ ...clusterOf(source), prefix: source.prefix, logger });
     const shared = options.sinkOf?.(replica.name);
     const sink = shared ?? buildSink(replica, logger);
     try {

@@ -12,13 +12,13 @@
  */
 import type { Admin } from 'kafkajs';
 import { createKafka, kafkaError } from './client.ts';
+import { clusterOf, type KafkaCluster } from './security.ts';
 import { closeWithin } from './closing.ts';
 import { errorMessage } from '../../common/errors.ts';
 import { Backoff } from '../../common/retry.ts';
 import { silentLogger, type Logger } from '../../common/logger.ts';
 
-export interface BacklogOptions {
-  readonly brokers: readonly string[];
+export interface BacklogOptions extends KafkaCluster {
   readonly groupId: string;
   readonly topic: string;
   readonly clientId: string;
@@ -68,7 +68,7 @@ export class BacklogSampler {
   /** Samples until `signal` aborts. A failed sample is logged and tried again at the next interval. */
   async run(signal: AbortSignal): Promise<void> {
     const kafka = createKafka({
-      brokers: this.#options.brokers,
+      ...clusterOf(this.#options),
       clientId: this.#options.clientId,
       logger: this.#logger,
     });

@@ -12,9 +12,11 @@ import { registerCompressionCodecs } from './compression.ts';
 import { CdcError, type ErrorFields } from '../../common/errors.ts';
 import { silentLogger, type Logger } from '../../common/logger.ts';
 import { kafkaErrorLineLevel } from './log-levels.ts';
+import { kafkajsSecurity, type KafkaCluster } from './security.ts';
+import { causeChain, type KafkaJsErrorShape } from './cause-chain.ts';
+import { securityError } from './security-errors.ts';
 
-export interface KafkaClientConfig {
-  readonly brokers: readonly string[];
+export interface KafkaClientConfig extends KafkaCluster {
   readonly clientId: string;
   readonly logger?: Logger;
   /** kafkajs's retry settings for this client (default kafkajs's: 300 ms first wait, doubling, 5 retries). */
@@ -99,6 +101,7 @@ export function createKafka(config: KafkaClientConfig): Kafka {
   const kafka = new kafkajs.Kafka({
     brokers: [...config.brokers],
     clientId: config.clientId,
+    ...kafkajsSecurity(config),
     ...(config.retry !== undefined ? { retry: config.retry } : {}),
     socketFactory: trackingSocketFactory(open, config.clientId),
     logLevel: logLevel.INFO,
@@ -146,28 +149,6 @@ export function producerConfig(config: ProducerConfig): ProducerConfig {
 const FENCED_TYPES = new Set(['INVALID_PRODUCER_EPOCH', 'PRODUCER_FENCED', 'INVALID_PRODUCER_ID_MAPPING']);
 const FENCED_CODES = new Set([47, 49, 90]);
 
-interface KafkaJsErrorShape {
-  name?: unknown;
-  type?: unknown;
-  code?: unknown;
-  retriable?: unknown;
-  cause?: unknown;
-  originalError?: unknown;
-}
-
-function* causeChain(error: unknown): Generator<KafkaJsErrorShape> {
-  const seen = new Set<unknown>();
-  const queue: unknown[] = [error];
-  while (queue.length > 0 && seen.size < 20) {
-    const current = queue.shift();
-    if (typeof current !== 'object' || current === null || seen.has(current)) continue;
-    seen.add(current);
-    const shape = current as KafkaJsErrorShape;
-    yield shape;
-    queue.push(shape.cause, shape.originalError);
-  }
-}
-
 export function isFenced(error: unknown): boolean {
   for (const shape of causeChain(error)) {
     if (shape instanceof CdcError) return shape.code === 'KAFKA_FENCED';
@@ -208,12 +189,14 @@ export function groupMembershipError(error: unknown): Error | null {
 
 /**
  * Maps anything a kafkajs call threw (an error of ours in it is kept as it is). A protocol error that Kafka says a retry cannot fix (message too large,
- * authorization) stays non-retriable; connection trouble, exhausted retries and group membership errors are
- * retriable.
+ * authorization) stays non-retriable, and so do TLS and SASL failures (security-errors.ts); connection
+ * trouble, exhausted retries and group membership errors are retriable.
  */
 export function kafkaError(error: unknown, message: string, fields: ErrorFields = {}): CdcError {
   // One of ours, raised inside kafkajs (a patched part of it) and wrapped by its retries, says more than they do.
   for (const shape of causeChain(error)) if (shape instanceof CdcError) return shape;
+  const security = securityError(error, message, fields);
+  if (security !== null) return security;
   const detail = error instanceof Error ? error.message : String(error);
   if (isFenced(error)) {
     return new CdcError('KAFKA_FENCED', `${message}: another instance took over (${detail})`, fields, {

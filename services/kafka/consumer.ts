@@ -17,6 +17,7 @@
 import { setTimeout as delay } from 'node:timers/promises';
 import type { Consumer, EachBatchPayload, Kafka, KafkaMessage } from 'kafkajs';
 import { createKafka, groupMembershipError, kafkaError } from './client.ts';
+import { clusterOf, type KafkaCluster } from './security.ts';
 import { closeWithin } from './closing.ts';
 import { createConsumer } from './closable-consumer.ts';
 import { SchemaStore } from './schema-store.ts';
@@ -32,8 +33,7 @@ const SCHEMA_WAIT_BACKOFF = { initialMs: 100, maxMs: 2_000 };
 
 export type { ConsumedEvent } from './record-decoding.ts';
 
-export interface ConsumerOptions {
-  readonly brokers: readonly string[];
+export interface ConsumerOptions extends KafkaCluster {
   readonly groupId: string;
   readonly topics: readonly string[];
   /** Topic prefix of the deployment: where the schema topic is. */
@@ -113,7 +113,7 @@ export class ChangeConsumer {
     this.options = options;
     this.logger = (options.logger ?? silentLogger).child({ component: 'consumer', group: options.groupId });
     this.kafka = createKafka({
-      brokers: options.brokers,
+      ...clusterOf(options),
       clientId: options.clientId ?? options.groupId,
       logger: this.logger,
     });
@@ -142,7 +142,7 @@ export class ChangeConsumer {
     // Stopped before it began (the worker was still preparing): joining the group now would only hold the stop up.
     if (signal.aborted) return;
     const schemas = new SchemaStore({
-      brokers: this.options.brokers,
+      ...clusterOf(this.options),
       prefix: this.options.prefix,
       logger: this.logger,
     });

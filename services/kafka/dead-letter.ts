@@ -9,6 +9,7 @@
 import type { Kafka, Producer } from 'kafkajs';
 import type { ConsumedEvent, UndecodableRecord } from './consumer.ts';
 import { createKafka, destroyLeftoverSockets, kafkaError, producerConfig } from './client.ts';
+import { clusterOf, type KafkaCluster } from './security.ts';
 import { DEFAULT_MAX_EVENT_BYTES } from './publisher.ts';
 import { connectorTopics, ensureTopic } from './topics.ts';
 import { formatPosition } from '../../schemas/positions/position.ts';
@@ -16,8 +17,7 @@ import { tableId } from '../../schemas/events/table-schema.ts';
 import type { CdcError } from '../../common/errors.ts';
 import { silentLogger, type Logger } from '../../common/logger.ts';
 
-export interface DeadLetterOptions {
-  readonly brokers: readonly string[];
+export interface DeadLetterOptions extends KafkaCluster {
   readonly prefix: string;
   readonly connector: string;
   /** The replica whose apply worker writes here: several replicas of one source share the topic. */
@@ -54,7 +54,7 @@ export class DeadLetterPublisher {
     this.maxMessageBytes = (options.maxEventBytes ?? DEFAULT_MAX_EVENT_BYTES) + HEADER_ROOM_BYTES;
     this.logger = (options.logger ?? silentLogger).child({ component: 'dead-letter', topic: this.topic });
     this.kafka = createKafka({
-      brokers: options.brokers,
+      ...clusterOf(options),
       clientId: options.clientId ?? `${options.prefix}.dlq.${options.connector}`,
       logger: this.logger,
     });

@@ -7,6 +7,7 @@
  */
 import type { Admin, Kafka, KafkaMessage } from 'kafkajs';
 import { createKafka, destroyLeftoverSockets, kafkaError } from './client.ts';
+import { clusterOf, type KafkaCluster } from './security.ts';
 import { createConsumer } from './closable-consumer.ts';
 import { connectorTopics } from './topics.ts';
 import { CdcError } from '../../common/errors.ts';
@@ -37,8 +38,7 @@ export interface DeadLetterRange {
   readonly high: bigint;
 }
 
-export interface DeadLetterTopicOptions {
-  readonly brokers: readonly string[];
+export interface DeadLetterTopicOptions extends KafkaCluster {
   readonly prefix: string;
   /** The source connector whose changes were dead-lettered. */
   readonly source: string;
@@ -60,7 +60,7 @@ export class DeadLetterTopic {
     this.prefix = options.prefix;
     this.logger = (options.logger ?? silentLogger).child({ component: 'dlq-reader', topic: this.topic });
     this.kafka = createKafka({
-      brokers: options.brokers,
+      ...clusterOf(options),
       clientId: `${options.prefix}.dlq-reader`,
       logger: this.logger,
     });

@@ -13,6 +13,7 @@ import type { Kafka, Producer } from 'kafkajs';
 import { CaptureRun, chunks } from './capture-run.ts';
 import { lastCommittedPosition } from './changelog-tail.ts';
 import { createKafka, kafkaError, producerConfig } from './client.ts';
+import { clusterOf, type KafkaCluster } from './security.ts';
 import { closeWithin } from './closing.ts';
 import { compressionType, type Compression } from './compression.ts';
 import type { EventSizeLimit, OversizedPolicy } from './oversized.ts';
@@ -36,8 +37,7 @@ import { CdcError, errorMessage } from '../../common/errors.ts';
 import { silentLogger, type Logger } from '../../common/logger.ts';
 import { ShutdownSteps } from '../../common/shutdown-steps.ts';
 
-export interface PublisherOptions {
-  readonly brokers: readonly string[];
+export interface PublisherOptions extends KafkaCluster {
   readonly prefix: string;
   readonly connector: string;
   readonly clientId?: string;
@@ -128,12 +128,12 @@ export class ChangePublisher {
       connector: options.connector,
     });
     this.kafka = createKafka({
-      brokers: options.brokers,
+      ...clusterOf(options),
       clientId: options.clientId ?? this.groupId,
       logger: this.logger,
       retry: TRANSACTION_RETRY,
     });
-    this.schemas = new SchemaStore({ brokers: options.brokers, prefix: options.prefix, logger: this.logger });
+    this.schemas = new SchemaStore({ ...clusterOf(options), prefix: options.prefix, logger: this.logger });
     this.limit = {
       maxEventBytes: options.maxEventBytes ?? DEFAULT_MAX_EVENT_BYTES,
       policy: options.oversizedEvents ?? 'fail',

@@ -14,14 +14,14 @@
 import { randomBytes } from 'node:crypto';
 import type { Kafka, Message, Producer, Transaction } from 'kafkajs';
 import { createKafka, destroyLeftoverSockets, kafkaError, producerConfig } from './client.ts';
+import { clusterOf, type KafkaCluster } from './security.ts';
 import { createConsumer, type ClosableConsumer } from './closable-consumer.ts';
 import { ensureTopic, schemaTopic } from './topics.ts';
 import { writerSchemaFromJson, type WriterSchema } from '../../schemas/avro/writer-schema.ts';
 import { CdcError, errorMessage } from '../../common/errors.ts';
 import { silentLogger, type Logger } from '../../common/logger.ts';
 
-export interface SchemaStoreOptions {
-  readonly brokers: readonly string[];
+export interface SchemaStoreOptions extends KafkaCluster {
   readonly prefix: string;
   readonly clientId?: string;
   readonly logger?: Logger;
@@ -49,7 +49,7 @@ export class SchemaStore {
     this.topic = schemaTopic(options.prefix);
     this.logger = (options.logger ?? silentLogger).child({ component: 'schema-store', topic: this.topic });
     this.kafka = createKafka({
-      brokers: options.brokers,
+      ...clusterOf(options),
       clientId: options.clientId ?? 'cdc-schema-store',
       logger: this.logger,
     });

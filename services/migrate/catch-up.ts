@@ -27,6 +27,7 @@ import type { KafkaConfig } from '../config/schema.ts';
 import { createKafka } from '../kafka/client.ts';
 import { connectorTopics } from '../kafka/topics.ts';
 import { positionRows } from '../apply/position-rows.ts';
+import { clusterOf } from '../kafka/security.ts';
 
 export interface PublishedPoint {
   /** Last event published to the changelog. */
@@ -38,7 +39,7 @@ export interface PublishedPoint {
 export async function readPublished(kafka: KafkaConfig, source: string): Promise<PublishedPoint> {
   const topic = connectorTopics(kafka.topicPrefix, source).changelog;
   const groupId = `${kafka.topicPrefix}.capture.${source}`;
-  const admin = createKafka({ brokers: kafka.brokers, clientId: `${kafka.clientId}.migrate` }).admin();
+  const admin = createKafka({ ...clusterOf(kafka), clientId: `${kafka.clientId}.migrate` }).admin();
   try {
     await admin.connect();
     const offsets = await admin.fetchOffsets({ groupId, topics: [topic] });

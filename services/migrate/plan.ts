@@ -122,6 +122,8 @@ export function reverseConfig(plan: MigrationPlan): PipelineConfig {
     kafka: {
       brokers: config.kafka.brokers,
       clientId: config.kafka.clientId,
+      tls: config.kafka.tls,
+      sasl: config.kafka.sasl,
       topicPrefix: config.kafka.topicPrefix,
     },
     sources: [

@@ -13,6 +13,7 @@ import { CdcError } from '../../common/errors.ts';
 import type { Logger } from '../../common/logger.ts';
 import type { PipelineConfig } from '../config/schema.ts';
 import { ChangePublisher } from '../kafka/publisher.ts';
+import { clusterOf } from '../kafka/security.ts';
 import { readCutover, type CutoverRecord } from './cutover-record.ts';
 import { reverseConfig, type MigrationPlan } from './plan.ts';
 
@@ -61,7 +62,7 @@ export async function startReverse(plan: MigrationPlan, logger: Logger): Promise
     drop: [plan.forwardOrigin],
   });
   const publisher = new ChangePublisher({
-    brokers: config.kafka.brokers,
+    ...clusterOf(config.kafka),
     prefix: config.kafka.topicPrefix,
     connector: source.name,
     clientId: `${config.kafka.clientId}.capture.${source.name}`,

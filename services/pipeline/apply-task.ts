@@ -21,6 +21,7 @@ import {
 import { BacklogSampler } from '../kafka/backlog.ts';
 import { ChangeConsumer, type UndecodableRecord } from '../kafka/consumer.ts';
 import { DeadLetterPublisher } from '../kafka/dead-letter.ts';
+import { clusterOf } from '../kafka/security.ts';
 import { SerialSink } from '../dlq/serial-sink.ts';
 import { changelogSource } from './changelog-source.ts';
 import { conflictSettings } from './conflict-settings.ts';
@@ -99,7 +100,7 @@ export class ApplyTask {
     this.#replica = replica;
     const taskLogger = logger.child({ replica: replica.name, source: replica.source });
     this.#deadLetters = new DeadLetterPublisher({
-      brokers: kafka.brokers,
+      ...clusterOf(kafka),
       prefix: kafka.topicPrefix,
       connector: replica.source,
       replica: replica.name,
@@ -111,7 +112,7 @@ export class ApplyTask {
     const changelog = changelogSource(replica, kafka);
     const groupId = `${kafka.topicPrefix}.apply.${replica.name}`;
     const consumer = new ChangeConsumer({
-      brokers: changelog.brokers,
+      ...clusterOf(changelog),
       groupId,
       topics: [changelog.changelog],
       prefix: changelog.prefix,
@@ -133,7 +134,7 @@ export class ApplyTask {
     });
     // Sampled apart from the worker, so a paused or restarting worker's backlog is known too.
     this.#backlog = new BacklogSampler({
-      brokers: changelog.brokers,
+      ...clusterOf(changelog),
       groupId,
       topic: changelog.changelog,
       clientId: `${kafka.clientId}.backlog.${replica.name}`,

@@ -11,6 +11,7 @@ import { ShutdownSteps } from '../../common/shutdown-steps.ts';
 import type { KafkaConfig, SourceConfig } from '../config/schema.ts';
 import type { CaptureRule } from '../config/topology-compile.ts';
 import { ChangePublisher } from '../kafka/publisher.ts';
+import { clusterOf } from '../kafka/security.ts';
 import { CountedConnector, type CaptureCounts } from './counted-connector.ts';
 import { ORIGIN_MARKS } from '../apply/origin-marks.ts';
 import { prepareMarkerCapture } from './marker-capture.ts';
@@ -85,7 +86,7 @@ export class CaptureTask {
       rule === undefined ? connector : new OriginFilter(connector, rule, markerRows !== null),
     );
     this.publisher = new ChangePublisher({
-      brokers: kafka.brokers,
+      ...clusterOf(kafka),
       prefix: kafka.topicPrefix,
       connector: source.name,
       clientId: `${kafka.clientId}.capture.${source.name}`,

@@ -6,9 +6,10 @@
  */
 import type { KafkaConfig, ReplicaConfig } from '../config/schema.ts';
 import { connectorTopics } from '../kafka/topics.ts';
+import type { KafkaCluster } from '../kafka/security.ts';
 
-export interface ChangelogSource {
-  readonly brokers: readonly string[];
+/** A copy in another cluster is reached with the pipeline's own `kafka.tls` and `kafka.sasl`. */
+export interface ChangelogSource extends KafkaCluster {
   /** Topic prefix of the changelog and schema topics there. */
   readonly prefix: string;
   readonly changelog: string;
@@ -18,6 +19,8 @@ export function changelogSource(replica: ReplicaConfig, kafka: KafkaConfig): Cha
   const prefix = replica.via?.topicPrefix ?? kafka.topicPrefix;
   return {
     brokers: replica.via?.brokers ?? kafka.brokers,
+    tls: kafka.tls,
+    sasl: kafka.sasl,
     prefix,
     changelog: connectorTopics(prefix, replica.source).changelog,
   };

@@ -129,10 +129,11 @@ export async function startPipeline(
     },
   };
   // Differing ranges of a live replica are read again after its apply worker made progress (or 5 s passed).
-  status.verify = (request) => {
+  status.verify = (request, options = {}) => {
     const applied = () =>
       applies.find((task) => task.name === request.replica)?.status().appliedPosition ?? null;
     return verifyReplica(config, request, {
+      ...options,
       logger,
       signal: applyAbort.signal,
       recheck: {

@@ -15,6 +15,7 @@ import pg from 'pg';
 import { CdcError, errorMessage } from '../../common/errors.ts';
 import type { Logger } from '../../common/logger.ts';
 import { ORIGIN_MARKS } from '../apply/origin-marks.ts';
+import { ORIGIN_FUNCTIONS, originGrant } from '../apply/postgres/origin-functions.ts';
 import type { ReplicaConfig } from '../config/schema.ts';
 import type { CompiledLink, CompiledTopology } from '../config/topology-compile.ts';
 import { isTwoWay, linkLabel } from '../config/topology.ts';
@@ -99,7 +100,7 @@ export async function originMarking(link: CompiledLink, replica: ReplicaConfig):
       if (link.marking === 'marker-row') return { kind: 'marker-row', marker: link.marker, reason: null };
       const user = await postgresUserWithoutOrigins(replica.url);
       if (user === null) return { kind: 'replication-origin', marker: link.marker };
-      const reason = `no privilege for replication origins: GRANT EXECUTE ON FUNCTION ${ORIGIN_FUNCTIONS.join(', ')} TO ${user}`;
+      const reason = `no privilege for replication origins: ${originGrant(user)}`;
       return link.marking === 'auto'
         ? { kind: 'marker-row', marker: link.marker, reason }
         : {
@@ -122,15 +123,6 @@ export async function originMarking(link: CompiledLink, replica: ReplicaConfig):
   }
 }
 
-/** What the sink calls to mark natively (postgres-dialect.ts). */
-const ORIGIN_FUNCTIONS = [
-  'pg_replication_origin_create(text)',
-  'pg_replication_origin_oid(text)',
-  'pg_replication_origin_session_setup(text)',
-  'pg_replication_origin_session_reset()',
-  'pg_replication_origin_xact_setup(pg_lsn, timestamptz)',
-];
-
 async function postgresUserWithoutOrigins(url: string): Promise<string | null> {
   const client = new pg.Client({ connectionString: url, connectionTimeoutMillis: 10_000 });
   await client.connect();
@@ -141,7 +133,7 @@ async function postgresUserWithoutOrigins(url: string): Promise<string | null> {
   }
 }
 
-/** The session user's name (quoted) when it may not use replication origins; null when it may. */
+/** The session user's name when it may not use replication origins; null when it may. */
 export async function userWithoutOrigins(client: pg.Client): Promise<string | null> {
   const result = await client.query<{ can: boolean; user: string }>(
     `SELECT current_user AS user, (SELECT rolsuper FROM pg_roles WHERE rolname = current_user)
@@ -149,7 +141,7 @@ export async function userWithoutOrigins(client: pg.Client): Promise<string | nu
     [ORIGIN_FUNCTIONS],
   );
   const row = result.rows[0];
-  return row?.can === true ? null : pg.escapeIdentifier(row?.user ?? '<user>');
+  return row?.can === true ? null : (row?.user ?? '<user>');
 }
 
 async function mariadbCanMark(url: string): Promise<boolean> {

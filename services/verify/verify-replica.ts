@@ -39,6 +39,8 @@ export interface VerifyReport {
 
 export interface VerifyRunOptions {
   readonly logger?: Logger;
+  /** Called once the tables are known and after each table: how many are done of how many. */
+  readonly onProgress?: (progress: { readonly done: number; readonly total: number }) => void;
   readonly recheck?: RecheckOptions;
   readonly signal?: AbortSignal;
 }
@@ -124,6 +126,7 @@ export async function verifyDatabases(options: VerifyDatabasesOptions): Promise<
     const tables = await resolveTables(source, options.tables);
     const reports: TableVerifyReport[] = [];
     const failures: TableFailure[] = [];
+    options.onProgress?.({ done: 0, total: tables.length });
     for (const table of tables) {
       try {
         const report = await verifyTable({
@@ -147,6 +150,7 @@ export async function verifyDatabases(options: VerifyDatabasesOptions): Promise<
         failures.push({ table, code: error.code, message: error.message });
         logger.warn({ table, reason: error.message }, 'table not verified');
       }
+      options.onProgress?.({ done: reports.length + failures.length, total: tables.length });
     }
     return {
       source: options.sourceName,

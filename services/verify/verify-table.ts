@@ -25,6 +25,8 @@ import type {
 } from './types.ts';
 
 export const DEFAULT_CHUNK_ROWS = 10_000;
+/** A chunk is hashed in one query on each side: a bigger one would hold both databases busy for minutes. */
+export const MAX_CHUNK_ROWS = 1_000_000;
 export const DEFAULT_MAX_KEYS_PER_RANGE = 100;
 
 export interface VerifyTableOptions {
@@ -63,8 +65,11 @@ interface RangeResult {
 export async function verifyTable(options: VerifyTableOptions): Promise<TableVerifyReport> {
   const started = Date.now();
   const chunkRows = options.chunkRows ?? DEFAULT_CHUNK_ROWS;
-  if (!Number.isSafeInteger(chunkRows) || chunkRows <= 0) {
-    throw new CdcError('REQUEST_INVALID', `chunkRows must be a positive integer, not ${chunkRows}`);
+  if (!Number.isSafeInteger(chunkRows) || chunkRows <= 0 || chunkRows > MAX_CHUNK_ROWS) {
+    throw new CdcError(
+      'REQUEST_INVALID',
+      `chunkRows must be a whole number from 1 to ${MAX_CHUNK_ROWS}, not ${chunkRows}`,
+    );
   }
   const logger = (options.logger ?? silentLogger).child({ table: options.table });
   const targetTable = options.targetTable ?? options.table;

@@ -316,6 +316,23 @@ KAFKA_PID="$CDC_STACK_RUN/kafka.pid"
 KAFKA_LOG="$CDC_STACK_RUN/kafka.log" # written by log4j2 (stack/kafka/log4j2.xml)
 KAFKA_OUT="$CDC_STACK_RUN/kafka.out" # the JVM's own stdout/stderr
 KAFKA_HEAP_OPTS="${CDC_KAFKA_HEAP_OPTS:--Xms256m -Xmx1g}"
+KAFKA_FORMAT_ARGS=()
+
+# Points the kafka_* functions at another single-node cluster started on
+# demand (stack/kafka2.sh, stack/kafka-secure.sh): its ports, its log folder
+# $4, and its pid file and logs in stack/.run/$1/.
+kafka_use_instance() {
+  local name=$1
+  CDC_KAFKA_PORT=$2
+  CDC_KAFKA_CONTROLLER_PORT=$3
+  KAFKA_DATA=$4
+  KAFKA_PROPERTIES="$CDC_STACK_RUN/$name/kafka.properties"
+  KAFKA_PID="$CDC_STACK_RUN/$name/kafka.pid"
+  KAFKA_LOG="$CDC_STACK_RUN/$name/kafka.log"
+  KAFKA_OUT="$CDC_STACK_RUN/$name/kafka.out"
+  # A test cluster holding a few small topics.
+  KAFKA_HEAP_OPTS=$5
+}
 
 kafka_java() {
   local libs
@@ -328,6 +345,11 @@ kafka_render_properties() {
   mkdir -p "$CDC_STACK_RUN"
   render_template "$CDC_STACK_DIR/kafka/server.properties" "$KAFKA_PROPERTIES" \
     KAFKA_PORT="$CDC_KAFKA_PORT" KAFKA_CONTROLLER_PORT="$CDC_KAFKA_CONTROLLER_PORT" KAFKA_DATA="$1"
+  # A broker with settings of its own (stack/kafka-secure.sh: more listeners) appends them: in a
+  # properties file the last value of a key wins.
+  if [[ -n "${KAFKA_PROPERTIES_EXTRA:-}" ]]; then
+    cat "$KAFKA_PROPERTIES_EXTRA" >>"$KAFKA_PROPERTIES"
+  fi
 }
 
 kafka_pid() {
@@ -398,8 +420,9 @@ kafka_format() {
   rm -rf "$scratch"
   kafka_render_properties "$scratch"
   cluster_id=$(kafka_java kafka.tools.StorageTool random-uuid 2>/dev/null | tail -n 1)
+  # KAFKA_FORMAT_ARGS: more arguments of the storage tool (SCRAM users, --add-scram).
   if ! kafka_java kafka.tools.StorageTool format --standalone --cluster-id "$cluster_id" \
-    --config "$KAFKA_PROPERTIES" >"$KAFKA_LOG.format" 2>&1; then
+    --config "$KAFKA_PROPERTIES" "${KAFKA_FORMAT_ARGS[@]}" >"$KAFKA_LOG.format" 2>&1; then
     show_log_tail "$KAFKA_LOG.format"
     die "kafka: formatting the log folder failed (log: $KAFKA_LOG.format)"
   fi

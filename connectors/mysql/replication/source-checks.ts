@@ -51,12 +51,22 @@ export function checkGrants(grants: readonly string[], databases: readonly strin
   if (missing.length > 0) {
     throw new CdcError(
       'SOURCE_PRIVILEGE',
-      `the source user lacks ${missing.join(', ')}; grant it (e.g. GRANT ${missing[0]!.split(' (')[0]} ON *.* TO the connector user)`,
+      `the source user lacks ${missing.join(', ')}; grant it (e.g. GRANT ${missing[0]!.split(' (')[0]} ON *.* TO ${accountOf(grants)})`,
       {
         missing: missing.join(', '),
       },
     );
   }
+}
+
+/** The account SHOW GRANTS names (`'user'@'host'`), for the GRANT in a message. */
+function accountOf(grants: readonly string[]): string {
+  for (const grant of grants) {
+    // MariaDB quotes the account with backquotes, MySQL with quotes: a GRANT takes either.
+    const account = / TO ([`'])((?:(?!\1).)*)\1@([`'])((?:(?!\3).)*)\3/.exec(grant);
+    if (account !== null) return `'${account[2]}'@'${account[4]}'`;
+  }
+  return 'the connector user';
 }
 
 export async function checkSource(

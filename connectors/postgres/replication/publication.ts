@@ -83,17 +83,18 @@ export async function readPublication(pool: pg.Pool, name: string): Promise<Publ
 
 /** Every published table must be readable by the connector (snapshots SELECT from it). */
 export async function assertTablesReadable(pool: pg.Pool, publication: PublicationInfo): Promise<void> {
-  const result = await pool.query<{ name: string }>(
-    `SELECT format('%I.%I', n.nspname, c.relname) AS name
+  const result = await pool.query<{ name: string; role: string }>(
+    `SELECT format('%I.%I', n.nspname, c.relname) AS name, format('%I', current_user) AS role
        FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
       WHERE c.oid = ANY($1::oid[]) AND NOT has_table_privilege(c.oid, 'SELECT')`,
     [publication.tables.map((table) => table.oid)],
   );
   if (result.rows.length > 0) {
     const names = result.rows.map((row) => row.name).join(', ');
+    const role = result.rows[0]?.role ?? "the connector's role";
     throw new CdcError(
       'SOURCE_PRIVILEGE',
-      `the connector's role lacks SELECT on ${names}: GRANT SELECT ON ${names} TO the connector's role`,
+      `the connector's role lacks SELECT on ${names}: GRANT SELECT ON ${names} TO ${role}`,
       {
         privilege: 'SELECT',
         tables: names,

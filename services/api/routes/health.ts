@@ -18,6 +18,7 @@ export function healthRoutes(status: StatusProvider) {
     app.get(
       '/health',
       {
+        config: { access: 'probe' },
         schema: {
           summary: 'Liveness: 200 while the process is alive',
           tags: ['health'],
@@ -30,6 +31,7 @@ export function healthRoutes(status: StatusProvider) {
     app.get(
       '/ready',
       {
+        config: { access: 'probe' },
         schema: {
           summary:
             'Readiness: 200 when every connector and apply worker of this process runs, else 503 with the reasons',

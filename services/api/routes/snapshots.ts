@@ -15,7 +15,7 @@ const snapshotRequest = {
   additionalProperties: false,
   properties: {
     source: { type: 'string', minLength: 1 },
-    tables: { type: 'array', items: { type: 'string', minLength: 1 } },
+    tables: { type: 'array', maxItems: 1_000, items: { type: 'string', minLength: 1 } },
   },
 } as const;
 

@@ -58,12 +58,17 @@ export class MysqlConnection implements TargetConnection {
         `SET SESSION time_zone = '+00:00', sql_mode = ?, explicit_defaults_for_timestamp = ON`,
         [SESSION_SQL_MODE],
       );
-      if (originServerId !== undefined) await markOrigin(connection, originServerId);
+      if (originServerId !== undefined) await markOrigin(connection, originServerId, parsed.username);
     } catch (error) {
       connection.destroy();
       throw error instanceof CdcError
         ? error
-        : targetError(error, 'cannot set up the target session', {}, judgeMysqlError(error, false));
+        : targetError(
+            error,
+            'cannot set up the target session',
+            {},
+            judgeMysqlError(error, false, decodeURIComponent(parsed.username)),
+          );
     }
     return session;
   }
@@ -88,17 +93,17 @@ export class MysqlConnection implements TargetConnection {
   }
 }
 
-async function markOrigin(connection: Connection, serverId: number): Promise<void> {
+async function markOrigin(connection: Connection, serverId: number, user: string): Promise<void> {
   try {
     await connection.query('SET SESSION server_id = ?', [serverId]);
   } catch (error) {
     const cause = targetError(
       error,
-      'setting the session server_id failed',
+      'setting the session server_id that marks replicated writes failed (origin: false turns marking off)',
       {},
-      judgeMysqlError(error, false),
+      judgeMysqlError(error, false, decodeURIComponent(user)),
     );
-    if (isRetriable(cause)) throw cause;
+    if (isRetriable(cause) || cause.code === 'TARGET_PRIVILEGE') throw cause;
     throw new CdcError(
       'APPLY_FAILED',
       `cannot mark replicated writes with server_id ${serverId} (needs BINLOG REPLAY on MariaDB or SUPER on MySQL; or turn origin marking off): ${cause.message}`,

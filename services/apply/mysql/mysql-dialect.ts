@@ -71,6 +71,7 @@ const positions: PositionStatements = {
 export class MysqlDialect implements SqlDialect<MysqlConnection> {
   readonly name: string;
   readonly ddlCommitsImplicitly = true;
+  readonly schemaRules = 'mysql';
   readonly syntax = syntax;
   readonly positions = positions;
   readonly positionScope: string | undefined;
@@ -78,8 +79,12 @@ export class MysqlDialect implements SqlDialect<MysqlConnection> {
   private readonly options: MysqlDialectOptions;
   private readonly logger: Logger;
 
+  /** The account the URL connects as, named in the GRANT of a privilege error the server does not name it in. */
+  private readonly user: string | null;
+
   constructor(options: MysqlDialectOptions, logger: Logger) {
     this.options = options;
+    this.user = URL.canParse(options.url) ? decodeURIComponent(new URL(options.url).username) || null : null;
     this.name = `${options.flavor}-sink`;
     this.positionScope = options.targetDatabase;
     this.logger = logger.child({ component: this.name });
@@ -100,7 +105,7 @@ export class MysqlDialect implements SqlDialect<MysqlConnection> {
   async afterBegin(): Promise<void> {}
 
   classify(error: unknown, message: string, fields: ErrorFields, connectionBroken: boolean): CdcError {
-    return targetError(error, message, fields, judgeMysqlError(error, connectionBroken));
+    return targetError(error, message, fields, judgeMysqlError(error, connectionBroken, this.user));
   }
 
   /** MariaDB's messages name the column and value already. */

@@ -33,9 +33,22 @@ export function connectionLost(error: unknown): boolean {
   return isRetriable(error);
 }
 
-export function judgeMysqlError(error: unknown, connectionBroken: boolean): TargetErrorJudgement {
+/** Access denied: to a database (1044), for a command on a table (1142) or column (1143), lacking a privilege (1227). */
+const PRIVILEGE_ERRNOS = new Set([1044, 1142, 1143, 1227]);
+
+/** `user` is the account the sink connects as (the URL's), named in the GRANT when the message does not say. */
+export function judgeMysqlError(
+  error: unknown,
+  connectionBroken: boolean,
+  user: string | null = null,
+): TargetErrorJudgement {
   const { errno, sqlState } = driverError(error);
+  const privilege =
+    typeof errno === 'number' && PRIVILEGE_ERRNOS.has(errno)
+      ? { privilege: { grant: grantFor(error, user) } }
+      : {};
   return {
+    ...privilege,
     connectionLost: connectionBroken || connectionLost(error) || typeof errno !== 'number',
     retriable: typeof errno === 'number' && RETRIABLE_ERRNOS.has(errno),
     detail: '',
@@ -44,4 +57,28 @@ export function judgeMysqlError(error: unknown, connectionBroken: boolean): Targ
       sqlState: typeof sqlState === 'string' ? sqlState : null,
     },
   };
+}
+
+/**
+ * The GRANT behind an access-denied error, read from the server's message:
+ *   1044 `Access denied for user 'u'@'h' to database 'd'`
+ *   1142 `CREATE command denied to user 'u'@'h' for table `d`.`t``
+ *   1227 `Access denied; you need (at least one of) the BINLOG REPLAY privilege(s) for this operation`
+ */
+function grantFor(error: unknown, user: string | null): string | null {
+  const message = error instanceof Error ? error.message : '';
+  const fallback = user === null ? 'the replica user' : `'${user.replaceAll("'", "\\'")}'@'%'`;
+  const account = /user ('[^']*'@'[^']*')/.exec(message)?.[1] ?? fallback;
+  const database = /to database '([^']+)'/.exec(message)?.[1];
+  if (database !== undefined)
+    return `GRANT SELECT, INSERT, UPDATE, DELETE, CREATE, ALTER, INDEX, REFERENCES ON \`${database}\`.* TO ${account}`;
+  const command = /^(\w+) command denied .* for table `([^`]+)`\.`([^`]+)`/.exec(message);
+  if (command !== null) return `GRANT ${command[1]} ON \`${command[2]}\`.* TO ${account}`;
+  const needed = /you need \(at least one of\) the (.+?) privilege\(s\)/.exec(message)?.[1];
+  if (needed !== undefined) {
+    // The server lists SUPER first where a narrower privilege also does: the narrower one is the least.
+    const choices = needed.split(',').map((name) => name.trim());
+    return `GRANT ${choices.find((name) => name !== 'SUPER') ?? choices[0]} ON *.* TO ${account}`;
+  }
+  return null;
 }

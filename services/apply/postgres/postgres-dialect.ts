@@ -99,6 +99,7 @@ const positions: PositionStatements = {
 export class PostgresDialect implements SqlDialect<PostgresConnection> {
   readonly name = 'postgres-sink';
   readonly ddlCommitsImplicitly = false;
+  readonly schemaRules = 'postgres';
   readonly syntax = syntax;
   readonly positions = positions;
   readonly positionScope: string | undefined;
@@ -106,9 +107,12 @@ export class PostgresDialect implements SqlDialect<PostgresConnection> {
   readonly shapes: SinkTableShapes<PostgresConnection>;
   private readonly options: PostgresDialectOptions;
   private readonly logger: Logger;
+  /** The role the URL connects as, named in the GRANT of a privilege error. */
+  private readonly user: string | null;
 
   constructor(options: PostgresDialectOptions, logger: Logger) {
     this.options = options;
+    this.user = URL.canParse(options.url) ? decodeURIComponent(new URL(options.url).username) || null : null;
     this.positionScope = options.targetSchema;
     this.logger = logger.child({ component: this.name });
     const shapes = new TableShapes(
@@ -199,19 +203,26 @@ export class PostgresDialect implements SqlDialect<PostgresConnection> {
   }
 
   classify(error: unknown, message: string, fields: ErrorFields, connectionBroken: boolean): CdcError {
-    return targetError(error, message, fields, judgePostgresError(error, connectionBroken));
+    return targetError(error, message, fields, judgePostgresError(error, connectionBroken, this.user));
   }
 
   /**
    * PostgreSQL names a value it cannot take (`date/time field value out of range: "0000-00-00"`) but not the
-   * column: the columns of the event's row holding exactly that text are named, so the dead letter says which.
+   * column: the columns of the event's row holding exactly that text (or a NUL byte, for `0x00`) are named,
+   * so the dead letter says which.
    */
   failureNote(error: unknown, event: ChangeEvent): string {
     if (!(error instanceof Error)) return '';
-    const quoted = /: "(.*)"$/s.exec(error.message)?.[1];
-    if (quoted === undefined) return '';
     const row = event.after ?? event.before ?? {};
-    const columns = Object.keys(row).filter((name) => row[name] === quoted);
+    // A text holding a NUL byte, which PostgreSQL's text types cannot store (other sources' can).
+    const holds: ((value: unknown) => boolean) | null =
+      /invalid byte sequence for encoding "UTF8": 0x00/.test(error.message)
+        ? (value) => typeof value === 'string' && value.includes('\0')
+        : null;
+    const quoted = /: "(.*)"$/s.exec(error.message)?.[1];
+    const matches = holds ?? (quoted === undefined ? null : (value: unknown) => value === quoted);
+    if (matches === null) return '';
+    const columns = Object.keys(row).filter((name) => matches(row[name]));
     return columns.length === 0 ? '' : ` (column ${columns.join(', ')})`;
   }
 

@@ -4,7 +4,9 @@
  * carries PostgreSQL's detail naming the value.
  */
 import { isRetriable } from '../../../common/errors.ts';
+import { ident } from './sql.ts';
 import type { TargetErrorJudgement } from '../target-errors.ts';
+import { originGrant } from './origin-functions.ts';
 
 /** SQLSTATE classes and codes where trying again can succeed. */
 const RETRIABLE_CLASSES = new Set(['08', '53', '57']);
@@ -16,7 +18,14 @@ function sqlState(error: unknown): string | null {
   return typeof code === 'string' && /^[0-9A-Z]{5}$/.test(code) ? code : null;
 }
 
-export function judgePostgresError(error: unknown, connectionBroken: boolean): TargetErrorJudgement {
+/**
+ * `user` is the role the sink connects as (the URL's), named in the GRANT that fixes a missing privilege.
+ */
+export function judgePostgresError(
+  error: unknown,
+  connectionBroken: boolean,
+  user: string | null = null,
+): TargetErrorJudgement {
   const state = sqlState(error);
   const detail =
     typeof error === 'object' && error !== null ? (error as { detail?: unknown }).detail : undefined;
@@ -28,5 +37,41 @@ export function judgePostgresError(error: unknown, connectionBroken: boolean): T
     retriable: state !== null && RETRIABLE_CODES.has(state),
     detail: typeof detail === 'string' ? detail : '',
     fields: { sqlState: state },
+    ...(state === '42501' ? { privilege: { grant: grantFor(error, user) } } : {}),
   };
+}
+
+/**
+ * The GRANT behind an insufficient_privilege error, read from PostgreSQL's message (`permission denied for
+ * schema x`, `... for database x`, `... for function f`, `must be owner of table t`), which names the
+ * object but not the role: the role is the sink's.
+ */
+function grantFor(error: unknown, user: string | null): string | null {
+  const message = error instanceof Error ? error.message : '';
+  const role = user === null ? 'the replica user' : ident(user);
+  const denied = /permission denied for (database|schema|function|table|relation|sequence) (.+)$/.exec(
+    message,
+  );
+  if (denied !== null) {
+    const [, kind, name] = denied as unknown as [string, string, string];
+    const object = name.replace(/^"(.*)"$/, '$1');
+    switch (kind) {
+      case 'database':
+        return `GRANT CONNECT, CREATE ON DATABASE ${ident(object)} TO ${role}`;
+      case 'schema':
+        return `GRANT USAGE, CREATE ON SCHEMA ${ident(object)} TO ${role}`;
+      case 'function':
+        return object.startsWith('pg_replication_origin_')
+          ? `${originGrant(user ?? 'the replica user')} (or set origin: false)`
+          : `GRANT EXECUTE ON FUNCTION ${object} TO ${role}`;
+      default:
+        return `GRANT SELECT, INSERT, UPDATE, DELETE ON ${object} TO ${role}`;
+    }
+  }
+  const owner = /must be owner of (table|relation|type|schema) (.+)$/.exec(message);
+  if (owner !== null) {
+    const [, kind, name] = owner as unknown as [string, string, string];
+    return `ALTER ${kind === 'relation' ? 'TABLE' : kind.toUpperCase()} ${name} OWNER TO ${role}`;
+  }
+  return null;
 }

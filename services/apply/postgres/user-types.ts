@@ -14,6 +14,7 @@ import type { UserType, UserTypeName } from '../../../schemas/events/user-type.t
 import type { Logger } from '../../../common/logger.ts';
 import { enumTypeNeeds } from './type-mapping.ts';
 import { ident, literal, splitTypeName } from './sql.ts';
+import { judgeDomainCheck } from '../schema-check/domain-check.ts';
 
 /** PostgreSQL's duplicate_object: another worker created the type between our look and our CREATE. */
 const DUPLICATE_OBJECT = '42710';
@@ -163,7 +164,9 @@ async function addAttributes(
  * The source's CHECK constraints. One added to a domain already in use is NOT VALID: the replica's rows were
  * checked at the source already, and validating could take long on big tables. One that
  * the replica cannot take (it calls a function only the source has) is left out with a warning: the source
- * enforces it, and refusing the table for it would stop replication of every row.
+ * enforces it, and refusing the table for it would stop replication of every row. So is one that calls
+ * anything but the plain functions domain-check.ts lists: it would run on every row the replica writes, and
+ * its text comes from Kafka (a malformed one never gets here: its table is refused before any DDL).
  */
 async function addDomainChecks(
   client: pg.Client,
@@ -174,6 +177,18 @@ async function addDomainChecks(
 ): Promise<void> {
   for (const check of type.checks) {
     if (present.has(check.name)) continue;
+    const verdict = judgeDomainCheck(check.definition);
+    if (verdict.kind !== 'ok') {
+      logger.warn(
+        {
+          type: `${type.schema}.${type.name}`,
+          constraint: check.name,
+          calls: verdict.kind === 'unknown-call' ? verdict.name : null,
+        },
+        'domain constraint left out on the replica: it calls a function outside the plain ones a replica runs',
+      );
+      continue;
+    }
     const notValid = fresh || check.definition.endsWith(' NOT VALID') ? '' : ' NOT VALID';
     try {
       await client.query(

@@ -9,6 +9,7 @@ import { loadConfig } from '../../config/load.ts';
 import { cutover, type CutoverReport, type FenceMode } from '../../migrate/cutover.ts';
 import { migrationPlan } from '../../migrate/plan.ts';
 import { out } from '../output.ts';
+import { collectSecrets } from '../../config/redact.ts';
 
 export interface MigrateCutoverOptions {
   readonly config: string;
@@ -20,7 +21,11 @@ export interface MigrateCutoverOptions {
 export async function migrateCutoverCommand(options: MigrateCutoverOptions): Promise<void> {
   const plan = migrationPlan(await loadConfig(options.config), options.replica);
   // Progress lines go to stdout; the log only carries warnings, so the two do not interleave.
-  const logger = createLogger({ level: 'warn', name: plan.config.name });
+  const logger = createLogger({
+    level: 'warn',
+    name: plan.config.name,
+    secrets: collectSecrets(plan.config),
+  });
   const report = await cutover(plan, {
     fence: options.fence,
     timeoutMs: options.timeout,

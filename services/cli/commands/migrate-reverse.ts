@@ -10,6 +10,7 @@ import { loadConfig } from '../../config/load.ts';
 import { migrationPlan } from '../../migrate/plan.ts';
 import { startReverse, type ReverseStatus } from '../../migrate/reverse.ts';
 import { out } from '../output.ts';
+import { collectSecrets } from '../../config/redact.ts';
 
 export interface MigrateReverseOptions {
   readonly config: string;
@@ -19,7 +20,11 @@ export interface MigrateReverseOptions {
 
 export async function migrateReverseCommand(options: MigrateReverseOptions): Promise<void> {
   const plan = migrationPlan(await loadConfig(options.config), options.replica);
-  const logger = createLogger({ level: logLevel(plan.config.logLevel), name: `${plan.config.name}-back` });
+  const logger = createLogger({
+    level: logLevel(plan.config.logLevel),
+    name: `${plan.config.name}-back`,
+    secrets: collectSecrets(plan.config),
+  });
   const reverse = await startReverse(plan, logger);
   out(
     `reverse replication of ${plan.name}: PostgreSQL ${plan.replica.name} → MariaDB ${plan.source.name}, from LSN ${reverse.cutover.targetLsn} (slot ${reverse.cutover.slot})`,

@@ -11,6 +11,7 @@ import { startMigration } from '../../migrate/forward.ts';
 import { formatPhase } from '../../migrate/phases.ts';
 import { migrationPlan } from '../../migrate/plan.ts';
 import { out } from '../output.ts';
+import { collectSecrets } from '../../config/redact.ts';
 
 export interface MigrateStartOptions {
   readonly config: string;
@@ -21,7 +22,11 @@ export interface MigrateStartOptions {
 
 export async function migrateStartCommand(options: MigrateStartOptions): Promise<void> {
   const plan = migrationPlan(await loadConfig(options.config), options.replica);
-  const logger = createLogger({ level: logLevel(plan.config.logLevel), name: plan.config.name });
+  const logger = createLogger({
+    level: logLevel(plan.config.logLevel),
+    name: plan.config.name,
+    secrets: collectSecrets(plan.config),
+  });
   const migration = await startMigration(plan, logger, { inSyncLagMs: options.inSyncLag });
   out(
     `migration ${plan.name}: MariaDB source ${plan.source.name} → PostgreSQL replica ${plan.replica.name}` +

@@ -9,6 +9,7 @@ import { createLogger, logLevel, type Logger } from '../../../common/logger.ts';
 import { loadConfig } from '../../config/load.ts';
 import { openKafkaSockets } from '../../kafka/client.ts';
 import { startPipeline, type Role, type RunningPipeline } from '../../pipeline/pipeline.ts';
+import { collectSecrets } from '../../config/redact.ts';
 
 /** Exit code of a stop that did not finish within shutdownTimeoutMs (the command line's "failed"). */
 const EXIT_STOP_TIMED_OUT = 1;
@@ -19,7 +20,11 @@ export async function runCommand(options: {
   region?: string;
 }): Promise<void> {
   const config = await loadConfig(options.config);
-  const logger = createLogger({ level: logLevel(config.logLevel), name: config.name });
+  const logger = createLogger({
+    level: logLevel(config.logLevel),
+    name: config.name,
+    secrets: collectSecrets(config),
+  });
   const pipeline = await startPipeline(config, logger, {
     ...(options.role ? { roles: options.role } : {}),
     ...(options.region !== undefined ? { region: options.region } : {}),

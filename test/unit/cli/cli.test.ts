@@ -6,6 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import { buildApp } from '../../../services/api/app.ts';
+import type { ApiAccess } from '../../../services/api/access.ts';
 import { createMetrics } from '../../../services/metrics/metrics.ts';
 import type { StatusResponse } from '../../../services/cli/status-format.ts';
 import { FakeStatus, connector, worker } from '../api/fake-status.ts';
@@ -19,8 +20,15 @@ interface Outcome {
 }
 
 function cdc(...args: string[]): Promise<Outcome> {
+  return cdcWith({}, ...args);
+}
+
+/** Runs the CLI with these environment variables on top of this process's, without CDC_API_TOKEN unless given. */
+function cdcWith(env: Record<string, string>, ...args: string[]): Promise<Outcome> {
+  const { CDC_API_TOKEN: _ignored, ...inherited } = process.env;
   return new Promise((resolve) => {
-    execFile(process.execPath, [main, ...args], { timeout: 30_000 }, (error, stdout, stderr) => {
+    const options = { timeout: 30_000, env: { ...inherited, ...env } };
+    execFile(process.execPath, [main, ...args], options, (error, stdout, stderr) => {
       const code = error === null ? 0 : typeof error.code === 'number' ? error.code : -1;
       resolve({ code, stdout, stderr });
     });
@@ -28,11 +36,11 @@ function cdc(...args: string[]): Promise<Outcome> {
 }
 
 /** Serves `status` through the real API for the tests of the enclosing describe; `url()` is its address. */
-function serveApi(status: FakeStatus): () => string {
+function serveApi(status: FakeStatus, access?: ApiAccess): () => string {
   let app: FastifyInstance | null = null;
   let url = '';
   before(async () => {
-    app = await buildApp({ status, metrics: createMetrics() });
+    app = await buildApp({ status, metrics: createMetrics(), ...(access ? { access } : {}) });
     url = await app.listen({ host: '127.0.0.1', port: 0 });
   });
   after(async () => {
@@ -262,3 +270,40 @@ function snapshotRunning() {
     done: false,
   };
 }
+
+void describe('cdc against an API that needs tokens', () => {
+  const readToken = 'r'.repeat(24);
+  const adminToken = 'a'.repeat(24);
+  const status = new FakeStatus();
+  const url = serveApi(status, {
+    tokens: [
+      { name: 'dashboard', token: readToken, scope: 'read' },
+      { name: 'ops', token: adminToken, scope: 'admin' },
+    ],
+    openProbes: true,
+  });
+
+  void test('without CDC_API_TOKEN the CLI exits 1 saying a token is needed and where it is read from', async () => {
+    const outcome = await cdcWith({}, 'status', '--api', url());
+    assert.equal(outcome.code, 1);
+    assert.match(outcome.stderr, /answered 401: API_UNAUTHORIZED: .*CDC_API_TOKEN/);
+  });
+
+  void test('a read token shows the status but may not pause', async () => {
+    const shown = await cdcWith({ CDC_API_TOKEN: readToken }, 'status', '--api', url());
+    assert.equal(shown.code, 0, shown.stderr);
+    assert.match(shown.stdout, /pg-main/);
+    const paused = await cdcWith({ CDC_API_TOKEN: readToken }, 'pause', 'pg-main', '--api', url());
+    assert.equal(paused.code, 1);
+    assert.match(paused.stderr, /answered 403: API_FORBIDDEN: .*needs an admin token/);
+    assert.equal(status.connectorList[0]?.state, 'streaming');
+  });
+
+  void test('an admin token pauses and resumes', async () => {
+    const paused = await cdcWith({ CDC_API_TOKEN: adminToken }, 'pause', 'pg-main', '--api', url());
+    assert.equal(paused.code, 0, paused.stderr);
+    assert.equal(status.connectorList[0]?.state, 'paused');
+    await cdcWith({ CDC_API_TOKEN: adminToken }, 'resume', 'pg-main', '--api', url());
+    assert.equal(status.connectorList[0]?.state, 'streaming');
+  });
+});

@@ -55,7 +55,13 @@ void describe('valid configuration', () => {
     assert.equal(config.replicas[0]?.onError, 'dead-letter');
     assert.equal(config.replicas[0]?.batch.maxEvents, 5000);
     assert.equal(config.replicas[0]?.origin, true);
-    assert.deepEqual(config.api, { host: '127.0.0.1', port: 8080 });
+    assert.deepEqual(config.api, {
+      host: '127.0.0.1',
+      port: 8080,
+      tokens: [],
+      openProbes: true,
+      verifyConcurrency: 1,
+    });
     assert.equal(config.logLevel, 'info');
   });
 

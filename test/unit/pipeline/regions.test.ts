@@ -32,6 +32,8 @@ void describe('replicas[].via', () => {
     assert.ok(link);
     assert.deepEqual(changelogSource(link, parsed.kafka), {
       brokers: ['kafka-us:9092'],
+      tls: undefined,
+      sasl: undefined,
       prefix: 'eu.cdc',
       changelog: 'eu.cdc.a.changes',
     });
@@ -40,6 +42,8 @@ void describe('replicas[].via', () => {
     assert.ok(other);
     assert.deepEqual(changelogSource(other, direct.kafka), {
       brokers: ['kafka-eu:9092'],
+      tls: undefined,
+      sasl: undefined,
       prefix: 'cdc',
       changelog: 'cdc.a.changes',
     });

@@ -2,6 +2,7 @@ import { after, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { FastifyInstance } from 'fastify';
 import { buildApp } from '../../../services/api/app.ts';
+import { CdcError } from '../../../common/errors.ts';
 import type { StatusProvider } from '../../../services/api/status-types.ts';
 import { formatVerifyReport } from '../../../services/cli/verify-format.ts';
 import { createMetrics } from '../../../services/metrics/metrics.ts';
@@ -45,6 +46,14 @@ const REPORT: VerifyReport = {
 };
 
 const apps: FastifyInstance[] = [];
+
+/** Waits for a condition of this process's own state (no clock involved: it changes within a few turns). */
+async function waitFor(condition: () => boolean): Promise<void> {
+  for (let turn = 0; !condition(); turn++) {
+    if (turn > 1_000) assert.fail('the condition never held');
+    await new Promise((resolve) => setImmediate(resolve));
+  }
+}
 after(async () => {
   await Promise.all(apps.map((app) => app.close()));
 });
@@ -87,6 +96,95 @@ void describe('POST /verify', () => {
     });
     assert.equal(response.statusCode, 400);
     assert.match(response.json<{ error: { message: string } }>().error.message, /chunkRows/);
+  });
+
+  void test('chunkRows above the limit is a 400 naming the limit', async () => {
+    const app = await appWith(() => Promise.resolve(REPORT));
+    const response = await app.inject({
+      method: 'POST',
+      url: '/verify',
+      payload: { replica: 'copy', chunkRows: 5_000_000 },
+    });
+    assert.equal(response.statusCode, 400);
+    assert.match(response.json<{ error: { message: string } }>().error.message, /chunkRows.*1000000/);
+  });
+
+  void test('one comparison more than api.verifyConcurrency is answered 429 at once, and runs once one ended', async () => {
+    const running: PromiseWithResolvers<typeof REPORT>[] = [];
+    const app = await appWith(() => {
+      const run = Promise.withResolvers<typeof REPORT>();
+      running.push(run);
+      return run.promise;
+    });
+    const request = { method: 'POST', url: '/verify', payload: { replica: 'copy' } } as const;
+    const first = app.inject(request);
+    // The second is only sent once the first reached the comparison, so it finds it running.
+    await waitFor(() => running.length === 1);
+    const second = await app.inject(request);
+    assert.equal(second.statusCode, 429);
+    assert.equal(second.json<{ error: { code: string } }>().error.code, 'API_BUSY');
+    assert.match(
+      second.json<{ error: { message: string } }>().error.message,
+      /1 verify run is already running/,
+    );
+    running[0]?.resolve(REPORT);
+    assert.equal((await first).statusCode, 200);
+    const third = app.inject(request);
+    await waitFor(() => running.length === 2);
+    running[1]?.resolve(REPORT);
+    assert.equal((await third).statusCode, 200);
+  });
+
+  void test('POST /jobs/verify answers 202 with a job at once; GET /jobs/:id shows its progress, then its report', async () => {
+    const run = Promise.withResolvers<typeof REPORT>();
+    let report: ((progress: { done: number; total: number }) => void) | undefined;
+    const app = await appWith((_request, options) => {
+      report = options?.onProgress;
+      return run.promise;
+    });
+    const started = await app.inject({ method: 'POST', url: '/jobs/verify', payload: { replica: 'copy' } });
+    assert.equal(started.statusCode, 202);
+    const job = started.json<{ id: string; state: string; kind: string }>();
+    assert.equal(job.state, 'running');
+    assert.equal(job.kind, 'verify');
+    const view = async () =>
+      (await app.inject({ method: 'GET', url: `/jobs/${job.id}` })).json<Record<string, unknown>>();
+    await waitFor(() => report !== undefined);
+    report?.({ done: 1, total: 3 });
+    assert.deepEqual((await view()).progress, { done: 1, total: 3 });
+    const busy = await app.inject({ method: 'POST', url: '/verify', payload: { replica: 'copy' } });
+    assert.equal(busy.statusCode, 429, 'a job counts against api.verifyConcurrency');
+    run.resolve(REPORT);
+    let ended: Record<string, unknown> = {};
+    for (let turn = 0; turn < 1_000 && ended.state !== 'done'; turn++) {
+      ended = await view();
+      await new Promise((resolve) => setImmediate(resolve));
+    }
+    assert.equal(ended.state, 'done');
+    assert.deepEqual(ended.result, REPORT);
+    assert.equal(ended.error, null);
+    const listed = (await app.inject({ method: 'GET', url: '/jobs' })).json<{ jobs: { id: string }[] }>();
+    assert.deepEqual(
+      listed.jobs.map((j) => j.id),
+      [job.id],
+    );
+  });
+
+  void test('a job whose comparison fails ends failed with the code and message; an unknown job is 404', async () => {
+    const app = await appWith(() => Promise.reject(new CdcError('NOT_FOUND', 'no replica named "copy"')));
+    const job = (
+      await app.inject({ method: 'POST', url: '/jobs/verify', payload: { replica: 'copy' } })
+    ).json<{
+      id: string;
+    }>();
+    let ended: Record<string, unknown> = {};
+    for (let turn = 0; turn < 1_000 && ended.state !== 'failed'; turn++) {
+      ended = (await app.inject({ method: 'GET', url: `/jobs/${job.id}` })).json();
+      await new Promise((resolve) => setImmediate(resolve));
+    }
+    assert.deepEqual(ended.error, { code: 'NOT_FOUND', message: 'no replica named "copy"' });
+    const unknown = await app.inject({ method: 'GET', url: '/jobs/0000' });
+    assert.equal(unknown.statusCode, 404);
   });
 
   void test('a process without database access answers 501', async () => {
