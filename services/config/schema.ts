@@ -11,6 +11,9 @@ import { ORIGIN_MARKINGS, topologySchema } from './topology.ts';
 import { conflictsSchema } from './conflicts.ts';
 import { apiSchema } from './api.ts';
 import { kafkaSaslSchema, kafkaTlsSchema } from './kafka-security.ts';
+import { mysqlTlsProblems } from '../../common/connect/mysql-url.ts';
+import { postgresTlsProblems } from '../../common/connect/postgres-url.ts';
+import type { UrlTlsProblem } from '../../common/connect/tls-url.ts';
 
 const NAME_PATTERN = /^[a-z0-9_-]+$/;
 /** `schema.table`, where either part may be `*` or end with `*` (a prefix match). */
@@ -31,6 +34,13 @@ const componentName = (description: string) =>
     .meta({ description });
 
 /** A connection URL whose scheme must be one of `schemes`; the URL itself is never echoed (it may hold a password). */
+const TLS_PROBLEMS: Record<string, ((url: string) => UrlTlsProblem[]) | undefined> = {
+  postgres: postgresTlsProblems,
+  postgresql: postgresTlsProblems,
+  mysql: mysqlTlsProblems,
+  mariadb: mysqlTlsProblems,
+};
+
 const connectionUrl = (schemes: readonly string[], description: string) =>
   z
     .string()
@@ -52,7 +62,12 @@ const connectionUrl = (schemes: readonly string[], description: string) =>
           code: 'custom',
           message: `must use scheme ${schemes.join(' or ')}, not ${JSON.stringify(scheme)}`,
         });
+        return;
       }
+      // A certificate file that is missing fails here, naming the field, rather than at the first connection.
+      const tlsProblems = TLS_PROBLEMS[scheme];
+      for (const problem of tlsProblems === undefined ? [] : tlsProblems(value))
+        ctx.addIssue({ code: 'custom', message: `${problem.parameter}: ${problem.message}` });
     })
     .meta({ description });
 
