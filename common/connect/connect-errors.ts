@@ -5,7 +5,7 @@
  * user, the mode and the driver's or server's text, none of which holds the password.
  */
 import { CdcError } from '../errors.ts';
-import { tlsFailure, tlsReason, type TlsFailure } from './tls-failure.ts';
+import { tlsFailure, tlsFailureOfMessage, tlsReason, type TlsFailure } from './tls-failure.ts';
 
 export interface DatabaseServer {
   readonly kind: 'postgres' | 'mysql';
@@ -79,7 +79,8 @@ export function databaseSecurityError(
   for (const shape of chain(error)) {
     const message = typeof shape.message === 'string' ? shape.message : '';
     const code = typeof shape.code === 'string' ? shape.code : '';
-    const failure = tlsFailure(code);
+    const failure =
+      code === 'HANDSHAKE_SSL_ERROR' ? (tlsFailureOfMessage(message) ?? 'handshake') : tlsFailure(code);
     if (failure !== null)
       return new CdcError(
         'DATABASE_TLS_FAILED',

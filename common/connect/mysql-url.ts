@@ -6,6 +6,7 @@
  * binlog client passes on to mysql2 too). mysql2 given an `ssl` object checks the chain but not the host name
  * unless told (`verifyIdentity`): that is VERIFY_CA, so VERIFY_IDENTITY sets it.
  */
+import { isIP } from 'node:net';
 import { CdcError } from '../errors.ts';
 import { databaseSecurityError, type DatabaseServer } from './connect-errors.ts';
 import { readPem } from './pem-files.ts';
@@ -45,9 +46,28 @@ export interface MysqlConnectOptions {
   readonly ssl?: MysqlSsl;
 }
 
+/**
+ * mysql2 checks the host name only when the URL names a host: given an IP address, it checks the certificate
+ * against "localhost" instead (Node's fallback when no name is passed), so any certificate made out to localhost
+ * would pass. Refused rather than checked wrongly.
+ */
+function identityProblems(url: URL, mode: MysqlSslMode | null): UrlTlsProblem[] {
+  return mode === 'VERIFY_IDENTITY' && isIP(url.hostname.replace(/^\[|\]$/g, '')) !== 0
+    ? [
+        {
+          parameter: 'ssl-mode',
+          message:
+            "VERIFY_IDENTITY needs the server's host name in the URL, not an IP address, which the MySQL driver cannot check: use the name its certificate lists, or VERIFY_CA",
+        },
+      ]
+    : [];
+}
+
 /** Everything wrong with the URL's TLS parameters, files included (validation). */
 export function mysqlTlsProblems(url: string): UrlTlsProblem[] {
-  const { tls, problems } = readUrlTls(new URL(url), NAMES, true);
+  const parsed = new URL(url);
+  const { tls, problems } = readUrlTls(parsed, NAMES, true);
+  problems.push(...identityProblems(parsed, tls.mode));
   if (tls.mode === 'REQUIRED' && tls.ca !== undefined)
     problems.push({
       parameter: 'ssl-ca',
@@ -66,7 +86,7 @@ export function mysqlConnectOptions(url: string): MysqlConnectOptions {
     password: decodeURIComponent(parsed.password),
   };
   const { tls, problems } = readUrlTls(parsed, NAMES);
-  const [problem] = problems;
+  const [problem] = [...problems, ...identityProblems(parsed, tls.mode)];
   if (problem !== undefined)
     throw new CdcError('CONFIG_INVALID', `MariaDB/MySQL URL: ${problem.parameter}: ${problem.message}`, {
       parameter: problem.parameter,

@@ -31,9 +31,31 @@ export function tlsFailure(code: string): TlsFailure | null {
   return null;
 }
 
+/**
+ * Node's message of each certificate verification failure, for drivers that keep the message but replace the
+ * code (mysql2 sets HANDSHAKE_SSL_ERROR).
+ */
+const BY_MESSAGE: readonly [RegExp, TlsFailure][] = [
+  [
+    /self[- ]signed certificate|unable to verify the first certificate|unable to get (local )?issuer certificate|certificate signature failure|certificate not trusted|certificate rejected/i,
+    'untrusted',
+  ],
+  [/does not match certificate's altnames/i, 'wrong-host'],
+  [/certificate has expired|certificate is not yet valid/i, 'out-of-date'],
+];
+
+/** The kind of TLS failure a driver's TLS error means, by Node's message; null when none is recognized. */
+export function tlsFailureOfMessage(message: string): TlsFailure | null {
+  return BY_MESSAGE.find(([pattern]) => pattern.test(message))?.[1] ?? null;
+}
+
 /** Node's reason without OpenSSL's location prefix and source file (`...:ssl/tls alert bad certificate:...`). */
 export function tlsReason(message: string): string {
-  const text = message.replace(/^Connection error: /, '').trim();
+  // Node's advice to use the system's authorities is beside the point when the URL names the authority.
+  const text = message
+    .replace(/^Connection error: /, '')
+    .replace(/; if the root CA is installed locally.*$/, '')
+    .trim();
   const openssl = /:SSL routines:[^:]*:([^:]+):/.exec(text);
   return openssl?.[1] ?? text;
 }
