@@ -95,9 +95,10 @@ export async function startTlsMariadb(certificate: 'server' | 'wrong-host' = 'se
     throw error;
   }
   const password = randomBytes(12).toString('hex');
+  // The user is no change to capture; what the tests write afterwards is.
   await admin.query(
     `SET SESSION sql_log_bin = 0; CREATE USER ${TLS_USER}@'%' IDENTIFIED BY '${password}' REQUIRE SSL;
-     GRANT ALL PRIVILEGES ON *.* TO ${TLS_USER}@'%'`,
+     GRANT ALL PRIVILEGES ON *.* TO ${TLS_USER}@'%'; SET SESSION sql_log_bin = 1`,
   );
   let stopped = false;
   return {
