@@ -124,7 +124,10 @@ const postgresSource = z
   .strictObject({
     name: componentName('Unique source name; names metrics, topics and defaults.'),
     kind: z.literal('postgres'),
-    url: connectionUrl(['postgres', 'postgresql'], 'Source database URL (user needs REPLICATION).'),
+    url: connectionUrl(
+      ['postgres', 'postgresql'],
+      'Source database URL (user needs REPLICATION). TLS: `?sslmode=verify-full&sslrootcert=/path` (libpq\'s parameters; see "A TLS-only database").',
+    ),
     publication: z
       .string()
       .min(1)
@@ -159,7 +162,7 @@ const binlogSource = z
     kind: z.enum(['mariadb', 'mysql']),
     url: connectionUrl(
       ['mysql', 'mariadb'],
-      'Source server URL (user needs REPLICATION SLAVE, REPLICATION CLIENT, SELECT).',
+      'Source server URL (user needs REPLICATION SLAVE, REPLICATION CLIENT, SELECT). TLS: `?ssl-mode=VERIFY_IDENTITY&ssl-ca=/path` (see "A TLS-only database").',
     ),
     serverId: z
       .int({ error: 'must be an integer from 1 to 4294967295' })
@@ -212,7 +215,10 @@ const replicaFields = z.strictObject({
   name: componentName('Unique replica name; names the consumer group and metrics.'),
   source: z.string().meta({ description: 'Name of the source (above) whose changes this replica applies.' }),
   kind: z.enum(['postgres', 'mariadb']).meta({ description: 'Target database kind.' }),
-  url: connectionUrl(['postgres', 'postgresql', 'mysql', 'mariadb'], 'Target database URL.'),
+  url: connectionUrl(
+    ['postgres', 'postgresql', 'mysql', 'mariadb'],
+    'Target database URL. TLS: `sslmode`, `sslrootcert`, `sslcert`, `sslkey` (PostgreSQL) or `ssl-mode`, `ssl-ca`, `ssl-cert`, `ssl-key` (MariaDB/MySQL); see "A TLS-only database".',
+  ),
   onError: z.enum(['dead-letter', 'stop']).default('dead-letter').meta({
     description: 'An event that cannot be applied goes to the dead-letter topic, or stops the worker.',
   }),
