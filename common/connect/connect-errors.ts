@@ -7,13 +7,34 @@
 import { CdcError } from '../errors.ts';
 import { tlsFailure, tlsFailureOfMessage, tlsReason, type TlsFailure } from './tls-failure.ts';
 
-export interface DatabaseServer {
-  readonly kind: 'postgres' | 'mysql';
+type DatabaseKind = 'postgres' | 'mysql';
+
+/** The server of a URL, as errors name it. */
+interface DatabaseServer {
+  readonly kind: DatabaseKind;
   /** `host:port`. */
   readonly address: string;
   readonly user: string;
   /** The URL asks for TLS. */
   readonly tls: boolean;
+}
+
+/** Per database: its default port, the parameter of the TLS mode and the mode that turns TLS off. */
+const URL_FACTS = {
+  postgres: { port: 5432, mode: 'sslmode', off: 'DISABLE' },
+  mysql: { port: 3306, mode: 'ssl-mode', off: 'DISABLED' },
+} as const;
+
+function serverOf(kind: DatabaseKind, url: string): DatabaseServer {
+  const parsed = new URL(url);
+  const facts = URL_FACTS[kind];
+  const mode = parsed.searchParams.get(facts.mode)?.toUpperCase();
+  return {
+    kind,
+    address: `${parsed.hostname}:${parsed.port === '' ? facts.port : parsed.port}`,
+    user: decodeURIComponent(parsed.username),
+    tls: mode !== undefined && mode !== facts.off,
+  };
 }
 
 const LABEL = { postgres: 'PostgreSQL', mysql: 'MariaDB/MySQL' } as const;
@@ -25,7 +46,7 @@ const TURN_ON = {
   mysql: 'ssl-mode=VERIFY_IDENTITY (and ssl-ca) in the URL',
 } as const;
 
-function hint(failure: TlsFailure, kind: DatabaseServer['kind']): string {
+function hint(failure: TlsFailure, kind: DatabaseKind): string {
   switch (failure) {
     case 'untrusted':
       return `its certificate is not signed by an authority this client trusts (${CA[kind]} in the URL, or the system authorities without it)`;
@@ -65,15 +86,17 @@ const NO_TLS_ON_SERVER = /does not support (SSL|secure) connection|HANDSHAKE_NO_
 const ER_ACCESS_DENIED = 1045;
 
 /**
- * DATABASE_TLS_FAILED or DATABASE_AUTH_FAILED for a failed connection to `server`, or null when the failure is
+ * DATABASE_TLS_FAILED or DATABASE_AUTH_FAILED for a failed connection to the server of `url`, or null when the failure is
  * of another kind (the caller's own error then, usually a retriable "unreachable"). `context` says what was
  * being done ("cannot connect to the source").
  */
 export function databaseSecurityError(
   error: unknown,
-  server: DatabaseServer,
+  kind: DatabaseKind,
+  url: string,
   context: string,
 ): CdcError | null {
+  const server = serverOf(kind, url);
   const at = `${LABEL[server.kind]} server ${server.address}`;
   const fields = { server: server.address, user: server.user };
   for (const shape of chain(error)) {

@@ -8,7 +8,7 @@
  */
 import { isIP } from 'node:net';
 import { CdcError } from '../errors.ts';
-import { databaseSecurityError, type DatabaseServer } from './connect-errors.ts';
+import { databaseSecurityError } from './connect-errors.ts';
 import { readPem } from './pem-files.ts';
 import { readUrlTls, type TlsParameterNames, type UrlTlsProblem } from './tls-url.ts';
 
@@ -104,18 +104,6 @@ export function mysqlConnectOptions(url: string): MysqlConnectOptions {
   return { ...parts, ssl };
 }
 
-/** The server of `url` as errors name it. */
-export function mysqlServer(url: string): DatabaseServer {
-  const parsed = new URL(url);
-  const mode = parsed.searchParams.get('ssl-mode')?.toUpperCase();
-  return {
-    kind: 'mysql',
-    address: `${parsed.hostname}:${parsed.port === '' ? 3306 : parsed.port}`,
-    user: decodeURIComponent(parsed.username),
-    tls: mode !== undefined && mode !== 'DISABLED',
-  };
-}
-
 /** A failed connection to the server of `url` refused for a reason of security, or null (see connect-errors.ts). */
 export const mysqlSecurityError = (error: unknown, url: string, context: string): CdcError | null =>
-  databaseSecurityError(error, mysqlServer(url), context);
+  databaseSecurityError(error, 'mysql', url, context);

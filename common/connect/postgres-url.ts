@@ -9,7 +9,7 @@
  */
 import type { ConnectionOptions } from 'node:tls';
 import { CdcError } from '../errors.ts';
-import { databaseSecurityError, type DatabaseServer } from './connect-errors.ts';
+import { databaseSecurityError } from './connect-errors.ts';
 import { readPem } from './pem-files.ts';
 import { readUrlTls, withoutParameters, type TlsParameterNames, type UrlTlsProblem } from './tls-url.ts';
 
@@ -79,18 +79,6 @@ export function postgresConnectOptions(url: string): PostgresConnectOptions {
   return { connectionString, ssl: { ...checks, ...(ca === undefined ? {} : { ca }), ...client } };
 }
 
-/** The server of `url` as errors name it. */
-export function postgresServer(url: string): DatabaseServer {
-  const parsed = new URL(url);
-  const mode = parsed.searchParams.get('sslmode');
-  return {
-    kind: 'postgres',
-    address: `${parsed.hostname}:${parsed.port === '' ? 5432 : parsed.port}`,
-    user: decodeURIComponent(parsed.username),
-    tls: mode !== null && mode !== 'disable',
-  };
-}
-
 /** A failed connection to the server of `url` refused for a reason of security, or null (see connect-errors.ts). */
 export const postgresSecurityError = (error: unknown, url: string, context: string): CdcError | null =>
-  databaseSecurityError(error, postgresServer(url), context);
+  databaseSecurityError(error, 'postgres', url, context);
