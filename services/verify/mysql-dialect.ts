@@ -5,10 +5,9 @@
  * Text keys order and compare as the bytes of their UTF-8 text, whatever the column's collation (kinds.ts).
  */
 import mysql, { type Connection } from 'mysql2/promise';
-import { asCdcError, CdcError } from '../../common/errors.ts';
-import { redactUrl } from '../../common/logger.ts';
+import { CdcError } from '../../common/errors.ts';
 import { keyOrderOf } from './kinds.ts';
-import type { RawValue, ReaderDialect } from './reader-dialect.ts';
+import { readerUnreachable, type RawValue, type ReaderDialect } from './reader-dialect.ts';
 import type { QualifiedName } from '../../schemas/events/table-names.ts';
 import type { NeutralKind, TableShape, VerifyColumn } from './types.ts';
 import { mysqlConnectOptions, mysqlSecurityError } from '../../common/connect/mysql-url.ts';
@@ -59,13 +58,11 @@ export async function openMysqlDialect(url: string, role: 'source' | 'target'): 
     await connection.query(`SET time_zone = '+00:00'`);
     return new MysqlDialect(connection, database);
   } catch (error) {
-    throw (
-      mysqlSecurityError(error, url, `cannot connect to the ${role}`) ??
-      asCdcError(
-        error,
-        role === 'source' ? 'SOURCE_UNREACHABLE' : 'TARGET_UNREACHABLE',
-        `cannot connect to the ${role} ${redactUrl(url)}`,
-      )
+    throw readerUnreachable(
+      error,
+      role,
+      url,
+      mysqlSecurityError(error, url, `cannot connect to the ${role}`),
     );
   }
 }

@@ -6,7 +6,7 @@ import mysql, { type Connection, type ResultSetHeader } from 'mysql2/promise';
 import { CdcError, isRetriable } from '../../../common/errors.ts';
 import type { Logger } from '../../../common/logger.ts';
 import type { RunResult, Statement, TargetConnection } from '../sql-dialect.ts';
-import { targetError } from '../target-errors.ts';
+import { targetError, targetUnreachable } from '../target-errors.ts';
 import { judgeMysqlError } from './target-errors.ts';
 import { mysqlConnectOptions, mysqlSecurityError } from '../../../common/connect/mysql-url.ts';
 
@@ -37,15 +37,7 @@ export class MysqlConnection implements TargetConnection {
         timezone: 'Z',
       });
     } catch (error) {
-      throw (
-        mysqlSecurityError(error, url, 'cannot connect to the target database') ??
-        new CdcError(
-          'TARGET_UNREACHABLE',
-          `cannot connect to the target database: ${error instanceof Error ? error.message : String(error)}`,
-          {},
-          { cause: error, retriable: true },
-        )
-      );
+      throw targetUnreachable(error, mysqlSecurityError(error, url, 'cannot connect to the target database'));
     }
     const session = new MysqlConnection(connection);
     connection.on('error', (error: unknown) => {

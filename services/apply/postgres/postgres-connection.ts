@@ -4,9 +4,9 @@
  * replication origin the session is set up with is remembered, since it belongs to the session.
  */
 import pg from 'pg';
-import { CdcError } from '../../../common/errors.ts';
 import type { Logger } from '../../../common/logger.ts';
 import type { RunResult, Statement, TargetConnection } from '../sql-dialect.ts';
+import { targetUnreachable } from '../target-errors.ts';
 import { postgresConnectOptions, postgresSecurityError } from '../../../common/connect/postgres-url.ts';
 
 const TEXT_TYPES = { getTypeParser: () => (value: string) => value } as unknown as pg.CustomTypesConfig;
@@ -40,14 +40,9 @@ export class PostgresConnection implements TargetConnection {
     try {
       await client.connect();
     } catch (error) {
-      throw (
-        postgresSecurityError(error, url, 'cannot connect to the target database') ??
-        new CdcError(
-          'TARGET_UNREACHABLE',
-          `cannot connect to the target database: ${error instanceof Error ? error.message : String(error)}`,
-          {},
-          { cause: error, retriable: true },
-        )
+      throw targetUnreachable(
+        error,
+        postgresSecurityError(error, url, 'cannot connect to the target database'),
       );
     }
     return connection;
