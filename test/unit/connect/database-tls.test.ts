@@ -3,8 +3,8 @@ import assert from 'node:assert/strict';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { mysqlConnectOptions } from '../../../common/connect/mysql-url.ts';
-import { postgresConnectOptions } from '../../../common/connect/postgres-url.ts';
+import { mysqlConnectOptions, mysqlSecurityError } from '../../../common/connect/mysql-url.ts';
+import { postgresConnectOptions, postgresSecurityError } from '../../../common/connect/postgres-url.ts';
 import { configProblems } from '../../support/config-problems.ts';
 
 const PEM = '-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n';
@@ -151,5 +151,59 @@ void describe('validation names the field and the parameter', () => {
       configProblems(pipeline(pg(`sslrootcert=${file('ca.pem')}`), maria('')))[0] ?? '',
       /sslrootcert: needs sslmode/,
     );
+  });
+});
+
+void describe('a refused connection names the server and the cause, never the password', () => {
+  const pgUrl = 'postgres://app:hunter2@db.internal/shop?sslmode=verify-full';
+  const myUrl = 'mysql://app:hunter2@maria.internal:3307/shop';
+
+  void test("Node's certificate codes, and mysql2's code that replaces them", () => {
+    const untrusted = Object.assign(new Error('self-signed certificate in certificate chain'), {
+      code: 'SELF_SIGNED_CERT_IN_CHAIN',
+    });
+    const error = postgresSecurityError(new Error('wrapped', { cause: untrusted }), pgUrl, 'cannot connect');
+    assert.equal(error?.code, 'DATABASE_TLS_FAILED');
+    assert.equal(error?.retriable, false);
+    assert.match(
+      error?.message ?? '',
+      /^cannot connect: TLS to PostgreSQL server db\.internal:5432 failed, its certificate is not signed/,
+    );
+    const replaced = Object.assign(new Error("Hostname/IP does not match certificate's altnames: Host: x."), {
+      code: 'HANDSHAKE_SSL_ERROR',
+    });
+    assert.match(
+      mysqlSecurityError(replaced, myUrl, 'c')?.message ?? '',
+      /maria\.internal:3307 failed, its certificate is made out to another host name/,
+    );
+  });
+
+  void test('a user that must use TLS, reached without it', () => {
+    const hba = Object.assign(
+      new Error(
+        'pg_hba.conf rejects connection for host "10.0.0.1", user "app", database "shop", no encryption',
+      ),
+      { code: '28000' },
+    );
+    const pg = postgresSecurityError(hba, pgUrl.replace('?sslmode=verify-full', ''), 'c');
+    assert.equal(pg?.code, 'DATABASE_TLS_FAILED');
+    assert.match(pg?.message ?? '', /accepts user "app" only over TLS .*set sslmode=verify-full/);
+    const denied = Object.assign(new Error("Access denied for user 'app'@'10.0.0.1' (using password: YES)"), {
+      errno: 1045,
+    });
+    const my = mysqlSecurityError(denied, myUrl, 'c');
+    assert.equal(my?.code, 'DATABASE_AUTH_FAILED');
+    assert.match(my?.message ?? '', /does not use TLS, which a user created with REQUIRE SSL needs/);
+    assert.doesNotMatch(
+      mysqlSecurityError(denied, `${myUrl}?ssl-mode=REQUIRED`, 'c')?.message ?? '',
+      /does not use TLS/,
+    );
+    for (const message of [pg?.message, my?.message]) assert.ok(!message?.includes('hunter2'));
+  });
+
+  void test('anything else is left to the caller', () => {
+    const refused = Object.assign(new Error('connect ECONNREFUSED'), { code: 'ECONNREFUSED' });
+    assert.equal(postgresSecurityError(refused, pgUrl, 'c'), null);
+    assert.equal(mysqlSecurityError(refused, myUrl, 'c'), null);
   });
 });
