@@ -11,6 +11,7 @@ import { ORIGIN_MARKINGS, topologySchema } from './topology.ts';
 import { conflictsSchema } from './conflicts.ts';
 import { apiSchema } from './api.ts';
 import { kafkaSaslSchema, kafkaTlsSchema } from './kafka-security.ts';
+import { columnsSchema } from './columns.ts';
 
 const NAME_PATTERN = /^[a-z0-9_-]+$/;
 /** `schema.table`, where either part may be `*` or end with `*` (a prefix match). */
@@ -131,6 +132,7 @@ const postgresSource = z
     snapshotChunkRows,
     heartbeatIntervalMs,
     maxTransactionEvents,
+    columns: columnsSchema,
   })
   .transform((source) => ({
     ...source,
@@ -163,6 +165,7 @@ const binlogSource = z
     snapshotChunkRows,
     heartbeatIntervalMs,
     maxTransactionEvents,
+    columns: columnsSchema,
   })
   .transform((source, ctx) => {
     const database = databaseOf(source.url);
