@@ -77,7 +77,7 @@ export const columnsSchema = z
   .optional()
   .meta({
     description:
-      'Column filters and masks by table pattern (`schema.table`, `*` allowed, as in `tables`), applied at capture so a left-out or masked value never reaches Kafka. Key columns cannot be left out or masked; see Security in README.',
+      'Column filters and masks by table pattern (`<key>`: `schema.table`, `*` allowed, as in `tables`), applied at capture so a left-out or masked value never reaches Kafka, snapshot and stream alike. Key columns cannot be left out or masked (see Column filters and masking).',
   });
 
 export type ColumnsConfig = NonNullable<z.output<typeof columnsSchema>>;
