@@ -102,4 +102,17 @@ void describe('columns configuration', () => {
     assert.ok(!JSON.stringify(redactConfig(config)).includes(SECRET));
     assert.ok(collectSecrets(config).includes(SECRET));
   });
+
+  void test('a column named like a secret is a column name: its mask is shown and no secret', () => {
+    const config = parseConfig(
+      withColumns({
+        'public.users': { mask: { password: 'redact', api_token: { hash: { secret: SECRET } } } },
+      }),
+      'json',
+      { env: {} },
+    );
+    assert.deepEqual(collectSecrets(config).sort(), ['pw', SECRET].sort());
+    const shown = redactConfig(config).sources[0]?.columns?.['public.users']?.mask;
+    assert.deepEqual(shown, { password: 'redact', api_token: { hash: { secret: '***' } } });
+  });
 });
