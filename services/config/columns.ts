@@ -5,6 +5,7 @@
  * description, and is checked there, before anything of the table is published.
  */
 import { z } from 'zod';
+import { matchesAny, type QualifiedName } from '../../schemas/events/table-names.ts';
 
 /** `schema.table`, where either part may be `*` or end with `*` (a prefix match), as in `tables`. */
 const TABLE_PATTERN = /^[^.\s]+\.[^.\s]+$/;
@@ -83,3 +84,23 @@ export const columnsSchema = z
 export type ColumnsConfig = NonNullable<z.output<typeof columnsSchema>>;
 export type TableColumnsConfig = ColumnsConfig[string];
 export type MaskConfig = NonNullable<TableColumnsConfig['mask']>[string];
+
+/**
+ * The columns of `table` its rules leave out or mask, by name alone: what a comparison of source and replica
+ * must pass over, since the replica lacks them or holds their masks.
+ */
+export function ruledColumns(
+  config: ColumnsConfig | undefined,
+  table: QualifiedName,
+  columns: readonly string[],
+): Set<string> {
+  const ruled = new Set<string>();
+  for (const [pattern, entry] of Object.entries(config ?? {})) {
+    if (!matchesAny([pattern], table)) continue;
+    for (const column of columns) {
+      const dropped = entry.exclude?.includes(column) === true || entry.include?.includes(column) === false;
+      if (dropped || (entry.mask !== undefined && Object.hasOwn(entry.mask, column))) ruled.add(column);
+    }
+  }
+  return ruled;
+}

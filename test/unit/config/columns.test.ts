@@ -8,6 +8,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseConfig } from '../../../services/config/load.ts';
+import { ruledColumns } from '../../../services/config/columns.ts';
 import { collectSecrets, redactConfig } from '../../../services/config/redact.ts';
 import { configProblems } from '../../support/config-problems.ts';
 
@@ -115,4 +116,21 @@ void describe('columns configuration', () => {
     const shown = redactConfig(config).sources[0]?.columns?.['public.users']?.mask;
     assert.deepEqual(shown, { password: 'redact', api_token: { hash: { secret: '***' } } });
   });
+});
+
+void test('the columns a comparison passes over: left out (either way) or masked, by every pattern matching the table', () => {
+  const columns = {
+    'shop.users': { exclude: ['ssn'], mask: { email: 'redact' as const } },
+    'shop.u*': { include: ['id', 'email', 'ssn', 'name'] },
+    'other.*': { exclude: ['name'] },
+  };
+  const all = ['id', 'name', 'email', 'ssn', 'notes', 'constructor'];
+  assert.deepEqual([...ruledColumns(columns, { schema: 'shop', table: 'users' }, all)].sort(), [
+    'constructor',
+    'email',
+    'notes',
+    'ssn',
+  ]);
+  assert.deepEqual([...ruledColumns(columns, { schema: 'shop', table: 'orders' }, all)], []);
+  assert.deepEqual([...ruledColumns(undefined, { schema: 'shop', table: 'users' }, all)], []);
 });
