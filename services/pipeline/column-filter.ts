@@ -6,19 +6,14 @@
  * Before-images (an update's or delete's old row, whole under REPLICA IDENTITY FULL or a binlog full row image)
  * are masked like after-images, with the same deterministic masks, so a replica still finds the row they name.
  */
-import type {
-  CaptureBatch,
-  ConnectorStatus,
-  ResumePoint,
-  SourceConnector,
-} from '../../connectors/connector.ts';
+import type { CaptureBatch, ResumePoint, SourceConnector } from '../../connectors/connector.ts';
 import type { ChangeEvent, Row, Value } from '../../schemas/events/change-event.ts';
 import { tableId, type TableSchema } from '../../schemas/events/table-schema.ts';
-import type { CommitPosition } from '../../schemas/positions/position.ts';
 import type { Logger } from '../../common/logger.ts';
 import type { ColumnsConfig } from '../config/columns.ts';
 import { ColumnRules, type TablePlan } from './column-rules.ts';
 import { maskValue } from './column-masks.ts';
+import { ConnectorWrapper } from './connector-wrapper.ts';
 
 /** `connector` behind its source's column rules; as it is when the source has none. */
 export function filterColumns(
@@ -30,23 +25,20 @@ export function filterColumns(
   return rules.empty ? connector : new ColumnFilter(connector, rules, logger);
 }
 
-export class ColumnFilter implements SourceConnector {
-  readonly name: string;
-  readonly #inner: SourceConnector;
+export class ColumnFilter extends ConnectorWrapper {
   readonly #rules: ColumnRules;
   readonly #logger: Logger;
   /** Connectors reuse one TableSchema object per table version, so a plan is made once per version. */
   readonly #plans = new WeakMap<TableSchema, TablePlan | null>();
 
   constructor(inner: SourceConnector, rules: ColumnRules, logger: Logger) {
-    this.name = inner.name;
-    this.#inner = inner;
+    super(inner);
     this.#rules = rules;
     this.#logger = logger;
   }
 
   async *stream(resume: ResumePoint, signal: AbortSignal): AsyncGenerator<CaptureBatch> {
-    for await (const batch of this.#inner.stream(resume, signal)) {
+    for await (const batch of this.inner.stream(resume, signal)) {
       let events: ChangeEvent[] | null = null;
       batch.events.forEach((event, index) => {
         const plan = this.#planOf(event.table);
@@ -70,18 +62,6 @@ export class ColumnFilter implements SourceConnector {
     }
     this.#plans.set(table, plan);
     return plan;
-  }
-
-  acknowledge(commit: CommitPosition): Promise<void> {
-    return this.#inner.acknowledge(commit);
-  }
-
-  status(): ConnectorStatus {
-    return this.#inner.status();
-  }
-
-  requestSnapshot(tables: readonly string[]): Promise<void> {
-    return this.#inner.requestSnapshot(tables);
   }
 }
 
