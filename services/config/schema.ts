@@ -14,6 +14,7 @@ import { kafkaSaslSchema, kafkaTlsSchema } from './kafka-security.ts';
 import { mysqlTlsProblems } from '../../common/connect/mysql-url.ts';
 import { postgresTlsProblems } from '../../common/connect/postgres-url.ts';
 import type { UrlTlsProblem } from '../../common/connect/tls-url.ts';
+import { columnsSchema } from './columns.ts';
 
 const NAME_PATTERN = /^[a-z0-9_-]+$/;
 /** `schema.table`, where either part may be `*` or end with `*` (a prefix match). */
@@ -149,6 +150,7 @@ const postgresSource = z
     snapshotChunkRows,
     heartbeatIntervalMs,
     maxTransactionEvents,
+    columns: columnsSchema,
   })
   .transform((source) => ({
     ...source,
@@ -181,6 +183,7 @@ const binlogSource = z
     snapshotChunkRows,
     heartbeatIntervalMs,
     maxTransactionEvents,
+    columns: columnsSchema,
   })
   .transform((source, ctx) => {
     const database = databaseOf(source.url);
