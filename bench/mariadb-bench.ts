@@ -6,7 +6,6 @@
  */
 import mysql from 'mysql2/promise';
 import type { SourceConnector } from '../connectors/connector.ts';
-import { connectionParts } from '../connectors/mysql/config.ts';
 import { MysqlConnector } from '../connectors/mysql/mysql-connector.ts';
 import { BinlogClient } from '../connectors/mysql/replication/binlog-client.ts';
 import { currentGtidPosition } from '../connectors/mysql/replication/source-checks.ts';
@@ -19,6 +18,7 @@ import type { BenchEnv } from './env.ts';
 import { targets } from './targets.ts';
 import { measure, type CaptureOutcome, type StageResult } from './measure.ts';
 import { insertRaw } from './raw-limits.ts';
+import { mysqlConnectOptions, type MysqlConnectOptions } from '../common/connect/mysql-url.ts';
 
 /** A fresh bench table, `<database>.bench_rows`, in a new database. */
 export async function createMariadbBenchTable(sql: mysql.Connection, database: string): Promise<void> {
@@ -89,7 +89,7 @@ export async function captureMariadb(
 
 export async function benchMariadb(env: BenchEnv, rows: number, logger: Logger): Promise<StageResult[]> {
   const database = uniqueName('bench_my');
-  const parts = connectionParts(env.mariadbUrl);
+  const parts = mysqlConnectOptions(env.mariadbUrl);
   const sql = await mysql.createConnection({ ...parts, multipleStatements: true });
   const replica = await env.createPgDatabase('bench_my_dst');
   const prefix = `bench-${database.slice(-6)}`;
@@ -153,7 +153,7 @@ async function timeMariadbInsert(sql: mysql.Connection, database: string, rows: 
 
 /** Seconds the binlog client alone takes to decode the rows written since `from`. */
 async function decodeRaw(
-  parts: ReturnType<typeof connectionParts>,
+  parts: MysqlConnectOptions,
   from: string,
   database: string,
   rows: number,

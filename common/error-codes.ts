@@ -128,6 +128,16 @@ export const ERROR_CODES = {
     http: 409,
     doc: "Another replay of the replica's dead letters is running (its replay consumer group has a member); wait for it to end, or follow it with GET /dlq/replay in the process running it.",
   },
+  DATABASE_TLS_FAILED: {
+    retriable: false,
+    http: 500,
+    doc: "A TLS connection to a database failed: its certificate is not trusted (the URL's `sslrootcert` or `ssl-ca`), names another host, the server takes no TLS, or it refused a user that must use TLS a plain connection (set `sslmode` or `ssl-mode`). The message names the server and the cause; not retried.",
+  },
+  DATABASE_AUTH_FAILED: {
+    retriable: false,
+    http: 500,
+    doc: 'A MariaDB/MySQL server refused the user of the URL (wrong password, unknown user, or a user created with REQUIRE SSL reaching it without TLS). The message names the server and the user, never the password; not retried.',
+  },
   TARGET_UNREACHABLE: {
     retriable: true,
     http: 503,

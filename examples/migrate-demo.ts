@@ -8,7 +8,6 @@
 import { setTimeout as delay } from 'node:timers/promises';
 import mysql from 'mysql2/promise';
 import pg from 'pg';
-import { connectionParts } from '../connectors/mysql/config.ts';
 import { createLogger } from '../common/logger.ts';
 import { loadConfig } from '../services/config/load.ts';
 import { createKafka } from '../services/kafka/client.ts';
@@ -21,6 +20,7 @@ import { startReverse } from '../services/migrate/reverse.ts';
 import { verifyReplica } from '../services/verify/verify-replica.ts';
 import { formatVerifyReport } from '../services/cli/verify-format.ts';
 import { formatCutover } from '../services/cli/commands/migrate-cutover.ts';
+import { mysqlConnectOptions } from '../common/connect/mysql-url.ts';
 
 // Fresh names per run, so a demo never resumes an earlier one's Kafka state.
 process.env.CDC_MIGRATE_PREFIX ??= `migrate-demo-${Date.now().toString(36)}`;
@@ -33,7 +33,10 @@ const logger = createLogger({ level: process.env.CDC_LOG_LEVEL ?? 'error', name:
 const say = (line: string) => console.log(line);
 
 // --- a fresh shop on MariaDB, an application user, an empty PostgreSQL database ---
-const admin = await mysql.createConnection({ ...connectionParts(plan.source.url), multipleStatements: true });
+const admin = await mysql.createConnection({
+  ...mysqlConnectOptions(plan.source.url),
+  multipleStatements: true,
+});
 await admin.query(`SET GLOBAL read_only = OFF`);
 await admin.query(`DROP DATABASE IF EXISTS \`${sourceDb}\`; CREATE DATABASE \`${sourceDb}\`; USE \`${sourceDb}\`;
   CREATE TABLE customers (id int PRIMARY KEY, name varchar(60) NOT NULL, email varchar(120));
@@ -59,7 +62,7 @@ say(`MariaDB ${sourceDb}: 200 customers, 20000 orders; the application user shop
 
 // --- the application: small transactions as shop_app until the fence refuses them ---
 const app = await mysql.createConnection({
-  ...connectionParts(plan.source.url),
+  ...mysqlConnectOptions(plan.source.url),
   user: 'shop_app',
   password: 'shop-app-demo',
   database: sourceDb,

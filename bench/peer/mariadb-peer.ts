@@ -6,7 +6,6 @@
  */
 import mysql from 'mysql2/promise';
 import type { Logger } from '../../common/logger.ts';
-import { connectionParts } from '../../connectors/mysql/config.ts';
 import { currentGtidPosition } from '../../connectors/mysql/replication/source-checks.ts';
 import { uniqueName } from '../../test/support/stack.ts';
 import type { BenchEnv } from '../env.ts';
@@ -14,10 +13,11 @@ import { captureMariadb, createMariadbBenchTable, writeMariadbRows } from '../ma
 import { mariadbSettings } from './debezium-settings.ts';
 import { runUntilReady, topicRecords } from './debezium-stage.ts';
 import { PeerKafka, type PeerComparison } from './peer-runs.ts';
+import { mysqlConnectOptions } from '../../common/connect/mysql-url.ts';
 
 export async function peerMariadb(env: BenchEnv, rows: number, logger: Logger): Promise<PeerComparison> {
   const database = uniqueName('peer_my');
-  const sql = await mysql.createConnection(connectionParts(env.mariadbUrl));
+  const sql = await mysql.createConnection(mysqlConnectOptions(env.mariadbUrl));
   const prefix = `peer-${database.slice(-6)}`;
   const peer = await PeerKafka.open(env.brokers, prefix, logger);
   try {

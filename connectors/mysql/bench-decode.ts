@@ -7,13 +7,13 @@ import mysql from 'mysql2/promise';
 import { randomBytes } from 'node:crypto';
 import { BinlogClient } from './replication/binlog-client.ts';
 import { currentGtidPosition } from './replication/source-checks.ts';
-import { connectionParts } from './config.ts';
 import { MysqlConnector } from './mysql-connector.ts';
+import { mysqlConnectOptions } from '../../common/connect/mysql-url.ts';
 
 const rows = Number(process.argv[2] ?? 200_000);
 const url = process.argv[3] ?? process.env.CDC_MARIADB_URL ?? 'mysql://root@127.0.0.1:53306/';
 const database = `bench_${randomBytes(4).toString('hex')}`;
-const parts = connectionParts(url);
+const parts = mysqlConnectOptions(url);
 const sql = await mysql.createConnection({ ...parts, multipleStatements: true });
 
 function report(label: string, count: number, started: number): void {

@@ -41,20 +41,3 @@ export function decodeMysqlConnectorConfig(input: unknown): MysqlConnectorConfig
   }
   return parsed.data;
 }
-
-export interface ConnectionParts {
-  readonly host: string;
-  readonly port: number;
-  readonly user: string;
-  readonly password: string;
-}
-
-export function connectionParts(url: string): ConnectionParts {
-  const parsed = new URL(url);
-  return {
-    host: parsed.hostname,
-    port: parsed.port === '' ? 3306 : Number(parsed.port),
-    user: decodeURIComponent(parsed.username),
-    password: decodeURIComponent(parsed.password),
-  };
-}

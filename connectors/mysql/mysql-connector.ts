@@ -23,7 +23,6 @@ import type {
   SourceConnector,
 } from '../connector.ts';
 import {
-  connectionParts,
   decodeMysqlConnectorConfig,
   type MysqlConnectorConfig,
   type MysqlConnectorConfigInput,
@@ -50,6 +49,7 @@ import {
 } from './types/catalog.ts';
 import { SchemaCache } from './types/schema-cache.ts';
 import { readPending, readString, readStrings, savedStart, type PendingState } from './resume-state.ts';
+import { mysqlConnectOptions, mysqlSecurityError } from '../../common/connect/mysql-url.ts';
 
 const RECONNECT: BackoffPolicy = { initialMs: 200, maxMs: 10_000 };
 
@@ -80,7 +80,7 @@ export class MysqlConnector implements SourceConnector {
   }
 
   async #connect(): Promise<Connection> {
-    const parts = connectionParts(this.#config.url);
+    const parts = mysqlConnectOptions(this.#config.url);
     try {
       return await mysql.createConnection({
         ...parts,
@@ -92,7 +92,10 @@ export class MysqlConnector implements SourceConnector {
         charset: 'utf8mb4',
       });
     } catch (error) {
-      throw asCdcError(error, 'SOURCE_UNREACHABLE', `cannot connect to ${parts.host}:${parts.port}`);
+      throw (
+        mysqlSecurityError(error, this.#config.url, `cannot connect to source ${this.name}`) ??
+        asCdcError(error, 'SOURCE_UNREACHABLE', `cannot connect to ${parts.host}:${parts.port}`)
+      );
     }
   }
 
@@ -272,7 +275,7 @@ export class MysqlConnector implements SourceConnector {
     };
     while (!signal.aborted) {
       let control: Connection | null = null;
-      const parts = connectionParts(this.#config.url);
+      const parts = mysqlConnectOptions(this.#config.url);
       const client = new BinlogClient({
         ...parts,
         serverId: this.#config.serverId,

@@ -22,6 +22,7 @@ import { SnapshotRunner, newPlan } from './snapshot/snapshot-runner.ts';
 import { WatermarkWindows } from './snapshot/watermark-windows.ts';
 import { PgCatalog, type PgTable } from './types/catalog.ts';
 import { CANONICAL_SESSION_OPTIONS } from './types/pg-sql.ts';
+import { postgresConnectOptions, postgresSecurityError } from '../../common/connect/postgres-url.ts';
 
 export interface PostgresConnectorConfig {
   readonly name: string;
@@ -73,7 +74,7 @@ export class PostgresConnector implements SourceConnector {
     const config = this.#config;
     this.#tracker = newTracker();
     const pool = new pg.Pool({
-      connectionString: config.url,
+      ...postgresConnectOptions(config.url),
       options: CANONICAL_SESSION_OPTIONS,
       max: 3,
       application_name: `cdc:${config.name}`,
@@ -274,6 +275,8 @@ export class PostgresConnector implements SourceConnector {
 
 /** A connection failure as SOURCE_UNREACHABLE naming the source, its database and address (never the password). */
 function sourceUnreachable(error: unknown, source: string, url: string): unknown {
+  const refused = postgresSecurityError(error, url, `cannot connect to source ${source}`);
+  if (refused !== null) return refused;
   if (error instanceof CdcError || !isRetriable(error)) return error;
   const parsed = URL.canParse(url) ? new URL(url) : null;
   const where = parsed

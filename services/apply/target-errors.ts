@@ -4,7 +4,7 @@
  * succeed (a deadlock, a lock wait timeout, a server shutting down). A missing privilege is TARGET_PRIVILEGE,
  * with the GRANT that fixes it when the dialect can tell. The dialect judges; this builds.
  */
-import { CdcError, type ErrorFields } from '../../common/errors.ts';
+import { CdcError, errorMessage, type ErrorFields } from '../../common/errors.ts';
 
 export interface TargetErrorJudgement {
   /** The session is gone (or the server never judged the statement). */
@@ -51,5 +51,24 @@ export function targetError(
     `${message}: ${reason}${judgement.detail === '' ? '' : ` (${judgement.detail})`}`,
     { ...fields, ...judgement.fields },
     { cause: error, retriable: judgement.connectionLost || judgement.retriable },
+  );
+}
+
+/**
+ * A target session that could not be opened: as `refused` when the server refused it for a reason of security
+ * (not retried), else TARGET_UNREACHABLE, retried.
+ */
+export function targetUnreachable(error: unknown, refused: CdcError | null): CdcError {
+  return (
+    refused ??
+    new CdcError(
+      'TARGET_UNREACHABLE',
+      `cannot connect to the target database: ${errorMessage(error)}`,
+      {},
+      {
+        cause: error,
+        retriable: true,
+      },
+    )
   );
 }

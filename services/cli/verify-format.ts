@@ -25,6 +25,11 @@ export function formatVerifyReport(report: VerifyReport): string {
     ),
   ];
   for (const table of report.tables) {
+    if (table.columnsNotCompared.length > 0)
+      lines.push(
+        '',
+        `${table.table}: not compared (left out or masked at capture): ${table.columnsNotCompared.join(', ')}`,
+      );
     if (table.equal) continue;
     lines.push('', `${table.table} (replica table ${table.targetTable}):`);
     if (table.columnsMissingOnTarget.length > 0) {

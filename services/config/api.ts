@@ -6,7 +6,7 @@
  * address: anything else would hand the control of the pipeline to whoever reaches the port.
  */
 import { z } from 'zod';
-import { pemProblem } from './kafka-security.ts';
+import { pemProblem } from '../../common/connect/pem-files.ts';
 
 export const API_SCOPES = ['read', 'admin'] as const;
 export type ApiScope = (typeof API_SCOPES)[number];

@@ -38,10 +38,13 @@ export const configErrorMap = (issue: RawIssue): string | undefined => {
       return `must be ${issue.inclusive ? 'at least' : 'greater than'} ${String(issue.minimum)}`;
     case 'too_big':
       return `must be ${issue.inclusive ? 'at most' : 'less than'} ${String(issue.maximum)}`;
+    case 'invalid_key': {
+      // A record key that fails its own schema: that schema's message says what the key must look like.
+      return (issue as { issues?: readonly { message?: string }[] }).issues?.[0]?.message;
+    }
     case 'custom':
     case 'invalid_element':
     case 'invalid_format':
-    case 'invalid_key':
     case 'not_multiple_of':
     case 'unrecognized_keys':
       return undefined;

@@ -3,25 +3,8 @@
  * cluster almost always does) and checks that it talks to the right one. Files named here are checked at
  * validation, so a path that is wrong fails `cdc validate` naming the field, not the first connection.
  */
-import { readFileSync } from 'node:fs';
 import { z } from 'zod';
-
-const PEM_BLOCK = /-----BEGIN [A-Z0-9 ]+-----/;
-
-/** Why `path` cannot serve as a PEM file, or null when it can. */
-export function pemProblem(path: string): string | null {
-  let text: string;
-  try {
-    text = readFileSync(path, 'utf8');
-  } catch (error) {
-    const code = (error as NodeJS.ErrnoException).code;
-    if (code === 'ENOENT') return `${path} does not exist`;
-    if (code === 'EACCES') return `${path} is not readable by this process`;
-    if (code === 'EISDIR') return `${path} is a folder, not a file`;
-    return `cannot read ${path} (${code ?? 'unreadable'})`;
-  }
-  return PEM_BLOCK.test(text) ? null : `${path} holds no PEM block (-----BEGIN ...-----)`;
-}
+import { pemProblem } from '../../common/connect/pem-files.ts';
 
 const pemFile = (description: string) => z.string().min(1).optional().meta({ description });
 

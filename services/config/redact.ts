@@ -25,7 +25,8 @@ function redactValue(value: unknown, key: string): unknown {
   if (Array.isArray(value)) return value.map((item: unknown) => redactValue(item, key));
   if (value !== null && typeof value === 'object') {
     const result: Record<string, unknown> = {};
-    for (const [childKey, child] of Object.entries(value)) result[childKey] = redactValue(child, childKey);
+    for (const [childKey, child] of Object.entries(value))
+      result[childKey] = redactValue(child, fieldName(key, childKey));
     return result;
   }
   return value;
@@ -47,11 +48,20 @@ export function collectSecrets(config: PipelineConfig): string[] {
     } else if (Array.isArray(value)) {
       for (const item of value) visit(item, key);
     } else if (value !== null && typeof value === 'object') {
-      for (const [childKey, child] of Object.entries(value)) visit(child, childKey);
+      for (const [childKey, child] of Object.entries(value)) visit(child, fieldName(key, childKey));
     }
   };
   visit(config, '');
   return [...secrets];
+}
+
+/**
+ * The keys of a source's `columns.<table>.mask` are the user's column names, not fields of ours: a column
+ * named `password` masked with `redact` holds no secret, and taking `redact` for one would scrub that word
+ * from every log line.
+ */
+function fieldName(parent: string, key: string): string {
+  return parent === 'mask' ? '' : key;
 }
 
 function passwordOf(url: string): string | null {

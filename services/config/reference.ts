@@ -10,6 +10,7 @@ interface JsonSchema {
   readonly properties?: Readonly<Record<string, JsonSchema>>;
   readonly required?: readonly string[];
   readonly items?: JsonSchema;
+  readonly additionalProperties?: JsonSchema | boolean;
   readonly oneOf?: readonly JsonSchema[];
   readonly anyOf?: readonly JsonSchema[];
   readonly enum?: readonly unknown[];
@@ -62,6 +63,10 @@ function walkObject(schema: JsonSchema, prefix: string, rows: Row[]): void {
 
 function walkChildren(schema: JsonSchema, field: string, rows: Row[]): void {
   if (schema.properties) walkObject(schema, field, rows);
+  // A mapping keyed by names of the user's (tables, columns): its values' fields, where they are documented.
+  const values = schema.additionalProperties;
+  if (typeof values === 'object' && Object.values(values.properties ?? {}).some((p) => p.description))
+    walkObject(values, `${field}.<key>`, rows);
   const items = schema.items;
   if (items?.properties) walkObject(items, `${field}[]`, rows);
   for (const variant of items?.oneOf ?? items?.anyOf ?? []) {

@@ -11,6 +11,10 @@ import { ORIGIN_MARKINGS, topologySchema } from './topology.ts';
 import { conflictsSchema } from './conflicts.ts';
 import { apiSchema } from './api.ts';
 import { kafkaSaslSchema, kafkaTlsSchema } from './kafka-security.ts';
+import { mysqlTlsProblems } from '../../common/connect/mysql-url.ts';
+import { postgresTlsProblems } from '../../common/connect/postgres-url.ts';
+import type { UrlTlsProblem } from '../../common/connect/tls-url.ts';
+import { columnsSchema } from './columns.ts';
 
 const NAME_PATTERN = /^[a-z0-9_-]+$/;
 /** `schema.table`, where either part may be `*` or end with `*` (a prefix match). */
@@ -31,6 +35,13 @@ const componentName = (description: string) =>
     .meta({ description });
 
 /** A connection URL whose scheme must be one of `schemes`; the URL itself is never echoed (it may hold a password). */
+const TLS_PROBLEMS: Record<string, ((url: string) => UrlTlsProblem[]) | undefined> = {
+  postgres: postgresTlsProblems,
+  postgresql: postgresTlsProblems,
+  mysql: mysqlTlsProblems,
+  mariadb: mysqlTlsProblems,
+};
+
 const connectionUrl = (schemes: readonly string[], description: string) =>
   z
     .string()
@@ -52,7 +63,12 @@ const connectionUrl = (schemes: readonly string[], description: string) =>
           code: 'custom',
           message: `must use scheme ${schemes.join(' or ')}, not ${JSON.stringify(scheme)}`,
         });
+        return;
       }
+      // A certificate file that is missing fails here, naming the field, rather than at the first connection.
+      const tlsProblems = TLS_PROBLEMS[scheme];
+      for (const problem of tlsProblems === undefined ? [] : tlsProblems(value))
+        ctx.addIssue({ code: 'custom', message: `${problem.parameter}: ${problem.message}` });
     })
     .meta({ description });
 
@@ -109,7 +125,10 @@ const postgresSource = z
   .strictObject({
     name: componentName('Unique source name; names metrics, topics and defaults.'),
     kind: z.literal('postgres'),
-    url: connectionUrl(['postgres', 'postgresql'], 'Source database URL (user needs REPLICATION).'),
+    url: connectionUrl(
+      ['postgres', 'postgresql'],
+      'Source database URL (user needs REPLICATION). TLS: `?sslmode=verify-full&sslrootcert=/path` (libpq\'s parameters; see "A TLS-only database").',
+    ),
     publication: z
       .string()
       .min(1)
@@ -131,6 +150,7 @@ const postgresSource = z
     snapshotChunkRows,
     heartbeatIntervalMs,
     maxTransactionEvents,
+    columns: columnsSchema,
   })
   .transform((source) => ({
     ...source,
@@ -144,7 +164,7 @@ const binlogSource = z
     kind: z.enum(['mariadb', 'mysql']),
     url: connectionUrl(
       ['mysql', 'mariadb'],
-      'Source server URL (user needs REPLICATION SLAVE, REPLICATION CLIENT, SELECT).',
+      'Source server URL (user needs REPLICATION SLAVE, REPLICATION CLIENT, SELECT). TLS: `?ssl-mode=VERIFY_IDENTITY&ssl-ca=/path` (see "A TLS-only database").',
     ),
     serverId: z
       .int({ error: 'must be an integer from 1 to 4294967295' })
@@ -163,6 +183,7 @@ const binlogSource = z
     snapshotChunkRows,
     heartbeatIntervalMs,
     maxTransactionEvents,
+    columns: columnsSchema,
   })
   .transform((source, ctx) => {
     const database = databaseOf(source.url);
@@ -197,7 +218,10 @@ const replicaFields = z.strictObject({
   name: componentName('Unique replica name; names the consumer group and metrics.'),
   source: z.string().meta({ description: 'Name of the source (above) whose changes this replica applies.' }),
   kind: z.enum(['postgres', 'mariadb']).meta({ description: 'Target database kind.' }),
-  url: connectionUrl(['postgres', 'postgresql', 'mysql', 'mariadb'], 'Target database URL.'),
+  url: connectionUrl(
+    ['postgres', 'postgresql', 'mysql', 'mariadb'],
+    'Target database URL. TLS: `sslmode`, `sslrootcert`, `sslcert`, `sslkey` (PostgreSQL) or `ssl-mode`, `ssl-ca`, `ssl-cert`, `ssl-key` (MariaDB/MySQL); see "A TLS-only database".',
+  ),
   onError: z.enum(['dead-letter', 'stop']).default('dead-letter').meta({
     description: 'An event that cannot be applied goes to the dead-letter topic, or stops the worker.',
   }),

@@ -7,41 +7,25 @@
  * holds it.
  */
 import { CdcError, type ErrorFields } from '../../common/errors.ts';
+import { tlsFailure, tlsReason, type TlsFailure } from '../../common/connect/tls-failure.ts';
 import { causeChain } from './cause-chain.ts';
 
-/** Node's certificate verification codes meaning the chain leads to no authority we trust. */
-const UNTRUSTED = new Set([
-  'SELF_SIGNED_CERT_IN_CHAIN',
-  'DEPTH_ZERO_SELF_SIGNED_CERT',
-  'UNABLE_TO_VERIFY_LEAF_SIGNATURE',
-  'UNABLE_TO_GET_ISSUER_CERT',
-  'UNABLE_TO_GET_ISSUER_CERT_LOCALLY',
-  'CERT_SIGNATURE_FAILURE',
-  'CERT_UNTRUSTED',
-  'CERT_REJECTED',
-]);
-const OUT_OF_DATE = new Set(['CERT_HAS_EXPIRED', 'CERT_NOT_YET_VALID']);
+/** What to check, for each kind of TLS failure. */
+const HINTS: Record<TlsFailure, string> = {
+  untrusted:
+    'its certificate is not signed by an authority this client trusts (kafka.tls.caFile, or the system authorities without it)',
+  'wrong-host':
+    'its certificate is made out to another host name (connect by a name it lists, or set kafka.tls.servername)',
+  'out-of-date': 'its certificate is expired or not valid yet',
+  'not-tls': 'the broker does not speak TLS on this port (a PLAINTEXT or SASL_PLAINTEXT listener?)',
+  'client-refused':
+    'the broker refused the TLS handshake: it wants a client certificate it trusts (kafka.tls.certFile and keyFile)',
+  handshake: 'the TLS handshake failed',
+};
 
-/** What to check, for a TLS failure with Node's error code `code`; null when it is no TLS failure. */
 function tlsHint(code: string): string | null {
-  if (UNTRUSTED.has(code))
-    return 'its certificate is not signed by an authority this client trusts (kafka.tls.caFile, or the system authorities without it)';
-  if (code === 'ERR_TLS_CERT_ALTNAME_INVALID')
-    return 'its certificate is made out to another host name (connect by a name it lists, or set kafka.tls.servername)';
-  if (OUT_OF_DATE.has(code)) return 'its certificate is expired or not valid yet';
-  if (code === 'ERR_SSL_WRONG_VERSION_NUMBER')
-    return 'the broker does not speak TLS on this port (a PLAINTEXT or SASL_PLAINTEXT listener?)';
-  if (/^ERR_SSL_.*(BAD_CERTIFICATE|CERTIFICATE_REQUIRED|UNKNOWN_CA|HANDSHAKE_FAILURE)$/.test(code))
-    return 'the broker refused the TLS handshake: it wants a client certificate it trusts (kafka.tls.certFile and keyFile)';
-  if (code.startsWith('ERR_SSL_') || code.startsWith('ERR_TLS_')) return 'the TLS handshake failed';
-  return null;
-}
-
-/** Node's reason without OpenSSL's location prefix and source file (`...:ssl/tls alert bad certificate:...`). */
-function reasonOf(message: string): string {
-  const text = message.replace(/^Connection error: /, '').trim();
-  const openssl = /:SSL routines:[^:]*:([^:]+):/.exec(text);
-  return openssl?.[1] ?? text;
+  const failure = tlsFailure(code);
+  return failure === null ? null : HINTS[failure];
 }
 
 /** Kafka's refusals by its authorizer, and the resource each is about. */
@@ -78,7 +62,7 @@ export function securityError(error: unknown, message: string, fields: ErrorFiel
     if (hint !== null) {
       return new CdcError(
         'KAFKA_TLS_FAILED',
-        `${message}: TLS to ${broker} failed, ${hint}: ${reasonOf(String(shape.message))}`,
+        `${message}: TLS to ${broker} failed, ${hint}: ${tlsReason(String(shape.message))}`,
         { ...fields, broker: address, tlsError: shape.code as string },
         { cause: error },
       );

@@ -28,6 +28,7 @@ import { createKafka } from '../kafka/client.ts';
 import { connectorTopics } from '../kafka/topics.ts';
 import { positionRows } from '../apply/position-rows.ts';
 import { clusterOf } from '../kafka/security.ts';
+import { postgresConnectOptions } from '../../common/connect/postgres-url.ts';
 
 export interface PublishedPoint {
   /** Last event published to the changelog. */
@@ -71,7 +72,7 @@ export async function readApplied(
   stream: string,
   targetSchema: string | undefined,
 ): Promise<EventPosition | null> {
-  const client = new pg.Client({ connectionString: replicaUrl, types: TEXT });
+  const client = new pg.Client({ ...postgresConnectOptions(replicaUrl), types: TEXT });
   try {
     await client.connect();
     const exists = await client.query<{ table: string | null }>(

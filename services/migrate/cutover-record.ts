@@ -6,6 +6,7 @@
  */
 import pg from 'pg';
 import { asCdcError } from '../../common/errors.ts';
+import { postgresConnectOptions } from '../../common/connect/postgres-url.ts';
 
 export interface CutoverRecord {
   readonly migration: string;
@@ -35,7 +36,7 @@ const SETUP = `
   )`;
 
 async function withClient<T>(url: string, work: (client: pg.Client) => Promise<T>): Promise<T> {
-  const client = new pg.Client({ connectionString: url, types: TEXT });
+  const client = new pg.Client({ ...postgresConnectOptions(url), types: TEXT });
   try {
     await client.connect();
     return await work(client);

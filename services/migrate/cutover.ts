@@ -17,6 +17,7 @@ import type { MigrationPlan } from './plan.ts';
 import { SourceFence } from './source-fence.ts';
 import { createTakeoverPoint } from './takeover.ts';
 import pg from 'pg';
+import { postgresConnectOptions } from '../../common/connect/postgres-url.ts';
 
 export type FenceMode = CutoverRecord['fence'];
 
@@ -170,7 +171,7 @@ async function undo(
   const done: string[] = [];
   if (slot !== null) {
     try {
-      const client = new pg.Client({ connectionString: plan.replica.url });
+      const client = new pg.Client({ ...postgresConnectOptions(plan.replica.url) });
       await client.connect();
       await client.query('SELECT pg_drop_replication_slot($1)', [slot]).finally(() => client.end());
       done.push(`slot ${slot} dropped`);

@@ -72,6 +72,12 @@ export function migrationPlan(config: PipelineConfig, replicaName?: string): Mig
   if (replica.kind !== 'postgres' || source?.kind !== 'mariadb') {
     throw invalid(`replica ${replica.name}: a migration goes from a mariadb source to a postgres replica`);
   }
+  // The new database becomes the primary at cutover: it must hold every value, not masks of them.
+  if (source.columns !== undefined && Object.keys(source.columns).length > 0) {
+    throw invalid(
+      `source ${source.name}: columns must not be set: a migration copies every value to the new primary, and the reverse path would write masks back`,
+    );
+  }
   if (source.snapshot !== 'initial') {
     throw invalid(`source ${source.name}: snapshot must be "initial" so the replica starts with a full copy`);
   }

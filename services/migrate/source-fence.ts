@@ -9,9 +9,9 @@
  * position even when nothing else is written.
  */
 import mysql, { type Connection } from 'mysql2/promise';
-import { connectionParts } from '../../connectors/mysql/config.ts';
 import { parseMariadbPosition, type MariadbGtidPosition } from '../../schemas/positions/mariadb-gtid.ts';
 import { CdcError, asCdcError } from '../../common/errors.ts';
+import { mysqlConnectOptions, mysqlSecurityError } from '../../common/connect/mysql-url.ts';
 
 export class SourceFence {
   readonly #connection: Connection;
@@ -26,12 +26,15 @@ export class SourceFence {
   }
 
   static async open(url: string, migration: string): Promise<SourceFence> {
-    const parts = connectionParts(url);
+    const parts = mysqlConnectOptions(url);
     try {
       const connection = await mysql.createConnection({ ...parts, charset: 'utf8mb4' });
       return new SourceFence(connection, migration);
     } catch (error) {
-      throw asCdcError(error, 'SOURCE_UNREACHABLE', `cannot connect to ${parts.host}:${parts.port}`);
+      throw (
+        mysqlSecurityError(error, url, 'cannot connect to the source to fence it') ??
+        asCdcError(error, 'SOURCE_UNREACHABLE', `cannot connect to ${parts.host}:${parts.port}`)
+      );
     }
   }
 

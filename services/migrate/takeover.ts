@@ -11,6 +11,7 @@ import pg from 'pg';
 import { ensurePublication } from '../../connectors/postgres/replication/publication.ts';
 import { CdcError, asCdcError } from '../../common/errors.ts';
 import type { MigrationPlan } from './plan.ts';
+import { postgresConnectOptions } from '../../common/connect/postgres-url.ts';
 
 export interface TakeoverPoint {
   readonly lsn: string;
@@ -20,7 +21,7 @@ export interface TakeoverPoint {
 
 export async function createTakeoverPoint(plan: MigrationPlan): Promise<TakeoverPoint> {
   const { slot, publication, tables } = plan.reverse;
-  const pool = new pg.Pool({ connectionString: plan.replica.url, max: 1 });
+  const pool = new pg.Pool({ ...postgresConnectOptions(plan.replica.url), max: 1 });
   try {
     const existing = await pool.query('SELECT 1 FROM pg_replication_slots WHERE slot_name = $1', [slot]);
     if (existing.rowCount !== 0) {

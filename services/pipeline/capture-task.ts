@@ -12,6 +12,7 @@ import type { KafkaConfig, SourceConfig } from '../config/schema.ts';
 import type { CaptureRule } from '../config/topology-compile.ts';
 import { ChangePublisher } from '../kafka/publisher.ts';
 import { clusterOf } from '../kafka/security.ts';
+import { filterColumns } from './column-filter.ts';
 import { CountedConnector, type CaptureCounts } from './counted-connector.ts';
 import { ORIGIN_MARKS } from '../apply/origin-marks.ts';
 import { prepareMarkerCapture } from './marker-capture.ts';
@@ -82,9 +83,9 @@ export class CaptureTask {
     this.name = source.name;
     const taskLogger = logger.child({ source: source.name });
     const connector = buildConnector(source, taskLogger, markerRows !== null);
-    this.connector = new CountedConnector(
-      rule === undefined ? connector : new OriginFilter(connector, rule, markerRows !== null),
-    );
+    // Origins are read before the column rules, which could otherwise touch a marker row.
+    const kept = rule === undefined ? connector : new OriginFilter(connector, rule, markerRows !== null);
+    this.connector = new CountedConnector(filterColumns(kept, source, taskLogger));
     this.publisher = new ChangePublisher({
       ...clusterOf(kafka),
       prefix: kafka.topicPrefix,

@@ -13,10 +13,11 @@
 import mysql from 'mysql2/promise';
 import pg from 'pg';
 import { CdcError, errorMessage } from '../../common/errors.ts';
-import { connectionParts } from '../../connectors/mysql/config.ts';
 import type { ReplicaConfig } from '../config/schema.ts';
 
 import type { ConflictKind } from '../apply/conflicts/types.ts';
+import { postgresConnectOptions } from '../../common/connect/postgres-url.ts';
+import { mysqlConnectOptions } from '../../common/connect/mysql-url.ts';
 
 export { CONFLICT_KINDS, type ConflictKind } from '../apply/conflicts/types.ts';
 
@@ -208,7 +209,7 @@ const PG_TS = (column: string) =>
   `to_char(${column}::timestamptz, 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') AS ${column}`;
 
 async function readPostgres(url: string, filter: Filter): Promise<Row[]> {
-  const client = new pg.Client({ connectionString: url, connectionTimeoutMillis: 10_000 });
+  const client = new pg.Client({ ...postgresConnectOptions(url), connectionTimeoutMillis: 10_000 });
   await client.connect();
   try {
     // Timestamps without a zone are the target's UTC (the sink writes them so); with one, shown in UTC.
@@ -233,7 +234,7 @@ const MY_TS = (column: string) => `DATE_FORMAT(${column}, '%Y-%m-%dT%H:%i:%s.%fZ
 
 async function readMariadb(url: string, filter: Filter): Promise<Row[]> {
   const connection = await mysql.createConnection({
-    ...connectionParts(url),
+    ...mysqlConnectOptions(url),
     connectTimeout: 10_000,
     timezone: 'Z',
     supportBigNumbers: true,

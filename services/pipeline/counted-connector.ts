@@ -11,7 +11,7 @@ import type {
   ResumePoint,
   SourceConnector,
 } from '../../connectors/connector.ts';
-import type { CommitPosition } from '../../schemas/positions/position.ts';
+import { ConnectorWrapper } from './connector-wrapper.ts';
 
 export interface CaptureCounts {
   readonly eventsCaptured: number;
@@ -27,9 +27,7 @@ export interface CaptureCounts {
  */
 const RECONNECT_WATCH_MS = 20;
 
-export class CountedConnector implements SourceConnector {
-  readonly name: string;
-  readonly #inner: SourceConnector;
+export class CountedConnector extends ConnectorWrapper {
   #eventsCaptured = 0;
   #reconnects = 0;
   #wasReconnecting = false;
@@ -38,12 +36,11 @@ export class CountedConnector implements SourceConnector {
   #errorBeforeLastBatch: string | null = null;
 
   constructor(inner: SourceConnector) {
-    this.name = inner.name;
-    this.#inner = inner;
+    super(inner);
   }
 
   async *stream(resume: ResumePoint, signal: AbortSignal): AsyncIterable<CaptureBatch> {
-    const batches = this.#inner.stream(resume, signal)[Symbol.asyncIterator]();
+    const batches = this.inner.stream(resume, signal)[Symbol.asyncIterator]();
     try {
       for (;;) {
         const next = await this.#watchingReconnects(batches.next());
@@ -68,7 +65,7 @@ export class CountedConnector implements SourceConnector {
   }
 
   #noticeReconnect(): void {
-    const reconnecting = this.#inner.status().state === 'reconnecting';
+    const reconnecting = this.inner.status().state === 'reconnecting';
     if (reconnecting && !this.#wasReconnecting) this.#reconnects++;
     this.#wasReconnecting = reconnecting;
   }
@@ -80,28 +77,20 @@ export class CountedConnector implements SourceConnector {
       const table = `${event.table.schema}.${event.table.table}`;
       this.#snapshotRows.set(table, (this.#snapshotRows.get(table) ?? 0) + 1);
     }
-    this.#errorBeforeLastBatch = this.#inner.status().lastError;
+    this.#errorBeforeLastBatch = this.inner.status().lastError;
     return batch;
-  }
-
-  acknowledge(commit: CommitPosition): Promise<void> {
-    return this.#inner.acknowledge(commit);
   }
 
   /**
    * The connector's status, without a lastError it has recovered from: connectors keep their last error, but
    * one that was there before the stream delivered again (heartbeats included) is history (it is in the log).
    */
-  status(): ConnectorStatus {
-    const status = this.#inner.status();
+  override status(): ConnectorStatus {
+    const status = this.inner.status();
     const healthy = status.state === 'streaming' || status.state === 'snapshotting';
     return healthy && status.lastError !== null && status.lastError === this.#errorBeforeLastBatch
       ? { ...status, lastError: null }
       : status;
-  }
-
-  requestSnapshot(tables: readonly string[]): Promise<void> {
-    return this.#inner.requestSnapshot(tables);
   }
 
   counts(): CaptureCounts {

@@ -20,6 +20,7 @@ import {
   POSTGRES_ORIGIN_MARKS_DDL,
 } from '../apply/origin-marks.ts';
 import { userWithoutOrigins } from './topology-origins.ts';
+import { postgresConnectOptions } from '../../common/connect/postgres-url.ts';
 
 export interface MarkerCaptureSource {
   readonly name: string;
@@ -33,7 +34,7 @@ export async function prepareMarkerCapture(
   source: MarkerCaptureSource,
   marking: 'marker-row' | 'auto',
 ): Promise<void> {
-  const client = new pg.Client({ connectionString: source.url, connectionTimeoutMillis: 10_000 });
+  const client = new pg.Client({ ...postgresConnectOptions(source.url), connectionTimeoutMillis: 10_000 });
   await client.connect();
   try {
     // The node's one user both captures and applies: the links into it decide the same way (topology-origins.ts).

@@ -21,24 +21,14 @@
  * transaction, so a transaction is dropped whole; its commit still passes as an empty batch (a heartbeat), which
  * lets the slot or binlog position be confirmed past it.
  */
-import type {
-  CaptureBatch,
-  ConnectorStatus,
-  ResumePoint,
-  SourceConnector,
-} from '../../connectors/connector.ts';
+import type { CaptureBatch, ResumePoint, SourceConnector } from '../../connectors/connector.ts';
 import type { ChangeEvent } from '../../schemas/events/change-event.ts';
-import {
-  comparePosition,
-  type CommitPosition,
-  type EventPosition,
-} from '../../schemas/positions/position.ts';
+import { comparePosition, type EventPosition } from '../../schemas/positions/position.ts';
 import { isOriginMarkEvent, readOriginMark, type OriginMark } from '../apply/origin-marks.ts';
 import type { CaptureRule } from '../config/topology-compile.ts';
+import { ConnectorWrapper } from './connector-wrapper.ts';
 
-export class OriginFilter implements SourceConnector {
-  readonly name: string;
-  readonly #inner: SourceConnector;
+export class OriginFilter extends ConnectorWrapper {
   readonly #drop: ReadonlySet<string>;
   readonly #nodes: ReadonlyMap<string, string>;
   /** Marker rows may mark changes this node re-publishes: a resume must read their transaction from its start. */
@@ -50,8 +40,7 @@ export class OriginFilter implements SourceConnector {
 
   /** `markerRows`: links into the node may mark with marker rows (topology-compile.ts `readsMarkerRows`). */
   constructor(inner: SourceConnector, rule: CaptureRule, markerRows = false) {
-    this.name = inner.name;
-    this.#inner = inner;
+    super(inner);
     this.#drop = new Set(rule.drop);
     this.#nodes = new Map(Object.entries(rule.origins));
     this.#restream = markerRows && Object.keys(rule.origins).some((marker) => !this.#drop.has(marker));
@@ -61,7 +50,7 @@ export class OriginFilter implements SourceConnector {
     this.#mark = null;
     const floor = this.#restream && resume.position?.commit.kind === 'pg' ? resume.position : null;
     const from = floor === null ? resume : { ...resume, position: { ...floor, index: -1 } };
-    for await (const batch of this.#inner.stream(from, signal)) {
+    for await (const batch of this.inner.stream(from, signal)) {
       const kept: ChangeEvent[] = [];
       let changed = false;
       let published = 0;
@@ -100,18 +89,6 @@ export class OriginFilter implements SourceConnector {
   #markOf(event: ChangeEvent): OriginMark | null {
     if (event.source.origin !== null || this.#mark === null || event.transaction === null) return null;
     return event.transaction.id === this.#mark.transaction ? this.#mark.mark : null;
-  }
-
-  acknowledge(commit: CommitPosition): Promise<void> {
-    return this.#inner.acknowledge(commit);
-  }
-
-  status(): ConnectorStatus {
-    return this.#inner.status();
-  }
-
-  requestSnapshot(tables: readonly string[]): Promise<void> {
-    return this.#inner.requestSnapshot(tables);
   }
 }
 

@@ -19,6 +19,8 @@ import { ORIGIN_FUNCTIONS, originGrant } from '../apply/postgres/origin-function
 import type { ReplicaConfig } from '../config/schema.ts';
 import type { CompiledLink, CompiledTopology } from '../config/topology-compile.ts';
 import { isTwoWay, linkLabel } from '../config/topology.ts';
+import { postgresConnectOptions } from '../../common/connect/postgres-url.ts';
+import { mysqlConnectOptions } from '../../common/connect/mysql-url.ts';
 
 export type OriginMarking =
   | { readonly kind: 'replication-origin' | 'server-id'; readonly marker: string }
@@ -124,7 +126,7 @@ export async function originMarking(link: CompiledLink, replica: ReplicaConfig):
 }
 
 async function postgresUserWithoutOrigins(url: string): Promise<string | null> {
-  const client = new pg.Client({ connectionString: url, connectionTimeoutMillis: 10_000 });
+  const client = new pg.Client({ ...postgresConnectOptions(url), connectionTimeoutMillis: 10_000 });
   await client.connect();
   try {
     return await userWithoutOrigins(client);
@@ -145,12 +147,8 @@ export async function userWithoutOrigins(client: pg.Client): Promise<string | nu
 }
 
 async function mariadbCanMark(url: string): Promise<boolean> {
-  const parsed = new URL(url);
   const connection = await mysql.createConnection({
-    host: parsed.hostname,
-    port: parsed.port === '' ? 3306 : Number(parsed.port),
-    user: decodeURIComponent(parsed.username),
-    password: decodeURIComponent(parsed.password),
+    ...mysqlConnectOptions(url),
     connectTimeout: 10_000,
   });
   try {

@@ -5,12 +5,12 @@
  * Text keys order and compare as the bytes of their UTF-8 text, whatever the column's collation (kinds.ts).
  */
 import mysql, { type Connection } from 'mysql2/promise';
-import { asCdcError, CdcError } from '../../common/errors.ts';
-import { redactUrl } from '../../common/logger.ts';
+import { CdcError } from '../../common/errors.ts';
 import { keyOrderOf } from './kinds.ts';
-import type { RawValue, ReaderDialect } from './reader-dialect.ts';
+import { readerUnreachable, type RawValue, type ReaderDialect } from './reader-dialect.ts';
 import type { QualifiedName } from '../../schemas/events/table-names.ts';
 import type { NeutralKind, TableShape, VerifyColumn } from './types.ts';
+import { mysqlConnectOptions, mysqlSecurityError } from '../../common/connect/mysql-url.ts';
 
 const KIND_BY_TYPE: Readonly<Record<string, NeutralKind>> = {
   tinyint: 'integer',
@@ -45,10 +45,7 @@ export async function openMysqlDialect(url: string, role: 'source' | 'target'): 
   const database = decodeURIComponent(parsed.pathname.replace(/^\//, '')) || null;
   try {
     const connection = await mysql.createConnection({
-      host: parsed.hostname,
-      port: parsed.port === '' ? 3306 : Number(parsed.port),
-      user: decodeURIComponent(parsed.username),
-      password: decodeURIComponent(parsed.password),
+      ...mysqlConnectOptions(url),
       charset: 'utf8mb4',
       dateStrings: true,
       timezone: 'Z',
@@ -61,10 +58,11 @@ export async function openMysqlDialect(url: string, role: 'source' | 'target'): 
     await connection.query(`SET time_zone = '+00:00'`);
     return new MysqlDialect(connection, database);
   } catch (error) {
-    throw asCdcError(
+    throw readerUnreachable(
       error,
-      role === 'source' ? 'SOURCE_UNREACHABLE' : 'TARGET_UNREACHABLE',
-      `cannot connect to the ${role} ${redactUrl(url)}`,
+      role,
+      url,
+      mysqlSecurityError(error, url, `cannot connect to the ${role}`),
     );
   }
 }

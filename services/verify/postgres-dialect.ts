@@ -6,12 +6,13 @@
  * compare under `COLLATE "C"`, the byte order of their UTF-8 text.
  */
 import pg from 'pg';
-import { asCdcError, CdcError } from '../../common/errors.ts';
-import { redactUrl, silentLogger, type Logger } from '../../common/logger.ts';
+import { CdcError } from '../../common/errors.ts';
+import { silentLogger, type Logger } from '../../common/logger.ts';
 import { keyOrderOf } from './kinds.ts';
-import type { RawValue, ReaderDialect } from './reader-dialect.ts';
+import { readerUnreachable, type RawValue, type ReaderDialect } from './reader-dialect.ts';
 import type { QualifiedName } from '../../schemas/events/table-names.ts';
 import type { NeutralKind, TableShape, VerifyColumn } from './types.ts';
+import { postgresConnectOptions, postgresSecurityError } from '../../common/connect/postgres-url.ts';
 
 const RAW_TEXT = { getTypeParser: () => (value: string) => value } as unknown as pg.CustomTypesConfig;
 
@@ -45,7 +46,7 @@ export async function openPostgresDialect(
   role: 'source' | 'target',
   logger: Logger = silentLogger,
 ): Promise<ReaderDialect> {
-  const client = new pg.Client({ connectionString: url, types: RAW_TEXT });
+  const client = new pg.Client({ ...postgresConnectOptions(url), types: RAW_TEXT });
   try {
     await client.connect();
     await client.query(SESSION_SETUP);
@@ -54,10 +55,11 @@ export async function openPostgresDialect(
     await client
       .end()
       .catch((endError: unknown) => logger.debug({ err: endError }, 'closing a failed connection'));
-    throw asCdcError(
+    throw readerUnreachable(
       error,
-      role === 'source' ? 'SOURCE_UNREACHABLE' : 'TARGET_UNREACHABLE',
-      `cannot connect to the ${role} ${redactUrl(url)}`,
+      role,
+      url,
+      postgresSecurityError(error, url, `cannot connect to the ${role}`),
     );
   }
   // An idle connection dropped by the server must not crash the process; the next query reports it.

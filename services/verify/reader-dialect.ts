@@ -4,6 +4,8 @@
  * makes values and key order agree across databases (kinds.ts, normalize.ts). The chunk-boundary and
  * range-scan loops that use it are written once, in verify-reader.ts.
  */
+import { asCdcError, type CdcError } from '../../common/errors.ts';
+import { redactUrl } from '../../common/logger.ts';
 import type { QualifiedName } from '../../schemas/events/table-names.ts';
 import type { NeutralKind, TableShape, VerifyColumn } from './types.ts';
 
@@ -32,4 +34,24 @@ export interface ReaderDialect {
   /** Runs a SELECT; each row an array of its values in select-list order. */
   query(text: string, params: readonly unknown[]): Promise<RawValue[][]>;
   close(): Promise<void>;
+}
+
+/**
+ * A reader's connection that could not be opened: as `refused` when the server refused it for a reason of
+ * security (not retried), else unreachable, naming the URL without its password.
+ */
+export function readerUnreachable(
+  error: unknown,
+  role: 'source' | 'target',
+  url: string,
+  refused: CdcError | null,
+): CdcError {
+  return (
+    refused ??
+    asCdcError(
+      error,
+      role === 'source' ? 'SOURCE_UNREACHABLE' : 'TARGET_UNREACHABLE',
+      `cannot connect to the ${role} ${redactUrl(url)}`,
+    )
+  );
 }

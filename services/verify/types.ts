@@ -138,6 +138,8 @@ export interface TableVerifyReport {
   readonly differingRanges: readonly DifferingRange[];
   /** Source columns the target table does not have (never compared; the table is not equal). */
   readonly columnsMissingOnTarget: readonly string[];
+  /** Source columns left out or masked at capture (the source's `columns`): the replica lacks or masks them. */
+  readonly columnsNotCompared: readonly string[];
   /** How many times differing ranges were read again. */
   readonly rechecks: number;
   readonly durationMs: number;

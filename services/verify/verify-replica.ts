@@ -6,7 +6,9 @@
  */
 import { CdcError } from '../../common/errors.ts';
 import { silentLogger, type Logger } from '../../common/logger.ts';
+import { ruledColumns } from '../config/columns.ts';
 import type { PipelineConfig, ReplicaConfig } from '../config/schema.ts';
+import { splitTableName } from '../../schemas/events/table-names.ts';
 import { openReader } from './open-reader.ts';
 import type { RecheckOptions, TableReader, TableVerifyReport } from './types.ts';
 import { verifyTable } from './verify-table.ts';
@@ -85,6 +87,7 @@ export async function verifyReplica(
     targetUrl: replica.url,
     tables: request.tables !== undefined && request.tables.length > 0 ? request.tables : source.tables,
     targetTableOf: (table) => replicaTableName(replica, table),
+    notCompared: (table, columns) => ruledColumns(source.columns, splitTableName(table, null), columns),
     ...(request.chunkRows !== undefined ? { chunkRows: request.chunkRows } : {}),
     ...options,
   });
@@ -100,6 +103,8 @@ export interface VerifyDatabasesOptions extends VerifyRunOptions {
   readonly chunkRows?: number;
   /** Where the replica holds a source table (`schema.table`); the same name when absent. */
   readonly targetTableOf?: (table: string) => string;
+  /** Of a source table's columns, those not to compare (left out or masked at capture). */
+  readonly notCompared?: (table: string, columns: readonly string[]) => ReadonlySet<string>;
 }
 
 /**
@@ -124,6 +129,7 @@ export async function verifyDatabases(options: VerifyDatabasesOptions): Promise<
     const target = await openReader(options.targetUrl, 'target', logger);
     readers.push(target);
     const tables = await resolveTables(source, options.tables);
+    const notCompared = options.notCompared;
     const reports: TableVerifyReport[] = [];
     const failures: TableFailure[] = [];
     options.onProgress?.({ done: 0, total: tables.length });
@@ -135,6 +141,9 @@ export async function verifyDatabases(options: VerifyDatabasesOptions): Promise<
           table,
           logger,
           ...(options.targetTableOf !== undefined ? { targetTable: options.targetTableOf(table) } : {}),
+          ...(notCompared !== undefined
+            ? { notCompared: (columns: readonly string[]) => notCompared(table, columns) }
+            : {}),
           ...(options.chunkRows !== undefined ? { chunkRows: options.chunkRows } : {}),
           ...(options.recheck !== undefined ? { recheck: options.recheck } : {}),
           ...(options.signal !== undefined ? { signal: options.signal } : {}),

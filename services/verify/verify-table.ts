@@ -42,6 +42,8 @@ export interface VerifyTableOptions {
   readonly recheck?: RecheckOptions;
   readonly signal?: AbortSignal;
   readonly logger?: Logger;
+  /** Of the source's columns, those not to compare: left out or masked at capture (the source's `columns`). */
+  readonly notCompared?: (columns: readonly string[]) => ReadonlySet<string>;
 }
 
 /** How both sides read one table: shapes with matching key names, and the columns each side scans. */
@@ -52,6 +54,7 @@ interface ComparePlan {
   readonly sourceColumns: readonly ScanColumn[];
   readonly targetColumns: readonly ScanColumn[];
   readonly columnsMissingOnTarget: readonly string[];
+  readonly columnsNotCompared: readonly string[];
 }
 
 interface RangeResult {
@@ -73,7 +76,13 @@ export async function verifyTable(options: VerifyTableOptions): Promise<TableVer
   }
   const logger = (options.logger ?? silentLogger).child({ table: options.table });
   const targetTable = options.targetTable ?? options.table;
-  const plan = await planComparison(options.source, options.target, options.table, targetTable);
+  const plan = await planComparison(
+    options.source,
+    options.target,
+    options.table,
+    targetTable,
+    options.notCompared,
+  );
   const maxKeys = options.maxKeysPerRange ?? DEFAULT_MAX_KEYS_PER_RANGE;
   const compare = (range: KeyRange) => compareRange(options.source, options.target, plan, range, maxKeys);
 
@@ -122,6 +131,7 @@ export async function verifyTable(options: VerifyTableOptions): Promise<TableVer
     equal: differingRanges.length === 0 && plan.columnsMissingOnTarget.length === 0,
     differingRanges,
     columnsMissingOnTarget: plan.columnsMissingOnTarget,
+    columnsNotCompared: plan.columnsNotCompared,
     rechecks,
     durationMs: Date.now() - started,
   };
@@ -132,6 +142,7 @@ async function planComparison(
   target: TableReader,
   table: string,
   targetTable: string,
+  notCompared: VerifyTableOptions['notCompared'] = () => new Set(),
 ): Promise<ComparePlan> {
   const sourceShape = await source.describe(table);
   if (sourceShape === null) {
@@ -153,8 +164,12 @@ async function planComparison(
   const sourceColumns: ScanColumn[] = [];
   const targetColumns: ScanColumn[] = [];
   const missing: string[] = [];
+  // A key column is always compared: capture refuses rules on it, and ranges are cut on it.
+  const skipped = notCompared(sourceShape.columns.map((column) => column.name));
+  const passed = sourceShape.columns.filter((c) => skipped.has(c.name) && !sourceShape.key.includes(c.name));
   const matched = new Map<string, { source: VerifyColumn; target: VerifyColumn; kind: NeutralKind }>();
   for (const column of sourceShape.columns) {
+    if (passed.includes(column)) continue;
     const other = findColumn(targetShape.columns, column.name);
     if (other === undefined) {
       missing.push(column.name);
@@ -197,6 +212,7 @@ async function planComparison(
     sourceColumns,
     targetColumns,
     columnsMissingOnTarget: missing,
+    columnsNotCompared: passed.map((column) => column.name),
   };
 }
 

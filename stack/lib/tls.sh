@@ -1,8 +1,8 @@
 # shellcheck shell=bash
-# Certificates for a test broker, made with Debian's openssl: an authority,
-# the broker's certificate for 127.0.0.1 and localhost, one made out to
-# another host name, a client certificate, and an unrelated authority (for
-# "wrong CA" tests). EC P-256 keys: made in milliseconds.
+# Certificates for a test server (the secured Kafka broker, the TLS database
+# servers), made with Debian's openssl: an authority, the server's certificate
+# for 127.0.0.1 and localhost, a client certificate, and an unrelated authority
+# (for "wrong CA" tests). EC P-256 keys: made in milliseconds.
 
 # Makes an EC key in $1 (PKCS#8, not encrypted).
 tls_key() {
@@ -35,21 +35,42 @@ tls_keystore() {
     -out "$2.p12" -passout "pass:$3"
 }
 
-# Makes every file in folder $1 (created; replaced only when incomplete):
-# ca.pem, broker.p12, wrong-host.p12, client.pem and client.key, other-ca.pem.
-tls_make_test_files() {
-  local dir=$1 password=$2
-  [[ -f "$dir/complete" ]] && return 0
+# Makes in folder $1 an authority (ca.pem), certificate $2.pem (key $2.key)
+# for 127.0.0.1 and localhost, a client certificate (client.pem, client.key)
+# and an unrelated authority (other-ca.pem); the authorities' keys are deleted.
+tls_make_server_files() {
+  local dir=$1 server=$2
   rm -rf "$dir"
   mkdir -p "$dir"
   chmod 700 "$dir"
   tls_authority "$dir/ca" 'cdc test authority'
-  tls_certificate "$dir/ca" "$dir/broker" 127.0.0.1 'IP:127.0.0.1,DNS:localhost'
+  tls_certificate "$dir/ca" "$dir/$server" 127.0.0.1 'IP:127.0.0.1,DNS:localhost'
+  tls_certificate "$dir/ca" "$dir/client" cdc-client 'DNS:cdc-client'
+  tls_authority "$dir/other-ca" 'unrelated authority'
+}
+
+# The test broker's files in folder $1 (made once; replaced only when
+# incomplete): those of tls_make_server_files, broker.p12, and wrong-host.p12
+# made out to another host name, key stores protected by password $2.
+tls_make_test_files() {
+  local dir=$1 password=$2
+  [[ -f "$dir/complete" ]] && return 0
+  tls_make_server_files "$dir" broker
   tls_keystore "$dir/ca" "$dir/broker" "$password"
   tls_certificate "$dir/ca" "$dir/wrong-host" kafka.wrong-host.invalid 'DNS:kafka.wrong-host.invalid'
   tls_keystore "$dir/ca" "$dir/wrong-host" "$password"
-  tls_certificate "$dir/ca" "$dir/client" cdc-client 'DNS:cdc-client'
-  tls_authority "$dir/other-ca" 'unrelated authority'
+  rm -f "$dir/ca.key" "$dir/other-ca.key"
+  touch "$dir/complete"
+}
+
+# The test database servers' files in folder $1 (made once; replaced only
+# when incomplete): those of tls_make_server_files, the server's named server,
+# and wrong-host.pem and wrong-host.key made out to another host name.
+tls_make_database_files() {
+  local dir=$1
+  [[ -f "$dir/complete" ]] && return 0
+  tls_make_server_files "$dir" server
+  tls_certificate "$dir/ca" "$dir/wrong-host" db.wrong-host.invalid 'DNS:db.wrong-host.invalid'
   rm -f "$dir/ca.key" "$dir/other-ca.key"
   touch "$dir/complete"
 }

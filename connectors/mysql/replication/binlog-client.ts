@@ -13,6 +13,7 @@ import ZongJi, {
 } from '@vlasky/zongji';
 import { CdcError } from '../../../common/errors.ts';
 import { isTransientMysqlError } from './transient.ts';
+import type { MysqlConnectOptions } from '../../../common/connect/mysql-url.ts';
 
 export type RawRow = Readonly<Record<string, unknown>>;
 
@@ -67,11 +68,7 @@ export interface BinlogCoordinate {
   readonly offset: number;
 }
 
-export interface BinlogClientOptions {
-  readonly host: string;
-  readonly port: number;
-  readonly user: string;
-  readonly password: string;
+export interface BinlogClientOptions extends MysqlConnectOptions {
   /** Replica server id presented to the source; unique among its replicas. */
   readonly serverId: number;
   /** GTID position to start after (formatted MariaDB position or MySQL set). */
@@ -144,6 +141,8 @@ export class BinlogClient {
       port: options.port,
       user: options.user,
       password: options.password,
+      // zongji hands its options to mysql2 for both of its connections, so TLS is mysql2's `ssl`.
+      ...(options.ssl === undefined ? {} : { ssl: options.ssl }),
       dateStrings: true,
       timezone: 'Z',
       supportBigNumbers: true,

@@ -9,6 +9,7 @@ import { CdcError, asCdcError } from '../../../common/errors.ts';
 import type { Logger } from '../../../common/logger.ts';
 import { CANONICAL_SESSION_OPTIONS, RAW_TEXT_TYPES } from '../types/pg-sql.ts';
 import { MessageQueue } from './message-queue.ts';
+import { postgresConnectOptions } from '../../../common/connect/postgres-url.ts';
 
 export interface SessionMessage {
   /** WAL position of the message's record, in the library's text form. */
@@ -55,7 +56,7 @@ export class ReplicationSession {
     this.queue = new MessageQueue(options.queueCapacity);
     this.#service = new LogicalReplicationService(
       {
-        connectionString: options.url,
+        ...postgresConnectOptions(options.url),
         types: RAW_TEXT_TYPES,
         options: CANONICAL_SESSION_OPTIONS,
         application_name: options.applicationName,

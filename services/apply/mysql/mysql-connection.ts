@@ -6,8 +6,9 @@ import mysql, { type Connection, type ResultSetHeader } from 'mysql2/promise';
 import { CdcError, isRetriable } from '../../../common/errors.ts';
 import type { Logger } from '../../../common/logger.ts';
 import type { RunResult, Statement, TargetConnection } from '../sql-dialect.ts';
-import { targetError } from '../target-errors.ts';
+import { targetError, targetUnreachable } from '../target-errors.ts';
 import { judgeMysqlError } from './target-errors.ts';
+import { mysqlConnectOptions, mysqlSecurityError } from '../../../common/connect/mysql-url.ts';
 
 const SESSION_SQL_MODE = 'STRICT_ALL_TABLES,NO_ENGINE_SUBSTITUTION,NO_AUTO_VALUE_ON_ZERO';
 
@@ -28,10 +29,7 @@ export class MysqlConnection implements TargetConnection {
     let connection: Connection;
     try {
       connection = await mysql.createConnection({
-        host: parsed.hostname,
-        port: parsed.port === '' ? 3306 : Number(parsed.port),
-        user: decodeURIComponent(parsed.username),
-        password: decodeURIComponent(parsed.password),
+        ...mysqlConnectOptions(url),
         charset: 'utf8mb4',
         supportBigNumbers: true,
         bigNumberStrings: true,
@@ -39,12 +37,7 @@ export class MysqlConnection implements TargetConnection {
         timezone: 'Z',
       });
     } catch (error) {
-      throw new CdcError(
-        'TARGET_UNREACHABLE',
-        `cannot connect to the target database: ${error instanceof Error ? error.message : String(error)}`,
-        {},
-        { cause: error, retriable: true },
-      );
+      throw targetUnreachable(error, mysqlSecurityError(error, url, 'cannot connect to the target database'));
     }
     const session = new MysqlConnection(connection);
     connection.on('error', (error: unknown) => {

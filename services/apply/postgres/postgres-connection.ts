@@ -4,9 +4,10 @@
  * replication origin the session is set up with is remembered, since it belongs to the session.
  */
 import pg from 'pg';
-import { CdcError } from '../../../common/errors.ts';
 import type { Logger } from '../../../common/logger.ts';
 import type { RunResult, Statement, TargetConnection } from '../sql-dialect.ts';
+import { targetUnreachable } from '../target-errors.ts';
+import { postgresConnectOptions, postgresSecurityError } from '../../../common/connect/postgres-url.ts';
 
 const TEXT_TYPES = { getTypeParser: () => (value: string) => value } as unknown as pg.CustomTypesConfig;
 const MAX_PREPARED = 2_000;
@@ -23,7 +24,11 @@ export class PostgresConnection implements TargetConnection {
   }
 
   static async open(url: string, logger: Logger): Promise<PostgresConnection> {
-    const client = new pg.Client({ connectionString: url, types: TEXT_TYPES, application_name: 'cdc-apply' });
+    const client = new pg.Client({
+      ...postgresConnectOptions(url),
+      types: TEXT_TYPES,
+      application_name: 'cdc-apply',
+    });
     const connection = new PostgresConnection(client);
     client.on('error', (error) => {
       connection.failed = true;
@@ -35,11 +40,9 @@ export class PostgresConnection implements TargetConnection {
     try {
       await client.connect();
     } catch (error) {
-      throw new CdcError(
-        'TARGET_UNREACHABLE',
-        `cannot connect to the target database: ${error instanceof Error ? error.message : String(error)}`,
-        {},
-        { cause: error, retriable: true },
+      throw targetUnreachable(
+        error,
+        postgresSecurityError(error, url, 'cannot connect to the target database'),
       );
     }
     return connection;

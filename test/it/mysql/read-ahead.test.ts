@@ -3,9 +3,9 @@ import assert from 'node:assert/strict';
 import { createDatabase } from './harness.ts';
 import { waitFor } from '../../support/wait.ts';
 import { stack } from '../../support/stack.ts';
-import { connectionParts } from '../../../connectors/mysql/config.ts';
 import { BinlogClient, READ_AHEAD_BYTES } from '../../../connectors/mysql/replication/binlog-client.ts';
 import { currentGtidPosition } from '../../../connectors/mysql/replication/source-checks.ts';
+import { mysqlConnectOptions } from '../../../common/connect/mysql-url.ts';
 
 /** Rows of about 250 binlog bytes each: several times the read-ahead bound in all. */
 const ROWS = Math.ceil((4 * READ_AHEAD_BYTES) / 250);
@@ -32,7 +32,7 @@ void describe('binlog read-ahead', () => {
 
   void test('a consumer that stops taking messages holds the socket at the byte bound; nothing is lost after', async () => {
     const client = new BinlogClient({
-      ...connectionParts(stack.mariadbUrl),
+      ...mysqlConnectOptions(stack.mariadbUrl),
       serverId: 930_000 + Math.floor(Math.random() * 10_000),
       gtidSet: from,
       databases: [db.name],

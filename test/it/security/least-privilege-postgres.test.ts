@@ -9,6 +9,7 @@ import { after, describe, test } from 'node:test';
 import pg from 'pg';
 import { createLogger } from '../../../common/logger.ts';
 import { parseConfig } from '../../../services/config/load.ts';
+import { collectSecrets } from '../../../services/config/redact.ts';
 import type { PipelineConfig } from '../../../services/config/schema.ts';
 import { startPipeline } from '../../../services/pipeline/pipeline.ts';
 import { grantBlocks, type GrantBlock } from '../../../services/privileges/grants.ts';
@@ -149,11 +150,21 @@ void describe('PostgreSQL roles with the grants of cdc grants', () => {
     const { source, replica, config, capture, writer } = await setUp('lpo');
     await runGrants(capture, source.name);
     await runGrants(writer, replica.name, (statement) => statement.startsWith('GRANT EXECUTE'));
-    const pipeline = await startPipeline(config, logger, { api: false });
+    // Logged as `cdc run` logs, at debug, with the configuration's secrets: the failed run's lines are read back.
+    const lines: string[] = [];
+    const runLogger = createLogger({
+      level: 'debug',
+      secrets: collectSecrets(config),
+      destination: { write: (line: string) => lines.push(line) },
+    });
+    const pipeline = await startPipeline(config, runLogger, { api: false });
     cleanups.push(() => pipeline.stop());
     const failed = () => pipeline.workers().find((w) => w.state === 'failed');
     await waitFor('the apply worker to fail', () => failed() !== undefined, { timeoutMs: 120_000 });
     const worker = failed()!;
+    assert.ok(lines.join('').includes('TARGET_PRIVILEGE'), 'the failure is in the log');
+    for (const role of [capture.user, writer.user])
+      assert.ok(!lines.join('').includes(`secret-${role}`), `the password of ${role} is in no log line`);
     assert.match(
       worker.lastError ?? '',
       new RegExp(

@@ -54,6 +54,13 @@ void describe('migration plan', () => {
   void test('refuses a source without the initial copy', () => {
     assert.throws(() => migrationPlan(config({}, { snapshot: 'never' })), /snapshot must be "initial"/);
   });
+
+  void test('refuses a source with column rules: the new primary must hold every value', () => {
+    assert.throws(
+      () => migrationPlan(config({}, { columns: { 'shop.users': { exclude: ['ssn'] } } })),
+      /source shop: columns must not be set: a migration copies every value/,
+    );
+  });
 });
 
 const connector = (over: Partial<ConnectorStatus>): ConnectorStatus => ({

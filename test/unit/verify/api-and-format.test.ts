@@ -27,6 +27,7 @@ const REPORT: VerifyReport = {
       rechecks: 1,
       durationMs: 20,
       columnsMissingOnTarget: [],
+      columnsNotCompared: [],
       differingRanges: [
         {
           from: { id: '100' },
@@ -206,5 +207,15 @@ void describe('verify report text', () => {
     assert.match(text, /extra on the replica \(1\): id="151"/);
     assert.match(text, /different \(3\): id="160" \(and 2 more\)/);
     assert.match(text, /shop\.logs: table shop\.logs has no primary key/);
+  });
+
+  void test('names the columns not compared because capture leaves them out or masks them', () => {
+    const [orders] = REPORT.tables;
+    assert.ok(orders !== undefined);
+    const text = formatVerifyReport({
+      ...REPORT,
+      tables: [{ ...orders, equal: true, differingRanges: [], columnsNotCompared: ['email', 'ssn'] }],
+    });
+    assert.match(text, /shop\.orders: not compared \(left out or masked at capture\): email, ssn/);
   });
 });
