@@ -37,8 +37,10 @@ export interface ChangeStreamOptions {
   readonly windows: WatermarkWindows;
   readonly logger: Logger;
   readonly tracker: StreamTracker;
-  /** The last acknowledged commit: what a keepalive reply confirms while anything is in flight. */
+  /** The last WAL byte acknowledged: what a keepalive reply confirms while anything is in flight. */
   readonly replyLsn: () => Lsn;
+  /** Where the commit record of a transaction about to be yielded ends (pgoutput's end LSN), by its commit LSN. */
+  readonly onCommitEnd: (commit: Lsn, end: Lsn) => void;
   /** Whether every batch yielded so far has been acknowledged. */
   readonly allAcknowledged: () => boolean;
   /** The live session, so acknowledgements go out at once; null while disconnected. */
@@ -231,6 +233,8 @@ export class ChangeStream {
       }
       case 'commit': {
         const { transaction, events } = this.#txn.commit();
+        if (message.commitEndLsn)
+          this.#options.onCommitEnd(transaction.commitLsn, parseLsn(message.commitEndLsn));
         return this.#emit(events, { kind: 'pg', lsn: transaction.commitLsn });
       }
       case 'message':
