@@ -1,0 +1,117 @@
+/**
+ * The health of a PostgreSQL source's replication slot, sampled in the background on a connection of its own
+ * (as the Kafka backlog is, services/kafka/backlog.ts), never on the capture path, and also while the capture is
+ * paused or reconnecting, which is when a slot retains the most. Two conditions are warned of, logged once
+ * per change of state, shown among the connector's `warnings` in /status and exported as gauges:
+ *
+ * - the WAL the slot retains (`pg_current_wal_lsn() - restart_lsn`) above `warnRetainedWalBytes`: the
+ *   source's disk fills while capture is behind or stopped;
+ * - `wal_status` other than `reserved`: `extended` (past max_wal_size, kept only for the slot), `unreserved`
+ *   (the next checkpoint may remove WAL the slot needs), `lost` (removed: the slot cannot continue, and the
+ *   replicas need a new snapshot).
+ */
+import { setTimeout as delay } from 'node:timers/promises';
+import pg from 'pg';
+import { postgresConnectOptions } from '../../common/connect/postgres-url.ts';
+import type { Logger } from '../../common/logger.ts';
+
+const SAMPLE_INTERVAL_MS = 2_000;
+
+export interface SlotHealth {
+  /** Bytes of WAL the slot keeps on the source; null before the first sample or when the slot is missing. */
+  readonly retainedWalBytes: number | null;
+  /** `reserved`, `extended`, `unreserved`, `lost`; null before the first sample or when the slot is missing. */
+  readonly walStatus: string | null;
+  readonly warnings: readonly string[];
+}
+
+const WAL_STATUS_WARNINGS: Readonly<Record<string, string>> = {
+  extended:
+    'its WAL is past max_wal_size and kept only for the slot (wal_status extended): let capture catch up, or raise max_slot_wal_keep_size',
+  unreserved:
+    'the next checkpoint may remove WAL it still needs (wal_status unreserved): capture must catch up now, or the slot is lost',
+  lost: 'the WAL it needed was removed (wal_status lost): the slot cannot continue; drop it and take a new snapshot of every replica',
+};
+
+export class SlotHealthSampler {
+  readonly #url: string;
+  readonly #slot: string;
+  readonly #warnBytes: number;
+  readonly #logger: Logger;
+  #health: SlotHealth = { retainedWalBytes: null, walStatus: null, warnings: [] };
+
+  constructor(url: string, slot: string, warnRetainedWalBytes: number, logger: Logger) {
+    this.#url = url;
+    this.#slot = slot;
+    this.#warnBytes = warnRetainedWalBytes;
+    this.#logger = logger;
+  }
+
+  health(): SlotHealth {
+    return this.#health;
+  }
+
+  /** Samples until `signal` aborts; a failed sample is logged at debug and tried again. */
+  async run(signal: AbortSignal): Promise<void> {
+    const pool = new pg.Pool({
+      ...postgresConnectOptions(this.#url),
+      max: 1,
+      application_name: 'cdc:slot-health',
+    });
+    pool.on('error', (error) => this.#logger.debug({ err: error }, 'slot health connection failed'));
+    try {
+      while (!signal.aborted) {
+        try {
+          this.#update(await this.#sample(pool));
+        } catch (error) {
+          this.#logger.debug({ err: error }, 'slot health sample failed');
+        }
+        await delay(SAMPLE_INTERVAL_MS, undefined, { signal }).catch(() => undefined);
+      }
+    } finally {
+      await pool.end();
+    }
+  }
+
+  async #sample(pool: pg.Pool): Promise<{ retained: number; walStatus: string | null } | null> {
+    const { rows } = await pool.query<{ retained: string | null; wal_status: string | null }>(
+      `SELECT (pg_current_wal_lsn() - restart_lsn)::text AS retained, wal_status
+         FROM pg_replication_slots WHERE slot_name = $1`,
+      [this.#slot],
+    );
+    const row = rows[0];
+    if (row === undefined) return null;
+    return { retained: row.retained === null ? 0 : Number(row.retained), walStatus: row.wal_status };
+  }
+
+  #update(sample: { retained: number; walStatus: string | null } | null): void {
+    const warnings: string[] = [];
+    if (sample !== null && sample.retained > this.#warnBytes)
+      warnings.push(
+        `slot ${this.#slot} retains ${sample.retained} bytes of WAL, above warnRetainedWalBytes (${this.#warnBytes}): the source's disk fills while capture is behind or paused`,
+      );
+    const statusWarning = sample?.walStatus == null ? undefined : WAL_STATUS_WARNINGS[sample.walStatus];
+    if (statusWarning !== undefined) warnings.push(`slot ${this.#slot}: ${statusWarning}`);
+    // Logged once per change of state, not per sample.
+    const wasRetaining = this.#health.warnings.some((w) => w.includes('retains'));
+    const retaining = warnings.some((w) => w.includes('retains'));
+    if (retaining !== wasRetaining) {
+      if (retaining) this.#logger.warn({ slot: this.#slot, retainedWalBytes: sample?.retained }, warnings[0]);
+      else this.#logger.info({ slot: this.#slot }, 'slot WAL retention back under warnRetainedWalBytes');
+    }
+    const before = this.#health.walStatus;
+    const wasWarned = before !== null && WAL_STATUS_WARNINGS[before] !== undefined;
+    if ((sample?.walStatus ?? null) !== before && (statusWarning !== undefined || wasWarned)) {
+      const log = statusWarning === undefined ? 'info' : sample?.walStatus === 'lost' ? 'error' : 'warn';
+      this.#logger[log](
+        { slot: this.#slot, walStatus: sample?.walStatus ?? null },
+        `slot wal_status is now ${sample?.walStatus ?? 'unknown (slot missing)'}`,
+      );
+    }
+    this.#health = {
+      retainedWalBytes: sample?.retained ?? null,
+      walStatus: sample?.walStatus ?? null,
+      warnings,
+    };
+  }
+}
