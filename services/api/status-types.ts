@@ -6,6 +6,7 @@ import type {
   ConnectorStatus as SourceConnectorStatus,
   SnapshotProgress,
 } from '../../connectors/connector.ts';
+import type { ReplicaWaitResult } from '../pipeline/replica-wait.ts';
 import type { VerifyReport, VerifyRequest, VerifyRunOptions } from '../verify/verify-replica.ts';
 
 export type { SnapshotProgress, VerifyReport, VerifyRequest };
@@ -73,5 +74,18 @@ export interface StatusProvider {
    * replica name) in this process. Pausing resolves once it stopped reading or applying; both are idempotent.
    * Rejects with NOT_FOUND for a name this process does not run.
    */
+  /**
+   * Read-your-writes: resolves once the replica holds everything its source had committed up to the token
+   * `position` (services/pipeline/replica-wait.ts); rejects with WAIT_TIMED_OUT after `timeoutMs`. Absent in
+   * processes without a pipeline (the API then answers 501).
+   */
+  waitForReplica?(
+    replica: string,
+    position: string,
+    timeoutMs: number,
+    signal: AbortSignal,
+  ): Promise<ReplicaWaitResult>;
+  /** `replicas[].readyMaxLagMs` by replica: /ready fails while such a replica lags more. */
+  readyLagBounds?(): ReadonlyMap<string, number>;
   setPaused?(kind: 'connector' | 'worker', name: string, paused: boolean): Promise<void>;
 }

@@ -10,11 +10,14 @@ import { compileTopology } from './topology-compile.ts';
 import { ORIGIN_MARKINGS, topologySchema } from './topology.ts';
 import { conflictsSchema } from './conflicts.ts';
 import { apiSchema } from './api.ts';
+import { kafkaTopicCreationSchema } from './kafka-topic-creation.ts';
 import { kafkaSaslSchema, kafkaTlsSchema } from './kafka-security.ts';
 import { mysqlTlsProblems } from '../../common/connect/mysql-url.ts';
 import { postgresTlsProblems } from '../../common/connect/postgres-url.ts';
+import { schemaRegistrySchema } from './schema-registry.ts';
 import type { UrlTlsProblem } from '../../common/connect/tls-url.ts';
 import { columnsSchema } from './columns.ts';
+import { subscriberTopicsSchema } from './subscriber-topics.ts';
 
 const NAME_PATTERN = /^[a-z0-9_-]+$/;
 /** `schema.table`, where either part may be `*` or end with `*` (a prefix match). */
@@ -150,7 +153,11 @@ const postgresSource = z
     snapshotChunkRows,
     heartbeatIntervalMs,
     maxTransactionEvents,
+    warnRetainedWalBytes: positiveInt(
+      'Warn (log, `/status` warning, `cdc_capture_slot_warning` gauge) when the slot retains more WAL than this many bytes. Default 1 GiB.',
+    ).default(1024 ** 3),
     columns: columnsSchema,
+    subscriberTopics: subscriberTopicsSchema,
   })
   .transform((source) => ({
     ...source,
@@ -184,6 +191,7 @@ const binlogSource = z
     heartbeatIntervalMs,
     maxTransactionEvents,
     columns: columnsSchema,
+    subscriberTopics: subscriberTopicsSchema,
   })
   .transform((source, ctx) => {
     const database = databaseOf(source.url);
@@ -222,6 +230,14 @@ const replicaFields = z.strictObject({
     ['postgres', 'postgresql', 'mysql', 'mariadb'],
     'Target database URL. TLS: `sslmode`, `sslrootcert`, `sslcert`, `sslkey` (PostgreSQL) or `ssl-mode`, `ssl-ca`, `ssl-cert`, `ssl-key` (MariaDB/MySQL); see "A TLS-only database".',
   ),
+  readyMaxLagMs: z
+    .int({ error: 'must be a whole number of milliseconds, at least 1' })
+    .min(1, { error: 'must be a whole number of milliseconds, at least 1' })
+    .optional()
+    .meta({
+      description:
+        "`/ready` answers 503 while this replica's end-to-end lag is above this many ms, naming the replica and its lag, so a load balancer stops sending reads to a process whose replica is behind. Default: off.",
+    }),
   onError: z.enum(['dead-letter', 'stop']).default('dead-letter').meta({
     description: 'An event that cannot be applied goes to the dead-letter topic, or stops the worker.',
   }),
@@ -361,13 +377,14 @@ const kafka = z.strictObject({
     description:
       'An event larger than `maxEventBytes` stops capture with an error naming its table, key, position and size (`fail`), or goes by key and reason to the topic `<topicPrefix>.<source>.oversized`, in the same Kafka transaction as the events around it, so capture goes on and replicas miss only that change (`sideTopic`).',
   }),
-  schemaRegistry: z
-    .strictObject({ url: connectionUrl(['http', 'https'], 'Schema registry URL.') })
-    .optional()
-    .meta({
-      description:
-        'Confluent-compatible schema registry; absent means schemas are kept in an embedded schema topic.',
-    }),
+  topicCreation: kafkaTopicCreationSchema.optional().meta({
+    description:
+      'Replication factor, `min.insync.replicas` and retention of the topics the service creates (changelog, dead letters, schemas).',
+  }),
+  schemaRegistry: schemaRegistrySchema.optional().meta({
+    description:
+      'Confluent-compatible schema registry: keys and values are written in the Confluent wire format with their schemas registered there (see Schema registry). Absent: single-object Avro with schemas in the embedded topic `<topicPrefix>._schemas`.',
+  }),
 });
 
 export const pipelineConfigSchema = z
@@ -379,7 +396,14 @@ export const pipelineConfigSchema = z
     }),
     replicas: z.array(replica).default([]).meta({ description: 'Databases kept in sync from a source.' }),
     api: apiSchema
-      .default({ host: '127.0.0.1', port: 8080, tokens: [], openProbes: true, verifyConcurrency: 1 })
+      .default({
+        host: '127.0.0.1',
+        port: 8080,
+        tokens: [],
+        openProbes: true,
+        verifyConcurrency: 1,
+        waitConcurrency: 256,
+      })
       .meta({
         description: 'Control and status API.',
       }),

@@ -12,13 +12,17 @@ import type { KafkaConfig, SourceConfig } from '../config/schema.ts';
 import type { CaptureRule } from '../config/topology-compile.ts';
 import { ChangePublisher } from '../kafka/publisher.ts';
 import { clusterOf } from '../kafka/security.ts';
+import { CaptureProgress } from './capture-progress.ts';
 import { filterColumns } from './column-filter.ts';
 import { CountedConnector, type CaptureCounts } from './counted-connector.ts';
 import { ORIGIN_MARKS } from '../apply/origin-marks.ts';
 import { prepareMarkerCapture } from './marker-capture.ts';
 import { OriginFilter } from './origin-filter.ts';
 import { PauseGate } from './pause-gate.ts';
+import { BinlogHealthSampler, type BinlogHealth } from './binlog-health.ts';
+import { SlotHealthSampler, type SlotHealth } from './slot-health.ts';
 import { Supervisor } from './supervisor.ts';
+import { subscriberTopicsOptions } from './subscriber-options.ts';
 
 /** `markerRows`: links into the node may mark with marker rows, which a binlog capture then reads by name. */
 export function buildConnector(source: SourceConfig, logger: Logger, markerRows = false): SourceConnector {
@@ -62,8 +66,14 @@ export function buildConnector(source: SourceConfig, logger: Logger, markerRows 
 export class CaptureTask {
   readonly name: string;
   readonly connector: CountedConnector;
+  /** How far the capture has read its source, for read-your-writes waits. */
+  readonly progress: CaptureProgress;
   readonly publisher: ChangePublisher;
   readonly #supervisor: Supervisor;
+  /** PostgreSQL sources: the slot's health, sampled beside the capture (also while it is paused). */
+  readonly #slotHealth: SlotHealthSampler | null;
+  /** MariaDB/MySQL sources: whether the binlog file capture reads is the next to be purged. */
+  readonly #binlogHealth: BinlogHealthSampler | null;
   readonly #gate = new PauseGate();
   /** Run before each start of the connector (a topology node links may mark with marker rows). */
   readonly #prepare: () => Promise<void>;
@@ -85,7 +95,8 @@ export class CaptureTask {
     const connector = buildConnector(source, taskLogger, markerRows !== null);
     // Origins are read before the column rules, which could otherwise touch a marker row.
     const kept = rule === undefined ? connector : new OriginFilter(connector, rule, markerRows !== null);
-    this.connector = new CountedConnector(filterColumns(kept, source, taskLogger));
+    this.progress = new CaptureProgress(filterColumns(kept, source, taskLogger));
+    this.connector = new CountedConnector(this.progress);
     this.publisher = new ChangePublisher({
       ...clusterOf(kafka),
       prefix: kafka.topicPrefix,
@@ -95,9 +106,27 @@ export class CaptureTask {
       compression: kafka.compression,
       maxEventBytes: kafka.maxEventBytes,
       oversizedEvents: kafka.oversizedEvents,
+      ...(source.subscriberTopics === undefined
+        ? {}
+        : { subscriberTopics: subscriberTopicsOptions(source, source.subscriberTopics, kafka.topicPrefix) }),
       logger: taskLogger,
     });
     this.#supervisor = new Supervisor(`capture ${source.name}`, taskLogger);
+    this.#slotHealth =
+      source.kind === 'postgres'
+        ? new SlotHealthSampler(source.url, source.slot, source.warnRetainedWalBytes, taskLogger)
+        : null;
+    this.#binlogHealth =
+      source.kind === 'postgres'
+        ? null
+        : new BinlogHealthSampler(
+            source.url,
+            () => {
+              const read = this.progress.read;
+              return read?.kind === 'binlog' ? (read.file ?? null) : null;
+            },
+            taskLogger,
+          );
     this.#prepare =
       markerRows !== null && source.kind === 'postgres'
         ? () => prepareMarkerCapture(source, markerRows)
@@ -106,6 +135,7 @@ export class CaptureTask {
 
   /** Runs until `signal` aborts; `steps` hears what the stop then waits for. */
   async run(signal: AbortSignal, steps: ShutdownSteps = new ShutdownSteps(silentLogger)): Promise<void> {
+    const sampled = Promise.all([this.#slotHealth?.run(signal), this.#binlogHealth?.run(signal)]);
     try {
       await this.#supervisor.run(
         (taskSignal) =>
@@ -118,6 +148,7 @@ export class CaptureTask {
     } finally {
       // Closed already when a run ended; not when the task stopped between runs (paused, or waiting to retry).
       await steps.step(`capture ${this.name}: Kafka producer`, () => this.publisher.close());
+      await sampled;
     }
   }
 
@@ -149,8 +180,24 @@ export class CaptureTask {
     return { ...connector, eventsPublished, eventsOversized, errors };
   }
 
+  binlogHealth(): BinlogHealth | null {
+    return this.#binlogHealth?.health() ?? null;
+  }
+
+  slotHealth(): SlotHealth | null {
+    return this.#slotHealth?.health() ?? null;
+  }
+
   status(): ConnectorStatus {
-    const status = this.#connectorStatus();
+    const withSlot = this.#connectorStatus();
+    const slotWarnings = [
+      ...(this.#slotHealth?.health().warnings ?? []),
+      ...(this.#binlogHealth?.health().warnings ?? []),
+    ];
+    const status =
+      slotWarnings.length === 0
+        ? withSlot
+        : { ...withSlot, warnings: [...(withSlot.warnings ?? []), ...slotWarnings] };
     const { eventsOversized } = this.publisher.status();
     if (eventsOversized === 0) return { ...status, eventsOversized };
     // Replicas miss those changes: say so where an operator looks, with where to find them.
