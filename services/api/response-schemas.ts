@@ -61,6 +61,17 @@ export const connectorStatus = {
     lastError: nullableString,
     warnings: { type: 'array', items: { type: 'string' } },
     eventsOversized: { type: 'integer' },
+    synchronous: {
+      type: 'object',
+      required: ['standbyName', 'named', 'syncState', 'synchronousCommit', 'waitingCommits'],
+      properties: {
+        standbyName: { type: 'string' },
+        named: { type: 'boolean' },
+        syncState: nullableString,
+        synchronousCommit: { type: 'string' },
+        waitingCommits: { type: 'integer' },
+      },
+    },
   },
 } as const;
 

@@ -7,6 +7,7 @@ import type {
   SnapshotProgress,
 } from '../../connectors/connector.ts';
 import type { ReplicaWaitResult } from '../pipeline/replica-wait.ts';
+import type { SynchronousState } from '../pipeline/synchronous-capture.ts';
 import type { VerifyReport, VerifyRequest, VerifyRunOptions } from '../verify/verify-replica.ts';
 
 export type { SnapshotProgress, VerifyReport, VerifyRequest };
@@ -19,6 +20,11 @@ export type ConnectorStatus = Omit<SourceConnectorStatus, 'state'> & {
    * (kafka.oversizedEvents: sideTopic); absent where this process does not publish the source.
    */
   readonly eventsOversized?: number;
+  /**
+   * PostgreSQL sources with `synchronous: true`: whether source commits wait for the capture, sampled every
+   * 2 s (services/pipeline/synchronous-capture.ts); absent otherwise, and until the first sample.
+   */
+  readonly synchronous?: SynchronousState;
 };
 
 export type ApplyWorkerState = 'starting' | 'running' | 'paused' | 'stopped' | 'failed';

@@ -156,6 +156,10 @@ const postgresSource = z
     warnRetainedWalBytes: positiveInt(
       'Warn (log, `/status` warning, `cdc_capture_slot_warning` gauge) when the slot retains more WAL than this many bytes. Default 1 GiB.',
     ).default(1024 ** 3),
+    synchronous: z.boolean().default(false).meta({
+      description:
+        'Synchronous capture: with the source\'s `synchronous_standby_names` naming `"cdc:<name>"`, each source commit returns only once its change is committed in Kafka. The capture checks the setting and shows in `/status` (`synchronous`) whether commits wait for it; while capture is down, commits wait too (see "Synchronous capture"). Default off.',
+    }),
     columns: columnsSchema,
     subscriberTopics: subscriberTopicsSchema,
   })
@@ -190,6 +194,13 @@ const binlogSource = z
     snapshotChunkRows,
     heartbeatIntervalMs,
     maxTransactionEvents,
+    synchronous: z
+      .literal(false, {
+        error:
+          'synchronous capture needs a PostgreSQL source: MariaDB and MySQL wait for semi-synchronous replicas, which must acknowledge events in the binlog protocol, and the binlog client cannot (see "Synchronous capture")',
+      })
+      .optional()
+      .meta({ description: 'PostgreSQL only; must be absent or false here.' }),
     columns: columnsSchema,
     subscriberTopics: subscriberTopicsSchema,
   })

@@ -26,6 +26,8 @@ export interface CdcMetrics {
   readonly slotWarning: Gauge<'connector'>;
   /** 1 while the binlog file a MariaDB/MySQL capture needs is the oldest on the server, or gone; else 0. */
   readonly binlogWarning: Gauge<'connector'>;
+  /** Synchronous capture: source commits waiting for a synchronous standby (the capture) to confirm them. */
+  readonly syncWaitingCommits: Gauge<'connector'>;
   /** Change events applied to a replica. */
   readonly applyEvents: Counter<'replica'>;
   /** Source transactions applied to a replica. */
@@ -104,6 +106,11 @@ export function createMetrics(options: MetricsOptions = {}): CdcMetrics {
     slotWarning: gauge(
       'cdc_capture_slot_warning',
       '1 while the slot retains more than warnRetainedWalBytes or its wal_status is not reserved.',
+      ['connector'],
+    ),
+    syncWaitingCommits: gauge(
+      'cdc_capture_sync_waiting_commits',
+      'Synchronous capture: source sessions whose commit waits for a synchronous standby to confirm it (wait_event SyncRep).',
       ['connector'],
     ),
     binlogWarning: gauge(

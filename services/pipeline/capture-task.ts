@@ -6,6 +6,7 @@ import type { ConnectorStatus } from '../api/status-types.ts';
 import type { SourceConnector } from '../../connectors/connector.ts';
 import { MysqlConnector } from '../../connectors/mysql/mysql-connector.ts';
 import { PostgresConnector } from '../../connectors/postgres/postgres-connector.ts';
+import { replicationApplicationName } from '../../connectors/postgres/replication/replication-session.ts';
 import { silentLogger, type Logger } from '../../common/logger.ts';
 import { ShutdownSteps } from '../../common/shutdown-steps.ts';
 import type { KafkaConfig, SourceConfig } from '../config/schema.ts';
@@ -114,7 +115,15 @@ export class CaptureTask {
     this.#supervisor = new Supervisor(`capture ${source.name}`, taskLogger);
     this.#slotHealth =
       source.kind === 'postgres'
-        ? new SlotHealthSampler(source.url, source.slot, source.warnRetainedWalBytes, taskLogger)
+        ? new SlotHealthSampler(
+            {
+              url: source.url,
+              slot: source.slot,
+              warnRetainedWalBytes: source.warnRetainedWalBytes,
+              synchronousStandby: source.synchronous ? replicationApplicationName(source.name) : null,
+            },
+            taskLogger,
+          )
         : null;
     this.#binlogHealth =
       source.kind === 'postgres'
@@ -192,17 +201,20 @@ export class CaptureTask {
     const withSlot = this.#connectorStatus();
     const slotWarnings = [
       ...(this.#slotHealth?.health().warnings ?? []),
+      ...(this.#slotHealth?.health().synchronousWarnings ?? []),
       ...(this.#binlogHealth?.health().warnings ?? []),
     ];
     const status =
       slotWarnings.length === 0
         ? withSlot
         : { ...withSlot, warnings: [...(withSlot.warnings ?? []), ...slotWarnings] };
+    const synchronous = this.#slotHealth?.health().synchronous ?? null;
+    const withSync = synchronous === null ? status : { ...status, synchronous };
     const { eventsOversized } = this.publisher.status();
-    if (eventsOversized === 0) return { ...status, eventsOversized };
+    if (eventsOversized === 0) return { ...withSync, eventsOversized };
     // Replicas miss those changes: say so where an operator looks, with where to find them.
     const warning = `${eventsOversized} event(s) larger than kafka.maxEventBytes went to ${this.publisher.topics.oversized} instead of the changelog: replicas miss those changes`;
-    return { ...status, eventsOversized, warnings: [...(status.warnings ?? []), warning] };
+    return { ...withSync, eventsOversized, warnings: [...(status.warnings ?? []), warning] };
   }
 
   #connectorStatus(): ConnectorStatus {

@@ -36,6 +36,7 @@ export class MetricsBridge {
       if (slot !== null) {
         if (slot.retainedWalBytes !== null) m.slotRetainedWalBytes.set(labels, slot.retainedWalBytes);
         m.slotWarning.set(labels, slot.warnings.length > 0 ? 1 : 0);
+        if (slot.synchronous !== null) m.syncWaitingCommits.set(labels, slot.synchronous.waitingCommits);
       }
       const binlog = task.binlogHealth();
       if (binlog !== null) m.binlogWarning.set(labels, binlog.warnings.length > 0 ? 1 : 0);

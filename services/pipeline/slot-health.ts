@@ -9,11 +9,15 @@
  * - `wal_status` other than `reserved`: `extended` (past max_wal_size, kept only for the slot), `unreserved`
  *   (the next checkpoint may remove WAL the slot needs), `lost` (removed: the slot cannot continue, and the
  *   replicas need a new snapshot).
+ *
+ * With synchronous capture on, the same sample also reads whether source commits wait for the capture
+ * (synchronous-capture.ts), and its warnings join these.
  */
 import { setTimeout as delay } from 'node:timers/promises';
 import pg from 'pg';
 import { postgresConnectOptions } from '../../common/connect/postgres-url.ts';
 import type { Logger } from '../../common/logger.ts';
+import { sampleSynchronous, synchronousWarnings, type SynchronousState } from './synchronous-capture.ts';
 
 const SAMPLE_INTERVAL_MS = 2_000;
 
@@ -22,7 +26,25 @@ export interface SlotHealth {
   readonly retainedWalBytes: number | null;
   /** `reserved`, `extended`, `unreserved`, `lost`; null before the first sample or when the slot is missing. */
   readonly walStatus: string | null;
+  /** Synchronous capture's state; null when it is off or before the first sample. */
+  readonly synchronous: SynchronousState | null;
+  /** The slot's warnings. */
   readonly warnings: readonly string[];
+  /** Synchronous capture's warnings (synchronous-capture.ts). */
+  readonly synchronousWarnings: readonly string[];
+}
+
+export interface SlotHealthOptions {
+  readonly url: string;
+  readonly slot: string;
+  readonly warnRetainedWalBytes: number;
+  /** The capture's replication application_name when synchronous capture is on, else null. */
+  readonly synchronousStandby: string | null;
+}
+
+interface Sample {
+  readonly retained: number;
+  readonly walStatus: string | null;
 }
 
 const WAL_STATUS_WARNINGS: Readonly<Record<string, string>> = {
@@ -37,13 +59,21 @@ export class SlotHealthSampler {
   readonly #url: string;
   readonly #slot: string;
   readonly #warnBytes: number;
+  readonly #standby: string | null;
   readonly #logger: Logger;
-  #health: SlotHealth = { retainedWalBytes: null, walStatus: null, warnings: [] };
+  #health: SlotHealth = {
+    retainedWalBytes: null,
+    walStatus: null,
+    synchronous: null,
+    warnings: [],
+    synchronousWarnings: [],
+  };
 
-  constructor(url: string, slot: string, warnRetainedWalBytes: number, logger: Logger) {
-    this.#url = url;
-    this.#slot = slot;
-    this.#warnBytes = warnRetainedWalBytes;
+  constructor(options: SlotHealthOptions, logger: Logger) {
+    this.#url = options.url;
+    this.#slot = options.slot;
+    this.#warnBytes = options.warnRetainedWalBytes;
+    this.#standby = options.synchronousStandby;
     this.#logger = logger;
   }
 
@@ -62,7 +92,9 @@ export class SlotHealthSampler {
     try {
       while (!signal.aborted) {
         try {
-          this.#update(await this.#sample(pool));
+          const sample = await this.#sample(pool);
+          const synchronous = this.#standby === null ? null : await sampleSynchronous(pool, this.#standby);
+          this.#update(sample, synchronous);
         } catch (error) {
           this.#logger.debug({ err: error }, 'slot health sample failed');
         }
@@ -73,7 +105,7 @@ export class SlotHealthSampler {
     }
   }
 
-  async #sample(pool: pg.Pool): Promise<{ retained: number; walStatus: string | null } | null> {
+  async #sample(pool: pg.Pool): Promise<Sample | null> {
     const { rows } = await pool.query<{ retained: string | null; wal_status: string | null }>(
       `SELECT (pg_current_wal_lsn() - restart_lsn)::text AS retained, wal_status
          FROM pg_replication_slots WHERE slot_name = $1`,
@@ -84,7 +116,7 @@ export class SlotHealthSampler {
     return { retained: row.retained === null ? 0 : Number(row.retained), walStatus: row.wal_status };
   }
 
-  #update(sample: { retained: number; walStatus: string | null } | null): void {
+  #update(sample: Sample | null, synchronous: SynchronousState | null): void {
     const warnings: string[] = [];
     if (sample !== null && sample.retained > this.#warnBytes)
       warnings.push(
@@ -108,10 +140,26 @@ export class SlotHealthSampler {
         `slot wal_status is now ${sample?.walStatus ?? 'unknown (slot missing)'}`,
       );
     }
+    const syncWarnings = synchronous === null ? [] : synchronousWarnings(synchronous);
+    this.#logSynchronous(syncWarnings);
     this.#health = {
       retainedWalBytes: sample?.retained ?? null,
       walStatus: sample?.walStatus ?? null,
+      synchronous,
       warnings,
+      synchronousWarnings: syncWarnings,
     };
+  }
+
+  /** Each synchronous-capture warning is logged when it appears, and its clearing once. */
+  #logSynchronous(now: readonly string[]): void {
+    const before = this.#health.synchronousWarnings;
+    // The count of waiting commits leads one warning; a changed count is not a new warning.
+    const kind = (warning: string) => warning.replace(/^\d+ /, '');
+    const beforeKinds = new Set(before.map(kind));
+    for (const warning of now)
+      if (!beforeKinds.has(kind(warning))) this.#logger.warn({ slot: this.#slot }, warning);
+    if (before.length > 0 && now.length === 0)
+      this.#logger.info({ slot: this.#slot }, 'source commits wait for synchronous capture');
   }
 }

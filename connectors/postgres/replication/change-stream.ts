@@ -18,7 +18,11 @@ import type { WatermarkWindows } from '../snapshot/watermark-windows.ts';
 import type { PgCatalog, PgTable } from '../types/catalog.ts';
 import { TypeDrift } from '../types/type-drift.ts';
 import { rowChangeEvent, truncateEvent, type EventContext } from './pgoutput-events.ts';
-import { ReplicationSession, type SessionMessage } from './replication-session.ts';
+import {
+  ReplicationSession,
+  replicationApplicationName,
+  type SessionMessage,
+} from './replication-session.ts';
 import { checkSlot, readSlot } from './slot.ts';
 import type { StreamTracker } from './stream-tracker.ts';
 import { TransactionBuffer, type OpenTransaction } from './transaction-buffer.ts';
@@ -142,7 +146,7 @@ export class ChangeStream {
       url: options.url,
       slot: options.slot,
       publication: options.publication,
-      applicationName: `cdc:${options.connector}`,
+      applicationName: replicationApplicationName(options.connector),
       logger: options.logger,
       // With nothing received and unacknowledged, the keepalive's WAL end is confirmed: every transaction
       // committed before it has been sent (and handled), and one still open commits after it. Without this
