@@ -36,6 +36,8 @@ export interface PostgresConnectorConfig {
   readonly snapshotChunkRows: number;
   readonly heartbeatIntervalMs: number;
   readonly maxTransactionEvents: number;
+  /** Several processes run this capture (`ha`): see ChangeStreamOptions.takeOverSlot. */
+  readonly takeOverSlot?: boolean;
 }
 
 interface Running {
@@ -117,6 +119,7 @@ export class PostgresConnector implements SourceConnector {
           this.#session = session;
         },
         onRelation: (table) => this.#checkIdentity(table),
+        takeOverSlot: config.takeOverSlot === true,
         checkSnapshot: () => {
           if (this.#runnerFailure) throw this.#runnerFailure.error;
         },

@@ -50,7 +50,16 @@ export const connectorStatus = {
     kind: { type: 'string', enum: ['postgres', 'mariadb', 'mysql'] },
     state: {
       type: 'string',
-      enum: ['starting', 'snapshotting', 'streaming', 'reconnecting', 'paused', 'stopped', 'failed'],
+      enum: [
+        'starting',
+        'snapshotting',
+        'streaming',
+        'reconnecting',
+        'paused',
+        'standby',
+        'stopped',
+        'failed',
+      ],
     },
     stream: { type: 'string' },
     confirmed: nullableString,

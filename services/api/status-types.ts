@@ -14,7 +14,8 @@ export type { SnapshotProgress, VerifyReport, VerifyRequest };
 
 /** A connector's status as the API shows it: the connector's own, or `paused` while an operator paused it. */
 export type ConnectorStatus = Omit<SourceConnectorStatus, 'state'> & {
-  readonly state: SourceConnectorStatus['state'] | 'paused';
+  /** `standby`: another process holds this source's capture lease (`sources[].ha`); `joining` counts as one. */
+  readonly state: SourceConnectorStatus['state'] | 'paused' | 'standby';
   /**
    * Events larger than kafka.maxEventBytes that the publisher sent to the side topic instead of the changelog
    * (kafka.oversizedEvents: sideTopic); absent where this process does not publish the source.

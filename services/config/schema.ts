@@ -96,6 +96,10 @@ const heartbeatIntervalMs = positiveInt(
 const maxTransactionEvents = positiveInt(
   'Events a transaction may hold in memory before it is published in pieces.',
 ).default(100_000);
+const ha = z.boolean().default(false).meta({
+  description:
+    'High availability: run this capture in several processes with the same configuration; the one holding a Kafka group lease captures, the others stand by (connector state `standby`) and one takes over about `kafka.sessionTimeoutMs` after it dies. Default off: a second process fences the first, which then stays failed.',
+});
 
 /** The slot name PostgreSQL accepts: lowercase letters, digits and underscores. */
 export function defaultSlotName(sourceName: string): string {
@@ -153,6 +157,7 @@ const postgresSource = z
     snapshotChunkRows,
     heartbeatIntervalMs,
     maxTransactionEvents,
+    ha,
     warnRetainedWalBytes: positiveInt(
       'Warn (log, `/status` warning, `cdc_capture_slot_warning` gauge) when the slot retains more WAL than this many bytes. Default 1 GiB.',
     ).default(1024 ** 3),
@@ -194,6 +199,7 @@ const binlogSource = z
     snapshotChunkRows,
     heartbeatIntervalMs,
     maxTransactionEvents,
+    ha,
     synchronous: z
       .literal(false, {
         error:
@@ -366,7 +372,7 @@ const kafka = z.strictObject({
     .default(30_000)
     .meta({
       description:
-        'Consumer group session timeout of the apply workers: how long a worker that died without leaving its group holds its partitions before another instance takes over.',
+        'Consumer group session timeout of the apply workers and of the capture lease (`sources[].ha`): how long a worker or capture that died without leaving its group holds its partitions or the lease before another instance takes over.',
     }),
   compression: z.enum(['none', 'gzip', 'zstd']).default('none').meta({
     description:

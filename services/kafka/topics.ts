@@ -18,6 +18,8 @@ export interface ConnectorTopics {
   /** Events larger than kafka.maxEventBytes, by key and reason, when they are diverted rather than fatal. */
   readonly oversized: string;
   readonly schemas: string;
+  /** The capture lease of `sources[].ha` (capture-lease.ts): one partition, never written to. */
+  readonly lease: string;
 }
 
 const LEGAL = /^[A-Za-z0-9._-]+$/;
@@ -47,6 +49,7 @@ export function connectorTopics(prefix: string, connector: string): ConnectorTop
     deadLetter: `${prefix}.${connector}.dlq`,
     oversized: `${prefix}.${connector}.oversized`,
     schemas: schemaTopic(prefix),
+    lease: `${prefix}.${connector}.lease`,
   };
 }
 

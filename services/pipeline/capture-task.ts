@@ -12,6 +12,8 @@ import { ShutdownSteps } from '../../common/shutdown-steps.ts';
 import type { KafkaConfig, SourceConfig } from '../config/schema.ts';
 import type { CaptureRule } from '../config/topology-compile.ts';
 import { ChangePublisher } from '../kafka/publisher.ts';
+import { CaptureLease } from '../kafka/capture-lease.ts';
+import { createKafka, isFenced } from '../kafka/client.ts';
 import { clusterOf } from '../kafka/security.ts';
 import { CaptureProgress } from './capture-progress.ts';
 import { filterColumns } from './column-filter.ts';
@@ -41,6 +43,7 @@ export function buildConnector(source: SourceConfig, logger: Logger, markerRows 
           snapshotChunkRows: source.snapshotChunkRows,
           heartbeatIntervalMs: source.heartbeatIntervalMs,
           maxTransactionEvents: source.maxTransactionEvents,
+          takeOverSlot: source.ha,
         },
         logger,
       );
@@ -71,6 +74,8 @@ export class CaptureTask {
   readonly progress: CaptureProgress;
   readonly publisher: ChangePublisher;
   readonly #supervisor: Supervisor;
+  /** `ha` sources: whether this process holds the capture lease (null: always captures). */
+  readonly #lease: CaptureLease | null;
   /** PostgreSQL sources: the slot's health, sampled beside the capture (also while it is paused). */
   readonly #slotHealth: SlotHealthSampler | null;
   /** MariaDB/MySQL sources: whether the binlog file capture reads is the next to be purged. */
@@ -113,6 +118,20 @@ export class CaptureTask {
       logger: taskLogger,
     });
     this.#supervisor = new Supervisor(`capture ${source.name}`, taskLogger);
+    this.#lease = source.ha
+      ? new CaptureLease({
+          kafka: createKafka({
+            ...clusterOf(kafka),
+            clientId: `${kafka.clientId}.capture-lease.${source.name}`,
+            logger: taskLogger,
+          }),
+          groupId: `${kafka.topicPrefix}.capture.${source.name}.lease`,
+          topic: this.publisher.topics.lease,
+          sessionTimeoutMs: kafka.sessionTimeoutMs,
+          topicSettings: kafka.topicCreation,
+          logger: taskLogger,
+        })
+      : null;
     this.#slotHealth =
       source.kind === 'postgres'
         ? new SlotHealthSampler(
@@ -146,14 +165,22 @@ export class CaptureTask {
   async run(signal: AbortSignal, steps: ShutdownSteps = new ShutdownSteps(silentLogger)): Promise<void> {
     const sampled = Promise.all([this.#slotHealth?.run(signal), this.#binlogHealth?.run(signal)]);
     try {
-      await this.#supervisor.run(
-        (taskSignal) =>
-          this.#gate.run(async (runSignal) => {
-            await this.#prepare();
-            await this.publisher.run(this.connector, runSignal);
-          }, taskSignal),
-        signal,
-      );
+      const capture = (captureSignal: AbortSignal) =>
+        this.#supervisor.run(
+          (taskSignal) =>
+            this.#gate.run(async (runSignal) => {
+              await this.#prepare();
+              await this.publisher.run(this.connector, runSignal);
+            }, taskSignal),
+          captureSignal,
+        );
+      if (this.#lease === null) await capture(signal);
+      else
+        await this.#lease.run(async (leaseSignal) => {
+          await capture(leaseSignal);
+          const failure = this.#supervisor.failure;
+          return { fenced: failure !== null && isFenced(failure), failed: failure !== null };
+        }, signal);
     } finally {
       // Closed already when a run ended; not when the task stopped between runs (paused, or waiting to retry).
       await steps.step(`capture ${this.name}: Kafka producer`, () => this.publisher.close());
@@ -219,6 +246,8 @@ export class CaptureTask {
 
   #connectorStatus(): ConnectorStatus {
     const status = this.connector.status();
+    if (this.#lease !== null && this.#lease.state !== 'active')
+      return { ...status, state: 'standby', lastError: this.#supervisor.lastError };
     if (this.#gate.paused && this.#supervisor.state !== 'failed') return { ...status, state: 'paused' };
     // The connector only knows its own failures; a publisher failure (Kafka) shows through the supervisor.
     const supervised = this.#supervisor.state;

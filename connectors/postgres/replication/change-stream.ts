@@ -23,7 +23,7 @@ import {
   replicationApplicationName,
   type SessionMessage,
 } from './replication-session.ts';
-import { checkSlot, readSlot } from './slot.ts';
+import { checkSlot, endStaleSlotHolder, readSlot } from './slot.ts';
 import type { StreamTracker } from './stream-tracker.ts';
 import { TransactionBuffer, type OpenTransaction } from './transaction-buffer.ts';
 
@@ -53,6 +53,11 @@ export interface ChangeStreamOptions {
   readonly checkSnapshot: () => void;
   /** Each table as the stream (re)describes it: a table created while streaming shows up here first. */
   readonly onRelation?: (table: PgTable) => void;
+  /**
+   * `sources[].ha`: end a replication connection of this capture from another process that still holds the
+   * slot (it lost the lease, and its producer is fenced) instead of waiting for wal_sender_timeout.
+   */
+  readonly takeOverSlot?: boolean;
 }
 
 /** Everything at or before (lsn, index) has been yielded or was already published. */
@@ -100,6 +105,7 @@ export class ChangeStream {
       signal.addEventListener('abort', onAbort, { once: true });
       try {
         await this.#validateSlot();
+        if (this.#options.takeOverSlot === true) await this.#endStaleHolder();
         session.start();
         this.#options.onSession(session);
         if (tracker.state !== 'snapshotting') tracker.state = 'streaming';
@@ -158,6 +164,16 @@ export class ChangeStream {
       },
       queueCapacity: 1024,
     });
+  }
+
+  async #endStaleHolder(): Promise<void> {
+    const { pool, slot, connector, logger } = this.#options;
+    const ended = await endStaleSlotHolder(pool, slot, replicationApplicationName(connector));
+    if (ended !== null)
+      logger.warn(
+        { slot, pid: ended },
+        'ended the replication connection of another process of this capture that still held the slot (it lost the lease)',
+      );
   }
 
   /** Re-checked on every (re)connect: a slot dropped or invalidated meanwhile must not be silently recreated. */

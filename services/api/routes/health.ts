@@ -51,7 +51,7 @@ export function healthRoutes(status: StatusProvider) {
 }
 
 /** A paused connector or worker is where its operator wants it: it does not make the process unready. */
-const CONNECTOR_READY = new Set(['streaming', 'snapshotting', 'paused']);
+const CONNECTOR_READY = new Set(['streaming', 'snapshotting', 'paused', 'standby']);
 
 export function notReadyReasons(status: StatusProvider): string[] {
   const reasons: string[] = [];
