@@ -11,9 +11,11 @@
  * and joins again as a standby instead of staying failed. The slot or binlog connection follows: the new
  * holder's connector retries until the old one has let go of it.
  *
- * The assignor is sticky: each member says in its subscription whether it holds the lease, and the group
- * leader keeps the partition with that member when a standby joins or rejoins, so adding a standby never moves
- * the capture.
+ * The assignor is sticky: each member says in its subscription whether it holds the lease, and since when, and
+ * the group leader keeps the partition with that member when a standby joins or rejoins, so adding a standby
+ * never moves the capture. Two members can both claim it: a holder frozen past its session rejoins before it
+ * learns it lost the lease. The later holding wins, so the frozen one does not take the lease back from the
+ * process that replaced it (and whose producer fenced its own).
  */
 import type { Assigner, Consumer, Kafka, PartitionAssigner } from 'kafkajs';
 import kafkajs from './kafkajs.ts';
@@ -37,11 +39,24 @@ export interface CaptureLeaseOptions {
 /** What the work (the capture) ended with while this process held the lease. */
 export type WorkEnd = { readonly fenced: boolean; readonly failed: boolean };
 
-const HOLDING = Buffer.from('holding');
 const STANDING_BY = Buffer.alloc(0);
 
-/** The assignor: partition 0 to the member holding the lease, else to the first member by id. */
-export function leaseAssigner(topic: string, holding: () => boolean): PartitionAssigner {
+/** A member's claim in its subscription: since when (ms since epoch) it holds the lease, or nothing. */
+function claim(heldSince: number | null): Buffer {
+  return heldSince === null ? STANDING_BY : Buffer.from(String(heldSince));
+}
+
+function heldSince(userData: Buffer | undefined): number | null {
+  if (userData === undefined || userData.length === 0) return null;
+  const since = Number(userData.toString('utf8'));
+  return Number.isFinite(since) ? since : null;
+}
+
+/**
+ * The assignor: partition 0 to the member holding the lease (the latest holding when several claim it), else to
+ * the first member by id. `heldSince`: when this process took the lease, null while it does not hold it.
+ */
+export function leaseAssigner(topic: string, holding: () => number | null): PartitionAssigner {
   const { AssignerProtocol } = kafkajs;
   return (): Assigner => ({
     name: 'CdcCaptureLease',
@@ -50,10 +65,15 @@ export function leaseAssigner(topic: string, holding: () => boolean): PartitionA
       const decoded = members
         .map((member) => ({
           memberId: member.memberId,
-          holds: AssignerProtocol.MemberMetadata.decode(member.memberMetadata)?.userData.equals(HOLDING),
+          since: heldSince(AssignerProtocol.MemberMetadata.decode(member.memberMetadata)?.userData),
         }))
         .sort((a, b) => a.memberId.localeCompare(b.memberId));
-      const holder = decoded.find((member) => member.holds) ?? decoded[0];
+      const claims = decoded.filter((member) => member.since !== null);
+      const holder =
+        claims.reduce<(typeof decoded)[number] | undefined>(
+          (latest, member) => (latest === undefined || member.since! > latest.since! ? member : latest),
+          undefined,
+        ) ?? decoded[0];
       return Promise.resolve(
         decoded.map((member) => ({
           memberId: member.memberId,
@@ -71,7 +91,7 @@ export function leaseAssigner(topic: string, holding: () => boolean): PartitionA
         metadata: AssignerProtocol.MemberMetadata.encode({
           version: 1,
           topics,
-          userData: holding() ? HOLDING : STANDING_BY,
+          userData: claim(holding()),
         }),
       };
     },
@@ -81,7 +101,8 @@ export function leaseAssigner(topic: string, holding: () => boolean): PartitionA
 export class CaptureLease {
   state: LeaseState = 'joining';
   readonly #options: CaptureLeaseOptions;
-  #holding = false;
+  /** When this process took the lease; null while it does not hold it. What its subscription claims. */
+  #heldSince: number | null = null;
 
   constructor(options: CaptureLeaseOptions) {
     this.#options = options;
@@ -127,7 +148,7 @@ export class CaptureLease {
       rebalanceTimeout: sessionTimeoutMs,
       heartbeatInterval: Math.max(500, Math.floor(sessionTimeoutMs / 6)),
       maxWaitTimeInMs: 500,
-      partitionAssigners: [leaseAssigner(topic, () => this.#holding)],
+      partitionAssigners: [leaseAssigner(topic, () => this.#heldSince)],
     });
     const consumer: Consumer = member.consumer;
     let running: { controller: AbortController; done: Promise<WorkEnd> } | null = null;
@@ -135,21 +156,26 @@ export class CaptureLease {
     const outcome = new Promise<WorkEnd | null>((resolve) => (ended = resolve));
     // Promotions and demotions one after the other, in the order the group decided them.
     let transitions = Promise.resolve();
+    // Once the membership ends, its late events (a rejoin under way as it closes) must not start a capture.
+    let closing = false;
     const promote = (): void => {
-      if (running !== null) return;
+      if (running !== null || closing) return;
       const controller = new AbortController();
-      this.#holding = true;
+      this.#heldSince = Date.now();
       this.state = 'active';
       logger.info({ lease: topic }, 'this process holds the capture lease: capturing');
       const done = work(controller.signal);
       running = { controller, done };
       void done.then((end) => {
-        if (!controller.signal.aborted) ended(end);
+        if (controller.signal.aborted) return;
+        // Ended by itself (fenced, or failed for good): claim the lease no more, even in a rejoin under way.
+        this.#heldSince = null;
+        ended(end);
       });
     };
     const demote = async (why: string): Promise<void> => {
       const current = running;
-      this.#holding = false;
+      this.#heldSince = null;
       this.state = 'standby';
       if (current === null) return;
       logger.warn({ lease: topic, reason: why }, 'the capture lease moved: stopping capture, standing by');
@@ -163,10 +189,12 @@ export class CaptureLease {
       });
     };
     consumer.on(consumer.events.GROUP_JOIN, ({ payload }) => {
+      if (closing) return;
       const mine = payload.memberAssignment[topic]?.includes(0) === true;
       transition(() => (mine ? promote() : demote('the group gave the lease to another process')));
     });
     consumer.on(consumer.events.CRASH, ({ payload }) => {
+      if (closing) return;
       transition(() => demote(`the group membership failed: ${errorMessage(payload.error)}`));
       if (!payload.restart) ended(null);
     });
@@ -183,10 +211,11 @@ export class CaptureLease {
       await Backoff.sleep(1_000, signal);
       return null;
     } finally {
+      closing = true;
       signal.removeEventListener('abort', onAbort);
-      transition(() => demote('this process stops'));
+      transition(() => demote('this membership ends'));
       await transitions;
-      this.#holding = false;
+      this.#heldSince = null;
       await member.close().catch((error: unknown) => {
         logger.debug({ err: error }, 'closing the capture lease member failed');
       });

@@ -28,7 +28,16 @@ import { Supervisor } from './supervisor.ts';
 import { subscriberTopicsOptions } from './subscriber-options.ts';
 
 /** `markerRows`: links into the node may mark with marker rows, which a binlog capture then reads by name. */
-export function buildConnector(source: SourceConfig, logger: Logger, markerRows = false): SourceConnector {
+/**
+ * `haSessionTimeoutMs`: with `ha` on, the lease's session timeout, which also bounds how long a MariaDB/MySQL
+ * server keeps writing to a dump connection of a process that froze (so a takeover is not held back longer).
+ */
+export function buildConnector(
+  source: SourceConfig,
+  logger: Logger,
+  markerRows = false,
+  haSessionTimeoutMs: number | null = null,
+): SourceConnector {
   switch (source.kind) {
     case 'postgres':
       return new PostgresConnector(
@@ -61,6 +70,9 @@ export function buildConnector(source: SourceConfig, logger: Logger, markerRows 
           heartbeatIntervalMs: source.heartbeatIntervalMs,
           maxTransactionEvents: source.maxTransactionEvents,
           streamAlso: markerRows ? [ORIGIN_MARKS] : [],
+          ...(haSessionTimeoutMs === null
+            ? {}
+            : { dumpWriteTimeoutSeconds: Math.ceil(haSessionTimeoutMs / 1000) }),
         },
         logger,
       );
@@ -98,7 +110,12 @@ export class CaptureTask {
   ) {
     this.name = source.name;
     const taskLogger = logger.child({ source: source.name });
-    const connector = buildConnector(source, taskLogger, markerRows !== null);
+    const connector = buildConnector(
+      source,
+      taskLogger,
+      markerRows !== null,
+      source.ha ? kafka.sessionTimeoutMs : null,
+    );
     // Origins are read before the column rules, which could otherwise touch a marker row.
     const kept = rule === undefined ? connector : new OriginFilter(connector, rule, markerRows !== null);
     this.progress = new CaptureProgress(filterColumns(kept, source, taskLogger));

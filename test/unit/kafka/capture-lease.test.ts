@@ -9,7 +9,8 @@ const TOPIC = 'demo.src.lease';
 const { AssignerProtocol } = kafkajs;
 
 /** One group round: each member's subscription as its own assignor encodes it, then the leader's assignment. */
-async function round(members: Record<string, boolean>): Promise<string[]> {
+/** Members by id, each with since when it holds the lease (null: standing by). */
+async function round(members: Record<string, number | null>): Promise<string[]> {
   const subscriptions = Object.entries(members).map(([memberId, holding]) => {
     const assigner = leaseAssigner(
       TOPIC,
@@ -23,7 +24,7 @@ async function round(members: Record<string, boolean>): Promise<string[]> {
   });
   const leader = leaseAssigner(
     TOPIC,
-    () => false,
+    () => null,
   )({ cluster: {} as Cluster, groupId: 'g', logger: silentLogger as never });
   const assignments = await leader.assign({ members: subscriptions, topics: [TOPIC] });
   return assignments
@@ -35,16 +36,17 @@ async function round(members: Record<string, boolean>): Promise<string[]> {
 
 void describe('capture lease assignor', () => {
   void test('exactly one member holds the lease; the first by id when nobody held it', async () => {
-    assert.deepEqual(await round({ 'm-b': false, 'm-a': false, 'm-c': false }), ['m-a']);
-    assert.deepEqual(await round({ solo: false }), ['solo']);
+    assert.deepEqual(await round({ 'm-b': null, 'm-a': null, 'm-c': null }), ['m-a']);
+    assert.deepEqual(await round({ solo: null }), ['solo']);
   });
 
   void test('the lease stays with its holder when a standby joins or rejoins', async () => {
-    assert.deepEqual(await round({ 'm-a': false, 'm-b': true }), ['m-b']);
-    assert.deepEqual(await round({ 'm-0': false, 'm-z': true, 'm-c': false }), ['m-z']);
+    assert.deepEqual(await round({ 'm-a': null, 'm-b': 1_000 }), ['m-b']);
+    assert.deepEqual(await round({ 'm-0': null, 'm-z': 1_000, 'm-c': null }), ['m-z']);
   });
 
-  void test('two members that both think they hold it (a cut-off holder back): still exactly one', async () => {
-    assert.equal((await round({ 'm-x': true, 'm-y': true })).length, 1);
+  void test('two members that both claim it (a frozen holder back): the later holding keeps it', async () => {
+    assert.deepEqual(await round({ 'm-a': 1_000, 'm-b': 2_000 }), ['m-b']);
+    assert.deepEqual(await round({ 'm-a': 2_000, 'm-b': 1_000, 'm-c': null }), ['m-a']);
   });
 });
