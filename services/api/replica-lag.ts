@@ -73,6 +73,11 @@ export function lagNotReadyReasons(
     const lag = worker.endToEndLagMillis;
     if (lag !== null && lag > bound)
       reasons.push(`replica ${worker.name} lags ${lag} ms, above its readyMaxLagMs of ${bound} ms`);
+    // Just resumed or started, before a backlog sample: it may still be far behind.
+    else if (lag === null && worker.state === 'running')
+      reasons.push(
+        `replica ${worker.name}'s lag is unknown yet (no recent backlog sample), so readyMaxLagMs cannot be checked`,
+      );
   }
   return reasons;
 }

@@ -54,3 +54,12 @@ void test('/ready fails only for replicas with a bound, naming the replica and i
   ]);
   assert.deepEqual(lagNotReadyReasons([worker({ name: 'other', endToEndLagMillis: 9999 })], bounds), []);
 });
+
+void test('a running replica whose lag is not known yet (just resumed) is not ready under its bound', () => {
+  const bounds = new Map([['dst', 2000]]);
+  assert.match(
+    lagNotReadyReasons([worker({ endToEndLagMillis: null })], bounds).join(),
+    /lag is unknown yet/,
+  );
+  assert.deepEqual(lagNotReadyReasons([worker({ state: 'paused', endToEndLagMillis: null })], bounds), []);
+});
