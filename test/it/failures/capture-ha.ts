@@ -20,7 +20,7 @@ import { logLines, startCli, whileAlive, type CliProcess } from '../../support/c
 import { waitFor } from '../../support/wait.ts';
 import { seededRandom } from '../../support/workload.ts';
 
-const ROUNDS = Number(process.env.CDC_TEST_HA_ROUNDS ?? 4);
+const ROUNDS = Number(process.env.CDC_TEST_HA_ROUNDS ?? 3);
 /** The round in which the active process is frozen rather than killed. */
 const FROZEN_ROUND = 2;
 const ACTIVE = 'this process holds the capture lease: capturing';
