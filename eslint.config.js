@@ -45,6 +45,20 @@ export default tseslint.config(
     },
   },
   {
+    // The dashboard's script runs in the browser as written (no build step): plain lint, browser globals.
+    files: ['services/api/ui/**/*.js'],
+    ...tseslint.configs.disableTypeChecked,
+    languageOptions: {
+      sourceType: 'script',
+      parserOptions: { projectService: false, project: false },
+      globals: Object.fromEntries(
+        ['document', 'sessionStorage', 'fetch', 'AbortController', 'TextDecoderStream', 'setTimeout'].map(
+          (name) => [name, 'readonly'],
+        ),
+      ),
+    },
+  },
+  {
     files: ['connectors/**/*.ts'],
     rules: restrict([
       '**/services/kafka/**',

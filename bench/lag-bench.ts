@@ -10,6 +10,7 @@ import type { Logger } from '../common/logger.ts';
 import { waitFor } from '../test/support/wait.ts';
 import type { BenchEnv } from './env.ts';
 import { startLivePipeline } from './live-pipeline.ts';
+import { percentile } from './measure.ts';
 
 export interface LagWorkload {
   /** Rows per second the writer aims at, spread over its connections. */
@@ -117,9 +118,4 @@ async function writeSteadily(url: string, workload: LagWorkload): Promise<{ rows
 
 async function commitTimes(result: Promise<pg.QueryResult<{ id: string; micros: string }>>) {
   return new Map((await result).rows.map((row) => [row.id, BigInt(row.micros)]));
-}
-
-function percentile(sorted: readonly number[], fraction: number): number {
-  if (sorted.length === 0) return 0;
-  return sorted[Math.min(sorted.length - 1, Math.floor(fraction * sorted.length))]!;
 }

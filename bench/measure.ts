@@ -55,3 +55,9 @@ export async function measure(
     peakRssMb: Math.round(peak / 1024 / 1024),
   };
 }
+
+/** The value below which `fraction` of the sorted `values` lie (0 for none). */
+export function percentile(sorted: readonly number[], fraction: number): number {
+  if (sorted.length === 0) return 0;
+  return sorted[Math.min(sorted.length - 1, Math.floor(fraction * sorted.length))]!;
+}

@@ -78,6 +78,21 @@ export const ERROR_CODES = {
     http: 500,
     doc: 'Records of a changelog were deleted (its retention ran out, or the topic was emptied) before the apply worker read them, so the replica misses their changes; the worker stops. The message names the partition and the offsets lost, and how to go on.',
   },
+  REGISTRY_UNAVAILABLE: {
+    retriable: true,
+    http: 503,
+    doc: 'The schema registry (`kafka.schemaRegistry`) could not be reached or answered 5xx; retried for up to `retryTimeoutMs`.',
+  },
+  REGISTRY_FAILED: {
+    retriable: false,
+    http: 502,
+    doc: "The schema registry refused a request (authentication, an invalid schema) or stayed unreachable past `kafka.schemaRegistry.retryTimeoutMs`; the message names the subject or schema id and the registry's answer.",
+  },
+  REGISTRY_INCOMPATIBLE: {
+    retriable: false,
+    http: 409,
+    doc: "A table's new schema is refused by its subject's compatibility level (a type change such as text to integer) and `kafka.schemaRegistry.onIncompatible` is `stop`; the message names the subject, the table and the columns.",
+  },
   KAFKA_UNAVAILABLE: {
     retriable: true,
     http: 503,
@@ -162,6 +177,11 @@ export const ERROR_CODES = {
     retriable: false,
     http: 504,
     doc: 'A wait with a time limit (`cdc snapshot --timeout`) ran out before the work was done; the work itself goes on.',
+  },
+  WAIT_TIMED_OUT: {
+    retriable: true,
+    http: 408,
+    doc: 'A read-your-writes wait (`GET /replicas/:name/wait`) ran out before the replica had applied everything up to the position; the message says whether the capture or the replica is behind, and its state.',
   },
   REQUEST_INVALID: {
     retriable: false,

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Stops the local stack cleanly (Kafka, then MariaDB, then PostgreSQL).
+# Stops the local stack cleanly (the schema registry, Kafka, then MariaDB, then PostgreSQL).
 #
 #   bash stack/down.sh          stop; data stays in stack/.data
 #   bash stack/down.sh --wipe   stop and delete stack/.data and, when run as root,
@@ -24,6 +24,7 @@ esac
 take_stack_lock
 # The secured test broker, should a test have been killed before it stopped it.
 bash "$CDC_STACK_DIR/kafka-secure.sh" stop
+registry_stop
 kafka_stop
 mariadb_stop
 postgres_stop

@@ -68,6 +68,11 @@ export CDC_KAFKA_SECURE_SASL_PORT="${CDC_KAFKA_SECURE_SASL_PORT:-59293}"
 export CDC_KAFKA_SECURE_WRONG_HOST_PORT="${CDC_KAFKA_SECURE_WRONG_HOST_PORT:-59294}"
 export CDC_KAFKA_SECURE_INTERNAL_PORT="${CDC_KAFKA_SECURE_INTERNAL_PORT:-59295}"
 export CDC_KAFKA_SECURE_CONTROLLER_PORT="${CDC_KAFKA_SECURE_CONTROLLER_PORT:-59296}"
+# REST port of the Kafka Connect standalone worker the subscriber-topics test starts (Debezium JDBC sink).
+export CDC_CONNECT_PORT="${CDC_CONNECT_PORT:-58083}"
+
+# The schema registry (Apicurio, Confluent-compatible API), started by up.sh.
+export CDC_REGISTRY_PORT="${CDC_REGISTRY_PORT:-58081}"
 
 # Connection strings used by the service and the tests.
 export CDC_PG_SOURCE_URL="${CDC_PG_SOURCE_URL:-postgres://postgres@127.0.0.1:$CDC_PG_PORT/cdc_source}"
@@ -76,3 +81,4 @@ export CDC_PG_ADMIN_URL="${CDC_PG_ADMIN_URL:-postgres://postgres@127.0.0.1:$CDC_
 export CDC_MARIADB_URL="${CDC_MARIADB_URL:-mysql://root@127.0.0.1:$CDC_MARIADB_PORT/}"
 export CDC_KAFKA_BROKERS="${CDC_KAFKA_BROKERS:-127.0.0.1:$CDC_KAFKA_PORT}"
 export CDC_KAFKA2_BROKERS="${CDC_KAFKA2_BROKERS:-127.0.0.1:$CDC_KAFKA2_PORT}"
+export CDC_REGISTRY_URL="${CDC_REGISTRY_URL:-http://127.0.0.1:$CDC_REGISTRY_PORT/apis/ccompat/v7}"

@@ -11,6 +11,10 @@
 #   - Kafka's jars, from Maven Central into stack/.cache/kafka-<version>/libs.
 #   - MirrorMaker 2's jars (connect-mirror, connect-runtime), from Maven Central
 #     into stack/.cache/kafka-<version>/mirror-libs (the regions test runs it).
+#   - the schema registry (Apicurio Registry, a Quarkus app built by Maven from
+#     stack/registry/pom.xml) into stack/.cache/apicurio-registry-<version>;
+#   - a Python venv with confluent-kafka and fastavro in stack/.cache/python
+#     (a consumer we did not write reads the changelog through the registry).
 # shellcheck source-path=SCRIPTDIR
 set -euo pipefail
 
@@ -60,13 +64,21 @@ mirror_jars_current() {
 }
 
 missing=()
-for pkg in postgresql-15 mariadb-server mariadb-client libfaketime openssl; do
+# chromium: the real browser the dashboard's test drives (playwright-core, pointed at /usr/bin/chromium).
+for pkg in postgresql-15 mariadb-server mariadb-client libfaketime openssl curl python3-venv chromium; do
   deb_installed "$pkg" || missing+=("$pkg")
 done
 if ! command -v java >/dev/null 2>&1 || (($(java_major) < 17)); then
   missing+=(openjdk-17-jre-headless) # Kafka 4 needs Java 17 or later
 fi
-if { ! kafka_jars_current || ! mirror_jars_current; } && ! command -v mvn >/dev/null 2>&1; then
+# shellcheck source=lib/registry.sh
+. "$CDC_STACK_DIR/lib/registry.sh"
+registry_dir=$(registry_build_dir)
+registry_pom_sum=$(sha256sum "$CDC_STACK_DIR/registry/pom.xml" "$CDC_STACK_DIR/registry/src/main/resources/application.properties" | sha256sum | cut -d' ' -f1)
+registry_current() {
+  [[ -f "$(registry_jar)" && -f "$registry_dir/.pom.sha256" && "$(<"$registry_dir/.pom.sha256")" == "$registry_pom_sum" ]]
+}
+if { ! kafka_jars_current || ! mirror_jars_current || ! registry_current; } && ! command -v mvn >/dev/null 2>&1; then
   missing+=(maven)
 fi
 if ! node_recent_enough && ! command -v npm >/dev/null 2>&1; then
@@ -95,7 +107,7 @@ if ((${#missing[@]} > 0)); then
     trap - EXIT
   fi
 else
-  log "Debian packages: present (postgresql-15, mariadb-server, mariadb-client, libfaketime, openssl, java $(java_major))"
+  log "Debian packages: present (postgresql-15, mariadb-server, mariadb-client, libfaketime, openssl, curl, python3-venv, chromium, java $(java_major))"
 fi
 
 # Checks that what the packages should have provided is really there.
@@ -152,9 +164,10 @@ fi
 
 # Copies the runtime jars of a pom from Maven Central into a folder, unless it
 # holds them already for this very pom.
-#   copy_jars WHAT POM DIR POM_SHA256 LOG EXPECTED_JAR_GLOB
+#   copy_jars WHAT POM DIR POM_SHA256 LOG EXPECTED_JAR_GLOB [MAVEN_ARGS...]
 copy_jars() {
   local what=$1 pom=$2 dir=$3 sum=$4 log_file=$5 expected=$6
+  shift 6
   if [[ -f "$dir/.pom.sha256" && "$(<"$dir/.pom.sha256")" == "$sum" ]]; then
     log "$what jars: present ($dir)"
     return 0
@@ -165,7 +178,7 @@ copy_jars() {
   # complete one.
   rm -rf "$dir.tmp"
   mkdir -p "$CDC_STACK_RUN"
-  if ! mvn -B -Dstyle.color=never -f "$pom" dependency:copy-dependencies \
+  if ! mvn -B -Dstyle.color=never "$@" -f "$pom" dependency:copy-dependencies \
     -DoutputDirectory="$dir.tmp" -DincludeScope=runtime >"$log_file" 2>&1; then
     show_log_tail "$log_file"
     die "Maven could not fetch $what's jars (log: $log_file)"
@@ -187,5 +200,57 @@ mirror_version=$(sed -n 's:.*<kafka\.version>\(.*\)</kafka\.version>.*:\1:p' "$C
   die "stack/kafka/mirror/pom.xml names Kafka $mirror_version, stack/kafka/pom.xml $(kafka_version): make them equal"
 copy_jars "MirrorMaker 2" "$CDC_STACK_DIR/kafka/mirror/pom.xml" "$mirror_dir" "$mirror_pom_sum" \
   "$CDC_STACK_RUN/mirror-jars.log" 'connect-mirror-*.jar'
+
+# ---------------------------------------------------------------------------
+# Schema registry (Apicurio Registry, Quarkus app built from Maven Central)
+# ---------------------------------------------------------------------------
+
+if registry_current; then
+  log "schema registry: present ($(registry_jar))"
+else
+  log "schema registry: building Apicurio Registry $(registry_version) into $registry_dir (about 230 MB of downloads)"
+  mkdir -p "$CDC_STACK_RUN"
+  # Into a scratch folder first, so an interrupted build is never taken for a complete one.
+  rm -rf "$registry_dir.tmp"
+  if ! mvn -B -Dstyle.color=never -f "$CDC_STACK_DIR/registry/pom.xml" package -DskipTests \
+    -Dregistry.build.dir="$registry_dir.tmp" >"$CDC_STACK_RUN/registry-build.log" 2>&1; then
+    show_log_tail "$CDC_STACK_RUN/registry-build.log"
+    die "Maven could not build the schema registry (log: $CDC_STACK_RUN/registry-build.log)"
+  fi
+  [[ -f "$registry_dir.tmp/$(basename "$(registry_jar)")" ]] || die "the registry build made no $(basename "$(registry_jar)")"
+  echo "$registry_pom_sum" >"$registry_dir.tmp/.pom.sha256"
+  rm -rf "$registry_dir"
+  mv "$registry_dir.tmp" "$registry_dir"
+  log "schema registry: built"
+fi
+
+# ---------------------------------------------------------------------------
+# Python consumer (confluent-kafka's AvroDeserializer, test/support/registry-consumer.py)
+# ---------------------------------------------------------------------------
+
+python_dir="$CDC_STACK_CACHE/python"
+python_requirements="$CDC_STACK_DIR/python-requirements.txt"
+python_sum=$(sha256sum "$python_requirements" | cut -d' ' -f1)
+if [[ -x "$python_dir/bin/python" && -f "$python_dir/.requirements.sha256" && "$(<"$python_dir/.requirements.sha256")" == "$python_sum" ]]; then
+  log "python venv: present ($python_dir)"
+else
+  log "python venv: installing $(tr '\n' ' ' <"$python_requirements")into $python_dir"
+  rm -rf "$python_dir"
+  python3 -m venv "$python_dir" || die "python3 -m venv failed: apt-get install python3-venv"
+  if ! "$python_dir/bin/pip" install --disable-pip-version-check -q -r "$python_requirements" \
+    >"$CDC_STACK_RUN/python-venv.log" 2>&1; then
+    show_log_tail "$CDC_STACK_RUN/python-venv.log"
+    die "pip could not install $python_requirements (log: $CDC_STACK_RUN/python-venv.log)"
+  fi
+  echo "$python_sum" >"$python_dir/.requirements.sha256"
+  log "python venv: ready"
+fi
+
+# Debezium's JDBC sink connector for Kafka Connect standalone (the subscriber-topics
+# test), as a Connect plugin folder.
+connect_pom="$CDC_STACK_DIR/connect/pom.xml"
+copy_jars "Debezium JDBC sink" "$connect_pom" "$CDC_STACK_DIR/.cache/connect-plugins/debezium-connector-jdbc" \
+  "$(cat "$connect_pom" "$CDC_STACK_DIR/connect/settings.xml" | sha256sum | cut -d' ' -f1)" \
+  "$CDC_STACK_RUN/connect-jars.log" 'debezium-connector-jdbc-*.jar' -s "$CDC_STACK_DIR/connect/settings.xml"
 
 log "done"

@@ -3,7 +3,7 @@
 # given), waiting until it answers again. Failure tests use it to restart a
 # broker or a database in the middle of a stream.
 #
-#   bash stack/restart-service.sh kafka|postgres|mariadb [...]
+#   bash stack/restart-service.sh kafka|postgres|mariadb|registry [...]
 # shellcheck source-path=SCRIPTDIR
 set -euo pipefail
 
@@ -14,11 +14,11 @@ set -euo pipefail
 # shellcheck source=lib/services.sh
 . "$CDC_STACK_DIR/lib/services.sh"
 
-usage="usage: $0 kafka|postgres|mariadb [...]"
+usage="usage: $0 kafka|postgres|mariadb|registry [...]"
 (($# > 0)) || die "$usage"
 for service in "$@"; do
   case "$service" in
-    kafka | postgres | mariadb) ;;
+    kafka | postgres | mariadb | registry) ;;
     *) die "unknown service '$service'; $usage" ;;
   esac
 done

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Starts the local stack: PostgreSQL 15, MariaDB 10.11 and a single-node
-# Kafka, each as a background process, each only if not already running.
+# Starts the local stack: PostgreSQL 15, MariaDB 10.11, a single-node
+# Kafka and a schema registry (Apicurio), each as a background process, each only if not already running.
 #
 #   bash stack/up.sh                      install what is missing, then start
 #   CDC_SKIP_INSTALL=1 bash stack/up.sh   start only
@@ -28,4 +28,5 @@ mkdir -p "$CDC_STACK_DATA" "$CDC_STACK_RUN"
 postgres_start
 mariadb_start
 kafka_start
+registry_start
 print_stack_summary

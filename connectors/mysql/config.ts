@@ -23,6 +23,12 @@ export const mysqlConnectorConfigSchema = z.object({
    * transaction to say who wrote it (origin marker rows, services/apply/origin-marks.ts).
    */
   streamAlso: z.array(z.string().regex(/^[^.]+\.[^.]+$/, 'must be database.table')).default([]),
+  /**
+   * The dump connection's `net_write_timeout`, in seconds (the server's when absent). With several processes
+   * running this capture (`ha`), a process frozen or cut off while the server was writing to it keeps its dump
+   * thread until that timeout, and the server holds a new dump with the same server id back until then.
+   */
+  dumpWriteTimeoutSeconds: z.number().int().min(1).optional(),
 });
 
 export type MysqlConnectorConfig = z.output<typeof mysqlConnectorConfigSchema>;

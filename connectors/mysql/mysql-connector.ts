@@ -282,6 +282,7 @@ export class MysqlConnector implements SourceConnector {
         gtidSet: formatGtidPosition(start.from),
         databases: [...new Set([...this.#databases, ...this.#streamAlso.map((p) => p.database)])],
         heartbeatPeriodMs: this.#config.heartbeatIntervalMs,
+        writeTimeoutSeconds: this.#config.dumpWriteTimeoutSeconds,
       });
       try {
         control = await this.#connect();

@@ -36,6 +36,8 @@ export interface PostgresConnectorConfig {
   readonly snapshotChunkRows: number;
   readonly heartbeatIntervalMs: number;
   readonly maxTransactionEvents: number;
+  /** Several processes run this capture (`ha`): see ChangeStreamOptions.takeOverSlot. */
+  readonly takeOverSlot?: boolean;
 }
 
 interface Running {
@@ -54,6 +56,10 @@ export class PostgresConnector implements SourceConnector {
   #session: ReplicationSession | null = null;
   #running: Running | null = null;
   #ackedCommit: Lsn | null = null;
+  /** The last WAL byte confirmed to the server: the end of the last acknowledged commit record, less one. */
+  #ackedThrough: Lsn | null = null;
+  /** Where each yielded transaction's commit record ends, by commit LSN, until it is acknowledged. */
+  readonly #commitEnds = new Map<Lsn, Lsn>();
   /** Commit of the last batch handed to the publisher (acknowledged or not). */
   #yieldedCommit: Lsn | null = null;
   #slotConfirmed: Lsn | null = null;
@@ -104,7 +110,8 @@ export class PostgresConnector implements SourceConnector {
         windows: this.#running.windows,
         logger: this.#logger,
         tracker: this.#tracker,
-        replyLsn: () => this.#ackedCommit ?? (((this.#slotConfirmed ?? 1n) - 1n) as Lsn),
+        replyLsn: () => this.#ackedThrough ?? (((this.#slotConfirmed ?? 1n) - 1n) as Lsn),
+        onCommitEnd: (commit, end) => this.#commitEnds.set(commit, end),
         allAcknowledged: () =>
           this.#yieldedCommit === null ||
           (this.#ackedCommit !== null && this.#yieldedCommit <= this.#ackedCommit),
@@ -112,6 +119,7 @@ export class PostgresConnector implements SourceConnector {
           this.#session = session;
         },
         onRelation: (table) => this.#checkIdentity(table),
+        takeOverSlot: config.takeOverSlot === true,
         checkSnapshot: () => {
           if (this.#runnerFailure) throw this.#runnerFailure.error;
         },
@@ -208,8 +216,20 @@ export class PostgresConnector implements SourceConnector {
       );
     if (this.#ackedCommit !== null && commit.lsn <= this.#ackedCommit) return;
     this.#ackedCommit = commit.lsn;
+    const end = this.#commitEnds.get(commit.lsn);
+    // Commits are noted and acknowledged in commit order: everything up to this one is done.
+    for (const noted of this.#commitEnds.keys()) {
+      if (noted > commit.lsn) break;
+      this.#commitEnds.delete(noted);
+    }
+    // The server is told the commit record's end, as PostgreSQL's own subscribers do (the reply carries the
+    // last byte + 1): a source session waiting for a synchronous standby named after this capture
+    // (synchronous_standby_names) returns only then, and a later transaction's commit record starts at that
+    // end or after it, so it is still sent after a restart. Heartbeats and snapshot chunks carry a
+    // position that is already a last byte.
+    this.#ackedThrough = end === undefined ? commit.lsn : ((end - 1n) as Lsn);
     // Sent now when connected; otherwise the next keepalive reply carries it.
-    await this.#session?.acknowledge(commit.lsn);
+    await this.#session?.acknowledge(this.#ackedThrough);
   }
 
   requestSnapshot(tables: readonly string[]): Promise<void> {

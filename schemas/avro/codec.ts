@@ -4,6 +4,9 @@
  * writer schema by that fingerprint (see services/kafka/schema-store.ts) and decodes with it, so events written
  * before and after a schema change each decode with their own schema.
  *
+ * Messages in the Confluent wire format (byte 0, a 4-byte big-endian registry id, the same Avro body; written when
+ * `kafka.schemaRegistry` is set, see registry-form.ts) decode here too: their schema id is `registry:<id>`.
+ *
  * Everything derived from a table schema (Avro types, fingerprints, row plans) is built once and cached: by
  * object identity on the way out (connectors reuse one TableSchema object per table version), by fingerprint on
  * the way in.
@@ -11,6 +14,7 @@
 import type avsc from 'avsc';
 import { RowCodec, type EncodedRow } from './row-codec.ts';
 import { keyColumnsOf, keySchemaOf, tableFromValueSchema, valueSchemaOf } from './table-avro.ts';
+import { WIRE_HEADER_BYTES, WIRE_MAGIC } from './registry-form.ts';
 import { writerSchema, type WriterSchema } from './writer-schema.ts';
 import type { ChangeEvent, Row } from '../events/change-event.ts';
 import { tableId, type TableSchema } from '../events/table-schema.ts';
@@ -177,18 +181,34 @@ function pick(row: Row, columns: readonly string[]): Row {
   return picked;
 }
 
-/** The schema id in a single-object encoded message; throws when the bytes are not single-object Avro. */
+/** The prefix of the schema id of a Confluent wire-format message: `registry:` and the registry's schema id. */
+export const REGISTRY_ID_PREFIX = 'registry:';
+
+/** Bytes before the Avro body: 5 in the Confluent wire format, 10 in single-object encoding. */
+export function headerBytesOf(message: Uint8Array): number {
+  return message[0] === WIRE_MAGIC ? WIRE_HEADER_BYTES : 10;
+}
+
+/**
+ * The schema id in a message: the hex fingerprint of a single-object message, `registry:<id>` for the Confluent
+ * wire format; throws when the bytes are neither.
+ */
 export function schemaIdOf(message: Uint8Array): string {
+  if (message.length >= WIRE_HEADER_BYTES && message[0] === WIRE_MAGIC) {
+    const view = new DataView(message.buffer, message.byteOffset, message.byteLength);
+    return `${REGISTRY_ID_PREFIX}${view.getUint32(1)}`;
+  }
   if (message.length < 10 || message[0] !== 0xc3 || message[1] !== 0x01) {
     throw new CdcError(
       'DECODE_FAILED',
-      `not an Avro single-object message (${message.length} bytes, header ${Buffer.from(message.subarray(0, 2)).toString('hex')})`,
+      `not an Avro single-object or Confluent wire-format message (${message.length} bytes, header ${Buffer.from(message.subarray(0, 2)).toString('hex')})`,
     );
   }
   return Buffer.from(message.buffer, message.byteOffset + 2, 8).toString('hex');
 }
 
 interface TableDecoder {
+  readonly schema: WriterSchema;
   readonly table: TableSchema;
   readonly type: avsc.Type;
   readonly row: RowCodec;
@@ -198,14 +218,16 @@ const decoders = new Map<string, TableDecoder>();
 
 function decoderFor(id: string, lookup: SchemaLookup): TableDecoder {
   const known = decoders.get(id);
-  if (known) return known;
+  // A registry id is only unique within one registry (two registries in one process, or one whose storage was
+  // reset, give the same id to different schemas): it is trusted only while the lookup still answers it.
+  if (known && (!id.startsWith(REGISTRY_ID_PREFIX) || lookup(id) === known.schema)) return known;
   const schema = lookup(id);
   if (!schema)
-    throw new CdcError('SCHEMA_UNKNOWN', `no writer schema with fingerprint ${id} in the schema store`, {
+    throw new CdcError('SCHEMA_UNKNOWN', `no writer schema ${id} in the schema store or registry`, {
       schemaId: id,
     });
   const { table, avroNames } = tableFromValueSchema(JSON.parse(schema.json));
-  const decoder = { table, type: schema.type, row: new RowCodec(table.columns, avroNames) };
+  const decoder = { schema, table, type: schema.type, row: new RowCodec(table.columns, avroNames) };
   decoders.set(id, decoder);
   return decoder;
 }
@@ -259,7 +281,7 @@ export function decodeEvent(_key: Uint8Array | null, value: Uint8Array, lookup: 
     : Buffer.from(value.buffer, value.byteOffset, value.byteLength);
   let decoded: { value: unknown; offset: number };
   try {
-    decoded = decoder.type.decode(buffer, 10);
+    decoded = decoder.type.decode(buffer, headerBytesOf(buffer));
   } catch (error) {
     throw new CdcError(
       'DECODE_FAILED',

@@ -14,7 +14,12 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { CdcError } from '../../common/errors.ts';
 import type { ApiConfig, ApiScope } from '../config/api.ts';
 
-export type RouteAccess = 'probe' | ApiScope;
+/** `public`: files holding no data (the dashboard's page, script and style), served to anyone. */
+export type RouteAccess = 'public' | 'probe' | ApiScope;
+
+/** The scope each request was let in with: `open` when the API has no tokens. */
+const callers = new WeakMap<FastifyRequest, ApiScope>();
+export const callerScope = (request: FastifyRequest): ApiScope | 'open' => callers.get(request) ?? 'open';
 
 declare module 'fastify' {
   interface FastifyContextConfig {
@@ -40,7 +45,7 @@ export function installAccessControl(app: FastifyInstance, access: ApiAccess): v
   }));
   app.addHook('onRequest', async (request, reply) => {
     const needed = neededAccess(request);
-    if (needed === 'probe' && access.openProbes) return;
+    if (needed === 'public' || (needed === 'probe' && access.openProbes)) return;
     const holder = holderOf(request, known);
     if (holder === null) {
       void reply.header('www-authenticate', 'Bearer realm="cdc"');
@@ -58,6 +63,7 @@ export function installAccessControl(app: FastifyInstance, access: ApiAccess): v
         { token: holder.name },
       );
     }
+    callers.set(request, holder.scope);
     if (holder.scope === 'admin' && needed === 'admin')
       request.log.info({ token: holder.name }, `${request.method} ${routeOf(request)} by ${holder.name}`);
   });

@@ -25,9 +25,13 @@ import { dlqRoutes } from './routes/dlq.ts';
 import { healthRoutes } from './routes/health.ts';
 import { metricsRoutes } from './routes/metrics.ts';
 import { pauseRoutes } from './routes/pause.ts';
+import { replicaRoutes } from './routes/replicas.ts';
 import { snapshotRoutes } from './routes/snapshots.ts';
 import { statusRoutes } from './routes/status.ts';
 import { verifyRoutes } from './routes/verify.ts';
+import { eventRoutes } from './routes/events.ts';
+import { uiRoutes } from './routes/ui.ts';
+import { pipelineGraph } from './pipeline-graph.ts';
 import type { StatusProvider } from './status-types.ts';
 
 export interface AppOptions {
@@ -75,9 +79,19 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   await app.register(metricsRoutes(options.status, options.metrics));
   await app.register(snapshotRoutes(options.status));
   await app.register(pauseRoutes(options.status));
+  await app.register(replicaRoutes(options.status));
   const verifyJobs = new JobRegistry('verify', options.config?.api.verifyConcurrency ?? 1);
   await app.register(verifyRoutes(options.status, verifyJobs));
   await app.register(jobRoutes(verifyJobs));
+  await app.register(
+    eventRoutes({
+      status: options.status,
+      metrics: options.metrics,
+      graph: options.config ? pipelineGraph(options.config) : { nodes: [], edges: [] },
+      redact: (text) => redactText(text, secrets),
+    }),
+  );
+  await app.register(uiRoutes());
   if (options.config) await app.register(configRoutes(options.config));
   if (options.dlq) await app.register(dlqRoutes(options.dlq));
   if (options.conflicts) await app.register(conflictRoutes(options.conflicts));

@@ -50,7 +50,16 @@ export const connectorStatus = {
     kind: { type: 'string', enum: ['postgres', 'mariadb', 'mysql'] },
     state: {
       type: 'string',
-      enum: ['starting', 'snapshotting', 'streaming', 'reconnecting', 'paused', 'stopped', 'failed'],
+      enum: [
+        'starting',
+        'snapshotting',
+        'streaming',
+        'reconnecting',
+        'paused',
+        'standby',
+        'stopped',
+        'failed',
+      ],
     },
     stream: { type: 'string' },
     confirmed: nullableString,
@@ -61,6 +70,17 @@ export const connectorStatus = {
     lastError: nullableString,
     warnings: { type: 'array', items: { type: 'string' } },
     eventsOversized: { type: 'integer' },
+    synchronous: {
+      type: 'object',
+      required: ['standbyName', 'named', 'syncState', 'synchronousCommit', 'waitingCommits'],
+      properties: {
+        standbyName: { type: 'string' },
+        named: { type: 'boolean' },
+        syncState: nullableString,
+        synchronousCommit: { type: 'string' },
+        waitingCommits: { type: 'integer' },
+      },
+    },
   },
 } as const;
 

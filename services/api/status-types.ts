@@ -6,18 +6,26 @@ import type {
   ConnectorStatus as SourceConnectorStatus,
   SnapshotProgress,
 } from '../../connectors/connector.ts';
+import type { ReplicaWaitResult } from '../pipeline/replica-wait.ts';
+import type { SynchronousState } from '../pipeline/synchronous-capture.ts';
 import type { VerifyReport, VerifyRequest, VerifyRunOptions } from '../verify/verify-replica.ts';
 
 export type { SnapshotProgress, VerifyReport, VerifyRequest };
 
 /** A connector's status as the API shows it: the connector's own, or `paused` while an operator paused it. */
 export type ConnectorStatus = Omit<SourceConnectorStatus, 'state'> & {
-  readonly state: SourceConnectorStatus['state'] | 'paused';
+  /** `standby`: another process holds this source's capture lease (`sources[].ha`); `joining` counts as one. */
+  readonly state: SourceConnectorStatus['state'] | 'paused' | 'standby';
   /**
    * Events larger than kafka.maxEventBytes that the publisher sent to the side topic instead of the changelog
    * (kafka.oversizedEvents: sideTopic); absent where this process does not publish the source.
    */
   readonly eventsOversized?: number;
+  /**
+   * PostgreSQL sources with `synchronous: true`: whether source commits wait for the capture, sampled every
+   * 2 s (services/pipeline/synchronous-capture.ts); absent otherwise, and until the first sample.
+   */
+  readonly synchronous?: SynchronousState;
 };
 
 export type ApplyWorkerState = 'starting' | 'running' | 'paused' | 'stopped' | 'failed';
@@ -73,5 +81,18 @@ export interface StatusProvider {
    * replica name) in this process. Pausing resolves once it stopped reading or applying; both are idempotent.
    * Rejects with NOT_FOUND for a name this process does not run.
    */
+  /**
+   * Read-your-writes: resolves once the replica holds everything its source had committed up to the token
+   * `position` (services/pipeline/replica-wait.ts); rejects with WAIT_TIMED_OUT after `timeoutMs`. Absent in
+   * processes without a pipeline (the API then answers 501).
+   */
+  waitForReplica?(
+    replica: string,
+    position: string,
+    timeoutMs: number,
+    signal: AbortSignal,
+  ): Promise<ReplicaWaitResult>;
+  /** `replicas[].readyMaxLagMs` by replica: /ready fails while such a replica lags more. */
+  readyLagBounds?(): ReadonlyMap<string, number>;
   setPaused?(kind: 'connector' | 'worker', name: string, paused: boolean): Promise<void>;
 }

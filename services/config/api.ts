@@ -70,6 +70,15 @@ export const apiSchema = z
         description:
           'Most `POST /verify` comparisons running at once in this process; one more is answered 429. Each reads whole tables on the source and the replica.',
       }),
+    waitConcurrency: z
+      .int({ error: 'must be a whole number from 1 to 10000' })
+      .min(1, { error: 'must be a whole number from 1 to 10000' })
+      .max(10_000, { error: 'must be a whole number from 1 to 10000' })
+      .default(256)
+      .meta({
+        description:
+          'Most read-your-writes waits (`GET /replicas/:name/wait`) open at once in this process; one more is answered 429. Each holds a request open for up to its `timeoutMs`.',
+      }),
   })
   .superRefine((api, ctx) => {
     for (const field of ['certFile', 'keyFile'] as const) {

@@ -10,11 +10,14 @@ import { compileTopology } from './topology-compile.ts';
 import { ORIGIN_MARKINGS, topologySchema } from './topology.ts';
 import { conflictsSchema } from './conflicts.ts';
 import { apiSchema } from './api.ts';
+import { kafkaTopicCreationSchema } from './kafka-topic-creation.ts';
 import { kafkaSaslSchema, kafkaTlsSchema } from './kafka-security.ts';
 import { mysqlTlsProblems } from '../../common/connect/mysql-url.ts';
 import { postgresTlsProblems } from '../../common/connect/postgres-url.ts';
+import { schemaRegistrySchema } from './schema-registry.ts';
 import type { UrlTlsProblem } from '../../common/connect/tls-url.ts';
 import { columnsSchema } from './columns.ts';
+import { subscriberTopicsSchema } from './subscriber-topics.ts';
 
 const NAME_PATTERN = /^[a-z0-9_-]+$/;
 /** `schema.table`, where either part may be `*` or end with `*` (a prefix match). */
@@ -93,6 +96,10 @@ const heartbeatIntervalMs = positiveInt(
 const maxTransactionEvents = positiveInt(
   'Events a transaction may hold in memory before it is published in pieces.',
 ).default(100_000);
+const ha = z.boolean().default(false).meta({
+  description:
+    'High availability: run this capture in several processes with the same configuration; the one holding a Kafka group lease captures, the others stand by (connector state `standby`) and one takes over about `kafka.sessionTimeoutMs` after it dies. Default off: a second process fences the first, which then stays failed.',
+});
 
 /** The slot name PostgreSQL accepts: lowercase letters, digits and underscores. */
 export function defaultSlotName(sourceName: string): string {
@@ -150,7 +157,16 @@ const postgresSource = z
     snapshotChunkRows,
     heartbeatIntervalMs,
     maxTransactionEvents,
+    ha,
+    warnRetainedWalBytes: positiveInt(
+      'Warn (log, `/status` warning, `cdc_capture_slot_warning` gauge) when the slot retains more WAL than this many bytes. Default 1 GiB.',
+    ).default(1024 ** 3),
+    synchronous: z.boolean().default(false).meta({
+      description:
+        'Synchronous capture: with the source\'s `synchronous_standby_names` naming `"cdc:<name>"`, each source commit returns only once its change is committed in Kafka. The capture checks the setting and shows in `/status` (`synchronous`) whether commits wait for it; while capture is down, commits wait too (see "Synchronous capture"). Default off.',
+    }),
     columns: columnsSchema,
+    subscriberTopics: subscriberTopicsSchema,
   })
   .transform((source) => ({
     ...source,
@@ -183,7 +199,16 @@ const binlogSource = z
     snapshotChunkRows,
     heartbeatIntervalMs,
     maxTransactionEvents,
+    ha,
+    synchronous: z
+      .literal(false, {
+        error:
+          'synchronous capture needs a PostgreSQL source: MariaDB and MySQL wait for semi-synchronous replicas, which must acknowledge events in the binlog protocol, and the binlog client cannot (see "Synchronous capture")',
+      })
+      .optional()
+      .meta({ description: 'PostgreSQL only; must be absent or false here.' }),
     columns: columnsSchema,
+    subscriberTopics: subscriberTopicsSchema,
   })
   .transform((source, ctx) => {
     const database = databaseOf(source.url);
@@ -222,6 +247,14 @@ const replicaFields = z.strictObject({
     ['postgres', 'postgresql', 'mysql', 'mariadb'],
     'Target database URL. TLS: `sslmode`, `sslrootcert`, `sslcert`, `sslkey` (PostgreSQL) or `ssl-mode`, `ssl-ca`, `ssl-cert`, `ssl-key` (MariaDB/MySQL); see "A TLS-only database".',
   ),
+  readyMaxLagMs: z
+    .int({ error: 'must be a whole number of milliseconds, at least 1' })
+    .min(1, { error: 'must be a whole number of milliseconds, at least 1' })
+    .optional()
+    .meta({
+      description:
+        "`/ready` answers 503 while this replica's end-to-end lag is above this many ms, naming the replica and its lag, so a load balancer stops sending reads to a process whose replica is behind. Default: off.",
+    }),
   onError: z.enum(['dead-letter', 'stop']).default('dead-letter').meta({
     description: 'An event that cannot be applied goes to the dead-letter topic, or stops the worker.',
   }),
@@ -339,7 +372,7 @@ const kafka = z.strictObject({
     .default(30_000)
     .meta({
       description:
-        'Consumer group session timeout of the apply workers: how long a worker that died without leaving its group holds its partitions before another instance takes over.',
+        'Consumer group session timeout of the apply workers and of the capture lease (`sources[].ha`): how long a worker or capture that died without leaving its group holds its partitions or the lease before another instance takes over.',
     }),
   compression: z.enum(['none', 'gzip', 'zstd']).default('none').meta({
     description:
@@ -361,13 +394,14 @@ const kafka = z.strictObject({
     description:
       'An event larger than `maxEventBytes` stops capture with an error naming its table, key, position and size (`fail`), or goes by key and reason to the topic `<topicPrefix>.<source>.oversized`, in the same Kafka transaction as the events around it, so capture goes on and replicas miss only that change (`sideTopic`).',
   }),
-  schemaRegistry: z
-    .strictObject({ url: connectionUrl(['http', 'https'], 'Schema registry URL.') })
-    .optional()
-    .meta({
-      description:
-        'Confluent-compatible schema registry; absent means schemas are kept in an embedded schema topic.',
-    }),
+  topicCreation: kafkaTopicCreationSchema.optional().meta({
+    description:
+      'Replication factor, `min.insync.replicas` and retention of the topics the service creates (changelog, dead letters, schemas).',
+  }),
+  schemaRegistry: schemaRegistrySchema.optional().meta({
+    description:
+      'Confluent-compatible schema registry: keys and values are written in the Confluent wire format with their schemas registered there (see Schema registry). Absent: single-object Avro with schemas in the embedded topic `<topicPrefix>._schemas`.',
+  }),
 });
 
 export const pipelineConfigSchema = z
@@ -379,7 +413,14 @@ export const pipelineConfigSchema = z
     }),
     replicas: z.array(replica).default([]).meta({ description: 'Databases kept in sync from a source.' }),
     api: apiSchema
-      .default({ host: '127.0.0.1', port: 8080, tokens: [], openProbes: true, verifyConcurrency: 1 })
+      .default({
+        host: '127.0.0.1',
+        port: 8080,
+        tokens: [],
+        openProbes: true,
+        verifyConcurrency: 1,
+        waitConcurrency: 256,
+      })
       .meta({
         description: 'Control and status API.',
       }),

@@ -23,6 +23,8 @@ export class CaptureRun {
   /** Events over the size limit, as side-topic records (kafka.oversizedEvents: sideTopic). */
   readonly diverted: Message[] = [];
   readonly newSchemas = new Map<string, WriterSchema>();
+  /** The events whose messages are in `messages`, in the same order (for the subscriber topics). */
+  readonly kept: ChangeEvent[] = [];
   bytes = 0;
   events = 0;
   batches = 0;
@@ -89,6 +91,7 @@ export class CaptureRun {
       this.need(encoded.schemas.value);
       this.lastKept = { event, slot: this.messages.length };
       this.messages.push(message);
+      this.kept.push(event);
       this.bytes += bytes + 100;
       this.events++;
     }
@@ -110,9 +113,18 @@ export class CaptureRun {
     if (info === null || info.id !== ended.id || kept.event.source.txId !== diverted.source.txId) return;
     const closed = { ...kept.event, transaction: { ...info, total: info.index + 1 } };
     this.messages[kept.slot] = { ...this.messages[kept.slot]!, value: encodeEvent(closed).value };
+    this.kept[kept.slot] = closed;
+  }
+
+  /** Every schema this run's messages use, by id (for re-framing them for a registry). */
+  private readonly used = new Map<string, WriterSchema>();
+
+  schemaOf(id: string): WriterSchema | undefined {
+    return this.used.get(id);
   }
 
   private need(schema: WriterSchema): void {
+    this.used.set(schema.id, schema);
     if (!this.newSchemas.has(schema.id) && !this.pending.has(schema.id) && !this.isRegistered(schema))
       this.newSchemas.set(schema.id, schema);
   }

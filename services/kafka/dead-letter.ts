@@ -11,7 +11,7 @@ import type { ConsumedEvent, UndecodableRecord } from './consumer.ts';
 import { createKafka, destroyLeftoverSockets, kafkaError, producerConfig } from './client.ts';
 import { clusterOf, type KafkaCluster } from './security.ts';
 import { DEFAULT_MAX_EVENT_BYTES } from './publisher.ts';
-import { connectorTopics, ensureTopic } from './topics.ts';
+import { connectorTopics, ensureTopic, type TopicSettings } from './topics.ts';
 import { formatPosition } from '../../schemas/positions/position.ts';
 import { tableId } from '../../schemas/events/table-schema.ts';
 import type { CdcError } from '../../common/errors.ts';
@@ -44,6 +44,7 @@ export class DeadLetterPublisher {
   readonly topic: string;
   private readonly replica: string | undefined;
   private readonly maxMessageBytes: number;
+  private readonly topicSettings: TopicSettings | undefined;
   private readonly kafka: Kafka;
   private readonly logger: Logger;
   private producer: Promise<Producer> | null = null;
@@ -52,6 +53,7 @@ export class DeadLetterPublisher {
     this.topic = connectorTopics(options.prefix, options.connector).deadLetter;
     this.replica = options.replica;
     this.maxMessageBytes = (options.maxEventBytes ?? DEFAULT_MAX_EVENT_BYTES) + HEADER_ROOM_BYTES;
+    this.topicSettings = options.topicCreation;
     this.logger = (options.logger ?? silentLogger).child({ component: 'dead-letter', topic: this.topic });
     this.kafka = createKafka({
       ...clusterOf(options),
@@ -126,7 +128,7 @@ export class DeadLetterPublisher {
 
   private start(): Promise<Producer> {
     this.producer ??= (async () => {
-      const topic = { partitions: 1, maxMessageBytes: this.maxMessageBytes };
+      const topic = { partitions: 1, maxMessageBytes: this.maxMessageBytes, settings: this.topicSettings };
       await ensureTopic(this.kafka, this.topic, topic, this.logger);
       const producer = this.kafka.producer(producerConfig({ idempotent: true, maxInFlightRequests: 1 }));
       try {

@@ -9,7 +9,7 @@
  * last published event: the connector resumes after it, and a guard drops anything at or before it.
  * The connector may release its log only once the transaction committed (`acknowledge`).
  */
-import type { Kafka, Producer } from 'kafkajs';
+import type { Kafka, Producer, TopicMessages } from 'kafkajs';
 import { CaptureRun, chunks } from './capture-run.ts';
 import { lastCommittedPosition } from './changelog-tail.ts';
 import { createKafka, kafkaError, producerConfig } from './client.ts';
@@ -18,8 +18,12 @@ import { closeWithin } from './closing.ts';
 import { compressionType, type Compression } from './compression.ts';
 import type { EventSizeLimit, OversizedPolicy } from './oversized.ts';
 import { SchemaStore } from './schema-store.ts';
+import type { RegistrySchemas } from './schema-registry/registry-schemas.ts';
+import { registryForm } from '../../schemas/avro/registry-form.ts';
+import type { WriterSchema } from '../../schemas/avro/writer-schema.ts';
 import { retryConcurrentTransactions, TRANSACTION_RETRY } from './transaction-retries.ts';
 import { connectorTopics, ensureTopic, type ConnectorTopics } from './topics.ts';
+import { SubscriberTopics, type SubscriberTopicsOptions } from './subscriber-topics.ts';
 import type {
   CaptureBatch,
   ConnectorState,
@@ -58,6 +62,8 @@ export interface PublisherOptions extends KafkaCluster {
   readonly maxEventBytes?: number;
   /** What happens to a larger event (default fail): see oversized.ts. */
   readonly oversizedEvents?: OversizedPolicy;
+  /** Per-table Debezium-format topics written in the same transactions (see subscriber-topics.ts). */
+  readonly subscriberTopics?: SubscriberTopicsOptions;
 }
 
 export interface PublisherStatus {
@@ -101,6 +107,7 @@ export class ChangePublisher {
   private readonly kafka: Kafka;
   private readonly logger: Logger;
   private readonly schemas: SchemaStore;
+  private readonly subscribers: SubscriberTopics | null;
   private readonly groupId: string;
   private producer: Producer | null = null;
   /** The "offset" stored with each transaction's metadata: only needs to increase. */
@@ -118,6 +125,8 @@ export class ChangePublisher {
   private lastPublished: string | null = null;
   private lastError: string | null = null;
   private state: PublisherStatus['state'] = 'idle';
+  /** The caller's stop signal of the current run: registry retries end with it. */
+  private abort = new AbortController();
 
   constructor(options: PublisherOptions) {
     this.options = options;
@@ -140,6 +149,7 @@ export class ChangePublisher {
       sideTopic: this.topics.oversized,
     };
     this.compression = compressionType(options.compression ?? 'none');
+    this.subscribers = options.subscriberTopics ? new SubscriberTopics(options.subscriberTopics) : null;
   }
 
   /**
@@ -210,17 +220,28 @@ export class ChangePublisher {
     // would hold the replication slot or binlog connection until the process exits, so a restart could not
     // take it over.
     const source = new AbortController();
-    const onAbort = (): void => source.abort();
+    const onAbort = (): void => {
+      source.abort();
+      this.abort.abort();
+    };
     signal.addEventListener('abort', onAbort, { once: true });
-    if (signal.aborted) source.abort();
+    this.abort = new AbortController();
+    if (signal.aborted) onAbort();
     let iterator: AsyncIterator<CaptureBatch> | null = null;
     try {
       const resume = await this.readResumePoint();
+      this.subscribers?.restart();
       this.logger.info(
         { resume: this.lastPublished, commit: this.lastCommit },
         'publishing from resume point',
       );
-      let run = new CaptureRun(resume, (schema) => this.schemas.isRegistered(schema.id), this.limit);
+      const registry = this.schemas.registry;
+      let run = new CaptureRun(
+        resume,
+        (schema) =>
+          registry === null ? this.schemas.isRegistered(schema.id) : registry.isRegistered(schema),
+        this.limit,
+      );
       iterator = connector.stream(resume, source.signal)[Symbol.asyncIterator]();
       const maxEvents = this.options.maxEvents ?? 5000;
       // The next batch is requested before the current run is flushed, so the source keeps reading meanwhile.
@@ -317,12 +338,18 @@ export class ChangePublisher {
       {
         partitions: this.options.partitions ?? 1,
         maxMessageBytes: this.limit.maxEventBytes + BATCH_OVERHEAD_BYTES,
+        settings: this.options.topicCreation,
       },
       this.logger,
     );
     if (this.limit.policy === 'sideTopic')
-      await ensureTopic(this.kafka, this.topics.oversized, { partitions: 1 }, this.logger);
-    await this.schemas.ensureTopic();
+      await ensureTopic(
+        this.kafka,
+        this.topics.oversized,
+        { partitions: 1, settings: this.options.topicCreation },
+        this.logger,
+      );
+    if (this.schemas.registry === null) await this.schemas.ensureTopic();
   }
 
   private async connect(): Promise<Producer> {
@@ -347,6 +374,21 @@ export class ChangePublisher {
     return producer;
   }
 
+  /** The run's subscriber-topic records as produce requests; their topics exist once this resolves. */
+  private async subscriberRequests(run: CaptureRun): Promise<TopicMessages[][]> {
+    if (this.subscribers === null || run.kept.length === 0) return [];
+    return this.subscribers.prepare(
+      this.kafka,
+      run.kept,
+      {
+        maxBytes: Math.min(MAX_REQUEST_BYTES, this.limit.maxEventBytes),
+        maxMessages: MAX_REQUEST_MESSAGES,
+        maxMessageBytes: this.limit.maxEventBytes + BATCH_OVERHEAD_BYTES,
+      },
+      this.logger,
+    );
+  }
+
   /** Writes one run in one Kafka transaction, then acknowledges its last commit to the connector. */
   private async flush(connector: SourceConnector, run: CaptureRun): Promise<void> {
     const commit = run.commit === null ? this.lastCommit : formatCommit(run.commit);
@@ -364,13 +406,27 @@ export class ChangePublisher {
         { connector: this.options.connector, bytes: metadataBytes },
       );
     }
+    const registry = this.schemas.registry;
+    let messages = run.messages;
+    if (registry !== null) {
+      // Registered before the transaction: a registry is outside Kafka's transactions, and a schema registered
+      // for a transaction that then aborts is harmless (it is registered again, under the same id, next time).
+      for (const schema of run.newSchemas.values())
+        await registry.register(schema, this.topics.changelog, isKeySchema(schema), this.abort.signal);
+      messages = run.messages.map((message) => ({
+        ...message,
+        key: reframe(message.key, registry, run),
+        value: reframe(message.value, registry, run),
+      }));
+    }
     const producer = await this.connect();
+    const subscriberRequests = await this.subscriberRequests(run);
     const offset = (this.offsetCounter + 1n).toString();
     const transaction = await producer.transaction().catch((error: unknown) => {
       throw kafkaError(error, 'cannot begin a Kafka transaction', { transactionalId: this.groupId });
     });
     try {
-      if (run.newSchemas.size > 0) {
+      if (run.newSchemas.size > 0 && registry === null) {
         const messages = [...run.newSchemas.values()].map((schema) =>
           this.schemas.registrationMessage(schema),
         );
@@ -379,9 +435,11 @@ export class ChangePublisher {
       // A multi-event send is one record batch, so it must stay under the topic's limit as one event does.
       const requestBytes = Math.min(MAX_REQUEST_BYTES, this.limit.maxEventBytes);
       const compression = this.compression;
-      for (const chunk of chunks(run.messages, requestBytes, MAX_REQUEST_MESSAGES)) {
+      for (const chunk of chunks(messages, requestBytes, MAX_REQUEST_MESSAGES)) {
         await transaction.send({ topic: this.topics.changelog, acks: -1, compression, messages: chunk });
       }
+      for (const topicMessages of subscriberRequests)
+        await transaction.sendBatch({ topicMessages, acks: -1, compression });
       if (run.diverted.length > 0) {
         const messages = run.diverted;
         await transaction.send({ topic: this.limit.sideTopic, acks: -1, compression, messages });
@@ -443,6 +501,21 @@ function parseStored(metadata: string, groupId: string): StoredPoint {
       { cause: error },
     );
   }
+}
+
+/** Schemas are looked up by the fingerprint in a single-object header; other bytes (a keyless table's text key) pass. */
+function reframe<T extends Buffer | string | null | undefined>(
+  bytes: T,
+  registry: RegistrySchemas,
+  run: CaptureRun,
+): T | Buffer {
+  if (!Buffer.isBuffer(bytes) || bytes.length < 10 || bytes[0] !== 0xc3 || bytes[1] !== 0x01) return bytes;
+  const schema = run.schemaOf(bytes.toString('hex', 2, 10));
+  return schema === undefined ? bytes : registry.frame(bytes, schema);
+}
+
+function isKeySchema(schema: WriterSchema): boolean {
+  return registryForm(schema.json).recordName.endsWith('.Key');
 }
 
 function settle<T>(promise: Promise<IteratorResult<T>>): Promise<Next<T>> {

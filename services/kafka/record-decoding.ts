@@ -29,8 +29,14 @@ export function decodeKnown(
   lookup: (id: string) => WriterSchema | undefined,
 ): ConsumedEvent | null {
   const value = message.value;
-  if (value === null || value.length < 10 || value[0] !== 0xc3 || value[1] !== 0x01) return null;
-  if (lookup(schemaIdOf(value)) === undefined) return null;
+  if (value === null) return null;
+  let id: string;
+  try {
+    id = schemaIdOf(value);
+  } catch {
+    return null; // decodeMessage reports it
+  }
+  if (lookup(id) === undefined) return null;
   try {
     return consumedEvent(topic, partition, message, value, decodeEvent(message.key, value, lookup));
   } catch {

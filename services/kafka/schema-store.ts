@@ -10,16 +10,21 @@
  * them, parse the schema text found under that key with any Avro library (our `cdc.*` properties are ordinary
  * custom properties) and decode the bytes after the 10-byte header with it. The publisher writes a schema in the
  * same Kafka transaction as the first events that use it, so a committed event never lacks its schema.
+ *
+ * With `kafka.schemaRegistry` set, ids of the form `registry:<id>` (Confluent wire-format messages) are looked
+ * up in that registry instead, so every reader of the changelog decodes both encodings through this one store.
  */
 import { randomBytes } from 'node:crypto';
 import type { Kafka, Message, Producer, Transaction } from 'kafkajs';
 import { createKafka, destroyLeftoverSockets, kafkaError, producerConfig } from './client.ts';
 import { clusterOf, type KafkaCluster } from './security.ts';
 import { createConsumer, type ClosableConsumer } from './closable-consumer.ts';
-import { ensureTopic, schemaTopic } from './topics.ts';
+import { ensureTopic, schemaTopic, type TopicSettings } from './topics.ts';
 import { writerSchemaFromJson, type WriterSchema } from '../../schemas/avro/writer-schema.ts';
 import { CdcError, errorMessage } from '../../common/errors.ts';
 import { silentLogger, type Logger } from '../../common/logger.ts';
+import { REGISTRY_ID_PREFIX } from '../../schemas/avro/codec.ts';
+import { RegistrySchemas } from './schema-registry/registry-schemas.ts';
 
 export interface SchemaStoreOptions extends KafkaCluster {
   readonly prefix: string;
@@ -34,6 +39,7 @@ export class SchemaStore {
   private readonly kafka: Kafka;
   private readonly logger: Logger;
   private readonly catchUpTimeoutMs: number;
+  private readonly topicSettings: TopicSettings | undefined;
   /** Schemas known to be committed in the topic: read back, or written and committed by us. */
   private readonly known = new Map<string, WriterSchema>();
   private producer: Producer | null = null;
@@ -44,6 +50,8 @@ export class SchemaStore {
   /** Counts close() calls, so a lookup that began before one does not start a reader after it. */
   private generation = 0;
   private topicReady: Promise<void> | null = null;
+  /** The external registry, when `kafka.schemaRegistry` is set. */
+  readonly registry: RegistrySchemas | null;
 
   constructor(options: SchemaStoreOptions) {
     this.topic = schemaTopic(options.prefix);
@@ -54,6 +62,9 @@ export class SchemaStore {
       logger: this.logger,
     });
     this.catchUpTimeoutMs = options.catchUpTimeoutMs ?? 30_000;
+    this.topicSettings = options.topicCreation;
+    this.registry =
+      options.schemaRegistry === undefined ? null : new RegistrySchemas(options.schemaRegistry, this.logger);
   }
 
   /** Creates the compacted schema topic if needed. */
@@ -61,7 +72,7 @@ export class SchemaStore {
     this.topicReady ??= ensureTopic(
       this.kafka,
       this.topic,
-      { partitions: 1, compacted: true },
+      { partitions: 1, compacted: true, settings: this.topicSettings },
       this.logger,
     ).catch((error: unknown) => {
       this.topicReady = null;
@@ -117,11 +128,13 @@ export class SchemaStore {
 
   /** A schema already in memory; synchronous, for decoding. */
   cached(id: string): WriterSchema | undefined {
+    if (id.startsWith(REGISTRY_ID_PREFIX)) return this.registry?.cached(id);
     return this.known.get(id);
   }
 
   /** Finds a schema, reading the topic up to its current end (committed records only) when it is not cached. */
   async lookup(id: string): Promise<WriterSchema | undefined> {
+    if (id.startsWith(REGISTRY_ID_PREFIX)) return this.registry?.lookup(id);
     const known = this.known.get(id);
     if (known) return known;
     await this.catchUp();

@@ -10,6 +10,8 @@ import type { ConnectionOptions } from 'node:tls';
 import type { AuthenticationProviderArgs, Authenticator, Mechanism, SASLOptions } from 'kafkajs';
 import { CdcError } from '../../common/errors.ts';
 import { markSaslFailure } from './security-errors.ts';
+import type { SchemaRegistryConfig } from '../config/schema-registry.ts';
+import type { TopicSettings } from './topics.ts';
 
 export interface KafkaTls {
   readonly enabled: boolean;
@@ -30,11 +32,24 @@ export interface KafkaCluster {
   readonly brokers: readonly string[];
   readonly tls?: KafkaTls | undefined;
   readonly sasl?: KafkaSasl | undefined;
+  /** How the topics the service creates on this cluster are set up (`kafka.topicCreation`). */
+  readonly topicCreation?: TopicSettings | undefined;
+  /**
+   * The schema registry that goes with the cluster (`kafka.schemaRegistry`): carried with it so that every
+   * client made from a `kafka` configuration, the changelog's readers and its publisher, uses the same one.
+   */
+  readonly schemaRegistry?: SchemaRegistryConfig | undefined;
 }
 
 /** The cluster part of anything that carries one (a `kafka` configuration, a client's options). */
 export function clusterOf(from: KafkaCluster): KafkaCluster {
-  return { brokers: from.brokers, tls: from.tls, sasl: from.sasl };
+  return {
+    brokers: from.brokers,
+    tls: from.tls,
+    sasl: from.sasl,
+    topicCreation: from.topicCreation,
+    schemaRegistry: from.schemaRegistry,
+  };
 }
 
 /** kafkajs's `ssl` and `sasl` settings for a cluster; neither when it takes plain connections. */

@@ -8,7 +8,8 @@
 import type { Admin, Kafka } from 'kafkajs';
 import kafkajs from './kafkajs.ts';
 import { kafkaError } from './client.ts';
-import { CdcError } from '../../common/errors.ts';
+import { causeChain } from './cause-chain.ts';
+import { CdcError, errorMessage } from '../../common/errors.ts';
 import { silentLogger, type Logger } from '../../common/logger.ts';
 
 export interface ConnectorTopics {
@@ -17,6 +18,8 @@ export interface ConnectorTopics {
   /** Events larger than kafka.maxEventBytes, by key and reason, when they are diverted rather than fatal. */
   readonly oversized: string;
   readonly schemas: string;
+  /** The capture lease of `sources[].ha` (capture-lease.ts): one partition, never written to. */
+  readonly lease: string;
 }
 
 const LEGAL = /^[A-Za-z0-9._-]+$/;
@@ -46,11 +49,22 @@ export function connectorTopics(prefix: string, connector: string): ConnectorTop
     deadLetter: `${prefix}.${connector}.dlq`,
     oversized: `${prefix}.${connector}.oversized`,
     schemas: schemaTopic(prefix),
+    lease: `${prefix}.${connector}.lease`,
   };
+}
+
+/** `kafka.topicCreation`: applied when a topic is created (see services/config/kafka-topic-creation.ts). */
+export interface TopicSettings {
+  readonly replicationFactor?: number | undefined;
+  readonly minInsyncReplicas?: number | undefined;
+  readonly retentionMs?: number | undefined;
+  readonly retentionBytes?: number | undefined;
 }
 
 export interface TopicOptions {
   readonly partitions: number;
+  /** Replication and retention; retention does not apply to a compacted topic. The broker's defaults when absent. */
+  readonly settings?: TopicSettings | undefined;
   /** Log compaction instead of time retention (the schema topic). */
   readonly compacted?: boolean;
   /**
@@ -81,18 +95,22 @@ export async function ensureTopic(
           {
             topic: name,
             numPartitions: options.partitions,
-            configEntries: [
-              ...(options.compacted ? [{ name: 'cleanup.policy', value: 'compact' }] : []),
-              ...(options.maxMessageBytes !== undefined
-                ? [{ name: MAX_MESSAGE_BYTES, value: String(options.maxMessageBytes) }]
-                : []),
-            ],
+            replicationFactor: options.settings?.replicationFactor ?? -1,
+            configEntries: Object.entries(wantedConfigs(options)).map(([key, value]) => ({
+              name: key,
+              value,
+            })),
           },
         ],
       }));
     if (created) {
       logger.info(
-        { topic: name, partitions: options.partitions, compacted: options.compacted === true },
+        {
+          topic: name,
+          partitions: options.partitions,
+          compacted: options.compacted === true,
+          ...options.settings,
+        },
         'created topic',
       );
       return;
@@ -107,7 +125,16 @@ export async function ensureTopic(
     }
     if (options.maxMessageBytes !== undefined)
       await raiseMaxMessageBytes(admin, name, options.maxMessageBytes, logger);
+    await reportOtherSettings(admin, name, options, partitionReplicas(metadata.topics[0]), logger);
   } catch (error) {
+    if (error instanceof CdcError) throw error;
+    if (hasKafkaErrorType(error, 'INVALID_REPLICATION_FACTOR'))
+      throw new CdcError(
+        'CONFIG_INVALID',
+        `kafka.topicCreation.replicationFactor: the cluster cannot hold ${options.settings?.replicationFactor} copies of topic ${name} (${errorMessage(error)}): it is at most the number of brokers`,
+        { topic: name, field: 'kafka.topicCreation.replicationFactor' },
+        { cause: error },
+      );
     throw kafkaError(error, `cannot create topic ${name}`, { topic: name });
   } finally {
     await admin.disconnect();
@@ -115,6 +142,73 @@ export async function ensureTopic(
 }
 
 const MAX_MESSAGE_BYTES = 'max.message.bytes';
+
+function hasKafkaErrorType(error: unknown, type: string): boolean {
+  for (const shape of causeChain(error)) if (shape.type === type) return true;
+  return false;
+}
+
+/** The topic-level configs a new topic gets, by Kafka's names. */
+function wantedConfigs(options: TopicOptions): Record<string, string> {
+  const settings = options.settings ?? {};
+  const wanted: Record<string, string> = {};
+  if (options.compacted) wanted['cleanup.policy'] = 'compact';
+  if (options.maxMessageBytes !== undefined) wanted[MAX_MESSAGE_BYTES] = String(options.maxMessageBytes);
+  if (settings.minInsyncReplicas !== undefined)
+    wanted['min.insync.replicas'] = String(settings.minInsyncReplicas);
+  // A compacted topic keeps the latest record of every key whatever its age: time or size retention would
+  // delete schemas still in use.
+  if (!options.compacted) {
+    if (settings.retentionMs !== undefined) wanted['retention.ms'] = String(settings.retentionMs);
+    if (settings.retentionBytes !== undefined) wanted['retention.bytes'] = String(settings.retentionBytes);
+  }
+  return wanted;
+}
+
+function partitionReplicas(topic: { partitions: { replicas: number[] }[] } | undefined): number | null {
+  return topic?.partitions[0]?.replicas.length ?? null;
+}
+
+/**
+ * An existing topic keeps its settings (an operator may have tuned them on purpose, and changing retention or
+ * replication under running consumers is theirs to decide); a difference from `kafka.topicCreation` is logged once at
+ * start-up so it does not go unnoticed.
+ */
+async function reportOtherSettings(
+  admin: Admin,
+  topic: string,
+  options: TopicOptions,
+  replicas: number | null,
+  logger: Logger,
+): Promise<void> {
+  const settings = options.settings;
+  if (settings === undefined) return;
+  const wanted = wantedConfigs({ ...options, maxMessageBytes: undefined });
+  delete wanted['cleanup.policy'];
+  if (
+    settings.replicationFactor !== undefined &&
+    replicas !== null &&
+    replicas !== settings.replicationFactor
+  )
+    logger.warn(
+      { topic, replicationFactor: replicas, configured: settings.replicationFactor },
+      'topic exists with another replication factor than kafka.topicCreation.replicationFactor; it is left as it is',
+    );
+  if (Object.keys(wanted).length === 0) return;
+  const described = await admin.describeConfigs({
+    resources: [{ type: kafkajs.ConfigResourceTypes.TOPIC, name: topic }],
+    includeSynonyms: false,
+  });
+  const entries = described.resources[0]?.configEntries ?? [];
+  for (const [config, value] of Object.entries(wanted)) {
+    const current = entries.find((entry) => entry.configName === config)?.configValue;
+    if (current !== value)
+      logger.warn(
+        { topic, config, value: current, configured: value },
+        'topic exists with another setting than kafka.topicCreation; it is left as it is',
+      );
+  }
+}
 
 /**
  * Raises an existing topic's `max.message.bytes` to `wanted` (kafka.maxEventBytes was raised after the topic

@@ -20,6 +20,14 @@ export interface CdcMetrics {
   readonly captureLagBytes: Gauge<'connector'>;
   /** Seconds between a change's commit at the source and its publication. */
   readonly captureLagSeconds: Gauge<'connector'>;
+  /** Bytes of WAL a PostgreSQL source's slot retains (sampled in the background). */
+  readonly slotRetainedWalBytes: Gauge<'connector'>;
+  /** 1 while a PostgreSQL slot is warned of (retains too much WAL, or wal_status not reserved), else 0. */
+  readonly slotWarning: Gauge<'connector'>;
+  /** 1 while the binlog file a MariaDB/MySQL capture needs is the oldest on the server, or gone; else 0. */
+  readonly binlogWarning: Gauge<'connector'>;
+  /** Synchronous capture: source commits waiting for a synchronous standby (the capture) to confirm them. */
+  readonly syncWaitingCommits: Gauge<'connector'>;
   /** Change events applied to a replica. */
   readonly applyEvents: Counter<'replica'>;
   /** Source transactions applied to a replica. */
@@ -90,6 +98,26 @@ export function createMetrics(options: MetricsOptions = {}): CdcMetrics {
     captureLagSeconds: gauge('cdc_capture_lag_seconds', 'Time from source commit to publication.', [
       'connector',
     ]),
+    slotRetainedWalBytes: gauge(
+      'cdc_capture_slot_retained_wal_bytes',
+      'WAL bytes the replication slot keeps on the source.',
+      ['connector'],
+    ),
+    slotWarning: gauge(
+      'cdc_capture_slot_warning',
+      '1 while the slot retains more than warnRetainedWalBytes or its wal_status is not reserved.',
+      ['connector'],
+    ),
+    syncWaitingCommits: gauge(
+      'cdc_capture_sync_waiting_commits',
+      'Synchronous capture: source sessions whose commit waits for a synchronous standby to confirm it (wait_event SyncRep).',
+      ['connector'],
+    ),
+    binlogWarning: gauge(
+      'cdc_capture_binlog_warning',
+      '1 while the binlog file the capture needs is the oldest on the server, or purged.',
+      ['connector'],
+    ),
     applyEvents: counter('cdc_apply_events_total', 'Change events applied to the replica.', ['replica']),
     applyTransactions: counter(
       'cdc_apply_transactions_total',

@@ -6,22 +6,38 @@ import type { ConnectorStatus } from '../api/status-types.ts';
 import type { SourceConnector } from '../../connectors/connector.ts';
 import { MysqlConnector } from '../../connectors/mysql/mysql-connector.ts';
 import { PostgresConnector } from '../../connectors/postgres/postgres-connector.ts';
+import { replicationApplicationName } from '../../connectors/postgres/replication/replication-session.ts';
 import { silentLogger, type Logger } from '../../common/logger.ts';
 import { ShutdownSteps } from '../../common/shutdown-steps.ts';
 import type { KafkaConfig, SourceConfig } from '../config/schema.ts';
 import type { CaptureRule } from '../config/topology-compile.ts';
 import { ChangePublisher } from '../kafka/publisher.ts';
+import { CaptureLease } from '../kafka/capture-lease.ts';
+import { createKafka, isFenced } from '../kafka/client.ts';
 import { clusterOf } from '../kafka/security.ts';
+import { CaptureProgress } from './capture-progress.ts';
 import { filterColumns } from './column-filter.ts';
 import { CountedConnector, type CaptureCounts } from './counted-connector.ts';
 import { ORIGIN_MARKS } from '../apply/origin-marks.ts';
 import { prepareMarkerCapture } from './marker-capture.ts';
 import { OriginFilter } from './origin-filter.ts';
 import { PauseGate } from './pause-gate.ts';
+import { BinlogHealthSampler, type BinlogHealth } from './binlog-health.ts';
+import { SlotHealthSampler, type SlotHealth } from './slot-health.ts';
 import { Supervisor } from './supervisor.ts';
+import { subscriberTopicsOptions } from './subscriber-options.ts';
 
 /** `markerRows`: links into the node may mark with marker rows, which a binlog capture then reads by name. */
-export function buildConnector(source: SourceConfig, logger: Logger, markerRows = false): SourceConnector {
+/**
+ * `haSessionTimeoutMs`: with `ha` on, the lease's session timeout, which also bounds how long a MariaDB/MySQL
+ * server keeps writing to a dump connection of a process that froze (so a takeover is not held back longer).
+ */
+export function buildConnector(
+  source: SourceConfig,
+  logger: Logger,
+  markerRows = false,
+  haSessionTimeoutMs: number | null = null,
+): SourceConnector {
   switch (source.kind) {
     case 'postgres':
       return new PostgresConnector(
@@ -36,6 +52,7 @@ export function buildConnector(source: SourceConfig, logger: Logger, markerRows 
           snapshotChunkRows: source.snapshotChunkRows,
           heartbeatIntervalMs: source.heartbeatIntervalMs,
           maxTransactionEvents: source.maxTransactionEvents,
+          takeOverSlot: source.ha,
         },
         logger,
       );
@@ -53,6 +70,9 @@ export function buildConnector(source: SourceConfig, logger: Logger, markerRows 
           heartbeatIntervalMs: source.heartbeatIntervalMs,
           maxTransactionEvents: source.maxTransactionEvents,
           streamAlso: markerRows ? [ORIGIN_MARKS] : [],
+          ...(haSessionTimeoutMs === null
+            ? {}
+            : { dumpWriteTimeoutSeconds: Math.ceil(haSessionTimeoutMs / 1000) }),
         },
         logger,
       );
@@ -62,8 +82,16 @@ export function buildConnector(source: SourceConfig, logger: Logger, markerRows 
 export class CaptureTask {
   readonly name: string;
   readonly connector: CountedConnector;
+  /** How far the capture has read its source, for read-your-writes waits. */
+  readonly progress: CaptureProgress;
   readonly publisher: ChangePublisher;
   readonly #supervisor: Supervisor;
+  /** `ha` sources: whether this process holds the capture lease (null: always captures). */
+  readonly #lease: CaptureLease | null;
+  /** PostgreSQL sources: the slot's health, sampled beside the capture (also while it is paused). */
+  readonly #slotHealth: SlotHealthSampler | null;
+  /** MariaDB/MySQL sources: whether the binlog file capture reads is the next to be purged. */
+  readonly #binlogHealth: BinlogHealthSampler | null;
   readonly #gate = new PauseGate();
   /** Run before each start of the connector (a topology node links may mark with marker rows). */
   readonly #prepare: () => Promise<void>;
@@ -82,10 +110,16 @@ export class CaptureTask {
   ) {
     this.name = source.name;
     const taskLogger = logger.child({ source: source.name });
-    const connector = buildConnector(source, taskLogger, markerRows !== null);
+    const connector = buildConnector(
+      source,
+      taskLogger,
+      markerRows !== null,
+      source.ha ? kafka.sessionTimeoutMs : null,
+    );
     // Origins are read before the column rules, which could otherwise touch a marker row.
     const kept = rule === undefined ? connector : new OriginFilter(connector, rule, markerRows !== null);
-    this.connector = new CountedConnector(filterColumns(kept, source, taskLogger));
+    this.progress = new CaptureProgress(filterColumns(kept, source, taskLogger));
+    this.connector = new CountedConnector(this.progress);
     this.publisher = new ChangePublisher({
       ...clusterOf(kafka),
       prefix: kafka.topicPrefix,
@@ -95,9 +129,49 @@ export class CaptureTask {
       compression: kafka.compression,
       maxEventBytes: kafka.maxEventBytes,
       oversizedEvents: kafka.oversizedEvents,
+      ...(source.subscriberTopics === undefined
+        ? {}
+        : { subscriberTopics: subscriberTopicsOptions(source, source.subscriberTopics, kafka.topicPrefix) }),
       logger: taskLogger,
     });
     this.#supervisor = new Supervisor(`capture ${source.name}`, taskLogger);
+    this.#lease = source.ha
+      ? new CaptureLease({
+          kafka: createKafka({
+            ...clusterOf(kafka),
+            clientId: `${kafka.clientId}.capture-lease.${source.name}`,
+            logger: taskLogger,
+          }),
+          groupId: `${kafka.topicPrefix}.capture.${source.name}.lease`,
+          topic: this.publisher.topics.lease,
+          sessionTimeoutMs: kafka.sessionTimeoutMs,
+          topicSettings: kafka.topicCreation,
+          logger: taskLogger,
+        })
+      : null;
+    this.#slotHealth =
+      source.kind === 'postgres'
+        ? new SlotHealthSampler(
+            {
+              url: source.url,
+              slot: source.slot,
+              warnRetainedWalBytes: source.warnRetainedWalBytes,
+              synchronousStandby: source.synchronous ? replicationApplicationName(source.name) : null,
+            },
+            taskLogger,
+          )
+        : null;
+    this.#binlogHealth =
+      source.kind === 'postgres'
+        ? null
+        : new BinlogHealthSampler(
+            source.url,
+            () => {
+              const read = this.progress.read;
+              return read?.kind === 'binlog' ? (read.file ?? null) : null;
+            },
+            taskLogger,
+          );
     this.#prepare =
       markerRows !== null && source.kind === 'postgres'
         ? () => prepareMarkerCapture(source, markerRows)
@@ -106,18 +180,28 @@ export class CaptureTask {
 
   /** Runs until `signal` aborts; `steps` hears what the stop then waits for. */
   async run(signal: AbortSignal, steps: ShutdownSteps = new ShutdownSteps(silentLogger)): Promise<void> {
+    const sampled = Promise.all([this.#slotHealth?.run(signal), this.#binlogHealth?.run(signal)]);
     try {
-      await this.#supervisor.run(
-        (taskSignal) =>
-          this.#gate.run(async (runSignal) => {
-            await this.#prepare();
-            await this.publisher.run(this.connector, runSignal);
-          }, taskSignal),
-        signal,
-      );
+      const capture = (captureSignal: AbortSignal) =>
+        this.#supervisor.run(
+          (taskSignal) =>
+            this.#gate.run(async (runSignal) => {
+              await this.#prepare();
+              await this.publisher.run(this.connector, runSignal);
+            }, taskSignal),
+          captureSignal,
+        );
+      if (this.#lease === null) await capture(signal);
+      else
+        await this.#lease.run(async (leaseSignal) => {
+          await capture(leaseSignal);
+          const failure = this.#supervisor.failure;
+          return { fenced: failure !== null && isFenced(failure), failed: failure !== null };
+        }, signal);
     } finally {
       // Closed already when a run ended; not when the task stopped between runs (paused, or waiting to retry).
       await steps.step(`capture ${this.name}: Kafka producer`, () => this.publisher.close());
+      await sampled;
     }
   }
 
@@ -149,17 +233,38 @@ export class CaptureTask {
     return { ...connector, eventsPublished, eventsOversized, errors };
   }
 
+  binlogHealth(): BinlogHealth | null {
+    return this.#binlogHealth?.health() ?? null;
+  }
+
+  slotHealth(): SlotHealth | null {
+    return this.#slotHealth?.health() ?? null;
+  }
+
   status(): ConnectorStatus {
-    const status = this.#connectorStatus();
+    const withSlot = this.#connectorStatus();
+    const slotWarnings = [
+      ...(this.#slotHealth?.health().warnings ?? []),
+      ...(this.#slotHealth?.health().synchronousWarnings ?? []),
+      ...(this.#binlogHealth?.health().warnings ?? []),
+    ];
+    const status =
+      slotWarnings.length === 0
+        ? withSlot
+        : { ...withSlot, warnings: [...(withSlot.warnings ?? []), ...slotWarnings] };
+    const synchronous = this.#slotHealth?.health().synchronous ?? null;
+    const withSync = synchronous === null ? status : { ...status, synchronous };
     const { eventsOversized } = this.publisher.status();
-    if (eventsOversized === 0) return { ...status, eventsOversized };
+    if (eventsOversized === 0) return { ...withSync, eventsOversized };
     // Replicas miss those changes: say so where an operator looks, with where to find them.
     const warning = `${eventsOversized} event(s) larger than kafka.maxEventBytes went to ${this.publisher.topics.oversized} instead of the changelog: replicas miss those changes`;
-    return { ...status, eventsOversized, warnings: [...(status.warnings ?? []), warning] };
+    return { ...withSync, eventsOversized, warnings: [...(status.warnings ?? []), warning] };
   }
 
   #connectorStatus(): ConnectorStatus {
     const status = this.connector.status();
+    if (this.#lease !== null && this.#lease.state !== 'active')
+      return { ...status, state: 'standby', lastError: this.#supervisor.lastError };
     if (this.#gate.paused && this.#supervisor.state !== 'failed') return { ...status, state: 'paused' };
     // The connector only knows its own failures; a publisher failure (Kafka) shows through the supervisor.
     const supervised = this.#supervisor.state;

@@ -21,6 +21,8 @@ export function changelogSource(replica: ReplicaConfig, kafka: KafkaConfig): Cha
     brokers: replica.via?.brokers ?? kafka.brokers,
     tls: kafka.tls,
     sasl: kafka.sasl,
+    // A mirrored copy keeps the ids of its records, so it is read against the same registry.
+    schemaRegistry: kafka.schemaRegistry,
     prefix,
     changelog: connectorTopics(prefix, replica.source).changelog,
   };

@@ -32,6 +32,14 @@ export class MetricsBridge {
       this.#advance(m.eventsPublished, `published:${task.name}`, labels, counts.eventsPublished);
       this.#advance(m.eventsOversized, `oversized:${task.name}`, labels, counts.eventsOversized);
       this.#advance(m.captureErrors, `errors:${task.name}`, labels, counts.errors);
+      const slot = task.slotHealth();
+      if (slot !== null) {
+        if (slot.retainedWalBytes !== null) m.slotRetainedWalBytes.set(labels, slot.retainedWalBytes);
+        m.slotWarning.set(labels, slot.warnings.length > 0 ? 1 : 0);
+        if (slot.synchronous !== null) m.syncWaitingCommits.set(labels, slot.synchronous.waitingCommits);
+      }
+      const binlog = task.binlogHealth();
+      if (binlog !== null) m.binlogWarning.set(labels, binlog.warnings.length > 0 ? 1 : 0);
       for (const [table, rows] of counts.snapshotRows) {
         this.#advance(m.snapshotRows, `snapshot:${task.name}:${table}`, { ...labels, table }, rows);
       }

@@ -19,6 +19,7 @@ import { CaptureTask } from './capture-task.ts';
 import { MetricsBridge } from './metrics-bridge.ts';
 import { resolveOriginMarking } from './topology-origins.ts';
 import { markerRowMarking } from '../config/topology-compile.ts';
+import { ReplicaWaits } from './replica-wait.ts';
 import { regionScope } from './region-scope.ts';
 import { verifyReplica } from '../verify/verify-replica.ts';
 import { conditionWait } from '../verify/waits.ts';
@@ -53,13 +54,6 @@ export async function startPipeline(
   logger: Logger,
   options: PipelineOptions = {},
 ): Promise<RunningPipeline> {
-  if (config.kafka.schemaRegistry !== undefined) {
-    throw new CdcError(
-      'OPERATION_UNSUPPORTED',
-      'kafka.schemaRegistry: an external schema registry is not supported yet; remove it, and schemas are kept in the embedded schema topic <topicPrefix>._schemas',
-      {},
-    );
-  }
   const roles = new Set(options.roles ?? ['capture', 'apply']);
   const scope = options.region === undefined ? config : regionScope(config, options.region);
   const captures = roles.has('capture')
@@ -145,6 +139,19 @@ export async function startPipeline(
       },
     });
   };
+  const waits = new ReplicaWaits({
+    config,
+    captures,
+    applies,
+    logger,
+    maxWaiters: config.api.waitConcurrency,
+  });
+  status.waitForReplica = (replica, position, timeoutMs, signal) =>
+    waits.wait(replica, position, timeoutMs, AbortSignal.any([signal, applyAbort.signal]));
+  const lagBounds = new Map(
+    replicas.flatMap((r) => (r.readyMaxLagMs === undefined ? [] : [[r.name, r.readyMaxLagMs] as const])),
+  );
+  status.readyLagBounds = () => lagBounds;
   const bridge = new MetricsBridge(metrics, captures, applies);
   const dlq = deadLetterControl(config, {
     logger,
@@ -181,6 +188,7 @@ export async function startPipeline(
       applyAbort.abort();
       await Promise.all(applyRuns.map((run, i) => steps.step(`apply ${applies[i]?.name}`, () => run)));
       if (app !== null) await steps.step('control API', () => app.close());
+      await waits.close();
     },
   };
 }

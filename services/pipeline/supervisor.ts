@@ -12,6 +12,8 @@ export type TaskState = 'starting' | 'running' | 'retrying' | 'stopped' | 'faile
 export class Supervisor {
   state: TaskState = 'starting';
   lastError: string | null = null;
+  /** The error that left the task `failed`; null while it is not. */
+  failure: unknown = null;
   restarts = 0;
   /** Failures of the task so far (each retried unless a retry cannot fix it), for the error counters. */
   errors = 0;
@@ -27,6 +29,7 @@ export class Supervisor {
 
   /** Resolves when `signal` aborts (after the task returned) or the task failed for good. */
   async run(task: (signal: AbortSignal) => Promise<void>, signal: AbortSignal): Promise<void> {
+    this.failure = null;
     while (!signal.aborted) {
       this.state = 'running';
       const started = Date.now();
@@ -41,6 +44,7 @@ export class Supervisor {
         this.lastError = errorMessage(error);
         if (!isRetriable(error)) {
           this.state = 'failed';
+          this.failure = error;
           this.#logger.error({ task: this.#name, err: error }, 'task failed; a retry cannot fix this');
           return;
         }

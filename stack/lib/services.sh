@@ -495,6 +495,9 @@ kafka_stop() {
 
 # ---------------------------------------------------------------------------
 
+# shellcheck source=registry.sh
+. "$CDC_STACK_DIR/lib/registry.sh"
+
 # Addresses, for the end of up.sh.
 print_stack_summary() {
   cat <<EOF
@@ -504,7 +507,8 @@ print_stack_summary() {
                                     admin $CDC_PG_ADMIN_URL
   MariaDB 10.11   127.0.0.1:$CDC_MARIADB_PORT   $CDC_MARIADB_URL
   Kafka $(kafka_version)     127.0.0.1:$CDC_KAFKA_PORT   brokers $CDC_KAFKA_BROKERS
-  logs: $CDC_STACK_RUN/{postgres.log,mariadb.err,kafka.log}
+  Apicurio $(registry_version)  127.0.0.1:$CDC_REGISTRY_PORT   $CDC_REGISTRY_URL
+  logs: $CDC_STACK_RUN/{postgres.log,mariadb.err,kafka.log,registry.log}
   environment: . $CDC_STACK_DIR/env.sh
 EOF
 }

@@ -21,6 +21,8 @@ export interface TestPipelineOptions {
     readonly kind: 'mariadb' | 'postgres';
     readonly url: string;
     readonly tables?: readonly string[];
+    /** Settings added to the source's (`ha`, for example). */
+    readonly settings?: Readonly<Record<string, unknown>>;
   };
   readonly replica: { readonly kind: 'mariadb' | 'postgres'; readonly url: string };
   readonly onError?: 'dead-letter' | 'stop';
@@ -61,6 +63,7 @@ export async function createTestPipeline(options: TestPipelineOptions): Promise<
           ...(options.maxTransactionEvents !== undefined
             ? { maxTransactionEvents: options.maxTransactionEvents }
             : {}),
+          ...options.source.settings,
         }
       : {
           name: sourceName,
@@ -73,6 +76,7 @@ export async function createTestPipeline(options: TestPipelineOptions): Promise<
           ...(options.maxTransactionEvents !== undefined
             ? { maxTransactionEvents: options.maxTransactionEvents }
             : {}),
+          ...options.source.settings,
         };
   const text = JSON.stringify(
     {
@@ -113,8 +117,12 @@ export async function createTestPipeline(options: TestPipelineOptions): Promise<
         await forgetMariadbAppliedPosition(sourceName);
       }
       await deleteKafkaState(
-        [topics.changelog, topics.deadLetter, topics.schemas],
-        [`${name}.apply.${replicaName}`, `${name}.capture.${sourceName}`],
+        [topics.changelog, topics.deadLetter, topics.schemas, topics.lease],
+        [
+          `${name}.apply.${replicaName}`,
+          `${name}.capture.${sourceName}`,
+          `${name}.capture.${sourceName}.lease`,
+        ],
       );
     },
   };

@@ -55,6 +55,8 @@ export interface MariadbScenarioOptions {
   readonly audit?: boolean;
   /** More seed SQL, run after the workload's own seed rows (a larger snapshot). */
   readonly seed?: string;
+  /** Settings added to the source's (`ha`, for example). */
+  readonly source?: Readonly<Record<string, unknown>>;
 }
 
 /** Waits until verify reports every table equal; fails with the last report's differences. */
@@ -117,7 +119,12 @@ export async function createMariadbScenario(
   const tables = MARIADB_WORKLOAD_TABLES.map((table) => `${source.name}.${table.name}`);
   const pipeline = await createTestPipeline({
     prefix,
-    source: { kind: 'mariadb', url: source.url, tables },
+    source: {
+      kind: 'mariadb',
+      url: source.url,
+      tables,
+      ...(options.source ? { settings: options.source } : {}),
+    },
     replica: { kind: 'postgres', url: replica.url },
     onError: 'stop',
     ...(options.logLevel !== undefined ? { logLevel: options.logLevel } : {}),

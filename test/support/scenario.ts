@@ -66,6 +66,8 @@ export interface ConvergedSummary {
 export interface ScenarioOptions {
   /** Log level of the pipeline (`cdc run` children print it to stdout). */
   readonly logLevel?: string;
+  /** Settings added to the source's (`ha`, for example). */
+  readonly source?: Readonly<Record<string, unknown>>;
 }
 
 export async function createScenario(prefix: string, options: ScenarioOptions = {}): Promise<Scenario> {
@@ -116,6 +118,7 @@ async function createStage(
           slot,
           snapshotChunkRows: 100,
           heartbeatIntervalMs: 500,
+          ...options.source,
         },
       ],
       replicas: [
@@ -190,7 +193,7 @@ export async function dropPipelineState(
 async function dropKafkaState(name: string, sourceName: string, replicaName: string): Promise<void> {
   const topics = connectorTopics(name, sourceName);
   await deleteKafkaState(
-    [topics.changelog, topics.deadLetter, topics.schemas],
+    [topics.changelog, topics.deadLetter, topics.schemas, topics.lease],
     [`${name}.apply.${replicaName}`, `${name}.capture.${sourceName}`],
     `${name}.`,
   );

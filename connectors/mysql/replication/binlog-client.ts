@@ -77,6 +77,8 @@ export interface BinlogClientOptions extends MysqlConnectOptions {
   readonly databases: readonly string[];
   /** The server sends a heartbeat after this long without events, so an idle stream still moves. */
   readonly heartbeatPeriodMs?: number;
+  /** `net_write_timeout` of the dump connection, in seconds; the server's when absent. */
+  readonly writeTimeoutSeconds?: number | undefined;
 }
 
 /**
@@ -186,6 +188,10 @@ export class BinlogClient {
     if (options.heartbeatPeriodMs !== undefined) {
       const nanoseconds = BigInt(Math.max(1, Math.round(options.heartbeatPeriodMs))) * 1_000_000n;
       zongji.connection?.query(`SET @master_heartbeat_period = ${nanoseconds}`, () => undefined);
+    }
+    if (options.writeTimeoutSeconds !== undefined) {
+      const seconds = Math.max(1, Math.round(options.writeTimeoutSeconds));
+      zongji.connection?.query(`SET SESSION net_write_timeout = ${seconds}`, () => undefined);
     }
     await ready;
   }

@@ -18,8 +18,12 @@ import type { WatermarkWindows } from '../snapshot/watermark-windows.ts';
 import type { PgCatalog, PgTable } from '../types/catalog.ts';
 import { TypeDrift } from '../types/type-drift.ts';
 import { rowChangeEvent, truncateEvent, type EventContext } from './pgoutput-events.ts';
-import { ReplicationSession, type SessionMessage } from './replication-session.ts';
-import { checkSlot, readSlot } from './slot.ts';
+import {
+  ReplicationSession,
+  replicationApplicationName,
+  type SessionMessage,
+} from './replication-session.ts';
+import { checkSlot, endStaleSlotHolder, readSlot } from './slot.ts';
 import type { StreamTracker } from './stream-tracker.ts';
 import { TransactionBuffer, type OpenTransaction } from './transaction-buffer.ts';
 
@@ -37,8 +41,10 @@ export interface ChangeStreamOptions {
   readonly windows: WatermarkWindows;
   readonly logger: Logger;
   readonly tracker: StreamTracker;
-  /** The last acknowledged commit: what a keepalive reply confirms while anything is in flight. */
+  /** The last WAL byte acknowledged: what a keepalive reply confirms while anything is in flight. */
   readonly replyLsn: () => Lsn;
+  /** Where the commit record of a transaction about to be yielded ends (pgoutput's end LSN), by its commit LSN. */
+  readonly onCommitEnd: (commit: Lsn, end: Lsn) => void;
   /** Whether every batch yielded so far has been acknowledged. */
   readonly allAcknowledged: () => boolean;
   /** The live session, so acknowledgements go out at once; null while disconnected. */
@@ -47,6 +53,11 @@ export interface ChangeStreamOptions {
   readonly checkSnapshot: () => void;
   /** Each table as the stream (re)describes it: a table created while streaming shows up here first. */
   readonly onRelation?: (table: PgTable) => void;
+  /**
+   * `sources[].ha`: end a replication connection of this capture from another process that still holds the
+   * slot (it lost the lease, and its producer is fenced) instead of waiting for wal_sender_timeout.
+   */
+  readonly takeOverSlot?: boolean;
 }
 
 /** Everything at or before (lsn, index) has been yielded or was already published. */
@@ -94,6 +105,7 @@ export class ChangeStream {
       signal.addEventListener('abort', onAbort, { once: true });
       try {
         await this.#validateSlot();
+        if (this.#options.takeOverSlot === true) await this.#endStaleHolder();
         session.start();
         this.#options.onSession(session);
         if (tracker.state !== 'snapshotting') tracker.state = 'streaming';
@@ -140,7 +152,7 @@ export class ChangeStream {
       url: options.url,
       slot: options.slot,
       publication: options.publication,
-      applicationName: `cdc:${options.connector}`,
+      applicationName: replicationApplicationName(options.connector),
       logger: options.logger,
       // With nothing received and unacknowledged, the keepalive's WAL end is confirmed: every transaction
       // committed before it has been sent (and handled), and one still open commits after it. Without this
@@ -152,6 +164,16 @@ export class ChangeStream {
       },
       queueCapacity: 1024,
     });
+  }
+
+  async #endStaleHolder(): Promise<void> {
+    const { pool, slot, connector, logger } = this.#options;
+    const ended = await endStaleSlotHolder(pool, slot, replicationApplicationName(connector));
+    if (ended !== null)
+      logger.warn(
+        { slot, pid: ended },
+        'ended the replication connection of another process of this capture that still held the slot (it lost the lease)',
+      );
   }
 
   /** Re-checked on every (re)connect: a slot dropped or invalidated meanwhile must not be silently recreated. */
@@ -231,6 +253,8 @@ export class ChangeStream {
       }
       case 'commit': {
         const { transaction, events } = this.#txn.commit();
+        if (message.commitEndLsn)
+          this.#options.onCommitEnd(transaction.commitLsn, parseLsn(message.commitEndLsn));
         return this.#emit(events, { kind: 'pg', lsn: transaction.commitLsn });
       }
       case 'message':

@@ -20,6 +20,14 @@ export interface SessionMessage {
 const rawText = (text: unknown): unknown => text;
 
 /**
+ * The application_name of a connector's replication connection: the name `synchronous_standby_names` lists to
+ * make source commits wait for the capture (services/pipeline/synchronous-capture.ts).
+ */
+export function replicationApplicationName(connector: string): string {
+  return `cdc:${connector}`;
+}
+
+/**
  * The parser picks each column's parser from pg's global type registry when a RELATION arrives; replacing
  * them on the (cached) relation keeps every value as raw text without touching the process-wide registry.
  */

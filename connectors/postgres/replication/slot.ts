@@ -123,3 +123,25 @@ function slotCreationError(error: unknown, name: string): CdcError {
     slot: name,
   });
 }
+
+/**
+ * Ends the replication connection holding slot `name` when it is one of this capture's own (`applicationName`)
+ * from another process: with `sources[].ha`, a process that lost the lease while frozen or cut off keeps the
+ * slot until wal_sender_timeout notices it (a minute by default). The caller holds the lease and has fenced that
+ * process's producer, so its connection can publish nothing more. Returns the PID ended, or null.
+ */
+export async function endStaleSlotHolder(
+  pool: pg.Pool,
+  name: string,
+  applicationName: string,
+): Promise<number | null> {
+  const { rows } = await pool.query<{ pid: number }>(
+    `SELECT s.active_pid AS pid FROM pg_replication_slots s JOIN pg_stat_activity a ON a.pid = s.active_pid
+      WHERE s.slot_name = $1 AND a.application_name = $2 AND a.pid <> pg_backend_pid()`,
+    [name, applicationName],
+  );
+  const pid = rows[0]?.pid;
+  if (pid === undefined) return null;
+  await pool.query('SELECT pg_terminate_backend($1)', [pid]);
+  return pid;
+}

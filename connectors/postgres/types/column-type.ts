@@ -50,10 +50,7 @@ function scalarType(type: PgTypeFacts, typmod: number): ColumnType {
     case 'float8':
       return { kind: 'float64' };
     case 'numeric':
-      // numeric's typmod packs ((precision << 16) | scale) + 4.
-      return modifier === null
-        ? { kind: 'decimal' }
-        : { kind: 'decimal', precision: (modifier - 4) >> 16, scale: (modifier - 4) & 0xffff };
+      return modifier === null ? { kind: 'decimal' } : { kind: 'decimal', ...numericTypmod(modifier) };
     case 'varchar':
       return modifier === null ? { kind: 'string' } : { kind: 'string', maxLength: modifier - 4 };
     case 'bpchar':
@@ -92,4 +89,14 @@ function scalarType(type: PgTypeFacts, typmod: number): ColumnType {
     default:
       return { kind: 'text' };
   }
+}
+
+/**
+ * numeric's typmod packs ((precision << 16) | (scale & 0x7ff)) + 4. Since PostgreSQL 15 the scale may be
+ * negative (numeric(5,-2) rounds to hundreds) or above the precision, so it is an 11-bit two's complement
+ * number, read as PostgreSQL's own numeric_typmod_scale does.
+ */
+export function numericTypmod(typmod: number): { precision: number; scale: number } {
+  const packed = typmod - 4;
+  return { precision: (packed >> 16) & 0xffff, scale: ((packed & 0x7ff) ^ 1024) - 1024 };
 }

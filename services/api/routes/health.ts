@@ -1,10 +1,11 @@
 /**
  * Liveness and readiness. `/health` answers while the process serves requests at all; `/ready` only when
  * every connector is capturing (streaming or snapshotting) and every apply worker is running (or either is
- * paused on purpose), and otherwise lists why not, so a load balancer or an operator sees the reason without
+ * paused on purpose) and no replica with `readyMaxLagMs` lags more than that, and otherwise lists why not, so a load balancer or an operator sees the reason without
  * reading logs. A process running one role (`cdc run --role apply`) is ready on that role alone.
  */
 import type { FastifyInstance, FastifyPluginCallback } from 'fastify';
+import { lagNotReadyReasons } from '../replica-lag.ts';
 import type { StatusProvider } from '../status-types.ts';
 
 const readyResponse = {
@@ -50,7 +51,7 @@ export function healthRoutes(status: StatusProvider) {
 }
 
 /** A paused connector or worker is where its operator wants it: it does not make the process unready. */
-const CONNECTOR_READY = new Set(['streaming', 'snapshotting', 'paused']);
+const CONNECTOR_READY = new Set(['streaming', 'snapshotting', 'paused', 'standby']);
 
 export function notReadyReasons(status: StatusProvider): string[] {
   const reasons: string[] = [];
@@ -68,6 +69,8 @@ export function notReadyReasons(status: StatusProvider): string[] {
     if (worker.state !== 'running' && worker.state !== 'paused')
       reasons.push(`apply worker ${worker.name} is ${worker.state}${because(worker.lastError)}`);
   }
+  const bounds = status.readyLagBounds?.();
+  if (bounds !== undefined) reasons.push(...lagNotReadyReasons(workers, bounds));
   return reasons;
 }
 

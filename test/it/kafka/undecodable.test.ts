@@ -127,7 +127,10 @@ describe('undecodable changelog records', () => {
     const [corrupt, unknown] = letters;
     assert.equal(corrupt!.value?.toString(), 'not avro at all', 'the original bytes, unchanged');
     assert.equal(corrupt!.headers['cdc.dlq.error.code'], 'DECODE_FAILED');
-    assert.match(corrupt!.headers['cdc.dlq.reason'] ?? '', /not an Avro single-object message/);
+    assert.match(
+      corrupt!.headers['cdc.dlq.reason'] ?? '',
+      /not an Avro single-object or Confluent wire-format message/,
+    );
     assert.equal(corrupt!.headers['cdc.dlq.source.offset'], badOffsets[0]);
     assert.equal(unknown!.headers['cdc.dlq.error.code'], 'SCHEMA_UNKNOWN');
     assert.match(unknown!.headers['cdc.dlq.reason'] ?? '', /schema abababababababab .* is not in/);
@@ -146,7 +149,7 @@ describe('undecodable changelog records', () => {
         'code' in error &&
         error.code === 'DECODE_FAILED' &&
         error.message.includes(`${changelog}/0@${badOffsets[0]}`) &&
-        error.message.includes('not an Avro single-object message'),
+        error.message.includes('not an Avro single-object or Confluent wire-format message'),
     );
     assert.ok(!seen.includes(20), 'nothing after the bad record was handled');
   });

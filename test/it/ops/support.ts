@@ -38,6 +38,10 @@ export interface PgPipelineOptions {
   readonly name: string;
   readonly slot: string;
   readonly roles?: readonly Role[];
+  /** Fields added to the source's configuration. */
+  readonly source?: Readonly<Record<string, unknown>>;
+  /** Fields added to the replica's configuration. */
+  readonly replica?: Readonly<Record<string, unknown>>;
 }
 
 /** Source `src` → replica `dst`, both PostgreSQL, API on a free port, logs silent unless CDC_TEST_LOG. */
@@ -57,11 +61,19 @@ export function startPgPipeline(
           url: source.url,
           slot: options.slot,
           heartbeatIntervalMs: 500,
+          ...options.source,
         },
       ],
       // Replication origins are cluster-wide: one of its own, so no other test's replica holds it.
       replicas: [
-        { name: 'dst', source: 'src', kind: 'postgres', url: replica.url, originName: uniqueName('origin') },
+        {
+          name: 'dst',
+          source: 'src',
+          kind: 'postgres',
+          url: replica.url,
+          originName: uniqueName('origin'),
+          ...options.replica,
+        },
       ],
       api: { port: 0 },
     }),

@@ -21,6 +21,8 @@ const TYPES: readonly (readonly [string, string])[] = [
   ['int8', '9223372036854775807'],
   ['numeric(38,10)', '1234567890123456789012345678.0123456789'],
   ['numeric', "'NaN'"],
+  ['numeric(5,-2)', '12345'],
+  ['numeric(3,5)', '0.00123'],
   ['float4', '3.25'],
   ['float8', "'-Infinity'"],
   ['boolean', 'true'],

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { PostgresConnector } from '../../../connectors/postgres/postgres-connector.ts';
-import { formatLsn, lsnFromBigInt } from '../../../schemas/positions/lsn.ts';
+import { formatLsn, lsnFromBigInt, parseLsn } from '../../../schemas/positions/lsn.ts';
 import { comparePosition, type EventPosition } from '../../../schemas/positions/position.ts';
 import { waitFor } from '../../support/wait.ts';
 import { Capture, connectorConfig, createSourceDb, type SourceDb } from './pg-fixture.ts';
@@ -85,8 +85,17 @@ describe('PostgreSQL connector recovery and acknowledgement', () => {
       );
       assert.ok(second?.commit?.kind === 'pg');
       await first.connector.acknowledge(second.commit);
-      // The server confirms the acknowledged commit LSN + 1: that transaction is never sent again.
-      const expected = formatLsn(lsnFromBigInt(second.commit.lsn + 1n));
+      // The server confirms the end of the acknowledged commit record, as it does for its own subscribers: that
+      // transaction is never sent again, and a synchronous commit waiting on this capture returns.
+      await db.sql('CREATE EXTENSION IF NOT EXISTS pg_walinspect');
+      const record = await db.sql('SELECT end_lsn::text AS lsn FROM pg_get_wal_record_info($1::pg_lsn)', [
+        formatLsn(second.commit.lsn),
+      ]);
+      const expected = String((record.rows[0] as { lsn: string }).lsn);
+      assert.ok(
+        lsnFromBigInt(second.commit.lsn) < parseLsn(expected),
+        'the commit record ends after it starts',
+      );
       await waitFor(
         `confirmed_flush_lsn ${expected}`,
         async () => (await confirmedFlush(config.slot)) === expected,

@@ -37,9 +37,12 @@ const ROUTES: readonly Route[] = [
   { method: 'GET', url: '/dlq', scope: 'read' },
   { method: 'GET', url: '/dlq/replay?replica=pg-replica', scope: 'read' },
   { method: 'GET', url: '/conflicts', scope: 'read' },
+  { method: 'GET', url: '/replicas?maxLagMs=1000', scope: 'read' },
+  { method: 'GET', url: '/replicas/pg-replica/wait?position=0/16B3748&timeoutMs=1', scope: 'read' },
   { method: 'GET', url: '/docs/json', scope: 'read' },
   { method: 'GET', url: '/jobs', scope: 'read' },
   { method: 'GET', url: '/jobs/nope', scope: 'read' },
+  { method: 'GET', url: '/events?count=1', scope: 'read' },
   { method: 'POST', url: '/snapshots', scope: 'admin', body: { source: 'pg-main' } },
   { method: 'POST', url: '/verify', scope: 'admin', body: { replica: 'pg-replica' } },
   { method: 'POST', url: '/jobs/verify', scope: 'admin', body: { replica: 'pg-replica' } },
@@ -182,6 +185,14 @@ void describe('control API access', async () => {
       assert.equal(response.statusCode, answer.statusCode);
     });
   }
+
+  void test('the dashboard files hold no data and are served without a token, under a strict CSP', async () => {
+    for (const url of ['/ui', '/ui/app.js', '/ui/style.css']) {
+      const response = await closedProbes.inject({ method: 'GET', url });
+      assert.equal(response.statusCode, 200, url);
+      assert.match(String(response.headers['content-security-policy']), /default-src 'none'/);
+    }
+  });
 
   void test('an unknown route without a token is refused before it is looked up', async () => {
     const response = await guarded.inject({ method: 'GET', url: '/nothing-here' });

@@ -78,6 +78,9 @@ const EXPECTED = [
   'POST /dlq/replay',
   'GET /dlq/replay',
   'GET /conflicts',
+  'GET /replicas',
+  'GET /replicas/{name}/wait',
+  'GET /events',
 ];
 
 void test('/docs/json lists every route with a summary and the schema of its answer', async () => {
@@ -97,6 +100,13 @@ void test('/docs/json lists every route with a summary and the schema of its ans
       assert.ok((operation.summary ?? '').length > 10, `${where} has no summary`);
       assert.ok(app.hasRoute({ method: method.toUpperCase(), url: path.replace(/\{(\w+)\}/g, ':$1') }));
       if (path === '/metrics') continue;
+      if (path === '/events') {
+        assert.ok(
+          operation.responses?.['200']?.content?.['text/event-stream']?.schema,
+          `${where} documents no event`,
+        );
+        continue;
+      }
       const success = operation.responses?.['200'] ?? operation.responses?.['202'];
       assert.ok(success?.content?.['application/json']?.schema, `${where} documents no answer`);
     }

@@ -229,7 +229,7 @@ describe('change event codec', () => {
     assert.throws(() => encodeEvent(extra), /does not declare: surprise/);
     assert.throws(
       () => decodeEvent(null, Buffer.from('{"json":true}'), () => undefined),
-      /not an Avro single-object message/,
+      /not an Avro single-object or Confluent wire-format message/,
     );
   });
 

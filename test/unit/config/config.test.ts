@@ -61,6 +61,7 @@ void describe('valid configuration', () => {
       tokens: [],
       openProbes: true,
       verifyConcurrency: 1,
+      waitConcurrency: 256,
     });
     assert.equal(config.logLevel, 'info');
   });

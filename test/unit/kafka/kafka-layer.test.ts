@@ -8,12 +8,13 @@ import { CdcError } from '../../../common/errors.ts';
 import { GeneratedSource, commitOf } from '../../it/kafka/generator.ts';
 
 describe('topic names', () => {
-  test('changelog, dead-letter, oversized-event and schema topics follow the prefix and connector', () => {
+  test('changelog, dead-letter, oversized-event, schema and lease topics follow the prefix and connector', () => {
     assert.deepStrictEqual(connectorTopics('prod', 'orders-pg'), {
       changelog: 'prod.orders-pg.changes',
       deadLetter: 'prod.orders-pg.dlq',
       oversized: 'prod.orders-pg.oversized',
       schemas: 'prod._schemas',
+      lease: 'prod.orders-pg.lease',
     });
     assert.equal(schemaTopic('x'), 'x._schemas');
   });

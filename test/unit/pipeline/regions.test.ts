@@ -34,6 +34,7 @@ void describe('replicas[].via', () => {
       brokers: ['kafka-us:9092'],
       tls: undefined,
       sasl: undefined,
+      schemaRegistry: undefined,
       prefix: 'eu.cdc',
       changelog: 'eu.cdc.a.changes',
     });
@@ -44,6 +45,7 @@ void describe('replicas[].via', () => {
       brokers: ['kafka-eu:9092'],
       tls: undefined,
       sasl: undefined,
+      schemaRegistry: undefined,
       prefix: 'cdc',
       changelog: 'cdc.a.changes',
     });

@@ -203,3 +203,15 @@ void test('Kafka: the same broker settings as stack/kafka/server.properties', ()
   assert.match(String(compose.get('advertised.listeners')), /PLAINTEXT:\/\/127\.0\.0\.1:59092/);
   assert.ok(asStrings(composeService('kafka').ports, 'kafka ports').includes('127.0.0.1:59092:59092'));
 });
+
+void test('Registry: the same Apicurio version and host port as stack/registry/pom.xml and stack/env.sh', () => {
+  const version = /<apicurio\.version>(.+)<\/apicurio\.version>/.exec(read('stack/registry/pom.xml'))?.[1];
+  assert.ok(version, 'stack/registry/pom.xml names no apicurio.version');
+  const registry = composeService('registry');
+  assert.equal(registry.image, `apicurio/apicurio-registry-mem:${version}`);
+  const port = /CDC_REGISTRY_PORT:-(\d+)/.exec(read('stack/env.sh'))?.[1];
+  assert.ok(port, 'stack/env.sh sets no default CDC_REGISTRY_PORT');
+  assert.ok(asStrings(registry.ports, 'registry ports').includes(`127.0.0.1:${port}:8080`));
+  const cdc = asRecord(composeService('cdc').environment, 'cdc environment');
+  assert.equal(cdc.CDC_REGISTRY_URL, 'http://registry:8080/apis/ccompat/v7');
+});
