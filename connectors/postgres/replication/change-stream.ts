@@ -76,6 +76,8 @@ export class ChangeStream {
   readonly #typeDrift = new TypeDrift();
   #skip: Skip | null = null;
   #session: ReplicationSession | null = null;
+  /** A message taken from the session whose batches have not all been pulled yet. */
+  #inHand = false;
   #lastYieldAt = Date.now();
   #lastHeartbeatWriteAt = 0;
   #nextTickAt = 0;
@@ -121,7 +123,15 @@ export class ChangeStream {
           tracker.idle = item === undefined;
           if (item !== undefined) {
             backoff.reset();
-            for (const batch of await this.#handle(item)) yield batch;
+            // In hand until every batch of the item has been pulled: the connector notes a batch as yielded
+            // (allAcknowledged) only once it pulled it, so until then a keepalive reply must not count the
+            // item's transaction as done.
+            this.#inHand = true;
+            try {
+              for (const batch of await this.#handle(item)) yield batch;
+            } finally {
+              this.#inHand = false;
+            }
           }
           if (Date.now() >= this.#nextTickAt) await this.#tick();
         }
@@ -159,7 +169,11 @@ export class ChangeStream {
       // the walsender of an idle stream waits for our reply at server shutdown (pg_recvlogical does the same).
       replyLsn: (walEnd) => {
         const acked = options.replyLsn();
-        const quiet = this.#session?.backlog === 0 && this.#txn.open === null && options.allAcknowledged();
+        const quiet =
+          this.#session?.backlog === 0 &&
+          this.#txn.open === null &&
+          !this.#inHand &&
+          options.allAcknowledged();
         return quiet && walEnd - 1n > acked ? ((walEnd - 1n) as Lsn) : acked;
       },
       queueCapacity: 1024,
