@@ -10,114 +10,25 @@
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { join } from 'node:path';
-import { after, before, test } from 'node:test';
+import { before, test } from 'node:test';
 import { promisify } from 'node:util';
-import { createLogger } from '../../../common/logger.ts';
-import { startPipeline, type RunningPipeline } from '../../../services/pipeline/pipeline.ts';
-import type { PipelineConfig } from '../../../services/config/schema.ts';
-import { createTestPipeline, type TestPipeline } from '../../support/binlog-pipeline.ts';
-import { createDatabase, type TestDatabase } from '../../support/pg.ts';
-import { readRaw } from '../../support/raw-topic.ts';
 import { stack } from '../../support/stack.ts';
 import { waitFor } from '../../support/wait.ts';
+import {
+  assertRegistryWireFormat,
+  REGISTRY,
+  registry,
+  startRegistryPipeline,
+  useBackwardCompatibility,
+  waitEqual,
+} from './registry-harness.ts';
 
 const run = promisify(execFile);
 
-const REGISTRY = process.env.CDC_REGISTRY_URL ?? 'http://127.0.0.1:58081/apis/ccompat/v7';
-const cleanups: (() => Promise<void>)[] = [];
-after(async () => {
-  for (const cleanup of cleanups.reverse()) await cleanup();
-});
-
-async function registry(
-  method: string,
-  path: string,
-  body?: unknown,
-): Promise<{ status: number; body: unknown }> {
-  const response = await fetch(`${REGISTRY}${path}`, {
-    method,
-    headers: { 'Content-Type': 'application/vnd.schemaregistry.v1+json' },
-    ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-  });
-  return { status: response.status, body: await response.json().catch(() => null) };
-}
-
-before(async () => {
-  const set = await registry('PUT', '/config', { compatibility: 'BACKWARD' });
-  assert.equal(set.status, 200, `PUT /config: ${JSON.stringify(set.body)}`);
-});
-
-interface Setup {
-  readonly source: TestDatabase;
-  readonly replica: TestDatabase;
-  readonly pipeline: TestPipeline;
-  readonly running: RunningPipeline;
-}
-
-async function start(
-  prefix: string,
-  onIncompatible: 'stop' | 'new-version',
-  url = REGISTRY,
-  retryTimeoutMs = 20_000,
-): Promise<Setup> {
-  const source = await createDatabase(`${prefix}_src`);
-  const replica = await createDatabase(`${prefix}_dst`);
-  cleanups.push(
-    () => source.drop(),
-    () => replica.drop(),
-  );
-  await source.query(`CREATE TABLE items (id int PRIMARY KEY, name text NOT NULL, qty int, code text)`);
-  await source.query(`INSERT INTO items SELECT g, 'item ' || g, g, 'c' || g FROM generate_series(1, 50) g`);
-  const pipeline = await createTestPipeline({
-    prefix,
-    source: { kind: 'postgres', url: source.url, tables: ['public.items'] },
-    replica: { kind: 'postgres', url: replica.url },
-    onError: 'stop',
-  });
-  cleanups.push(() => pipeline.cleanup());
-  const config: PipelineConfig = {
-    ...pipeline.config,
-    kafka: {
-      ...pipeline.config.kafka,
-      schemaRegistry: {
-        url,
-        subjectNameStrategy: 'topic-record',
-        onIncompatible,
-        requestTimeoutMs: 5_000,
-        retryTimeoutMs,
-      },
-    },
-  };
-  const running = await startPipeline(config, createLogger({ level: process.env.CDC_TEST_LOG ?? 'silent' }), {
-    api: false,
-  });
-  cleanups.push(() => running.stop());
-  return { source, replica, pipeline, running };
-}
-
-async function rows(db: TestDatabase): Promise<string[]> {
-  try {
-    const result = await db.query(`SELECT t::text AS row FROM items t ORDER BY id`);
-    return result.rows.map((row) => String(row.row));
-  } catch {
-    return []; // the replica table does not exist yet
-  }
-}
-
-async function waitEqual(setup: Setup, when: string): Promise<void> {
-  let expected: string[] = [];
-  await waitFor(
-    `the replica to equal the source ${when}`,
-    async () => {
-      expected = await rows(setup.source);
-      return JSON.stringify(await rows(setup.replica)) === JSON.stringify(expected);
-    },
-    { timeoutMs: 120_000, intervalMs: 250 },
-  );
-}
+before(useBackwardCompatibility);
 
 test('the changelog goes through the registry: wire format, known ids, and every BACKWARD-compatible DDL case', async () => {
-  const setup = await start('reg_pipe', 'stop');
+  const setup = await startRegistryPipeline('reg_pipe');
   const { source } = setup;
   await waitEqual(setup, 'after the snapshot');
 
@@ -138,17 +49,7 @@ test('the changelog goes through the registry: wire format, known ids, and every
   await source.query(`DELETE FROM items WHERE id = 2`);
   await waitEqual(setup, 'after widening int to bigint');
 
-  const records = await readRaw(setup.pipeline.topics.changelog, (messages) => messages.length >= 55);
-  const ids = new Set<number>();
-  for (const record of records) {
-    assert.equal(record.value?.[0], 0, `record at offset ${record.offset} starts with byte 0`);
-    ids.add((record.value ?? Buffer.alloc(5)).readUInt32BE(1));
-    if (record.key?.[0] === 0) ids.add(record.key.readUInt32BE(1));
-  }
-  for (const id of ids) {
-    const answer = await registry('GET', `/schemas/ids/${id}`);
-    assert.equal(answer.status, 200, `the registry knows schema id ${id}`);
-  }
+  const records = await assertRegistryWireFormat(setup, 55);
   // One value subject for the table, with a version per shape: the record name stays stable across the DDL.
   const subject = `${setup.pipeline.topics.changelog}-cdc.${setup.source.name}.public.items.Envelope`;
   const versions = await registry('GET', `/subjects/${encodeURIComponent(subject)}/versions`);
@@ -178,16 +79,16 @@ test('the changelog goes through the registry: wire format, known ids, and every
     if (op === 'd') live.delete(Number(row.id));
     else live.set(Number(row.id), String(row.name));
   }
-  const current = await setup.source.query(`SELECT id, name FROM items ORDER BY id`);
+  const current = await setup.source.rows(['id', 'name']);
   assert.deepEqual(
     [...live.entries()].sort(([a], [b]) => a - b),
-    current.rows.map((row) => [Number(row.id), String(row.name)]),
+    current.map((row) => [Number(row.split('|')[0]), row.slice(row.indexOf('|') + 1)]),
     'the rows the Python consumer decoded are the source rows',
   );
 });
 
 test('an incompatible change (text → integer) stops capture naming the subject, table and column', async () => {
-  const setup = await start('reg_stop', 'stop');
+  const setup = await startRegistryPipeline('reg_stop');
   await waitEqual(setup, 'after the snapshot');
   await setup.source.query(`ALTER TABLE items ALTER COLUMN code TYPE integer USING 0`);
   await setup.source.query(`INSERT INTO items (id, name, code) VALUES (201, 'incompatible', 5)`);
@@ -208,7 +109,10 @@ test('an incompatible change (text → integer) stops capture naming the subject
 
 test('a registry that is down at start-up: registration is retried, then capture stops naming the subject', async () => {
   // Nothing listens on port 9 of the loopback (discard service, never run here).
-  const setup = await start('reg_down', 'stop', 'http://127.0.0.1:9/apis/ccompat/v7', 2_000);
+  const setup = await startRegistryPipeline('reg_down', {
+    url: 'http://127.0.0.1:9/apis/ccompat/v7',
+    retryTimeoutMs: 2_000,
+  });
   let error = '';
   await waitFor(
     'capture to stop on the unreachable registry',
