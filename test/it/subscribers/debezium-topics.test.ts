@@ -3,9 +3,13 @@
  * tombstones, transaction metadata), read back by a plain kafkajs consumer (read_committed) as any Debezium
  * subscriber would: the folded topic equals the source table, each key's changes are in order in the
  * partition Java's partitioner picks, every delete is followed by its tombstone, and each END counts exactly
- * the records its transaction wrote.
+ * the records its transaction wrote. A Python consumer (confluent-kafka, JSON only) folds the same topic into the
+ * same rows.
  */
 import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
 import { after, before, test } from 'node:test';
 import type { Consumer, KafkaMessage } from 'kafkajs';
 import kafkajs from '../../../services/kafka/kafkajs.ts';
@@ -229,4 +233,22 @@ test('a plain consumer folds the per-table topic into the source table, in per-k
     (r) => r.envelope !== null && r.envelope.op !== 'r' && r.envelope.transaction === null,
   );
   assert.equal(streamedWithoutTransaction.length, 0);
+
+  // A subscriber we did not write: Python's confluent-kafka with nothing but json.loads folds the same topic.
+  const python = join(process.env.CDC_STACK_CACHE ?? 'stack/.cache', 'python', 'bin', 'python');
+  const { stdout } = await promisify(execFile)(python, [
+    'test/support/debezium-json-consumer.py',
+    stack.kafkaBrokers.join(','),
+    tableTopic,
+    String(parsed.length),
+  ]);
+  const fromPython = JSON.parse(stdout) as { seen: number; table: Record<string, Record<string, unknown>> };
+  assert.equal(fromPython.seen, parsed.length, 'the Python consumer read every record');
+  assert.deepStrictEqual(
+    Object.entries(fromPython.table)
+      .map(([key, row]) => [Number((JSON.parse(key) as { id: number }).id), row['n'], row['note']])
+      .sort(([a], [b]) => Number(a) - Number(b)),
+    expected.rows.map((row) => [Number(row['id']), Number(row['n']), row['note']]),
+    'the rows the Python consumer folded are the source rows',
+  );
 });
