@@ -35,5 +35,17 @@ export function parseAvroType(schema: unknown): avsc.Type {
   return avsc.Type.forSchema(schema as avsc.Schema, {
     registry: { long: bigintLongType },
     wrapUnions: 'auto',
+    // The registry only catches the name "long"; a long written as an object (`{"type": "long",
+    // "connect.name": ...}`, as Kafka Connect's Avro schemas do) would get avsc's own number long.
+    typeHook: (candidate) => (isLongObject(candidate) ? bigintLongType : undefined),
   });
+}
+
+function isLongObject(schema: unknown): boolean {
+  return (
+    typeof schema === 'object' &&
+    schema !== null &&
+    !Array.isArray(schema) &&
+    (schema as { type?: unknown }).type === 'long'
+  );
 }

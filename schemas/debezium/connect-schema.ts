@@ -70,3 +70,14 @@ export function toJsonText(value: unknown): string {
     typeof item === 'bigint' ? raw(item.toString()) : item,
   );
 }
+
+/** A record's key or value before it is written: its Connect schema and its payload. */
+export interface RecordPart {
+  readonly schema: ConnectSchema;
+  readonly payload: JsonValue;
+}
+
+/** JsonConverter's text of a part: `{schema, payload}` with `schemas.enable=true`, else the bare payload. */
+export function jsonText(part: RecordPart, schemas: boolean): string {
+  return toJsonText(schemas ? { schema: part.schema, payload: part.payload } : part.payload);
+}

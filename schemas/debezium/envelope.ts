@@ -1,14 +1,22 @@
 /**
  * One change event as Debezium 3.x writes it to a per-table topic: the key (a struct of the primary-key
- * columns) and the value envelope `{before, after, source, transaction, op, ts_ms, ts_us, ts_ns}`, as Kafka
- * Connect's JsonConverter text, with (`schemas: true`) or without the embedded Connect schema. Pure: the
- * caller gives the processing time and the transaction counters (transaction-metadata.ts).
+ * columns) and the value envelope `{before, after, source, transaction, op, ts_ms, ts_us, ts_ns}`, each as its
+ * Kafka Connect schema and payload; the caller writes them as JsonConverter text (`jsonText`) or as Avro
+ * (avro-form.ts). Pure: the caller gives the processing time and the transaction counters
+ * (transaction-metadata.ts).
  */
 import type { ChangeEvent, Row, Value } from '../events/change-event.ts';
 import type { ColumnSchema, TableSchema } from '../events/table-schema.ts';
 import { CdcError } from '../../common/errors.ts';
 import { columnField, columnMapping, UnrepresentableValue } from './column-types.ts';
-import { field, plain, struct, toJsonText, type ConnectSchema, type JsonValue } from './connect-schema.ts';
+import {
+  field,
+  plain,
+  struct,
+  type ConnectSchema,
+  type JsonValue,
+  type RecordPart,
+} from './connect-schema.ts';
 import { sourceBlock } from './source-block.ts';
 
 export interface DebeziumOptions {
@@ -16,8 +24,6 @@ export interface DebeziumOptions {
   readonly prefix: string;
   /** Written as `source.version`. */
   readonly version: string;
-  /** Embed the Connect schema in each key and value (JsonConverter `schemas.enable=true`). */
-  readonly schemas: boolean;
   /** Which Debezium connector a binlog source is written as (`source.connector`, the source struct's name). */
   readonly binlogFlavor: 'mysql' | 'mariadb';
 }
@@ -31,10 +37,10 @@ export interface TransactionOrder {
 
 export interface DebeziumRecord {
   readonly topic: string;
-  /** JSON text; null for a table without a key. */
-  readonly key: string | null;
-  /** JSON text; null for a tombstone. */
-  readonly value: string | null;
+  /** Null for a table without a key. */
+  readonly key: RecordPart | null;
+  /** Null for a tombstone. */
+  readonly value: RecordPart | null;
 }
 
 /** What Debezium puts in a column whose value the source did not send (PostgreSQL unchanged TOAST). */
@@ -157,16 +163,16 @@ function unavailable(c: ColumnSchema): JsonValue {
   return UNAVAILABLE_VALUE;
 }
 
-function withSchema(schema: ConnectSchema, payload: JsonValue, options: DebeziumOptions): string {
-  return toJsonText(options.schemas ? { schema, payload } : payload);
-}
-
 /** Data records (tombstones aside) an event becomes: see `debeziumRecords`. */
 export function dataRecordCount(event: ChangeEvent): number {
   if (event.op === 't') return 0;
   if (event.op !== 'u' || event.before === null) return 1;
   const before = event.before;
-  return event.table.key.every((name) => sameValue(before[name] ?? null, event.after[name] ?? null)) ? 1 : 2;
+  return sameKey(event.table, before, event.after) ? 1 : 2;
+}
+
+function sameKey(table: TableSchema, before: Row, after: Row): boolean {
+  return table.key.every((name) => sameValue(before[name] ?? null, after[name] ?? null));
 }
 
 function sameValue(a: Value, b: Value): boolean {
@@ -191,8 +197,8 @@ export function debeziumRecords(
   const table = event.table;
   const shape = shapes(table, options);
   const keyColumns = table.key.map((name) => column(table, name));
-  const keyOf = (row: Row): string | null =>
-    keyColumns.length === 0 ? null : withSchema(shape.keySchema, rowPayload(table, keyColumns, row), options);
+  const keyOf = (row: Row): RecordPart | null =>
+    keyColumns.length === 0 ? null : { schema: shape.keySchema, payload: rowPayload(table, keyColumns, row) };
   const before = event.before === null ? null : rowPayload(table, table.columns, event.before);
   const after =
     event.after === null
@@ -202,30 +208,28 @@ export function debeziumRecords(
     op: 'c' | 'u' | 'd' | 'r',
     b: Record<string, JsonValue> | null,
     a: Record<string, JsonValue> | null,
-  ): string =>
-    withSchema(
-      shape.envelopeSchema,
-      {
-        before: b,
-        after: a,
-        source: sourceBlock(table, options.binlogFlavor).payload(event, options),
-        transaction:
-          order === null
-            ? null
-            : {
-                id: order.id,
-                total_order: BigInt(order.totalOrder),
-                data_collection_order: BigInt(order.dataCollectionOrder),
-              },
-        op,
-        ts_ms: now / 1000n,
-        ts_us: now,
-        ts_ns: now * 1000n,
-      },
-      options,
-    );
+  ): RecordPart => ({
+    schema: shape.envelopeSchema,
+    payload: {
+      before: b,
+      after: a,
+      source: sourceBlock(table, options.binlogFlavor).payload(event, options),
+      transaction:
+        order === null
+          ? null
+          : {
+              id: order.id,
+              total_order: BigInt(order.totalOrder),
+              data_collection_order: BigInt(order.dataCollectionOrder),
+            },
+      op,
+      ts_ms: now / 1000n,
+      ts_us: now,
+      ts_ns: now * 1000n,
+    },
+  });
   const topic = shape.topic;
-  const deleted = (key: string | null): DebeziumRecord[] => [
+  const deleted = (key: RecordPart | null): DebeziumRecord[] => [
     { topic, key, value: envelope('d', before, null) },
     ...(options.tombstones ? [{ topic, key, value: null }] : []),
   ];
@@ -237,9 +241,9 @@ export function debeziumRecords(
       return [{ topic, key: keyOf(event.after), value: envelope(event.op, null, after) }];
     case 'u': {
       const key = keyOf(event.after);
-      const oldKey = event.before === null ? key : keyOf(event.before);
-      if (oldKey === key) return [{ topic, key, value: envelope('u', before, after) }];
-      return [...deleted(oldKey), { topic, key, value: envelope('c', null, after) }];
+      if (event.before === null || sameKey(table, event.before, event.after))
+        return [{ topic, key, value: envelope('u', before, after) }];
+      return [...deleted(keyOf(event.before)), { topic, key, value: envelope('c', null, after) }];
     }
   }
 }

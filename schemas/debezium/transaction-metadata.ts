@@ -5,7 +5,7 @@
  * a large source transaction is published in pieces.
  */
 import type { ChangeEvent } from '../events/change-event.ts';
-import { field, plain, struct, toJsonText, type ConnectSchema, type JsonValue } from './connect-schema.ts';
+import { field, plain, struct, type ConnectSchema, type JsonValue } from './connect-schema.ts';
 import { dataCollection, dataRecordCount, type DebeziumRecord, type TransactionOrder } from './envelope.ts';
 
 const KEY_SCHEMA = struct(
@@ -64,11 +64,9 @@ export interface OrderedEvent {
 export class TransactionTracker {
   private open: Open | null = null;
   private readonly prefix: string;
-  private readonly schemas: boolean;
 
-  constructor(prefix: string, schemas: boolean) {
+  constructor(prefix: string) {
     this.prefix = prefix;
-    this.schemas = schemas;
   }
 
   /** Call for each published event in order (truncates included: they count in the source transaction). */
@@ -118,8 +116,8 @@ export class TransactionTracker {
     };
     return {
       topic: transactionTopic(this.prefix),
-      key: toJsonText(this.schemas ? { schema: KEY_SCHEMA, payload: key } : key),
-      value: toJsonText(this.schemas ? { schema: VALUE_SCHEMA, payload: value } : value),
+      key: { schema: KEY_SCHEMA, payload: key },
+      value: { schema: VALUE_SCHEMA, payload: value },
     };
   }
 }

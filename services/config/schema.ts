@@ -473,6 +473,15 @@ export const pipelineConfigSchema = z
       'server id',
       config.sources.map((s) => (s.kind === 'postgres' ? null : String(s.serverId))),
     );
+    config.sources.forEach((s, index) => {
+      if (s.subscriberTopics?.format === 'debezium-avro' && config.kafka.schemaRegistry === undefined)
+        ctx.addIssue({
+          code: 'custom',
+          path: ['sources', index, 'subscriberTopics', 'format'],
+          message:
+            '"debezium-avro" needs kafka.schemaRegistry: Avro subscribers read the schemas from a registry (or use "debezium-json")',
+        });
+    });
     const sourceNames = config.sources.map((s) => s.name);
     config.replicas.forEach((r, index) => {
       if (!sourceNames.includes(r.source)) {

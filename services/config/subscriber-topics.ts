@@ -18,12 +18,15 @@ export const subscriberTopicsSchema = z
           'One topic per table: `<prefix>.<schema>.<table>` (PostgreSQL) or `<prefix>.<database>.<table>` (MariaDB/MySQL).',
       }),
     format: z
-      .enum(['debezium-json'], {
+      .enum(['debezium-json', 'debezium-avro'], {
         error:
-          'must be "debezium-json" (Kafka Connect JsonConverter text); an Avro form needs a schema registry and is not available yet',
+          'must be "debezium-json" (Kafka Connect JsonConverter text) or "debezium-avro" (AvroConverter with kafka.schemaRegistry)',
       })
       .default('debezium-json')
-      .meta({ description: "Debezium 3.x's envelope as Kafka Connect's JsonConverter writes it." }),
+      .meta({
+        description:
+          "Debezium 3.x's envelope as Kafka Connect's JsonConverter writes it (`debezium-json`), or as its AvroConverter does (`debezium-avro`: Confluent wire format, schemas in `kafka.schemaRegistry`, which it needs).",
+      }),
     prefix: z
       .string()
       .regex(TOPIC_PREFIX_PATTERN, {

@@ -24,6 +24,7 @@ import type { WriterSchema } from '../../schemas/avro/writer-schema.ts';
 import { retryConcurrentTransactions, TRANSACTION_RETRY } from './transaction-retries.ts';
 import { connectorTopics, ensureTopic, type ConnectorTopics } from './topics.ts';
 import { SubscriberTopics, type SubscriberTopicsOptions } from './subscriber-topics.ts';
+import { subscriberEncoding } from './subscriber-encoding.ts';
 import type {
   CaptureBatch,
   ConnectorState,
@@ -149,7 +150,12 @@ export class ChangePublisher {
       sideTopic: this.topics.oversized,
     };
     this.compression = compressionType(options.compression ?? 'none');
-    this.subscribers = options.subscriberTopics ? new SubscriberTopics(options.subscriberTopics) : null;
+    this.subscribers = options.subscriberTopics
+      ? new SubscriberTopics(
+          options.subscriberTopics,
+          subscriberEncoding(options.subscriberTopics, this.schemas),
+        )
+      : null;
   }
 
   /**
@@ -386,6 +392,7 @@ export class ChangePublisher {
         maxMessageBytes: this.limit.maxEventBytes + BATCH_OVERHEAD_BYTES,
       },
       this.logger,
+      this.abort.signal,
     );
   }
 

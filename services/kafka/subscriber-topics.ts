@@ -7,6 +7,7 @@
 import type { Kafka, Message, TopicMessages } from 'kafkajs';
 import type { ChangeEvent } from '../../schemas/events/change-event.ts';
 import { debeziumRecords, tableTopic, type DebeziumRecord } from '../../schemas/debezium/envelope.ts';
+import type { SubscriberEncoding } from './subscriber-encoding.ts';
 import { TransactionTracker, transactionTopic } from '../../schemas/debezium/transaction-metadata.ts';
 import type { Logger } from '../../common/logger.ts';
 import { chunks } from './capture-run.ts';
@@ -16,6 +17,9 @@ import { ensureTopic } from './topics.ts';
 export interface SubscriberTopicsOptions {
   /** Debezium's `topic.prefix`: topics are `<prefix>.<schema>.<table>` and `<prefix>.transaction`. */
   readonly prefix: string;
+  /** `debezium-json` (JsonConverter text) or `debezium-avro` (AvroConverter's wire format, registry schemas). */
+  readonly format: 'debezium-json' | 'debezium-avro';
+  /** JSON: embed the Connect schema in each key and value (JsonConverter `schemas.enable=true`). */
   readonly schemas: boolean;
   /** Partitions of each per-table topic (the transaction topic has one: BEGIN/END stay in order). */
   readonly partitions: number;
@@ -28,11 +32,13 @@ export interface SubscriberTopicsOptions {
 
 export class SubscriberTopics {
   private readonly options: SubscriberTopicsOptions;
+  private readonly encoding: SubscriberEncoding;
   private tracker: TransactionTracker | null;
   private readonly created = new Set<string>();
 
-  constructor(options: SubscriberTopicsOptions) {
+  constructor(options: SubscriberTopicsOptions, encoding: SubscriberEncoding) {
     this.options = options;
+    this.encoding = encoding;
     this.tracker = this.newTracker();
   }
 
@@ -55,8 +61,11 @@ export class SubscriberTopics {
     events: readonly ChangeEvent[],
     limits: { maxBytes: number; maxMessages: number; maxMessageBytes: number },
     logger: Logger,
+    signal: AbortSignal,
   ): Promise<TopicMessages[][]> {
-    const byTopic = this.records(events, BigInt(Date.now()) * 1000n);
+    const records = this.records(events, BigInt(Date.now()) * 1000n);
+    await this.encoding.prepare(records, signal);
+    const byTopic = this.messages(records);
     for (const topic of byTopic.keys()) {
       if (this.created.has(topic)) continue;
       const partitions = topic === transactionTopic(this.options.prefix) ? 1 : this.options.partitions;
@@ -82,31 +91,39 @@ export class SubscriberTopics {
     return requests;
   }
 
-  /** Kafka messages by topic, in event order, with their partitions chosen as Java's default partitioner does. */
-  records(events: readonly ChangeEvent[], nowMicros: bigint): Map<string, Message[]> {
+  /** The records of `events` in order, BEGIN and END records of the transaction topic included. */
+  records(events: readonly ChangeEvent[], nowMicros: bigint): DebeziumRecord[] {
+    const records: DebeziumRecord[] = [];
+    for (const event of events) {
+      const ordered = this.tracker?.next(event) ?? null;
+      if (ordered?.begin) records.push(ordered.begin);
+      records.push(...debeziumRecords(event, ordered?.order ?? null, nowMicros, this.options));
+      if (ordered?.end) records.push(ordered.end);
+    }
+    return records;
+  }
+
+  /**
+   * Kafka messages by topic, in record order, each in the partition Java's default partitioner picks for its
+   * key's bytes (as a Kafka Connect worker's producer would: the serialized key, so the format matters).
+   */
+  messages(records: readonly DebeziumRecord[]): Map<string, Message[]> {
     const byTopic = new Map<string, Message[]>();
-    const add = (record: DebeziumRecord, partitions: number): void => {
-      const key = record.key === null ? null : Buffer.from(record.key, 'utf8');
+    const transactions = transactionTopic(this.options.prefix);
+    for (const record of records) {
+      const partitions = record.topic === transactions ? 1 : this.options.partitions;
+      const key = record.key === null ? null : this.encoding.encode(record.key, record.topic, true);
       // A table without a key has no per-key order to keep: its records all go to partition 0, in order.
       const partition = key === null ? 0 : javaPartition(key, partitions);
-      const value = record.value === null ? null : Buffer.from(record.value, 'utf8');
+      const value = record.value === null ? null : this.encoding.encode(record.value, record.topic, false);
       let list = byTopic.get(record.topic);
       if (!list) byTopic.set(record.topic, (list = []));
       list.push({ key, value, partition });
-    };
-    for (const event of events) {
-      const ordered = this.tracker?.next(event) ?? null;
-      if (ordered?.begin) add(ordered.begin, 1);
-      for (const record of debeziumRecords(event, ordered?.order ?? null, nowMicros, this.options))
-        add(record, this.options.partitions);
-      if (ordered?.end) add(ordered.end, 1);
     }
     return byTopic;
   }
 
   private newTracker(): TransactionTracker | null {
-    return this.options.transactionTopic
-      ? new TransactionTracker(this.options.prefix, this.options.schemas)
-      : null;
+    return this.options.transactionTopic ? new TransactionTracker(this.options.prefix) : null;
   }
 }

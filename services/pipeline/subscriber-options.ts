@@ -11,6 +11,7 @@ export function subscriberTopicsOptions(
 ): SubscriberTopicsOptions {
   return {
     prefix: subscriberPrefix(config, topicPrefix, source.name),
+    format: config.format,
     schemas: config.schemas,
     partitions: config.partitions,
     tombstones: config.tombstones,

@@ -1,5 +1,6 @@
 """Reads a changelog written through a schema registry with confluent-kafka's AvroDeserializer, a consumer we
-did not write, and prints each event's `after` row (or `before` for deletes) as one JSON line.
+did not write, and prints each event's `after` row (or `before` for deletes) as one JSON line; a tombstone (a
+Debezium topic's null value after a delete) prints as op "tombstone" with the decoded key as its row.
 
     python registry-consumer.py BROKERS TOPIC REGISTRY_URL COUNT
 
@@ -33,9 +34,13 @@ try:
             break
         if message.error():
             raise SystemExit(str(message.error()))
+        seen += 1
+        if message.value() is None:
+            key = deserialize(message.key(), SerializationContext(topic, MessageField.KEY))
+            print(json.dumps({"op": "tombstone", "row": key}, default=str), flush=True)
+            continue
         event = deserialize(message.value(), SerializationContext(topic, MessageField.VALUE))
         row = event["after"] if event["after"] is not None else event["before"]
         print(json.dumps({"op": event["op"], "row": row}, default=str), flush=True)
-        seen += 1
 finally:
     consumer.close()

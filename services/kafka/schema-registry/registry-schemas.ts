@@ -54,36 +54,52 @@ export class RegistrySchemas {
     if (known !== undefined) return known;
     const form = registryForm(schema.json);
     const subject = subjectOf(this.config.subjectNameStrategy, topic, form.recordName, isKey);
-    let answer = await this.retried(`registering under subject ${subject}`, signal, () =>
-      this.client.register(subject, form.text),
-    );
-    if (typeof answer !== 'number') {
+    const id = await this.registerText(subject, form.text, signal, async () => {
       const columns = await this.changedColumns(subject, form.text, signal);
-      const what = `table ${tableName(schema)}${columns === '' ? '' : `, column(s) ${columns}`}`;
-      if (this.config.onIncompatible === 'stop')
-        throw new CdcError(
-          'REGISTRY_INCOMPATIBLE',
-          `schema registry ${this.client.url} refuses the new schema of ${what} under subject ${subject}: ${answer.incompatible}; set kafka.schemaRegistry.onIncompatible: new-version to register it anyway`,
-          { subject, registry: this.client.url },
-        );
-      this.logger.warn(
-        { subject, reason: answer.incompatible },
-        `schema of ${what} is incompatible with subject ${subject}: compatibility of ${subject} set to NONE and the schema registered (onIncompatible: new-version)`,
+      return `table ${tableName(schema)}${columns === '' ? '' : `, column(s) ${columns}`}`;
+    });
+    this.ids.set(schema.id, id);
+    return id;
+  }
+
+  /**
+   * Registers an Avro schema text under a subject (idempotent at the registry) and answers its id: retried
+   * while the registry is unreachable; a refusal by the subject's compatibility handled by `onIncompatible`,
+   * the error naming `what` (a table and its changed columns) as `describe` says.
+   */
+  async registerText(
+    subject: string,
+    text: string,
+    signal: AbortSignal,
+    describe: () => Promise<string>,
+  ): Promise<number> {
+    let answer = await this.retried(`registering under subject ${subject}`, signal, () =>
+      this.client.register(subject, text),
+    );
+    if (typeof answer === 'number') return answer;
+    const what = await describe();
+    if (this.config.onIncompatible === 'stop')
+      throw new CdcError(
+        'REGISTRY_INCOMPATIBLE',
+        `schema registry ${this.client.url} refuses the new schema of ${what} under subject ${subject}: ${answer.incompatible}; set kafka.schemaRegistry.onIncompatible: new-version to register it anyway`,
+        { subject, registry: this.client.url },
       );
-      await this.retried(`setting the compatibility of ${subject}`, signal, () =>
-        this.client.setCompatibility(subject, 'NONE'),
+    this.logger.warn(
+      { subject, reason: answer.incompatible },
+      `schema of ${what} is incompatible with subject ${subject}: compatibility of ${subject} set to NONE and the schema registered (onIncompatible: new-version)`,
+    );
+    await this.retried(`setting the compatibility of ${subject}`, signal, () =>
+      this.client.setCompatibility(subject, 'NONE'),
+    );
+    answer = await this.retried(`registering under subject ${subject}`, signal, () =>
+      this.client.register(subject, text),
+    );
+    if (typeof answer !== 'number')
+      throw new CdcError(
+        'REGISTRY_FAILED',
+        `schema registry ${this.client.url} still refuses the schema of ${what} under ${subject} with compatibility NONE: ${answer.incompatible}`,
+        { subject },
       );
-      answer = await this.retried(`registering under subject ${subject}`, signal, () =>
-        this.client.register(subject, form.text),
-      );
-      if (typeof answer !== 'number')
-        throw new CdcError(
-          'REGISTRY_FAILED',
-          `schema registry ${this.client.url} still refuses the schema of ${what} under ${subject} with compatibility NONE: ${answer.incompatible}`,
-          { subject },
-        );
-    }
-    this.ids.set(schema.id, answer);
     return answer;
   }
 

@@ -28,8 +28,9 @@ test('invalid subscriber topic settings name the field and why', () => {
   const cases: [unknown, RegExp][] = [
     [
       { format: 'debezium-avro' },
-      /sources\[0\]\.subscriberTopics\.format: must be "debezium-json".*schema registry/,
+      /sources\[0\]\.subscriberTopics\.format: "debezium-avro" needs kafka\.schemaRegistry/,
     ],
+    [{ format: 'avro' }, /sources\[0\]\.subscriberTopics\.format: must be "debezium-json".*"debezium-avro"/],
     [{ partitions: 0 }, /sources\[0\]\.subscriberTopics\.partitions: must be a whole number of partitions/],
     [{ layout: 'single' }, /sources\[0\]\.subscriberTopics\.layout: must be "per-table"/],
     [{ prefix: 'a b' }, /sources\[0\]\.subscriberTopics\.prefix: must use only letters/],
@@ -40,4 +41,11 @@ test('invalid subscriber topic settings name the field and why', () => {
       () => parseConfig(withTopics(topics), 'json'),
       (error: Error) => expected.test(error.message) || assert.fail(error.message),
     );
+});
+
+test('debezium-avro is accepted with a schema registry', () => {
+  const config = JSON.parse(withTopics({ format: 'debezium-avro' })) as { kafka: Record<string, unknown> };
+  config.kafka.schemaRegistry = { url: 'http://127.0.0.1:58081/apis/ccompat/v7' };
+  const source = parseConfig(JSON.stringify(config), 'json').sources[0]!;
+  assert.equal(source.subscriberTopics?.format, 'debezium-avro');
 });

@@ -12,7 +12,7 @@ import {
 } from '../../../schemas/debezium/temporal.ts';
 import { debeziumRecords, tableTopic } from '../../../schemas/debezium/envelope.ts';
 import { TransactionTracker } from '../../../schemas/debezium/transaction-metadata.ts';
-import { toJsonText } from '../../../schemas/debezium/connect-schema.ts';
+import { jsonText, toJsonText, type RecordPart } from '../../../schemas/debezium/connect-schema.ts';
 import type { ChangeEvent } from '../../../schemas/events/change-event.ts';
 import type { ColumnType, TableSchema } from '../../../schemas/events/table-schema.ts';
 import type { Lsn } from '../../../schemas/positions/lsn.ts';
@@ -147,10 +147,13 @@ function event(op: 'c' | 'd', id: bigint, index: number, total: number | null): 
 const options = {
   prefix: 'cdc.shop',
   version: '0.1.0',
-  schemas: true,
   binlogFlavor: 'mariadb' as const,
   tombstones: true,
 };
+
+/** A part as JsonConverter's text parsed back: with the embedded schema, or (`bare`) the payload alone. */
+const json = (part: RecordPart | null, bare = false): unknown =>
+  part === null ? null : JSON.parse(jsonText(part, !bare));
 
 describe('the envelope', () => {
   test('topic, key struct and value envelope with source and transaction blocks', () => {
@@ -164,10 +167,10 @@ describe('the envelope', () => {
     assert.equal(records.length, 1);
     const record = records[0]!;
     assert.equal(record.topic, 'cdc.shop.public.orders');
-    const key = JSON.parse(record.key!) as { schema: { name: string }; payload: unknown };
+    const key = json(record.key) as { schema: { name: string }; payload: unknown };
     assert.equal(key.schema.name, 'cdc.shop.public.orders.Key');
     assert.deepStrictEqual(key.payload, { id: 5 });
-    const value = JSON.parse(record.value!) as {
+    const value = json(record.value) as {
       schema: { name: string };
       payload: Record<string, unknown>;
     };
@@ -203,16 +206,12 @@ describe('the envelope', () => {
     assert.equal(rest.length, 0);
     assert.equal(tombstone?.value, null);
     assert.equal(tombstone.key, record!.key);
-    const value = JSON.parse(record!.value!) as { payload: Record<string, unknown> };
+    const value = json(record!.value) as { payload: Record<string, unknown> };
     assert.deepStrictEqual(value.payload['before'], { id: 5, note: null });
     assert.equal(value.payload['op'], 'd');
-    const bare = debeziumRecords(event('d', 5n, 0, 1), null, 0n, {
-      ...options,
-      schemas: false,
-      tombstones: false,
-    });
+    const bare = debeziumRecords(event('d', 5n, 0, 1), null, 0n, { ...options, tombstones: false });
     assert.equal(bare.length, 1, 'no tombstone');
-    assert.deepStrictEqual(JSON.parse(bare[0]!.key!), { id: 5 });
+    assert.deepStrictEqual(json(bare[0]!.key, true), { id: 5 });
   });
 
   test('an update changing the primary key: delete and tombstone of the old key, then a create under the new', () => {
@@ -224,31 +223,31 @@ describe('the envelope', () => {
       after: { id: 6n, note: 'moved' },
       unchanged: [],
     };
-    const records = debeziumRecords(update, null, 0n, { ...options, schemas: false });
+    const records = debeziumRecords(update, null, 0n, options);
     assert.deepStrictEqual(
-      records.map((r) => [r.key, r.value === null ? null : (JSON.parse(r.value) as { op: string }).op]),
+      records.map((r) => [json(r.key, true), (json(r.value, true) as { op: string } | null)?.op ?? null]),
       [
-        ['{"id":5}', 'd'],
-        ['{"id":5}', null],
-        ['{"id":6}', 'c'],
+        [{ id: 5 }, 'd'],
+        [{ id: 5 }, null],
+        [{ id: 6 }, 'c'],
       ],
     );
-    const end = new TransactionTracker('cdc.shop', false).next(update).end;
+    const end = new TransactionTracker('cdc.shop').next(update).end;
     assert.equal(
-      (JSON.parse(end!.value!) as { event_count: number }).event_count,
+      (json(end!.value, true) as { event_count: number }).event_count,
       2,
       'END counts both records',
     );
     const same = debeziumRecords({ ...update, before: { id: 6n, note: 'x' } }, null, 0n, options);
     assert.equal(same.length, 1);
-    assert.equal((JSON.parse(same[0]!.value!) as { payload: { op: string } }).payload.op, 'u');
+    assert.equal((json(same[0]!.value) as { payload: { op: string } }).payload.op, 'u');
   });
 
   test('transaction metadata: BEGIN before the first event, END after the last with counts per table', () => {
-    const tracker = new TransactionTracker('cdc.shop', false);
+    const tracker = new TransactionTracker('cdc.shop');
     const first = tracker.next(event('c', 1n, 0, null));
     const second = tracker.next(event('c', 2n, 1, 2));
-    assert.deepStrictEqual(JSON.parse(first.begin!.value!), {
+    assert.deepStrictEqual(json(first.begin!.value, true), {
       status: 'BEGIN',
       id: '571:4096',
       event_count: null,
@@ -258,7 +257,7 @@ describe('the envelope', () => {
     assert.equal(first.end, null);
     assert.deepStrictEqual(second.order, { id: '571:4096', totalOrder: 2, dataCollectionOrder: 2 });
     assert.equal(second.begin, null);
-    assert.deepStrictEqual(JSON.parse(second.end!.value!), {
+    assert.deepStrictEqual(json(second.end!.value, true), {
       status: 'END',
       id: '571:4096',
       event_count: 2,
