@@ -2,8 +2,10 @@
  * The level at which one of kafkajs's own log lines reaches our log. kafkajs logs at ERROR every protocol
  * error a broker answered, also those it then retries by itself: a topic not yet hosted right after it was
  * created, a leader or coordinator being elected or loading, a transaction still finishing. A new pipeline's
- * first seconds printed a wall of them. Those are debug detail; other retriable protocol errors are warnings;
- * only the rest stays an error. Whatever kafkajs cannot finish by retrying is thrown to our code anyway, which
+ * first seconds printed a wall of them. Those are debug detail; other retriable protocol errors are warnings,
+ * and so are the two a consumer answers by rejoining its group (its member or generation is no longer known,
+ * after a rebalance or a session timeout, as when a standby takes over a capture lease); only the rest stays
+ * an error. Whatever kafkajs cannot finish by retrying is thrown to our code anyway, which
  * reports it in its own words.
  */
 import { createRequire } from 'node:module';
@@ -34,9 +36,12 @@ const SETTLING = new Set([
   'FETCH_SESSION_ID_NOT_FOUND',
 ]);
 
+/** Not retriable for kafkajs's retry loop, but a consumer recovers from them by rejoining its group. */
+const REJOIN = new Set(['UNKNOWN_MEMBER_ID', 'ILLEGAL_GENERATION']);
+
 /** Longest messages first, so a message that contains a shorter one is recognized as itself. */
 const RETRIABLE = errorCodes
-  .filter((code) => code.retriable && code.message !== '')
+  .filter((code) => (code.retriable || REJOIN.has(code.type)) && code.message !== '')
   .toSorted((a, b) => b.message.length - a.message.length);
 
 /** The retriable protocol error a kafkajs log line reports, if any (by its message, which is all it carries). */

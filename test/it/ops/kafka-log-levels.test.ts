@@ -86,6 +86,8 @@ test('kafkajs ERROR lines: settling cluster states are debug, other retriable er
     'debug',
   );
   assert.equal(response('The request timed out'), 'warn');
+  assert.equal(response('The coordinator is not aware of this member'), 'warn', 'a consumer rejoins');
+  assert.equal(response('Specified group generation id is not valid'), 'warn', 'a consumer rejoins');
   assert.equal(response('Not authorized to access topics: [Topic authorization failed]'), 'error');
   assert.equal(kafkaErrorLineLevel('Crash: KafkaJSNonRetriableError: something broke', {}), 'error');
 });
