@@ -49,7 +49,12 @@ export function judgeMysqlError(
       : {};
   return {
     ...privilege,
-    connectionLost: connectionBroken || connectionLost(error) || typeof errno !== 'number',
+    // No errno: the server never answered (a connection failure), unless the client could not even send the
+    // statement (a TypeError or RangeError serializing a value), which a retry would only repeat forever.
+    connectionLost:
+      connectionBroken ||
+      connectionLost(error) ||
+      (typeof errno !== 'number' && !(error instanceof TypeError || error instanceof RangeError)),
     retriable: typeof errno === 'number' && RETRIABLE_ERRNOS.has(errno),
     detail: '',
     fields: {

@@ -18,6 +18,10 @@ function sqlState(error: unknown): string | null {
   return typeof code === 'string' && /^[0-9A-Z]{5}$/.test(code) ? code : null;
 }
 
+function clientSideError(error: unknown): boolean {
+  return error instanceof TypeError || error instanceof RangeError;
+}
+
 /**
  * `user` is the role the sink connects as (the URL's), named in the GRANT that fixes a missing privilege.
  */
@@ -31,9 +35,14 @@ export function judgePostgresError(
     typeof error === 'object' && error !== null ? (error as { detail?: unknown }).detail : undefined;
   return {
     // Without a SQLSTATE the server never judged the statement: the connection failed under it (pg reports a
-    // dropped socket as a plain "Connection terminated" error, sometimes before its 'end' event fires).
+    // dropped socket as a plain "Connection terminated" error, sometimes before its 'end' event fires). A
+    // TypeError or RangeError is the exception: a value the client could not even send (serializing a
+    // parameter), which a retry would only repeat forever.
     connectionLost:
-      connectionBroken || state === null || RETRIABLE_CLASSES.has(state.slice(0, 2)) || isRetriable(error),
+      connectionBroken ||
+      (state === null && !clientSideError(error)) ||
+      (state !== null && RETRIABLE_CLASSES.has(state.slice(0, 2))) ||
+      isRetriable(error),
     retriable: state !== null && RETRIABLE_CODES.has(state),
     detail: typeof detail === 'string' ? detail : '',
     fields: { sqlState: state },
