@@ -6,33 +6,20 @@
  * the switch stays readable.
  */
 import { z } from 'zod';
+import { urlField } from './url.ts';
 
 export const SUBJECT_NAME_STRATEGIES = ['topic-record', 'record', 'topic'] as const;
 
 export const schemaRegistrySchema = z.strictObject({
-  url: z
-    .string()
-    .min(1, { error: 'must not be empty' })
-    .superRefine((value, ctx) => {
-      let parsed: URL;
-      try {
-        parsed = new URL(value);
-      } catch {
-        ctx.addIssue({ code: 'custom', message: 'must be a URL like http://registry:8081' });
-        return;
-      }
-      if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:')
-        ctx.addIssue({
-          code: 'custom',
-          message: `must use http or https, not ${parsed.protocol.replace(/:$/, '')}`,
-        });
-      if (parsed.search !== '' || parsed.hash !== '')
-        ctx.addIssue({ code: 'custom', message: 'must not carry a query or a fragment' });
-    })
-    .meta({
-      description:
-        "Base URL of the registry's Confluent-compatible API (Apicurio: `http://host:8080/apis/ccompat/v7`). Credentials in the URL work like `auth` and are never logged.",
-    }),
+  url: urlField({
+    schemes: ['http', 'https'],
+    example: 'http://registry:8081',
+    problems: (parsed) =>
+      parsed.search !== '' || parsed.hash !== '' ? ['must not carry a query or a fragment'] : [],
+  }).meta({
+    description:
+      "Base URL of the registry's Confluent-compatible API (Apicurio: `http://host:8080/apis/ccompat/v7`). Credentials in the URL work like `auth` and are never logged.",
+  }),
   auth: z
     .strictObject({
       username: z.string().min(1, { error: 'must not be empty' }).meta({ description: 'User name.' }),

@@ -6,6 +6,7 @@
  */
 import { createHash } from 'node:crypto';
 import { z } from 'zod';
+import { urlField } from './url.ts';
 import { compileTopology } from './topology-compile.ts';
 import { ORIGIN_MARKINGS, topologySchema } from './topology.ts';
 import { conflictsSchema } from './conflicts.ts';
@@ -46,34 +47,13 @@ const TLS_PROBLEMS: Record<string, ((url: string) => UrlTlsProblem[]) | undefine
 };
 
 const connectionUrl = (schemes: readonly string[], description: string) =>
-  z
-    .string()
-    .min(1, { error: 'must not be empty' })
-    .superRefine((value, ctx) => {
-      let parsed: URL;
-      try {
-        parsed = new URL(value);
-      } catch {
-        ctx.addIssue({
-          code: 'custom',
-          message: `must be a URL like ${schemes[0]}://user:password@host:port/database`,
-        });
-        return;
-      }
-      const scheme = parsed.protocol.replace(/:$/, '');
-      if (!schemes.includes(scheme)) {
-        ctx.addIssue({
-          code: 'custom',
-          message: `must use scheme ${schemes.join(' or ')}, not ${JSON.stringify(scheme)}`,
-        });
-        return;
-      }
-      // A certificate file that is missing fails here, naming the field, rather than at the first connection.
-      const tlsProblems = TLS_PROBLEMS[scheme];
-      for (const problem of tlsProblems === undefined ? [] : tlsProblems(value))
-        ctx.addIssue({ code: 'custom', message: `${problem.parameter}: ${problem.message}` });
-    })
-    .meta({ description });
+  urlField({
+    schemes,
+    example: `${schemes[0]}://user:password@host:port/database`,
+    // A certificate file that is missing fails here, naming the field, rather than at the first connection.
+    problems: (_parsed, scheme, value) =>
+      (TLS_PROBLEMS[scheme]?.(value) ?? []).map((problem) => `${problem.parameter}: ${problem.message}`),
+  }).meta({ description });
 
 const tableList = (example: string, description: string) =>
   z
