@@ -48,6 +48,11 @@ export const ERROR_CODES = {
     http: 503,
     doc: 'The replication stream dropped; the connector reconnects with backoff.',
   },
+  SOURCE_POSITION_MISSING: {
+    retriable: false,
+    http: 500,
+    doc: 'The server capture must resume on (after a primary switch, one of the candidate servers) does not hold the GTID of the last change published: that transaction never reached it (the old primary crashed before it replicated), so resuming there would lose or reorder changes. The message names the GTID and the server; bring the old primary back, or re-snapshot the replicas.',
+  },
   SLOT_INVALID: {
     retriable: false,
     http: 500,

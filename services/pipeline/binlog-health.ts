@@ -23,12 +23,13 @@ export interface BinlogHealth {
 }
 
 export class BinlogHealthSampler {
-  readonly #url: string;
+  /** The server capture reads now (it follows a primary switch among candidates). */
+  readonly #url: () => string;
   readonly #neededFile: () => string | null;
   readonly #logger: Logger;
   #health: BinlogHealth = { file: null, warnings: [] };
 
-  constructor(url: string, neededFile: () => string | null, logger: Logger) {
+  constructor(url: () => string, neededFile: () => string | null, logger: Logger) {
     this.#url = url;
     this.#neededFile = neededFile;
     this.#logger = logger;
@@ -40,11 +41,18 @@ export class BinlogHealthSampler {
 
   async run(signal: AbortSignal): Promise<void> {
     let connection: mysql.Connection | null = null;
+    let connectedTo: string | null = null;
     try {
       while (!signal.aborted) {
         try {
+          const url = this.#url();
+          if (connection !== null && url !== connectedTo) {
+            await connection.end().catch(() => undefined);
+            connection = null;
+          }
+          connectedTo = url;
           connection ??= await mysql.createConnection({
-            ...mysqlConnectOptions(this.#url),
+            ...mysqlConnectOptions(url),
             connectTimeout: 10_000,
           });
           this.#update(await sample(connection, this.#neededFile()));
