@@ -192,8 +192,7 @@ export class MysqlConnector implements SourceConnector {
       if (this.#requested.length > 0) incremental.add(this.#requested.splice(0));
       this.#incremental = incremental;
       try {
-        for await (const batch of this.#streamWithReconnect(start, overlap, signal))
-          yield withState(batch);
+        for await (const batch of this.#streamWithReconnect(start, overlap, signal)) yield withState(batch);
       } finally {
         this.#incremental = null;
         await incremental.reset();

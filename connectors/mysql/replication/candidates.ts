@@ -195,8 +195,16 @@ export class ServerGroup {
     const state = await binlogState(connection);
     const missing = missingFrom(from, state);
     if (missing.length === 0) return;
-    const held = state.length === 0 ? 'its binlog holds no GTID' : `its binlog state is ${state.map(formatMariadbGtid).join(',')}`;
-    throw positionMissingError(this.#source, `${serverLabel(this.#current)} (server_id ${serverId})`, missing, held);
+    const held =
+      state.length === 0
+        ? 'its binlog holds no GTID'
+        : `its binlog state is ${state.map(formatMariadbGtid).join(',')}`;
+    throw positionMissingError(
+      this.#source,
+      `${serverLabel(this.#current)} (server_id ${serverId})`,
+      missing,
+      held,
+    );
   }
 
   /**
@@ -213,8 +221,7 @@ export class ServerGroup {
         this.#urls.filter((url) => url !== this.#current).map((url) => probeCandidate(url, this.#connect)),
       );
       const writable = others.filter((probe) => !('error' in probe) && !probe.readOnly);
-      if (writable.length === 1)
-        return `${describe(now)}, and ${describe(writable[0]!)} is the primary now`;
+      if (writable.length === 1) return `${describe(now)}, and ${describe(writable[0]!)} is the primary now`;
     }
     return null;
   }

@@ -36,7 +36,9 @@ void describe('candidates configuration', () => {
     ]);
     assert.deepEqual(
       configProblems(config({ candidates: ['mysql://app:pw@db2:3306/x', 'mysql://app:pw@db1/shop'] })),
-      ['sources[0].candidates[1]: names the server db1:3306 again (also url): list each server of the group once'],
+      [
+        'sources[0].candidates[1]: names the server db1:3306 again (also url): list each server of the group once',
+      ],
     );
     const [mysqlProblem] = configProblems(config({ kind: 'mysql', candidates: ['mysql://app:pw@db2/shop'] }));
     assert.match(mysqlProblem ?? '', /^sources\[0\]\.candidates: is supported for MariaDB sources only/);
@@ -87,7 +89,9 @@ void describe('whether a binlog holds the resume position', () => {
 
   void test('a later sequence number of that server, or an unknown domain or server, is missing', () => {
     assert.deepEqual(
-      missingFrom(parseMariadbPosition('0-1-105,2-1-1'), state).map((g) => `${g.domain}-${g.server}-${g.seq}`),
+      missingFrom(parseMariadbPosition('0-1-105,2-1-1'), state).map(
+        (g) => `${g.domain}-${g.server}-${g.seq}`,
+      ),
       ['0-1-105', '2-1-1'],
     );
     assert.deepEqual(missingFrom(parseMariadbPosition('0-3-10'), state).length, 1);
