@@ -178,8 +178,17 @@ async function published(s: Stage, more: bigint, what: string): Promise<void> {
   });
 }
 
-test('MariaDB switchover mid-workload: capture follows the new primary, every committed row exactly once', async (t: TestContext) => {
-  const s = await stage('mswitch');
+/**
+ * The switchover, as an operator runs it. `oldPrimary: 'stopped'` stops it before the promotion (capture loses
+ * its stream and finds the new primary among the candidates); `'read-only'` leaves it up, read-only, until
+ * capture has moved (capture notices that another candidate is the writable primary and leaves it).
+ */
+async function switchover(
+  t: TestContext,
+  prefix: string,
+  oldPrimary: 'stopped' | 'read-only',
+): Promise<void> {
+  const s = await stage(prefix);
   const writers = new Writers(s.primary, 2);
   cleanups.push(() => writers.stop());
   await published(s, 300n, 'the stream to be under way on the first primary');
@@ -187,7 +196,7 @@ test('MariaDB switchover mid-workload: capture follows the new primary, every co
   // The switchover, as an operator runs it.
   await s.primary.query('SET GLOBAL read_only = 1');
   await caughtUp(s.primary, s.replica);
-  await s.primary.shutdown();
+  if (oldPrimary === 'stopped') await s.primary.shutdown();
   await s.replica.query('STOP SLAVE; RESET SLAVE ALL; SET GLOBAL read_only = 0');
   writers.primary = s.replica;
   const newLabel = `127.0.0.1:${s.replica.port}`;
@@ -201,6 +210,7 @@ test('MariaDB switchover mid-workload: capture follows the new primary, every co
   );
   await published(s, 300n, 'the stream to go on from the new primary');
   await writers.stop();
+  if (oldPrimary === 'read-only') await s.primary.shutdown();
 
   const rows = await sourceRows(s.replica);
   await waitFor('the replica to equal the new primary', async () =>
@@ -233,7 +243,13 @@ test('MariaDB switchover mid-workload: capture follows the new primary, every co
   t.diagnostic(
     `${writers.committed.size} transactions committed (${writers.uncertain.size} uncertain), ${events.length} events`,
   );
-});
+}
+
+test('MariaDB switchover mid-workload, old primary stopped: capture follows the new primary, every committed row exactly once', (t) =>
+  switchover(t, 'mswitch', 'stopped'));
+
+test('MariaDB switchover mid-workload, old primary left up read-only: capture leaves it for the new primary', (t) =>
+  switchover(t, 'mswitchro', 'read-only'));
 
 test('MariaDB primary crash with lost transactions: capture stops naming the missing GTID', async () => {
   const s = await stage('mlost');
