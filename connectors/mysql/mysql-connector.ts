@@ -138,6 +138,7 @@ export class MysqlConnector implements SourceConnector {
 
   async *stream(resume: ResumePoint, signal: AbortSignal): AsyncIterable<CaptureBatch> {
     let state: Record<string, unknown> = { ...(resume.state ?? {}) };
+    this.#servers.restore(state.groupServerIds);
     const withState = (batch: CaptureBatch): CaptureBatch => {
       if (batch.state === undefined) return batch;
       state = { ...state, ...batch.state };
@@ -318,7 +319,7 @@ export class MysqlConnector implements SourceConnector {
         });
         this.#client = client;
         await client.start();
-        this.#watchPrimary(client, watching.signal);
+        this.#servers.follow(client, watching.signal, this.#logger);
         this.#state = 'streaming';
         this.#logger.info(
           {
@@ -348,7 +349,7 @@ export class MysqlConnector implements SourceConnector {
         });
         for await (const batch of batches) {
           backoff.reset();
-          yield batch;
+          yield this.#servers.withServerIds(batch);
         }
         return;
       } catch (error) {
@@ -379,20 +380,6 @@ export class MysqlConnector implements SourceConnector {
           );
       }
     }
-  }
-
-  /**
-   * With candidates: once the server read is no longer the primary and another candidate is, ends the stream
-   * (after what was received) so the reconnect resumes on the new primary from the last released transaction.
-   */
-  #watchPrimary(client: BinlogClient, signal: AbortSignal): void {
-    void this.#servers.watch(signal).then((reason) => {
-      if (reason === null || signal.aborted) return;
-      this.#logger.warn({ reason }, 'the server read is no longer the primary; switching');
-      client.abandon(
-        new CdcError('SOURCE_STREAM_LOST', `primary switch: ${reason}`, {}, { retriable: true }),
-      );
-    });
   }
 
   /** The binlog is kept by the server's own retention; acknowledging only records how far the consumer got. */

@@ -17,6 +17,10 @@
 import type { Connection, RowDataPacket } from 'mysql2/promise';
 import { CdcError, errorMessage } from '../../../common/errors.ts';
 import { Backoff } from '../../../common/retry.ts';
+import type { Logger } from '../../../common/logger.ts';
+import type { CaptureBatch } from '../../connector.ts';
+import { readServerIds } from '../resume-state.ts';
+import type { BinlogClient } from './binlog-client.ts';
 import { mysqlConnectOptions } from '../../../common/connect/mysql-url.ts';
 import {
   formatMariadbGtid,
@@ -147,6 +151,8 @@ export class ServerGroup {
   readonly #urls: readonly string[];
   readonly #connect: (url: string) => Promise<Connection>;
   #current: string;
+  /** The group's server ids as last put into the saved state. */
+  #recorded: readonly number[] = [];
   readonly localServerIds = new Set<number>();
 
   constructor(source: string, urls: readonly string[], connect: (url: string) => Promise<Connection>) {
@@ -158,6 +164,41 @@ export class ServerGroup {
 
   get current(): string {
     return this.#current;
+  }
+
+  /** Takes the group's server ids kept in the saved connector state (`withServerIds`). */
+  restore(saved: unknown): void {
+    this.#recorded = readServerIds(saved);
+    for (const id of this.#recorded) this.localServerIds.add(id);
+  }
+
+  /**
+   * With candidates, adds the group's server ids to the state saved with `batch` once they changed: a process
+   * started after the old primary is gone learns its id from there, so the old primary's transactions still to
+   * be read on the new primary stay local.
+   */
+  withServerIds(batch: CaptureBatch): CaptureBatch {
+    if (!this.hasCandidates) return batch;
+    const ids = [...this.localServerIds].sort((a, b) => a - b);
+    const recorded = this.#recorded;
+    if (ids.length === recorded.length && ids.every((id, i) => id === recorded[i])) return batch;
+    this.#recorded = ids;
+    return { ...batch, state: { ...batch.state, groupServerIds: ids } };
+  }
+
+  /**
+   * With candidates: once the server `client` reads is no longer the primary and another candidate is, ends
+   * its stream (after what was received), so the reconnect resumes on the new primary from the last released
+   * transaction.
+   */
+  follow(client: BinlogClient, signal: AbortSignal, logger: Logger): void {
+    void this.watch(signal).then((reason) => {
+      if (reason === null || signal.aborted) return;
+      logger.warn({ reason }, 'the server read is no longer the primary; switching');
+      client.abandon(
+        new CdcError('SOURCE_STREAM_LOST', `primary switch: ${reason}`, {}, { retriable: true }),
+      );
+    });
   }
 
   get hasCandidates(): boolean {

@@ -11,7 +11,6 @@
  *   naming the GTID and the server, instead of resuming with a gap.
  */
 import assert from 'node:assert/strict';
-import { randomBytes } from 'node:crypto';
 import { setTimeout as delay } from 'node:timers/promises';
 import { after, test, type TestContext } from 'node:test';
 import mysql from 'mysql2/promise';
@@ -20,10 +19,10 @@ import { startPipeline, type RunningPipeline } from '../../../services/pipeline/
 import { createTestPipeline, type TestPipeline } from '../../support/binlog-pipeline.ts';
 import { positionProblems, readChangelog, topicEnd } from '../../support/changelog.ts';
 import { createDatabase, type TestDatabase } from '../../support/pg.ts';
-import { startThrowawayMariadb, type ThrowawayMariadb } from '../../support/throwaway-mariadb.ts';
+import type { ThrowawayMariadb } from '../../support/throwaway-mariadb.ts';
+import { caughtUp, GROUP_PASSWORD as PASSWORD, startGtidGroup } from '../../support/mariadb-gtid-group.ts';
 import { waitFor } from '../../support/wait.ts';
 
-const PASSWORD = randomBytes(8).toString('hex');
 const SEED_ROWS = 20;
 const cleanups: (() => Promise<void>)[] = [];
 
@@ -41,28 +40,11 @@ interface Stage {
 
 /** Primary (server_id 11) and its GTID replica (12), the seeded table, and a pipeline with both as candidates. */
 async function stage(prefix: string): Promise<Stage> {
-  const group = ['log_slave_updates = ON'];
-  const [primary, replica] = await Promise.all([
-    startThrowawayMariadb(['server_id = 11', ...group]),
-    startThrowawayMariadb(['server_id = 12', ...group]),
-  ]);
+  const { primary, replica } = await startGtidGroup(SEED_ROWS);
   cleanups.push(
     () => primary.stop(),
     () => replica.stop(),
   );
-  for (const server of [primary, replica])
-    await server.query(`SET SESSION sql_log_bin = 0;
-      CREATE USER cdc@'%' IDENTIFIED BY '${PASSWORD}'; GRANT ALL PRIVILEGES ON *.* TO cdc@'%';
-      CREATE USER app@'%' IDENTIFIED BY '${PASSWORD}'; GRANT SELECT, INSERT, UPDATE, DELETE ON shop.* TO app@'%';
-      SET SESSION sql_log_bin = 1; RESET MASTER`);
-  await replica.query(`CHANGE MASTER TO MASTER_HOST = '127.0.0.1', MASTER_PORT = ${primary.port},
-      MASTER_USER = 'cdc', MASTER_PASSWORD = '${PASSWORD}', MASTER_USE_GTID = slave_pos;
-      SET GLOBAL read_only = 1; START SLAVE`);
-  const seed = Array.from({ length: SEED_ROWS }, (_, i) => `(${i + 1}, 0, 0, 'seed')`).join(', ');
-  await primary.query(`CREATE DATABASE shop;
-    CREATE TABLE shop.items (id bigint PRIMARY KEY, writer int NOT NULL, n int NOT NULL, note varchar(64) NOT NULL);
-    INSERT INTO shop.items VALUES ${seed}`);
-  await caughtUp(primary, replica);
   const target = await createDatabase(`${prefix}_dst`);
   cleanups.push(() => target.drop());
   const pipeline = await createTestPipeline({
@@ -87,13 +69,6 @@ async function stage(prefix: string): Promise<Stage> {
     },
   );
   return { primary, replica, target, pipeline, running };
-}
-
-/** Waits until `replica` applied everything `primary` wrote to its binlog. */
-async function caughtUp(primary: ThrowawayMariadb, replica: ThrowawayMariadb): Promise<void> {
-  const [row] = await primary.query('SELECT @@GLOBAL.gtid_binlog_pos AS pos');
-  const [wait] = await replica.query('SELECT MASTER_GTID_WAIT(?, 60) AS result', [String(row?.pos ?? '')]);
-  assert.equal(Number(wait?.result), 0, `the replica caught up with ${String(row?.pos)}`);
 }
 
 const line = (row: Record<string, unknown>) =>
