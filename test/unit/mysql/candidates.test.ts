@@ -14,6 +14,7 @@ import {
 } from '../../../connectors/mysql/replication/candidates.ts';
 import { parseMariadbGtid, parseMariadbPosition } from '../../../schemas/positions/gtid.ts';
 import { CdcError, isRetriable } from '../../../common/errors.ts';
+import { formatStatus } from '../../../services/cli/status-format.ts';
 
 const config = (source: Record<string, unknown>) =>
   JSON.stringify({
@@ -100,4 +101,21 @@ void describe('whether a binlog holds the resume position', () => {
     assert.equal(isRetriable(error), false);
     assert.match(error.message, /GTID 0-1-105.*not in the binlog of db2:3306.*re-snapshot/);
   });
+});
+
+void test('cdc status names the candidate read now', () => {
+  const connector = {
+    name: 'src',
+    kind: 'mariadb' as const,
+    state: 'streaming' as const,
+    stream: 'mariadb binlog as replica server id 7',
+    confirmed: null,
+    received: null,
+    lagBytes: null,
+    lagMillis: null,
+    snapshot: null,
+    lastError: null,
+    server: { current: 'db2:3306', candidates: ['db1:3306', 'db2:3306'] },
+  };
+  assert.match(formatStatus({ connectors: [connector], workers: [] }), /server id 7 from db2:3306/);
 });
