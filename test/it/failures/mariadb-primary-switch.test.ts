@@ -194,6 +194,9 @@ async function switchover(
     const got = await replicaRows(s.target);
     assert.deepEqual(got, rows, `replica rows (${String(error)})`);
   });
+  // The old primary is gone: verify finds the new one among the candidates, as capture did.
+  const report = await s.running.verify?.({ replica: s.pipeline.replicaName });
+  assert.equal(report?.equal, true, `verify against the new primary: ${JSON.stringify(report?.tables)}`);
   const ids = new Set(rows.map((row) => row.split(' ')[0]!));
   for (const id of writers.committed) assert.ok(ids.has(id), `committed row ${id} is on the new primary`);
   for (const id of ids)
