@@ -42,12 +42,16 @@ export class BinlogHealthSampler {
   async run(signal: AbortSignal): Promise<void> {
     let connection: mysql.Connection | null = null;
     let connectedTo: string | null = null;
+    let staleFile: string | null = null;
     try {
       while (!signal.aborted) {
         try {
           const url = this.#url();
-          if (connection !== null && url !== connectedTo) {
-            await connection.end().catch(() => undefined);
+          if (connectedTo !== null && url !== connectedTo) {
+            // Capture moved to another server: the file it read last is the old server's until it reads a commit
+            // on the new one, and means nothing there.
+            staleFile = this.#neededFile();
+            await connection?.end().catch(() => undefined);
             connection = null;
           }
           connectedTo = url;
@@ -55,7 +59,9 @@ export class BinlogHealthSampler {
             ...mysqlConnectOptions(url),
             connectTimeout: 10_000,
           });
-          this.#update(await sample(connection, this.#neededFile()));
+          const needed = this.#neededFile();
+          if (needed !== staleFile) staleFile = null;
+          this.#update(await sample(connection, staleFile === null ? needed : null));
         } catch (error) {
           this.#logger.debug({ err: error }, 'binlog health sample failed');
           await connection?.end().catch(() => undefined);
