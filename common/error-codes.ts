@@ -51,7 +51,7 @@ export const ERROR_CODES = {
   SOURCE_POSITION_MISSING: {
     retriable: false,
     http: 500,
-    doc: 'The server capture must resume on (after a primary switch, one of the candidate servers) does not hold the GTID of the last change published: that transaction never reached it (the old primary crashed before it replicated), so resuming there would lose or reorder changes. The message names the GTID and the server; bring the old primary back, or re-snapshot the replicas.',
+    doc: 'The MariaDB/MySQL server capture must resume on does not hold the GTID position of the last change published: after a primary switch, that transaction never reached the new primary (the old one crashed before it replicated); or the binlog holding it was purged. Resuming would lose or reorder changes, so capture stops. The message names the GTID and the server; bring the missing transactions back, or re-snapshot the replicas.',
   },
   SLOT_INVALID: {
     retriable: false,

@@ -8,6 +8,8 @@ import assert from 'node:assert/strict';
 import { connectorConfig, RunningConnector } from './harness.ts';
 import { caughtUp, GROUP_PASSWORD, startGtidGroup } from '../../support/mariadb-gtid-group.ts';
 import type { ThrowawayMariadb } from '../../support/throwaway-mariadb.ts';
+import { waitFor } from '../../support/wait.ts';
+import { CdcError } from '../../../common/errors.ts';
 
 const servers: ThrowawayMariadb[] = [];
 after(async () => {
@@ -57,4 +59,32 @@ test('restarted after a failover, capture takes the old primary’s transactions
   } finally {
     await restarted.stop();
   }
+});
+
+test('a resume position whose binlog was purged: the server’s refusal is SOURCE_POSITION_MISSING, naming the server', async () => {
+  const { primary, replica } = await startGtidGroup(0);
+  servers.push(primary, replica);
+  await primary.query("INSERT INTO shop.items VALUES (1, 1, 0, 'kept')");
+  const [before] = await primary.query('SELECT @@GLOBAL.gtid_binlog_pos AS pos');
+  await primary.query("INSERT INTO shop.items VALUES (2, 1, 0, 'purged'); FLUSH BINARY LOGS");
+  const [status] = await primary.query('SHOW MASTER STATUS');
+  await primary.query(`PURGE BINARY LOGS TO '${String(status?.File)}'`);
+
+  const config = connectorConfig('shop', {
+    url: primary.url('cdc', GROUP_PASSWORD, 'shop'),
+    tables: ['shop.items'],
+  });
+  const gtidSet = String(before?.pos);
+  const running = new RunningConnector(config, {
+    position: { commit: { kind: 'binlog', flavor: 'mariadb', gtidSet, seq: 1n }, index: 0 },
+    state: null,
+  });
+  await waitFor('the connector to stop', () => running.error !== null);
+  await running.stop();
+  assert.ok(running.error instanceof CdcError, String(running.error));
+  assert.equal(running.error.code, 'SOURCE_POSITION_MISSING');
+  assert.match(
+    running.error.message,
+    new RegExp(`binlog of 127\\.0\\.0\\.1:${primary.port} does not hold GTID position ${gtidSet}.*purged`),
+  );
 });
