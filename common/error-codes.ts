@@ -48,6 +48,11 @@ export const ERROR_CODES = {
     http: 503,
     doc: 'The replication stream dropped; the connector reconnects with backoff.',
   },
+  SOURCE_POSITION_MISSING: {
+    retriable: false,
+    http: 500,
+    doc: 'The MariaDB/MySQL server capture must resume on does not hold the GTID position of the last change published: after a primary switch, that transaction never reached the new primary (the old one crashed before it replicated); or the binlog holding it was purged. Resuming would lose or reorder changes, so capture stops. The message names the GTID and the server; bring the missing transactions back, or re-snapshot the replicas.',
+  },
   SLOT_INVALID: {
     retriable: false,
     http: 500,

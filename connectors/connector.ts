@@ -58,6 +58,8 @@ export interface ConnectorStatus {
    * updates and deletes cannot be identified, for example), each naming the table and the fix.
    */
   readonly warnings?: readonly string[];
+  /** Binlog sources: `host:port` of the server read now, and of every server it may read (`url`, candidates). */
+  readonly server?: { readonly current: string; readonly candidates: readonly string[] };
 }
 
 export interface SourceConnector {

@@ -9,6 +9,11 @@ export const mysqlConnectorConfigSchema = z.object({
   name: z.string().min(1),
   /** `mysql://user:pass@host:port/` */
   url: z.string().regex(/^(mysql|mariadb):\/\//, 'must be a mysql:// URL'),
+  /**
+   * Other servers of the same MariaDB GTID replication group: capture reads the one that is the primary
+   * (writable) and follows a switch to another (replication/candidates.ts). Empty: `url` only, as it is.
+   */
+  candidates: z.array(z.string().regex(/^(mysql|mariadb):\/\//, 'must be a mysql:// URL')).default([]),
   flavor: z.enum(['mariadb', 'mysql']),
   /** Replica server id presented to the source: unique among everything replicating from it. */
   serverId: z.number().int().min(1).max(0xffffffff),

@@ -29,6 +29,7 @@ import {
 } from './config.ts';
 import { BinlogClient } from './replication/binlog-client.ts';
 import { isTransientMysqlError } from './replication/transient.ts';
+import { ServerGroup, serverLabel } from './replication/candidates.ts';
 import { checkSource, currentGtidPosition, type SourceFacts } from './replication/source-checks.ts';
 import {
   streamTransactions,
@@ -71,16 +72,43 @@ export class MysqlConnector implements SourceConnector {
   #lagMillis: number | null = null;
   /** A first start's position is yielded but not yet acknowledged as stored (see #streamStart). */
   #startUnrecorded = false;
+  /** `url` and its candidates: the server read now, and the server ids of the group. */
+  readonly #servers: ServerGroup;
 
   constructor(config: MysqlConnectorConfigInput, logger: Logger = silentLogger) {
     this.#config = decodeMysqlConnectorConfig(config);
     this.name = this.#config.name;
     this.#patterns = parseTablePatterns(this.#config.tables);
     this.#logger = logger.child({ connector: this.name });
+    this.#servers = new ServerGroup(this.name, [this.#config.url, ...this.#config.candidates], (url) =>
+      this.#connectTo(url),
+    );
   }
 
-  async #connect(): Promise<Connection> {
-    const parts = mysqlConnectOptions(this.#config.url);
+  /** A connection to the server read now (`url`, or the candidate that is the primary). */
+  #connect(): Promise<Connection> {
+    return this.#connectTo(this.#servers.current);
+  }
+
+  /** With candidates, makes the one that is the primary now the server read (retriable while there is none). */
+  async #locate(): Promise<void> {
+    const from = await this.#servers.locate();
+    if (from === null) return;
+    this.#logger.warn(
+      { from, to: serverLabel(this.#servers.current) },
+      'the primary is another candidate now: capture reads it',
+    );
+    // The new primary must be set up for capture as the first one was (binlog settings, the user's grants).
+    const control = await this.#connect();
+    try {
+      await checkSource(control, this.#config.flavor, this.#databases);
+    } finally {
+      await control.end();
+    }
+  }
+
+  async #connectTo(url: string): Promise<Connection> {
+    const parts = mysqlConnectOptions(url);
     try {
       return await mysql.createConnection({
         ...parts,
@@ -93,7 +121,7 @@ export class MysqlConnector implements SourceConnector {
       });
     } catch (error) {
       throw (
-        mysqlSecurityError(error, this.#config.url, `cannot connect to source ${this.name}`) ??
+        mysqlSecurityError(error, url, `cannot connect to source ${this.name}`) ??
         asCdcError(error, 'SOURCE_UNREACHABLE', `cannot connect to ${parts.host}:${parts.port}`)
       );
     }
@@ -110,6 +138,7 @@ export class MysqlConnector implements SourceConnector {
 
   async *stream(resume: ResumePoint, signal: AbortSignal): AsyncIterable<CaptureBatch> {
     let state: Record<string, unknown> = { ...(resume.state ?? {}) };
+    this.#servers.restore(state.groupServerIds);
     const withState = (batch: CaptureBatch): CaptureBatch => {
       if (batch.state === undefined) return batch;
       state = { ...state, ...batch.state };
@@ -121,6 +150,7 @@ export class MysqlConnector implements SourceConnector {
       // Checks and snapshot, retried from the last yielded chunk while the server is unreachable.
       while (ready === null) {
         try {
+          await this.#locate();
           const saved = readSnapshotState(state.snapshot);
           const { facts, fresh } = await this.#prepare(resume.position === null && saved === null);
           let snapshot = saved ?? fresh;
@@ -163,8 +193,7 @@ export class MysqlConnector implements SourceConnector {
       if (this.#requested.length > 0) incremental.add(this.#requested.splice(0));
       this.#incremental = incremental;
       try {
-        for await (const batch of this.#streamWithReconnect(start, ready.facts, overlap, signal))
-          yield withState(batch);
+        for await (const batch of this.#streamWithReconnect(start, overlap, signal)) yield withState(batch);
       } finally {
         this.#incremental = null;
         await incremental.reset();
@@ -261,7 +290,6 @@ export class MysqlConnector implements SourceConnector {
 
   async *#streamWithReconnect(
     first: StreamStart,
-    facts: SourceFacts,
     overlap: SnapshotOverlap | null,
     signal: AbortSignal,
   ): AsyncGenerator<CaptureBatch> {
@@ -275,28 +303,36 @@ export class MysqlConnector implements SourceConnector {
     };
     while (!signal.aborted) {
       let control: Connection | null = null;
-      const parts = mysqlConnectOptions(this.#config.url);
-      const client = new BinlogClient({
-        ...parts,
-        serverId: this.#config.serverId,
-        gtidSet: formatGtidPosition(start.from),
-        databases: [...new Set([...this.#databases, ...this.#streamAlso.map((p) => p.database)])],
-        heartbeatPeriodMs: this.#config.heartbeatIntervalMs,
-        writeTimeoutSeconds: this.#config.dumpWriteTimeoutSeconds,
-      });
+      let client: BinlogClient | null = null;
+      const watching = new AbortController();
       try {
+        await this.#locate();
         control = await this.#connect();
+        await this.#servers.verifyResume(control, start.from);
+        client = new BinlogClient({
+          ...mysqlConnectOptions(this.#servers.current),
+          serverId: this.#config.serverId,
+          gtidSet: formatGtidPosition(start.from),
+          databases: [...new Set([...this.#databases, ...this.#streamAlso.map((p) => p.database)])],
+          heartbeatPeriodMs: this.#config.heartbeatIntervalMs,
+          writeTimeoutSeconds: this.#config.dumpWriteTimeoutSeconds,
+        });
         this.#client = client;
         await client.start();
+        this.#servers.follow(client, watching.signal, this.#logger);
         this.#state = 'streaming';
         this.#logger.info(
-          { from: formatGtidPosition(start.from), seq: String(start.seq) },
+          {
+            from: formatGtidPosition(start.from),
+            seq: String(start.seq),
+            server: serverLabel(this.#servers.current),
+          },
           'binlog streaming started',
         );
         const batches = streamTransactions(client.messages(signal), start, {
           connectorName: this.name,
           flavor: this.#config.flavor,
-          sourceServerId: facts.serverId,
+          localServerIds: this.#servers.localServerIds,
           patterns: [...this.#patterns, ...this.#streamAlso],
           maxTransactionEvents: this.#config.maxTransactionEvents,
           heartbeatIntervalMs: this.#config.heartbeatIntervalMs,
@@ -313,7 +349,7 @@ export class MysqlConnector implements SourceConnector {
         });
         for await (const batch of batches) {
           backoff.reset();
-          yield batch;
+          yield this.#servers.withServerIds(batch);
         }
         return;
       } catch (error) {
@@ -334,7 +370,8 @@ export class MysqlConnector implements SourceConnector {
           : { from: progress.position, seq: progress.seq, skip: null };
         await Backoff.sleep(wait, signal);
       } finally {
-        client.stop();
+        watching.abort();
+        client?.stop();
         this.#client = null;
         await control
           ?.end()
@@ -352,6 +389,11 @@ export class MysqlConnector implements SourceConnector {
     return Promise.resolve();
   }
 
+  /** URL of the server read now: `url`, or the candidate that is the primary (for samplers beside capture). */
+  get serverUrl(): string {
+    return this.#servers.current;
+  }
+
   /** Connection id of the binlog dump on the source, while streaming (for operators and failure tests). */
   get dumpThreadId(): number | null {
     return this.#client?.threadId ?? null;
@@ -364,6 +406,7 @@ export class MysqlConnector implements SourceConnector {
       kind: this.#config.flavor,
       state: this.#state === 'streaming' && this.#startUnrecorded ? 'starting' : this.#state,
       stream: `${this.#config.flavor} binlog as replica server id ${this.#config.serverId}`,
+      server: { current: serverLabel(this.#servers.current), candidates: this.#servers.labels },
       confirmed: this.#confirmed,
       received: progress ? `${formatGtidPosition(progress.position)} (seq ${progress.seq})` : null,
       lagBytes: null,

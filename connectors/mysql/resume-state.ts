@@ -28,6 +28,13 @@ export function readStrings(value: unknown): string[] {
   return Array.isArray(value) ? value.filter((item): item is string => typeof item === 'string') : [];
 }
 
+/** Server ids of the source's replication group (candidates); anything else reads as none. */
+export function readServerIds(value: unknown): number[] {
+  return Array.isArray(value)
+    ? value.filter((item): item is number => Number.isInteger(item) && (item as number) > 0)
+    : [];
+}
+
 /** A text value (the GTID position a first start began at); anything else reads as absent. */
 export function readString(value: unknown): string | null {
   return typeof value === 'string' ? value : null;

@@ -69,6 +69,14 @@ export const connectorStatus = {
     snapshot: snapshotProgress,
     lastError: nullableString,
     warnings: { type: 'array', items: { type: 'string' } },
+    server: {
+      type: 'object',
+      required: ['current', 'candidates'],
+      properties: {
+        current: { type: 'string' },
+        candidates: { type: 'array', items: { type: 'string' } },
+      },
+    },
     eventsOversized: { type: 'integer' },
     synchronous: {
       type: 'object',

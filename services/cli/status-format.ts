@@ -21,7 +21,10 @@ export function formatStatus(status: StatusResponse): string {
             c.name,
             c.kind,
             c.state,
-            c.stream,
+            // With candidates, which server of the group is read now.
+            c.server !== undefined && c.server.candidates.length > 1
+              ? `${c.stream} from ${c.server.current}`
+              : c.stream,
             c.confirmed ?? '-',
             c.received ?? '-',
             formatLag(c.lagMillis, c.lagBytes),

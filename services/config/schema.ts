@@ -162,6 +162,18 @@ const binlogSource = z
       ['mysql', 'mariadb'],
       'Source server URL (user needs REPLICATION SLAVE, REPLICATION CLIENT, SELECT). TLS: `?ssl-mode=VERIFY_IDENTITY&ssl-ca=/path` (see "A TLS-only database").',
     ),
+    candidates: z
+      .array(
+        connectionUrl(
+          ['mysql', 'mariadb'],
+          'Another server of the same GTID replication group, with the same user and TLS settings as `url`.',
+        ),
+      )
+      .optional()
+      .meta({
+        description:
+          'MariaDB only: other servers of the source\'s GTID replication group (replicas with `log_slave_updates=ON`, `read_only=ON`). Capture reads the writable one among `url` and these, and after a primary switch resumes on the new primary from the last published GTID (see "Following a primary switch"). Default: none (`url` only).',
+      }),
     serverId: z
       .int({ error: 'must be an integer from 1 to 4294967295' })
       .min(1, { error: 'must be an integer from 1 to 4294967295' })
@@ -191,6 +203,9 @@ const binlogSource = z
     subscriberTopics: subscriberTopicsSchema,
   })
   .transform((source, ctx) => {
+    const problems = candidateProblems(source);
+    for (const problem of problems) ctx.issues.push({ code: 'custom', input: source.candidates, ...problem });
+    if (problems.length > 0) return z.NEVER;
     const database = databaseOf(source.url);
     if (source.tables === undefined && database === null) {
       ctx.issues.push({
@@ -207,6 +222,45 @@ const binlogSource = z
       tables: source.tables ?? [`${database}.*`],
     };
   });
+
+/** `candidates` is MariaDB's, and names each server once (`url` included), compared by host and port. */
+function candidateProblems(source: {
+  readonly kind: 'mariadb' | 'mysql';
+  readonly url: string;
+  readonly candidates?: readonly string[] | undefined;
+}): { path: (string | number)[]; message: string }[] {
+  const candidates = source.candidates ?? [];
+  if (candidates.length === 0) return [];
+  if (source.kind !== 'mariadb')
+    return [
+      {
+        path: ['candidates'],
+        message:
+          'is supported for MariaDB sources only (a resume on another server relies on MariaDB domain-server-seq GTIDs); remove it',
+      },
+    ];
+  const hostOf = (url: string) => {
+    try {
+      const parsed = new URL(url);
+      return `${parsed.hostname}:${parsed.port === '' ? '3306' : parsed.port}`;
+    } catch {
+      return url;
+    }
+  };
+  const seen = new Map<string, string>([[hostOf(source.url), 'url']]);
+  const problems: { path: (string | number)[]; message: string }[] = [];
+  candidates.forEach((candidate, index) => {
+    const host = hostOf(candidate);
+    const first = seen.get(host);
+    if (first !== undefined)
+      problems.push({
+        path: ['candidates', index],
+        message: `names the server ${host} again (also ${first}): list each server of the group once`,
+      });
+    else seen.set(host, `candidates[${index}]`);
+  });
+  return problems;
+}
 
 export function databaseOf(url: string): string | null {
   try {

@@ -23,12 +23,13 @@ export interface BinlogHealth {
 }
 
 export class BinlogHealthSampler {
-  readonly #url: string;
+  /** The server capture reads now (it follows a primary switch among candidates). */
+  readonly #url: () => string;
   readonly #neededFile: () => string | null;
   readonly #logger: Logger;
   #health: BinlogHealth = { file: null, warnings: [] };
 
-  constructor(url: string, neededFile: () => string | null, logger: Logger) {
+  constructor(url: () => string, neededFile: () => string | null, logger: Logger) {
     this.#url = url;
     this.#neededFile = neededFile;
     this.#logger = logger;
@@ -40,14 +41,27 @@ export class BinlogHealthSampler {
 
   async run(signal: AbortSignal): Promise<void> {
     let connection: mysql.Connection | null = null;
+    let connectedTo: string | null = null;
+    let staleFile: string | null = null;
     try {
       while (!signal.aborted) {
         try {
+          const url = this.#url();
+          if (connectedTo !== null && url !== connectedTo) {
+            // Capture moved to another server: the file it read last is the old server's until it reads a commit
+            // on the new one, and means nothing there.
+            staleFile = this.#neededFile();
+            await connection?.end().catch(() => undefined);
+            connection = null;
+          }
+          connectedTo = url;
           connection ??= await mysql.createConnection({
-            ...mysqlConnectOptions(this.#url),
+            ...mysqlConnectOptions(url),
             connectTimeout: 10_000,
           });
-          this.#update(await sample(connection, this.#neededFile()));
+          const needed = this.#neededFile();
+          if (needed !== staleFile) staleFile = null;
+          this.#update(await sample(connection, staleFile === null ? needed : null));
         } catch (error) {
           this.#logger.debug({ err: error }, 'binlog health sample failed');
           await connection?.end().catch(() => undefined);

@@ -62,6 +62,7 @@ export function buildConnector(
         {
           name: source.name,
           url: source.url,
+          candidates: source.candidates ?? [],
           flavor: source.kind,
           serverId: source.serverId,
           tables: source.tables,
@@ -165,7 +166,7 @@ export class CaptureTask {
       source.kind === 'postgres'
         ? null
         : new BinlogHealthSampler(
-            source.url,
+            connector instanceof MysqlConnector ? () => connector.serverUrl : () => source.url,
             () => {
               const read = this.progress.read;
               return read?.kind === 'binlog' ? (read.file ?? null) : null;

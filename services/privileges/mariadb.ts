@@ -45,6 +45,11 @@ export function mariadbCaptureGrants(source: BinlogSourceConfig): GrantBlock {
     notes: [
       `reads the binlog as replica server_id ${source.serverId} and snapshots the captured tables`,
       HOST_NOTE,
+      ...((source.candidates ?? []).length > 0
+        ? [
+            'every candidate server needs the same account, password and grants (run on the primary, they reach its replicas through replication)',
+          ]
+        : []),
     ],
     statements: [...new Set(statements)],
   };

@@ -7,7 +7,10 @@
 import { CdcError } from '../../common/errors.ts';
 import { silentLogger, type Logger } from '../../common/logger.ts';
 import { ruledColumns } from '../config/columns.ts';
-import type { PipelineConfig, ReplicaConfig } from '../config/schema.ts';
+import type { PipelineConfig, ReplicaConfig, SourceConfig } from '../config/schema.ts';
+import mysql from 'mysql2/promise';
+import { mysqlConnectOptions } from '../../common/connect/mysql-url.ts';
+import { ServerGroup } from '../../connectors/mysql/replication/candidates.ts';
 import { splitTableName } from '../../schemas/events/table-names.ts';
 import { openReader } from './open-reader.ts';
 import type { RecheckOptions, TableReader, TableVerifyReport } from './types.ts';
@@ -37,6 +40,17 @@ export interface VerifyReport {
   readonly tables: readonly TableVerifyReport[];
   readonly failures: readonly TableFailure[];
   readonly durationMs: number;
+}
+
+/** A MariaDB source with candidates is compared on the one that is its primary now (as capture reads it). */
+async function primaryUrl(source: SourceConfig): Promise<string> {
+  if (source.kind !== 'mariadb' || source.candidates === undefined || source.candidates.length === 0)
+    return source.url;
+  const group = new ServerGroup(source.name, [source.url, ...source.candidates], (url) =>
+    mysql.createConnection({ ...mysqlConnectOptions(url), connectTimeout: 10_000 }),
+  );
+  await group.locate();
+  return group.current;
 }
 
 export interface VerifyRunOptions {
@@ -83,7 +97,7 @@ export async function verifyReplica(
   return verifyDatabases({
     sourceName: source.name,
     replicaName: replica.name,
-    sourceUrl: source.url,
+    sourceUrl: await primaryUrl(source),
     targetUrl: replica.url,
     tables: request.tables !== undefined && request.tables.length > 0 ? request.tables : source.tables,
     targetTableOf: (table) => replicaTableName(replica, table),

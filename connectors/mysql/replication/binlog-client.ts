@@ -155,12 +155,14 @@ export class BinlogClient {
     const ready = new Promise<void>((resolve, reject) => {
       zongji.once('ready', () => resolve());
       zongji.on('error', (error: Error) => {
-        const wrapped = new CdcError(
-          'SOURCE_STREAM_LOST',
-          `binlog stream failed: ${error.message}`,
-          {},
-          { cause: error, retriable: isTransientMysqlError(error) },
-        );
+        const wrapped =
+          positionRefused(error, options) ??
+          new CdcError(
+            'SOURCE_STREAM_LOST',
+            `binlog stream failed: ${error.message}`,
+            {},
+            { cause: error, retriable: isTransientMysqlError(error) },
+          );
         reject(wrapped);
         this.#fail(wrapped);
       });
@@ -362,6 +364,12 @@ export class BinlogClient {
     return this.#paused;
   }
 
+  /** Ends the stream with `error` once the messages already received are taken (the server is left for another). */
+  abandon(error: CdcError): void {
+    this.#fail(error);
+    this.stop();
+  }
+
   stop(): void {
     const zongji = this.#zongji;
     this.#zongji = null;
@@ -369,4 +377,21 @@ export class BinlogClient {
     zongji?.stop();
     this.#notify();
   }
+}
+
+/**
+ * The server's refusal to start the dump at the GTID position asked for (ER_MASTER_FATAL_ERROR_READING_BINLOG,
+ * 1236, naming a GTID): with gtid_strict_mode a server that lacks the position says so here (the binlog misses
+ * the GTID, or it was purged). A reconnect cannot fix it.
+ */
+function positionRefused(error: Error, options: BinlogClientOptions): CdcError | null {
+  const errno = (error as { errno?: unknown }).errno;
+  if (errno !== 1236 || !/GTID/i.test(error.message)) return null;
+  const server = `${options.host}:${options.port}`;
+  return new CdcError(
+    'SOURCE_POSITION_MISSING',
+    `the binlog of ${server} does not hold GTID position ${options.gtidSet}, where capture must resume (the server says: ${error.message}): the transactions there never reached this server, or its binlog was purged; capture stops rather than skip them. Bring back the server that had them, or re-snapshot the replicas`,
+    { server, gtid: options.gtidSet },
+    { cause: error },
+  );
 }

@@ -60,7 +60,12 @@ export interface StreamProgress {
 export interface StreamContext {
   readonly connectorName: string;
   readonly flavor: BinlogFlavor;
-  readonly sourceServerId: number;
+  /**
+   * Server ids of the source's own servers (the server read, and every candidate of its replication group seen
+   * so far): their transactions are local (origin null); another id is the origin a writer marked its session
+   * with. Live: the connector adds a server when it first reaches it.
+   */
+  readonly localServerIds: ReadonlySet<number>;
   readonly patterns: readonly TablePattern[];
   readonly maxTransactionEvents: number;
   readonly heartbeatIntervalMs: number;
@@ -141,7 +146,7 @@ export async function* streamTransactions(
           position: { commit, index },
           txId: tx.gtid,
           commitTimeMicros: BigInt(tx.timestampMs) * 1000n,
-          origin: tx.serverId === context.sourceServerId || tx.serverId === 0 ? null : String(tx.serverId),
+          origin: tx.serverId === 0 || context.localServerIds.has(tx.serverId) ? null : String(tx.serverId),
           snapshot: false,
         },
         // A transaction released in pieces announces its size only on its last event.
