@@ -278,8 +278,10 @@ export class ApplyWorker {
   }
 
   /** The sink's row for this partition (keyed), or the stream's own (ordered: the sink's default). */
-  private applyOptions(partition: number): { readonly positionKey?: string } {
-    return this.options.keyed === true ? { positionKey: partitionStream(this.options.stream, partition) } : {};
+  private applyOptions(partition: number): { readonly positionKey?: string; readonly partition?: number } {
+    return this.options.keyed === true
+      ? { positionKey: partitionStream(this.options.stream, partition), partition }
+      : {};
   }
 
   /** What the last applied event of this partition (keyed) or of the stream was. */
@@ -364,7 +366,8 @@ export class ApplyWorker {
     }
     // Keyed: the status shows the last position this worker applied, in whichever partition.
     if (result.position) this.position = result.position;
-    if (result.position && this.options.keyed === true) this.partitionPositions.set(partition, result.position);
+    if (result.position && this.options.keyed === true)
+      this.partitionPositions.set(partition, result.position);
     if (result.commitTimeMicros !== null) this.commitTimeMicros = result.commitTimeMicros;
   }
 

@@ -28,13 +28,15 @@ export const changelogSchema = z
       z.strictObject({
         mode: z.literal('keyed').meta({
           description:
-            'Row changes partitioned by table and primary key (Kafka\'s default partitioner on the record key); several apply processes of one replica share the partitions. Per-key order only: a source transaction touching several partitions is applied as several target transactions.',
+            "Row changes partitioned by table and primary key (Kafka's default partitioner on the record key); several apply processes of one replica share the partitions. Per-key order only: a source transaction touching several partitions is applied as several target transactions.",
         }),
         partitions: z
           .int({ error: partitionsError })
           .min(2, { error: partitionsError })
           .max(MAX_CHANGELOG_PARTITIONS, { error: partitionsError })
-          .meta({ description: 'Partitions of the changelog topic; the most apply workers that can share it.' }),
+          .meta({
+            description: 'Partitions of the changelog topic; the most apply workers that can share it.',
+          }),
       }),
     ],
     { error: 'must be {"mode": "ordered"} or {"mode": "keyed", "partitions": N}' },

@@ -362,7 +362,7 @@ const kafka = z.strictObject({
     .min(1, { error: 'must be 1' })
     .max(1, {
       error:
-        "must be 1: capture writes each source's changes to one partition, in commit order, so further partitions would stay empty; a changelog partitioned by key is chosen per source (sources[].changelog: {mode: \"keyed\", partitions: N})",
+        'must be 1: capture writes each source\'s changes to one partition, in commit order, so further partitions would stay empty; a changelog partitioned by key is chosen per source (sources[].changelog: {mode: "keyed", partitions: N})',
     })
     .default(1)
     .meta({

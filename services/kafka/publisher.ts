@@ -355,7 +355,12 @@ export class ChangePublisher {
       throw new CdcError(
         'CONFIG_INVALID',
         `sources[].changelog.partitions of ${this.options.connector} is ${keyed}, but its changelog topic ${this.topics.changelog} has ${partitions} partition(s): the layout is fixed when the topic is created; use a new topic (another kafka.topicPrefix, or delete the topic and rebuild the replicas) to change it`,
-        { topic: this.topics.changelog, field: 'sources[].changelog.partitions', partitions, expected: keyed },
+        {
+          topic: this.topics.changelog,
+          field: 'sources[].changelog.partitions',
+          partitions,
+          expected: keyed,
+        },
       );
     if (this.limit.policy === 'sideTopic')
       await ensureTopic(

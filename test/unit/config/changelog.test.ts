@@ -24,12 +24,21 @@ test('a source is ordered unless told otherwise, and keyed with its partitions w
   assert.deepEqual(ordered.sources[0]!.changelog, { mode: 'ordered' });
   const keyed = parseConfig(config(keyedSource), 'json');
   assert.deepEqual(keyed.sources[0]!.changelog, { mode: 'keyed', partitions: 4 });
-  const binlog = { name: 'src', kind: 'mariadb', url: 'mariadb://u@h/shop', changelog: keyedSource.changelog };
+  const binlog = {
+    name: 'src',
+    kind: 'mariadb',
+    url: 'mariadb://u@h/shop',
+    changelog: keyedSource.changelog,
+  };
   assert.deepEqual(parseConfig(config(binlog), 'json').sources[0]!.changelog, keyedSource.changelog);
 });
 
 test('a keyed changelog needs a partition count of 2 or more, named at its field', () => {
-  for (const changelog of [{ mode: 'keyed' }, { mode: 'keyed', partitions: 1 }, { mode: 'keyed', partitions: 2.5 }])
+  for (const changelog of [
+    { mode: 'keyed' },
+    { mode: 'keyed', partitions: 1 },
+    { mode: 'keyed', partitions: 2.5 },
+  ])
     assert.deepEqual(configProblems(config({ ...keyedSource, changelog })), [
       'sources[0].changelog.partitions: must be a whole number of partitions from 2 to 1000 (one partition is mode "ordered")',
     ]);
@@ -61,13 +70,17 @@ test('what needs the total order is refused with a keyed source, naming the fiel
     'replicas[3].onError',
     'replicas[4].onError',
   ]);
-  for (const line of refused) assert.match(line, /source "src" has a keyed changelog \(sources\[0\]\.changelog\.mode "keyed"\)/);
+  for (const line of refused)
+    assert.match(line, /source "src" has a keyed changelog \(sources\[0\]\.changelog\.mode "keyed"\)/);
   assert.match(refused[0]!, /conflict handling needs whole source transactions in commit order/);
   assert.match(refused[3]!, /must be "stop" because .*dead-letter replay keeps one position per replica/);
   // The same replicas of an ordered source are accepted.
-  const ordered = parseConfig(config({ ...keyedSource, changelog: { mode: 'ordered' } }, [
-    { ...replica, conflicts: { enabled: true } },
-  ]), 'json');
+  const ordered = parseConfig(
+    config({ ...keyedSource, changelog: { mode: 'ordered' } }, [
+      { ...replica, conflicts: { enabled: true } },
+    ]),
+    'json',
+  );
   assert.equal(ordered.replicas.length, 1);
 });
 

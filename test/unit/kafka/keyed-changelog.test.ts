@@ -15,7 +15,12 @@ import { KeyedLayout, transactionKey, type OrderedRecord } from '../../../servic
 import { column, pgTable, transaction, type Change } from '../apply/events.ts';
 
 const PARTITIONS = 4;
-const table = pgTable('public', 'counters', [column('id', 'text', { kind: 'text' }, false), column('n', 'text')], ['id']);
+const table = pgTable(
+  'public',
+  'counters',
+  [column('id', 'text', { kind: 'text' }, false), column('n', 'text')],
+  ['id'],
+);
 const lookup = (id: string) => (id === schemasOf(table).value.id ? schemasOf(table).value : undefined);
 
 function records(events: readonly ChangeEvent[]): OrderedRecord[] {
@@ -46,15 +51,24 @@ test('each record goes to the partition of its key, and each slice is complete o
   const events = transaction(100n, inserts(0, 40));
   const messages = new KeyedLayout(PARTITIONS).place(records(events), new Set([transactionKey(events[0]!)]));
   assert.equal(messages.length, 40);
-  for (const message of messages) assert.equal(message.partition, javaPartition(message.key as Buffer, PARTITIONS));
+  for (const message of messages)
+    assert.equal(message.partition, javaPartition(message.key as Buffer, PARTITIONS));
   const slices = byPartition(messages);
   assert.equal(slices.size, PARTITIONS, 'forty keys use every partition');
   for (const [partition, slice] of slices) {
     slice.forEach((event, index) => {
-      assert.deepEqual(event.transaction, { id: 'tx100', index, total: slice.length }, `partition ${partition}`);
+      assert.deepEqual(
+        event.transaction,
+        { id: 'tx100', index, total: slice.length },
+        `partition ${partition}`,
+      );
     });
     const positions = slice.map((event) => event.source.position.index);
-    assert.deepEqual(positions, [...positions].sort((a, b) => a - b), 'positions keep rising within a partition');
+    assert.deepEqual(
+      positions,
+      [...positions].sort((a, b) => a - b),
+      'positions keep rising within a partition',
+    );
   }
   const all = [...slices.values()].flat().map((event) => formatPosition(event.source.position));
   assert.deepEqual(all.sort(), events.map((event) => formatPosition(event.source.position)).sort());
@@ -62,7 +76,11 @@ test('each record goes to the partition of its key, and each slice is complete o
 
 test('a key change leaves a delete of the old key, at the same position, in the old key partition', () => {
   const keys = ['k0', 'k1', 'k2', 'k3', 'k4', 'k5'];
-  const partitionOf = (id: string) => javaPartition(encodeEvent(transaction(1n, [{ op: 'c', table, after: { id, n: '' } }])[0]!).key!, PARTITIONS);
+  const partitionOf = (id: string) =>
+    javaPartition(
+      encodeEvent(transaction(1n, [{ op: 'c', table, after: { id, n: '' } }])[0]!).key!,
+      PARTITIONS,
+    );
   const from = keys[0]!;
   const to = keys.find((id) => partitionOf(id) !== partitionOf(from))!;
   const events = transaction(200n, [{ op: 'u', table, before: { id: from }, after: { id: to, n: '2' } }]);
@@ -95,6 +113,10 @@ test('a transaction published in pieces keeps counting its slices from run to ru
   for (const [partition, slice] of second) {
     const before = first.get(partition)?.length ?? 0;
     slice.forEach((event, i) => assert.equal(event.transaction?.index, before + i, `partition ${partition}`));
-    assert.equal(slice.at(-1)!.transaction?.total, before + slice.length, `partition ${partition} ends its slice`);
+    assert.equal(
+      slice.at(-1)!.transaction?.total,
+      before + slice.length,
+      `partition ${partition} ends its slice`,
+    );
   }
 });
