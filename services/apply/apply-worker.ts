@@ -40,6 +40,17 @@ export interface ApplyWorkerOptions {
    */
   readonly batch?: { readonly maxEvents: number; readonly maxMillis?: number };
   readonly backoff?: BackoffPolicy;
+  /**
+   * The changelog is keyed (sources[].changelog "keyed"): each partition is a stream of its own, applied in
+   * target transactions of its own with its own applied-position row, `<stream>#<partition>` (see
+   * `partitionStream`). Several workers of one replica then share the partitions.
+   */
+  readonly keyed?: boolean;
+}
+
+/** The applied-position row of one partition of a keyed changelog. Stream names never hold `#` (config NAME_PATTERN). */
+export function partitionStream(stream: string, partition: number): string {
+  return `${stream}#${partition}`;
 }
 
 export interface ApplyWorkerStatus {
@@ -67,6 +78,8 @@ export class ApplyWorker {
   private position: EventPosition | null = null;
   /** The consumer's group-join count this worker last saw (BatchControl.generation). */
   private generation: number | null = null;
+  /** Keyed changelog: per partition, the applied position read since the last group join, and since updated. */
+  private readonly partitionPositions = new Map<number, EventPosition | null>();
   private commitTimeMicros: bigint | null = null;
   private eventsApplied = 0;
   private eventsSkipped = 0;
@@ -92,11 +105,13 @@ export class ApplyWorker {
     this.state = 'idle';
     try {
       await this.retrying('preparing the sink', () => this.options.sink.prepare(), signal);
-      this.position = await this.retrying(
-        'reading the applied position',
-        () => this.options.sink.appliedPosition(this.options.stream, { fresh: true }),
-        signal,
-      );
+      // Keyed: each partition's position is read when its first batch arrives (adoptPartitions).
+      if (this.options.keyed !== true)
+        this.position = await this.retrying(
+          'reading the applied position',
+          () => this.options.sink.appliedPosition(this.options.stream, { fresh: true }),
+          signal,
+        );
       this.state = 'running';
       this.logger.info({ position: this.position && formatPosition(this.position) }, 'apply worker started');
       await this.options.feed.run((batch, control) => this.handle(batch, signal, control), signal);
@@ -131,7 +146,9 @@ export class ApplyWorker {
     signal: AbortSignal,
     control: BatchControl | undefined,
   ): Promise<HandlerResult> {
-    await this.adoptPartitions(control, signal);
+    const partition = batch[0]?.partition ?? 0;
+    const positionKey = this.options.keyed === true ? partitionStream(this.options.stream, partition) : null;
+    await this.adoptPartitions(control, signal, positionKey === null ? null : partition);
     let units = assembleTransactions(batch);
     // A source transaction whose last events have not arrived yet is delivered again with the next batch, so
     // the replica never shows it half applied. Only one larger than a whole fetch (it starts the batch and
@@ -157,7 +174,7 @@ export class ApplyWorker {
       // Chunked again each round, as the run size follows the target's speed.
       const chunk = chunkTransactions(units.slice(done), this.runEvents)[0]!;
       const started = performance.now();
-      await this.applyChunk(chunk, signal);
+      await this.applyChunk(chunk, signal, partition);
       this.adaptRunSize(chunk, performance.now() - started);
       done += chunk.length;
     }
@@ -170,8 +187,33 @@ export class ApplyWorker {
    * Without a join, a replica position ahead of this worker's means it is a stale member that lost its
    * partitions without noticing, and the sink stops it (APPLY_STALE_WORKER) before it writes anything.
    */
-  private async adoptPartitions(control: BatchControl | undefined, signal: AbortSignal): Promise<void> {
+  private async adoptPartitions(
+    control: BatchControl | undefined,
+    signal: AbortSignal,
+    keyedPartition: number | null,
+  ): Promise<void> {
     const generation = control?.generation;
+    if (keyedPartition !== null) {
+      // Keyed: the same, partition by partition, each with its own row; fencing (APPLY_STALE_WORKER) then holds
+      // per partition, since the sink compares each row with what it last wrote or read of that row.
+      if (generation !== undefined && generation !== this.generation) {
+        this.partitionPositions.clear();
+        this.generation = generation;
+      }
+      if (this.partitionPositions.has(keyedPartition)) return;
+      const key = partitionStream(this.options.stream, keyedPartition);
+      const position = await this.retrying(
+        'reading the applied position of a partition',
+        () => this.options.sink.appliedPosition(key, { fresh: true }),
+        signal,
+      );
+      this.partitionPositions.set(keyedPartition, position);
+      this.logger.debug(
+        { partition: keyedPartition, position: position && formatPosition(position), generation },
+        'partition assigned; its applied position read from the replica',
+      );
+      return;
+    }
     if (generation === undefined || generation === this.generation) return;
     this.position = await this.retrying(
       'reading the applied position after a group join',
@@ -203,9 +245,13 @@ export class ApplyWorker {
     this.runEvents = next;
   }
 
-  private async applyChunk(chunk: readonly AssembledTransaction[], signal: AbortSignal): Promise<void> {
+  private async applyChunk(
+    chunk: readonly AssembledTransaction[],
+    signal: AbortSignal,
+    partition: number,
+  ): Promise<void> {
     try {
-      await this.applyWhole(chunk, signal);
+      await this.applyWhole(chunk, signal, partition);
       return;
     } catch (error) {
       // A stale worker or a missing privilege: isolating events one by one would only repeat the refusal.
@@ -220,33 +266,54 @@ export class ApplyWorker {
     for (const unit of chunk) {
       if (chunk.length > 1) {
         try {
-          await this.applyWhole([unit], signal);
+          await this.applyWhole([unit], signal, partition);
           continue;
         } catch (error) {
           if (isRetriable(error) || signal.aborted) throw error;
           this.noteError(error, 'source transaction failed; isolating the failing event');
         }
       }
-      await this.applyIsolated(unit, signal);
+      await this.applyIsolated(unit, signal, partition);
     }
   }
 
-  private async applyWhole(units: readonly AssembledTransaction[], signal: AbortSignal): Promise<void> {
-    const before = this.position;
+  /** The sink's row for this partition (keyed), or the stream's own (ordered: the sink's default). */
+  private applyOptions(partition: number): { readonly positionKey?: string; readonly partition?: number } {
+    return this.options.keyed === true
+      ? { positionKey: partitionStream(this.options.stream, partition), partition }
+      : {};
+  }
+
+  /** What the last applied event of this partition (keyed) or of the stream was. */
+  private appliedBefore(partition: number): EventPosition | null {
+    return this.options.keyed === true ? (this.partitionPositions.get(partition) ?? null) : this.position;
+  }
+
+  private async applyWhole(
+    units: readonly AssembledTransaction[],
+    signal: AbortSignal,
+    partition: number,
+  ): Promise<void> {
+    const before = this.appliedBefore(partition);
     const result = await this.retrying(
       'applying a batch',
       () =>
         this.options.sink.apply(
           this.options.stream,
           units.map((u) => u.transaction),
+          this.applyOptions(partition),
         ),
       signal,
     );
-    this.record(result, units, before);
+    this.record(result, units, before, partition);
   }
 
-  private async applyIsolated(unit: AssembledTransaction, signal: AbortSignal): Promise<void> {
-    const before = this.position;
+  private async applyIsolated(
+    unit: AssembledTransaction,
+    signal: AbortSignal,
+    partition: number,
+  ): Promise<void> {
+    const before = this.appliedBefore(partition);
     const onEventFailure = async (failure: EventFailure): Promise<void> => {
       const consumed = unit.consumed[failure.eventIndex];
       if (!consumed)
@@ -270,16 +337,21 @@ export class ApplyWorker {
     };
     const result = await this.retrying(
       'applying a transaction event by event',
-      () => this.options.sink.apply(this.options.stream, [unit.transaction], { onEventFailure }),
+      () =>
+        this.options.sink.apply(this.options.stream, [unit.transaction], {
+          ...this.applyOptions(partition),
+          onEventFailure,
+        }),
       signal,
     );
-    this.record(result, [unit], before);
+    this.record(result, [unit], before, partition);
   }
 
   private record(
     result: ApplyResult,
     units: readonly AssembledTransaction[],
     before: EventPosition | null,
+    partition: number,
   ): void {
     this.eventsApplied += result.applied;
     this.eventsSkipped += result.skipped;
@@ -292,7 +364,10 @@ export class ApplyWorker {
       )
         this.transactionsApplied++;
     }
+    // Keyed: the status shows the last position this worker applied, in whichever partition.
     if (result.position) this.position = result.position;
+    if (result.position && this.options.keyed === true)
+      this.partitionPositions.set(partition, result.position);
     if (result.commitTimeMicros !== null) this.commitTimeMicros = result.commitTimeMicros;
   }
 

@@ -41,6 +41,12 @@ export interface ApplyOptions {
    * never moves backwards.
    */
   readonly positionKey?: string;
+  /**
+   * The partition of a keyed changelog these transactions come from (positionKey is then its row). PostgreSQL
+   * marks each partition's writes with an origin of its own, `<origin>#<partition>`: an origin is active in one
+   * session at a time, and the partitions of one replica are applied by several workers at once.
+   */
+  readonly partition?: number;
 }
 
 export interface ApplyResult {

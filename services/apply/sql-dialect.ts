@@ -116,8 +116,11 @@ export interface SqlDialect<C extends TargetConnection> {
   readonly conflicts?: ConflictDialect<C>;
   /** Opens and sets up a session; failures are classified (TARGET_UNREACHABLE when the server is not there). */
   connect(): Promise<C>;
-  /** Session set-up that depends on the stream (PostgreSQL replication origins); before BEGIN. */
-  prepareStream(connection: C, stream: string): Promise<void>;
+  /**
+   * Session set-up that depends on the stream (PostgreSQL replication origins); before BEGIN. `partition`: the
+   * partition of a keyed changelog being applied (ApplyOptions.partition).
+   */
+  prepareStream(connection: C, stream: string, partition?: number): Promise<void>;
   /**
    * What the commit of a source transaction is marked with beyond its time (PostgreSQL: the replication origin,
    * which can depend on the event's original node): the sink never puts two marks in one target transaction.

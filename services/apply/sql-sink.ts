@@ -182,7 +182,7 @@ export class SqlSink<C extends TargetConnection> implements Sink {
 
     const connection = await this.connect();
     try {
-      await this.dialect.prepareStream(connection, stream);
+      await this.dialect.prepareStream(connection, stream, options.partition);
       // A refused table's user types are not created either: they come from the same untrusted schema.
       const tables = this.schemas.accepted(new Set(fresh.map((item) => item.event.table)));
       await this.dialect.shapes.ensureTypes(connection, tables);

@@ -10,6 +10,7 @@ import { urlField } from './url.ts';
 import { compileTopology } from './topology-compile.ts';
 import { ORIGIN_MARKINGS, topologySchema } from './topology.ts';
 import { conflictsSchema } from './conflicts.ts';
+import { changelogSchema, keyedModeIssues } from './changelog.ts';
 import { apiSchema } from './api.ts';
 import { kafkaTopicCreationSchema } from './kafka-topic-creation.ts';
 import { kafkaSaslSchema, kafkaTlsSchema } from './kafka-security.ts';
@@ -147,6 +148,7 @@ const postgresSource = z
     }),
     columns: columnsSchema,
     subscriberTopics: subscriberTopicsSchema,
+    changelog: changelogSchema,
   })
   .transform((source) => ({
     ...source,
@@ -201,6 +203,7 @@ const binlogSource = z
       .meta({ description: 'PostgreSQL only; must be absent or false here.' }),
     columns: columnsSchema,
     subscriberTopics: subscriberTopicsSchema,
+    changelog: changelogSchema,
   })
   .transform((source, ctx) => {
     const problems = candidateProblems(source);
@@ -393,11 +396,12 @@ const kafka = z.strictObject({
     .min(1, { error: 'must be 1' })
     .max(1, {
       error:
-        "must be 1: capture writes each source's changes to one partition, in commit order, so further partitions would stay empty (a changelog keyed across partitions is not supported yet)",
+        'must be 1: capture writes each source\'s changes to one partition, in commit order, so further partitions would stay empty; a changelog partitioned by key is chosen per source (sources[].changelog: {mode: "keyed", partitions: N})',
     })
     .default(1)
     .meta({
-      description: 'Partitions of each changelog topic: 1, the one ordered partition capture writes to.',
+      description:
+        'Partitions of each ordered changelog topic: 1, the one partition capture writes to. A keyed changelog takes its count from `sources[].changelog.partitions`.',
     }),
   sessionTimeoutMs: z
     .int({ error: 'must be a whole number of milliseconds' })
@@ -526,6 +530,8 @@ export const pipelineConfigSchema = z
         });
       }
     });
+    for (const issue of keyedModeIssues(config.sources, config.replicas))
+      ctx.addIssue({ code: 'custom', path: issue.path, message: issue.message });
   })
   .transform((config, ctx) => {
     if (config.topology === undefined) return { ...config, topology: undefined };

@@ -17,6 +17,7 @@ import {
 import type { CaptureBatch, ConnectorState } from '../../connectors/connector.ts';
 import type { ChangeEvent } from '../../schemas/events/change-event.ts';
 import { oversizedError, sideTopicMessage, type EventSizeLimit } from './oversized.ts';
+import { transactionKey, type KeyedLayout } from './keyed-changelog.ts';
 
 export class CaptureRun {
   readonly messages: Message[] = [];
@@ -42,13 +43,18 @@ export class CaptureRun {
   private lastKept: { readonly event: ChangeEvent; readonly slot: number } | null = null;
   /** Schemas the previous run registers in its transaction, which always commits before this run's. */
   private readonly pending: ReadonlyMap<string, WriterSchema>;
+  /** A keyed changelog's layout (null: one ordered partition), and the source transactions that ended in this run. */
+  private readonly layout: KeyedLayout | null;
+  private readonly ended = new Set<string>();
 
   constructor(
     resume: { position: EventPosition | null; state: ConnectorState | null },
     isRegistered: (schema: WriterSchema) => boolean,
     limit: EventSizeLimit | null = null,
     pending: ReadonlyMap<string, WriterSchema> = new Map(),
+    layout: KeyedLayout | null = null,
   ) {
+    this.layout = layout;
     this.isRegistered = isRegistered;
     this.limit = limit;
     this.pending = pending;
@@ -66,6 +72,8 @@ export class CaptureRun {
         continue;
       }
       this.position = position;
+      if (this.layout !== null && event.transaction !== null && event.transaction.total !== null)
+        this.ended.add(transactionKey(event));
       const encoded = encodeEvent(event);
       if (encoded.schemas.key !== null) this.need(encoded.schemas.key);
       const key = encoded.key ?? Buffer.from(tableId(event.table), 'utf8');
@@ -79,7 +87,8 @@ export class CaptureRun {
       if (event.source.origin !== null) headers['cdc.origin'] = event.source.origin;
       if (event.source.originCommit !== undefined)
         headers['cdc.origin.commit'] = formatCommit(event.source.originCommit);
-      // Partition 0 explicitly: the changelog is one ordered log even if someone added partitions.
+      // Partition 0 explicitly: an ordered changelog is one log even if someone added partitions (a keyed one is
+      // laid out when the run is written, changelogMessages).
       const message: Message = { key, value: encoded.value, partition: 0, headers };
       const bytes = key.length + encoded.value.length + headerBytes(message);
       if (this.limit !== null && bytes > this.limit.maxEventBytes) {
@@ -116,6 +125,16 @@ export class CaptureRun {
     this.kept[kept.slot] = closed;
   }
 
+  /**
+   * The changelog records to write: `messages` as they are for an ordered changelog, spread over the partitions
+   * for a keyed one (keyed-changelog.ts). Called once per run, when it is written.
+   */
+  changelogMessages(): Message[] {
+    if (this.layout === null) return this.messages;
+    const records = this.kept.map((event, slot) => ({ event, message: this.messages[slot]! }));
+    return this.layout.place(records, this.ended);
+  }
+
   /** Every schema this run's messages use, by id (for re-framing them for a registry). */
   private readonly used = new Map<string, WriterSchema>();
 
@@ -139,6 +158,7 @@ export class CaptureRun {
       this.isRegistered,
       this.limit,
       this.newSchemas,
+      this.layout,
     );
   }
 }

@@ -30,31 +30,56 @@ export interface TailOptions {
 
 const GROWTH = 16n;
 
-/** The highest `cdc.position` among the committed records of partition 0 of `topic`, or null when it has none. */
+/**
+ * The highest `cdc.position` among the committed records of `topic`, or null when it has none. Every partition
+ * is read: an ordered changelog writes partition 0 only, a keyed one spreads its events over all of them.
+ */
 export async function lastCommittedPosition(
   kafka: Kafka,
   topic: string,
   options: TailOptions = {},
 ): Promise<EventPosition | null> {
-  const { low, end } = await partitionBounds(kafka, topic);
+  let highest: EventPosition | null = null;
+  for (const { partition, low, end } of await partitionBounds(kafka, topic)) {
+    const found = await partitionTail(kafka, topic, partition, low, end, options);
+    if (found !== null && (highest === null || comparePosition(found, highest) > 0)) highest = found;
+  }
+  return highest;
+}
+
+async function partitionTail(
+  kafka: Kafka,
+  topic: string,
+  partition: number,
+  low: bigint,
+  end: bigint,
+  options: TailOptions,
+): Promise<EventPosition | null> {
   let window = options.window ?? 64n;
   for (;;) {
     const from = end - window > low ? end - window : low;
     if (from >= end) return null;
-    const found = await highestPosition(kafka, topic, from, end, options);
+    const found = await highestPosition(kafka, topic, partition, from, end, options);
     if (found !== null || from === low) return found;
     window *= GROWTH;
   }
 }
 
-/** First offset and last stable offset (kafkajs lists offsets read_committed) of partition 0. */
-async function partitionBounds(kafka: Kafka, topic: string): Promise<{ low: bigint; end: bigint }> {
+interface Bounds {
+  readonly partition: number;
+  readonly low: bigint;
+  readonly end: bigint;
+}
+
+/** First offset and last stable offset (kafkajs lists offsets read_committed) of each partition. */
+async function partitionBounds(kafka: Kafka, topic: string): Promise<Bounds[]> {
   const admin = kafka.admin();
   try {
     await admin.connect();
     const offsets = await admin.fetchTopicOffsets(topic);
-    const partition = offsets.find((entry) => entry.partition === 0);
-    return { low: BigInt(partition?.low ?? '0'), end: BigInt(partition?.offset ?? '0') };
+    return offsets
+      .map((entry) => ({ partition: entry.partition, low: BigInt(entry.low), end: BigInt(entry.offset) }))
+      .sort((a, b) => a.partition - b.partition);
   } catch (error) {
     throw kafkaError(error, `cannot read the offsets of ${topic}`, { topic });
   } finally {
@@ -70,6 +95,7 @@ async function partitionBounds(kafka: Kafka, topic: string): Promise<{ low: bigi
 async function highestPosition(
   kafka: Kafka,
   topic: string,
+  partition: number,
   from: bigint,
   end: bigint,
   options: TailOptions,
@@ -92,7 +118,7 @@ async function highestPosition(
   try {
     await consumer.connect();
     consumer.on(consumer.events.END_BATCH_PROCESS, ({ payload }) => {
-      if (BigInt(payload.lastOffset) >= end - 1n) {
+      if (payload.partition === partition && BigInt(payload.lastOffset) >= end - 1n) {
         reached = true;
         wake();
       }
@@ -105,7 +131,7 @@ async function highestPosition(
     await consumer.run({
       autoCommit: false,
       eachBatch: ({ batch }) => {
-        if (batch.partition !== 0 || read.failure !== null) return Promise.resolve();
+        if (batch.partition !== partition || read.failure !== null) return Promise.resolve();
         try {
           for (const message of batch.messages) {
             const offset = BigInt(message.offset);
@@ -134,7 +160,7 @@ async function highestPosition(
         return Promise.resolve();
       },
     });
-    consumer.seek({ topic, partition: 0, offset: from.toString() });
+    consumer.seek({ topic, partition, offset: from.toString() });
     const timeoutMs = options.timeoutMs ?? 30_000;
     const timer = setTimeout(wake, timeoutMs);
     await done;
@@ -143,7 +169,7 @@ async function highestPosition(
     if (!reached) {
       throw new CdcError(
         'KAFKA_UNAVAILABLE',
-        `reading the end of ${topic} (offsets ${from} to ${end}) did not finish within ${timeoutMs} ms`,
+        `reading the end of ${topic}/${partition} (offsets ${from} to ${end}) did not finish within ${timeoutMs} ms`,
         { topic },
       );
     }

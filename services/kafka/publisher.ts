@@ -25,6 +25,7 @@ import { retryConcurrentTransactions, TRANSACTION_RETRY } from './transaction-re
 import { connectorTopics, ensureTopic, type ConnectorTopics } from './topics.ts';
 import { SubscriberTopics, type SubscriberTopicsOptions } from './subscriber-topics.ts';
 import { subscriberEncoding } from './subscriber-encoding.ts';
+import { KeyedLayout } from './keyed-changelog.ts';
 import type {
   CaptureBatch,
   ConnectorState,
@@ -52,8 +53,11 @@ export interface PublisherOptions extends KafkaCluster {
    * source has nothing more ready and no transaction is in flight (see `run`).
    */
   readonly maxEvents?: number;
-  /** Partitions of the changelog topic when it is created (default 1: one total order). */
-  readonly partitions?: number;
+  /**
+   * A keyed changelog's partitions (sources[].changelog "keyed"): row changes are spread over them by key
+   * (keyed-changelog.ts), and the topic must have exactly that many. Absent: one ordered partition.
+   */
+  readonly keyedPartitions?: number;
   /** Compression of the produced record batches (default none). */
   readonly compression?: Compression;
   /**
@@ -187,6 +191,7 @@ export class ChangePublisher {
     const stored = metadata === null || metadata === '' ? null : parseStored(metadata, this.groupId);
     const storedPosition = !stored || stored.position === null ? null : parsePosition(stored.position);
     // After fencing every transaction on the changelog is settled, so its committed tail is the truth.
+    // Every partition: a keyed changelog's last event may be in any of them.
     const tail = await lastCommittedPosition(this.kafka, this.topics.changelog, { logger: this.logger });
     let position = storedPosition;
     if (tail !== null && (position === null || comparePosition(tail, position) > 0)) {
@@ -247,6 +252,8 @@ export class ChangePublisher {
         (schema) =>
           registry === null ? this.schemas.isRegistered(schema.id) : registry.isRegistered(schema),
         this.limit,
+        new Map(),
+        this.options.keyedPartitions === undefined ? null : new KeyedLayout(this.options.keyedPartitions),
       );
       iterator = connector.stream(resume, source.signal)[Symbol.asyncIterator]();
       const maxEvents = this.options.maxEvents ?? 5000;
@@ -338,16 +345,29 @@ export class ChangePublisher {
   }
 
   private async ensureTopics(): Promise<void> {
-    await ensureTopic(
+    const keyed = this.options.keyedPartitions;
+    const partitions = await ensureTopic(
       this.kafka,
       this.topics.changelog,
       {
-        partitions: this.options.partitions ?? 1,
+        partitions: keyed ?? 1,
         maxMessageBytes: this.limit.maxEventBytes + BATCH_OVERHEAD_BYTES,
         settings: this.options.topicCreation,
       },
       this.logger,
     );
+    // Keys are spread by the partition count: another count would put a key's later changes elsewhere.
+    if (keyed !== undefined && partitions !== keyed)
+      throw new CdcError(
+        'CONFIG_INVALID',
+        `sources[].changelog.partitions of ${this.options.connector} is ${keyed}, but its changelog topic ${this.topics.changelog} has ${partitions} partition(s): the layout is fixed when the topic is created; use a new topic (another kafka.topicPrefix, or delete the topic and rebuild the replicas) to change it`,
+        {
+          topic: this.topics.changelog,
+          field: 'sources[].changelog.partitions',
+          partitions,
+          expected: keyed,
+        },
+      );
     if (this.limit.policy === 'sideTopic')
       await ensureTopic(
         this.kafka,
@@ -414,13 +434,13 @@ export class ChangePublisher {
       );
     }
     const registry = this.schemas.registry;
-    let messages = run.messages;
+    let messages = run.changelogMessages();
     if (registry !== null) {
       // Registered before the transaction: a registry is outside Kafka's transactions, and a schema registered
       // for a transaction that then aborts is harmless (it is registered again, under the same id, next time).
       for (const schema of run.newSchemas.values())
         await registry.register(schema, this.topics.changelog, isKeySchema(schema), this.abort.signal);
-      messages = run.messages.map((message) => ({
+      messages = messages.map((message) => ({
         ...message,
         key: reframe(message.key, registry, run),
         value: reframe(message.value, registry, run),

@@ -74,10 +74,13 @@ export class SchemaStore {
       this.topic,
       { partitions: 1, compacted: true, settings: this.topicSettings },
       this.logger,
-    ).catch((error: unknown) => {
-      this.topicReady = null;
-      throw error;
-    });
+    ).then(
+      () => undefined,
+      (error: unknown) => {
+        this.topicReady = null;
+        throw error;
+      },
+    );
     return this.topicReady;
   }
 

@@ -74,13 +74,16 @@ export interface TopicOptions {
   readonly maxMessageBytes?: number;
 }
 
-/** Creates the topic unless it exists; safe to call concurrently from several processes. */
+/**
+ * Creates the topic unless it exists; safe to call concurrently from several processes. Resolves to the topic's
+ * partition count (an existing topic keeps its own).
+ */
 export async function ensureTopic(
   kafka: Kafka,
   name: string,
   options: TopicOptions,
   logger: Logger = silentLogger,
-): Promise<void> {
+): Promise<number> {
   const admin = kafka.admin();
   try {
     await admin.connect();
@@ -113,7 +116,7 @@ export async function ensureTopic(
         },
         'created topic',
       );
-      return;
+      return options.partitions;
     }
     const metadata = await admin.fetchTopicMetadata({ topics: [name] });
     const partitions = metadata.topics[0]?.partitions.length ?? 0;
@@ -126,6 +129,7 @@ export async function ensureTopic(
     if (options.maxMessageBytes !== undefined)
       await raiseMaxMessageBytes(admin, name, options.maxMessageBytes, logger);
     await reportOtherSettings(admin, name, options, partitionReplicas(metadata.topics[0]), logger);
+    return partitions;
   } catch (error) {
     if (error instanceof CdcError) throw error;
     if (hasKafkaErrorType(error, 'INVALID_REPLICATION_FACTOR'))

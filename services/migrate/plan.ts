@@ -78,6 +78,12 @@ export function migrationPlan(config: PipelineConfig, replicaName?: string): Mig
       `source ${source.name}: columns must not be set: a migration copies every value to the new primary, and the reverse path would write masks back`,
     );
   }
+  // Cutover waits for one applied position to cover the source's fence; a keyed replica has one per partition.
+  if (source.changelog.mode !== 'ordered') {
+    throw invalid(
+      `source ${source.name}: changelog.mode must be "ordered": cutover waits until the replica's applied position covers the fenced source, and a keyed changelog gives one position per partition and no whole transactions`,
+    );
+  }
   if (source.snapshot !== 'initial') {
     throw invalid(`source ${source.name}: snapshot must be "initial" so the replica starts with a full copy`);
   }

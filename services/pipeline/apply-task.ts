@@ -95,7 +95,8 @@ export class ApplyTask {
   /** Records dead-lettered because no event could be decoded from them (the worker never saw them). */
   #undecodable = 0;
 
-  constructor(replica: ReplicaConfig, kafka: KafkaConfig, logger: Logger) {
+  /** `keyed`: the source's changelog is keyed (sources[].changelog), so each partition is applied on its own. */
+  constructor(replica: ReplicaConfig, kafka: KafkaConfig, logger: Logger, keyed = false) {
     this.name = replica.name;
     this.#replica = replica;
     const taskLogger = logger.child({ replica: replica.name, source: replica.source });
@@ -157,6 +158,7 @@ export class ApplyTask {
       onError: replica.onError,
       batch: replica.batch,
       logger: taskLogger,
+      keyed,
     });
     this.#supervisor = new Supervisor(`apply ${replica.name}`, taskLogger);
   }

@@ -126,7 +126,7 @@ export class CaptureTask {
       prefix: kafka.topicPrefix,
       connector: source.name,
       clientId: `${kafka.clientId}.capture.${source.name}`,
-      partitions: kafka.partitions,
+      ...(source.changelog.mode === 'keyed' ? { keyedPartitions: source.changelog.partitions } : {}),
       compression: kafka.compression,
       maxEventBytes: kafka.maxEventBytes,
       oversizedEvents: kafka.oversizedEvents,

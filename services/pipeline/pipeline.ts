@@ -73,7 +73,10 @@ export async function startPipeline(
     config.topology !== undefined && roles.has('apply')
       ? await resolveOriginMarking(config.topology, scope.replicas, logger)
       : scope.replicas;
-  const applies = roles.has('apply') ? replicas.map((r) => new ApplyTask(r, config.kafka, logger)) : [];
+  const keyed = new Set(config.sources.filter((s) => s.changelog.mode === 'keyed').map((s) => s.name));
+  const applies = roles.has('apply')
+    ? replicas.map((r) => new ApplyTask(r, config.kafka, logger, keyed.has(r.source)))
+    : [];
   const metrics = createMetrics({ processMetrics: true, defaultLabels: { pipeline: config.name } });
 
   if (config.topology !== undefined && applies.length > 0) {

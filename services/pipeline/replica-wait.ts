@@ -137,6 +137,13 @@ export class ReplicaWaits {
     const apply = applies.find((task) => task.name === replica);
     const capture = captures.find((task) => task.name === configured.source);
     const source = config.sources.find((candidate) => candidate.name === configured.source);
+    // One applied position is compared with the token; a keyed replica has one per partition, shared by workers.
+    if (source?.changelog.mode === 'keyed')
+      throw new CdcError(
+        'OPERATION_UNSUPPORTED',
+        `replica ${replica} cannot be waited for: source ${source.name} has a keyed changelog (sources[].changelog.mode "keyed"), whose partitions are applied each on its own and by several workers, so no one applied position says a write is readable; use mode "ordered" to read your writes`,
+        { replica },
+      );
     if (apply === undefined || capture === undefined || source === undefined)
       throw new CdcError(
         'OPERATION_UNSUPPORTED',

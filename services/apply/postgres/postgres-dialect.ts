@@ -39,6 +39,11 @@ export interface PostgresDialectOptions {
   readonly originsByNode?: Readonly<Record<string, string>>;
 }
 
+/** The origin marking one partition of a keyed changelog (ApplyOptions.partition). */
+export function partitionOrigin(origin: string, partition: number): string {
+  return `${origin}#${partition}`;
+}
+
 export function originName(stream: string): string {
   return `cdc_${stream}`;
 }
@@ -140,9 +145,10 @@ export class PostgresDialect implements SqlDialect<PostgresConnection> {
    * would be gone while the session still used its id, and commits under it would look local) and sets up the
    * link's own on the session, unless one of the stream's is set up already.
    */
-  async prepareStream(connection: PostgresConnection, stream: string): Promise<void> {
+  async prepareStream(connection: PostgresConnection, stream: string, partition?: number): Promise<void> {
     if (this.options.replicationOrigin === false) return;
-    const name = this.options.originName ?? originName(stream);
+    const link = this.options.originName ?? originName(stream);
+    const name = partition === undefined ? link : partitionOrigin(link, partition);
     const names = [name, ...Object.values(this.options.originsByNode ?? {})];
     if (connection.origin !== null && names.includes(connection.origin)) return;
     try {

@@ -51,6 +51,13 @@ void describe('migration plan', () => {
     );
   });
 
+  void test('refuses a source with a keyed changelog: cutover needs one applied position', () => {
+    assert.throws(
+      () => migrationPlan(config({ onError: 'stop' }, { changelog: { mode: 'keyed', partitions: 4 } })),
+      /changelog\.mode must be "ordered": cutover waits until the replica's applied position covers/,
+    );
+  });
+
   void test('refuses a source without the initial copy', () => {
     assert.throws(() => migrationPlan(config({}, { snapshot: 'never' })), /snapshot must be "initial"/);
   });
