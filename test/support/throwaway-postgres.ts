@@ -15,7 +15,14 @@ import pg from 'pg';
 import { REPO_ROOT } from './child-process.ts';
 import { AS_ROOT, freePort, ownedFolder, run } from './throwaway.ts';
 
-const PG_BIN = '/usr/lib/postgresql/15/bin';
+/** Debian's PostgreSQL 15, the stack's. */
+export const PG15: PostgresBuild = { bin: '/usr/lib/postgresql/15/bin', libraryPath: null };
+
+/** A PostgreSQL build: its programs, and the folder its shared libraries are found in when not the system's. */
+export interface PostgresBuild {
+  readonly bin: string;
+  readonly libraryPath: string | null;
+}
 /** Every value read as the server's text, as test/support/pg.ts reads the stack's. */
 const TEXT = { getTypeParser: () => (value: string) => value } as unknown as pg.CustomTypesConfig;
 
@@ -30,10 +37,15 @@ export interface ThrowawayPostgresOptions {
   readonly files?: Readonly<Record<string, string>>;
   /** `NAME=value`s the server runs with (LD_PRELOAD, ...). */
   readonly env?: readonly string[];
+  /** Another PostgreSQL than Debian's 15 (test/support/postgres-17.ts). */
+  readonly build?: PostgresBuild;
 }
 
 export interface ThrowawayPostgres {
   readonly port: number;
+  /** The data folder (the server runs as the `postgres` OS user when the tests run as root). */
+  readonly data: string;
+  readonly build: PostgresBuild;
   /** Connection string of database `name` as the trusted superuser `postgres`. */
   url(name: string): string;
   /** Runs one statement on database `database` (default `postgres`) in a connection of its own. */
@@ -44,18 +56,19 @@ export interface ThrowawayPostgres {
 
 export async function startThrowawayPostgres(options: ThrowawayPostgresOptions): Promise<ThrowawayPostgres> {
   const base = AS_ROOT ? await postgresHome() : tmpdir();
-  const folder = await ownedFolder(base, options.prefix, (old) => stopServer(join(old, 'data')));
+  const build = options.build ?? PG15;
+  const folder = await ownedFolder(base, options.prefix, (old) => stopServer(build, join(old, 'data')));
   await giveToPostgres(folder);
   const data = join(folder, 'data');
   const log = join(folder, 'postgres.log');
   let port = 0;
   const stop = async () => {
-    await stopServer(data);
+    await stopServer(build, data);
     await rm(folder, { recursive: true, force: true });
   };
   try {
-    await asPostgres([
-      `${PG_BIN}/initdb`,
+    await asPostgres(build, [
+      `${build.bin}/initdb`,
       '-D',
       data,
       '-U',
@@ -82,9 +95,9 @@ export async function startThrowawayPostgres(options: ThrowawayPostgresOptions):
     }
     await writeFile(log, '');
     await giveToPostgres(...own);
-    await asPostgres([
+    await asPostgres(build, [
       ...(options.env === undefined ? [] : ['env', ...options.env]),
-      `${PG_BIN}/pg_ctl`,
+      `${build.bin}/pg_ctl`,
       'start',
       '-D',
       data,
@@ -106,6 +119,8 @@ export async function startThrowawayPostgres(options: ThrowawayPostgresOptions):
   let stopped = false;
   return {
     port,
+    data,
+    build,
     url,
     async query(sql, params = [], database = 'postgres') {
       const client = new pg.Client({ connectionString: url(database), types: TEXT });
@@ -125,31 +140,44 @@ export async function startThrowawayPostgres(options: ThrowawayPostgresOptions):
 }
 
 /** Stops a server of these folders: fast, then immediate (its data is thrown away anyway). */
-async function stopServer(data: string): Promise<void> {
+export async function stopServer(build: PostgresBuild, data: string): Promise<void> {
   try {
     await access(join(data, 'postmaster.pid'));
   } catch {
     return;
   }
-  await asPostgres([`${PG_BIN}/pg_ctl`, 'stop', '-D', data, '-m', 'fast', '-w', '-t', '30', '-s']).catch(() =>
-    asPostgres([`${PG_BIN}/pg_ctl`, 'stop', '-D', data, '-m', 'immediate', '-w', '-t', '30', '-s']),
+  await asPostgres(build, [
+    `${build.bin}/pg_ctl`,
+    'stop',
+    '-D',
+    data,
+    '-m',
+    'fast',
+    '-w',
+    '-t',
+    '30',
+    '-s',
+  ]).catch(() =>
+    asPostgres(build, [`${build.bin}/pg_ctl`, 'stop', '-D', data, '-m', 'immediate', '-w', '-t', '30', '-s']),
   );
 }
 
 /** Runs a PostgreSQL program as the user PostgreSQL runs as (root cannot), from `/` (it may not enter ours). */
-async function asPostgres(command: readonly string[]): Promise<void> {
-  const [file, ...args] = AS_ROOT ? ['runuser', '-u', 'postgres', '--', ...command] : command;
+export async function asPostgres(build: PostgresBuild, command: readonly string[]): Promise<void> {
+  const withLibraries =
+    build.libraryPath === null ? command : ['env', `LD_LIBRARY_PATH=${build.libraryPath}`, ...command];
+  const [file, ...args] = AS_ROOT ? ['runuser', '-u', 'postgres', '--', ...withLibraries] : withLibraries;
   await run(file!, args, { cwd: '/' });
 }
 
-async function giveToPostgres(...paths: readonly string[]): Promise<void> {
+export async function giveToPostgres(...paths: readonly string[]): Promise<void> {
   if (!AS_ROOT) return;
   const { stdout } = await run('id', ['-u', 'postgres']);
   const { stdout: group } = await run('id', ['-g', 'postgres']);
   for (const path of paths) await chown(path, Number(stdout.trim()), Number(group.trim()));
 }
 
-async function postgresHome(): Promise<string> {
+export async function postgresHome(): Promise<string> {
   const { stdout } = await run('getent', ['passwd', 'postgres']);
   return stdout.split(':')[5]?.trim() || '/var/lib/postgresql';
 }

@@ -58,6 +58,11 @@ export interface ChangeStreamOptions {
    * slot (it lost the lease, and its producer is fenced) instead of waiting for wal_sender_timeout.
    */
   readonly takeOverSlot?: boolean;
+  /**
+   * Reconnect to the same server after a lost stream (default). False: a lost stream ends run() with its
+   * (retriable) error, so the connector starts again and picks the server (`sources[].failover`).
+   */
+  readonly reconnect?: boolean;
 }
 
 /** Everything at or before (lsn, index) has been yielded or was already published. */
@@ -140,6 +145,10 @@ export class ChangeStream {
         tracker.lastError = errorMessage(error);
         if (!isRetriable(error)) {
           tracker.state = 'failed';
+          throw error;
+        }
+        if (this.#options.reconnect === false) {
+          tracker.state = 'reconnecting';
           throw error;
         }
         tracker.state = 'reconnecting';

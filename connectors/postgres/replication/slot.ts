@@ -12,12 +12,15 @@ export interface SlotRow {
   readonly database: string | null;
   readonly walStatus: string | null;
   readonly confirmedFlushLsn: string | null;
+  /** PostgreSQL 17: a failover slot (false on older servers). */
+  readonly failover: boolean;
 }
 
 export interface SlotInfo {
   readonly name: string;
   readonly confirmed: Lsn | null;
   readonly created: boolean;
+  readonly failover: boolean;
 }
 
 /** Returns why the slot cannot be used by this connector, or null. */
@@ -61,8 +64,12 @@ export async function readSlot(pool: pg.Pool, name: string): Promise<SlotRow | n
     database: string | null;
     wal_status: string | null;
     confirmed_flush_lsn: string | null;
+    failover: boolean;
   }>(
-    `SELECT slot_type, plugin, database, wal_status, confirmed_flush_lsn::text FROM pg_replication_slots WHERE slot_name = $1`,
+    // to_jsonb: the failover column exists from PostgreSQL 17 on.
+    `SELECT slot_type, plugin, database, wal_status, confirmed_flush_lsn::text,
+            coalesce((to_jsonb(s) ->> 'failover')::boolean, false) AS failover
+       FROM pg_replication_slots s WHERE slot_name = $1`,
     [name],
   );
   const row = result.rows[0];
@@ -73,16 +80,47 @@ export async function readSlot(pool: pg.Pool, name: string): Promise<SlotRow | n
     database: row.database,
     walStatus: row.wal_status,
     confirmedFlushLsn: row.confirmed_flush_lsn,
+    failover: row.failover,
   };
 }
 
-export async function ensureSlot(pool: pg.Pool, name: string): Promise<SlotInfo> {
+export interface EnsureSlotOptions {
+  /** Create it as a failover slot (PostgreSQL 17: standbys with sync_replication_slots keep a copy). */
+  readonly failover: boolean;
+  /**
+   * Whether a missing slot may be created: only while nothing was published yet. A slot missing after that
+   * (dropped, or a promoted standby without a copy) would start at the current WAL: the changes in between are
+   * lost, so that is an error asking for a re-snapshot rather than a silent new slot.
+   */
+  readonly create: boolean;
+}
+
+/** The error of a slot that is gone although capture had published from it. */
+export function slotLostError(name: string, where: string): CdcError {
+  return new CdcError(
+    'SLOT_INVALID',
+    `replication slot "${name}" does not exist on ${where} although capture already published from it (dropped, or the server is a promoted standby without a copy of it): changes since are lost from the stream; a re-snapshot is needed`,
+    { slot: name },
+  );
+}
+
+export async function ensureSlot(
+  pool: pg.Pool,
+  name: string,
+  options: EnsureSlotOptions = { failover: false, create: true },
+): Promise<SlotInfo> {
   const database = (await pool.query<{ db: string }>('SELECT current_database() AS db')).rows[0]?.db ?? '';
   let slot = await readSlot(pool, name);
   let created = false;
   if (!slot) {
+    if (!options.create) throw slotLostError(name, `database "${database}"`);
     try {
-      await pool.query(`SELECT pg_create_logical_replication_slot($1, 'pgoutput')`, [name]);
+      await pool.query(
+        options.failover
+          ? `SELECT pg_create_logical_replication_slot($1, 'pgoutput', false, false, true)`
+          : `SELECT pg_create_logical_replication_slot($1, 'pgoutput')`,
+        [name],
+      );
       created = true;
     } catch (error) {
       const code =
@@ -98,7 +136,12 @@ export async function ensureSlot(pool: pg.Pool, name: string): Promise<SlotInfo>
   }
   const problem = checkSlot(name, database, slot);
   if (problem) throw problem;
-  return { name, confirmed: slot.confirmedFlushLsn ? parseLsn(slot.confirmedFlushLsn) : null, created };
+  return {
+    name,
+    confirmed: slot.confirmedFlushLsn ? parseLsn(slot.confirmedFlushLsn) : null,
+    created,
+    failover: slot.failover,
+  };
 }
 
 function slotCreationError(error: unknown, name: string): CdcError {

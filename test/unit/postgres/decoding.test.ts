@@ -72,6 +72,7 @@ describe('PostgreSQL start-up checks', () => {
       database: 'src',
       walStatus: 'reserved',
       confirmedFlushLsn: '0/1',
+      failover: false,
     };
     assert.equal(checkSlot('s', 'src', slot), null);
     assert.match(
