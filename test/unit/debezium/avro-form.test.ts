@@ -27,6 +27,8 @@ const table: TableSchema = {
       nullable: true,
     },
     { name: 'unit price', type: { kind: 'string' }, sourceType: 'text', nullable: true },
+    // io.debezium.time.MicroTimestamp: a long written as an object with connect.name.
+    { name: 'at', type: { kind: 'timestamp', precision: 6 }, sourceType: 'timestamp', nullable: true },
   ],
   key: ['id'],
   beforeImage: 'full',
@@ -44,8 +46,14 @@ const update: ChangeEvent = {
     snapshot: false,
   },
   transaction: { id: '571', index: 0, total: 1 },
-  before: { id: 9_007_199_254_740_993n, qty: 1, amount: '12.50', 'unit price': 'a' },
-  after: { id: 9_007_199_254_740_993n, qty: 2, amount: '-0.01', 'unit price': null },
+  before: { id: 9_007_199_254_740_993n, qty: 1, amount: '12.50', 'unit price': 'a', at: null },
+  after: {
+    id: 9_007_199_254_740_993n,
+    qty: 2,
+    amount: '-0.01',
+    'unit price': null,
+    at: '2024-01-01 00:00:01.5',
+  },
   unchanged: [],
 };
 
@@ -109,4 +117,5 @@ test('values survive an Avro round trip through the schema text', () => {
   assert.deepStrictEqual(decoded.after.amount, Buffer.from([0xff]), '-0.01 as unscaled -1');
   assert.equal(decoded.before.unit_price, 'a');
   assert.equal(decoded.after.unit_price, null);
+  assert.equal(decoded.after.at, 1_704_067_201_500_000n, 'a named long is an exact bigint');
 });
