@@ -75,13 +75,32 @@ export class PostgresConnector implements SourceConnector {
   #publishesUpdatesOrDeletes = true;
   /** Tables whose updates and deletes cannot be captured, by `schema.table`, with what to do about it. */
   readonly #warnings = new Map<string, string>();
-  /** What keeps a failover from being safe, as found at the last (re)start (`failoverCandidates` only). */
+  /**
+   * What keeps a failover from being safe (`failoverCandidates` only): found at each (re)start, and again by the
+   * slot-health sampler beside the capture (noteFailoverWarnings), so a fixed or broken setting shows without one.
+   */
   #failoverWarnings: readonly string[] = [];
+  /** The server streamed from: `url`, or the candidate found to be the primary at the last (re)start. */
+  #current: string;
 
   constructor(config: PostgresConnectorConfig, logger: Logger = silentLogger) {
     this.name = config.name;
     this.#config = config;
     this.#logger = logger.child({ connector: config.name, slot: config.slot });
+    this.#current = config.url;
+  }
+
+  /** URL of the server streamed from now (for samplers beside capture): `url`, or the promoted candidate. */
+  get serverUrl(): string {
+    return this.#current;
+  }
+
+  /** Takes the failover warnings found now; each is logged when it appears, and their clearing once. */
+  noteFailoverWarnings(warnings: readonly string[]): void {
+    for (const warning of warnings) if (!this.#failoverWarnings.includes(warning)) this.#logger.warn(warning);
+    if (this.#failoverWarnings.length > 0 && warnings.length === 0)
+      this.#logger.info('the failover set-up has nothing more to warn of');
+    this.#failoverWarnings = warnings;
   }
 
   async *stream(resume: ResumePoint, signal: AbortSignal): AsyncGenerator<CaptureBatch> {
@@ -170,9 +189,8 @@ export class PostgresConnector implements SourceConnector {
       [config.url, ...(config.failoverCandidates ?? [])],
       config.slot,
     );
-    for (const warning of choice.warnings)
-      if (!this.#failoverWarnings.includes(warning)) this.#logger.warn(warning);
-    this.#failoverWarnings = choice.warnings;
+    this.noteFailoverWarnings(choice.warnings);
+    this.#current = choice.primary.url;
     this.#logger.info({ server: serverLabel(choice.primary.url) }, 'capturing from the primary');
     return choice.primary.url;
   }
@@ -310,6 +328,8 @@ export class PostgresConnector implements SourceConnector {
   }
 
   status(): ConnectorStatus {
+    const config = this.#config;
+    const failover = (config.failoverCandidates ?? []).length > 0;
     const tracker = this.#tracker;
     const confirmed = tracker.confirmed;
     const lagMillis =
@@ -330,6 +350,14 @@ export class PostgresConnector implements SourceConnector {
       snapshot: this.#runner ? this.#runner.progress() : null,
       lastError: tracker.lastError,
       warnings: [...this.#warnings.values(), ...this.#failoverWarnings],
+      ...(failover
+        ? {
+            server: {
+              current: serverLabel(this.#current),
+              candidates: [config.url, ...(config.failoverCandidates ?? [])].map(serverLabel),
+            },
+          }
+        : {}),
     };
   }
 }

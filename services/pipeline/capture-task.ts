@@ -152,13 +152,20 @@ export class CaptureTask {
         })
       : null;
     this.#slotHealth =
-      source.kind === 'postgres'
+      source.kind === 'postgres' && connector instanceof PostgresConnector
         ? new SlotHealthSampler(
             {
-              url: source.url,
+              url: () => connector.serverUrl,
               slot: source.slot,
               warnRetainedWalBytes: source.warnRetainedWalBytes,
               synchronousStandby: source.synchronous ? replicationApplicationName(source.name) : null,
+              failover:
+                source.failover === undefined || source.failover.candidates.length === 0
+                  ? null
+                  : {
+                      urls: [source.url, ...source.failover.candidates],
+                      onWarnings: (warnings) => connector.noteFailoverWarnings(warnings),
+                    },
             },
             taskLogger,
           )

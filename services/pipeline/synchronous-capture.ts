@@ -8,8 +8,6 @@
  * every commit while the capture is down); it samples them beside the slot's health and says, in /status, a
  * log line and a gauge, whether commits really wait for the capture, and how many are waiting now.
  */
-import type pg from 'pg';
-
 export interface SynchronousState {
   /** The application_name the capture's replication connection uses: the name to list. */
   readonly standbyName: string;
@@ -48,28 +46,33 @@ export function namesStandby(setting: string, standbyName: string): boolean {
   return names.includes('*') || names.includes(standbyName.toLowerCase());
 }
 
-/** One sample of the source's synchronous replication state, on a connection of the sampler's. */
-export async function sampleSynchronous(pool: pg.Pool, standbyName: string): Promise<SynchronousState> {
-  const { rows } = await pool.query<{
-    names: string;
-    commit: string;
-    sync_state: string | null;
-    waiting: string;
-  }>(
-    `SELECT current_setting('synchronous_standby_names') AS names,
-            current_setting('synchronous_commit') AS commit,
-            (SELECT sync_state FROM pg_stat_replication WHERE application_name = $1 LIMIT 1) AS sync_state,
-            (SELECT count(*) FROM pg_stat_activity WHERE wait_event = 'SyncRep')::text AS waiting`,
-    [standbyName],
-  );
-  const row = rows[0];
-  if (row === undefined) throw new Error('the synchronous replication sample returned no row');
+/**
+ * The columns of the source's synchronous replication state, for the slot-health sampler's one query
+ * (slot-health.ts); `standbyParam` is the query parameter holding the capture's application_name.
+ */
+export function synchronousColumns(standbyParam: string): string {
+  return `current_setting('synchronous_standby_names') AS sync_names,
+          current_setting('synchronous_commit') AS sync_commit,
+          (SELECT sync_state FROM pg_stat_replication WHERE application_name = ${standbyParam} LIMIT 1) AS sync_state,
+          (SELECT count(*) FROM pg_stat_activity WHERE wait_event = 'SyncRep')::text AS sync_waiting`;
+}
+
+/** The columns `synchronousColumns` reads, as a row returns them. */
+export interface SynchronousRow {
+  readonly sync_names: string;
+  readonly sync_commit: string;
+  readonly sync_state: string | null;
+  readonly sync_waiting: string;
+}
+
+/** The state one sample's row shows for the capture's replication connection `standbyName`. */
+export function synchronousState(row: SynchronousRow, standbyName: string): SynchronousState {
   return {
     standbyName,
-    named: namesStandby(row.names, standbyName),
+    named: namesStandby(row.sync_names, standbyName),
     syncState: row.sync_state,
-    synchronousCommit: row.commit,
-    waitingCommits: Number(row.waiting),
+    synchronousCommit: row.sync_commit,
+    waitingCommits: Number(row.sync_waiting),
   };
 }
 

@@ -108,7 +108,7 @@ export function failoverWarnings(primary: ServerRole, servers: readonly ServerRo
   return warnings;
 }
 
-/** Reads what `choosePrimary` needs from one server. */
+/** Reads what `choosePrimary` needs from one server, on a connection of its own. */
 export async function readServerRole(url: string, slot: string): Promise<ServerRole> {
   const client = new pg.Client({
     ...postgresConnectOptions(url),
@@ -117,47 +117,69 @@ export async function readServerRole(url: string, slot: string): Promise<ServerR
   });
   await client.connect();
   try {
-    const { rows } = await client.query<{
-      in_recovery: boolean;
-      version_num: string;
-      version: string;
-      settings: Record<string, string | null>;
-    }>(
-      `SELECT pg_is_in_recovery() AS in_recovery, current_setting('server_version_num') AS version_num,
-              current_setting('server_version') AS version,
-              json_build_object(
-                'synchronized_standby_slots', current_setting('synchronized_standby_slots', true),
-                'sync_replication_slots', current_setting('sync_replication_slots', true),
-                'hot_standby_feedback', current_setting('hot_standby_feedback', true),
-                'primary_slot_name', current_setting('primary_slot_name', true)) AS settings`,
-    );
-    const row = rows[0]!;
-    const versionNum = Number(row.version_num);
-    // The failover and synced columns exist from 17 on; older servers are refused by choosePrimary anyway.
-    const slotRows =
-      versionNum >= FAILOVER_MIN_VERSION
-        ? (
-            await client.query<{ failover: boolean; synced: boolean; temporary: boolean }>(
-              'SELECT failover, synced, temporary FROM pg_replication_slots WHERE slot_name = $1',
-              [slot],
-            )
-          ).rows
-        : (await client.query('SELECT 1 FROM pg_replication_slots WHERE slot_name = $1', [slot])).rows.map(
-            () => ({ failover: false, synced: false, temporary: false }),
-          );
-    const settings: Record<string, string> = {};
-    for (const [name, value] of Object.entries(row.settings)) if (value !== null) settings[name] = value;
-    return {
-      url,
-      inRecovery: row.in_recovery,
-      versionNum,
-      version: row.version,
-      slot: slotRows[0] ?? null,
-      settings,
-    };
+    return await queryServerRole(client, url, slot);
   } finally {
     await client.end().catch(() => undefined);
   }
+}
+
+/** Reads what `choosePrimary` needs from the server `url` over `db` (a client, or a pool a sampler keeps). */
+export async function queryServerRole(
+  db: pg.ClientBase | pg.Pool,
+  url: string,
+  slot: string,
+): Promise<ServerRole> {
+  const { rows } = await db.query<{
+    in_recovery: boolean;
+    version_num: string;
+    version: string;
+    settings: Record<string, string | null>;
+  }>(
+    `SELECT pg_is_in_recovery() AS in_recovery, current_setting('server_version_num') AS version_num,
+            current_setting('server_version') AS version,
+            json_build_object(
+              'synchronized_standby_slots', current_setting('synchronized_standby_slots', true),
+              'sync_replication_slots', current_setting('sync_replication_slots', true),
+              'hot_standby_feedback', current_setting('hot_standby_feedback', true),
+              'primary_slot_name', current_setting('primary_slot_name', true)) AS settings`,
+  );
+  const row = rows[0]!;
+  const versionNum = Number(row.version_num);
+  // The failover and synced columns exist from 17 on; older servers are refused by choosePrimary anyway.
+  const slotRows =
+    versionNum >= FAILOVER_MIN_VERSION
+      ? (
+          await db.query<{ failover: boolean; synced: boolean; temporary: boolean }>(
+            'SELECT failover, synced, temporary FROM pg_replication_slots WHERE slot_name = $1',
+            [slot],
+          )
+        ).rows
+      : (await db.query('SELECT 1 FROM pg_replication_slots WHERE slot_name = $1', [slot])).rows.map(() => ({
+          failover: false,
+          synced: false,
+          temporary: false,
+        }));
+  const settings: Record<string, string> = {};
+  for (const [name, value] of Object.entries(row.settings)) if (value !== null) settings[name] = value;
+  return {
+    url,
+    inRecovery: row.in_recovery,
+    versionNum,
+    version: row.version,
+    slot: slotRows[0] ?? null,
+    settings,
+  };
+}
+
+/**
+ * The failover warnings as they stand now, for the server capture streams from (`current`), from the servers
+ * that answered a periodic check; null when that server did not answer or is no longer a primary (a failover
+ * is under way: the capture's next start decides, and says what it finds).
+ */
+export function currentFailoverWarnings(current: string, servers: readonly ServerRole[]): string[] | null {
+  const primary = servers.find((server) => server.url === current);
+  if (primary === undefined || primary.inRecovery) return null;
+  return failoverWarnings(primary, servers);
 }
 
 /** Asks every server (the configured one first) what it is now, and picks the primary. */
