@@ -42,17 +42,27 @@ export function serverLabel(url: string): string {
   return `${host}:${port}`;
 }
 
+/** Probes `url` on a connection of its own, closed afterwards. */
 export async function probeCandidate(
   url: string,
   connect: (url: string) => Promise<Connection>,
 ): Promise<CandidateProbe> {
-  const label = serverLabel(url);
   let connection: Connection;
   try {
     connection = await connect(url);
   } catch (error) {
-    return { url, label, error: errorMessage(error) };
+    return { url, label: serverLabel(url), error: errorMessage(error) };
   }
+  try {
+    return await probeOn(connection, url);
+  } finally {
+    await connection.end().catch(() => undefined);
+  }
+}
+
+/** Whether the server `url` is writable, and its server id, asked over `connection` to it. */
+async function probeOn(connection: Connection, url: string): Promise<CandidateProbe> {
+  const label = serverLabel(url);
   try {
     const [rows] = await connection.query<RowDataPacket[]>(
       'SELECT @@GLOBAL.server_id AS serverId, @@GLOBAL.read_only AS readOnly',
@@ -61,8 +71,46 @@ export async function probeCandidate(
     return { url, label, serverId: Number(row?.serverId ?? 0), readOnly: Number(row?.readOnly ?? 0) !== 0 };
   } catch (error) {
     return { url, label, error: errorMessage(error) };
-  } finally {
-    await connection.end().catch(() => undefined);
+  }
+}
+
+/**
+ * Probes one server again and again on one kept connection (a pool of one), opened when first needed and again
+ * after a failure: the primary watcher asks every second, which would otherwise be a new connection (and a
+ * line in the server's connection log) each time.
+ */
+export class HeldProbe {
+  readonly #url: string;
+  readonly #connect: (url: string) => Promise<Connection>;
+  #connection: Connection | null = null;
+
+  constructor(url: string, connect: (url: string) => Promise<Connection>) {
+    this.#url = url;
+    this.#connect = connect;
+  }
+
+  async probe(): Promise<CandidateProbe> {
+    try {
+      if (this.#connection === null) {
+        const connection = await this.#connect(this.#url);
+        // A server gone while the connection idles must not crash the process: the next probe's query fails,
+        // and a new connection is opened after it.
+        connection.on('error', () => undefined);
+        this.#connection = connection;
+      }
+    } catch (error) {
+      return { url: this.#url, label: serverLabel(this.#url), error: errorMessage(error) };
+    }
+    const probe = await probeOn(this.#connection, this.#url);
+    // A failed query may have left the connection broken: the next probe opens a new one.
+    if ('error' in probe) await this.close();
+    return probe;
+  }
+
+  async close(): Promise<void> {
+    const connection = this.#connection;
+    this.#connection = null;
+    await connection?.end().catch(() => undefined);
   }
 }
 
@@ -254,16 +302,23 @@ export class ServerGroup {
    */
   async watch(signal: AbortSignal): Promise<string | null> {
     if (!this.hasCandidates) return null;
-    while (!signal.aborted) {
-      if (!(await Backoff.sleep(WATCH_INTERVAL_MS, signal))) break;
-      const now = await probeCandidate(this.#current, this.#connect);
-      if (!('error' in now) && !now.readOnly) continue;
-      const others = await Promise.all(
-        this.#urls.filter((url) => url !== this.#current).map((url) => probeCandidate(url, this.#connect)),
-      );
-      const writable = others.filter((probe) => !('error' in probe) && !probe.readOnly);
-      if (writable.length === 1) return `${describe(now)}, and ${describe(writable[0]!)} is the primary now`;
+    const current = new HeldProbe(this.#current, this.#connect);
+    try {
+      while (!signal.aborted) {
+        if (!(await Backoff.sleep(WATCH_INTERVAL_MS, signal))) break;
+        const now = await current.probe();
+        if (!('error' in now) && !now.readOnly) continue;
+        // Rare (the current server is read-only or down): the others are asked on connections of their own.
+        const others = await Promise.all(
+          this.#urls.filter((url) => url !== this.#current).map((url) => probeCandidate(url, this.#connect)),
+        );
+        const writable = others.filter((probe) => !('error' in probe) && !probe.readOnly);
+        if (writable.length === 1)
+          return `${describe(now)}, and ${describe(writable[0]!)} is the primary now`;
+      }
+      return null;
+    } finally {
+      await current.close();
     }
-    return null;
   }
 }

@@ -6,8 +6,10 @@ import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { parseConfig } from '../../../services/config/load.ts';
 import { configProblems } from '../../support/config-problems.ts';
+import type { Connection } from 'mysql2/promise';
 import {
   choosePrimary,
+  HeldProbe,
   missingFrom,
   positionMissingError,
   type CandidateProbe,
@@ -118,4 +120,43 @@ void test('cdc status names the candidate read now', () => {
     server: { current: 'db2:3306', candidates: ['db1:3306', 'db2:3306'] },
   };
   assert.match(formatStatus({ connectors: [connector], workers: [] }), /server id 7 from db2:3306/);
+});
+
+void test('the primary watcher asks on one kept connection, and opens a new one only after a failure', async () => {
+  const opened: { ended: boolean }[] = [];
+  let failNext = false;
+  const connect = (): Promise<Connection> => {
+    const state = { ended: false };
+    opened.push(state);
+    const connection = {
+      on: () => connection,
+      query: () =>
+        failNext
+          ? ((failNext = false),
+            Promise.reject(new Error('Connection lost: The server closed the connection.')))
+          : Promise.resolve([[{ serverId: 2, readOnly: 0 }]]),
+      end: () => {
+        state.ended = true;
+        return Promise.resolve();
+      },
+    };
+    return Promise.resolve(connection as unknown as Connection);
+  };
+  const held = new HeldProbe('mysql://u@db2:3306/shop', connect);
+  for (let i = 0; i < 5; i++)
+    assert.deepEqual(await held.probe(), {
+      url: 'mysql://u@db2:3306/shop',
+      label: 'db2:3306',
+      serverId: 2,
+      readOnly: false,
+    });
+  assert.equal(opened.length, 1, 'five probes, one connection');
+  failNext = true;
+  const failed = await held.probe();
+  assert.ok('error' in failed && /server closed/.test(failed.error));
+  assert.equal(opened[0]!.ended, true, 'the failed connection is closed');
+  assert.ok(!('error' in (await held.probe())));
+  assert.equal(opened.length, 2, 'reconnected once after the failure');
+  await held.close();
+  assert.equal(opened[1]!.ended, true);
 });

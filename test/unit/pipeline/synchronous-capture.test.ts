@@ -4,6 +4,7 @@ import { parseConfig } from '../../../services/config/load.ts';
 import {
   namesStandby,
   synchronousStandbyNames,
+  synchronousState,
   synchronousWarnings,
   type SynchronousState,
 } from '../../../services/pipeline/synchronous-capture.ts';
@@ -64,5 +65,21 @@ void describe('synchronous capture', () => {
       problems[0] ?? '',
       /^sources\[0\]\.synchronous: synchronous capture needs a PostgreSQL source/,
     );
+  });
+});
+
+void test('a sample row reads as the state of the named capture', () => {
+  const row = {
+    sync_names: 'FIRST 1 ("CDC_Src", other)',
+    sync_commit: 'on',
+    sync_state: null,
+    sync_waiting: '3',
+  };
+  assert.deepEqual(synchronousState(row, 'cdc_src'), {
+    standbyName: 'cdc_src',
+    named: true,
+    syncState: null,
+    synchronousCommit: 'on',
+    waitingCommits: 3,
   });
 });

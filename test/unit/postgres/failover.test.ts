@@ -1,7 +1,11 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { isRetriable } from '../../../common/errors.ts';
-import { choosePrimary, type ServerRole } from '../../../connectors/postgres/replication/failover.ts';
+import {
+  choosePrimary,
+  currentFailoverWarnings,
+  type ServerRole,
+} from '../../../connectors/postgres/replication/failover.ts';
 
 const server = (port: number, overrides: Partial<ServerRole> = {}): ServerRole => ({
   url: `postgres://cdc@127.0.0.1:${port}/shop`,
@@ -54,4 +58,15 @@ test('failover: what is missing on the primary and the standbys is warned of', (
   assert.match(text, /no synchronized_standby_slots/);
   assert.match(text, /sync_replication_slots off/);
   assert.match(text, /hot_standby_feedback off/);
+});
+
+test('failover: the periodic check warns about the server capture streams from, and waits out a failover', () => {
+  const noSyncSlots = server(2, { settings: {} });
+  const warnings = currentFailoverWarnings(noSyncSlots.url, [server(1), noSyncSlots, standby(3)]);
+  assert.equal(warnings?.length, 1);
+  assert.match(warnings?.[0] ?? '', /^primary 127\.0\.0\.1:2\/shop has no synchronized_standby_slots/);
+  assert.deepEqual(currentFailoverWarnings(server(1).url, [server(1), standby(3)]), []);
+  // The server streamed from is a standby now, or did not answer: the capture's next start decides.
+  assert.equal(currentFailoverWarnings(server(1).url, [standby(1), server(3)]), null);
+  assert.equal(currentFailoverWarnings(server(1).url, [server(3)]), null);
 });
