@@ -78,6 +78,20 @@ export const connectorStatus = {
       },
     },
     eventsOversized: { type: 'integer' },
+    lease: {
+      type: 'object',
+      required: ['state', 'heldSince', 'holder', 'members'],
+      properties: {
+        state: { type: 'string', enum: ['active', 'standby', 'joining'] },
+        heldSince: nullableString,
+        holder: {
+          type: ['object', 'null'],
+          required: ['member', 'host'],
+          properties: { member: { type: 'string' }, host: { type: 'string' } },
+        },
+        members: { type: ['integer', 'null'] },
+      },
+    },
     synchronous: {
       type: 'object',
       required: ['standbyName', 'named', 'syncState', 'synchronousCommit', 'waitingCommits'],

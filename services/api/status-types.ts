@@ -26,6 +26,18 @@ export type ConnectorStatus = Omit<SourceConnectorStatus, 'state'> & {
    * 2 s (services/pipeline/synchronous-capture.ts); absent otherwise, and until the first sample.
    */
   readonly synchronous?: SynchronousState;
+  /**
+   * `sources[].ha`: the capture lease as this process sees it. `state`: `active` (this process holds it and
+   * captures), `standby` or `joining`; `heldSince`: when this process took it (ISO time), else null; `holder`:
+   * the group member holding it and the address Kafka sees it from, and `members` the processes in the group,
+   * as described after the last rebalance (null until then). Absent without `ha`.
+   */
+  readonly lease?: {
+    readonly state: 'active' | 'standby' | 'joining';
+    readonly heldSince: string | null;
+    readonly holder: { readonly member: string; readonly host: string } | null;
+    readonly members: number | null;
+  };
 };
 
 export type ApplyWorkerState = 'starting' | 'running' | 'paused' | 'stopped' | 'failed';

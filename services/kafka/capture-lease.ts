@@ -27,6 +27,14 @@ import { Backoff } from '../../common/retry.ts';
 
 export type LeaseState = 'joining' | 'standby' | 'active';
 
+/** The lease group as last described (after each rebalance): who holds the lease, and how many processes take part. */
+export interface LeaseGroup {
+  /** The holder's member id (its client id and a suffix), and the address Kafka sees it connect from. */
+  readonly holder: { readonly member: string; readonly host: string } | null;
+  /** Members of the group: the holder and the standbys. */
+  readonly members: number;
+}
+
 export interface CaptureLeaseOptions {
   readonly kafka: Kafka;
   readonly groupId: string;
@@ -98,14 +106,44 @@ export function leaseAssigner(topic: string, holding: () => number | null): Part
   });
 }
 
+/** Describes the lease group: the member assigned the lease's partition, and the member count. */
+export async function describeLeaseGroup(kafka: Kafka, groupId: string, topic: string): Promise<LeaseGroup> {
+  const admin = kafka.admin({ retry: { retries: 0 } });
+  await admin.connect();
+  try {
+    const { groups } = await admin.describeGroups([groupId]);
+    const members = groups[0]?.members ?? [];
+    const holder = members.find(
+      (member) =>
+        kafkajs.AssignerProtocol.MemberAssignment.decode(member.memberAssignment)?.assignment[
+          topic
+        ]?.includes(0) === true,
+    );
+    return {
+      holder:
+        holder === undefined ? null : { member: holder.memberId, host: holder.clientHost.replace(/^\//, '') },
+      members: members.length,
+    };
+  } finally {
+    await admin.disconnect().catch(() => undefined);
+  }
+}
+
 export class CaptureLease {
   state: LeaseState = 'joining';
+  /** The group as described after the last rebalance this process saw; null before the first. */
+  group: LeaseGroup | null = null;
   readonly #options: CaptureLeaseOptions;
   /** When this process took the lease; null while it does not hold it. What its subscription claims. */
   #heldSince: number | null = null;
 
   constructor(options: CaptureLeaseOptions) {
     this.#options = options;
+  }
+
+  /** When this process took the lease (ms since epoch); null while it does not hold it. */
+  get heldSince(): number | null {
+    return this.#heldSince;
   }
 
   /**
@@ -192,6 +230,14 @@ export class CaptureLease {
       if (closing) return;
       const mine = payload.memberAssignment[topic]?.includes(0) === true;
       transition(() => (mine ? promote() : demote('the group gave the lease to another process')));
+      // For /status and the dashboard: who holds the lease when it is not this process. Off the transition path.
+      describeLeaseGroup(kafka, groupId, topic).then(
+        (group) => {
+          if (!closing) this.group = group;
+        },
+        (error: unknown) =>
+          logger.debug({ err: error, lease: topic }, 'describing the capture lease group failed'),
+      );
     });
     consumer.on(consumer.events.CRASH, ({ payload }) => {
       if (closing) return;
@@ -216,6 +262,7 @@ export class CaptureLease {
       transition(() => demote('this membership ends'));
       await transitions;
       this.#heldSince = null;
+      this.group = null;
       await member.close().catch((error: unknown) => {
         logger.debug({ err: error }, 'closing the capture lease member failed');
       });

@@ -262,12 +262,27 @@ export class CaptureTask {
         ? withSlot
         : { ...withSlot, warnings: [...(withSlot.warnings ?? []), ...slotWarnings] };
     const synchronous = this.#slotHealth?.health().synchronous ?? null;
-    const withSync = synchronous === null ? status : { ...status, synchronous };
+    const withSync = this.#withLease(synchronous === null ? status : { ...status, synchronous });
     const { eventsOversized } = this.publisher.status();
     if (eventsOversized === 0) return { ...withSync, eventsOversized };
     // Replicas miss those changes: say so where an operator looks, with where to find them.
     const warning = `${eventsOversized} event(s) larger than kafka.maxEventBytes went to ${this.publisher.topics.oversized} instead of the changelog: replicas miss those changes`;
     return { ...withSync, eventsOversized, warnings: [...(status.warnings ?? []), warning] };
+  }
+
+  #withLease(status: ConnectorStatus): ConnectorStatus {
+    const lease = this.#lease;
+    if (lease === null) return status;
+    const since = lease.heldSince;
+    return {
+      ...status,
+      lease: {
+        state: lease.state,
+        heldSince: since === null ? null : new Date(since).toISOString(),
+        holder: lease.group?.holder ?? null,
+        members: lease.group?.members ?? null,
+      },
+    };
   }
 
   #connectorStatus(): ConnectorStatus {

@@ -90,12 +90,44 @@ function stateCell(state) {
   return el('td', { class: `state-${state}`, 'data-state': state }, state);
 }
 
+/**
+ * Who captures the source (`ha`: this process holding the lease, or standing by behind another) and, with
+ * failover candidates, which server it reads now.
+ */
+function captureCell(c) {
+  const td = el('td', { 'data-field': 'capture' });
+  if (c.lease) {
+    const l = c.lease;
+    const others =
+      l.members === null ? '' : ` · ${l.members} process${l.members === 1 ? '' : 'es'} in the group`;
+    const holder = l.holder ? `${l.holder.host} (${l.holder.member})` : 'unknown yet';
+    const text =
+      l.state === 'active'
+        ? `holds the lease${l.heldSince ? ` since ${new Date(l.heldSince).toLocaleTimeString()}` : ''}${others}`
+        : l.state === 'standby'
+          ? `standby: ${holder} holds the lease${others}`
+          : 'joining the lease group';
+    td.append(el('div', { 'data-lease': l.state }, text));
+  }
+  if (c.server) {
+    const others = c.server.candidates.filter((s) => s !== c.server.current);
+    td.append(
+      el(
+        'div',
+        { 'data-server': c.server.current },
+        `on ${c.server.current}${others.length > 0 ? ` (candidates: ${others.join(', ')})` : ''}`,
+      ),
+    );
+  }
+  return td;
+}
+
 function renderConnectors(connectors) {
   const body = $('connectors').tBodies[0];
   body.replaceChildren(
     ...connectors.map((c) => {
       const row = el('tr', { 'data-source': c.name });
-      row.append(el('td', {}, c.name), el('td', {}, c.kind), stateCell(c.state));
+      row.append(el('td', {}, c.name), el('td', {}, c.kind), stateCell(c.state), captureCell(c));
       row.append(el('td', {}, `${seconds(c.lagMillis)}${c.lagBytes === null ? '' : ` · ${c.lagBytes} B`}`));
       const snap = el('td');
       if (c.snapshot) {

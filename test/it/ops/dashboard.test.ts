@@ -3,7 +3,8 @@
  * PostgreSQL → PostgreSQL pipeline: it shows the source and the replica, its applied count follows rows written
  * to the source over /events without a reload, and its pause and resume buttons pause and resume the worker as
  * /status reports. Then against an API with tokens: a read token sees the pipeline but no admin button, and the
- * API refuses the page an admin call.
+ * API refuses the page an admin call. Last, over /status as an `ha` pipeline reports it, the page says which
+ * process holds each source's capture lease, that this one stands by, and which failover server capture reads.
  */
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
@@ -15,7 +16,7 @@ import { createDatabase, type TestDatabase } from '../../support/pg.ts';
 import { uniqueName } from '../../support/stack.ts';
 import { waitFor } from '../../support/wait.ts';
 import { declaredMetrics, ourMetricNames } from '../../support/monitoring-files.ts';
-import { FakeStatus } from '../../unit/api/fake-status.ts';
+import { connector, FakeStatus } from '../../unit/api/fake-status.ts';
 import { pipelineName, startPgPipeline } from './support.ts';
 
 const CHROMIUM = process.env.CDC_CHROMIUM ?? '/usr/bin/chromium';
@@ -133,6 +134,53 @@ test('with a read token the page shows the pipeline but no admin button, and adm
       return response.status;
     }, readToken);
     assert.equal(refused, 403);
+    await page.close();
+  } finally {
+    await app.close();
+  }
+});
+
+test('the page shows who holds the capture lease, the standby, and the failover server read now', async () => {
+  const status = new FakeStatus([
+    connector({
+      name: 'orders',
+      lease: { state: 'active', heldSince: new Date().toISOString(), holder: null, members: 2 },
+      server: { current: 'db2:5432/shop', candidates: ['db1:5432/shop', 'db2:5432/shop'] },
+    }),
+    connector({
+      name: 'billing',
+      state: 'standby',
+      lease: {
+        state: 'standby',
+        heldSince: null,
+        holder: { member: 'cdc.capture-lease.billing-4f1c', host: '10.0.0.7' },
+        members: 3,
+      },
+    }),
+  ]);
+  const app = await buildApp({ status, metrics: createMetrics() });
+  const url = await app.listen({ host: '127.0.0.1', port: 0 });
+  try {
+    const page = await browser.newPage();
+    await page.goto(`${url}/ui`);
+    const capture = (source: string) =>
+      page.locator(`#connectors tr[data-source="${source}"] td[data-field="capture"]`);
+    await capture('orders').locator('[data-lease="active"]').waitFor();
+    assert.match(
+      (await capture('orders').textContent()) ?? '',
+      /holds the lease since .* · 2 processes in the group.*on db2:5432\/shop \(candidates: db1:5432\/shop\)/,
+    );
+    await capture('billing').locator('[data-lease="standby"]').waitFor();
+    assert.equal(
+      await capture('billing').textContent(),
+      'standby: 10.0.0.7 (cdc.capture-lease.billing-4f1c) holds the lease · 3 processes in the group',
+    );
+    // The holder moves to this process: the page follows over /events, with no reload.
+    status.connectorList[1] = connector({
+      name: 'billing',
+      lease: { state: 'active', heldSince: new Date().toISOString(), holder: null, members: 3 },
+    });
+    await capture('billing').locator('[data-lease="active"]').waitFor();
     await page.close();
   } finally {
     await app.close();
