@@ -28,6 +28,7 @@ const DATABASE = 'shop';
 const SLOT = 'cdc_failover';
 /** Transactions the writer commits on the promoted standby before the checks. */
 const AFTER_FAILOVER = 150;
+const RETAIN_WARN_BYTES = 32 * 1024 * 1024;
 
 /** Writes small transactions to whichever server is the primary; knows what was acknowledged. */
 class Writer {
@@ -141,6 +142,8 @@ test('the primary crashes mid-workload and its standby is promoted: capture goes
             url: primaryUrl,
             slot: SLOT,
             heartbeatIntervalMs: 500,
+            // Above what the workload retains; the WAL written at the end, with capture paused, goes past it.
+            warnRetainedWalBytes: RETAIN_WARN_BYTES,
             failover: { candidates: [standbyUrl] },
           },
         ],
@@ -186,6 +189,11 @@ test('the primary crashes mid-workload and its standby is promoted: capture goes
     );
     const before = pipeline.connectors()[0];
     assert.deepEqual(before?.warnings ?? [], [], 'no warning about the failover set-up while it is complete');
+    const label = (url: string) => new URL(url).host + new URL(url).pathname;
+    assert.deepEqual(before?.server, {
+      current: label(primaryUrl),
+      candidates: [primaryUrl, standbyUrl].map(label),
+    });
 
     // Mid-workload: the writer is committing; the capture is streaming.
     const atCrash = writer.committed.size;
@@ -242,6 +250,37 @@ test('the primary crashes mid-workload and its standby is promoted: capture goes
     const status = pipeline.connectors()[0];
     assert.notEqual(status?.state, 'failed', `capture went on: ${status?.lastError ?? ''}`);
     assert.equal(pipeline.workers()[0]?.deadLetters, 0, 'no event was dead-lettered');
+
+    // Operations follow the promoted server: /status names it, the slot-health sampler samples the slot there
+    // (the old primary is down: only the new one can show WAL retained with capture paused), and the failover
+    // set-up is checked again beside the capture, so a setting fixed there clears its warning without a restart.
+    const running = pipeline;
+    assert.equal(running.connectors()[0]?.server?.current, label(standbyUrl));
+    const warnings = () => running.connectors()[0]?.warnings ?? [];
+    assert.ok(
+      warnings().some((w) => w.includes(`primary ${label(standbyUrl)} has no synchronized_standby_slots`)),
+      `the promoted server's missing synchronized_standby_slots is warned of: ${JSON.stringify(warnings())}`,
+    );
+    await running.setPaused!('connector', sourceName, true);
+    const admin = new pg.Client({ connectionString: pair.standbyUrl('postgres') });
+    await admin.connect();
+    try {
+      await admin.query(
+        `SELECT pg_logical_emit_message(false, 'fill', repeat('x', 1024 * 1024)) FROM generate_series(1, 40)`,
+      );
+      await waitFor('the slot on the promoted server to be warned of as retaining too much WAL', () =>
+        warnings().some((w) => new RegExp(`^slot ${SLOT} retains \\d+ bytes of WAL`).test(w)),
+      );
+      // A physical slot for a standby-to-be, named as the one the capture may not be ahead of.
+      await admin.query(`SELECT pg_create_physical_replication_slot('next_standby', true)`);
+      await admin.query(`ALTER SYSTEM SET synchronized_standby_slots = 'next_standby'`);
+      await admin.query('SELECT pg_reload_conf()');
+      await waitFor('the synchronized_standby_slots warning to clear without a restart', () =>
+        warnings().every((w) => !w.includes('synchronized_standby_slots')),
+      );
+    } finally {
+      await admin.end();
+    }
   } finally {
     stopWriter.abort();
     await writing?.catch(() => undefined);
