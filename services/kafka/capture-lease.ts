@@ -196,6 +196,7 @@ export class CaptureLease {
     let transitions = Promise.resolve();
     // Once the membership ends, its late events (a rejoin under way as it closes) must not start a capture.
     let closing = false;
+    let rebalances = 0;
     const promote = (): void => {
       if (running !== null || closing) return;
       const controller = new AbortController();
@@ -230,10 +231,12 @@ export class CaptureLease {
       if (closing) return;
       const mine = payload.memberAssignment[topic]?.includes(0) === true;
       transition(() => (mine ? promote() : demote('the group gave the lease to another process')));
-      // For /status and the dashboard: who holds the lease when it is not this process. Off the transition path.
+      // For /status and the dashboard: who holds the lease when it is not this process. Off the transition path;
+      // only the description after the latest rebalance is kept, whichever answer comes last.
+      const described = ++rebalances;
       describeLeaseGroup(kafka, groupId, topic).then(
         (group) => {
-          if (!closing) this.group = group;
+          if (!closing && described === rebalances) this.group = group;
         },
         (error: unknown) =>
           logger.debug({ err: error, lease: topic }, 'describing the capture lease group failed'),
