@@ -93,8 +93,14 @@ const MAX_REQUEST_BYTES = 900_000;
 export const DEFAULT_MAX_EVENT_BYTES = 1024 * 1024;
 /** Room in a topic's max.message.bytes for the record batch header and one record's framing. */
 const BATCH_OVERHEAD_BYTES = 1024;
-/** Messages per produce request: see `chunks` for why larger sends cost more than they save. */
-const MAX_REQUEST_MESSAGES = 500;
+/**
+ * Most messages in one produce request; MAX_REQUEST_BYTES is usually reached first (about 3,500 narrow rows).
+ * kafkajs awaits each send of a transaction before the next (one request in flight, see `flush`), and in a
+ * capture every await also waits behind the encoding of the next run on the same thread: 500 messages per send
+ * made twenty such waits per 10,000 rows. The cap bounds kafkajs's own grouping, quadratic in a send's messages,
+ * where it is still in use (kafkajs loaded before services/kafka/kafkajs.ts, as in some tests).
+ */
+const MAX_REQUEST_MESSAGES = 5000;
 
 interface StoredPoint {
   readonly position: string | null;
