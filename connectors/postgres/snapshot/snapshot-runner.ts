@@ -239,19 +239,24 @@ export class SnapshotRunner {
  * The HIGH watermark is therefore written in a transaction given an id (`txid_current()`), whose commit flushes
  * the WAL up to and past the message; `synchronous_commit = local` so that commit does not also wait for a
  * synchronous standby (this capture itself may be one). The transaction changes nothing, and pgoutput sends no
- * empty transaction. One round trip: the statements go out as one simple query.
+ * empty transaction. One round trip: the statements go out as one simple query. Returns where the message's
+ * record ends.
  */
-export async function emitWatermark(pool: pg.Pool, id: string, kind: 'low' | 'high'): Promise<void> {
+export async function emitWatermark(pool: pg.Pool, id: string, kind: 'low' | 'high'): Promise<string> {
   const content = JSON.stringify({ id, kind });
   if (kind === 'low') {
-    await pool.query(`SELECT pg_logical_emit_message(false, $1, $2)`, [WATERMARK_PREFIX, content]);
-    return;
+    const low = await pool.query<{ lsn: string }>(
+      `SELECT pg_logical_emit_message(false, $1, $2)::text AS lsn`,
+      [WATERMARK_PREFIX, content],
+    );
+    return low.rows[0]?.lsn ?? '';
   }
   const client = await pool.connect();
   try {
-    await client.query(
-      `BEGIN; SET LOCAL synchronous_commit = local; SELECT pg_logical_emit_message(false, ${client.escapeLiteral(WATERMARK_PREFIX)}, ${client.escapeLiteral(content)}), txid_current(); COMMIT`,
-    );
+    const results = (await client.query(
+      `BEGIN; SET LOCAL synchronous_commit = local; SELECT pg_logical_emit_message(false, ${client.escapeLiteral(WATERMARK_PREFIX)}, ${client.escapeLiteral(content)})::text AS lsn, txid_current(); COMMIT`,
+    )) as unknown as pg.QueryResult<{ lsn: string }>[];
+    return results[2]?.rows[0]?.lsn ?? '';
   } catch (error) {
     await client.query('ROLLBACK').catch(() => undefined);
     throw error;
