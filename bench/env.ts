@@ -4,12 +4,15 @@ import { stack } from '../test/support/stack.ts';
 
 export interface BenchEnv {
   readonly brokers: readonly string[];
+  /** BENCH_CAPTURE_ONLY=1: only the stages into Kafka (capture, snapshot), no apply stage. */
+  readonly captureOnly: boolean;
   readonly mariadbUrl: string;
   createPgDatabase(prefix: string): Promise<TestDatabase>;
 }
 
 export const benchEnv: BenchEnv = {
   brokers: stack.kafkaBrokers,
+  captureOnly: process.env.BENCH_CAPTURE_ONLY === '1',
   mariadbUrl: stack.mariadbUrl,
   createPgDatabase: createDatabase,
 };

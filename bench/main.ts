@@ -2,7 +2,7 @@
  * `npm run bench`: catch-up throughput of each pipeline stage for pre-written rows, printed as a table next to
  * the raw limits measured in the same run, then the figures of a pipeline running while the source is written
  * (commit → replica lag, small transactions: live-bench.ts). BENCH_ROWS sets the catch-up row count (default
- * 1,000,000); BENCH_ONLY=postgres, mariadb, large or live runs one part. Needs the local stack (`npm run stack:up`).
+ * 1,000,000); BENCH_ONLY=postgres, mariadb, large or live runs one part; BENCH_CAPTURE_ONLY=1 leaves out the apply stages. Needs the local stack (`npm run stack:up`).
  */
 import { createLogger } from '../common/logger.ts';
 import { benchEnv } from './env.ts';
@@ -27,6 +27,8 @@ function printResults(results: readonly StageResult[]): void {
     'raw rows/s',
     'ratio',
     'peak RSS MB',
+    'CPU µs/row',
+    'loop busy',
     'target',
     'met',
   ];
@@ -41,6 +43,8 @@ function printResults(results: readonly StageResult[]): void {
       r.rawSeconds === undefined ? '' : rate(r.rows, r.rawSeconds),
       r.rawSeconds === undefined ? '' : `${((r.rawSeconds / r.seconds) * 100).toFixed(0)}%`,
       String(r.peakRssMb),
+      r.cpuMicrosPerRow === undefined ? '' : r.cpuMicrosPerRow.toFixed(1),
+      r.loopBusy === undefined ? '' : `${(r.loopBusy * 100).toFixed(0)}%`,
       judge(r).text,
       judge(r).met,
     ]),

@@ -101,6 +101,13 @@ export async function benchMariadb(env: BenchEnv, rows: number, logger: Logger):
     const rawSeconds = await decodeRaw(parts, from, database, rows);
 
     const { capture, changelog } = await captureMariadb(env, database, from, prefix, rows, logger);
+    const captured = {
+      ...capture,
+      rawName: 'binlog client decode (zongji)',
+      rawSeconds,
+      target: targets.mariadbCapture,
+    };
+    if (env.captureOnly) return [captured];
     const apply = await applyStage({
       stage: 'Kafka → PostgreSQL replica (apply, from MariaDB)',
       brokers: env.brokers,
@@ -126,7 +133,7 @@ export async function benchMariadb(env: BenchEnv, rows: number, logger: Logger):
     });
     const rawMariadb = await timeMariadbInsert(sql, `${database}_raw`, rows);
     return [
-      { ...capture, rawName: 'binlog client decode (zongji)', rawSeconds, target: targets.mariadbCapture },
+      captured,
       { ...apply, rawName: 'batched INSERT into replica', rawSeconds: rawInsert, target: targets.apply },
       {
         ...toMariadb,

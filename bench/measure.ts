@@ -9,6 +9,13 @@ export interface StageResult {
   /** Seconds from the start until the first event was handled (20 ms resolution). */
   readonly firstEventSeconds: number;
   readonly peakRssMb: number;
+  /** CPU time (user + system) of this process per row while the stage ran, in microseconds. */
+  readonly cpuMicrosPerRow?: number;
+  /**
+   * Share of the stage's time the event loop was busy (0 to 1): far below 1 means the stage waits on round
+   * trips rather than on this process's CPU.
+   */
+  readonly loopBusy?: number;
   readonly rawName?: string;
   readonly rawSeconds?: number;
   /** What the row is held to (bench/targets.ts); a row without one is there for orientation. */
@@ -31,6 +38,8 @@ export async function measure(
 ): Promise<StageResult> {
   const abort = new AbortController();
   let peak = process.memoryUsage.rss();
+  const cpuBefore = process.cpuUsage();
+  const loopBefore = performance.eventLoopUtilization();
   const started = performance.now();
   const { running, events } = start(abort.signal);
   let failure: unknown = null;
@@ -45,6 +54,8 @@ export async function measure(
     await delay(20);
   }
   const finished = performance.now();
+  const cpu = process.cpuUsage(cpuBefore);
+  const loop = performance.eventLoopUtilization(loopBefore);
   abort.abort();
   await running;
   return {
@@ -53,6 +64,8 @@ export async function measure(
     seconds: (finished - started) / 1000,
     firstEventSeconds: ((firstEvent ?? finished) - started) / 1000,
     peakRssMb: Math.round(peak / 1024 / 1024),
+    cpuMicrosPerRow: (cpu.user + cpu.system) / rows,
+    loopBusy: loop.utilization,
   };
 }
 

@@ -143,6 +143,7 @@ export async function benchPostgres(env: BenchEnv, rows: number, logger: Logger)
       target: targets.snapshot,
     });
 
+    if (env.captureOnly) return results;
     const apply = await applyStage({
       stage: 'Kafka → PostgreSQL replica (apply)',
       brokers: env.brokers,

@@ -165,8 +165,9 @@ export class CaptureRun {
 
 /**
  * Splits messages into chunks under `maxBytes`, so no produce request exceeds the broker's message.max.bytes,
- * and of at most `maxMessages` messages: kafkajs groups a send's messages by partition in time quadratic in
- * their number (it copies the partition's array for every message), which dominated capture with large sends.
+ * and of at most `maxMessages` messages: kafkajs's own grouping of a send's messages by partition takes time
+ * quadratic in their number (it copies the partition's array for every message). services/kafka/kafkajs.ts
+ * replaces it with a linear one, so the publisher's cap is now set by request bytes rather than by this.
  */
 export function chunks(
   messages: readonly Message[],

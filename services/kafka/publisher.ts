@@ -93,8 +93,14 @@ const MAX_REQUEST_BYTES = 900_000;
 export const DEFAULT_MAX_EVENT_BYTES = 1024 * 1024;
 /** Room in a topic's max.message.bytes for the record batch header and one record's framing. */
 const BATCH_OVERHEAD_BYTES = 1024;
-/** Messages per produce request: see `chunks` for why larger sends cost more than they save. */
-const MAX_REQUEST_MESSAGES = 500;
+/**
+ * Most messages in one produce request; MAX_REQUEST_BYTES is usually reached first (about 3,500 narrow rows).
+ * kafkajs awaits each send of a transaction before the next (one request in flight, see `flush`), and in a
+ * capture every await also waits behind the encoding of the next run on the same thread: 500 messages per send
+ * made twenty such waits per 10,000 rows. The cap bounds kafkajs's own grouping, quadratic in a send's messages,
+ * where it is still in use (kafkajs loaded before services/kafka/kafkajs.ts, as in some tests).
+ */
+const MAX_REQUEST_MESSAGES = 5000;
 
 interface StoredPoint {
   readonly position: string | null;
@@ -453,32 +459,40 @@ export class ChangePublisher {
       throw kafkaError(error, 'cannot begin a Kafka transaction', { transactionalId: this.groupId });
     });
     try {
-      if (run.newSchemas.size > 0 && registry === null) {
-        const messages = [...run.newSchemas.values()].map((schema) =>
-          this.schemas.registrationMessage(schema),
-        );
-        await transaction.send({ topic: this.schemas.topic, acks: -1, messages });
-      }
-      // A multi-event send is one record batch, so it must stay under the topic's limit as one event does.
-      const requestBytes = Math.min(MAX_REQUEST_BYTES, this.limit.maxEventBytes);
-      const compression = this.compression;
-      for (const chunk of chunks(messages, requestBytes, MAX_REQUEST_MESSAGES)) {
-        await transaction.send({ topic: this.topics.changelog, acks: -1, compression, messages: chunk });
-      }
-      for (const topicMessages of subscriberRequests)
-        await transaction.sendBatch({ topicMessages, acks: -1, compression });
-      if (run.diverted.length > 0) {
-        const messages = run.diverted;
-        await transaction.send({ topic: this.limit.sideTopic, acks: -1, compression, messages });
-      }
+      const records = async (): Promise<void> => {
+        if (run.newSchemas.size > 0 && registry === null) {
+          const messages = [...run.newSchemas.values()].map((schema) =>
+            this.schemas.registrationMessage(schema),
+          );
+          await transaction.send({ topic: this.schemas.topic, acks: -1, messages });
+        }
+        // A multi-event send is one record batch, so it must stay under the topic's limit as one event does.
+        const requestBytes = Math.min(MAX_REQUEST_BYTES, this.limit.maxEventBytes);
+        const compression = this.compression;
+        for (const chunk of chunks(messages, requestBytes, MAX_REQUEST_MESSAGES)) {
+          await transaction.send({ topic: this.topics.changelog, acks: -1, compression, messages: chunk });
+        }
+        for (const topicMessages of subscriberRequests)
+          await transaction.sendBatch({ topicMessages, acks: -1, compression });
+        if (run.diverted.length > 0) {
+          const messages = run.diverted;
+          await transaction.send({ topic: this.limit.sideTopic, acks: -1, compression, messages });
+        }
+      };
       // kafkajs forwards `metadata` to TxnOffsetCommit although its typings omit the field.
       const partitionOffset = { partition: 0, offset, metadata };
-      await retryConcurrentTransactions(() =>
-        transaction.sendOffsets({
-          consumerGroupId: this.groupId,
-          topics: [{ topic: this.topics.changelog, partitions: [partitionOffset] }],
-        }),
-      );
+      const offsets = (): Promise<void> =>
+        retryConcurrentTransactions(() =>
+          transaction.sendOffsets({
+            consumerGroupId: this.groupId,
+            topics: [{ topic: this.topics.changelog, partitions: [partitionOffset] }],
+          }),
+        );
+      // The stored position goes out beside the records rather than after them: within a transaction their order
+      // does not matter (both become visible at its commit, or neither), and it saves two of its round trips.
+      // Both settle before anything else happens to the transaction, so an abort never overtakes a request.
+      const settled = await Promise.allSettled([records(), offsets()]);
+      for (const outcome of settled) if (outcome.status === 'rejected') throw outcome.reason;
       await transaction.commit();
     } catch (error) {
       const mapped = kafkaError(error, `cannot publish ${run.events} events of ${this.options.connector}`, {

@@ -232,11 +232,37 @@ export class SnapshotRunner {
   }
 }
 
-export async function emitWatermark(pool: pg.Pool, id: string, kind: 'low' | 'high'): Promise<void> {
-  await pool.query(`SELECT pg_logical_emit_message(false, $1, $2)`, [
-    WATERMARK_PREFIX,
-    JSON.stringify({ id, kind }),
-  ]);
+/**
+ * Writes a watermark into the WAL. A non-transactional message is not flushed by itself, and the walsender sends
+ * only flushed WAL: a HIGH watermark would reach the stream only when the WAL writer next flushes (every
+ * `wal_writer_delay`, 200 ms by default), and the chunk's reader waits for it, so every chunk cost that wait.
+ * The HIGH watermark is therefore written in a transaction given an id (`txid_current()`), whose commit flushes
+ * the WAL up to and past the message; `synchronous_commit = local` so that commit does not also wait for a
+ * synchronous standby (this capture itself may be one). The transaction changes nothing, and pgoutput sends no
+ * empty transaction. One round trip: the statements go out as one simple query. Returns where the message's
+ * record ends.
+ */
+export async function emitWatermark(pool: pg.Pool, id: string, kind: 'low' | 'high'): Promise<string> {
+  const content = JSON.stringify({ id, kind });
+  if (kind === 'low') {
+    const low = await pool.query<{ lsn: string }>(
+      `SELECT pg_logical_emit_message(false, $1, $2)::text AS lsn`,
+      [WATERMARK_PREFIX, content],
+    );
+    return low.rows[0]?.lsn ?? '';
+  }
+  const client = await pool.connect();
+  try {
+    const results = (await client.query(
+      `BEGIN; SET LOCAL synchronous_commit = local; SELECT pg_logical_emit_message(false, ${client.escapeLiteral(WATERMARK_PREFIX)}, ${client.escapeLiteral(content)})::text AS lsn, txid_current(); COMMIT`,
+    )) as unknown as pg.QueryResult<{ lsn: string }>[];
+    return results[2]?.rows[0]?.lsn ?? '';
+  } catch (error) {
+    await client.query('ROLLBACK').catch(() => undefined);
+    throw error;
+  } finally {
+    client.release();
+  }
 }
 
 export function parseWatermark(content: Uint8Array): { id: string; kind: 'low' | 'high' } | null {

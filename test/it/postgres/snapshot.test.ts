@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import pg from 'pg';
 import { PostgresConnector } from '../../../connectors/postgres/postgres-connector.ts';
+import { emitWatermark } from '../../../connectors/postgres/snapshot/snapshot-runner.ts';
 import type { ChangeEvent, Row } from '../../../schemas/events/change-event.ts';
 import { waitFor } from '../../support/wait.ts';
 import { Capture, bigintSafe, connectorConfig, createSourceDb, type SourceDb } from './pg-fixture.ts';
@@ -174,6 +175,22 @@ describe('PostgreSQL watermark snapshots', () => {
       writing = false;
       await writer;
       await capture.stop();
+    }
+  });
+
+  // The walsender sends only flushed WAL, and a non-transactional message is not flushed by itself: every chunk
+  // would wait for the WAL writer (wal_writer_delay) before the stream saw its HIGH watermark.
+  test('a HIGH watermark is flushed when it is written, so the stream gets it at once', async () => {
+    const pool = new pg.Pool({ connectionString: db.url, max: 1 });
+    try {
+      for (let attempt = 0; attempt < 5; attempt++) {
+        const end = await emitWatermark(pool, `flush-check-${attempt}`, 'high');
+        const { rows } = await db.sql('SELECT pg_current_wal_flush_lsn() >= $1::pg_lsn AS flushed', [end]);
+        const flushed = (rows[0] as { flushed?: boolean } | undefined)?.flushed;
+        assert.equal(flushed, true, `the HIGH watermark ending at ${end} is not flushed yet`);
+      }
+    } finally {
+      await pool.end();
     }
   });
 
