@@ -15,10 +15,11 @@ import { replicaIdentityWarning } from './replication/identity-check.ts';
 import { assertTablesReadable, ensurePublication } from './replication/publication.ts';
 import type { ReplicationSession } from './replication/replication-session.ts';
 import { assertServerReady } from './replication/server-checks.ts';
-import { ensureSlot } from './replication/slot.ts';
+import { dropSlotIfExists, ensureSlot, isSlotLost } from './replication/slot.ts';
+import { slotLostStop, walPositionAfter } from './replication/slot-loss.ts';
 import { findPrimary, makeFailoverSlot, serverLabel } from './replication/failover.ts';
 import { newTracker, type StreamTracker } from './replication/stream-tracker.ts';
-import { planFromState, type SnapshotPlan } from './snapshot/snapshot-plan.ts';
+import { planFromState, planState, type SnapshotPlan } from './snapshot/snapshot-plan.ts';
 import { SnapshotRunner, newPlan } from './snapshot/snapshot-runner.ts';
 import { WatermarkWindows } from './snapshot/watermark-windows.ts';
 import { PgCatalog, type PgTable } from './types/catalog.ts';
@@ -44,6 +45,17 @@ export interface PostgresConnectorConfig {
    * failover slot and each (re)start stream from whichever server is the primary then (replication/failover.ts).
    */
   readonly failoverCandidates?: readonly string[];
+  /**
+   * `sources[].onSlotLost`: what to do when the slot is gone or invalidated although capture published from it:
+   * stop with SLOT_INVALID (default) until an operator asks for the re-snapshot, or re-snapshot at once.
+   */
+  readonly onSlotLost?: 'stop' | 'resnapshot';
+}
+
+/** Why a re-snapshot is needed (capture stopped, waiting for the operator) or runs, for `/status`. */
+export interface ResnapshotStatus {
+  readonly state: 'needed' | 'running';
+  readonly reason: string;
 }
 
 interface Running {
@@ -77,6 +89,14 @@ export class PostgresConnector implements SourceConnector {
   readonly #warnings = new Map<string, string>();
   /** What keeps a failover from being safe, as found at the last (re)start (`failoverCandidates` only). */
   #failoverWarnings: readonly string[] = [];
+  /** An operator asked for a re-snapshot (requestResnapshot): the next start does it. */
+  #resnapshotRequested = false;
+  /** The lost slot capture stopped on, while nobody asked for the re-snapshot it needs. */
+  #resnapshotNeeded: string | null = null;
+  /** Why the re-snapshot running now was started. */
+  #resnapshotReason: string | null = null;
+  /** Waits for the acknowledgement of a commit position (the start of a re-snapshot). */
+  #ackWaiter: { readonly lsn: Lsn; readonly resolve: () => void } | null = null;
 
   constructor(config: PostgresConnectorConfig, logger: Logger = silentLogger) {
     this.name = config.name;
@@ -107,9 +127,33 @@ export class PostgresConnector implements SourceConnector {
     signal.addEventListener('abort', onAbort, { once: true });
     try {
       const catalog = new PgCatalog(pool);
-      const capturedTables = await this.#prepareSource(pool, catalog, url, resume.position === null);
+      const capturedTables = await this.#prepareSource(pool, catalog, url);
+      let resumed = planFromState(resume.state);
+      const lost = await this.#openSlot(pool, url, resume.position === null);
+      // A re-snapshot whose start was published goes on even with onSlotLost: stop (it was asked for), and one
+      // whose slot is lost again starts over: tables already copied would miss the changes lost this time.
+      const resnapshot =
+        this.#resnapshotRequested ||
+        (lost !== null && (this.#config.onSlotLost === 'resnapshot' || resumed?.replace === true));
+      if (lost !== null && !resnapshot) throw this.#needResnapshot(lost, resume);
+      if (resnapshot) {
+        const reason = lost?.message ?? 'requested by an operator';
+        if (lost !== null)
+          this.#logger.warn({ reason }, 'replication slot lost: re-snapshotting every captured table');
+        else this.#logger.info('re-snapshotting every captured table, as requested');
+        resumed = newPlan(capturedTables, true);
+        // The plan is published first, so a restart from here on finishes the re-snapshot whatever happens to
+        // the slot; only then is the slot replaced, which releases the old one's WAL.
+        const start = await walPositionAfter(pool, resume.position);
+        yield { events: [], commit: { kind: 'pg', lsn: start }, state: planState(resumed) };
+        await this.#acknowledged(start, stop.signal);
+        await dropSlotIfExists(pool, config.slot);
+        await this.#openSlot(pool, url, true);
+        this.#resnapshotRequested = false;
+        this.#resnapshotNeeded = null;
+        this.#resnapshotReason = reason;
+      }
       this.#running = { pool, catalog, windows: new WatermarkWindows(), signal: stop.signal, capturedTables };
-      const resumed = planFromState(resume.state);
       if (resumed) this.#startSnapshot(resumed);
       else if (config.snapshot === 'initial' && resume.position === null)
         this.#startSnapshot(newPlan(capturedTables));
@@ -147,7 +191,15 @@ export class PostgresConnector implements SourceConnector {
         yield batch;
       }
       this.#tracker.state = 'stopped';
-    } catch (error) {
+    } catch (caught) {
+      let error = caught;
+      // Lost while streaming: with the re-snapshot allowed, the next start does it (the supervisor restarts).
+      if (isSlotLost(caught)) {
+        error =
+          this.#resnapshotRequested || config.onSlotLost === 'resnapshot'
+            ? new CdcError('SLOT_INVALID', caught.message, caught.fields, { cause: caught, retriable: true })
+            : this.#needResnapshot(caught, resume);
+      }
       this.#tracker.state = 'failed';
       this.#tracker.lastError = errorMessage(error);
       throw error;
@@ -178,10 +230,10 @@ export class PostgresConnector implements SourceConnector {
   }
 
   /**
-   * Start-up checks, in the order an operator would fix them; returns the captured tables. `fresh`: nothing was
-   * published yet, so a missing slot may be created.
+   * Start-up checks, in the order an operator would fix them, up to the slot (#openSlot); returns the captured
+   * tables.
    */
-  async #prepareSource(pool: pg.Pool, catalog: PgCatalog, url: string, fresh: boolean): Promise<string[]> {
+  async #prepareSource(pool: pg.Pool, catalog: PgCatalog, url: string): Promise<string[]> {
     const config = this.#config;
     // The first query is where an unreachable server shows: say which source and where, not only the socket error.
     await assertServerReady(pool, config.slot).catch((error: unknown) => {
@@ -196,16 +248,62 @@ export class PostgresConnector implements SourceConnector {
     await assertTablesReadable(pool, publication);
     this.#publishesUpdatesOrDeletes = publication.publishesUpdates || publication.publishesDeletes;
     for (const table of publication.tables) this.#checkIdentity(await catalog.load(table.oid));
+    return publication.tables.map((table) => `${table.schema}.${table.table}`);
+  }
+
+  /**
+   * Checks (or creates) the slot; returns why it is lost, or null when it can be streamed from. `create`: a
+   * missing slot may be created (nothing was published yet, or a re-snapshot starts).
+   */
+  async #openSlot(pool: pg.Pool, url: string, create: boolean): Promise<CdcError | null> {
+    const config = this.#config;
     const failover = (config.failoverCandidates ?? []).length > 0;
-    const slot = await ensureSlot(pool, config.slot, { failover, create: fresh });
+    let slot;
+    try {
+      slot = await ensureSlot(pool, config.slot, { failover, create });
+    } catch (error) {
+      if (isSlotLost(error)) return error;
+      throw error;
+    }
     if (failover && !slot.failover) {
       await makeFailoverSlot(url, config.slot);
       this.#logger.info('made the replication slot a failover slot');
     }
     this.#slotConfirmed = slot.confirmed;
+    this.#ackedThrough = null;
     this.#tracker.confirmed = slot.confirmed;
     if (slot.created) this.#logger.info('created replication slot');
-    return publication.tables.map((table) => `${table.schema}.${table.table}`);
+    return null;
+  }
+
+  /** The stop error of a lost slot (onSlotLost: stop), noted for `/status` until the re-snapshot is asked for. */
+  #needResnapshot(lost: CdcError, resume: ResumePoint): CdcError {
+    const error = slotLostStop(lost, this.#config.name, resume.position);
+    this.#resnapshotNeeded = lost.message;
+    return error;
+  }
+
+  /** Resolves once `lsn` is acknowledged (durable in Kafka), or when `signal` aborts. */
+  #acknowledged(lsn: Lsn, signal: AbortSignal): Promise<void> {
+    if (this.#ackedCommit !== null && this.#ackedCommit >= lsn) return Promise.resolve();
+    return new Promise((resolve) => {
+      const done = (): void => {
+        signal.removeEventListener('abort', done);
+        this.#ackWaiter = null;
+        resolve();
+      };
+      this.#ackWaiter = { lsn, resolve: done };
+      signal.addEventListener('abort', done, { once: true });
+    });
+  }
+
+  /**
+   * Re-snapshots on the next start: a new slot (the lost or invalidated one dropped), and every captured table
+   * copied again, each replacing the replica's copy. The caller restarts the capture (capture-task.ts).
+   */
+  requestResnapshot(): void {
+    this.#resnapshotRequested = true;
+    this.#resnapshotNeeded = null;
   }
 
   /** Notes (and logs, once) a table whose updates and deletes cannot be captured; forgets it once fixed. */
@@ -257,6 +355,7 @@ export class PostgresConnector implements SourceConnector {
       );
     if (this.#ackedCommit !== null && commit.lsn <= this.#ackedCommit) return;
     this.#ackedCommit = commit.lsn;
+    if (this.#ackWaiter !== null && this.#ackWaiter.lsn <= commit.lsn) this.#ackWaiter.resolve();
     const end = this.#commitEnds.get(commit.lsn);
     // Commits are noted and acknowledged in commit order: everything up to this one is done.
     for (const noted of this.#commitEnds.keys()) {
@@ -329,8 +428,30 @@ export class PostgresConnector implements SourceConnector {
       lagMillis,
       snapshot: this.#runner ? this.#runner.progress() : null,
       lastError: tracker.lastError,
-      warnings: [...this.#warnings.values(), ...this.#failoverWarnings],
+      warnings: [...this.#warnings.values(), ...this.#failoverWarnings, ...this.#resnapshotWarnings()],
+      ...this.#resnapshotField(),
     };
+  }
+
+  #resnapshotStatus(): ResnapshotStatus | null {
+    if (this.#resnapshotNeeded !== null) return { state: 'needed', reason: this.#resnapshotNeeded };
+    const runner = this.#runner;
+    if (this.#resnapshotRequested || (runner?.replacing === true && !runner.done))
+      return { state: 'running', reason: this.#resnapshotReason ?? 'a re-snapshot was started before a restart' };
+    return null;
+  }
+
+  #resnapshotField(): { resnapshot?: ResnapshotStatus } {
+    const status = this.#resnapshotStatus();
+    return status === null ? {} : { resnapshot: status };
+  }
+
+  #resnapshotWarnings(): string[] {
+    const status = this.#resnapshotStatus();
+    if (status?.state !== 'running') return [];
+    return [
+      `re-snapshot in progress (${status.reason}): replicas are being re-copied and miss rows until it is done`,
+    ];
   }
 }
 

@@ -1,0 +1,61 @@
+/**
+ * A lost slot (gone although capture published from it, or invalidated: wal_status = lost): what to tell the
+ * operator, and the WAL position a re-snapshot starts from. The changes between the last published position
+ * and the new slot's start are not in any WAL capture can decode, so only re-copying every captured table
+ * brings the replicas back (postgres-connector.ts runs it; ARCHITECTURE.md "Re-snapshot after a lost slot").
+ */
+import type pg from 'pg';
+import { formatLsn, parseLsn, type Lsn } from '../../../schemas/positions/lsn.ts';
+import type { EventPosition } from '../../../schemas/positions/position.ts';
+import { formatPosition } from '../../../schemas/positions/position.ts';
+import { CdcError } from '../../../common/errors.ts';
+
+/** The message prefix of the WAL written to move the server's WAL past the last published position. */
+export const WAL_ADVANCE_PREFIX = 'cdc.resnapshot';
+
+/** How far behind the published position a server's WAL may be and still be moved past it by writing WAL. */
+const MAX_ADVANCE_BYTES = 4n * 1024n ** 3n;
+const ADVANCE_STEP_BYTES = 1024 * 1024;
+
+/**
+ * The error capture stops with when it may not re-snapshot by itself (`onSlotLost: stop`): the slot problem,
+ * what is lost, and the two ways to the re-snapshot.
+ */
+export function slotLostStop(lost: CdcError, source: string, resume: EventPosition | null): CdcError {
+  const since = resume === null ? 'the last published position' : `the last published position (${formatPosition(resume)})`;
+  return new CdcError(
+    'SLOT_INVALID',
+    `${lost.message}. The changes between ${since} and now are lost from the stream, so the replicas miss them (rows deleted meanwhile included): a re-snapshot is needed. Take it with \`cdc resnapshot ${source} --api <url>\` (POST /connectors/${source}/resnapshot), which makes a new slot and re-copies every captured table, replacing the replicas' copies; or set sources[].onSlotLost: "resnapshot" to have capture do it by itself`,
+    { ...lost.fields, source },
+    { cause: lost },
+  );
+}
+
+/**
+ * A WAL position after `after` (the last published position) and before anything a slot created from now on
+ * decodes: the commit position a re-snapshot's start is published at. On a server whose WAL is behind it (a
+ * promoted standby that had not replayed everything), WAL is written until it is past: every later change must
+ * sort after what was published, or consumers would take it for a change they already have.
+ */
+export async function walPositionAfter(pool: pg.Pool, after: EventPosition | null): Promise<Lsn> {
+  const floor = after === null || after.commit.kind !== 'pg' ? null : after.commit.lsn;
+  for (;;) {
+    const { rows } = await pool.query<{ lsn: string }>('SELECT pg_current_wal_insert_lsn()::text AS lsn');
+    // One before the insert position: a commit record written later may start exactly there.
+    const position = (parseLsn(rows[0]?.lsn ?? '0/0') - 1n) as Lsn;
+    if (floor === null || position > floor) return position;
+    const gap = floor - position;
+    if (gap > MAX_ADVANCE_BYTES) {
+      throw new CdcError(
+        'SLOT_INVALID',
+        `cannot re-snapshot: the server's WAL (${formatLsn(position)}) is ${gap} bytes behind the last published position (${formatLsn(floor)}); is this the right server?`,
+        { position: formatLsn(position), published: formatLsn(floor) },
+      );
+    }
+    await pool.query('SELECT pg_logical_emit_message(false, $1, repeat($2, $3))', [
+      WAL_ADVANCE_PREFIX,
+      'x',
+      Math.min(ADVANCE_STEP_BYTES, Number(gap) + 1),
+    ]);
+  }
+}
