@@ -437,7 +437,10 @@ export class PostgresConnector implements SourceConnector {
     if (this.#resnapshotNeeded !== null) return { state: 'needed', reason: this.#resnapshotNeeded };
     const runner = this.#runner;
     if (this.#resnapshotRequested || (runner?.replacing === true && !runner.done))
-      return { state: 'running', reason: this.#resnapshotReason ?? 'a re-snapshot was started before a restart' };
+      return {
+        state: 'running',
+        reason: this.#resnapshotReason ?? 'a re-snapshot was started before a restart',
+      };
     return null;
   }
 

@@ -22,7 +22,10 @@ const ADVANCE_STEP_BYTES = 1024 * 1024;
  * what is lost, and the two ways to the re-snapshot.
  */
 export function slotLostStop(lost: CdcError, source: string, resume: EventPosition | null): CdcError {
-  const since = resume === null ? 'the last published position' : `the last published position (${formatPosition(resume)})`;
+  const since =
+    resume === null
+      ? 'the last published position'
+      : `the last published position (${formatPosition(resume)})`;
   return new CdcError(
     'SLOT_INVALID',
     `${lost.message}. The changes between ${since} and now are lost from the stream, so the replicas miss them (rows deleted meanwhile included): a re-snapshot is needed. Take it with \`cdc resnapshot ${source} --api <url>\` (POST /connectors/${source}/resnapshot), which makes a new slot and re-copies every captured table, replacing the replicas' copies; or set sources[].onSlotLost: "resnapshot" to have capture do it by itself`,

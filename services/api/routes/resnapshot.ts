@@ -24,7 +24,9 @@ export function resnapshotRoutes(status: StatusProvider) {
       async (request, reply) => {
         const { name } = request.params;
         if (status.resnapshot === undefined)
-          throw new CdcError('OPERATION_UNSUPPORTED', 'this process cannot re-snapshot a connector', { name });
+          throw new CdcError('OPERATION_UNSUPPORTED', 'this process cannot re-snapshot a connector', {
+            name,
+          });
         await status.resnapshot(name);
         request.log.warn({ connector: name }, 're-snapshot requested');
         return reply.status(202).send(status.connectors().find((item) => item.name === name));

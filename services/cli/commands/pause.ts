@@ -35,7 +35,7 @@ export function registerPauseCommands(program: Command): void {
   program
     .command('resnapshot <source>')
     .description(
-      'PostgreSQL source whose slot was lost: start capture over from a new slot and copy every captured table again, replacing the replicas\' copies (follow it with cdc status)',
+      "PostgreSQL source whose slot was lost: start capture over from a new slot and copy every captured table again, replacing the replicas' copies (follow it with cdc status)",
     )
     .requiredOption('--api <url>', 'control API address, e.g. http://127.0.0.1:8080')
     .action((source: string, options: { readonly api: string }) => resnapshotCommand(source, options.api));

@@ -156,15 +156,20 @@ async function slotLostScenario(mode: Mode): Promise<void> {
     // after it through the stream, once. The keyless table's equality above shows no row was applied twice.
     const inserts = (id: number): number =>
       events.filter(
-        ({ event }) => event.op === 'c' && event.table.table === 'items' && String(event.after.id) === String(id),
+        ({ event }) =>
+          event.op === 'c' && event.table.table === 'items' && String(event.after.id) === String(id),
       ).length;
-    for (const id of written) assert.ok(inserts(id) <= 1, `the insert of item ${id} is published at most once`);
-    for (const id of after) assert.equal(inserts(id), 1, `the insert of item ${id} is published exactly once`);
+    for (const id of written)
+      assert.ok(inserts(id) <= 1, `the insert of item ${id} is published at most once`);
+    for (const id of after)
+      assert.equal(inserts(id), 1, `the insert of item ${id} is published exactly once`);
     assert.ok(
       written.filter((id) => inserts(id) === 1).length > after.length,
       'some writes made during the re-snapshot went through the stream',
     );
-    const slots = await adminQuery('SELECT wal_status FROM pg_replication_slots WHERE slot_name = $1', [slot]);
+    const slots = await adminQuery('SELECT wal_status FROM pg_replication_slots WHERE slot_name = $1', [
+      slot,
+    ]);
     assert.equal(slots.rowCount, 1, 'capture streams from a new slot');
   } finally {
     await pipeline?.stop();
