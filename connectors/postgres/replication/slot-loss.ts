@@ -29,7 +29,8 @@ export function slotLostStop(lost: CdcError, source: string, resume: EventPositi
   return new CdcError(
     'SLOT_INVALID',
     `${lost.message}. The changes between ${since} and now are lost from the stream, so the replicas miss them (rows deleted meanwhile included): a re-snapshot is needed. Take it with \`cdc resnapshot ${source} --api <url>\` (POST /connectors/${source}/resnapshot), which makes a new slot and re-copies every captured table, replacing the replicas' copies; or set sources[].onSlotLost: "resnapshot" to have capture do it by itself`,
-    { ...lost.fields, source },
+    // Not marked slotLost itself: it is the final word, not a loss still to be handled.
+    { slot: lost.fields.slot, source },
     { cause: lost },
   );
 }

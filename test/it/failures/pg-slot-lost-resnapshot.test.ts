@@ -19,18 +19,100 @@ import { dropPipelineState } from '../../support/scenario.ts';
 import { stack, uniqueName } from '../../support/stack.ts';
 import { waitFor } from '../../support/wait.ts';
 import { connectorTopics } from '../../../services/kafka/topics.ts';
+import { startThrowawayPostgres, type ThrowawayPostgres } from '../../support/throwaway-postgres.ts';
 
 type Mode = 'stop' | 'resnapshot';
 
 test('slot dropped while capture was down, onSlotLost: stop: capture says a re-snapshot is needed, the admin action takes it, the replica ends equal', async () => {
-  await slotLostScenario('stop');
+  await slotLostScenario('stop', createDatabase, dropSlot);
 });
 
 test('slot dropped while capture was down, onSlotLost: resnapshot: capture re-snapshots by itself, the replica ends equal', async () => {
-  await slotLostScenario('resnapshot');
+  await slotLostScenario('resnapshot', createDatabase, dropSlot);
 });
 
-async function slotLostScenario(mode: Mode): Promise<void> {
+test('slot invalidated (wal_status = lost, max_slot_wal_keep_size) while capture was down, onSlotLost: stop: the admin action drops it and re-snapshots', async () => {
+  // A cluster of the test's own: the setting is server-wide, and the WAL switches and checkpoints are too.
+  const cluster = await startThrowawayPostgres({
+    prefix: 'cdc-slotlost',
+    settings: 'max_slot_wal_keep_size = 1MB\nwal_keep_size = 0',
+  });
+  try {
+    await slotLostScenario(
+      'stop',
+      (prefix) => clusterDatabase(cluster, prefix),
+      (slot, source) => invalidateSlot(cluster, slot, source),
+    );
+  } finally {
+    await cluster.stop();
+  }
+});
+
+async function dropSlot(slot: string): Promise<void> {
+  await waitFor('the old walsender to release the slot', async () => {
+    const active = await adminQuery('SELECT 1 FROM pg_replication_slots WHERE slot_name = $1 AND active', [
+      slot,
+    ]);
+    return active.rowCount === 0;
+  });
+  await adminQuery('SELECT pg_drop_replication_slot($1)', [slot]);
+}
+
+/** Writes and switches WAL segments until a checkpoint removes what the inactive slot needs. */
+async function invalidateSlot(cluster: ThrowawayPostgres, slot: string, source: TestDatabase): Promise<void> {
+  const slotRow = async (): Promise<{ active: string; wal_status: string | null } | undefined> =>
+    (
+      await cluster.query('SELECT active::text, wal_status FROM pg_replication_slots WHERE slot_name = $1', [
+        slot,
+      ])
+    ).rows[0] as { active: string; wal_status: string | null } | undefined;
+  await waitFor('the old walsender to release the slot', async () => (await slotRow())?.active === 'false');
+  await waitFor(
+    'the slot to be invalidated',
+    async () => {
+      await source.query(`INSERT INTO tags VALUES ('wal', 0); DELETE FROM tags WHERE label = 'wal'`);
+      await cluster.query('SELECT pg_switch_wal()');
+      await cluster.query('CHECKPOINT');
+      return (await slotRow())?.wal_status === 'lost';
+    },
+    { timeoutMs: 30_000 },
+  );
+}
+
+/** A database on the throwaway cluster, as test/support/pg.ts makes them on the stack's. */
+async function clusterDatabase(cluster: ThrowawayPostgres, prefix: string): Promise<TestDatabase> {
+  const name = uniqueName(prefix);
+  await cluster.query(`CREATE DATABASE "${name}"`);
+  return {
+    name,
+    url: cluster.url(name),
+    query: (sql, params) => cluster.query(sql, params, name) as never,
+    async drop() {
+      // Its slots first, or DROP DATABASE refuses (the pipeline stopped; a walsender may linger a moment).
+      await cluster.query(
+        'SELECT pg_terminate_backend(active_pid) FROM pg_replication_slots WHERE database = $1 AND active',
+        [name],
+      );
+      await waitFor(`the slots of ${name} to be dropped`, async () => {
+        await cluster.query(
+          'SELECT pg_drop_replication_slot(slot_name) FROM pg_replication_slots WHERE database = $1 AND NOT active',
+          [name],
+        );
+        return (
+          (await cluster.query('SELECT 1 FROM pg_replication_slots WHERE database = $1', [name])).rowCount ===
+          0
+        );
+      });
+      await cluster.query(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`);
+    },
+  };
+}
+
+async function slotLostScenario(
+  mode: Mode,
+  createSource: (prefix: string) => Promise<TestDatabase>,
+  loseSlot: (slot: string, source: TestDatabase) => Promise<void>,
+): Promise<void> {
   const name = uniqueName('resnap').replaceAll('_', '-');
   const sourceName = uniqueName('src');
   const slot = uniqueName('slot');
@@ -38,7 +120,7 @@ async function slotLostScenario(mode: Mode): Promise<void> {
   let replica: TestDatabase | null = null;
   let pipeline: RunningPipeline | null = null;
   try {
-    source = await createDatabase('resnap_src');
+    source = await createSource('resnap_src');
     replica = await createDatabase('resnap_dst');
     await source.query(`
       CREATE TABLE items (id bigint PRIMARY KEY, note text, n int NOT NULL DEFAULT 0);
@@ -89,13 +171,7 @@ async function slotLostScenario(mode: Mode): Promise<void> {
       DELETE FROM tags WHERE n = 1;
       INSERT INTO tags VALUES ('tag-lost', 6);
     `);
-    await waitFor('the old walsender to release the slot', async () => {
-      const active = await adminQuery('SELECT 1 FROM pg_replication_slots WHERE slot_name = $1 AND active', [
-        slot,
-      ]);
-      return active.rowCount === 0;
-    });
-    await adminQuery('SELECT pg_drop_replication_slot($1)', [slot]);
+    await loseSlot(slot, source);
 
     pipeline = await startPipeline(config, logger);
     const apiUrl = pipeline.apiUrl ?? '';
@@ -103,17 +179,26 @@ async function slotLostScenario(mode: Mode): Promise<void> {
       const failed = await waitFor('capture to stop on the lost slot', () =>
         status()?.state === 'failed' ? status() : null,
       );
-      assert.match(failed.lastError ?? '', new RegExp(`replication slot "${slot}" does not exist`));
+      assert.match(
+        failed.lastError ?? '',
+        new RegExp(`replication slot "${slot}" (does not exist|was invalidated \\(wal_status = lost\\))`),
+      );
       assert.match(failed.lastError ?? '', /changes between the last published position .* and now are lost/);
-      assert.match(failed.lastError ?? '', /a re-snapshot is needed/);
+      assert.equal((failed.lastError ?? '').split('a re-snapshot is needed').length, 2, 'said once');
       assert.match(failed.lastError ?? '', new RegExp(`POST /connectors/${sourceName}/resnapshot`));
       assert.match(failed.lastError ?? '', /onSlotLost: "resnapshot"/);
       const shown = (await (await fetch(`${apiUrl}/status`)).json()) as {
         connectors: ConnectorStatus[];
       };
       assert.equal(shown.connectors[0]?.resnapshot?.state, 'needed', '/status says a re-snapshot is needed');
-      const slots = await adminQuery('SELECT 1 FROM pg_replication_slots WHERE slot_name = $1', [slot]);
-      assert.equal(slots.rowCount, 0, 'no slot was created silently');
+      const lost = await source.query<{ wal_status: string }>(
+        'SELECT wal_status FROM pg_replication_slots WHERE slot_name = $1',
+        [slot],
+      );
+      assert.ok(
+        lost.rows.every((row) => row.wal_status === 'lost'),
+        'no slot was created silently',
+      );
     }
 
     // Writes alongside the re-snapshot and after it: each must arrive exactly once.
@@ -167,10 +252,12 @@ async function slotLostScenario(mode: Mode): Promise<void> {
       written.filter((id) => inserts(id) === 1).length > after.length,
       'some writes made during the re-snapshot went through the stream',
     );
-    const slots = await adminQuery('SELECT wal_status FROM pg_replication_slots WHERE slot_name = $1', [
-      slot,
-    ]);
-    assert.equal(slots.rowCount, 1, 'capture streams from a new slot');
+    const slots = await source.query<{ wal_status: string }>(
+      'SELECT wal_status FROM pg_replication_slots WHERE slot_name = $1',
+      [slot],
+    );
+    assert.equal(slots.rows.length, 1, 'capture streams from a new slot');
+    assert.notEqual(slots.rows[0]?.wal_status, 'lost', 'the new slot is valid');
   } finally {
     await pipeline?.stop();
     await source?.drop();
