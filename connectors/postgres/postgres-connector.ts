@@ -16,7 +16,7 @@ import { assertTablesReadable, ensurePublication } from './replication/publicati
 import type { ReplicationSession } from './replication/replication-session.ts';
 import { assertServerReady } from './replication/server-checks.ts';
 import { dropSlotIfExists, ensureSlot, isSlotLost } from './replication/slot.ts';
-import { slotLostStop, walPositionAfter } from './replication/slot-loss.ts';
+import { ResnapshotState, slotLostStop, walPositionAfter } from './replication/slot-loss.ts';
 import { findPrimary, makeFailoverSlot, serverLabel } from './replication/failover.ts';
 import { newTracker, type StreamTracker } from './replication/stream-tracker.ts';
 import { planFromState, planState, type SnapshotPlan } from './snapshot/snapshot-plan.ts';
@@ -52,12 +52,6 @@ export interface PostgresConnectorConfig {
   readonly onSlotLost?: 'stop' | 'resnapshot';
 }
 
-/** Why a re-snapshot is needed (capture stopped, waiting for the operator) or runs, for `/status`. */
-export interface ResnapshotStatus {
-  readonly state: 'needed' | 'running';
-  readonly reason: string;
-}
-
 interface Running {
   readonly pool: pg.Pool;
   readonly catalog: PgCatalog;
@@ -89,12 +83,7 @@ export class PostgresConnector implements SourceConnector {
   readonly #warnings = new Map<string, string>();
   /** What keeps a failover from being safe, as found at the last (re)start (`failoverCandidates` only). */
   #failoverWarnings: readonly string[] = [];
-  /** An operator asked for a re-snapshot (requestResnapshot): the next start does it. */
-  #resnapshotRequested = false;
-  /** The lost slot capture stopped on, while nobody asked for the re-snapshot it needs. */
-  #resnapshotNeeded: string | null = null;
-  /** Why the re-snapshot running now was started. */
-  #resnapshotReason: string | null = null;
+  readonly #resnapshot = new ResnapshotState();
   /** Waits for the acknowledgement of a commit position (the start of a re-snapshot). */
   #ackWaiter: { readonly lsn: Lsn; readonly resolve: () => void } | null = null;
 
@@ -133,7 +122,7 @@ export class PostgresConnector implements SourceConnector {
       // A re-snapshot whose start was published goes on even with onSlotLost: stop (it was asked for), and one
       // whose slot is lost again starts over: tables already copied would miss the changes lost this time.
       const resnapshot =
-        this.#resnapshotRequested ||
+        this.#resnapshot.requested ||
         (lost !== null && (this.#config.onSlotLost === 'resnapshot' || resumed?.replace === true));
       if (lost !== null && !resnapshot) throw this.#needResnapshot(lost, resume);
       if (resnapshot) {
@@ -144,14 +133,20 @@ export class PostgresConnector implements SourceConnector {
         resumed = newPlan(capturedTables, true);
         // The plan is published first, so a restart from here on finishes the re-snapshot whatever happens to
         // the slot; only then is the slot replaced, which releases the old one's WAL.
-        const start = await walPositionAfter(pool, resume.position);
+        const published = resume.position?.commit.kind === 'pg' ? resume.position.commit.lsn : null;
+        const acked = this.#ackedCommit;
+        const start = await walPositionAfter(
+          pool,
+          published !== null && acked !== null && acked > published ? acked : (published ?? acked),
+        );
+        this.#yieldedCommit = start;
         yield { events: [], commit: { kind: 'pg', lsn: start }, state: planState(resumed) };
         await this.#acknowledged(start, stop.signal);
+        // Stopped before the plan was durable: the slot stays as it is for the next start.
+        if (stop.signal.aborted) return;
         await dropSlotIfExists(pool, config.slot);
         await this.#openSlot(pool, url, true);
-        this.#resnapshotRequested = false;
-        this.#resnapshotNeeded = null;
-        this.#resnapshotReason = reason;
+        this.#resnapshot.started(reason);
       }
       this.#running = { pool, catalog, windows: new WatermarkWindows(), signal: stop.signal, capturedTables };
       if (resumed) this.#startSnapshot(resumed);
@@ -196,7 +191,7 @@ export class PostgresConnector implements SourceConnector {
       // Lost while streaming: with the re-snapshot allowed, the next start does it (the supervisor restarts).
       if (isSlotLost(caught)) {
         error =
-          this.#resnapshotRequested || config.onSlotLost === 'resnapshot'
+          this.#resnapshot.requested || config.onSlotLost === 'resnapshot'
             ? new CdcError('SLOT_INVALID', caught.message, caught.fields, { cause: caught, retriable: true })
             : this.#needResnapshot(caught, resume);
       }
@@ -278,9 +273,8 @@ export class PostgresConnector implements SourceConnector {
 
   /** The stop error of a lost slot (onSlotLost: stop), noted for `/status` until the re-snapshot is asked for. */
   #needResnapshot(lost: CdcError, resume: ResumePoint): CdcError {
-    const error = slotLostStop(lost, this.#config.name, resume.position);
-    this.#resnapshotNeeded = lost.message;
-    return error;
+    this.#resnapshot.needed = lost.message;
+    return slotLostStop(lost, this.#config.name, resume.position);
   }
 
   /** Resolves once `lsn` is acknowledged (durable in Kafka), or when `signal` aborts. */
@@ -302,8 +296,7 @@ export class PostgresConnector implements SourceConnector {
    * copied again, each replacing the replica's copy. The caller restarts the capture (capture-task.ts).
    */
   requestResnapshot(): void {
-    this.#resnapshotRequested = true;
-    this.#resnapshotNeeded = null;
+    this.#resnapshot.request();
   }
 
   /** Notes (and logs, once) a table whose updates and deletes cannot be captured; forgets it once fixed. */
@@ -411,6 +404,7 @@ export class PostgresConnector implements SourceConnector {
   status(): ConnectorStatus {
     const tracker = this.#tracker;
     const confirmed = tracker.confirmed;
+    const resnapshot = this.#resnapshot.status(this.#runner);
     const lagMillis =
       tracker.lastCommitTimeMicros === null
         ? null
@@ -428,33 +422,15 @@ export class PostgresConnector implements SourceConnector {
       lagMillis,
       snapshot: this.#runner ? this.#runner.progress() : null,
       lastError: tracker.lastError,
-      warnings: [...this.#warnings.values(), ...this.#failoverWarnings, ...this.#resnapshotWarnings()],
-      ...this.#resnapshotField(),
+      warnings: [
+        ...this.#warnings.values(),
+        ...this.#failoverWarnings,
+        ...(resnapshot?.state === 'running'
+          ? [`re-snapshot in progress (${resnapshot.reason}): replicas miss rows until it is done`]
+          : []),
+      ],
+      ...(resnapshot === null ? {} : { resnapshot }),
     };
-  }
-
-  #resnapshotStatus(): ResnapshotStatus | null {
-    if (this.#resnapshotNeeded !== null) return { state: 'needed', reason: this.#resnapshotNeeded };
-    const runner = this.#runner;
-    if (this.#resnapshotRequested || (runner?.replacing === true && !runner.done))
-      return {
-        state: 'running',
-        reason: this.#resnapshotReason ?? 'a re-snapshot was started before a restart',
-      };
-    return null;
-  }
-
-  #resnapshotField(): { resnapshot?: ResnapshotStatus } {
-    const status = this.#resnapshotStatus();
-    return status === null ? {} : { resnapshot: status };
-  }
-
-  #resnapshotWarnings(): string[] {
-    const status = this.#resnapshotStatus();
-    if (status?.state !== 'running') return [];
-    return [
-      `re-snapshot in progress (${status.reason}): replicas are being re-copied and miss rows until it is done`,
-    ];
   }
 }
 

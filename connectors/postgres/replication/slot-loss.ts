@@ -36,13 +36,12 @@ export function slotLostStop(lost: CdcError, source: string, resume: EventPositi
 }
 
 /**
- * A WAL position after `after` (the last published position) and before anything a slot created from now on
- * decodes: the commit position a re-snapshot's start is published at. On a server whose WAL is behind it (a
- * promoted standby that had not replayed everything), WAL is written until it is past: every later change must
- * sort after what was published, or consumers would take it for a change they already have.
+ * A WAL position after `floor` (the last published or acknowledged position) and before anything a slot created
+ * from now on decodes: the commit position a re-snapshot's start is published at. On a server whose WAL is behind
+ * it (a promoted standby that had not replayed everything), WAL is written until it is past: every later change
+ * must sort after what was published, or consumers would take it for a change they already have.
  */
-export async function walPositionAfter(pool: pg.Pool, after: EventPosition | null): Promise<Lsn> {
-  const floor = after === null || after.commit.kind !== 'pg' ? null : after.commit.lsn;
+export async function walPositionAfter(pool: pg.Pool, floor: Lsn | null): Promise<Lsn> {
   for (;;) {
     const { rows } = await pool.query<{ lsn: string }>('SELECT pg_current_wal_insert_lsn()::text AS lsn');
     // One before the insert position: a commit record written later may start exactly there.
@@ -61,5 +60,37 @@ export async function walPositionAfter(pool: pg.Pool, after: EventPosition | nul
       'x',
       Math.min(ADVANCE_STEP_BYTES, Number(gap) + 1),
     ]);
+  }
+}
+
+/** An operator's request, the loss capture stopped on, and the re-snapshot running: for `/status`. */
+export class ResnapshotState {
+  /** Asked for (POST /connectors/:name/resnapshot): the next start does it. */
+  requested = false;
+  /** The lost slot capture stopped on (onSlotLost: stop), until the re-snapshot is asked for. */
+  needed: string | null = null;
+  /** Why the re-snapshot running now was started. */
+  #reason: string | null = null;
+
+  request(): void {
+    this.requested = true;
+    this.needed = null;
+  }
+
+  started(reason: string): void {
+    this.requested = false;
+    this.needed = null;
+    this.#reason = reason;
+  }
+
+  /** `running`: the snapshot in progress is a re-snapshot (`replacing`), or one was asked for. */
+  status(runner: { readonly replacing: boolean; readonly done: boolean } | null): {
+    readonly state: 'needed' | 'running';
+    readonly reason: string;
+  } | null {
+    if (this.needed !== null) return { state: 'needed', reason: this.needed };
+    if (this.requested || (runner?.replacing === true && !runner.done))
+      return { state: 'running', reason: this.#reason ?? 'a re-snapshot started before a restart' };
+    return null;
   }
 }
