@@ -191,6 +191,8 @@ async function slotLostScenario(
         connectors: ConnectorStatus[];
       };
       assert.equal(shown.connectors[0]?.resnapshot?.state, 'needed', '/status says a re-snapshot is needed');
+      const metrics = await (await fetch(`${apiUrl}/metrics`)).text();
+      assert.match(metrics, /cdc_capture_resnapshot\{[^}]*state="needed"[^}]*\} 1/, 'and the metrics');
       const lost = await source.query<{ wal_status: string }>(
         'SELECT wal_status FROM pg_replication_slots WHERE slot_name = $1',
         [slot],
