@@ -118,7 +118,9 @@ async function slotLostScenario(
   const slot = uniqueName('slot');
   let source: TestDatabase | null = null;
   let replica: TestDatabase | null = null;
+  // Capture restarts; apply runs throughout, in a pipeline of its own.
   let pipeline: RunningPipeline | null = null;
+  let apply: RunningPipeline | null = null;
   try {
     source = await createSource('resnap_src');
     replica = await createDatabase('resnap_dst');
@@ -154,7 +156,8 @@ async function slotLostScenario(
     const logger = createLogger({ level: process.env.CDC_TEST_LOG ?? 'silent' });
     const status = (): ConnectorStatus | undefined => pipeline?.connectors()[0];
 
-    pipeline = await startPipeline(config, logger);
+    apply = await startPipeline(config, logger, { roles: ['apply'], api: false });
+    pipeline = await startPipeline(config, logger, { roles: ['capture'] });
     await source.query(`INSERT INTO items (id, note) VALUES (301, 'streamed')`);
     await waitFor('the replica to hold the snapshot and the streamed row', async () => {
       const rows = await replica!.query(`SELECT count(*)::int AS n FROM items`).catch(() => null);
@@ -173,7 +176,7 @@ async function slotLostScenario(
     `);
     await loseSlot(slot, source);
 
-    pipeline = await startPipeline(config, logger);
+    pipeline = await startPipeline(config, logger, { roles: ['capture'] });
     const apiUrl = pipeline.apiUrl ?? '';
     if (mode === 'stop') {
       const failed = await waitFor('capture to stop on the lost slot', () =>
@@ -224,7 +227,7 @@ async function slotLostScenario(
     // Verify compares keyed tables (in key ranges); the keyless one is compared whole below.
     await waitFor(
       'verify to find the replica equal to the source',
-      async () => (await pipeline!.verify!({ replica: 'dst', tables: ['public.items'] })).equal,
+      async () => (await apply!.verify!({ replica: 'dst', tables: ['public.items'] })).equal,
       { timeoutMs: 60_000, intervalMs: 500 },
     );
     for (const table of ['items', 'tags']) {
@@ -262,6 +265,7 @@ async function slotLostScenario(
     assert.notEqual(slots.rows[0]?.wal_status, 'lost', 'the new slot is valid');
   } finally {
     await pipeline?.stop();
+    await apply?.stop();
     await source?.drop();
     await replica?.drop();
     await dropPipelineState(name, sourceName, 'dst');
