@@ -13,10 +13,15 @@ import type { CaptureBatch, ConnectorStatus, ResumePoint, SourceConnector } from
 import { ChangeStream } from './replication/change-stream.ts';
 import { replicaIdentityWarning } from './replication/identity-check.ts';
 import { assertTablesReadable, ensurePublication } from './replication/publication.ts';
-import type { ReplicationSession } from './replication/replication-session.ts';
+import { replicationApplicationName, type ReplicationSession } from './replication/replication-session.ts';
 import { assertServerReady } from './replication/server-checks.ts';
-import { dropSlotIfExists, ensureSlot, isSlotLost } from './replication/slot.ts';
-import { ResnapshotState, slotLostStop, walPositionAfter } from './replication/slot-loss.ts';
+import { ensureSlot, isSlotLost } from './replication/slot.ts';
+import {
+  ResnapshotState,
+  dropSlotForResnapshot,
+  slotLostStop,
+  walPositionAfter,
+} from './replication/slot-loss.ts';
 import { findPrimary, makeFailoverSlot, serverLabel } from './replication/failover.ts';
 import { newTracker, type StreamTracker } from './replication/stream-tracker.ts';
 import { planFromState, planState, type SnapshotPlan } from './snapshot/snapshot-plan.ts';
@@ -144,7 +149,7 @@ export class PostgresConnector implements SourceConnector {
         await this.#acknowledged(start, stop.signal);
         // Stopped before the plan was durable: the slot stays as it is for the next start.
         if (stop.signal.aborted) return;
-        await dropSlotIfExists(pool, config.slot);
+        await dropSlotForResnapshot(pool, config.slot, replicationApplicationName(config.name));
         await this.#openSlot(pool, url, true);
         this.#resnapshot.started(reason);
       }

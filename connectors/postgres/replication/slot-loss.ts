@@ -4,11 +4,13 @@
  * and the new slot's start are not in any WAL capture can decode, so only re-copying every captured table
  * brings the replicas back (postgres-connector.ts runs it; ARCHITECTURE.md "Re-snapshot after a lost slot").
  */
+import { setTimeout } from 'node:timers/promises';
 import type pg from 'pg';
 import { formatLsn, parseLsn, type Lsn } from '../../../schemas/positions/lsn.ts';
 import type { EventPosition } from '../../../schemas/positions/position.ts';
 import { formatPosition } from '../../../schemas/positions/position.ts';
 import { CdcError } from '../../../common/errors.ts';
+import { dropSlotIfExists, endStaleSlotHolder } from './slot.ts';
 
 /** The message prefix of the WAL written to move the server's WAL past the last published position. */
 export const WAL_ADVANCE_PREFIX = 'cdc.resnapshot';
@@ -60,6 +62,29 @@ export async function walPositionAfter(pool: pg.Pool, floor: Lsn | null): Promis
       'x',
       Math.min(ADVANCE_STEP_BYTES, Number(gap) + 1),
     ]);
+  }
+}
+
+/**
+ * Drops slot `name` when it exists, so a new one can take its name. On a capture restarted for a re-snapshot the
+ * slot was in use a moment ago: a walsender of this capture (`applicationName`) that has not exited yet is ended.
+ */
+export async function dropSlotForResnapshot(
+  pool: pg.Pool,
+  name: string,
+  applicationName: string,
+): Promise<void> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      await dropSlotIfExists(pool, name);
+      return;
+    } catch (error) {
+      const inUse =
+        typeof error === 'object' && error !== null && (error as { code?: unknown }).code === '55006';
+      if (!inUse || attempt >= 50) throw error;
+      await endStaleSlotHolder(pool, name, applicationName);
+      await setTimeout(100);
+    }
   }
 }
 
