@@ -151,6 +151,8 @@ export class PostgresConnector implements SourceConnector {
         if (stop.signal.aborted) return;
         await dropSlotForResnapshot(pool, config.slot, replicationApplicationName(config.name));
         await this.#openSlot(pool, url, true);
+        // The start position precedes the new slot: replies confirm from the slot's own position on.
+        this.#ackedThrough = null;
         this.#resnapshot.started(reason);
       }
       this.#running = { pool, catalog, windows: new WatermarkWindows(), signal: stop.signal, capturedTables };
@@ -270,7 +272,6 @@ export class PostgresConnector implements SourceConnector {
       this.#logger.info('made the replication slot a failover slot');
     }
     this.#slotConfirmed = slot.confirmed;
-    this.#ackedThrough = null;
     this.#tracker.confirmed = slot.confirmed;
     if (slot.created) this.#logger.info('created replication slot');
     return null;
