@@ -53,6 +53,31 @@ test('the admin action on a healthy capture replaces its slot and re-copies ever
   await slotLostScenario('stop', createDatabase, null);
 });
 
+test('slot dropped under a running capture, onSlotLost: resnapshot: the reconnect finds it lost and re-snapshots', async () => {
+  await slotLostScenario('resnapshot', createDatabase, dropLiveSlot, true);
+});
+
+/** Ends the walsender and drops the slot before capture reconnects to it (retried until the drop wins). */
+async function dropLiveSlot(slot: string): Promise<void> {
+  await waitFor(
+    'the slot to be dropped under the running capture',
+    async () => {
+      await adminQuery(
+        'SELECT pg_terminate_backend(active_pid) FROM pg_replication_slots WHERE slot_name = $1 AND active',
+        [slot],
+      );
+      try {
+        await adminQuery('SELECT pg_drop_replication_slot($1)', [slot]);
+        return true;
+      } catch {
+        // Capture reconnected first: end its walsender again.
+        return false;
+      }
+    },
+    { intervalMs: 10 },
+  );
+}
+
 async function dropSlot(slot: string): Promise<void> {
   await waitFor('the old walsender to release the slot', async () => {
     const active = await adminQuery('SELECT 1 FROM pg_replication_slots WHERE slot_name = $1 AND active', [
@@ -118,6 +143,8 @@ async function slotLostScenario(
   createSource: (prefix: string) => Promise<TestDatabase>,
   /** null: the slot stays (the re-snapshot is asked of a healthy capture). */
   loseSlot: ((slot: string, source: TestDatabase) => Promise<void>) | null,
+  /** The slot is lost while capture runs (found on its reconnect), not while it is down. */
+  live = false,
 ): Promise<void> {
   const name = uniqueName('resnap').replaceAll('_', '-');
   const sourceName = uniqueName('src');
@@ -169,10 +196,13 @@ async function slotLostScenario(
       const rows = await replica!.query(`SELECT count(*)::int AS n FROM items`).catch(() => null);
       return Number(rows?.rows[0]?.n ?? 0) === 301 && status()?.lagBytes === 0;
     });
-    await pipeline.stop();
-    pipeline = null;
+    if (live) await loseSlot?.(slot, source);
+    else {
+      await pipeline.stop();
+      pipeline = null;
+    }
 
-    // While capture is down: changes the new slot will never see, a delete among them, then the slot goes.
+    // While capture is down (or the slot gone): changes the new slot will never see, a delete among them.
     await source.query(`
       INSERT INTO items (id, note) SELECT g, 'while lost' FROM generate_series(302, 310) g;
       UPDATE items SET note = 'updated while lost', n = n + 1 WHERE id <= 10;
@@ -180,10 +210,11 @@ async function slotLostScenario(
       DELETE FROM tags WHERE n = 1;
       INSERT INTO tags VALUES ('tag-lost', 6);
     `);
-    await loseSlot?.(slot, source);
-
-    pipeline = await startPipeline(config, logger, { roles: ['capture'] });
-    const apiUrl = pipeline.apiUrl ?? '';
+    if (!live) {
+      await loseSlot?.(slot, source);
+      pipeline = await startPipeline(config, logger, { roles: ['capture'] });
+    }
+    const apiUrl = pipeline?.apiUrl ?? '';
     if (mode === 'stop' && loseSlot !== null) {
       const failed = await waitFor('capture to stop on the lost slot', () =>
         status()?.state === 'failed' ? status() : null,
