@@ -56,7 +56,7 @@ export const ERROR_CODES = {
   SLOT_INVALID: {
     retriable: false,
     http: 500,
-    doc: 'The replication slot exists but cannot be used (wrong plugin, other database, invalidated).',
+    doc: 'The replication slot cannot be used (another plugin, another database, a physical slot), or it was lost: gone or invalidated (`wal_status = lost`) although capture published from it, so changes were lost and a re-snapshot is needed (`cdc resnapshot`, or `sources[].onSlotLost: resnapshot`; see "Re-snapshot after a lost slot").',
   },
   DECODE_FAILED: {
     retriable: false,

@@ -58,6 +58,12 @@ export interface ConnectorStatus {
    * updates and deletes cannot be identified, for example), each naming the table and the fix.
    */
   readonly warnings?: readonly string[];
+  /**
+   * PostgreSQL sources whose slot was lost (gone or invalidated although capture published from it): `needed`
+   * while capture is stopped waiting for an operator to take the re-snapshot (POST /connectors/:name/resnapshot),
+   * `running` while it runs; absent otherwise.
+   */
+  readonly resnapshot?: { readonly state: 'needed' | 'running'; readonly reason: string };
   /** Binlog sources: `host:port` of the server read now, and of every server it may read (`url`, candidates). */
   readonly server?: { readonly current: string; readonly candidates: readonly string[] };
 }

@@ -13,12 +13,18 @@ import type { CaptureBatch, ConnectorStatus, ResumePoint, SourceConnector } from
 import { ChangeStream } from './replication/change-stream.ts';
 import { replicaIdentityWarning } from './replication/identity-check.ts';
 import { assertTablesReadable, ensurePublication } from './replication/publication.ts';
-import type { ReplicationSession } from './replication/replication-session.ts';
+import { replicationApplicationName, type ReplicationSession } from './replication/replication-session.ts';
 import { assertServerReady } from './replication/server-checks.ts';
-import { ensureSlot } from './replication/slot.ts';
+import { ensureSlot, isSlotLost } from './replication/slot.ts';
+import {
+  ResnapshotState,
+  dropSlotForResnapshot,
+  slotLostStop,
+  walPositionAfter,
+} from './replication/slot-loss.ts';
 import { findPrimary, makeFailoverSlot, serverLabel } from './replication/failover.ts';
 import { newTracker, type StreamTracker } from './replication/stream-tracker.ts';
-import { planFromState, type SnapshotPlan } from './snapshot/snapshot-plan.ts';
+import { planFromState, planState, type SnapshotPlan } from './snapshot/snapshot-plan.ts';
 import { SnapshotRunner, newPlan } from './snapshot/snapshot-runner.ts';
 import { WatermarkWindows } from './snapshot/watermark-windows.ts';
 import { PgCatalog, type PgTable } from './types/catalog.ts';
@@ -44,6 +50,11 @@ export interface PostgresConnectorConfig {
    * failover slot and each (re)start stream from whichever server is the primary then (replication/failover.ts).
    */
   readonly failoverCandidates?: readonly string[];
+  /**
+   * `sources[].onSlotLost`: what to do when the slot is gone or invalidated although capture published from it:
+   * stop with SLOT_INVALID (default) until an operator asks for the re-snapshot, or re-snapshot at once.
+   */
+  readonly onSlotLost?: 'stop' | 'resnapshot';
 }
 
 interface Running {
@@ -82,6 +93,9 @@ export class PostgresConnector implements SourceConnector {
   #failoverWarnings: readonly string[] = [];
   /** The server streamed from: `url`, or the candidate found to be the primary at the last (re)start. */
   #current: string;
+  readonly #resnapshot = new ResnapshotState();
+  /** Waits for the acknowledgement of a commit position (the start of a re-snapshot). */
+  #ackWaiter: { readonly lsn: Lsn; readonly resolve: () => void } | null = null;
 
   constructor(config: PostgresConnectorConfig, logger: Logger = silentLogger) {
     this.name = config.name;
@@ -126,9 +140,41 @@ export class PostgresConnector implements SourceConnector {
     signal.addEventListener('abort', onAbort, { once: true });
     try {
       const catalog = new PgCatalog(pool);
-      const capturedTables = await this.#prepareSource(pool, catalog, url, resume.position === null);
+      const capturedTables = await this.#prepareSource(pool, catalog, url);
+      let resumed = planFromState(resume.state);
+      const lost = await this.#openSlot(pool, url, resume.position === null);
+      // A re-snapshot whose start was published goes on even with onSlotLost: stop (it was asked for), and one
+      // whose slot is lost again starts over: tables already copied would miss the changes lost this time.
+      const resnapshot =
+        this.#resnapshot.requested ||
+        (lost !== null && (this.#config.onSlotLost === 'resnapshot' || resumed?.replace === true));
+      if (lost !== null && !resnapshot) throw this.#needResnapshot(lost, resume);
+      if (resnapshot) {
+        const reason = lost?.message ?? 'requested by an operator';
+        if (lost !== null)
+          this.#logger.warn({ reason }, 'replication slot lost: re-snapshotting every captured table');
+        else this.#logger.info('re-snapshotting every captured table, as requested');
+        resumed = newPlan(capturedTables, true);
+        // The plan is published first, so a restart from here on finishes the re-snapshot whatever happens to
+        // the slot; only then is the slot replaced, which releases the old one's WAL.
+        const published = resume.position?.commit.kind === 'pg' ? resume.position.commit.lsn : null;
+        const acked = this.#ackedCommit;
+        const start = await walPositionAfter(
+          pool,
+          published !== null && acked !== null && acked > published ? acked : (published ?? acked),
+        );
+        this.#yieldedCommit = start;
+        yield { events: [], commit: { kind: 'pg', lsn: start }, state: planState(resumed) };
+        await this.#acknowledged(start, stop.signal);
+        // Stopped before the plan was durable: the slot stays as it is for the next start.
+        if (stop.signal.aborted) return;
+        await dropSlotForResnapshot(pool, config.slot, replicationApplicationName(config.name));
+        await this.#openSlot(pool, url, true);
+        // The start position precedes the new slot: replies confirm from the slot's own position on.
+        this.#ackedThrough = null;
+        this.#resnapshot.started(reason);
+      }
       this.#running = { pool, catalog, windows: new WatermarkWindows(), signal: stop.signal, capturedTables };
-      const resumed = planFromState(resume.state);
       if (resumed) this.#startSnapshot(resumed);
       else if (config.snapshot === 'initial' && resume.position === null)
         this.#startSnapshot(newPlan(capturedTables));
@@ -166,7 +212,15 @@ export class PostgresConnector implements SourceConnector {
         yield batch;
       }
       this.#tracker.state = 'stopped';
-    } catch (error) {
+    } catch (caught) {
+      let error = caught;
+      // Lost while streaming: with the re-snapshot allowed, the next start does it (the supervisor restarts).
+      if (isSlotLost(caught)) {
+        error =
+          this.#resnapshot.requested || config.onSlotLost === 'resnapshot'
+            ? new CdcError('SLOT_INVALID', caught.message, caught.fields, { cause: caught, retriable: true })
+            : this.#needResnapshot(caught, resume);
+      }
       this.#tracker.state = 'failed';
       this.#tracker.lastError = errorMessage(error);
       throw error;
@@ -196,10 +250,10 @@ export class PostgresConnector implements SourceConnector {
   }
 
   /**
-   * Start-up checks, in the order an operator would fix them; returns the captured tables. `fresh`: nothing was
-   * published yet, so a missing slot may be created.
+   * Start-up checks, in the order an operator would fix them, up to the slot (#openSlot); returns the captured
+   * tables.
    */
-  async #prepareSource(pool: pg.Pool, catalog: PgCatalog, url: string, fresh: boolean): Promise<string[]> {
+  async #prepareSource(pool: pg.Pool, catalog: PgCatalog, url: string): Promise<string[]> {
     const config = this.#config;
     // The first query is where an unreachable server shows: say which source and where, not only the socket error.
     await assertServerReady(pool, config.slot).catch((error: unknown) => {
@@ -214,8 +268,23 @@ export class PostgresConnector implements SourceConnector {
     await assertTablesReadable(pool, publication);
     this.#publishesUpdatesOrDeletes = publication.publishesUpdates || publication.publishesDeletes;
     for (const table of publication.tables) this.#checkIdentity(await catalog.load(table.oid));
+    return publication.tables.map((table) => `${table.schema}.${table.table}`);
+  }
+
+  /**
+   * Checks (or creates) the slot; returns why it is lost, or null when it can be streamed from. `create`: a
+   * missing slot may be created (nothing was published yet, or a re-snapshot starts).
+   */
+  async #openSlot(pool: pg.Pool, url: string, create: boolean): Promise<CdcError | null> {
+    const config = this.#config;
     const failover = (config.failoverCandidates ?? []).length > 0;
-    const slot = await ensureSlot(pool, config.slot, { failover, create: fresh });
+    let slot;
+    try {
+      slot = await ensureSlot(pool, config.slot, { failover, create });
+    } catch (error) {
+      if (isSlotLost(error)) return error;
+      throw error;
+    }
     if (failover && !slot.failover) {
       await makeFailoverSlot(url, config.slot);
       this.#logger.info('made the replication slot a failover slot');
@@ -223,7 +292,35 @@ export class PostgresConnector implements SourceConnector {
     this.#slotConfirmed = slot.confirmed;
     this.#tracker.confirmed = slot.confirmed;
     if (slot.created) this.#logger.info('created replication slot');
-    return publication.tables.map((table) => `${table.schema}.${table.table}`);
+    return null;
+  }
+
+  /** The stop error of a lost slot (onSlotLost: stop), noted for `/status` until the re-snapshot is asked for. */
+  #needResnapshot(lost: CdcError, resume: ResumePoint): CdcError {
+    this.#resnapshot.needed = lost.message;
+    return slotLostStop(lost, this.#config.name, resume.position);
+  }
+
+  /** Resolves once `lsn` is acknowledged (durable in Kafka), or when `signal` aborts. */
+  #acknowledged(lsn: Lsn, signal: AbortSignal): Promise<void> {
+    if (this.#ackedCommit !== null && this.#ackedCommit >= lsn) return Promise.resolve();
+    return new Promise((resolve) => {
+      const done = (): void => {
+        signal.removeEventListener('abort', done);
+        this.#ackWaiter = null;
+        resolve();
+      };
+      this.#ackWaiter = { lsn, resolve: done };
+      signal.addEventListener('abort', done, { once: true });
+    });
+  }
+
+  /**
+   * Re-snapshots on the next start: a new slot (the lost or invalidated one dropped), and every captured table
+   * copied again, each replacing the replica's copy. The caller restarts the capture (capture-task.ts).
+   */
+  requestResnapshot(): void {
+    this.#resnapshot.request();
   }
 
   /** Notes (and logs, once) a table whose updates and deletes cannot be captured; forgets it once fixed. */
@@ -275,6 +372,7 @@ export class PostgresConnector implements SourceConnector {
       );
     if (this.#ackedCommit !== null && commit.lsn <= this.#ackedCommit) return;
     this.#ackedCommit = commit.lsn;
+    if (this.#ackWaiter !== null && this.#ackWaiter.lsn <= commit.lsn) this.#ackWaiter.resolve();
     const end = this.#commitEnds.get(commit.lsn);
     // Commits are noted and acknowledged in commit order: everything up to this one is done.
     for (const noted of this.#commitEnds.keys()) {
@@ -332,6 +430,7 @@ export class PostgresConnector implements SourceConnector {
     const failover = (config.failoverCandidates ?? []).length > 0;
     const tracker = this.#tracker;
     const confirmed = tracker.confirmed;
+    const resnapshot = this.#resnapshot.status(this.#runner);
     const lagMillis =
       tracker.lastCommitTimeMicros === null
         ? null
@@ -349,7 +448,14 @@ export class PostgresConnector implements SourceConnector {
       lagMillis,
       snapshot: this.#runner ? this.#runner.progress() : null,
       lastError: tracker.lastError,
-      warnings: [...this.#warnings.values(), ...this.#failoverWarnings],
+      warnings: [
+        ...this.#warnings.values(),
+        ...this.#failoverWarnings,
+        ...(resnapshot?.state === 'running'
+          ? [`re-snapshot in progress (${resnapshot.reason}): replicas miss rows until it is done`]
+          : []),
+      ],
+      ...(resnapshot === null ? {} : { resnapshot }),
       ...(failover
         ? {
             server: {

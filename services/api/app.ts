@@ -25,6 +25,7 @@ import { dlqRoutes } from './routes/dlq.ts';
 import { healthRoutes } from './routes/health.ts';
 import { metricsRoutes } from './routes/metrics.ts';
 import { pauseRoutes } from './routes/pause.ts';
+import { resnapshotRoutes } from './routes/resnapshot.ts';
 import { replicaRoutes } from './routes/replicas.ts';
 import { snapshotRoutes } from './routes/snapshots.ts';
 import { statusRoutes } from './routes/status.ts';
@@ -79,6 +80,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   await app.register(metricsRoutes(options.status, options.metrics));
   await app.register(snapshotRoutes(options.status));
   await app.register(pauseRoutes(options.status));
+  await app.register(resnapshotRoutes(options.status));
   await app.register(replicaRoutes(options.status));
   const verifyJobs = new JobRegistry('verify', options.config?.api.verifyConcurrency ?? 1);
   await app.register(verifyRoutes(options.status, verifyJobs));

@@ -77,6 +77,11 @@ export const connectorStatus = {
         candidates: { type: 'array', items: { type: 'string' } },
       },
     },
+    resnapshot: {
+      type: 'object',
+      required: ['state', 'reason'],
+      properties: { state: { type: 'string', enum: ['needed', 'running'] }, reason: { type: 'string' } },
+    },
     eventsOversized: { type: 'integer' },
     lease: {
       type: 'object',

@@ -107,4 +107,10 @@ export interface StatusProvider {
   /** `replicas[].readyMaxLagMs` by replica: /ready fails while such a replica lags more. */
   readyLagBounds?(): ReadonlyMap<string, number>;
   setPaused?(kind: 'connector' | 'worker', name: string, paused: boolean): Promise<void>;
+  /**
+   * Re-snapshots the named PostgreSQL source from a new slot, replacing the replicas' copies (after a lost slot),
+   * restarting its capture (failed or running). Resolves once asked; rejects with NOT_FOUND for a name this
+   * process does not capture, OPERATION_UNSUPPORTED for a source that is not PostgreSQL.
+   */
+  resnapshot?(source: string): Promise<void>;
 }

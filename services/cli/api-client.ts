@@ -62,6 +62,11 @@ export class ApiClient {
     return this.request('POST', `${path}/${paused ? 'pause' : 'resume'}`);
   }
 
+  /** Re-snapshots a PostgreSQL source from a new slot (POST /connectors/:name/resnapshot). */
+  resnapshot(source: string): Promise<{ readonly name: string; readonly state: string }> {
+    return this.request('POST', `/connectors/${encodeURIComponent(source)}/resnapshot`);
+  }
+
   private async request<T>(method: string, path: string, body?: unknown): Promise<T> {
     const url = `${this.baseUrl}${path}`;
     let response: Response;

@@ -162,6 +162,10 @@ const postgresSource = z
         description:
           'PostgreSQL 17 or later: survive a failover of the source. The slot is created as a failover slot, which standbys with `sync_replication_slots = on` keep a copy of; when the connection is lost, capture asks `url` and each of `candidates` which is the primary now and goes on there from its copy of the slot, with nothing lost or repeated. The primary needs `synchronized_standby_slots` naming the standbys\' physical slots (else a warning: see "Source failover"). Refused on older servers.',
       }),
+    onSlotLost: z.enum(['stop', 'resnapshot']).default('stop').meta({
+      description:
+        'When the slot is gone or invalidated (`wal_status = lost`) although capture already published from it (a failover to a server without it, a drop, `max_slot_wal_keep_size`), the changes in between are lost. `stop`: capture stops with `SLOT_INVALID` and `/status` shows `resnapshot.state: needed` until an operator runs `cdc resnapshot` (POST /connectors/<name>/resnapshot). `resnapshot`: capture does it by itself, with a warning: a new slot, and every captured table copied again replacing the replicas\' copies (see "Re-snapshot after a lost slot").',
+    }),
     columns: columnsSchema,
     subscriberTopics: subscriberTopicsSchema,
     changelog: changelogSchema,

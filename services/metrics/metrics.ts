@@ -24,6 +24,8 @@ export interface CdcMetrics {
   readonly slotRetainedWalBytes: Gauge<'connector'>;
   /** 1 while a PostgreSQL slot is warned of (retains too much WAL, or wal_status not reserved), else 0. */
   readonly slotWarning: Gauge<'connector'>;
+  /** PostgreSQL: 1 while the slot was lost and a re-snapshot is needed (`state="needed"`) or runs (`"running"`). */
+  readonly resnapshot: Gauge<'connector' | 'state'>;
   /** 1 while the binlog file a MariaDB/MySQL capture needs is the oldest on the server, or gone; else 0. */
   readonly binlogWarning: Gauge<'connector'>;
   /** Synchronous capture: source commits waiting for a synchronous standby (the capture) to confirm them. */
@@ -107,6 +109,11 @@ export function createMetrics(options: MetricsOptions = {}): CdcMetrics {
       'cdc_capture_slot_warning',
       '1 while the slot retains more than warnRetainedWalBytes or its wal_status is not reserved.',
       ['connector'],
+    ),
+    resnapshot: gauge(
+      'cdc_capture_resnapshot',
+      '1 while a PostgreSQL slot was lost and a re-snapshot is needed (state="needed": capture stopped) or runs (state="running"), else 0.',
+      ['connector', 'state'],
     ),
     syncWaitingCommits: gauge(
       'cdc_capture_sync_waiting_commits',

@@ -7,6 +7,7 @@ import type { SourceConnector } from '../../connectors/connector.ts';
 import { MysqlConnector } from '../../connectors/mysql/mysql-connector.ts';
 import { PostgresConnector } from '../../connectors/postgres/postgres-connector.ts';
 import { replicationApplicationName } from '../../connectors/postgres/replication/replication-session.ts';
+import { CdcError } from '../../common/errors.ts';
 import { silentLogger, type Logger } from '../../common/logger.ts';
 import { ShutdownSteps } from '../../common/shutdown-steps.ts';
 import type { KafkaConfig, SourceConfig } from '../config/schema.ts';
@@ -54,6 +55,7 @@ export function buildConnector(
           maxTransactionEvents: source.maxTransactionEvents,
           takeOverSlot: source.ha,
           failoverCandidates: source.failover?.candidates ?? [],
+          onSlotLost: source.onSlotLost,
         },
         logger,
       );
@@ -95,6 +97,10 @@ export class CaptureTask {
   /** MariaDB/MySQL sources: whether the binlog file capture reads is the next to be purged. */
   readonly #binlogHealth: BinlogHealthSampler | null;
   readonly #gate = new PauseGate();
+  /** The connector as built, before the wrappers (a re-snapshot after a lost slot is asked of it). */
+  readonly #source: SourceConnector;
+  /** Set while the capture has failed for good: starts it again (an operator took the re-snapshot). */
+  #restartFailed: (() => void) | null = null;
   /** Run before each start of the connector (a topology node links may mark with marker rows). */
   readonly #prepare: () => Promise<void>;
 
@@ -118,6 +124,7 @@ export class CaptureTask {
       markerRows !== null,
       source.ha ? kafka.sessionTimeoutMs : null,
     );
+    this.#source = connector;
     // Origins are read before the column rules, which could otherwise touch a marker row.
     const kept = rule === undefined ? connector : new OriginFilter(connector, rule, markerRows !== null);
     this.progress = new CaptureProgress(filterColumns(kept, source, taskLogger));
@@ -191,15 +198,22 @@ export class CaptureTask {
   async run(signal: AbortSignal, steps: ShutdownSteps = new ShutdownSteps(silentLogger)): Promise<void> {
     const sampled = Promise.all([this.#slotHealth?.run(signal), this.#binlogHealth?.run(signal)]);
     try {
-      const capture = (captureSignal: AbortSignal) =>
-        this.#supervisor.run(
-          (taskSignal) =>
-            this.#gate.run(async (runSignal) => {
-              await this.#prepare();
-              await this.publisher.run(this.connector, runSignal);
-            }, taskSignal),
-          captureSignal,
-        );
+      const capture = async (captureSignal: AbortSignal): Promise<void> => {
+        for (;;) {
+          await this.#supervisor.run(
+            (taskSignal) =>
+              this.#gate.run(async (runSignal) => {
+                await this.#prepare();
+                await this.publisher.run(this.connector, runSignal);
+              }, taskSignal),
+            captureSignal,
+          );
+          // Failed for good: an operator's re-snapshot can fix a lost slot, so wait for one. With `ha` the lease
+          // decides what happens to a failed capture (it stands by).
+          if (captureSignal.aborted || this.#supervisor.state !== 'failed' || this.#lease !== null) return;
+          if (!(await this.#restartRequested(captureSignal))) return;
+        }
+      };
       if (this.#lease === null) await capture(signal);
       else
         await this.#lease.run(async (leaseSignal) => {
@@ -224,6 +238,41 @@ export class CaptureTask {
 
   resume(): void {
     this.#gate.resume();
+  }
+
+  /**
+   * PostgreSQL sources: re-snapshot (a new slot, every captured table copied again replacing the replicas'
+   * copies). Restarts the capture, failed or running; a paused one does it on resume. Resolves once asked.
+   */
+  async resnapshot(): Promise<void> {
+    if (!(this.#source instanceof PostgresConnector)) {
+      throw new CdcError(
+        'OPERATION_UNSUPPORTED',
+        `source ${this.name} is not PostgreSQL: a re-snapshot with a new slot is for PostgreSQL sources (POST /snapshots copies tables again on any source)`,
+        { source: this.name },
+      );
+    }
+    this.#source.requestResnapshot();
+    if (this.#restartFailed !== null) this.#restartFailed();
+    else if (!this.#gate.paused) {
+      // Stopped the way a pause stops it, and started again: the start does the re-snapshot.
+      await this.#gate.pause();
+      this.#gate.resume();
+    }
+  }
+
+  /** Resolves true once resnapshot() asks for a new start, false when `signal` aborts first. */
+  #restartRequested(signal: AbortSignal): Promise<boolean> {
+    return new Promise((resolve) => {
+      const end = (restart: boolean): void => {
+        signal.removeEventListener('abort', onAbort);
+        this.#restartFailed = null;
+        resolve(restart);
+      };
+      const onAbort = (): void => end(false);
+      this.#restartFailed = () => end(true);
+      signal.addEventListener('abort', onAbort, { once: true });
+    });
   }
 
   /**

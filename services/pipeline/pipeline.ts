@@ -124,6 +124,18 @@ export async function startPipeline(
       if (paused) await task.pause();
       else task.resume();
     },
+    resnapshot: async (source) => {
+      const task = captures.find((candidate) => candidate.name === source);
+      if (!task) {
+        const names = captures.map((candidate) => candidate.name).join(', ') || 'none';
+        throw new CdcError(
+          'NOT_FOUND',
+          `no connector named ${JSON.stringify(source)} runs in this process (connectors: ${names})`,
+          { source },
+        );
+      }
+      await task.resnapshot();
+    },
   };
   // Differing ranges of a live replica are read again after its apply worker made progress (or 5 s passed).
   status.verify = (request, options = {}) => {

@@ -23,7 +23,7 @@ import {
   replicationApplicationName,
   type SessionMessage,
 } from './replication-session.ts';
-import { checkSlot, endStaleSlotHolder, readSlot } from './slot.ts';
+import { checkSlot, endStaleSlotHolder, readSlot, slotLostError } from './slot.ts';
 import type { StreamTracker } from './stream-tracker.ts';
 import { TransactionBuffer, type OpenTransaction } from './transaction-buffer.ts';
 
@@ -203,14 +203,8 @@ export class ChangeStream {
   async #validateSlot(): Promise<void> {
     const { pool, slot } = this.#options;
     const row = await readSlot(pool, slot);
-    if (!row) {
-      throw new CdcError(
-        'SLOT_INVALID',
-        `replication slot "${slot}" no longer exists: changes since it was dropped are lost; re-snapshot`,
-        { slot },
-      );
-    }
     const database = (await pool.query<{ db: string }>('SELECT current_database() AS db')).rows[0]?.db ?? '';
+    if (!row) throw slotLostError(slot, `database "${database}"`);
     const problem = checkSlot(slot, database, row);
     if (problem) throw problem;
   }
@@ -315,7 +309,8 @@ export class ChangeStream {
     const commit: CommitPosition = { kind: 'pg', lsn };
     const nowMicros = BigInt(Date.now()) * 1000n;
     // A whole keyless table replaces what the replica holds: the truncate clears every earlier copy of its
-    // rows (from the stream, or from a read of it interrupted by a restart), so each row lands once.
+    // rows (from the stream, or from a read of it interrupted by a restart), so each row lands once. The first
+    // chunk of a re-snapshot clears the replica's copy too (rows deleted while the slot was lost go with it).
     const clear = chunk.replacesTable && !chunk.retry;
     const source = (index: number): ChangeEvent['source'] => ({
       connector: this.#options.connector,

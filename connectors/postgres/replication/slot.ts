@@ -50,8 +50,8 @@ export function checkSlot(name: string, database: string, slot: SlotRow): CdcErr
   if (slot.walStatus === 'lost') {
     return new CdcError(
       'SLOT_INVALID',
-      `replication slot "${name}" was invalidated (wal_status = lost): the WAL it needed was removed (max_slot_wal_keep_size), so changes were lost; drop the slot and re-snapshot`,
-      fields,
+      `replication slot "${name}" was invalidated (wal_status = lost): the WAL it needed was removed (max_slot_wal_keep_size)`,
+      { ...fields, slotLost: true },
     );
   }
   return null;
@@ -95,13 +95,30 @@ export interface EnsureSlotOptions {
   readonly create: boolean;
 }
 
-/** The error of a slot that is gone although capture had published from it. */
+/**
+ * The error of a slot that is gone although capture had published from it. The connector completes the
+ * message with what was lost and how to re-snapshot (postgres-connector.ts).
+ */
 export function slotLostError(name: string, where: string): CdcError {
   return new CdcError(
     'SLOT_INVALID',
-    `replication slot "${name}" does not exist on ${where} although capture already published from it (dropped, or the server is a promoted standby without a copy of it): changes since are lost from the stream; a re-snapshot is needed`,
-    { slot: name },
+    `replication slot "${name}" does not exist on ${where} although capture already published from it (dropped, or the server is a promoted standby without a copy of it)`,
+    { slot: name, slotLost: true },
   );
+}
+
+/** Whether `error` says the slot is gone or invalidated, so that only a re-snapshot can bring replicas back. */
+export function isSlotLost(error: unknown): error is CdcError {
+  return error instanceof CdcError && error.code === 'SLOT_INVALID' && error.fields.slotLost === true;
+}
+
+/** Drops slot `name` when it exists (an invalidated slot must go before a new one of its name is created). */
+export async function dropSlotIfExists(pool: pg.Pool, name: string): Promise<boolean> {
+  const { rowCount } = await pool.query(
+    'SELECT pg_drop_replication_slot(slot_name) FROM pg_replication_slots WHERE slot_name = $1',
+    [name],
+  );
+  return (rowCount ?? 0) > 0;
 }
 
 export async function ensureSlot(

@@ -13,6 +13,14 @@
  * Only keys the chunk read are folded and yielded. A key of the table that changed in the window but is not
  * in the chunk is outside the chunk's key range, or was inserted (or re-inserted) after the chunk's snapshot:
  * the stream carries it whole, so the chunk has nothing to add.
+ *
+ * Except when the chunk replaces the replica's copy of the table (`adopt`: the first chunk of a re-snapshot
+ * after a lost slot, which goes out after a snapshot truncate). The truncate is positioned at HIGH, after the
+ * window's events, so it also clears what those events wrote for keys the chunk did not read; such a key is
+ * adopted from an event that carries its row whole (an insert, or an update without unchanged TOAST). A key
+ * adopted from outside the chunk's range is yielded at its state at HIGH, which is right, and read again by
+ * its own chunk later. A key only seen in an incomplete update cannot be rebuilt: it was in the table before
+ * the chunk's snapshot, so it is in the chunk when in its range, and read by a later chunk when not.
  */
 import type { ChangeEvent, Row } from '../../../schemas/events/change-event.ts';
 import type { TableSchema } from '../../../schemas/events/table-schema.ts';
@@ -26,6 +34,7 @@ export function foldChunk(
   table: TableSchema,
   chunk: readonly Row[],
   events: readonly ChangeEvent[],
+  adopt = false,
 ): Row[] | null {
   if (events.length === 0) return [...chunk];
   if (table.key.length === 0) return null;
@@ -40,7 +49,7 @@ export function foldChunk(
     switch (event.op) {
       case 'c': {
         const key = keyString(table, event.after);
-        if (key !== null && rows.has(key)) rows.set(key, event.after);
+        if (key !== null && (adopt || rows.has(key))) rows.set(key, event.after);
         break;
       }
       case 'u': {
@@ -57,7 +66,7 @@ export function foldChunk(
           // An update of a row the fold holds as deleted cannot be rebuilt whole: the stream alone decides.
           if (next === null) rows.delete(to);
           else rows.set(to, next);
-        } else if (rows.has(to)) {
+        } else if (rows.has(to) || adopt) {
           // A row moved onto a key of the chunk from elsewhere: kept only if the event carries it whole.
           if (complete) rows.set(to, event.after);
           else rows.delete(to);

@@ -12,6 +12,11 @@ export interface SnapshotPlan {
   /** Key values (text) of the last row read in the current table; null at the start of a table. */
   readonly lastKey: readonly string[] | null;
   readonly rowsDone: number;
+  /**
+   * A re-snapshot after a lost slot: each table's first chunk replaces the replica's copy of the table (a
+   * snapshot truncate goes out before its rows), so rows deleted while changes were lost disappear too.
+   */
+  readonly replace?: boolean;
 }
 
 const STATE_KEY = 'postgresSnapshot';
@@ -25,7 +30,7 @@ export function planFromState(state: ConnectorState | null): SnapshotPlan | null
   const value = state?.[STATE_KEY];
   if (typeof value !== 'object' || value === null) return null;
   const record = value as Record<string, unknown>;
-  const { id, tables, tableIndex, lastKey, rowsDone } = record;
+  const { id, tables, tableIndex, lastKey, rowsDone, replace } = record;
   if (typeof id !== 'string' || !Array.isArray(tables) || typeof tableIndex !== 'number') return null;
   if (!tables.every((table): table is string => typeof table === 'string')) return null;
   const key =
@@ -33,7 +38,14 @@ export function planFromState(state: ConnectorState | null): SnapshotPlan | null
       ? lastKey
       : null;
   if (tableIndex >= tables.length) return null;
-  return { id, tables, tableIndex, lastKey: key, rowsDone: typeof rowsDone === 'number' ? rowsDone : 0 };
+  return {
+    id,
+    tables,
+    tableIndex,
+    lastKey: key,
+    rowsDone: typeof rowsDone === 'number' ? rowsDone : 0,
+    ...(replace === true ? { replace: true } : {}),
+  };
 }
 
 export function splitTableName(name: string): { schema: string; table: string } {

@@ -30,8 +30,16 @@ export interface RunnerOptions {
   readonly signal: AbortSignal;
 }
 
-export function newPlan(tables: readonly string[]): SnapshotPlan {
-  return { id: randomUUID(), tables, tableIndex: 0, lastKey: null, rowsDone: 0 };
+/** `replace`: a re-snapshot whose chunks replace the replica's copy of each table (SnapshotPlan.replace). */
+export function newPlan(tables: readonly string[], replace = false): SnapshotPlan {
+  return {
+    id: randomUUID(),
+    tables,
+    tableIndex: 0,
+    lastKey: null,
+    rowsDone: 0,
+    ...(replace ? { replace: true } : {}),
+  };
 }
 
 export class SnapshotRunner {
@@ -51,6 +59,11 @@ export class SnapshotRunner {
   constructor(options: RunnerOptions, plan: SnapshotPlan) {
     this.#options = options;
     this.#plan = plan;
+  }
+
+  /** Whether this is a re-snapshot replacing the replica's copy of each table (SnapshotPlan.replace). */
+  get replacing(): boolean {
+    return this.#plan.replace === true;
   }
 
   /** Adds tables to the running snapshot (tables still pending are not read twice). */
@@ -111,7 +124,8 @@ export class SnapshotRunner {
     const { catalog, windows, pool } = this.#options;
     const pgTable = await catalog.load(await catalog.oidOf(schema, table));
     const id = `${plan.id}.${this.#runId}.${this.#chunkSeq++}`;
-    const outcome = windows.prepare(id, pgTable);
+    // A re-snapshot truncates the table's replica copy with its first chunk; a restart mid-table does not again.
+    const outcome = windows.prepare(id, pgTable, plan.replace === true && plan.lastKey === null);
     try {
       await emitWatermark(pool, id, 'low');
       const { rows, lastKey, last, snapshot } = await this.#select(pgTable, plan.lastKey);

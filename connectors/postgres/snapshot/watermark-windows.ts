@@ -34,6 +34,8 @@ export type ChunkOutcome =
 
 interface Window {
   readonly table: PgTable;
+  /** The chunk replaces the replica's copy of the table (the first chunk of a re-snapshot): see high(). */
+  readonly replace: boolean;
   lowSeen: boolean;
   /** Events of the table seen between prepare() and LOW, in stream order. */
   readonly beforeLow: ChangeEvent[];
@@ -51,8 +53,9 @@ export interface ClosedChunk {
   readonly state: ConnectorState;
   readonly retry: boolean;
   /**
-   * The rows are the whole table and replace whatever the replica holds (a table without a key: a snapshot
-   * truncate goes out before them, see keyless-fold.ts).
+   * A snapshot truncate goes out before the rows: they are the whole table and replace whatever the replica
+   * holds (a table without a key, see keyless-fold.ts), or they are the first chunk of a re-snapshot, after
+   * which the later chunks copy the rest of the table (SnapshotPlan.replace).
    */
   readonly replacesTable: boolean;
 }
@@ -84,10 +87,11 @@ export class WatermarkWindows {
   }
 
   /** Registers a chunk before its LOW watermark is written; the promise settles when the stream reaches HIGH. */
-  prepare(id: string, table: PgTable): Promise<ChunkOutcome> {
+  prepare(id: string, table: PgTable, replace = false): Promise<ChunkOutcome> {
     return new Promise((resolve) => {
       const window: Window = {
         table,
+        replace,
         lowSeen: false,
         beforeLow: [],
         inWindow: [],
@@ -160,18 +164,20 @@ export class WatermarkWindows {
     const keyless = table.key.length === 0;
     // Without LOW in the stream (a reconnect resumed past it) the window's start is unknown: read again.
     // A keyed row may be folded with a change it already holds (absolute values); a keyless one may not.
+    // A replacing chunk's truncate also clears what the window's events wrote outside the chunk's rows, so
+    // the fold adopts every key those events carry whole (chunk-fold.ts).
     const rows = !window.lowSeen
       ? null
       : keyless
         ? foldKeyless(table, chunk.rows, unseen([...window.beforeLow, ...window.inWindow]))
-        : foldChunk(table, chunk.rows, [...unseen(window.beforeLow), ...window.inWindow]);
+        : foldChunk(table, chunk.rows, [...unseen(window.beforeLow), ...window.inWindow], window.replace);
     window.settle(rows === null ? { kind: 'retry' } : { kind: 'rows', rows });
     return {
       table: window.table,
       rows: rows ?? [],
       state: chunk.state,
       retry: rows === null,
-      replacesTable: keyless,
+      replacesTable: keyless || window.replace,
     };
   }
 

@@ -38,6 +38,9 @@ function refreshLagGauges(status: StatusProvider, metrics: CdcMetrics): void {
       labels,
       connector.lagMillis === null ? null : connector.lagMillis / 1000,
     );
+    if (connector.kind === 'postgres')
+      for (const state of ['needed', 'running'] as const)
+        metrics.resnapshot.set({ ...labels, state }, connector.resnapshot?.state === state ? 1 : 0);
   }
   for (const worker of status.workers()) {
     const labels = { replica: worker.name };

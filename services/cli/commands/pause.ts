@@ -1,6 +1,7 @@
 /**
  * `cdc pause <name>` and `cdc resume <name>`: stop and restart a connector (by source name) or an apply
- * worker (by replica name) of a running pipeline through its control API. The name is looked up in /status;
+ * worker (by replica name) of a running pipeline through its control API; `cdc resnapshot <source>` restarts a
+ * PostgreSQL connector from a new slot with a re-snapshot. The name is looked up in /status;
  * `--connector` or `--worker` says which is meant when a source and a replica share it. Registered on the
  * main program by main.ts.
  */
@@ -31,6 +32,18 @@ export function registerPauseCommands(program: Command): void {
       .option('--worker', 'the name is a replica (apply worker)')
       .action((name: string, options: PauseOptions) => setPausedCommand(name, action === 'pause', options));
   }
+  program
+    .command('resnapshot <source>')
+    .description(
+      "PostgreSQL source whose slot was lost: start capture over from a new slot and copy every captured table again, replacing the replicas' copies (follow it with cdc status)",
+    )
+    .requiredOption('--api <url>', 'control API address, e.g. http://127.0.0.1:8080')
+    .action((source: string, options: { readonly api: string }) => resnapshotCommand(source, options.api));
+}
+
+export async function resnapshotCommand(source: string, api: string): Promise<void> {
+  const status = await new ApiClient(api).resnapshot(source);
+  out(`re-snapshot of ${source} requested; the connector is ${status.state} (follow it with cdc status)`);
 }
 
 export async function setPausedCommand(name: string, paused: boolean, options: PauseOptions): Promise<void> {

@@ -48,6 +48,7 @@ const ROUTES: readonly Route[] = [
   { method: 'POST', url: '/jobs/verify', scope: 'admin', body: { replica: 'pg-replica' } },
   { method: 'POST', url: '/connectors/pg-main/pause', scope: 'admin' },
   { method: 'POST', url: '/connectors/pg-main/resume', scope: 'admin' },
+  { method: 'POST', url: '/connectors/pg-main/resnapshot', scope: 'admin' },
   { method: 'POST', url: '/workers/pg-replica/pause', scope: 'admin' },
   { method: 'POST', url: '/workers/pg-replica/resume', scope: 'admin' },
   { method: 'POST', url: '/dlq/replay', scope: 'admin', body: { replica: 'pg-replica' } },

@@ -280,6 +280,17 @@ void describe('pause and resume', () => {
     assert.deepEqual(status.pauseRequests, [{ kind: 'worker', name: 'pg-replica', paused: true }]);
   });
 
+  void test('POST /connectors/:name/resnapshot answers 202 with the status showing the re-snapshot', async () => {
+    const status = new FakeStatus();
+    const { app } = await appWith(status);
+    const answer = await app.inject({ method: 'POST', url: '/connectors/pg-main/resnapshot' });
+    assert.equal(answer.statusCode, 202, answer.body);
+    assert.equal(answer.json<{ resnapshot?: { state: string } }>().resnapshot?.state, 'running');
+    assert.deepEqual(status.resnapshotRequests, ['pg-main']);
+    const unknown = await app.inject({ method: 'POST', url: '/connectors/nope/resnapshot' });
+    assert.equal(unknown.statusCode, 404);
+  });
+
   void test('an unknown name is a 404 naming it', async () => {
     const { app } = await appWith(new FakeStatus());
     const response = await app.inject({ method: 'POST', url: '/workers/nope/pause' });

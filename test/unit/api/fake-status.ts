@@ -66,6 +66,23 @@ export class FakeStatus implements StatusProvider {
     return this.workerList;
   }
 
+  readonly resnapshotRequests: string[] = [];
+
+  /** Notes a re-snapshot request and shows it running, as a PostgreSQL capture would. */
+  resnapshot(source: string): Promise<void> {
+    const index = this.connectorList.findIndex((item) => item.name === source);
+    if (index < 0)
+      return Promise.reject(new CdcError('NOT_FOUND', `no connector named ${JSON.stringify(source)}`));
+    this.resnapshotRequests.push(source);
+    const item = this.connectorList[index] as ConnectorStatus;
+    this.connectorList[index] = {
+      ...item,
+      state: 'starting',
+      resnapshot: { state: 'running', reason: 'requested by an operator' },
+    };
+    return Promise.resolve();
+  }
+
   /** Marks the named connector or worker paused (or back to streaming/running), as the pipeline would. */
   setPaused(kind: 'connector' | 'worker', name: string, paused: boolean): Promise<void> {
     const list: { name: string; state: string }[] =

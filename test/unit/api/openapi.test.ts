@@ -66,6 +66,7 @@ const EXPECTED = [
   'GET /metrics',
   'POST /connectors/{name}/pause',
   'POST /connectors/{name}/resume',
+  'POST /connectors/{name}/resnapshot',
   'POST /workers/{name}/pause',
   'POST /workers/{name}/resume',
   'POST /snapshots',

@@ -257,6 +257,16 @@ void describe('exit codes and limits against a running API', () => {
     assert.equal(result.code, 1);
     assert.match(result.stderr, /no connector or apply worker named "nope" \(names: pg-main, pg-replica\)/);
   });
+
+  void test('resnapshot asks the connector for a re-snapshot and says what it does now', async () => {
+    const result = await cdc('resnapshot', 'pg-main', '--api', url());
+    assert.equal(result.code, 0, result.stderr);
+    assert.match(result.stdout, /re-snapshot of pg-main requested; the connector is starting/);
+    assert.deepEqual(status.resnapshotRequests, ['pg-main']);
+    const unknown = await cdc('resnapshot', 'nope', '--api', url());
+    assert.equal(unknown.code, 1);
+    assert.match(unknown.stderr, /no connector named "nope"/);
+  });
 });
 
 function snapshotRunning() {

@@ -208,6 +208,20 @@ void describe('invalid configuration names the exact field and why', () => {
     ]);
   });
 
+  void test('onSlotLost: stop by default, resnapshot accepted, anything else named', () => {
+    const parsed = parseConfig(JSON.stringify(valid), 'json', { env: {} });
+    assert.equal(parsed.sources[0]?.kind === 'postgres' && parsed.sources[0].onSlotLost, 'stop');
+    const taken = parseConfig(
+      variant((c) => (c.sources[0]!.onSlotLost = 'resnapshot')),
+      'json',
+      { env: {} },
+    );
+    assert.equal(taken.sources[0]?.kind === 'postgres' && taken.sources[0].onSlotLost, 'resnapshot');
+    assert.deepEqual(problemsOf(variant((c) => (c.sources[0]!.onSlotLost = 'ignore'))), [
+      'sources[0].onSlotLost: must be "stop" or "resnapshot", not "ignore"',
+    ]);
+  });
+
   void test('wrong types say what was expected', () => {
     assert.deepEqual(
       problemsOf(variant((c) => (c.sources = { name: 'x' } as unknown as Record<string, unknown>[]))),

@@ -113,6 +113,27 @@ describe('folding a snapshot chunk with its window', () => {
     assert.deepEqual(rows, chunk);
   });
 
+  test('the first chunk of a re-snapshot adopts keys it did not read when an event carries them whole', () => {
+    // Its truncate goes out at HIGH, after these events: what they wrote must come back with the chunk.
+    const rows = foldChunk(
+      accounts,
+      chunk,
+      [
+        insert(7, { id: 50, balance: 1, doc: 'x' }),
+        update(8, { id: 60, balance: 2 }, { unchanged: ['doc'] }),
+        update(9, { id: 61, balance: 3, doc: 'whole' }),
+        insert(10, { id: 70, balance: 4, doc: 'y' }),
+        remove(11, 70),
+      ],
+      true,
+    );
+    assert.deepEqual(rows, [
+      ...chunk,
+      { id: 50, balance: 1, doc: 'x' },
+      { id: 61, balance: 3, doc: 'whole' },
+    ]);
+  });
+
   test('a row moved onto a deleted key of the chunk is kept only when the event carries it whole', () => {
     const whole = foldChunk(accounts, chunk, [
       remove(7, 2),
