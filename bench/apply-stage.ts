@@ -7,6 +7,7 @@ import { ApplyWorker } from '../services/apply/apply-worker.ts';
 import { MysqlSink } from '../services/apply/mysql/mysql-sink.ts';
 import { PostgresSink } from '../services/apply/postgres/postgres-sink.ts';
 import type { Sink } from '../services/apply/sink.ts';
+import type { EventFeed } from '../services/apply/event-feed.ts';
 import type { Logger } from '../common/logger.ts';
 import type { ConflictSettings } from '../services/apply/conflicts/types.ts';
 import { ChangeConsumer } from '../services/kafka/consumer.ts';
@@ -67,6 +68,8 @@ export async function applyStage(options: {
   readonly target: ApplyTarget;
   readonly rows: number;
   readonly logger: Logger;
+  /** Wraps the feed the worker reads (bench/apply-rounds.ts times the handler through it). */
+  readonly wrapFeed?: (feed: EventFeed) => EventFeed;
 }): Promise<StageResult> {
   const { brokers, prefix, rows, logger, target } = options;
   const sink = target.sink(logger);
@@ -74,13 +77,15 @@ export async function applyStage(options: {
   const worker = new ApplyWorker({
     // Unique per run and target: a MariaDB server keeps the applied positions of all its databases in one table.
     stream: `${prefix}.${target.group}`,
-    feed: new ChangeConsumer({
-      brokers,
-      groupId: `${prefix}.${target.group}`,
-      topics: [options.changelog],
-      prefix,
-      logger,
-    }),
+    feed: (options.wrapFeed ?? ((feed: EventFeed) => feed))(
+      new ChangeConsumer({
+        brokers,
+        groupId: `${prefix}.${target.group}`,
+        topics: [options.changelog],
+        prefix,
+        logger,
+      }),
+    ),
     sink,
     deadLetters,
     onError: 'stop',

@@ -3,7 +3,7 @@
  * batch. Offsets are committed only after the handler resolved, so a crash or a failing handler redelivers a
  * batch and never skips one. Only committed Kafka transactions are read (read_committed), so events of a
  * capture transaction that was aborted by a crash are never seen. Partitions are processed one batch at a time,
- * each in offset order.
+ * each in offset order; the next batch is fetched (and decoded) while the handler works on one (fetch-ahead.ts).
  *
  * The group membership holds however long the handler works: kafkajs heartbeats only between batches or when
  * asked, so a timer heartbeats while the handler runs (a target transaction slower than the session timeout
@@ -23,6 +23,7 @@ import { createConsumer } from './closable-consumer.ts';
 import { SchemaStore } from './schema-store.ts';
 import { decodeKnown, decodeMessage, type ConsumedEvent } from './record-decoding.ts';
 import { guardOffsetResets } from './offset-reset-guard.ts';
+import { FetchAhead } from './fetch-ahead.ts';
 import type { WriterSchema } from '../../schemas/avro/writer-schema.ts';
 import { CdcError, errorMessage } from '../../common/errors.ts';
 import { silentLogger, type Logger } from '../../common/logger.ts';
@@ -147,6 +148,7 @@ export class ChangeConsumer {
       logger: this.logger,
     });
     const releaseGuard = guardOffsetResets(this.options.groupId);
+    const ahead = new FetchAhead();
     const closable = createConsumer(this.kafka, {
       groupId: this.options.groupId,
       readUncommitted: false,
@@ -179,10 +181,18 @@ export class ChangeConsumer {
       await consumer.connect();
       consumer.on(consumer.events.GROUP_JOIN, () => {
         this.generation++;
+        ahead.joined();
       });
       consumer.on(consumer.events.END_BATCH_PROCESS, ({ payload }) => {
-        if (payload.batchSize === 0)
-          this.consumed(payload.topic, payload.partition, BigInt(payload.lastOffset) + 1n);
+        if (payload.batchSize !== 0) return;
+        const { topic, partition } = payload;
+        ahead.passedOver(`${topic}/${partition}`, String(payload.lastOffset));
+        // Only aborted records or markers after a tail kept back (fetch-ahead.ts): no batch may come to carry
+        // it, so kafkajs reads it again. It is not consumed yet either.
+        // While a batch is applied, counted once its commit is done (handleBatch).
+        const tail = ahead.dropTail(`${topic}/${partition}`);
+        if (tail !== null) consumer.seek({ topic, partition, offset: tail });
+        else if (!ahead.applying) this.consumed(topic, partition, BigInt(payload.lastOffset) + 1n);
       });
       consumer.on(consumer.events.CRASH, ({ payload }) => {
         if (!payload.restart)
@@ -200,23 +210,36 @@ export class ChangeConsumer {
           eachBatchAutoResolve: false,
           partitionsConsumedConcurrently: 1,
           eachBatch: async (payload) => {
+            // Decoded while the batch before is still applied (its statements wait on the target meanwhile).
+            const { topic, partition, messages } = payload.batch;
+            const lookup = (id: string): WriterSchema | undefined => schemas.cached(id);
+            const decoded = messages.map((message) => decodeKnown(topic, partition, message, lookup));
+            // The batch before this one was applied while this one was fetched: it is handled (and committed)
+            // first, so batches stay one at a time and in offset order.
+            await ahead.settled();
+            // kafkajs's runner rejoins the group when it sees one of these; nothing after the last commit is
+            // lost, it is fetched again.
+            const membership = ahead.takeMembershipError();
+            if (membership !== null) throw membership;
             // After a failure or an abort, leave everything unresolved: it is redelivered to the next run.
             if (failure !== null || signal.aborted || !payload.isRunning() || payload.isStale()) return;
-            try {
-              await this.handleBatch(payload, schemas, handler, consumer);
-            } catch (error) {
-              // kafkajs's runner rejoins the group when it sees one of these; nothing after the last commit is
-              // lost, it is fetched again.
-              const membership = groupMembershipError(error);
-              if (membership !== null) {
+            const generation = this.generation;
+            const work = this.handleBatch(payload, decoded, schemas, handler, consumer, ahead).catch(
+              (error: unknown) => {
+                const lost = groupMembershipError(error);
+                if (lost === null) return fail(error);
                 this.logger.warn(
-                  { error: errorMessage(membership) },
+                  { error: errorMessage(lost) },
                   'the group rebalances or forgot this member; rejoining',
                 );
-                throw membership;
-              }
-              fail(error);
-            }
+                // Unless kafkajs has rejoined meanwhile on its own.
+                if (generation === this.generation) ahead.lostMembership(lost);
+              },
+            );
+            ahead.start(work);
+            // Resolved in kafkajs's memory only (nothing is committed before the handler is done): kafkajs
+            // fetches the next batch while this one is applied.
+            payload.resolveOffset(payload.batch.lastOffset());
           },
         })
         .then(
@@ -238,6 +261,8 @@ export class ChangeConsumer {
       });
     } finally {
       signal.removeEventListener('abort', onAbort);
+      // The batch applied in the background finishes (and commits) before the consumer goes.
+      await ahead.settled();
       // A consumer still joining has a JoinGroup in flight that its disconnect would wait for: closed at once.
       await closeWithin(this.kafka, `consumer of group ${this.options.groupId}`, () => closable.close(), {
         logger: this.logger,
@@ -255,22 +280,30 @@ export class ChangeConsumer {
 
   private async handleBatch(
     payload: EachBatchPayload,
+    /** Each message decoded with the schemas already known, or null (decoded again here, waiting if need be). */
+    known: readonly (ConsumedEvent | null)[],
     schemas: SchemaStore,
     handler: BatchHandler,
     consumer: Consumer,
+    ahead: FetchAhead,
   ): Promise<void> {
     const { batch } = payload;
     if (batch.messages.length === 0) return;
     const onUndecodable = this.options.onUndecodable;
     const lookup = (id: string): WriterSchema | undefined => schemas.cached(id);
-    let pending: ConsumedEvent[] = [];
+    const key = `${batch.topic}/${batch.partition}`;
+    const generation = this.generation;
+    // What the last batch of this partition handed back comes first; its first offset is where this batch starts.
+    let pending: ConsumedEvent[] = ahead.takeTail(key, generation, batch.firstOffset() ?? '0');
+    const firstOffset = pending[0]?.offset ?? batch.firstOffset();
+    let decodedAll = true;
     // Offset of the first record to deliver again, when the handler kept a tail back.
     let redeliverAt: string | null = null;
     const started = Date.now();
     let rebalancing = false;
     const control: BatchControl = {
       shouldYield: () => rebalancing || Date.now() - started >= this.batchBudgetMs,
-      generation: this.generation,
+      generation,
     };
     const handle = async (): Promise<void> => {
       const result = await this.heartbeating(
@@ -282,11 +315,14 @@ export class ChangeConsumer {
       );
       if (result !== undefined && result.redeliverFrom < pending.length) {
         redeliverAt = pending[result.redeliverFrom]?.offset ?? null;
+        tail = pending.slice(result.redeliverFrom);
       }
       pending = [];
     };
-    for (const message of batch.messages) {
+    let tail: ConsumedEvent[] = [];
+    for (const [index, message] of batch.messages.entries()) {
       const decoded =
+        known[index] ??
         decodeKnown(batch.topic, batch.partition, message, lookup) ??
         (await this.decodeWaiting(payload, message, schemas, lookup));
       if (!(decoded instanceof CdcError)) {
@@ -296,25 +332,32 @@ export class ChangeConsumer {
       if (onUndecodable === undefined) throw decoded;
       // Side effects stay in offset order: what came before the bad record is handled first.
       if (pending.length > 0) await handle();
-      if (redeliverAt !== null) break;
+      if (redeliverAt !== null) {
+        decodedAll = false;
+        break;
+      }
       const raw = { topic: batch.topic, partition: batch.partition, offset: message.offset };
       await onUndecodable({ ...raw, key: message.key, value: message.value }, decoded);
     }
     if (pending.length > 0 && redeliverAt === null) await handle();
     if (redeliverAt !== null) {
-      // Resolving only the durable prefix makes kafkajs fetch the rest again with the next batch.
       const next: string = redeliverAt;
-      if (BigInt(next) > BigInt(batch.firstOffset() ?? next)) {
-        payload.resolveOffset((BigInt(next) - 1n).toString());
+      if (BigInt(next) > BigInt(firstOffset ?? next))
         await this.commit(consumer, batch.topic, batch.partition, next);
-      }
+      // The next fetch is already past the tail. Decoded whole and with records behind it in the partition, it
+      // waits here for the partition's next batch; otherwise kafkajs is sent back to read it again.
+      if (decodedAll && ahead.hasMore(key, batch.lastOffset(), batch.highWatermark))
+        ahead.keepTail(key, generation, tail);
+      else consumer.seek({ topic: batch.topic, partition: batch.partition, offset: next });
       await payload.heartbeat();
       return;
     }
     // lastOffset() also covers the transaction markers and aborted records after the last delivered message.
     const last = batch.lastOffset();
-    payload.resolveOffset(last);
     await this.commit(consumer, batch.topic, batch.partition, (BigInt(last) + 1n).toString());
+    // Aborted records or markers kafkajs passed over while this batch was applied are consumed now too.
+    const passed = ahead.passedUpTo(key);
+    if (passed !== undefined) this.consumed(batch.topic, batch.partition, passed + 1n);
     await payload.heartbeat();
   }
 
