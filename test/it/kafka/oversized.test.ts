@@ -190,7 +190,7 @@ describe('events larger than the broker takes', () => {
     }
   });
 
-  test('an event larger than the consumer fetch size (8 MiB) is published and read back whole', async () => {
+  test('an event larger than the consumer fetch size (4 MiB) is published and read back whole', async () => {
     const source = new (class extends GeneratedSource {
       override event(n: number): ChangeEvent {
         const event = super.event(n);
