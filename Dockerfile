@@ -25,5 +25,5 @@ HEALTHCHECK --interval=15s --timeout=5s --start-period=30s --retries=3 \
   CMD ["node", "-e", "fetch('http://127.0.0.1:' + (process.env.CDC_API_PORT ?? '8080') + '/health').then((r) => process.exit(r.ok ? 0 : 1), () => process.exit(1))"]
 
 # The `cdc` command (package.json `bin`); arguments go to it: `docker run <image> run --config /config/pipeline.yaml`.
-ENTRYPOINT ["node", "/app/services/cli/main.ts"]
+ENTRYPOINT ["node", "--max-semi-space-size=16", "/app/services/cli/main.ts"]
 CMD ["run", "--config", "/config/pipeline.yaml"]

@@ -4,10 +4,12 @@
  * prints its result as JSON on its last line of output (see `answerIfChild`).
  */
 import { spawn } from 'node:child_process';
+import { NODE_HEAP_FLAGS, tuneHeap } from '../common/heap-tuning.ts';
 
 export function runApart<Input, Output>(script: string, variable: string, input: Input): Promise<Output> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [script], {
+    // The heap flags `cdc run` is started with, so the figure is the service's.
+    const child = spawn(process.execPath, [...NODE_HEAP_FLAGS, script], {
       env: { ...process.env, [variable]: JSON.stringify(input) },
       stdio: ['ignore', 'pipe', 'inherit'],
     });
@@ -29,6 +31,7 @@ export async function answerIfChild<Input, Output>(
 ): Promise<boolean> {
   const input = process.env[variable];
   if (input === undefined) return false;
+  tuneHeap();
   console.log(JSON.stringify(await part(JSON.parse(input) as Input)));
   return true;
 }

@@ -4,6 +4,7 @@
  * (commit → replica lag, small transactions: live-bench.ts). BENCH_ROWS sets the catch-up row count (default
  * 1,000,000); BENCH_ONLY=postgres, mariadb, large or live runs one part; BENCH_CAPTURE_ONLY=1 leaves out the apply stages. Needs the local stack (`npm run stack:up`).
  */
+import { tuneHeap } from '../common/heap-tuning.ts';
 import { createLogger } from '../common/logger.ts';
 import { benchEnv } from './env.ts';
 import type { StageResult } from './measure.ts';
@@ -14,6 +15,7 @@ import { printTable, rate } from './table.ts';
 import { judge } from './targets.ts';
 import { benchLargeTransaction } from './large-transaction.ts';
 
+tuneHeap();
 const rows = Number(process.env.BENCH_ROWS ?? 1_000_000);
 const logger = createLogger({ level: process.env.CDC_LOG_LEVEL ?? 'warn', name: 'bench' });
 

@@ -67,7 +67,7 @@ export async function capturePostgres(
       snapshot: options.snapshot ?? 'never',
       snapshotChunkRows: 10_000,
       heartbeatIntervalMs: 1_000,
-      maxTransactionEvents: 100_000,
+      maxTransactionEvents: 10_000, // the configuration's default (sources[].maxTransactionEvents)
     },
     logger,
   );

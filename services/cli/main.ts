@@ -8,6 +8,7 @@
 import { inspect } from 'node:util';
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { CdcError } from '../../common/errors.ts';
+import { tuneHeap } from '../../common/heap-tuning.ts';
 import { configReference } from '../config/reference.ts';
 import { registerConflictsCommand } from './commands/conflicts.ts';
 import { registerDlqCommands } from './commands/dlq.ts';
@@ -207,4 +208,5 @@ async function main(argv: readonly string[]): Promise<number> {
   }
 }
 
+tuneHeap();
 process.exitCode = await main(process.argv);

@@ -31,6 +31,11 @@ import { Backoff } from '../../common/retry.ts';
 
 /** Re-reads of the schema topic while a mirror has not copied a schema yet. */
 const SCHEMA_WAIT_BACKOFF = { initialMs: 100, maxMs: 2_000 };
+/**
+ * Most bytes of one partition in one fetch. A source transaction larger than this is applied in pieces
+ * (services/apply/transaction-assembler.ts): it never arrives whole in one fetch.
+ */
+export const FETCH_BYTES_PER_PARTITION = 8 * 1024 * 1024;
 
 export type { ConsumedEvent } from './record-decoding.ts';
 
@@ -153,9 +158,10 @@ export class ChangeConsumer {
       groupId: this.options.groupId,
       readUncommitted: false,
       // Larger fetches than kafkajs's 1 MiB per partition: fewer, larger batches for the handler, and one
-      // offset commit per batch instead of per 1 MiB.
-      maxBytesPerPartition: 8 * 1024 * 1024,
-      maxBytes: 16 * 1024 * 1024,
+      // offset commit per batch instead of per 1 MiB. Not larger: a fetch is decoded whole before it is applied
+      // (about ten times its size in JS objects), and 8 MiB fetches kept an apply worker above 256 MB.
+      maxBytesPerPartition: FETCH_BYTES_PER_PARTITION,
+      maxBytes: 2 * FETCH_BYTES_PER_PARTITION,
       heartbeatInterval: this.heartbeatIntervalMs,
       ...(this.options.sessionTimeoutMs !== undefined
         ? { sessionTimeout: this.options.sessionTimeoutMs }

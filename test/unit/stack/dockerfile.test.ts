@@ -5,6 +5,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, readFileSync } from 'node:fs';
 import { parse } from 'yaml';
+import { NODE_HEAP_FLAGS } from '../../../common/heap-tuning.ts';
 
 const root = new URL('../../../', import.meta.url);
 const read = (path: string): string => readFileSync(new URL(path, root), 'utf8');
@@ -44,10 +45,10 @@ void test('every path it copies exists in the repository', () => {
   }
 });
 
-void test('the entrypoint is the cdc CLI of package.json', () => {
+void test('the entrypoint is the cdc CLI of package.json, started with the heap flags', () => {
   const bin = (JSON.parse(read('package.json')) as { bin: { cdc: string } }).bin.cdc.replace(/^\.\//, '');
   const entrypoint = JSON.parse(one('ENTRYPOINT')) as string[];
-  assert.deepEqual(entrypoint, ['node', `/app/${bin}`]);
+  assert.deepEqual(entrypoint, ['node', ...NODE_HEAP_FLAGS, `/app/${bin}`]);
   assert.deepEqual(JSON.parse(one('CMD')), ['run', '--config', '/config/pipeline.yaml']);
 });
 
