@@ -91,11 +91,15 @@ function stateCell(state) {
 }
 
 /**
- * Who captures the source (`ha`: this process holding the lease, or standing by behind another) and, with
- * failover candidates, which server it reads now.
+ * Who captures the source (`ha`: this process holding the lease, or standing by behind another), with
+ * failover candidates which server it reads now, and a re-snapshot needed or running after a lost slot.
  */
 function captureCell(c) {
   const td = el('td', { 'data-field': 'capture' });
+  if (c.resnapshot) {
+    const what = c.resnapshot.state === 'needed' ? 're-snapshot needed' : 're-snapshot running';
+    td.append(el('div', { 'data-resnapshot': c.resnapshot.state }, `${what}: ${c.resnapshot.reason}`));
+  }
   if (c.lease) {
     const l = c.lease;
     const others =
@@ -151,6 +155,13 @@ function renderConnectors(connectors) {
         ),
         button('Snapshot', () => act(`snapshot ${c.name}`, 'POST', '/snapshots', { source: c.name })),
       );
+      // The offer after a lost slot (POST /connectors/:name/resnapshot): a new slot and every table copied again.
+      if (c.resnapshot?.state === 'needed')
+        actions.append(
+          button('Re-snapshot', () =>
+            act(`re-snapshot ${c.name}`, 'POST', `/connectors/${encodeURIComponent(c.name)}/resnapshot`),
+          ),
+        );
       row.append(actions);
       return row;
     }),

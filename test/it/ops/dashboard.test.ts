@@ -4,7 +4,8 @@
  * to the source over /events without a reload, and its pause and resume buttons pause and resume the worker as
  * /status reports. Then against an API with tokens: a read token sees the pipeline but no admin button, and the
  * API refuses the page an admin call. Last, over /status as an `ha` pipeline reports it, the page says which
- * process holds each source's capture lease, that this one stands by, and which failover server capture reads.
+ * process holds each source's capture lease, that this one stands by, and which failover server capture reads;
+ * and a source whose slot was lost offers a re-snapshot, which its button requests.
  */
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
@@ -181,6 +182,36 @@ test('the page shows who holds the capture lease, the standby, and the failover 
       lease: { state: 'active', heldSince: new Date().toISOString(), holder: null, members: 3 },
     });
     await capture('billing').locator('[data-lease="active"]').waitFor();
+    await page.close();
+  } finally {
+    await app.close();
+  }
+});
+
+test('a source whose slot was lost says a re-snapshot is needed, and its button requests one', async () => {
+  const status = new FakeStatus([
+    connector({
+      name: 'orders',
+      state: 'failed',
+      resnapshot: { state: 'needed', reason: 'the replication slot was dropped' },
+    }),
+  ]);
+  const app = await buildApp({ status, metrics: createMetrics() });
+  const url = await app.listen({ host: '127.0.0.1', port: 0 });
+  try {
+    const page = await browser.newPage();
+    await page.goto(`${url}/ui`);
+    const row = page.locator('#connectors tr[data-source="orders"]');
+    await row.locator('[data-resnapshot="needed"]').waitFor();
+    assert.equal(
+      await row.locator('td[data-field="capture"]').textContent(),
+      're-snapshot needed: the replication slot was dropped',
+    );
+    await row.getByRole('button', { name: 'Re-snapshot' }).click();
+    // The request reached the API, and the page follows the source into its running re-snapshot.
+    await row.locator('[data-resnapshot="running"]').waitFor();
+    assert.deepEqual(status.resnapshotRequests, ['orders']);
+    assert.equal(await row.getByRole('button', { name: 'Re-snapshot' }).count(), 0);
     await page.close();
   } finally {
     await app.close();
