@@ -43,6 +43,8 @@ const connector = (name: string, snapshot: ConnectorStatus['snapshot']): Connect
   lagMillis: 40 + (tick % 7) * 10,
   snapshot,
   lastError: null,
+  // Captured with `ha: true` by two processes: this one holds the lease.
+  lease: { state: 'active', heldSince: '2026-12-06T04:00:00.000Z', holder: null, members: 2 },
 });
 const worker = (name: string, source: string, base: number): ApplyWorkerStatus => {
   const lag = base + Math.round(400 * Math.abs(Math.sin(tick / 6)));
