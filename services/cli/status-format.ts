@@ -69,7 +69,33 @@ export function formatStatus(status: StatusResponse): string {
   const warnings = status.connectors.flatMap((c) =>
     (c.warnings ?? []).map((w) => `warning: ${c.name}: ${w}`),
   );
-  return `${connectors}\n\n${workers}\n${warnings.length === 0 ? '' : `\n${warnings.join('\n')}\n`}`;
+  const notes = [...status.connectors.flatMap(connectorNotes), ...warnings];
+  return `${connectors}\n\n${workers}\n${notes.length === 0 ? '' : `\n${notes.join('\n')}\n`}`;
+}
+
+/** What the table has no column for: who holds the capture lease (`ha`), and a re-snapshot needed or running. */
+function connectorNotes(c: ConnectorStatus): string[] {
+  const notes: string[] = [];
+  const lease = c.lease;
+  if (lease !== undefined) {
+    const group = lease.members === null ? '' : ` (${lease.members} in the lease group)`;
+    const holder =
+      lease.holder === null ? 'another process' : `${lease.holder.host} (${lease.holder.member})`;
+    notes.push(
+      lease.state === 'active'
+        ? `lease: ${c.name}: this process captures${lease.heldSince === null ? '' : ` since ${lease.heldSince}`}${group}`
+        : lease.state === 'standby'
+          ? `lease: ${c.name}: standby, ${holder} captures${group}`
+          : `lease: ${c.name}: joining the lease group`,
+    );
+  }
+  if (c.resnapshot?.state === 'needed')
+    notes.push(
+      `re-snapshot needed: ${c.name}: ${c.resnapshot.reason} (cdc resnapshot ${c.name} --api <url>)`,
+    );
+  else if (c.resnapshot?.state === 'running')
+    notes.push(`re-snapshot running: ${c.name}: ${c.resnapshot.reason}`);
+  return notes;
 }
 
 export function formatLag(millis: number | null, bytes: number | null): string {

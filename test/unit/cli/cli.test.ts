@@ -114,6 +114,46 @@ void describe('cdc status and snapshot against a running API', () => {
     );
   });
 
+  void test('status says which process holds the capture lease, and that a re-snapshot is needed', async () => {
+    const before = status.connectorList;
+    status.connectorList = [
+      connector({
+        snapshot: null,
+        state: 'standby',
+        lease: {
+          state: 'standby',
+          heldSince: null,
+          holder: { member: 'cdc.capture-lease.pg-main-4f1c', host: '10.0.0.7' },
+          members: 2,
+        },
+      }),
+      connector({
+        name: 'pg-other',
+        snapshot: null,
+        state: 'failed',
+        resnapshot: { state: 'needed', reason: 'the replication slot was dropped' },
+      }),
+    ];
+    try {
+      const result = await cdc('status', '--api', url());
+      assert.equal(result.code, 1, 'a failed connector makes status exit 1');
+      assert.ok(
+        result.stdout.includes(
+          'lease: pg-main: standby, 10.0.0.7 (cdc.capture-lease.pg-main-4f1c) captures (2 in the lease group)',
+        ),
+        result.stdout,
+      );
+      assert.ok(
+        result.stdout.includes(
+          're-snapshot needed: pg-other: the replication slot was dropped (cdc resnapshot pg-other --api <url>)',
+        ),
+        result.stdout,
+      );
+    } finally {
+      status.connectorList = before;
+    }
+  });
+
   void test('status prints the warnings a connector reports, naming the table and the fix', async () => {
     const warning =
       'table public.audit has no key and REPLICA IDENTITY DEFAULT: only its inserts and truncates are captured; fix: ALTER TABLE public.audit REPLICA IDENTITY FULL, or add a primary key';
