@@ -15,7 +15,7 @@ function isLong(value: unknown): value is bigint {
   return typeof value === 'bigint' && value >= INT64_MIN && value <= UINT64_MAX;
 }
 
-export const bigintLongType: avsc.types.LongType = avsc.types.LongType.__with({
+const methods = {
   fromBuffer: (buffer: Buffer): bigint => buffer.readBigInt64LE(0),
   toBuffer: (value: bigint): Buffer => {
     const buffer = Buffer.allocUnsafe(8);
@@ -27,7 +27,44 @@ export const bigintLongType: avsc.types.LongType = avsc.types.LongType.__with({
   toJSON: (value: bigint): number => Number(value),
   isValid: isLong,
   compare: (a: bigint, b: bigint): number => (a < b ? -1 : a > b ? 1 : 0),
-});
+};
+
+/** Below 2^52 in magnitude avsc's number varint is exact, the zigzag value included (2|n|+1 < 2^53). */
+const EXACT_AS_NUMBER = 2n ** 52n;
+
+interface LongTap {
+  writeLong(value: number): void;
+}
+
+type WriteLong = (this: unknown, tap: LongTap, value: unknown) => void;
+
+/**
+ * What `LongType.__with(methods)` builds, with a faster `_write`: avsc writes a custom long through `toBuffer`,
+ * a fresh 8-byte Buffer per value repacked into the varint. Capture writes several longs per event (key, commit
+ * time, transaction index and total), so most go straight to avsc's number varint, which gives the same bytes;
+ * larger values keep the Buffer path. (`__with` freezes its type, hence the same steps done here.)
+ */
+function fastLongType(): avsc.types.LongType {
+  const template = avsc.types.LongType.__with(methods);
+  const AbstractLong = (Object.getPrototypeOf(template) as { constructor: new (noUnpack: boolean) => object })
+    .constructor;
+  const type = new AbstractLong(false) as Record<string, unknown>;
+  type._toBuffer = methods.toBuffer;
+  type._fromBuffer = methods.fromBuffer;
+  type._fromJSON = methods.fromJSON;
+  type._toJSON = methods.toJSON;
+  type._isValid = methods.isValid;
+  type.compare = methods.compare;
+  const writeViaBytes = (template as unknown as { _write: WriteLong })._write;
+  type._write = function (this: unknown, tap: LongTap, value: unknown): void {
+    if (typeof value === 'bigint' && value < EXACT_AS_NUMBER && value > -EXACT_AS_NUMBER)
+      tap.writeLong(Number(value));
+    else writeViaBytes.call(this, tap, value);
+  } satisfies WriteLong;
+  return Object.freeze(type) as unknown as avsc.types.LongType;
+}
+
+export const bigintLongType: avsc.types.LongType = fastLongType();
 
 /** Parses an Avro schema with every `long` as the bigint long. */
 export function parseAvroType(schema: unknown): avsc.Type {

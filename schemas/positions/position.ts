@@ -48,10 +48,29 @@ export function comparePosition(a: EventPosition, b: EventPosition): -1 | 0 | 1 
 
 /** A compact, stable text form: `pg:16/B374D848#3` or `binlog:mariadb:42:0-1-42#3`; parsed by parsePosition. */
 export function formatPosition(position: EventPosition): string {
-  return `${formatCommit(position.commit)}#${position.index}`;
+  if (position === lastPosition) return lastPositionText;
+  const text = `${formatCommit(position.commit)}#${position.index}`;
+  lastPosition = position;
+  lastPositionText = text;
+  return text;
 }
 
+// Capture formats each event's position twice (its value and its header), and the events of a transaction share
+// one commit object: the last of each is remembered by identity (positions are immutable values).
+let lastPosition: EventPosition | null = null;
+let lastPositionText = '';
+let lastCommit: CommitPosition | null = null;
+let lastCommitText = '';
+
 export function formatCommit(commit: CommitPosition): string {
+  if (commit === lastCommit) return lastCommitText;
+  const text = commitText(commit);
+  lastCommit = commit;
+  lastCommitText = text;
+  return text;
+}
+
+function commitText(commit: CommitPosition): string {
   switch (commit.kind) {
     case 'pg':
       return `pg:${formatLsn(commit.lsn)}`;

@@ -6,7 +6,7 @@
  */
 import type { Message } from 'kafkajs';
 import { encodeEvent, type WriterSchema } from '../../schemas/avro/codec.ts';
-import { tableId } from '../../schemas/events/table-schema.ts';
+import { tableId, type TableSchema } from '../../schemas/events/table-schema.ts';
 import {
   comparePosition,
   formatCommit,
@@ -76,13 +76,14 @@ export class CaptureRun {
         this.ended.add(transactionKey(event));
       const encoded = encodeEvent(event);
       if (encoded.schemas.key !== null) this.need(encoded.schemas.key);
-      const key = encoded.key ?? Buffer.from(tableId(event.table), 'utf8');
-      const headers: Record<string, string> = {
+      const table = tableBytes(event.table);
+      const key = encoded.key ?? table;
+      const headers: Record<string, string | Buffer> = {
         'cdc.position': formatPosition(position),
-        'cdc.table': tableId(event.table),
-        'cdc.op': event.op,
+        'cdc.table': table,
+        'cdc.op': OP_BYTES[event.op],
       };
-      if (event.source.txId !== null) headers['cdc.tx'] = event.source.txId;
+      if (event.source.txId !== null) headers['cdc.tx'] = txIdBytes(event.source.txId);
       // Where a re-published change was first written, for consumers that filter without decoding the value.
       if (event.source.origin !== null) headers['cdc.origin'] = event.source.origin;
       if (event.source.originCommit !== undefined)
@@ -164,6 +165,35 @@ export class CaptureRun {
 }
 
 /**
+ * Header values repeated across events, as Buffers shared by their messages (never written to): the producer
+ * copies a Buffer where it would measure and encode a string again for each message, several times over.
+ */
+const OP_BYTES: Readonly<Record<ChangeEvent['op'], Buffer>> = {
+  c: Buffer.from('c'),
+  u: Buffer.from('u'),
+  d: Buffer.from('d'),
+  r: Buffer.from('r'),
+  t: Buffer.from('t'),
+};
+const tableIds = new WeakMap<TableSchema, Buffer>();
+let lastTxId = '';
+let lastTxIdBytes = Buffer.alloc(0);
+
+function tableBytes(table: TableSchema): Buffer {
+  let bytes = tableIds.get(table);
+  if (bytes === undefined) tableIds.set(table, (bytes = Buffer.from(tableId(table), 'utf8')));
+  return bytes;
+}
+
+function txIdBytes(txId: string): Buffer {
+  if (txId !== lastTxId || lastTxIdBytes.length === 0) {
+    lastTxId = txId;
+    lastTxIdBytes = Buffer.from(txId, 'utf8');
+  }
+  return lastTxIdBytes;
+}
+
+/**
  * Splits messages into chunks under `maxBytes`, so no produce request exceeds the broker's message.max.bytes,
  * and of at most `maxMessages` messages: kafkajs's own grouping of a send's messages by partition takes time
  * quadratic in their number (it copies the partition's array for every message). services/kafka/kafkajs.ts
@@ -194,7 +224,11 @@ export function chunks(
 /** Bytes the message's headers take in a record (names and values plus their length prefixes). */
 function headerBytes(message: Message): number {
   let total = 0;
-  for (const [name, value] of Object.entries(message.headers ?? {})) {
+  const headers = message.headers;
+  if (headers === undefined) return 0;
+  // Keys rather than entries: no pair arrays for each header of each message (this runs twice per event).
+  for (const name of Object.keys(headers)) {
+    const value = headers[name];
     total += name.length + 4;
     if (typeof value === 'string') total += Buffer.byteLength(value);
     else if (Buffer.isBuffer(value)) total += value.length;

@@ -134,7 +134,7 @@ function recordsSize(messages: readonly ProduceMessage[], sizes: number[]): numb
     if (headers !== undefined) {
       for (const name of Object.keys(headers)) {
         const header: unknown = headers[name];
-        const nameSize = bytesSize(name, false);
+        const nameSize = bytesSize(headerName(name), false);
         if (!Array.isArray(header)) {
           const size = bytesSize(header, false);
           if (size === NOT_PLAIN) return NOT_PLAIN;
@@ -155,6 +155,21 @@ function recordsSize(messages: readonly ProduceMessage[], sizes: number[]): numb
     total += varIntSize(body) + body;
   }
   return total;
+}
+
+/**
+ * Header names as UTF-8, remembered: every record repeats the same few, and measuring and encoding each again
+ * was a visible share of capture's CPU. Bounded, in case a caller invents names.
+ */
+const headerNames = new Map<string, Buffer>();
+
+function headerName(name: string): Buffer {
+  let bytes = headerNames.get(name);
+  if (bytes === undefined) {
+    bytes = Buffer.from(name, 'utf8');
+    if (headerNames.size < 256) headerNames.set(name, bytes);
+  }
+  return bytes;
 }
 
 /** Bytes of a nullable byte string with its varint length; NOT_PLAIN for a type kafkajs does not document. */
@@ -248,11 +263,11 @@ class Writer {
     for (const name of names) {
       const value = headers[name] as HeaderValue | readonly HeaderValue[];
       if (typeof value === 'string' || Buffer.isBuffer(value)) {
-        this.bytes(name);
+        this.bytes(headerName(name));
         this.bytes(value);
       } else {
         for (const item of value) {
-          this.bytes(name);
+          this.bytes(headerName(name));
           this.bytes(item);
         }
       }

@@ -360,9 +360,15 @@ export class ChangeStream {
     return [{ events: kept, commit: commitDone ? null : commit, ...(state ? { state } : {}) }];
   }
 
+  /** The events of one transaction share its commit object, so consumers of positions can memoize by identity. */
+  #commitOf: { readonly open: OpenTransaction; readonly commit: CommitPosition } | null = null;
+
   #context(table: PgTable): EventContext {
     const open: OpenTransaction = this.#txn.current();
-    const position: EventPosition = { commit: { kind: 'pg', lsn: open.commitLsn }, index: open.nextIndex };
+    let shared = this.#commitOf;
+    if (shared?.open !== open)
+      this.#commitOf = shared = { open, commit: { kind: 'pg', lsn: open.commitLsn } };
+    const position: EventPosition = { commit: shared.commit, index: open.nextIndex };
     return {
       table: table.schema,
       source: {
