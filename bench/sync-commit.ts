@@ -48,9 +48,9 @@ export async function benchSyncCommit(
     await client.connect();
     try {
       const syncState = () => pipeline.connectors()[0]?.synchronous?.syncState;
-      await waitFor('the capture to stream', () => Promise.resolve(syncState() !== undefined), {
-        timeoutMs: 120_000,
-      });
+      // Streaming, not only sampled: the sampler reports a state while the capture is still starting.
+      const streaming = () => pipeline.connectors()[0]?.state === 'streaming' && syncState() !== undefined;
+      await waitFor('the capture to stream', () => Promise.resolve(streaming()), { timeoutMs: 120_000 });
       const asyncTimes = await timeCommits(client, 0, commits);
       const standby = replicationApplicationName(SOURCE);
       await server.query(`ALTER SYSTEM SET synchronous_standby_names = '"${standby}"'`);

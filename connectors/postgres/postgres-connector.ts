@@ -28,7 +28,7 @@ import { planFromState, planState, type SnapshotPlan } from './snapshot/snapshot
 import { SnapshotRunner, newPlan } from './snapshot/snapshot-runner.ts';
 import { WatermarkWindows } from './snapshot/watermark-windows.ts';
 import { PgCatalog, type PgTable } from './types/catalog.ts';
-import { CANONICAL_SESSION_OPTIONS } from './types/pg-sql.ts';
+import { CAPTURE_SESSION_OPTIONS } from './types/pg-sql.ts';
 import { postgresConnectOptions, postgresSecurityError } from '../../common/connect/postgres-url.ts';
 
 export interface PostgresConnectorConfig {
@@ -130,7 +130,7 @@ export class PostgresConnector implements SourceConnector {
       : config.url;
     const pool = new pg.Pool({
       ...postgresConnectOptions(url),
-      options: CANONICAL_SESSION_OPTIONS,
+      options: CAPTURE_SESSION_OPTIONS,
       max: 3,
       application_name: `cdc:${config.name}`,
     });

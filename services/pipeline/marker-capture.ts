@@ -34,7 +34,12 @@ export async function prepareMarkerCapture(
   source: MarkerCaptureSource,
   marking: 'marker-row' | 'auto',
 ): Promise<void> {
-  const client = new pg.Client({ ...postgresConnectOptions(source.url), connectionTimeoutMillis: 10_000 });
+  // synchronous_commit=local: the publication change must not wait for a synchronous capture that is not streaming.
+  const client = new pg.Client({
+    ...postgresConnectOptions(source.url),
+    options: '-c synchronous_commit=local',
+    connectionTimeoutMillis: 10_000,
+  });
   await client.connect();
   try {
     // The node's one user both captures and applies: the links into it decide the same way (topology-origins.ts).

@@ -19,6 +19,14 @@ export function qualifiedName(schema: string, table: string): string {
 export const CANONICAL_SESSION_OPTIONS =
   '-c DateStyle=ISO,MDY -c TimeZone=UTC -c IntervalStyle=postgres -c extra_float_digits=1 -c bytea_output=hex -c search_path=pg_catalog';
 
+/**
+ * The capture's own sessions on the source (publication, watermarks, catalog reads, snapshot): canonical text,
+ * and commits that never wait for a synchronous standby. With synchronous capture the capture itself is that
+ * standby, and it confirms nothing until it streams: a CREATE or ALTER PUBLICATION made while it starts would
+ * wait for it forever.
+ */
+export const CAPTURE_SESSION_OPTIONS = `${CANONICAL_SESSION_OPTIONS} -c synchronous_commit=local`;
+
 /** Type parsers that hand every value over as the server's text, for exact decoding by decode-value.ts. */
 export const RAW_TEXT_TYPES = {
   getTypeParser: (): ((text: string) => string) => (text: string) => text,

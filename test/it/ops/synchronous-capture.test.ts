@@ -4,7 +4,8 @@
  * only once its change is committed in Kafka (the event's offset is below the topic's end read right after the
  * commit returned); while the capture is paused a commit waits, /status says so, and it returns once capture
  * resumes; a session that sets synchronous_commit = local goes through without it. Before the server names the
- * capture, /status warns that commits do not wait.
+ * capture, /status warns that commits do not wait. A capture that starts while the server already names it (a
+ * restart, a new publication to create) does not wait for itself.
  */
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
@@ -126,4 +127,48 @@ test('each source commit returns once its change is committed in Kafka; a paused
       `row ${id} at offset ${offset} was in Kafka when its commit returned (end ${end})`,
     );
   }
+});
+
+test('a capture started while the server names it creates its publication without waiting for itself', async () => {
+  // Left by the test above, as after a restart of a synchronous capture: the server waits for "cdc:src".
+  await server.query(`ALTER SYSTEM SET synchronous_standby_names = '"cdc:src"'`);
+  await server.query('SELECT pg_reload_conf()');
+  const name = pipelineName('ops-sync-start');
+  const config = parseConfig(
+    JSON.stringify({
+      name,
+      kafka: { brokers: stack.kafkaBrokers, topicPrefix: name },
+      sources: [
+        {
+          name: 'src',
+          kind: 'postgres',
+          url: server.url(DATABASE),
+          slot: uniqueName('sync'),
+          // A publication that does not exist yet: the capture creates it while it is not streaming.
+          publication: uniqueName('sync_pub'),
+          snapshot: 'never',
+          synchronous: true,
+        },
+      ],
+    }),
+    'json',
+  );
+  pipeline = await startPipeline(config, pino({ level: 'warn' }), { api: false });
+  await waitFor(
+    'the capture to stream as the synchronous standby',
+    () => Promise.resolve(connector().state === 'streaming' && connector().synchronous?.syncState === 'sync'),
+    { timeoutMs: 60_000 },
+  );
+  // And a commit made now returns once captured.
+  const changelog = connectorTopics(name, 'src').changelog;
+  await insert(200);
+  const events = await readChangelog(name, changelog);
+  assert.ok(
+    events.some(({ event }) => event.op === 'c' && Number(event.after.id) === 200),
+    'row 200 is in the changelog when its commit returned',
+  );
+  await pipeline.stop();
+  pipeline = null;
+  await server.query(`ALTER SYSTEM SET synchronous_standby_names = ''`);
+  await server.query('SELECT pg_reload_conf()');
 });
