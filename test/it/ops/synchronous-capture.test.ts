@@ -45,27 +45,27 @@ function connector() {
 
 const syncWarnings = () => (connector().warnings ?? []).filter((w) => w.includes('synchronous'));
 
-test('each source commit returns once its change is committed in Kafka; a paused capture holds commits', async () => {
-  const name = pipelineName('ops-sync');
+/** A pipeline capturing the test's database as source `src` (application_name "cdc:src"), synchronous. */
+function startSynchronous(name: string, settings: Record<string, unknown>): Promise<RunningPipeline> {
+  const source = {
+    name: 'src',
+    kind: 'postgres',
+    url: server.url(DATABASE),
+    slot: uniqueName('sync'),
+    synchronous: true,
+    ...settings,
+  };
   const config = parseConfig(
-    JSON.stringify({
-      name,
-      kafka: { brokers: stack.kafkaBrokers, topicPrefix: name },
-      sources: [
-        {
-          name: 'src',
-          kind: 'postgres',
-          url: server.url(DATABASE),
-          slot: uniqueName('sync'),
-          synchronous: true,
-          heartbeatIntervalMs: 500,
-        },
-      ],
-    }),
+    JSON.stringify({ name, kafka: { brokers: stack.kafkaBrokers, topicPrefix: name }, sources: [source] }),
     'json',
   );
+  return startPipeline(config, pino({ level: 'warn' }), { api: false });
+}
+
+test('each source commit returns once its change is committed in Kafka; a paused capture holds commits', async () => {
+  const name = pipelineName('ops-sync');
   const changelog = connectorTopics(name, 'src').changelog;
-  pipeline = await startPipeline(config, pino({ level: 'warn' }), { api: false });
+  pipeline = await startSynchronous(name, { heartbeatIntervalMs: 500 });
 
   // Not named yet: the capture streams, and says that commits do not wait for it.
   await waitFor('the capture to stream and report the synchronous state', () =>
@@ -134,26 +134,8 @@ test('a capture started while the server names it creates its publication withou
   await server.query(`ALTER SYSTEM SET synchronous_standby_names = '"cdc:src"'`);
   await server.query('SELECT pg_reload_conf()');
   const name = pipelineName('ops-sync-start');
-  const config = parseConfig(
-    JSON.stringify({
-      name,
-      kafka: { brokers: stack.kafkaBrokers, topicPrefix: name },
-      sources: [
-        {
-          name: 'src',
-          kind: 'postgres',
-          url: server.url(DATABASE),
-          slot: uniqueName('sync'),
-          // A publication that does not exist yet: the capture creates it while it is not streaming.
-          publication: uniqueName('sync_pub'),
-          snapshot: 'never',
-          synchronous: true,
-        },
-      ],
-    }),
-    'json',
-  );
-  pipeline = await startPipeline(config, pino({ level: 'warn' }), { api: false });
+  // A publication that does not exist yet: the capture creates it while it is not streaming.
+  pipeline = await startSynchronous(name, { publication: uniqueName('sync_pub'), snapshot: 'never' });
   await waitFor(
     'the capture to stream as the synchronous standby',
     () => Promise.resolve(connector().state === 'streaming' && connector().synchronous?.syncState === 'sync'),
