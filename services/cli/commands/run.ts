@@ -25,29 +25,38 @@ export async function runCommand(options: {
     name: config.name,
     secrets: collectSecrets(config),
   });
-  const pipeline = await startPipeline(config, logger, {
-    ...(options.role ? { roles: options.role } : {}),
-    ...(options.region !== undefined ? { region: options.region } : {}),
-  });
-  logger.info({ api: pipeline.apiUrl }, `pipeline ${config.name} started`);
-
+  // The handlers go in before the start: a signal that arrives while the pipeline starts (it connects, creates
+  // topics, joins groups: seconds) is remembered and stops it as soon as it has started, instead of Node's
+  // default ending the process mid-start.
+  let pipeline: RunningPipeline | null = null;
   let stopRequested = false;
   let stopping = Promise.resolve();
   let stopStarted = 0;
+  const beginStop = (running: RunningPipeline) => {
+    watchShutdown(running, logger, config.shutdownTimeoutMs);
+    stopping = running.stop();
+  };
   const stop = (signal: NodeJS.Signals) => {
     if (stopRequested) return;
     stopRequested = true;
     stopStarted = Date.now();
     logger.info(
       { shutdownTimeoutMs: config.shutdownTimeoutMs },
-      `${signal} received: stopping pipeline ${config.name}`,
+      pipeline === null
+        ? `${signal} received while pipeline ${config.name} starts: stopping it once started`
+        : `${signal} received: stopping pipeline ${config.name}`,
     );
-    watchShutdown(pipeline, logger, config.shutdownTimeoutMs);
-    stopping = pipeline.stop();
+    if (pipeline !== null) beginStop(pipeline);
   };
   process.once('SIGINT', stop);
   process.once('SIGTERM', stop);
   try {
+    pipeline = await startPipeline(config, logger, {
+      ...(options.role ? { roles: options.role } : {}),
+      ...(options.region !== undefined ? { region: options.region } : {}),
+    });
+    logger.info({ api: pipeline.apiUrl }, `pipeline ${config.name} started`);
+    if (stopRequested) beginStop(pipeline);
     await pipeline.done;
     await stopping;
   } finally {
