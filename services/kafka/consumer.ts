@@ -157,9 +157,10 @@ export class ChangeConsumer {
     const closable = createConsumer(this.kafka, {
       groupId: this.options.groupId,
       readUncommitted: false,
-      // Larger fetches than kafkajs's 1 MiB per partition: fewer, larger batches for the handler, and one
-      // offset commit per batch instead of per 1 MiB. Not larger: a fetch is decoded whole before it is applied
-      // (about ten times its size in JS objects), and 8 MiB fetches kept an apply worker above 256 MB.
+      // Larger fetches than kafkajs's 1 MiB per partition: fewer, larger batches for the handler, one offset
+      // commit per batch instead of per 1 MiB, and source transactions up to this size applied whole. Not
+      // larger: a fetch is decoded whole (about ten times its size in JS objects) and the next one is held
+      // meanwhile, which keeps an apply worker near 280 MB (ARCHITECTURE.md, "What a process holds in memory").
       maxBytesPerPartition: FETCH_BYTES_PER_PARTITION,
       maxBytes: 2 * FETCH_BYTES_PER_PARTITION,
       heartbeatInterval: this.heartbeatIntervalMs,
