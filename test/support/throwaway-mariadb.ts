@@ -35,6 +35,36 @@ async function shutdownServer(folder: string): Promise<void> {
   );
 }
 
+/**
+ * mariadb-install-db into `<folder>/data`. It once failed on a loaded machine without a lasting cause, so a
+ * failure is tried once more on an empty data folder; the error of a second failure carries the server's log.
+ */
+async function installSystemTables(folder: string, user: readonly string[]): Promise<void> {
+  const install = () =>
+    run('mariadb-install-db', [
+      `--defaults-file=${cnfOf(folder)}`,
+      ...user,
+      '--auth-root-authentication-method=normal',
+      '--skip-test-db',
+    ]);
+  const logTail = async () => (await readFile(join(folder, 'err'), 'utf8').catch(() => '')).slice(-3_000);
+  try {
+    await install();
+  } catch (first) {
+    const firstLog = await logTail();
+    // Shown in the test run's output so the cause can be read even when the second try succeeds.
+    process.stderr.write(`mariadb-install-db failed, trying once more: ${String(first)}\n${firstLog}\n`);
+    await rm(join(folder, 'data'), { recursive: true, force: true });
+    await rm(join(folder, 'err'), { force: true });
+    await install().catch(async (error: unknown) => {
+      throw new Error(
+        `mariadb-install-db failed twice; first log: ${firstLog}\nsecond log: ${await logTail()}`,
+        { cause: [first, error] },
+      );
+    });
+  }
+}
+
 export async function startThrowawayMariadb(settings: readonly string[]): Promise<ThrowawayMariadb> {
   const folder = await ownedFolder(tmpdir(), 'cdc-throwaway-maria-', shutdownServer);
   const port = await freePort();
@@ -56,12 +86,7 @@ export async function startThrowawayMariadb(settings: readonly string[]): Promis
   const connect = () =>
     mysql.createConnection({ socketPath: socket, user: 'root', multipleStatements: true });
   try {
-    await run('mariadb-install-db', [
-      `--defaults-file=${cnfOf(folder)}`,
-      ...user,
-      '--auth-root-authentication-method=normal',
-      '--skip-test-db',
-    ]);
+    await installSystemTables(folder, user);
     // Detached, so the server is not bound to the test's terminal; stop() shuts it down.
     spawn('mariadbd', [`--defaults-file=${cnfOf(folder)}`, ...user], {
       detached: true,

@@ -28,3 +28,29 @@ export async function waitFor<T>(
     await delay(options.intervalMs ?? 100);
   }
 }
+
+/**
+ * Polls `probe` until what it returns equals `expected` (as JSON, bigints as text); on timeout the error shows
+ * both. A probe that throws counts as not yet equal.
+ */
+export async function waitForEqual<T>(
+  description: string,
+  probe: () => Promise<T> | T,
+  expected: T,
+  options: { timeoutMs?: number; intervalMs?: number } = {},
+): Promise<void> {
+  const text = (value: unknown) =>
+    JSON.stringify(value, (_k, v: unknown) => (typeof v === 'bigint' ? v.toString() : v));
+  const wanted = text(expected);
+  let last = 'nothing yet';
+  await waitFor(
+    `${description} (expected ${wanted})`,
+    async () => {
+      last = text(await probe());
+      return last === wanted;
+    },
+    options,
+  ).catch((error: unknown) => {
+    throw new Error(`${error instanceof Error ? error.message : String(error)}; last equal-probe value: ${last}`);
+  });
+}
