@@ -309,7 +309,10 @@ export class ChangeConsumer {
     const started = Date.now();
     let rebalancing = false;
     const control: BatchControl = {
-      shouldYield: () => rebalancing || Date.now() - started >= this.batchBudgetMs,
+      // kafkajs's runner heartbeats too (after a fetch came back empty) and rejoins on its own when that one
+      // hears of the rebalance first: a new generation since the batch began asks for the yield as well.
+      shouldYield: () =>
+        rebalancing || this.generation !== generation || Date.now() - started >= this.batchBudgetMs,
       generation,
     };
     const handle = async (): Promise<void> => {
