@@ -51,6 +51,8 @@ export async function waitForEqual<T>(
     },
     options,
   ).catch((error: unknown) => {
-    throw new Error(`${error instanceof Error ? error.message : String(error)}; last equal-probe value: ${last}`);
+    throw new Error(
+      `${error instanceof Error ? error.message : String(error)}; last equal-probe value: ${last}`,
+    );
   });
 }
