@@ -68,22 +68,36 @@ export class RowWriter {
     );
     let slice: Row[] = [];
     let bytes = 0;
+    // One statement runs on the target while the next is built: the driver queues the next behind the one in
+    // flight and sends it as soon as that one is done, so the target does not wait for the building.
+    // (Typed by a cast: assignments inside flush() are not seen by the narrowing below.)
+    let inFlight = null as Promise<unknown> | null;
     const flush = async (): Promise<void> => {
       const statement = insertRows(this.syntax, shape.table, shape.sql, slice, upsert);
       const reusable = slice.length === perStatement || slice.length === 1;
-      await this.run(connection, shape, statement, reusable);
       slice = [];
       bytes = 0;
+      const previous = inFlight;
+      inFlight = this.run(connection, shape, statement, reusable);
+      // When the one before fails, this one fails too (the transaction is aborted): the first error is thrown.
+      inFlight.catch(() => undefined);
+      if (previous) await previous;
     };
-    for (const event of events) {
-      const row = event.after ?? {};
-      const size = rowSize(row);
-      if (slice.length > 0 && (slice.length >= perStatement || bytes + size > MAX_STATEMENT_BYTES))
-        await flush();
-      slice.push(row);
-      bytes += size;
+    try {
+      for (const event of events) {
+        const row = event.after ?? {};
+        const size = rowSize(row);
+        if (slice.length > 0 && (slice.length >= perStatement || bytes + size > MAX_STATEMENT_BYTES))
+          await flush();
+        slice.push(row);
+        bytes += size;
+      }
+      if (slice.length > 0) await flush();
+      if (inFlight) await inFlight;
+    } finally {
+      // Nothing of this group is still running on the connection once it returned or threw.
+      if (inFlight) await inFlight.catch(() => undefined);
     }
-    if (slice.length > 0) await flush();
   }
 
   /** Writes one event on its own. */

@@ -1,0 +1,103 @@
+/**
+ * RowWriter's multi-row inserts against a recording target connection: statements go out in order, the next one
+ * is handed to the driver while the one before still runs, the first failure is the one thrown, and nothing of
+ * the group is still running once insert() returned or threw. (A connection whose answers the test holds back:
+ * the timing of a real target cannot be arranged; test/it/apply covers real targets.)
+ */
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { RowWriter } from '../../../services/apply/row-writer.ts';
+import { MissingRows } from '../../../services/apply/missing-rows.ts';
+import { PostgresDialect } from '../../../services/apply/postgres/postgres-dialect.ts';
+import type {
+  RunResult,
+  Statement,
+  TableShape,
+  TargetConnection,
+} from '../../../services/apply/sql-dialect.ts';
+import { silentLogger } from '../../../common/logger.ts';
+import { column, pgTable, transaction } from './events.ts';
+
+const table = pgTable(
+  'public',
+  'items',
+  [column('id', 'int4', { kind: 'int32' }), column('note', 'text')],
+  ['id'],
+);
+const shape: TableShape = { sql: '"public"."items"', table, epoch: 1 };
+const syntax = new PostgresDialect({ url: 'postgres://apply@127.0.0.1/replica' }, silentLogger).syntax;
+
+/** Holds each statement's answer until the test settles it; records what was sent and what is still running. */
+class HeldConnection implements TargetConnection {
+  readonly broken = false;
+  readonly sent: Statement[] = [];
+  readonly answers: PromiseWithResolvers<RunResult>[] = [];
+  running = 0;
+
+  run(statement: Statement): Promise<RunResult> {
+    this.sent.push(statement);
+    this.running++;
+    const answer = Promise.withResolvers<RunResult>();
+    this.answers.push(answer);
+    return answer.promise.finally(() => this.running--);
+  }
+
+  close(): Promise<void> {
+    return Promise.resolve();
+  }
+}
+
+const inserts = (count: number) =>
+  transaction(
+    16n,
+    Array.from({ length: count }, (_, i) => ({
+      op: 'c' as const,
+      table,
+      after: { id: i + 1, note: `n${i}` },
+    })),
+  );
+
+const turn = () => new Promise<void>((resolve) => setImmediate(resolve));
+
+test('the next insert statement goes to the driver while the one before still runs, in order', async () => {
+  const connection = new HeldConnection();
+  const writer = new RowWriter(syntax, new MissingRows());
+  const done = writer.insert(connection, shape, inserts(2_500));
+  await turn();
+  // 1,000 rows a statement: the second is queued before the first answered, the third waits for the first.
+  assert.equal(connection.sent.length, 2);
+  connection.answers[0]!.resolve({ rows: [], count: 1_000 });
+  await turn();
+  assert.equal(connection.sent.length, 3);
+  connection.answers[1]!.resolve({ rows: [], count: 1_000 });
+  connection.answers[2]!.resolve({ rows: [], count: 500 });
+  await done;
+  const firstIds = connection.sent.map((statement) => statement.values[0]);
+  assert.deepEqual(firstIds.map(String), ['1', '1001', '2001']);
+  assert.equal(connection.running, 0);
+});
+
+test('a failing statement is the error thrown, after the statement queued behind it settled', async () => {
+  const connection = new HeldConnection();
+  const writer = new RowWriter(syntax, new MissingRows());
+  const done = writer.insert(connection, shape, inserts(2_500));
+  const outcome = done.then(
+    () => null,
+    (error: unknown) => error,
+  );
+  await turn();
+  connection.answers[0]!.resolve({ rows: [], count: 1_000 });
+  await turn();
+  connection.answers[1]!.reject(new Error('duplicate key in the second statement'));
+  await turn();
+  // The third one, queued behind the failed one, has not answered yet: insert() has not settled either.
+  let settled = false;
+  void outcome.then(() => (settled = true));
+  await turn();
+  assert.equal(settled, false, 'insert() waits for the statement still running');
+  connection.answers[2]!.reject(new Error('current transaction is aborted'));
+  const error = await outcome;
+  assert.match(String(error), /duplicate key in the second statement/);
+  assert.equal(connection.running, 0);
+  assert.equal(connection.sent.length, 3);
+});
