@@ -70,6 +70,7 @@ try {
           changelog,
           target: replica.target,
           rows: events,
+          tableRows: rows,
           logger,
           wrapFeed,
         });

@@ -66,7 +66,10 @@ export async function applyStage(options: {
   readonly connector: string;
   readonly changelog: string;
   readonly target: ApplyTarget;
+  /** Events to apply. */
   readonly rows: number;
+  /** Rows the replica's table holds once they are applied (default: `rows`, one insert each). */
+  readonly tableRows?: number;
   readonly logger: Logger;
   /** Wraps the feed the worker reads (bench/apply-rounds.ts times the handler through it). */
   readonly wrapFeed?: (feed: EventFeed) => EventFeed;
@@ -98,8 +101,9 @@ export async function applyStage(options: {
       events: () => worker.status().eventsApplied,
     }));
     const counted = await target.countRows();
-    if (counted !== rows)
-      throw new Error(`${options.stage}: replica holds ${counted} rows, expected ${rows}`);
+    const expected = options.tableRows ?? rows;
+    if (counted !== expected)
+      throw new Error(`${options.stage}: replica holds ${counted} rows, expected ${expected}`);
     return result;
   } finally {
     await sink.close();

@@ -7,13 +7,24 @@
 import type { ChangeEvent, Row } from '../../schemas/events/change-event.ts';
 import { formatPosition } from '../../schemas/positions/position.ts';
 import { CdcError } from '../../common/errors.ts';
-import type { Statement, StatementSyntax, TableShape, TargetConnection } from './sql-dialect.ts';
+import type { RunResult, Statement, StatementSyntax, TableShape, TargetConnection } from './sql-dialect.ts';
 import { deleteRow, insertRows, oldRow, updateRow } from './statements.ts';
 import { missingRowAction, type MissingRows } from './missing-rows.ts';
 
 const MAX_ROWS_PER_INSERT = 1_000;
 /** max_allowed_packet is 16 MiB by default on MariaDB 10.11 and 64 MiB on MySQL 8: stay far below either. */
 const MAX_STATEMENT_BYTES = 4 * 1024 * 1024;
+
+/** A change with the target table it is written to. */
+export interface ShapedEvent {
+  readonly shape: TableShape;
+  readonly event: ChangeEvent;
+}
+
+export type WriteEachOutcome =
+  | { readonly kind: 'done' }
+  | { readonly kind: 'missed' }
+  | { readonly kind: 'failed'; readonly index: number; readonly error: unknown };
 
 export class RowWriter {
   private readonly syntax: StatementSyntax;
@@ -100,6 +111,63 @@ export class RowWriter {
     }
   }
 
+  /**
+   * Writes changes of one statement each (updates, deletes, truncates, lone inserts), all handed to the
+   * connection before the first answer is awaited: a pipelining connection sends them in one go instead of a
+   * round trip each. Answers, once every statement settled:
+   * - `failed`: the first statement (in order) that failed, or whose event carries no row identity;
+   * - `missed`: an update found no row. What the statements after it did may depend on that row, so the
+   *   caller rolls the target transaction back and writes the changes one at a time (write()), which handles
+   *   missing rows in order;
+   * - `done`: everything was written; deletes that found no row are counted.
+   */
+  async writeEach(connection: TargetConnection, writes: readonly ShapedEvent[]): Promise<WriteEachOutcome> {
+    const answers: (Promise<RunResult> | null)[] = [];
+    let unidentified: { index: number; error: CdcError } | null = null;
+    for (const [index, { shape, event }] of writes.entries()) {
+      const statement = this.statementOf(shape, event);
+      if (statement instanceof CdcError) {
+        unidentified = { index, error: statement };
+        break;
+      }
+      const answer = statement && this.run(connection, shape, statement, true);
+      // Awaited in order below; one failing before another is awaited is not an unhandled rejection.
+      answer?.catch(() => undefined);
+      answers.push(answer);
+    }
+    const settled = await Promise.allSettled(answers.map((answer) => answer ?? Promise.resolve(null)));
+    const deletesMissed: TableShape[] = [];
+    for (const [index, outcome] of settled.entries()) {
+      if (outcome.status === 'rejected') return { kind: 'failed', index, error: outcome.reason };
+      const { shape, event } = writes[index]!;
+      if (outcome.value === null || outcome.value.count > 0) continue;
+      if (event.op === 'u') return { kind: 'missed' };
+      if (event.op === 'd') deletesMissed.push(shape);
+    }
+    if (unidentified) return { kind: 'failed', ...unidentified };
+    for (const shape of deletesMissed) this.missing.note(shape, 'delete');
+    return { kind: 'done' };
+  }
+
+  /** The one statement of a change (null: an update with nothing to set), or why there can be none. */
+  private statementOf(shape: TableShape, event: ChangeEvent): Statement | null | CdcError {
+    switch (event.op) {
+      case 'c':
+      case 'r':
+        return insertRows(this.syntax, shape.table, shape.sql, [event.after], event.op === 'r');
+      case 'u':
+      case 'd': {
+        const old = oldRow(shape.table, event.before, event.op === 'u' ? event.after : null);
+        if (!old) return noRowIdentity(event, shape);
+        return event.op === 'u'
+          ? updateRow(this.syntax, shape.table, shape.sql, old, event.after, event.unchanged)
+          : deleteRow(this.syntax, shape.table, shape.sql, old);
+      }
+      case 't':
+        return { text: this.syntax.truncate(shape.sql), values: [] };
+    }
+  }
+
   /** Writes one event on its own. */
   async write(connection: TargetConnection, shape: TableShape, event: ChangeEvent): Promise<void> {
     switch (event.op) {
@@ -109,16 +177,13 @@ export class RowWriter {
         return;
       case 'u':
       case 'd': {
-        const old = oldRow(shape.table, event.before, event.op === 'u' ? event.after : null);
-        if (!old) throw noRowIdentity(event, shape);
-        const statement =
-          event.op === 'u'
-            ? updateRow(this.syntax, shape.table, shape.sql, old, event.after, event.unchanged)
-            : deleteRow(this.syntax, shape.table, shape.sql, old);
+        const statement = this.statementOf(shape, event);
+        if (statement instanceof CdcError) throw statement;
         if (!statement) return;
         const result = await this.run(connection, shape, statement, true);
         if (result.count > 0) return;
         this.missing.note(shape, event.op === 'u' ? 'update' : 'delete');
+        const old = oldRow(shape.table, event.before, event.op === 'u' ? event.after : null)!;
         const action = missingRowAction(shape, event, old);
         if (action.kind === 'fail') throw action.error;
         if (action.kind === 'insert')

@@ -27,7 +27,7 @@ import { silentLogger, type Logger } from '../../common/logger.ts';
 import { Backoff } from '../../common/retry.ts';
 import type { ApplyOptions, ApplyResult, EventFailure, Sink, SourceTransaction } from './sink.ts';
 import type { SqlDialect, TableShape, TargetConnection } from './sql-dialect.ts';
-import { RowWriter } from './row-writer.ts';
+import { RowWriter, type ShapedEvent } from './row-writer.ts';
 import { MissingRows, type MissingRowCount } from './missing-rows.ts';
 import { ConflictWriter } from './conflicts/conflict-writer.ts';
 import type { ConflictCount } from './conflicts/conflict-counts.ts';
@@ -39,6 +39,14 @@ import { SchemaGate } from './schema-check/schema-gate.ts';
 import { SAVEPOINT, sql, type Item, type Progress } from './sink-progress.ts';
 import { positionRow, positionRows } from './position-rows.ts';
 import { stopsApplying } from './target-errors.ts';
+
+/** Most statements handed to the target connection at once (RowWriter.writeEach). */
+const WINDOW_STATEMENTS = 500;
+/** How many applies after an update missed its row in a window write one change at a time. */
+const SERIAL_APPLIES_AFTER_MISS = 20;
+
+/** An update in a window found no row: the target transaction is rolled back and written one change at a time. */
+class MissedRow extends Error {}
 
 export class SqlSink<C extends TargetConnection> implements Sink {
   private readonly dialect: SqlDialect<C>;
@@ -64,6 +72,11 @@ export class SqlSink<C extends TargetConnection> implements Sink {
   /** Set when a rollback failed: the session is replaced before the next use. */
   private broken = false;
   private prepared = false;
+  /**
+   * Applies left that write changes one at a time rather than in windows: set after an update found no row in
+   * a window (a snapshot still copying, a replica behind), where windows would be rolled back again and again.
+   */
+  private serialApplies = 0;
 
   constructor(
     dialect: SqlDialect<C>,
@@ -190,6 +203,8 @@ export class SqlSink<C extends TargetConnection> implements Sink {
       throw this.classify(error, `cannot prepare the target for the tables of ${stream}`);
     }
     const progress: Progress = { stream: key, link: stream, last, open: false, handled: null };
+    const serial = this.serialApplies > 0;
+    if (serial) this.serialApplies--;
     let failed = 0;
     try {
       if (this.checked)
@@ -200,11 +215,16 @@ export class SqlSink<C extends TargetConnection> implements Sink {
           progress.last = run.at(-1)!.event;
           if (options.onEventFailure)
             failed += await this.writeIsolated(connection, progress, run, options.onEventFailure);
-          else await this.writeBatch(connection, progress, run);
+          else await this.writeBatch(connection, progress, run, serial);
         }
       await this.commit(connection, progress);
     } catch (error) {
       await this.rollback(connection, progress);
+      if (error instanceof MissedRow) {
+        // Rolled back whole (or, past a commit a DDL forced, from there: the applied position says where).
+        this.serialApplies = SERIAL_APPLIES_AFTER_MISS;
+        return this.apply(stream, transactions, options);
+      }
       if (error instanceof CdcError) throw error;
       throw this.classifyBatch(
         error,
@@ -226,21 +246,44 @@ export class SqlSink<C extends TargetConnection> implements Sink {
     if (connection) await connection.close();
   }
 
-  /** Consecutive inserts of one table go out together; anything failing fails the target transaction. */
-  private async writeBatch(connection: C, progress: Progress, items: readonly Item[]): Promise<void> {
+  /**
+   * Consecutive inserts of one table go out together, and a run of other changes to tables already known as
+   * one window of statements (RowWriter.writeEach); `serial` writes those one at a time instead. Anything
+   * failing fails the target transaction; an update finding no row in a window throws MissedRow.
+   */
+  private async writeBatch(
+    connection: C,
+    progress: Progress,
+    items: readonly Item[],
+    serial: boolean,
+  ): Promise<void> {
     const events = items.map((item) => item.event);
     const shapeOf = (event: ChangeEvent): TableShape | null => this.dialect.shapes.lookup(event.table);
     let start = 0;
     while (start < events.length) {
       const event = events[start]!;
       const shape = await this.shapeFor(connection, progress, event);
-      const end = this.writer.groupEnd(events, start, shape, shapeOf);
-      try {
-        if (event.op === 'c' || event.op === 'r')
-          await this.writer.insert(connection, shape, events.slice(start, end));
-        else await this.writer.write(connection, shape, event);
-      } catch (error) {
-        throw end - start === 1 ? this.classifyEvent(error, event) : error;
+      let end = this.writer.groupEnd(events, start, shape, shapeOf);
+      if (end - start === 1 && !serial) {
+        const window: ShapedEvent[] = [{ shape, event }];
+        for (; end < events.length && window.length < WINDOW_STATEMENTS; end++) {
+          const next = events[end]!;
+          const known = this.schemas.refusal(next.table) ? null : shapeOf(next);
+          // A table to create or change first, or the start of a multi-row insert, ends the window.
+          if (known === null || this.writer.groupEnd(events, end, known, shapeOf) - end > 1) break;
+          window.push({ shape: known, event: next });
+        }
+        const outcome = await this.writer.writeEach(connection, window);
+        if (outcome.kind === 'failed') throw this.classifyEvent(outcome.error, window[outcome.index]!.event);
+        if (outcome.kind === 'missed') throw new MissedRow();
+      } else {
+        try {
+          if (event.op === 'c' || event.op === 'r')
+            await this.writer.insert(connection, shape, events.slice(start, end));
+          else await this.writer.write(connection, shape, event);
+        } catch (error) {
+          throw end - start === 1 ? this.classifyEvent(error, event) : error;
+        }
       }
       progress.handled = events[end - 1]!;
       start = end;

@@ -1,7 +1,8 @@
 /**
  * One session with a PostgreSQL target. Every value read back stays the server's text (nothing is rounded
  * into a JavaScript number or Date); statement shapes that repeat are prepared once per session; the
- * replication origin the session is set up with is remembered, since it belongs to the session.
+ * replication origin the session is set up with is remembered, since it belongs to the session. The session
+ * pipelines: statements handed over before the answer to the one before are sent at once.
  */
 import pg from 'pg';
 import type { Logger } from '../../../common/logger.ts';
@@ -28,6 +29,9 @@ export class PostgresConnection implements TargetConnection {
       ...postgresConnectOptions(url),
       types: TEXT_TYPES,
       application_name: 'cdc-apply',
+      // Statements handed over together (RowWriter.writeEach) go out without waiting for each answer. Each
+      // still has its own Sync, so a failing one fails alone, and in a transaction aborts the rest as before.
+      pipeline: true,
     });
     const connection = new PostgresConnection(client);
     client.on('error', (error) => {

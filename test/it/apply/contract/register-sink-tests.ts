@@ -287,6 +287,36 @@ export function registerSinkTests(target: ContractTarget): void {
       assert.deepEqual(await t.rows(table), [row(1, 1), row(5, 50, 'five')]);
     });
 
+    void test('changes after an update that found no row, in the same target transaction, apply in order on top of the row it inserted', async () => {
+      const stream = t.newStream();
+      const table = itemsTable();
+      const sink = t.newSink();
+      // Rows 1 to 3 exist; row 5 does not. The changes after the missed update go out in the same window of
+      // statements as it (and one touches its row): they are written again, one at a time, after it inserted it.
+      const run = await runWorker(sink, stream, [
+        [
+          ...insert(10n, table, 1),
+          ...insert(11n, table, 2),
+          ...insert(12n, table, 3),
+          ...transaction(20n, [
+            { op: 'u', table, before: { id: 1n }, after: { id: 1n, qty: 10, note: 'one' } },
+            { op: 'u', table, before: { id: 5n }, after: { id: 5n, qty: 5, note: 'five' } },
+            { op: 'u', table, before: { id: 5n }, after: { id: 5n, qty: 55, note: 'five' } },
+            { op: 'd', table, before: { id: 2n } },
+            { op: 'u', table, before: { id: 3n }, after: { id: 3n, qty: 30, note: 'three' } },
+          ]),
+          ...transaction(30n, [
+            { op: 'u', table, before: { id: 5n }, after: { id: 5n, qty: 56, note: 'five' } },
+          ]),
+        ],
+      ]);
+      assert.equal(run.error, null);
+      assert.equal(run.deadLetters.letters.length, 0);
+      assert.deepEqual(await t.rows(table), [row(1, 10, 'one'), row(3, 30, 'three'), row(5, 56, 'five')]);
+      assert.deepEqual(sink.missingRows(), [{ table: `public.${table.table}`, op: 'update', count: 1 }]);
+      assert.equal(await t.position(stream), 'pg:0/1E#0');
+    });
+
     void test('a stale worker (another applied the stream meanwhile) stops with APPLY_STALE_WORKER and writes nothing; a redelivery to a current one skips what is applied', async () => {
       const stream = t.newStream();
       const table = itemsTable();
