@@ -101,3 +101,50 @@ test('a failing statement is the error thrown, after the statement queued behind
   assert.equal(connection.running, 0);
   assert.equal(connection.sent.length, 3);
 });
+
+const changes = () =>
+  transaction(32n, [
+    { op: 'u', table, before: { id: 1 }, after: { id: 1, note: 'one' } },
+    { op: 'd', table, before: { id: 2 } },
+    { op: 'c', table, after: { id: 3, note: 'three' } },
+    { op: 'u', table, before: { id: 4 }, after: { id: 4, note: 'four' } },
+  ]).map((event) => ({ shape, event }));
+
+test('a window of single-statement changes is handed over whole before the first answer', async () => {
+  const connection = new HeldConnection();
+  const writer = new RowWriter(syntax, new MissingRows());
+  const done = writer.writeEach(connection, changes());
+  await turn();
+  assert.deepEqual(
+    connection.sent.map((statement) => statement.text.split(' ')[0]),
+    ['UPDATE', 'DELETE', 'INSERT', 'UPDATE'],
+  );
+  connection.answers[0]!.resolve({ rows: [], count: 1 });
+  connection.answers[1]!.resolve({ rows: [], count: 0 });
+  connection.answers[2]!.resolve({ rows: [], count: 1 });
+  connection.answers[3]!.resolve({ rows: [], count: 1 });
+  assert.deepEqual(await done, { kind: 'done' });
+});
+
+test('in a window, an update that found no row is reported as missed, and the first failure wins over later ones', async () => {
+  const writer = new RowWriter(syntax, new MissingRows());
+  const missed = new HeldConnection();
+  const first = writer.writeEach(missed, changes());
+  await turn();
+  for (const [index, answer] of missed.answers.entries())
+    answer.resolve({ rows: [], count: index === 3 ? 0 : 1 });
+  assert.deepEqual(await first, { kind: 'missed' });
+
+  const failing = new HeldConnection();
+  const second = writer.writeEach(failing, changes());
+  await turn();
+  failing.answers[0]!.resolve({ rows: [], count: 1 });
+  failing.answers[1]!.reject(new Error('deadlock detected'));
+  failing.answers[2]!.reject(new Error('current transaction is aborted'));
+  failing.answers[3]!.reject(new Error('current transaction is aborted'));
+  const outcome = await second;
+  assert.equal(outcome.kind, 'failed');
+  assert.equal(outcome.kind === 'failed' && outcome.index, 1);
+  assert.match(String(outcome.kind === 'failed' && outcome.error), /deadlock detected/);
+  assert.equal(failing.running, 0);
+});
