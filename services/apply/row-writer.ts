@@ -123,18 +123,22 @@ export class RowWriter {
    */
   async writeEach(connection: TargetConnection, writes: readonly ShapedEvent[]): Promise<WriteEachOutcome> {
     const answers: (Promise<RunResult> | null)[] = [];
-    let unidentified: { index: number; error: CdcError } | null = null;
-    for (const [index, { shape, event }] of writes.entries()) {
-      const statement = this.statementOf(shape, event);
-      if (statement instanceof CdcError) {
-        unidentified = { index, error: statement };
-        break;
+    let unidentified = null as { index: number; error: CdcError } | null;
+    const submit = (): void => {
+      for (const [index, { shape, event }] of writes.entries()) {
+        const statement = this.statementOf(shape, event);
+        if (statement instanceof CdcError) {
+          unidentified = { index, error: statement };
+          return;
+        }
+        const answer = statement && this.run(connection, shape, statement, true);
+        // Awaited in order below; one failing before another is awaited is not an unhandled rejection.
+        answer?.catch(() => undefined);
+        answers.push(answer);
       }
-      const answer = statement && this.run(connection, shape, statement, true);
-      // Awaited in order below; one failing before another is awaited is not an unhandled rejection.
-      answer?.catch(() => undefined);
-      answers.push(answer);
-    }
+    };
+    if (connection.together) connection.together(submit);
+    else submit();
     const settled = await Promise.allSettled(answers.map((answer) => answer ?? Promise.resolve(null)));
     const deletesMissed: TableShape[] = [];
     for (const [index, outcome] of settled.entries()) {

@@ -34,6 +34,11 @@ export interface TargetConnection {
    * epoch); a dialect may prepare it once per session.
    */
   run(statement: Statement, reuse?: string): Promise<RunResult>;
+  /**
+   * Runs `submit`, which hands statements over (run() without awaiting), so that they reach the server in one
+   * write instead of one each. Optional: a connection without it sends them as they come.
+   */
+  together?<T>(submit: () => T): T;
   close(): Promise<void>;
 }
 

@@ -4,6 +4,7 @@
  * replication origin the session is set up with is remembered, since it belongs to the session. The session
  * pipelines: statements handed over before the answer to the one before are sent at once.
  */
+import type { Writable } from 'node:stream';
 import pg from 'pg';
 import type { Logger } from '../../../common/logger.ts';
 import type { RunResult, Statement, TargetConnection } from '../sql-dialect.ts';
@@ -59,6 +60,17 @@ export class PostgresConnection implements TargetConnection {
   async run(statement: Statement, reuse?: string): Promise<RunResult> {
     const result = await this.client.query<Record<string, unknown>>(this.query(statement, reuse));
     return { rows: result.rows, count: result.rowCount ?? 0 };
+  }
+
+  together<T>(submit: () => T): T {
+    // pg corks its socket around each statement it sends; a cork around all of them makes one write of them.
+    const stream = (this.client as unknown as { connection?: { stream?: Writable } }).connection?.stream;
+    stream?.cork();
+    try {
+      return submit();
+    } finally {
+      stream?.uncork();
+    }
   }
 
   async close(): Promise<void> {
