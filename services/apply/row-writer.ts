@@ -14,6 +14,8 @@ import { missingRowAction, type MissingRows } from './missing-rows.ts';
 const MAX_ROWS_PER_INSERT = 1_000;
 /** max_allowed_packet is 16 MiB by default on MariaDB 10.11 and 64 MiB on MySQL 8: stay far below either. */
 const MAX_STATEMENT_BYTES = 4 * 1024 * 1024;
+/** Most statements handed to the target connection at once (writeEach). */
+const WINDOW_STATEMENTS = 500;
 
 /** A change with the target table it is written to. */
 export interface ShapedEvent {
@@ -61,6 +63,27 @@ export class RowWriter {
       }
     }
     return end;
+  }
+
+  /**
+   * The changes from `start` (a single-statement one, of `shape`) that go out as one window (writeEach): up to
+   * WINDOW_STATEMENTS of them, each of a table `known` already (a table to create, change or refuse ends the
+   * window), none starting a multi-row insert.
+   */
+  window(
+    events: readonly ChangeEvent[],
+    start: number,
+    shape: TableShape,
+    known: (event: ChangeEvent) => TableShape | null,
+  ): ShapedEvent[] {
+    const window: ShapedEvent[] = [{ shape, event: events[start]! }];
+    for (let next = start + 1; next < events.length && window.length < WINDOW_STATEMENTS; next++) {
+      const event = events[next]!;
+      const nextShape = known(event);
+      if (nextShape === null || this.groupEnd(events, next, nextShape, known) - next > 1) break;
+      window.push({ shape: nextShape, event });
+    }
+    return window;
   }
 
   /** Inserts the rows of consecutive inserts of one table; snapshot reads (`r`) as upserts. */
@@ -131,10 +154,8 @@ export class RowWriter {
           unidentified = { index, error: statement };
           return;
         }
-        const answer = statement && this.run(connection, shape, statement, true);
-        // Awaited in order below; one failing before another is awaited is not an unhandled rejection.
-        answer?.catch(() => undefined);
-        answers.push(answer);
+        // Settled together below, in the same turn: a rejection is always handled.
+        answers.push(statement && this.run(connection, shape, statement, true));
       }
     };
     if (connection.together) connection.together(submit);

@@ -27,7 +27,7 @@ import { silentLogger, type Logger } from '../../common/logger.ts';
 import { Backoff } from '../../common/retry.ts';
 import type { ApplyOptions, ApplyResult, EventFailure, Sink, SourceTransaction } from './sink.ts';
 import type { SqlDialect, TableShape, TargetConnection } from './sql-dialect.ts';
-import { RowWriter, type ShapedEvent } from './row-writer.ts';
+import { RowWriter } from './row-writer.ts';
 import { MissingRows, type MissingRowCount } from './missing-rows.ts';
 import { ConflictWriter } from './conflicts/conflict-writer.ts';
 import type { ConflictCount } from './conflicts/conflict-counts.ts';
@@ -40,8 +40,6 @@ import { SAVEPOINT, sql, type Item, type Progress } from './sink-progress.ts';
 import { positionRow, positionRows } from './position-rows.ts';
 import { stopsApplying } from './target-errors.ts';
 
-/** Most statements handed to the target connection at once (RowWriter.writeEach). */
-const WINDOW_STATEMENTS = 500;
 /** How many applies after an update missed its row in a window write one change at a time. */
 const SERIAL_APPLIES_AFTER_MISS = 20;
 
@@ -265,14 +263,9 @@ export class SqlSink<C extends TargetConnection> implements Sink {
       const shape = await this.shapeFor(connection, progress, event);
       let end = this.writer.groupEnd(events, start, shape, shapeOf);
       if (end - start === 1 && !serial) {
-        const window: ShapedEvent[] = [{ shape, event }];
-        for (; end < events.length && window.length < WINDOW_STATEMENTS; end++) {
-          const next = events[end]!;
-          const known = this.schemas.refusal(next.table) ? null : shapeOf(next);
-          // A table to create or change first, or the start of a multi-row insert, ends the window.
-          if (known === null || this.writer.groupEnd(events, end, known, shapeOf) - end > 1) break;
-          window.push({ shape: known, event: next });
-        }
+        const known = (next: ChangeEvent) => (this.schemas.refusal(next.table) ? null : shapeOf(next));
+        const window = this.writer.window(events, start, shape, known);
+        end = start + window.length;
         const outcome = await this.writer.writeEach(connection, window);
         if (outcome.kind === 'failed') throw this.classifyEvent(outcome.error, window[outcome.index]!.event);
         if (outcome.kind === 'missed') throw new MissedRow();

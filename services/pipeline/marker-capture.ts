@@ -12,7 +12,7 @@ import pg from 'pg';
 import { CdcError, asCdcError } from '../../common/errors.ts';
 import { Backoff } from '../../common/retry.ts';
 import { publicationTargetSql } from '../../connectors/postgres/replication/publication.ts';
-import { quoteIdent } from '../../connectors/postgres/types/pg-sql.ts';
+import { LOCAL_COMMIT_OPTION, quoteIdent } from '../../connectors/postgres/types/pg-sql.ts';
 import {
   ORIGIN_MARKS,
   ORIGIN_MARKS_SCHEMA,
@@ -34,10 +34,10 @@ export async function prepareMarkerCapture(
   source: MarkerCaptureSource,
   marking: 'marker-row' | 'auto',
 ): Promise<void> {
-  // synchronous_commit=local: the publication change must not wait for a synchronous capture that is not streaming.
+  // The publication change must not wait for a synchronous capture that is not streaming (as the capture's own).
   const client = new pg.Client({
     ...postgresConnectOptions(source.url),
-    options: '-c synchronous_commit=local',
+    options: LOCAL_COMMIT_OPTION,
     connectionTimeoutMillis: 10_000,
   });
   await client.connect();

@@ -25,7 +25,8 @@ export const CANONICAL_SESSION_OPTIONS =
  * standby, and it confirms nothing until it streams: a CREATE or ALTER PUBLICATION made while it starts would
  * wait for it forever.
  */
-export const CAPTURE_SESSION_OPTIONS = `${CANONICAL_SESSION_OPTIONS} -c synchronous_commit=local`;
+export const LOCAL_COMMIT_OPTION = '-c synchronous_commit=local';
+export const CAPTURE_SESSION_OPTIONS = `${CANONICAL_SESSION_OPTIONS} ${LOCAL_COMMIT_OPTION}`;
 
 /** Type parsers that hand every value over as the server's text, for exact decoding by decode-value.ts. */
 export const RAW_TEXT_TYPES = {
