@@ -16,11 +16,16 @@ const MAX_ROWS_PER_INSERT = 1_000;
 const MAX_STATEMENT_BYTES = 4 * 1024 * 1024;
 /** Most statements handed to the target connection at once (writeEach). */
 const WINDOW_STATEMENTS = 500;
+/** Multi-row inserts of a window up to this many rows are marked for reuse (a prepared statement each). */
+const REUSED_GROUP_ROWS = 16;
 
-/** A change with the target table it is written to. */
-export interface ShapedEvent {
+/**
+ * One statement of a window (writeEach): a change of its own, or consecutive inserts of one table that fit
+ * one multi-row insert.
+ */
+export interface WindowWrite {
   readonly shape: TableShape;
-  readonly event: ChangeEvent;
+  readonly events: readonly ChangeEvent[];
 }
 
 export type WriteEachOutcome =
@@ -66,22 +71,28 @@ export class RowWriter {
   }
 
   /**
-   * The changes from `start` (a single-statement one, of `shape`) that go out as one window (writeEach): up to
-   * WINDOW_STATEMENTS of them, each of a table `known` already (a table to create, change or refuse ends the
-   * window), none starting a multi-row insert.
+   * The changes from `start` (of `shape`) that go out as one window (writeEach): up to WINDOW_STATEMENTS
+   * statements, each a change of its own or a group of inserts that fits one statement, each of a table
+   * `known` already. A table to create, change or refuse ends the window, and so does an insert group too
+   * large for one statement (insert() writes it); the window is empty when it starts with one.
    */
   window(
     events: readonly ChangeEvent[],
     start: number,
     shape: TableShape,
     known: (event: ChangeEvent) => TableShape | null,
-  ): ShapedEvent[] {
-    const window: ShapedEvent[] = [{ shape, event: events[start]! }];
-    for (let next = start + 1; next < events.length && window.length < WINDOW_STATEMENTS; next++) {
-      const event = events[next]!;
-      const nextShape = known(event);
-      if (nextShape === null || this.groupEnd(events, next, nextShape, known) - next > 1) break;
-      window.push({ shape: nextShape, event });
+  ): WindowWrite[] {
+    const window: WindowWrite[] = [];
+    let next = start;
+    let nextShape: TableShape | null = shape;
+    while (next < events.length && window.length < WINDOW_STATEMENTS) {
+      if (next > start) nextShape = known(events[next]!);
+      if (nextShape === null) break;
+      const end = this.groupEnd(events, next, nextShape, known);
+      const group = events.slice(next, end);
+      if (group.length > 1 && !this.fitsOneInsert(nextShape, group)) break;
+      window.push({ shape: nextShape, events: group });
+      next = end;
     }
     return window;
   }
@@ -93,13 +104,7 @@ export class RowWriter {
     events: readonly ChangeEvent[],
   ): Promise<void> {
     const upsert = events[0]?.op === 'r';
-    const perStatement = Math.max(
-      1,
-      Math.min(
-        MAX_ROWS_PER_INSERT,
-        Math.floor(this.syntax.maxParameters / Math.max(1, shape.table.columns.length)),
-      ),
-    );
+    const perStatement = this.rowsPerInsert(shape);
     let slice: Row[] = [];
     let bytes = 0;
     // One statement runs on the target while the next is built: the driver queues the next behind the one in
@@ -135,27 +140,38 @@ export class RowWriter {
   }
 
   /**
-   * Writes changes of one statement each (updates, deletes, truncates, lone inserts), all handed to the
-   * connection before the first answer is awaited: a pipelining connection sends them in one go instead of a
-   * round trip each. Answers, once every statement settled:
+   * Writes a window (window()), every statement handed to the connection before the first answer is awaited:
+   * a pipelining connection sends them in one go instead of a round trip each. Answers, once every statement
+   * settled:
    * - `failed`: the first statement (in order) that failed, or whose event carries no row identity;
    * - `missed`: an update found no row. What the statements after it did may depend on that row, so the
    *   caller rolls the target transaction back and writes the changes one at a time (write()), which handles
    *   missing rows in order;
    * - `done`: everything was written; deletes that found no row are counted.
    */
-  async writeEach(connection: TargetConnection, writes: readonly ShapedEvent[]): Promise<WriteEachOutcome> {
+  async writeEach(connection: TargetConnection, writes: readonly WindowWrite[]): Promise<WriteEachOutcome> {
     const answers: (Promise<RunResult> | null)[] = [];
     let unidentified = null as { index: number; error: CdcError } | null;
     const submit = (): void => {
-      for (const [index, { shape, event }] of writes.entries()) {
-        const statement = this.statementOf(shape, event);
+      for (const [index, { shape, events }] of writes.entries()) {
+        const statement =
+          events.length === 1
+            ? this.statementOf(shape, events[0]!)
+            : insertRows(
+                this.syntax,
+                shape.table,
+                shape.sql,
+                events.map((event) => event.after ?? {}),
+                events[0]!.op === 'r',
+              );
         if (statement instanceof CdcError) {
           unidentified = { index, error: statement };
           return;
         }
+        // Small groups repeat their shape (and so their text) often enough to be worth preparing.
+        const reusable = events.length <= REUSED_GROUP_ROWS;
         // Settled together below, in the same turn: a rejection is always handled.
-        answers.push(statement && this.run(connection, shape, statement, true));
+        answers.push(statement && this.run(connection, shape, statement, reusable));
       }
     };
     if (connection.together) connection.together(submit);
@@ -164,14 +180,27 @@ export class RowWriter {
     const deletesMissed: TableShape[] = [];
     for (const [index, outcome] of settled.entries()) {
       if (outcome.status === 'rejected') return { kind: 'failed', index, error: outcome.reason };
-      const { shape, event } = writes[index]!;
+      const { shape, events } = writes[index]!;
       if (outcome.value === null || outcome.value.count > 0) continue;
-      if (event.op === 'u') return { kind: 'missed' };
-      if (event.op === 'd') deletesMissed.push(shape);
+      if (events[0]!.op === 'u') return { kind: 'missed' };
+      if (events[0]!.op === 'd') deletesMissed.push(shape);
     }
     if (unidentified) return { kind: 'failed', ...unidentified };
     for (const shape of deletesMissed) this.missing.note(shape, 'delete');
     return { kind: 'done' };
+  }
+
+  /** Rows one multi-row insert of the table takes at most (by row count and by parameter count). */
+  private rowsPerInsert(shape: TableShape): number {
+    const byParameters = Math.floor(this.syntax.maxParameters / Math.max(1, shape.table.columns.length));
+    return Math.max(1, Math.min(MAX_ROWS_PER_INSERT, byParameters));
+  }
+
+  private fitsOneInsert(shape: TableShape, events: readonly ChangeEvent[]): boolean {
+    if (events.length > this.rowsPerInsert(shape)) return false;
+    let bytes = 0;
+    for (const event of events) bytes += rowSize(event.after ?? {});
+    return bytes <= MAX_STATEMENT_BYTES;
   }
 
   /** The one statement of a change (null: an update with nothing to set), or why there can be none. */

@@ -27,7 +27,7 @@ import { silentLogger, type Logger } from '../../common/logger.ts';
 import { Backoff } from '../../common/retry.ts';
 import type { ApplyOptions, ApplyResult, EventFailure, Sink, SourceTransaction } from './sink.ts';
 import type { SqlDialect, TableShape, TargetConnection } from './sql-dialect.ts';
-import { RowWriter } from './row-writer.ts';
+import { RowWriter, type WindowWrite, type WriteEachOutcome } from './row-writer.ts';
 import { MissingRows, type MissingRowCount } from './missing-rows.ts';
 import { ConflictWriter } from './conflicts/conflict-writer.ts';
 import type { ConflictCount } from './conflicts/conflict-counts.ts';
@@ -245,9 +245,16 @@ export class SqlSink<C extends TargetConnection> implements Sink {
   }
 
   /**
-   * Consecutive inserts of one table go out together, and a run of other changes to tables already known as
-   * one window of statements (RowWriter.writeEach); `serial` writes those one at a time instead. Anything
-   * failing fails the target transaction; an update finding no row in a window throws MissedRow.
+   * Changes go out as windows of statements (RowWriter.window: each change its own statement, consecutive
+   * inserts of one table one multi-row statement) handed to the connection together; insert groups too large
+   * for one statement go through RowWriter.insert. `serial` writes each change, or each insert group, on its
+   * own instead. Anything failing fails the target transaction; an update finding no row in a window throws
+   * MissedRow.
+   *
+   * A window goes to the connection before the answers to the one before it are awaited, so the target runs
+   * one window while the next is built. Every other step (a large insert, DDL, the commit) waits for the window
+   * in flight first, and the first failure in order is the one thrown: a failure or a miss rolls the whole
+   * target transaction back, the window sent after it included.
    */
   private async writeBatch(
     connection: C,
@@ -257,30 +264,61 @@ export class SqlSink<C extends TargetConnection> implements Sink {
   ): Promise<void> {
     const events = items.map((item) => item.event);
     const shapeOf = (event: ChangeEvent): TableShape | null => this.dialect.shapes.lookup(event.table);
+    const known = (next: ChangeEvent) => (this.schemas.refusal(next.table) ? null : shapeOf(next));
+    let inFlight: Promise<void> | null = null;
+    const settle = async (): Promise<void> => {
+      const answered = inFlight;
+      inFlight = null;
+      if (answered) await answered;
+    };
     let start = 0;
     while (start < events.length) {
       const event = events[start]!;
-      const shape = await this.shapeFor(connection, progress, event);
-      let end = this.writer.groupEnd(events, start, shape, shapeOf);
-      if (end - start === 1 && !serial) {
-        const known = (next: ChangeEvent) => (this.schemas.refusal(next.table) ? null : shapeOf(next));
-        const window = this.writer.window(events, start, shape, known);
-        end = start + window.length;
-        const outcome = await this.writer.writeEach(connection, window);
-        if (outcome.kind === 'failed') throw this.classifyEvent(outcome.error, window[outcome.index]!.event);
-        if (outcome.kind === 'missed') throw new MissedRow();
-      } else {
-        try {
-          if (event.op === 'c' || event.op === 'r')
-            await this.writer.insert(connection, shape, events.slice(start, end));
-          else await this.writer.write(connection, shape, event);
-        } catch (error) {
-          throw end - start === 1 ? this.classifyEvent(error, event) : error;
-        }
+      // A known table in an open transaction needs no statement before its own; anything else settles first.
+      let shape = progress.open && !serial ? known(event) : null;
+      if (!shape) {
+        await settle();
+        shape = await this.shapeFor(connection, progress, event);
+      }
+      const window = serial ? [] : this.writer.window(events, start, shape, known);
+      if (window.length > 0) {
+        const sent = this.answered(window, this.writer.writeEach(connection, window), progress);
+        // Awaited by the next settle(); until then (or when an earlier window fails first) handled here.
+        sent.catch(() => undefined);
+        await settle();
+        inFlight = sent;
+        start += window.reduce((count, write) => count + write.events.length, 0);
+        continue;
+      }
+      await settle();
+      const end = this.writer.groupEnd(events, start, shape, shapeOf);
+      try {
+        if (event.op === 'c' || event.op === 'r')
+          await this.writer.insert(connection, shape, events.slice(start, end));
+        else await this.writer.write(connection, shape, event);
+      } catch (error) {
+        throw end - start === 1 ? this.classifyEvent(error, event) : error;
       }
       progress.handled = events[end - 1]!;
       start = end;
     }
+    await settle();
+  }
+
+  /** Waits for a window's answers: its last change is then handled, or the first failure is thrown. */
+  private async answered(
+    window: readonly WindowWrite[],
+    outcome: Promise<WriteEachOutcome>,
+    progress: Progress,
+  ): Promise<void> {
+    const answer = await outcome;
+    if (answer.kind === 'failed') {
+      const failed = window[answer.index]!.events;
+      // A multi-row insert's failure names no one row: the caller classifies it for the whole batch.
+      throw failed.length === 1 ? this.classifyEvent(answer.error, failed[0]!) : answer.error;
+    }
+    if (answer.kind === 'missed') throw new MissedRow();
+    progress.handled = window.at(-1)!.events.at(-1)!;
   }
 
   /** Each event under a savepoint; a failing one is rolled back alone and handed over. Returns how many failed. */

@@ -14,6 +14,12 @@ import { postgresConnectOptions, postgresSecurityError } from '../../../common/c
 const TEXT_TYPES = { getTypeParser: () => (value: string) => value } as unknown as pg.CustomTypesConfig;
 const MAX_PREPARED = 2_000;
 
+/** What pg's Query reads from the instance (its types do not list them). */
+interface QueryFields {
+  name?: string;
+  callback: (error: Error | null, result: pg.QueryResult<Record<string, unknown>>) => void;
+}
+
 export class PostgresConnection implements TargetConnection {
   readonly client: pg.Client;
   /** The replication origin set up on this session, if any. */
@@ -57,9 +63,17 @@ export class PostgresConnection implements TargetConnection {
     return this.failed;
   }
 
-  async run(statement: Statement, reuse?: string): Promise<RunResult> {
-    const result = await this.client.query<Record<string, unknown>>(this.query(statement, reuse));
-    return { rows: result.rows, count: result.rowCount ?? 0 };
+  run(statement: Statement, reuse?: string): Promise<RunResult> {
+    // A Query built from the text, not from a config object, which pg copies property by property for every
+    // statement (a tenth of apply's CPU on single-row changes); named when its shape is prepared.
+    const query = new pg.Query(statement.text, statement.values) as unknown as QueryFields;
+    const name = this.nameOf(reuse);
+    if (name !== undefined) query.name = name;
+    return new Promise((resolve, reject) => {
+      query.callback = (error, result) =>
+        error ? reject(error) : resolve({ rows: result.rows, count: result.rowCount ?? 0 });
+      this.client.query(query as unknown as pg.Submittable);
+    });
   }
 
   together<T>(submit: () => T): T {
@@ -78,15 +92,14 @@ export class PostgresConnection implements TargetConnection {
     await this.client.end();
   }
 
-  private query(statement: Statement, reuse: string | undefined): pg.QueryConfig {
-    const text = statement.text;
-    const values = statement.values;
-    if (reuse === undefined) return { text, values };
+  /** The prepared statement's name for a repeating shape; none past MAX_PREPARED shapes, or for one-offs. */
+  private nameOf(reuse: string | undefined): string | undefined {
+    if (reuse === undefined) return undefined;
     let name = this.prepared.get(reuse);
     if (name === undefined && this.prepared.size < MAX_PREPARED) {
       name = `cdc_apply_${this.prepared.size}`;
       this.prepared.set(reuse, name);
     }
-    return name === undefined ? { text, values } : { name, text, values };
+    return name;
   }
 }

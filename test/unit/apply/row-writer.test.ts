@@ -108,7 +108,7 @@ const changes = () =>
     { op: 'd', table, before: { id: 2 } },
     { op: 'c', table, after: { id: 3, note: 'three' } },
     { op: 'u', table, before: { id: 4 }, after: { id: 4, note: 'four' } },
-  ]).map((event) => ({ shape, event }));
+  ]).map((event) => ({ shape, events: [event] }));
 
 test('a window of single-statement changes is handed over whole before the first answer', async () => {
   const connection = new HeldConnection();
@@ -147,4 +147,40 @@ test('in a window, an update that found no row is reported as missed, and the fi
   assert.equal(outcome.kind === 'failed' && outcome.index, 1);
   assert.match(String(outcome.kind === 'failed' && outcome.error), /deadlock detected/);
   assert.equal(failing.running, 0);
+});
+
+test('a window takes consecutive inserts of a table as one multi-row statement, and ends before a group too large for one', async () => {
+  const writer = new RowWriter(syntax, new MissingRows());
+  const events = transaction(48n, [
+    { op: 'u', table, before: { id: 1 }, after: { id: 1, note: 'one' } },
+    { op: 'c', table, after: { id: 2, note: 'two' } },
+    { op: 'c', table, after: { id: 3, note: 'three' } },
+    { op: 'd', table, before: { id: 1 } },
+    ...Array.from({ length: 1_001 }, (_, i) => ({
+      op: 'c' as const,
+      table,
+      after: { id: 10 + i, note: `n${i}` },
+    })),
+  ]);
+  const window = writer.window(events, 0, shape, () => shape);
+  assert.deepEqual(
+    window.map((write) => write.events.length),
+    [1, 2, 1],
+    'the update, both inserts together, the delete; the 1,001 inserts (over 1,000 rows a statement) are left',
+  );
+  assert.deepEqual(
+    writer.window(events, 4, shape, () => shape),
+    [],
+  );
+
+  const connection = new HeldConnection();
+  const done = writer.writeEach(connection, window);
+  await turn();
+  assert.deepEqual(
+    connection.sent.map((statement) => statement.text.split(' ')[0]),
+    ['UPDATE', 'INSERT', 'DELETE'],
+  );
+  assert.deepEqual(connection.sent[1]!.values.length, 4, 'two rows of two columns in one insert');
+  for (const answer of connection.answers) answer.resolve({ rows: [], count: 1 });
+  assert.deepEqual(await done, { kind: 'done' });
 });
