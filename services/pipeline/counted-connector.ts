@@ -41,31 +41,25 @@ export class CountedConnector extends ConnectorWrapper {
 
   async *stream(resume: ResumePoint, signal: AbortSignal): AsyncIterable<CaptureBatch> {
     const batches = this.inner.stream(resume, signal)[Symbol.asyncIterator]();
+    // One timer for the whole stream (not one per batch: small transactions come thousands a second) notices
+    // the connector going reconnecting while no batch arrives.
+    const watch = setInterval(() => this.#noticeReconnect(this.inner.status()), RECONNECT_WATCH_MS);
     try {
       for (;;) {
-        const next = await this.#watchingReconnects(batches.next());
+        const next = await batches.next();
         if (next.done === true) return;
         yield this.#counted(next.value);
       }
     } finally {
+      clearInterval(watch);
+      this.#noticeReconnect(this.inner.status());
       // As for-await does: a stream stopped early by its consumer is ended (a finished one ignores this).
       await batches.return?.();
     }
   }
 
-  /** Awaits the connector's next batch, meanwhile noticing when it goes reconnecting (the stream was lost). */
-  async #watchingReconnects<T>(next: Promise<T>): Promise<T> {
-    const watch = setInterval(() => this.#noticeReconnect(), RECONNECT_WATCH_MS);
-    try {
-      return await next;
-    } finally {
-      clearInterval(watch);
-      this.#noticeReconnect();
-    }
-  }
-
-  #noticeReconnect(): void {
-    const reconnecting = this.inner.status().state === 'reconnecting';
+  #noticeReconnect(status: ConnectorStatus): void {
+    const reconnecting = status.state === 'reconnecting';
     if (reconnecting && !this.#wasReconnecting) this.#reconnects++;
     this.#wasReconnecting = reconnecting;
   }
@@ -77,7 +71,9 @@ export class CountedConnector extends ConnectorWrapper {
       const table = `${event.table.schema}.${event.table.table}`;
       this.#snapshotRows.set(table, (this.#snapshotRows.get(table) ?? 0) + 1);
     }
-    this.#errorBeforeLastBatch = this.inner.status().lastError;
+    const status = this.inner.status();
+    this.#noticeReconnect(status);
+    this.#errorBeforeLastBatch = status.lastError;
     return batch;
   }
 
