@@ -52,13 +52,15 @@ export class RowWriter {
     start: number,
     shape: TableShape,
     shapeOf: (event: ChangeEvent) => TableShape | null,
+    /** Stop looking once the group has this many events (window() needs to know only whether it fits). */
+    most = Infinity,
   ): number {
     const first = events[start]!;
     if (first.op !== 'c' && first.op !== 'r') return start + 1;
     const keys =
       first.op === 'r' && shape.table.key.length > 0 ? new Set([keyText(shape, first.after)]) : null;
     let end = start + 1;
-    for (; end < events.length; end++) {
+    for (; end < events.length && end - start < most; end++) {
       const next = events[end]!;
       if (next.op !== first.op || shapeOf(next) !== shape) break;
       if (keys) {
@@ -88,9 +90,10 @@ export class RowWriter {
     while (next < events.length && window.length < WINDOW_STATEMENTS) {
       if (next > start) nextShape = known(events[next]!);
       if (nextShape === null) break;
-      const end = this.groupEnd(events, next, nextShape, known);
+      const rows = this.rowsPerInsert(nextShape);
+      const end = this.groupEnd(events, next, nextShape, known, rows + 1);
       const group = events.slice(next, end);
-      if (group.length > 1 && !this.fitsOneInsert(nextShape, group)) break;
+      if (group.length > rows || (group.length > 1 && !this.fitsOneInsert(group))) break;
       window.push({ shape: nextShape, events: group });
       next = end;
     }
@@ -168,8 +171,9 @@ export class RowWriter {
           unidentified = { index, error: statement };
           return;
         }
-        // Small groups repeat their shape (and so their text) often enough to be worth preparing.
-        const reusable = events.length <= REUSED_GROUP_ROWS;
+        // Small groups repeat their shape (and so their text) often enough to be worth preparing; so do full
+        // ones, as in insert().
+        const reusable = events.length <= REUSED_GROUP_ROWS || events.length === this.rowsPerInsert(shape);
         // Settled together below, in the same turn: a rejection is always handled.
         answers.push(statement && this.run(connection, shape, statement, reusable));
       }
@@ -196,8 +200,8 @@ export class RowWriter {
     return Math.max(1, Math.min(MAX_ROWS_PER_INSERT, byParameters));
   }
 
-  private fitsOneInsert(shape: TableShape, events: readonly ChangeEvent[]): boolean {
-    if (events.length > this.rowsPerInsert(shape)) return false;
+  /** Whether the rows of a group stay within one statement's size (its row count checked apart). */
+  private fitsOneInsert(events: readonly ChangeEvent[]): boolean {
     let bytes = 0;
     for (const event of events) bytes += rowSize(event.after ?? {});
     return bytes <= MAX_STATEMENT_BYTES;
