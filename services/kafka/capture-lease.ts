@@ -180,14 +180,18 @@ export class CaptureLease {
     signal: AbortSignal,
   ): Promise<WorkEnd | null> {
     const { kafka, groupId, topic, sessionTimeoutMs, logger } = this.#options;
-    const member: ClosableConsumer = createConsumer(kafka, {
-      groupId,
-      sessionTimeout: sessionTimeoutMs,
-      rebalanceTimeout: sessionTimeoutMs,
-      heartbeatInterval: Math.max(500, Math.floor(sessionTimeoutMs / 6)),
-      maxWaitTimeInMs: 500,
-      partitionAssigners: [leaseAssigner(topic, () => this.#heldSince)],
-    });
+    const member: ClosableConsumer = createConsumer(
+      kafka,
+      {
+        groupId,
+        sessionTimeout: sessionTimeoutMs,
+        rebalanceTimeout: sessionTimeoutMs,
+        heartbeatInterval: Math.max(500, Math.floor(sessionTimeoutMs / 6)),
+        maxWaitTimeInMs: 500,
+        partitionAssigners: [leaseAssigner(topic, () => this.#heldSince)],
+      },
+      { what: `capture lease member of ${groupId}`, logger },
+    );
     const consumer: Consumer = member.consumer;
     let running: { controller: AbortController; done: Promise<WorkEnd> } | null = null;
     let ended: (end: WorkEnd | null) => void = () => undefined;
@@ -266,9 +270,7 @@ export class CaptureLease {
       await transitions;
       this.#heldSince = null;
       this.group = null;
-      await member.close().catch((error: unknown) => {
-        logger.debug({ err: error }, 'closing the capture lease member failed');
-      });
+      await member.close();
     }
   }
 }

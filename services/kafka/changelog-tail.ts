@@ -101,12 +101,16 @@ async function highestPosition(
   options: TailOptions,
 ): Promise<EventPosition | null> {
   const logger = options.logger ?? silentLogger;
-  const closable = createConsumer(kafka, {
-    groupId: `${topic}.tail.${process.pid}.${randomBytes(4).toString('hex')}`,
-    readUncommitted: false,
-    // Short fetch waits: the fetch issued before the seek applies must not hold the read up.
-    maxWaitTimeInMs: 100,
-  });
+  const closable = createConsumer(
+    kafka,
+    {
+      groupId: `${topic}.tail.${process.pid}.${randomBytes(4).toString('hex')}`,
+      readUncommitted: false,
+      // Short fetch waits: the fetch issued before the seek applies must not hold the read up.
+      maxWaitTimeInMs: 100,
+    },
+    { what: `tail reader of ${topic}/${partition}`, logger },
+  );
   const consumer = closable.consumer;
   // Written from consumer callbacks; an object keeps the compiler from narrowing them to their initial null.
   const read: { highest: EventPosition | null; failure: CdcError | null } = { highest: null, failure: null };
@@ -176,9 +180,7 @@ async function highestPosition(
   } catch (error) {
     throw kafkaError(error, `cannot read the end of ${topic}`, { topic });
   } finally {
-    await closable.close().catch((error: unknown) => {
-      logger.warn({ err: error, topic }, 'closing the changelog tail reader failed');
-    });
+    await closable.close();
   }
   return read.highest;
 }

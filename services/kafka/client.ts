@@ -43,9 +43,16 @@ RequestQueue.prototype.scheduleCheckPendingRequests = function (this: RequestQue
 };
 
 const LEFTOVER_SOCKET = 'closed: still open after its client was disconnected';
+const SEALED_CLIENT = 'refused: its client was closed for good';
 
-/** Broker sockets each client opened and that are not closed yet. */
-const openSockets = new WeakMap<Kafka, Set<net.Socket>>();
+/** A client's broker sockets not closed yet, and whether it may still open any. */
+interface ClientSockets {
+  readonly config: KafkaClientConfig;
+  readonly open: Set<net.Socket>;
+  sealed: boolean;
+}
+
+const clients = new WeakMap<Kafka, ClientSockets>();
 
 /** Every broker socket of the process not closed yet, with the client that opened it. */
 const processSockets = new Map<net.Socket, string>();
@@ -58,18 +65,27 @@ export function openKafkaSockets(): { readonly clientId: string; readonly localP
   return [...processSockets].map(([socket, clientId]) => ({ clientId, localPort: socket.localPort }));
 }
 
-/** kafkajs's own socket factory (TCP keep-alive after 60 s), remembering each socket until it closes. */
-function trackingSocketFactory(open: Set<net.Socket>, clientId: string): ISocketFactory {
+/**
+ * kafkajs's own socket factory (TCP keep-alive after 60 s), remembering each socket until it closes. A sealed
+ * client gets a socket that fails at once instead, without ever connecting.
+ */
+function trackingSocketFactory(client: ClientSockets): ISocketFactory {
   return ({ host, port, ssl, onConnect }) => {
+    if (client.sealed) {
+      const refused = new net.Socket();
+      // kafkajs listens for errors once the factory returned.
+      process.nextTick(() => refused.destroy(new Error(SEALED_CLIENT)));
+      return refused;
+    }
     const socket =
       ssl !== undefined && ssl !== null
         ? tls.connect({ host, port, ...(net.isIP(host) ? {} : { servername: host }), ...ssl }, onConnect)
         : net.connect({ host, port }, onConnect);
     socket.setKeepAlive(true, 60_000);
-    open.add(socket);
-    processSockets.set(socket, clientId);
+    client.open.add(socket);
+    processSockets.set(socket, client.config.clientId);
     socket.once('close', () => {
-      open.delete(socket);
+      client.open.delete(socket);
       processSockets.delete(socket);
     });
     return socket;
@@ -83,27 +99,44 @@ function trackingSocketFactory(open: Set<net.Socket>, clientId: string): ISocket
  * how many there were.
  */
 export function destroyLeftoverSockets(kafka: Kafka): number {
-  const open = openSockets.get(kafka);
-  if (open === undefined) return 0;
-  const count = open.size;
+  const client = clients.get(kafka);
+  if (client === undefined) return 0;
+  const count = client.open.size;
   // With an error, so kafkajs's own handler disconnects the connection and stops its request-queue timers
   // (a plain destroy leaves the connection marked connected and its timers running).
-  for (const socket of open) socket.destroy(new Error(LEFTOVER_SOCKET));
-  open.clear();
+  for (const socket of client.open) socket.destroy(new Error(LEFTOVER_SOCKET));
+  client.open.clear();
   return count;
+}
+
+/**
+ * From now on the client opens no broker connection: each one it asks for fails at once. For a client whose
+ * only user closed while kafkajs may still run a step that user began: a consumer's start goes on after its
+ * disconnect returned, finds the coordinator again and rejoins the group.
+ */
+export function sealClient(kafka: Kafka): void {
+  const client = clients.get(kafka);
+  if (client !== undefined) client.sealed = true;
+}
+
+/** A new client with the settings `kafka` was made with (its own sockets, so it can be sealed on its own). */
+export function siblingClient(kafka: Kafka): Kafka {
+  const client = clients.get(kafka);
+  if (client === undefined) throw new CdcError('INTERNAL', 'a Kafka client not made by createKafka');
+  return createKafka(client.config);
 }
 
 export function createKafka(config: KafkaClientConfig): Kafka {
   registerCompressionCodecs();
   const logger = (config.logger ?? silentLogger).child({ component: 'kafkajs' });
   const { logLevel } = kafkajs;
-  const open = new Set<net.Socket>();
+  const client: ClientSockets = { config, open: new Set(), sealed: false };
   const kafka = new kafkajs.Kafka({
     brokers: [...config.brokers],
     clientId: config.clientId,
     ...kafkajsSecurity(config),
     ...(config.retry !== undefined ? { retry: config.retry } : {}),
-    socketFactory: trackingSocketFactory(open, config.clientId),
+    socketFactory: trackingSocketFactory(client),
     logLevel: logLevel.INFO,
     logCreator:
       () =>
@@ -122,7 +155,7 @@ export function createKafka(config: KafkaClientConfig): Kafka {
         else logger.debug(entry, message);
       },
   });
-  openSockets.set(kafka, open);
+  clients.set(kafka, client);
   return kafka;
 }
 
@@ -135,9 +168,12 @@ function isTopicAlreadyExists(namespace: string, fields: Record<string, unknown>
   return namespace === 'Connection' && fields.error === 'Topic creation errors';
 }
 
-/** kafkajs reports a leftover socket we closed (destroyLeftoverSockets) as a connection error: debug detail. */
+/**
+ * kafkajs reports a leftover socket we closed (destroyLeftoverSockets) and a connection a sealed client refused
+ * as connection errors: debug detail.
+ */
 function isLeftover(message: string): boolean {
-  return message.includes(LEFTOVER_SOCKET);
+  return message.includes(LEFTOVER_SOCKET) || message.includes(SEALED_CLIENT);
 }
 
 /** Producer settings shared by every producer we create: kafkajs's default partitioner, without its warning. */

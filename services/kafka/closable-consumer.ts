@@ -1,29 +1,52 @@
 /**
  * kafkajs consumers that stay stopped once closed.
  *
- * kafkajs restarts a crashed consumer on a timer. A restart already under way when disconnect() runs can still
- * join its group and open broker connections afterwards (seen when the broker restarts): the member then keeps
- * consuming, and its sockets keep the process alive. A consumer made here refuses restarts once closed, and
- * one that still joins its group or crashes after closing is disconnected again.
+ * kafkajs's disconnect() does not stop a start under way: a consumer closed while it still finds its
+ * coordinator or joins its group goes on after disconnect() returned, connects again and joins (a JoinGroup
+ * the coordinator holds for the members of a killed process then keeps the process alive for their session
+ * timeout), and then fetches with nobody to stop it. A restart after a crash (kafkajs restarts on a timer) is
+ * such a start too. A consumer made here has a client of its own that is sealed when it closes, so whatever
+ * kafkajs still runs cannot connect, and it refuses restarts once closed.
  *
  * A fetch waits on the broker for records at most FETCH_MAX_WAIT_MS (the Java consumer's fetch.max.wait.ms)
  * instead of kafkajs's 5 s: disconnect() waits for the fetch in flight, so an idle consumer took up to 5 s to
  * stop, twice over when a second fetch had started. Records still come back as soon as there are any.
  */
 import type { Consumer, ConsumerConfig, Kafka } from 'kafkajs';
+import { sealClient, siblingClient } from './client.ts';
+import { closeWithin } from './closing.ts';
+import { silentLogger, type Logger } from '../../common/logger.ts';
 
 export interface ClosableConsumer {
   readonly consumer: Consumer;
-  /** Disconnects, and keeps the consumer disconnected whatever restart was under way. */
+  /**
+   * Disconnects, and keeps the consumer disconnected whatever kafkajs still had under way. A member of its
+   * group leaves it, waiting for requests in flight up to CLOSE_GRACE_MS (closing.ts); a consumer still joining
+   * is cut off at once, as the coordinator may hold its JoinGroup for a whole session timeout. Never throws.
+   */
   close(): Promise<void>;
+}
+
+export interface ConsumerLabel {
+  /** What the close logs name the consumer by. */
+  readonly what?: string;
+  readonly logger?: Logger;
 }
 
 export const FETCH_MAX_WAIT_MS = 500;
 
-export function createConsumer(kafka: Kafka, config: ConsumerConfig): ClosableConsumer {
+/** A consumer with the settings of `kafka` but a client of its own (sealing it leaves `kafka` alone). */
+export function createConsumer(
+  kafka: Kafka,
+  config: ConsumerConfig,
+  label: ConsumerLabel = {},
+): ClosableConsumer {
+  const own = siblingClient(kafka);
   let closed = false;
+  // In its group since the last (re)start: kafkajs's stop() then ends its work, a leave included.
+  let joined = false;
   const restartOnFailure = config.retry?.restartOnFailure;
-  const consumer = kafka.consumer({
+  const consumer = own.consumer({
     maxWaitTimeInMs: FETCH_MAX_WAIT_MS,
     ...config,
     retry: {
@@ -32,16 +55,28 @@ export function createConsumer(kafka: Kafka, config: ConsumerConfig): ClosableCo
         !closed && (restartOnFailure === undefined || (await restartOnFailure(error))),
     },
   });
-  const disconnectAgain = (): void => {
-    if (closed) setImmediate(() => void consumer.disconnect().catch(() => undefined));
-  };
-  consumer.on(consumer.events.GROUP_JOIN, disconnectAgain);
-  consumer.on(consumer.events.CRASH, disconnectAgain);
+  consumer.on(consumer.events.GROUP_JOIN, () => {
+    joined = true;
+  });
+  consumer.on(consumer.events.CRASH, () => {
+    joined = false;
+  });
   return {
     consumer,
     async close() {
       closed = true;
-      await consumer.disconnect();
+      // Its start would go on behind the disconnect.
+      if (!joined) sealClient(own);
+      await closeWithin(
+        own,
+        label.what ?? `consumer of group ${config.groupId}`,
+        () => consumer.disconnect(),
+        {
+          logger: label.logger ?? silentLogger,
+          seal: true,
+          ...(joined ? {} : { graceMs: 0 }),
+        },
+      );
     },
   };
 }

@@ -8,7 +8,7 @@
  */
 import type { Kafka } from 'kafkajs';
 import { setTimeout as delay } from 'node:timers/promises';
-import { destroyLeftoverSockets } from './client.ts';
+import { destroyLeftoverSockets, sealClient } from './client.ts';
 import { errorMessage } from '../../common/errors.ts';
 import type { Logger } from '../../common/logger.ts';
 
@@ -17,14 +17,15 @@ export const CLOSE_GRACE_MS = 10_000;
 
 /**
  * Runs `disconnect`, closes the client's sockets when it has not finished within `graceMs` (0: at once), and
- * then any socket still open. Logs how long it took, and what it did when it had to force. Never throws: a
- * failed disconnect is logged, as there is nothing left to retry at shutdown.
+ * then any socket still open. With `seal`, the client opens no connection after that (sealClient). Logs how
+ * long it took, and what it did when it had to force. Never throws: a failed disconnect is logged, as there is
+ * nothing left to retry at shutdown.
  */
 export async function closeWithin(
   kafka: Kafka,
   what: string,
   disconnect: () => Promise<void>,
-  options: { readonly logger: Logger; readonly graceMs?: number },
+  options: { readonly logger: Logger; readonly graceMs?: number; readonly seal?: boolean },
 ): Promise<void> {
   const { logger } = options;
   const graceMs = options.graceMs ?? CLOSE_GRACE_MS;
@@ -40,6 +41,7 @@ export async function closeWithin(
   ]);
   timer.abort();
   if (late) {
+    if (options.seal === true) sealClient(kafka);
     const sockets = destroyLeftoverSockets(kafka);
     logger.info(
       { what, graceMs, sockets },
@@ -47,6 +49,7 @@ export async function closeWithin(
     );
   }
   const failure = await closed;
+  if (options.seal === true) sealClient(kafka);
   // Sockets kafkajs orphaned (see destroyLeftoverSockets) would keep the process alive.
   destroyLeftoverSockets(kafka);
   if (failure !== null) logger.warn({ what, error: errorMessage(failure.error) }, `closing ${what} failed`);

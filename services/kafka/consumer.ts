@@ -18,7 +18,6 @@ import { setTimeout as delay } from 'node:timers/promises';
 import type { Consumer, EachBatchPayload, Kafka, KafkaMessage } from 'kafkajs';
 import { createKafka, groupMembershipError, kafkaError } from './client.ts';
 import { clusterOf, type KafkaCluster } from './security.ts';
-import { closeWithin } from './closing.ts';
 import { createConsumer } from './closable-consumer.ts';
 import { SchemaStore } from './schema-store.ts';
 import { decodeKnown, decodeMessage, type ConsumedEvent } from './record-decoding.ts';
@@ -154,20 +153,24 @@ export class ChangeConsumer {
     });
     const releaseGuard = guardOffsetResets(this.options.groupId);
     const ahead = new FetchAhead();
-    const closable = createConsumer(this.kafka, {
-      groupId: this.options.groupId,
-      readUncommitted: false,
-      // Larger fetches than kafkajs's 1 MiB per partition: fewer, larger batches for the handler, one offset
-      // commit per batch instead of per 1 MiB, and source transactions up to this size applied whole. Not
-      // larger: a fetch is decoded whole (about ten times its size in JS objects) and the next one is held
-      // meanwhile, which keeps an apply worker near 280 MB (ARCHITECTURE.md, "What a process holds in memory").
-      maxBytesPerPartition: FETCH_BYTES_PER_PARTITION,
-      maxBytes: 2 * FETCH_BYTES_PER_PARTITION,
-      heartbeatInterval: this.heartbeatIntervalMs,
-      ...(this.options.sessionTimeoutMs !== undefined
-        ? { sessionTimeout: this.options.sessionTimeoutMs }
-        : {}),
-    });
+    const closable = createConsumer(
+      this.kafka,
+      {
+        groupId: this.options.groupId,
+        readUncommitted: false,
+        // Larger fetches than kafkajs's 1 MiB per partition: fewer, larger batches for the handler, one offset
+        // commit per batch instead of per 1 MiB, and source transactions up to this size applied whole. Not
+        // larger: a fetch is decoded whole (about ten times its size in JS objects) and the next one is held
+        // meanwhile, which keeps an apply worker near 280 MB (ARCHITECTURE.md, "What a process holds in memory").
+        maxBytesPerPartition: FETCH_BYTES_PER_PARTITION,
+        maxBytes: 2 * FETCH_BYTES_PER_PARTITION,
+        heartbeatInterval: this.heartbeatIntervalMs,
+        ...(this.options.sessionTimeoutMs !== undefined
+          ? { sessionTimeout: this.options.sessionTimeoutMs }
+          : {}),
+      },
+      { logger: this.logger },
+    );
     const consumer = closable.consumer;
     let failure: Error | null = null;
     let wake: () => void = () => undefined;
@@ -183,7 +186,6 @@ export class ChangeConsumer {
     };
     const onAbort = (): void => wake();
     signal.addEventListener('abort', onAbort, { once: true });
-    let joined = false;
     try {
       await consumer.connect();
       consumer.on(consumer.events.GROUP_JOIN, () => {
@@ -249,18 +251,14 @@ export class ChangeConsumer {
             payload.resolveOffset(payload.batch.lastOffset());
           },
         })
-        .then(
-          () => true,
-          (error: unknown) => {
-            fail(
-              kafkaError(error, `cannot consume ${this.options.topics.join(', ')}`, {
-                group: this.options.groupId,
-              }),
-            );
-            return false;
-          },
-        );
-      joined = await Promise.race([joining, stopped.then(() => false)]);
+        .catch((error: unknown) => {
+          fail(
+            kafkaError(error, `cannot consume ${this.options.topics.join(', ')}`, {
+              group: this.options.groupId,
+            }),
+          );
+        });
+      await Promise.race([joining, stopped]);
       if (!signal.aborted) await stopped;
     } catch (error) {
       failure ??= kafkaError(error, `cannot consume ${this.options.topics.join(', ')}`, {
@@ -270,11 +268,7 @@ export class ChangeConsumer {
       signal.removeEventListener('abort', onAbort);
       // The batch applied in the background finishes (and commits) before the consumer goes.
       await ahead.settled();
-      // A consumer still joining has a JoinGroup in flight that its disconnect would wait for: closed at once.
-      await closeWithin(this.kafka, `consumer of group ${this.options.groupId}`, () => closable.close(), {
-        logger: this.logger,
-        ...(joined ? {} : { graceMs: 0 }),
-      });
+      await closable.close();
       releaseGuard();
       // Only after the consumer, which waits for the batch in hand: a schema lookup of that batch starting after
       // the store closed would start a schema topic reader that nobody closes, and its sockets keep the process.

@@ -139,7 +139,11 @@ export class DeadLetterTopic {
     replica?: string,
   ): Promise<void> {
     if (from >= until) return;
-    const closable = createConsumer(this.kafka, { groupId, readUncommitted: false });
+    const closable = createConsumer(
+      this.kafka,
+      { groupId, readUncommitted: false },
+      { what: `reader of ${this.topic}`, logger: this.logger },
+    );
     const consumer = closable.consumer;
     const finished = Promise.withResolvers<void>();
     const settle = (error?: unknown): void =>
@@ -199,9 +203,7 @@ export class DeadLetterTopic {
     } finally {
       done = true;
       signal?.removeEventListener('abort', onAbort);
-      await closable
-        .close()
-        .catch((error: unknown) => this.logger.warn({ err: error }, 'closing the reader failed'));
+      await closable.close();
     }
   }
 

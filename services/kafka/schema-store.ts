@@ -207,11 +207,15 @@ export class SchemaStore {
 
   /** A consumer that tails the schema topic for the life of the store; its group is private and never commits. */
   private async startReader(): Promise<ClosableConsumer> {
-    const closable = createConsumer(this.kafka, {
-      groupId: `${this.topic}.reader.${process.pid}.${randomBytes(4).toString('hex')}`,
-      readUncommitted: false,
-      retry: { retries: 5 },
-    });
+    const closable = createConsumer(
+      this.kafka,
+      {
+        groupId: `${this.topic}.reader.${process.pid}.${randomBytes(4).toString('hex')}`,
+        readUncommitted: false,
+        retry: { retries: 5 },
+      },
+      { what: `reader of ${this.topic}`, logger: this.logger },
+    );
     const consumer = closable.consumer;
     try {
       await consumer.connect();
@@ -232,9 +236,7 @@ export class SchemaStore {
       });
     } catch (error) {
       this.reader = null;
-      await closable.close().catch((closeError: unknown) => {
-        this.logger.warn({ error: errorMessage(closeError) }, 'stopping the schema topic reader failed');
-      });
+      await closable.close();
       throw kafkaError(error, `cannot read ${this.topic}`, { topic: this.topic });
     }
     return closable;
