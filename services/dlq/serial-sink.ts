@@ -12,6 +12,7 @@ import type { ApplyOptions, ApplyResult, Sink, SourceTransaction } from '../appl
 export class SerialSink implements Sink {
   private readonly inner: Sink;
   private turn: Promise<unknown> = Promise.resolve();
+  private applyCalls = 0;
 
   constructor(inner: Sink) {
     this.inner = inner;
@@ -30,7 +31,19 @@ export class SerialSink implements Sink {
     transactions: readonly SourceTransaction[],
     options?: ApplyOptions,
   ): Promise<ApplyResult> {
-    return this.next(() => this.inner.apply(stream, transactions, options));
+    return this.next(async () => {
+      this.applyCalls++;
+      try {
+        return await this.inner.apply(stream, transactions, options);
+      } finally {
+        this.applyCalls--;
+      }
+    });
+  }
+
+  /** An apply call runs on the target: a target transaction is open, or about to be. */
+  get applying(): boolean {
+    return this.applyCalls > 0;
   }
 
   close(): Promise<void> {

@@ -82,7 +82,7 @@ export class ApplyTask {
   readonly #replica: ReplicaConfig;
   readonly #worker: ApplyWorker;
   readonly #deadLetters: DeadLetterPublisher;
-  readonly #sink: Sink;
+  readonly #sink: SerialSink;
   /** The sink under #sink, which a stop can close without waiting for its turn (#interruptOnStop). */
   readonly #target: Sink;
   readonly #logger: Logger;
@@ -192,6 +192,8 @@ export class ApplyTask {
     const done = new AbortController();
     const cut = (): void => {
       const timer = setTimeout(() => {
+        // Something else holds the stop up (the consumer leaving its group): the steps of the stop name it.
+        if (!this.#sink.applying) return;
         this.#logger.info(
           { graceMs: TARGET_STOP_GRACE_MS },
           `the target transaction in flight did not finish within ${TARGET_STOP_GRACE_MS} ms of the stop: its connection is closed, so it rolls back and is applied again after a restart`,
