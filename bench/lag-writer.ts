@@ -10,7 +10,7 @@ import type { LagWorkload } from './lag-bench.ts';
  * Each writer commits its transactions on a fixed schedule (transaction n at start + n × interval); one that
  * falls behind goes on at once rather than skipping, so the rate achieved says whether the machine kept up.
  */
-export async function writeSteadily(
+async function writeSteadily(
   url: string,
   workload: LagWorkload,
 ): Promise<{ rows: number; seconds: number }> {

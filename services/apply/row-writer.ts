@@ -10,6 +10,7 @@ import { CdcError } from '../../common/errors.ts';
 import type { RunResult, Statement, StatementSyntax, TableShape, TargetConnection } from './sql-dialect.ts';
 import { deleteRow, insertRows, oldRow, updateRow } from './statements.ts';
 import { missingRowAction, type MissingRows } from './missing-rows.ts';
+import { OneInFlight } from './one-in-flight.ts';
 
 const MAX_ROWS_PER_INSERT = 1_000;
 /** max_allowed_packet is 16 MiB by default on MariaDB 10.11 and 64 MiB on MySQL 8: stay far below either. */
@@ -110,20 +111,14 @@ export class RowWriter {
     const perStatement = this.rowsPerInsert(shape);
     let slice: Row[] = [];
     let bytes = 0;
-    // One statement runs on the target while the next is built: the driver queues the next behind the one in
-    // flight and sends it as soon as that one is done, so the target does not wait for the building.
-    // (Typed by a cast: assignments inside flush() are not seen by the narrowing below.)
-    let inFlight = null as Promise<unknown> | null;
+    // One statement runs on the target while the next is built.
+    const statements = new OneInFlight();
     const flush = async (): Promise<void> => {
       const statement = insertRows(this.syntax, shape.table, shape.sql, slice, upsert);
       const reusable = slice.length === perStatement || slice.length === 1;
       slice = [];
       bytes = 0;
-      const previous = inFlight;
-      inFlight = this.run(connection, shape, statement, reusable);
-      // When the one before fails, this one fails too (the transaction is aborted): the first error is thrown.
-      inFlight.catch(() => undefined);
-      if (previous) await previous;
+      await statements.pass(this.run(connection, shape, statement, reusable));
     };
     try {
       for (const event of events) {
@@ -135,10 +130,10 @@ export class RowWriter {
         bytes += size;
       }
       if (slice.length > 0) await flush();
-      if (inFlight) await inFlight;
+      await statements.settle();
     } finally {
       // Nothing of this group is still running on the connection once it returned or threw.
-      if (inFlight) await inFlight.catch(() => undefined);
+      await statements.drain();
     }
   }
 

@@ -28,6 +28,7 @@ import { Backoff } from '../../common/retry.ts';
 import type { ApplyOptions, ApplyResult, EventFailure, Sink, SourceTransaction } from './sink.ts';
 import type { SqlDialect, TableShape, TargetConnection } from './sql-dialect.ts';
 import { RowWriter, type WindowWrite, type WriteEachOutcome } from './row-writer.ts';
+import { OneInFlight } from './one-in-flight.ts';
 import { MissingRows, type MissingRowCount } from './missing-rows.ts';
 import { ConflictWriter } from './conflicts/conflict-writer.ts';
 import type { ConflictCount } from './conflicts/conflict-counts.ts';
@@ -263,34 +264,42 @@ export class SqlSink<C extends TargetConnection> implements Sink {
     serial: boolean,
   ): Promise<void> {
     const events = items.map((item) => item.event);
+    const windows = new OneInFlight();
+    try {
+      await this.writeItems(connection, progress, events, serial, windows);
+      await windows.settle();
+    } finally {
+      // Nothing of this batch is still running on the connection once it returned or threw.
+      await windows.drain();
+    }
+  }
+
+  /** writeBatch's steps; the window in flight is left in `windows` for the caller to settle. */
+  private async writeItems(
+    connection: C,
+    progress: Progress,
+    events: readonly ChangeEvent[],
+    serial: boolean,
+    windows: OneInFlight,
+  ): Promise<void> {
     const shapeOf = (event: ChangeEvent): TableShape | null => this.dialect.shapes.lookup(event.table);
     const known = (next: ChangeEvent) => (this.schemas.refusal(next.table) ? null : shapeOf(next));
-    let inFlight: Promise<void> | null = null;
-    const settle = async (): Promise<void> => {
-      const answered = inFlight;
-      inFlight = null;
-      if (answered) await answered;
-    };
     let start = 0;
     while (start < events.length) {
       const event = events[start]!;
       // A known table in an open transaction needs no statement before its own; anything else settles first.
       let shape = progress.open && !serial ? known(event) : null;
       if (!shape) {
-        await settle();
+        await windows.settle();
         shape = await this.shapeFor(connection, progress, event);
       }
       const window = serial ? [] : this.writer.window(events, start, shape, known);
       if (window.length > 0) {
-        const sent = this.answered(window, this.writer.writeEach(connection, window), progress);
-        // Awaited by the next settle(); until then (or when an earlier window fails first) handled here.
-        sent.catch(() => undefined);
-        await settle();
-        inFlight = sent;
+        await windows.pass(this.answered(window, this.writer.writeEach(connection, window), progress));
         start += window.reduce((count, write) => count + write.events.length, 0);
         continue;
       }
-      await settle();
+      await windows.settle();
       const end = this.writer.groupEnd(events, start, shape, shapeOf);
       try {
         if (event.op === 'c' || event.op === 'r')
@@ -302,7 +311,6 @@ export class SqlSink<C extends TargetConnection> implements Sink {
       progress.handled = events[end - 1]!;
       start = end;
     }
-    await settle();
   }
 
   /** Waits for a window's answers: its last change is then handled, or the first failure is thrown. */
