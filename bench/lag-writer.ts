@@ -10,10 +10,7 @@ import type { LagWorkload } from './lag-bench.ts';
  * Each writer commits its transactions on a fixed schedule (transaction n at start + n × interval); one that
  * falls behind goes on at once rather than skipping, so the rate achieved says whether the machine kept up.
  */
-async function writeSteadily(
-  url: string,
-  workload: LagWorkload,
-): Promise<{ rows: number; seconds: number }> {
+async function writeSteadily(url: string, workload: LagWorkload): Promise<{ rows: number; seconds: number }> {
   const perWriter = workload.rowsPerSecond / workload.writers;
   const intervalMs = (workload.rowsPerTransaction / perWriter) * 1000;
   const transactions = Math.max(1, Math.round((workload.seconds * 1000) / intervalMs));
