@@ -9,6 +9,10 @@ export class MessageQueue<T> {
   #closed = false;
   #wakeTaker: (() => void) | null = null;
   #wakePutters: (() => void)[] = [];
+  /** When the waiting taker gives up (take's timeout), and the one timer that wakes it then. */
+  #deadline = 0;
+  #timer: NodeJS.Timeout | null = null;
+  #timerDue = 0;
 
   constructor(capacity: number) {
     this.#capacity = capacity;
@@ -30,21 +34,22 @@ export class MessageQueue<T> {
     if (error !== undefined) this.#failure = { error };
     this.#wake();
     for (const wake of this.#wakePutters.splice(0)) wake();
+    if (this.#timer !== null) clearTimeout(this.#timer);
+    this.#timer = null;
   }
 
-  /** Next item; null once closed and drained; waits at most `timeoutMs`, then returns undefined. */
+  /** Items put and not yet taken. */
   get size(): number {
     return this.#items.length;
   }
 
+  /** Next item; null once closed and drained; waits at most `timeoutMs`, then returns undefined. */
   async take(timeoutMs: number): Promise<T | null | undefined> {
     if (this.#items.length === 0 && !this.#closed) {
+      this.#deadline = Date.now() + timeoutMs;
       await new Promise<void>((resolve) => {
-        const timer = setTimeout(resolve, timeoutMs);
-        this.#wakeTaker = () => {
-          clearTimeout(timer);
-          resolve();
-        };
+        this.#wakeTaker = resolve;
+        this.#armTimer();
       });
       this.#wakeTaker = null;
     }
@@ -59,6 +64,26 @@ export class MessageQueue<T> {
       return null;
     }
     return undefined;
+  }
+
+  /**
+   * One timer serves every take: a stream takes each message as it comes, and a timer set and cleared per
+   * message cost a few percent of capture. One that falls due before the taker's deadline is armed again
+   * for the rest when it fires.
+   */
+  #armTimer(): void {
+    if (this.#timer !== null && this.#timerDue <= this.#deadline) return;
+    if (this.#timer !== null) clearTimeout(this.#timer);
+    this.#timerDue = this.#deadline;
+    this.#timer = setTimeout(
+      () => {
+        this.#timer = null;
+        if (this.#wakeTaker === null) return;
+        if (Date.now() < this.#deadline) this.#armTimer();
+        else this.#wake();
+      },
+      Math.max(0, this.#deadline - Date.now()),
+    );
   }
 
   #wake(): void {
