@@ -84,15 +84,14 @@ export interface ConflictDialect<C extends TargetConnection> {
    * has a row (committed, or written earlier in this transaction) or a tombstone, skipping a row that violates
    * any unique key (`onAnyConflictNothing`); in one round trip. Answers the index of that first row
    * (`rows.length` when none) and the indexes of the rows inserted; null when the table's column types cannot
-   * be read (the caller writes each change on its own then). A `reusable` statement (a size that recurs) may be
-   * prepared once per session.
+   * be read (the caller writes each change on its own then). Never a prepared statement: a generic plan made
+   * while the table was small kept its existence checks slow as the table grew (postgres/conflict-statements.ts).
    */
   insertNew(
     connection: C,
     shape: TableShape,
     table: string,
     rows: readonly Row[],
-    reusable: boolean,
   ): Promise<{ readonly stop: number; readonly inserted: ReadonlySet<number> } | null>;
   /** Deletes at most `limit` tombstones older than the retention; returns how many. */
   collectTombstones(connection: C, retentionMillis: number, limit: number): Promise<number>;

@@ -32,13 +32,11 @@ export async function insertRun<C extends TargetConnection>(
   for (let start = 0; start < events.length;) {
     const batch = distinctKeys(shape, events, start, perStatement);
     await lockKeys(batch.map((event) => pickKey(shape, event.after)));
-    // Full statements and single rows recur; other sizes are not worth a prepared statement each.
     const answer = await dialect.insertNew(
       connection,
       shape,
       tableName(shape),
       batch.map((event) => event.after),
-      batch.length === perStatement || batch.length === 1,
     );
     if (answer === null) {
       for (const event of events.slice(start)) {

@@ -318,7 +318,7 @@ export function postgresConflicts(syntax: StatementSyntax): ConflictDialect<Post
       });
     },
 
-    // Never prepared, whatever `reusable` says: PostgreSQL switches a prepared statement to a generic plan after
+    // Never prepared: PostgreSQL switches a prepared statement to a generic plan after
     // a few runs, planned with the table as it was then (often nearly empty at the start of a catch-up), and
     // this statement's existence checks kept that plan as the table grew. Planned for each run, conflict-checked
     // apply of 500,000 inserts (`npm run bench`) went from 10.5k to 20.8k rows/s.
