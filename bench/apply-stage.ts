@@ -3,6 +3,7 @@
  * every row is applied, then checked by counting the replica's rows.
  */
 import mysql from 'mysql2/promise';
+import pg from 'pg';
 import { ApplyWorker } from '../services/apply/apply-worker.ts';
 import { MysqlSink } from '../services/apply/mysql/mysql-sink.ts';
 import { PostgresSink } from '../services/apply/postgres/postgres-sink.ts';
@@ -24,7 +25,7 @@ export interface ApplyTarget {
 }
 
 export function postgresTarget(
-  replica: Pick<TestDatabase, 'url' | 'query'>,
+  replica: Pick<TestDatabase, 'url'>,
   /** Qualified name of the replicated table on the replica. */
   table: string,
   /** Conflict handling on the sink, as on a pair or mesh link. */
@@ -33,8 +34,14 @@ export function postgresTarget(
   return {
     sink: (logger) => new PostgresSink({ url: replica.url, logger, ...(conflicts ? { conflicts } : {}) }),
     async countRows() {
-      const counted = await replica.query<{ n: string }>(`SELECT count(*)::text AS n FROM ${table}`);
-      return Number(counted.rows[0]?.n);
+      const client = new pg.Client({ connectionString: replica.url });
+      await client.connect();
+      try {
+        const counted = await client.query<{ n: string }>(`SELECT count(*)::text AS n FROM ${table}`);
+        return Number(counted.rows[0]?.n);
+      } finally {
+        await client.end();
+      }
     },
     group: conflicts ? 'apply-conflicts' : 'apply',
   };

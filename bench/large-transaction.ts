@@ -4,77 +4,12 @@
  * target is about. Capture publishes a transaction larger than `maxTransactionEvents` in pieces, and apply
  * writes a transaction larger than a fetch in pieces, so neither should hold the whole transaction.
  */
-import { fileURLToPath } from 'node:url';
-import pg from 'pg';
-import { createLogger } from '../common/logger.ts';
-import { answerIfChild, runApart } from './apart.ts';
-import { applyStage, postgresTarget } from './apply-stage.ts';
 import type { BenchEnv } from './env.ts';
-import { benchEnv } from './env.ts';
 import type { StageResult } from './measure.ts';
 import { targets } from './targets.ts';
-import { BENCH_PUBLICATION, capturePostgres, createPostgresBenchTable } from './postgres-bench.ts';
+import { BENCH_PUBLICATION, createPostgresBenchTable } from './postgres-bench.ts';
 import type { Logger } from '../common/logger.ts';
-
-type Part =
-  | {
-      readonly kind: 'capture';
-      readonly url: string;
-      readonly slot: string;
-      readonly prefix: string;
-      readonly rows: number;
-    }
-  | {
-      readonly kind: 'apply';
-      readonly url: string;
-      readonly prefix: string;
-      readonly changelog: string;
-      readonly rows: number;
-    };
-
-interface PartResult {
-  readonly result: StageResult;
-  readonly changelog: string;
-}
-
-const PART_VARIABLE = 'BENCH_LARGE_PART';
-
-async function runPart(part: Part): Promise<PartResult> {
-  const logger = createLogger({ level: process.env.CDC_LOG_LEVEL ?? 'warn', name: 'bench' });
-  if (part.kind === 'capture') {
-    const { capture, changelog } = await capturePostgres(
-      benchEnv,
-      part,
-      part.slot,
-      part.prefix,
-      part.rows,
-      logger,
-      {
-        stage: 'PostgreSQL → Kafka (capture), one large transaction',
-      },
-    );
-    return { result: capture, changelog };
-  }
-  const pool = new pg.Pool({ connectionString: part.url, max: 1 });
-  try {
-    const result = await applyStage({
-      stage: 'Kafka → PostgreSQL replica (apply), one large transaction',
-      brokers: benchEnv.brokers,
-      prefix: part.prefix,
-      connector: 'bench',
-      changelog: part.changelog,
-      target: postgresTarget(
-        { url: part.url, query: (sql, params) => pool.query(sql, params as unknown[]) },
-        'bench_rows',
-      ),
-      rows: part.rows,
-      logger,
-    });
-    return { result, changelog: part.changelog };
-  } finally {
-    await pool.end();
-  }
-}
+import { applyApart, captureApart } from './stages-apart.ts';
 
 export async function benchLargeTransaction(
   env: BenchEnv,
@@ -85,7 +20,6 @@ export async function benchLargeTransaction(
   const replica = await env.createPgDatabase('large_dst');
   const prefix = `large-${source.name.slice(-6)}`;
   const slot = `${source.name}_slot`;
-  const script = fileURLToPath(import.meta.url);
   try {
     await createPostgresBenchTable(source);
     await source.query(`SELECT pg_create_logical_replication_slot($1, 'pgoutput')`, [slot]);
@@ -95,28 +29,28 @@ export async function benchLargeTransaction(
       [rows],
     );
     logger.debug({ rows, publication: BENCH_PUBLICATION }, 'large transaction written');
-    const capture = await runApart<Part, PartResult>(script, PART_VARIABLE, {
-      kind: 'capture',
+    const capture = await captureApart({
+      kind: 'postgres-capture',
       url: source.url,
       slot,
       prefix,
       rows,
+      stage: 'PostgreSQL → Kafka (capture), one large transaction',
     });
-    const apply = await runApart<Part, PartResult>(script, PART_VARIABLE, {
+    const apply = await applyApart({
       kind: 'apply',
-      url: replica.url,
+      stage: 'Kafka → PostgreSQL replica (apply), one large transaction',
       prefix,
       changelog: capture.changelog,
+      target: { kind: 'postgres', url: replica.url, table: 'bench_rows' },
       rows,
     });
     return [
-      { ...capture.result, target: targets.memoryOnly },
-      { ...apply.result, target: targets.memoryOnly },
+      { ...capture.capture, target: targets.memoryOnly },
+      { ...apply, target: targets.memoryOnly },
     ];
   } finally {
     await source.drop();
     await replica.drop();
   }
 }
-
-await answerIfChild(PART_VARIABLE, runPart);

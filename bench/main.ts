@@ -56,7 +56,7 @@ function printResults(results: readonly StageResult[]): void {
 const only = process.env.BENCH_ONLY; // 'postgres', 'mariadb', 'large' or 'live' to run one part
 const results = [
   ...(only === undefined || only === 'postgres' ? await benchPostgres(benchEnv, rows, logger) : []),
-  ...(only === undefined || only === 'mariadb' ? await benchMariadb(benchEnv, rows, logger) : []),
+  ...(only === undefined || only === 'mariadb' ? await benchMariadb(benchEnv, rows) : []),
   ...(only === undefined || only === 'large' ? await benchLargeTransaction(benchEnv, rows, logger) : []),
 ];
 const live = only === undefined || only === 'live' ? await benchLive(benchEnv, logger) : [];

@@ -13,7 +13,7 @@ import type { EventPosition } from '../schemas/positions/position.ts';
 import type { Logger } from '../common/logger.ts';
 import { ChangePublisher } from '../services/kafka/publisher.ts';
 import { uniqueName } from '../test/support/stack.ts';
-import { applyStage, mariadbTarget, postgresTarget } from './apply-stage.ts';
+import { applyApart, captureApart } from './stages-apart.ts';
 import type { BenchEnv } from './env.ts';
 import { targets } from './targets.ts';
 import { measure, type CaptureOutcome, type StageResult } from './measure.ts';
@@ -87,7 +87,7 @@ export async function captureMariadb(
   return { capture, changelog: publisher.topics.changelog, transactions: publisher.status().transactions };
 }
 
-export async function benchMariadb(env: BenchEnv, rows: number, logger: Logger): Promise<StageResult[]> {
+export async function benchMariadb(env: BenchEnv, rows: number): Promise<StageResult[]> {
   const database = uniqueName('bench_my');
   const parts = mysqlConnectOptions(env.mariadbUrl);
   const sql = await mysql.createConnection({ ...parts, multipleStatements: true });
@@ -100,7 +100,13 @@ export async function benchMariadb(env: BenchEnv, rows: number, logger: Logger):
 
     const rawSeconds = await decodeRaw(parts, from, database, rows);
 
-    const { capture, changelog } = await captureMariadb(env, database, from, prefix, rows, logger);
+    const { capture, changelog } = await captureApart({
+      kind: 'mariadb-capture',
+      database,
+      from,
+      prefix,
+      rows,
+    });
     const captured = {
       ...capture,
       rawName: 'binlog client decode (zongji)',
@@ -108,28 +114,24 @@ export async function benchMariadb(env: BenchEnv, rows: number, logger: Logger):
       target: targets.mariadbCapture,
     };
     if (env.captureOnly) return [captured];
-    const apply = await applyStage({
+    const apply = await applyApart({
+      kind: 'apply',
       stage: 'Kafka → PostgreSQL replica (apply, from MariaDB)',
-      brokers: env.brokers,
       prefix,
-      connector: 'bench',
       changelog,
-      target: postgresTarget(replica, `"${database}".bench_rows`),
+      target: { kind: 'postgres', url: replica.url, table: `"${database}".bench_rows` },
       rows,
-      logger,
     });
     const rawInsert = await insertRaw(replica.url, rows);
     // The same changelog into a MariaDB replica, next to the same rows written to MariaDB 10,000 to an INSERT.
     await sql.query(`CREATE DATABASE \`${database}_rep\``);
-    const toMariadb = await applyStage({
+    const toMariadb = await applyApart({
+      kind: 'apply',
       stage: 'Kafka → MariaDB replica (apply, from MariaDB)',
-      brokers: env.brokers,
       prefix,
-      connector: 'bench',
       changelog,
-      target: mariadbTarget(env.mariadbUrl, `${database}_rep`, 'bench_rows'),
+      target: { kind: 'mariadb', url: env.mariadbUrl, database: `${database}_rep`, table: 'bench_rows' },
       rows,
-      logger,
     });
     const rawMariadb = await timeMariadbInsert(sql, `${database}_raw`, rows);
     return [

@@ -10,7 +10,7 @@ import { ChangePublisher } from '../services/kafka/publisher.ts';
 import { measure, type CaptureOutcome, type StageResult } from './measure.ts';
 import { produceRaw } from './raw-kafka.ts';
 import { copyOut, drainWithPgRecvlogical, insertRaw } from './raw-limits.ts';
-import { applyStage, postgresTarget } from './apply-stage.ts';
+import { applyApart, captureApart } from './stages-apart.ts';
 import type { BenchEnv } from './env.ts';
 import { targets } from './targets.ts';
 import type { TestDatabase } from '../test/support/pg.ts';
@@ -106,7 +106,13 @@ export async function benchPostgres(env: BenchEnv, rows: number, logger: Logger)
     });
     const rawProduce = await produceRaw(env.brokers, `${prefix}.raw`, rows, 120);
 
-    const { capture, changelog } = await capturePostgres(env, source, slot, prefix, rows, logger);
+    const { capture, changelog } = await captureApart({
+      kind: 'postgres-capture',
+      url: source.url,
+      slot,
+      prefix,
+      rows,
+    });
     results.push({
       ...capture,
       rawName: 'pg_recvlogical drain (pgoutput)',
@@ -124,18 +130,15 @@ export async function benchPostgres(env: BenchEnv, rows: number, logger: Logger)
     const snapshotSlot = `${source.name}_snap`;
     slots.push(snapshotSlot);
     const rawCopy = await copyOut(source.url, 'bench_rows');
-    const { capture: snapshot } = await capturePostgres(
-      env,
-      source,
-      snapshotSlot,
-      `${prefix}-snap`,
+    const { capture: snapshot } = await captureApart({
+      kind: 'postgres-capture',
+      url: source.url,
+      slot: snapshotSlot,
+      prefix: `${prefix}-snap`,
       rows,
-      logger,
-      {
-        snapshot: 'initial',
-        stage: 'PostgreSQL → Kafka (initial snapshot)',
-      },
-    );
+      snapshot: 'initial',
+      stage: 'PostgreSQL → Kafka (initial snapshot)',
+    });
     results.push({
       ...snapshot,
       rawName: 'COPY TO STDOUT (psql)',
@@ -144,15 +147,13 @@ export async function benchPostgres(env: BenchEnv, rows: number, logger: Logger)
     });
 
     if (env.captureOnly) return results;
-    const apply = await applyStage({
+    const apply = await applyApart({
+      kind: 'apply',
       stage: 'Kafka → PostgreSQL replica (apply)',
-      brokers: env.brokers,
       prefix,
-      connector: 'bench',
       changelog,
-      target: postgresTarget(replica, 'bench_rows'),
+      target: { kind: 'postgres', url: replica.url, table: 'bench_rows' },
       rows,
-      logger,
     });
     const rawInsert = await insertRaw(replica.url, rows);
     results.push({
@@ -163,21 +164,24 @@ export async function benchPostgres(env: BenchEnv, rows: number, logger: Logger)
     });
     // The same events through a sink with conflict handling, as on a pair or mesh link: a target transaction per
     // source transaction, and its inserts checked for an existing row or a tombstone as they go out together.
-    const withConflicts = await applyStage({
+    const withConflicts = await applyApart({
+      kind: 'apply',
       stage: 'Kafka → PostgreSQL replica (apply, conflict checks on)',
-      brokers: env.brokers,
       prefix,
-      connector: 'bench',
       changelog,
-      target: postgresTarget(checked, 'bench_rows', {
-        localNode: 'bench_chk',
-        defaults: { policy: 'last-writer-wins', columns: {} },
-        tables: {},
-        originPriority: [],
-        tombstoneRetentionMillis: 7 * 86_400_000,
-      }),
+      target: {
+        kind: 'postgres',
+        url: checked.url,
+        table: 'bench_rows',
+        conflicts: {
+          localNode: 'bench_chk',
+          defaults: { policy: 'last-writer-wins', columns: {} },
+          tables: {},
+          originPriority: [],
+          tombstoneRetentionMillis: 7 * 86_400_000,
+        },
+      },
       rows,
-      logger,
     });
     results.push({
       ...withConflicts,
