@@ -1,6 +1,7 @@
 /**
  * kafkajs as the rest of services/kafka imports it (type imports may name 'kafkajs' directly, lint checks the
- * rest): with our Produce request encoding installed (produce-encoding.ts), and loaded only after its
+ * rest): with our Produce request encoding and Fetch response decoding installed (produce-encoding.ts,
+ * fetch-decoding.ts), and loaded only after its
  * per-partition grouping of a send's messages is replaced. kafkajs 2.2.4 groups with
  * `[...current, message]` for every message, copying the partition's array each time, which is quadratic in the
  * messages of one send and was the largest cost left of producing once records were encoded by us
@@ -11,6 +12,7 @@
  */
 import { createRequire } from 'node:module';
 import type * as KafkaJs from 'kafkajs';
+import { installFetchDecoding } from './fetch-decoding.ts';
 import { installOffsetResetGuard } from './offset-reset-guard.ts';
 import { installProduceEncoding } from './produce-encoding.ts';
 
@@ -51,5 +53,6 @@ if (require.cache[sendMessagesPath] === undefined) {
 
 const kafkajs = require('kafkajs') as typeof KafkaJs;
 installProduceEncoding();
+installFetchDecoding();
 installOffsetResetGuard();
 export default kafkajs;
