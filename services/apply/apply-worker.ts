@@ -151,11 +151,11 @@ export class ApplyWorker {
     await this.adoptPartitions(control, signal, positionKey === null ? null : partition);
     let units = assembleTransactions(batch);
     // A source transaction whose last events have not arrived yet is delivered again with the next batch, so
-    // the replica never shows it half applied. Only one larger than a whole fetch (it starts the batch and
-    // still is not complete) is applied in pieces, each piece stored with its exact event position.
+    // the replica never shows it half applied. Only one larger than a whole fetch (it starts the last slice of
+    // a fetch and still is not complete) is applied in pieces, each piece stored with its exact event position.
     const tail = units.at(-1);
     let redeliverFrom: number | null = null;
-    if (tail !== undefined && !tail.transaction.complete && units.length > 1) {
+    if (tail !== undefined && !tail.transaction.complete && (units.length > 1 || control?.more === true)) {
       redeliverFrom = batch.length - tail.consumed.length;
       units = units.slice(0, -1);
     }

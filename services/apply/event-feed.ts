@@ -40,6 +40,12 @@ export interface BatchControl {
    * may have applied the stream meanwhile, so it reads the replica's applied position again.
    */
   readonly generation?: number;
+  /**
+   * More events of the same fetch follow this batch (a feed hands a large fetch over in slices, so only a slice
+   * is decoded at a time). A last source transaction that is not complete is then handed back (`redeliverFrom`)
+   * even when it is the only one: its rest may be among those events, and the feed delivers it again with them.
+   */
+  readonly more?: boolean;
 }
 
 export type BatchHandler = (

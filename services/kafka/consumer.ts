@@ -3,7 +3,9 @@
  * batch. Offsets are committed only after the handler resolved, so a crash or a failing handler redelivers a
  * batch and never skips one. Only committed Kafka transactions are read (read_committed), so events of a
  * capture transaction that was aborted by a crash are never seen. Partitions are processed one batch at a time,
- * each in offset order; the next batch is fetched (and decoded) while the handler works on one (fetch-ahead.ts).
+ * each in offset order; the next batch is fetched (and its first slice decoded) while the handler works on one
+ * (fetch-ahead.ts). A batch reaches the handler in slices of about SLICE_BYTES of records, so only a slice of a
+ * fetch is held decoded at a time; the handler keeps a source transaction a slice cut for the next slice.
  *
  * The group membership holds however long the handler works: kafkajs heartbeats only between batches or when
  * asked, so a timer heartbeats while the handler runs (a target transaction slower than the session timeout
@@ -35,6 +37,13 @@ const SCHEMA_WAIT_BACKOFF = { initialMs: 100, maxMs: 2_000 };
  * (services/apply/transaction-assembler.ts): it never arrives whole in one fetch.
  */
 export const FETCH_BYTES_PER_PARTITION = 8 * 1024 * 1024;
+/**
+ * Record bytes of a fetch handed to the handler at a time. Decoded events take about ten times their record's
+ * size in JS objects, so a whole fetch decoded was the largest part of an apply worker's heap; a slice bounds it
+ * without making transactions applied atomically any smaller (the handler keeps an incomplete one for the next
+ * slice, BatchControl.more).
+ */
+const SLICE_BYTES = 1024 * 1024;
 
 export type { ConsumedEvent } from './record-decoding.ts';
 
@@ -75,6 +84,8 @@ export interface BatchControl {
   shouldYield(): boolean;
   /** Counts this consumer's group joins (see the apply layer's BatchControl). */
   readonly generation?: number;
+  /** More events of the same fetch follow this slice (see the apply layer's BatchControl). */
+  readonly more?: boolean;
 }
 
 export type BatchHandler = (
@@ -219,10 +230,13 @@ export class ChangeConsumer {
           eachBatchAutoResolve: false,
           partitionsConsumedConcurrently: 1,
           eachBatch: async (payload) => {
-            // Decoded while the batch before is still applied (its statements wait on the target meanwhile).
+            // Its first slice is decoded while the batch before is still applied (its statements wait on the
+            // target meanwhile).
             const { topic, partition, messages } = payload.batch;
             const lookup = (id: string): WriterSchema | undefined => schemas.cached(id);
-            const decoded = messages.map((message) => decodeKnown(topic, partition, message, lookup));
+            const decoded = decodeSliceAhead(messages, (message) =>
+              decodeKnown(topic, partition, message, lookup),
+            );
             // The batch before this one was applied while this one was fetched: it is handled (and committed)
             // first, so batches stay one at a time and in offset order.
             await ahead.settled();
@@ -302,28 +316,35 @@ export class ChangeConsumer {
     let redeliverAt: string | null = null;
     const started = Date.now();
     let rebalancing = false;
-    const control: BatchControl = {
-      // kafkajs's runner heartbeats too (after a fetch came back empty) and rejoins on its own when that one
-      // hears of the rebalance first: a new generation since the batch began asks for the yield as well.
-      shouldYield: () =>
-        rebalancing || this.generation !== generation || Date.now() - started >= this.batchBudgetMs,
-      generation,
-    };
-    const handle = async (): Promise<void> => {
+    // kafkajs's runner heartbeats too (after a fetch came back empty) and rejoins on its own when that one hears
+    // of the rebalance first: a new generation since the batch began asks for the yield as well.
+    const shouldYield = (): boolean =>
+      rebalancing || this.generation !== generation || Date.now() - started >= this.batchBudgetMs;
+    const handle = async (more: boolean): Promise<void> => {
       const result = await this.heartbeating(
         payload,
-        () => handler(pending, control),
+        () => handler(pending, { shouldYield, generation, more }),
         () => {
           rebalancing = true;
         },
       );
       if (result !== undefined && result.redeliverFrom < pending.length) {
+        // A transaction not complete at the end of a slice goes on with the next slice of this fetch; one
+        // handed back on a yield, or at the end of the fetch, is delivered again from Kafka (below).
+        if (more && !shouldYield()) {
+          pending = pending.slice(result.redeliverFrom);
+          return;
+        }
         redeliverAt = pending[result.redeliverFrom]?.offset ?? null;
         tail = pending.slice(result.redeliverFrom);
       }
       pending = [];
     };
     let tail: ConsumedEvent[] = [];
+    // Bytes of the records decoded since the handler was last called: a fetch is handed over in slices of
+    // about SLICE_BYTES, so only a slice of it is held decoded (ten times its size in JS objects) at a time.
+    let sliceBytes = 0;
+    const lastIndex = batch.messages.length - 1;
     for (const [index, message] of batch.messages.entries()) {
       const decoded =
         known[index] ??
@@ -331,11 +352,20 @@ export class ChangeConsumer {
         (await this.decodeWaiting(payload, message, schemas, lookup));
       if (!(decoded instanceof CdcError)) {
         pending.push(decoded);
+        sliceBytes += recordBytes(message);
+        if (sliceBytes >= SLICE_BYTES && index < lastIndex) {
+          sliceBytes = 0;
+          await handle(true);
+          if (redeliverAt !== null) {
+            decodedAll = false;
+            break;
+          }
+        }
         continue;
       }
       if (onUndecodable === undefined) throw decoded;
       // Side effects stay in offset order: what came before the bad record is handled first.
-      if (pending.length > 0) await handle();
+      if (pending.length > 0) await handle(false);
       if (redeliverAt !== null) {
         decodedAll = false;
         break;
@@ -343,7 +373,7 @@ export class ChangeConsumer {
       const raw = { topic: batch.topic, partition: batch.partition, offset: message.offset };
       await onUndecodable({ ...raw, key: message.key, value: message.value }, decoded);
     }
-    if (pending.length > 0 && redeliverAt === null) await handle();
+    if (pending.length > 0 && redeliverAt === null) await handle(false);
     if (redeliverAt !== null) {
       const next: string = redeliverAt;
       if (BigInt(next) > BigInt(firstOffset ?? next))
@@ -428,4 +458,24 @@ export class ChangeConsumer {
     const key = `${topic}/${partition}`;
     if (next > (this.consumedOffsets.get(key) ?? -1n)) this.consumedOffsets.set(key, next);
   }
+}
+
+/** What a record takes in a fetch, near enough to bound a slice: its key and value. */
+function recordBytes(message: KafkaMessage): number {
+  return (message.key?.length ?? 0) + (message.value?.length ?? 0);
+}
+
+/** The records of a fetch's first slice decoded, the rest left to handleBatch (null: not decoded yet). */
+function decodeSliceAhead(
+  messages: readonly KafkaMessage[],
+  decode: (message: KafkaMessage) => ConsumedEvent | null,
+): (ConsumedEvent | null)[] {
+  const decoded: (ConsumedEvent | null)[] = [];
+  let bytes = 0;
+  for (const message of messages) {
+    if (bytes >= SLICE_BYTES) break;
+    decoded.push(decode(message));
+    bytes += recordBytes(message);
+  }
+  return decoded;
 }
