@@ -12,7 +12,8 @@ import type { ApplyOptions, ApplyResult, Sink, SourceTransaction } from '../appl
 export class SerialSink implements Sink {
   private readonly inner: Sink;
   private turn: Promise<unknown> = Promise.resolve();
-  private applyCalls = 0;
+  /** An apply call runs on the target (calls take turns, so at most one does). */
+  private applyRunning = false;
 
   constructor(inner: Sink) {
     this.inner = inner;
@@ -32,18 +33,18 @@ export class SerialSink implements Sink {
     options?: ApplyOptions,
   ): Promise<ApplyResult> {
     return this.next(async () => {
-      this.applyCalls++;
+      this.applyRunning = true;
       try {
         return await this.inner.apply(stream, transactions, options);
       } finally {
-        this.applyCalls--;
+        this.applyRunning = false;
       }
     });
   }
 
   /** An apply call runs on the target: a target transaction is open, or about to be. */
   get applying(): boolean {
-    return this.applyCalls > 0;
+    return this.applyRunning;
   }
 
   close(): Promise<void> {

@@ -13,7 +13,7 @@
  * stop, twice over when a second fetch had started. Records still come back as soon as there are any.
  */
 import type { Consumer, ConsumerConfig, Kafka } from 'kafkajs';
-import { sealClient, siblingClient } from './client.ts';
+import { siblingClient } from './client.ts';
 import { closeWithin } from './closing.ts';
 import { silentLogger, type Logger } from '../../common/logger.ts';
 
@@ -65,16 +65,15 @@ export function createConsumer(
     consumer,
     async close() {
       closed = true;
-      // Its start would go on behind the disconnect.
-      if (!joined) sealClient(own);
+      // A member leaves its group first; a start still under way would go on behind the disconnect, so it is
+      // cut off at once.
       await closeWithin(
         own,
         label.what ?? `consumer of group ${config.groupId}`,
         () => consumer.disconnect(),
         {
           logger: label.logger ?? silentLogger,
-          seal: true,
-          ...(joined ? {} : { graceMs: 0 }),
+          ...(joined ? { seal: 'after' } : { seal: 'first', graceMs: 0 }),
         },
       );
     },

@@ -17,19 +17,22 @@ export const CLOSE_GRACE_MS = 10_000;
 
 /**
  * Runs `disconnect`, closes the client's sockets when it has not finished within `graceMs` (0: at once), and
- * then any socket still open. With `seal`, the client opens no connection after that (sealClient). Logs how
- * long it took, and what it did when it had to force. Never throws: a failed disconnect is logged, as there is
- * nothing left to retry at shutdown.
+ * then any socket still open. With `seal`, the client opens no connection afterwards (sealClient): from the start
+ * (`'first'`, for a client whose work under way must not reach the broker again, such as a consumer still
+ * joining its group), or once the disconnect is over or given up (`'after'`). Logs how long it took, and what it
+ * did when it had to force. Never throws: a failed disconnect is logged, as there is nothing left to retry at
+ * shutdown.
  */
 export async function closeWithin(
   kafka: Kafka,
   what: string,
   disconnect: () => Promise<void>,
-  options: { readonly logger: Logger; readonly graceMs?: number; readonly seal?: boolean },
+  options: { readonly logger: Logger; readonly graceMs?: number; readonly seal?: 'first' | 'after' },
 ): Promise<void> {
   const { logger } = options;
   const graceMs = options.graceMs ?? CLOSE_GRACE_MS;
   const started = Date.now();
+  if (options.seal === 'first') sealClient(kafka);
   const closed = disconnect().then(
     () => null,
     (error: unknown) => ({ error }),
@@ -41,7 +44,7 @@ export async function closeWithin(
   ]);
   timer.abort();
   if (late) {
-    if (options.seal === true) sealClient(kafka);
+    if (options.seal !== undefined) sealClient(kafka);
     const sockets = destroyLeftoverSockets(kafka);
     logger.info(
       { what, graceMs, sockets },
@@ -49,7 +52,7 @@ export async function closeWithin(
     );
   }
   const failure = await closed;
-  if (options.seal === true) sealClient(kafka);
+  if (options.seal !== undefined) sealClient(kafka);
   // Sockets kafkajs orphaned (see destroyLeftoverSockets) would keep the process alive.
   destroyLeftoverSockets(kafka);
   if (failure !== null) logger.warn({ what, error: errorMessage(failure.error) }, `closing ${what} failed`);
