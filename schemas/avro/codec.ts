@@ -204,8 +204,20 @@ export function schemaIdOf(message: Uint8Array): string {
       `not an Avro single-object or Confluent wire-format message (${message.length} bytes, header ${Buffer.from(message.subarray(0, 2)).toString('hex')})`,
     );
   }
-  return Buffer.from(message.buffer, message.byteOffset + 2, 8).toString('hex');
+  // Consecutive messages mostly carry the same fingerprint: its text is made once.
+  const high = (message[2]! * 0x1000000 + ((message[3]! << 16) | (message[4]! << 8) | message[5]!)) >>> 0;
+  const low = (message[6]! * 0x1000000 + ((message[7]! << 16) | (message[8]! << 8) | message[9]!)) >>> 0;
+  if (high !== lastFingerprint.high || low !== lastFingerprint.low || lastFingerprint.text === '') {
+    lastFingerprint = {
+      high,
+      low,
+      text: Buffer.from(message.buffer, message.byteOffset + 2, 8).toString('hex'),
+    };
+  }
+  return lastFingerprint.text;
 }
+
+let lastFingerprint = { high: 0, low: 0, text: '' };
 
 interface TableDecoder {
   readonly schema: WriterSchema;

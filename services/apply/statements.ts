@@ -51,6 +51,13 @@ export function oldRow(table: TableSchema, before: Row | null, after: Row | null
   return null;
 }
 
+/**
+ * The text of the last multi-row insert built per dialect and table: a catch-up inserts run after run of the
+ * same size, whose text (tens of kB for 1,000 rows) only depends on the table, the target, the row count and
+ * `upsert`. One entry per table, so memory does not grow with the sizes seen.
+ */
+const lastInsertText = new WeakMap<StatementSyntax, WeakMap<TableSchema, { key: string; text: string }>>();
+
 /** `INSERT ... VALUES (...), (...)`, optionally as an upsert on the key. */
 export function insertRows(
   syntax: StatementSyntax,
@@ -60,16 +67,36 @@ export function insertRows(
   upsert: boolean,
 ): Statement {
   const values: Parameter[] = [];
-  const tuples = rows.map((row) => {
-    const placeholders = table.columns.map((column) => {
-      values.push(syntax.parameter(row[column.name], column, table));
-      return syntax.placeholder(values.length);
-    });
-    return `(${placeholders.join(', ')})`;
-  });
+  for (const row of rows)
+    for (const column of table.columns) values.push(syntax.parameter(row[column.name], column, table));
+  let texts = lastInsertText.get(syntax);
+  if (texts === undefined) lastInsertText.set(syntax, (texts = new WeakMap()));
+  const key = `${target} ${rows.length} ${upsert}`;
+  const last = texts.get(table);
+  if (last?.key === key) return { text: last.text, values };
+  const text = insertText(syntax, table, target, rows.length, upsert);
+  texts.set(table, { key, text });
+  return { text, values };
+}
+
+function insertText(
+  syntax: StatementSyntax,
+  table: TableSchema,
+  target: string,
+  rowCount: number,
+  upsert: boolean,
+): string {
+  const width = table.columns.length;
+  const tuples: string[] = [];
+  for (let row = 0; row < rowCount; row++) {
+    const placeholders: string[] = [];
+    for (let column = 1; column <= width; column++)
+      placeholders.push(syntax.placeholder(row * width + column));
+    tuples.push(`(${placeholders.join(', ')})`);
+  }
   const names = table.columns.map((column) => syntax.ident(column.name)).join(', ');
   const text = `INSERT INTO ${target} (${names}) VALUES ${tuples.join(', ')}`;
-  return { text: upsert && table.key.length > 0 ? `${text} ${syntax.upsertClause(table)}` : text, values };
+  return upsert && table.key.length > 0 ? `${text} ${syntax.upsertClause(table)}` : text;
 }
 
 /**

@@ -123,6 +123,22 @@ describe('change event codec', () => {
     assert.deepStrictEqual(decoded.table, sampleTable);
   });
 
+  test('the schema id of each message is its own fingerprint, whatever message came before', () => {
+    const message = (fingerprint: string): Buffer =>
+      Buffer.concat([Buffer.from([0xc3, 0x01]), Buffer.from(fingerprint, 'hex'), Buffer.from([0])]);
+    const ids = [
+      'ffffffff00000001',
+      '0000000100000000',
+      'ffffffff00000001',
+      '8000000000000000',
+      '0000000000000000',
+    ];
+    assert.deepStrictEqual(
+      [...ids, ...ids].map((id) => schemaIdOf(message(id))),
+      [...ids, ...ids],
+    );
+  });
+
   test('the key is the single-object encoded key columns; a table without a key and a truncate have none', () => {
     const [insert, , , , , truncate] = sampleEvents();
     const encoded = encodeEvent(insert!);
