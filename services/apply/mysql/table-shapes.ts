@@ -28,6 +28,8 @@ export interface TableShape {
 
 interface Desired {
   readonly signature: string;
+  /** The target table's qualified name: looked up for every event, so made once per table schema. */
+  readonly key: string;
   /** Column name to its declared type, as written in DDL. */
   readonly declared: ReadonlyMap<string, string>;
 }
@@ -64,8 +66,9 @@ export class TableShapes implements SinkTableShapes<MysqlConnection> {
 
   /** The shape when the target is known to match `table` already: the hot path, no I/O. */
   lookup(table: TableSchema): TableShape | null {
-    const known = this.known.get(qualified(this.targetOf(table)));
-    return known && known.signature === this.desiredOf(table).signature ? known.shape : null;
+    const desired = this.desiredOf(table);
+    const known = this.known.get(desired.key);
+    return known && known.signature === desired.signature ? known.shape : null;
   }
 
   /** Creates or evolves the target table. Runs DDL: call with no target transaction open. */
@@ -113,7 +116,11 @@ export class TableShapes implements SinkTableShapes<MysqlConnection> {
         table.columns.map((column) => [column.name, declaredType(table, column, this.flavor)]),
       );
       const normalized = [...declared].map(([name, type]) => [name, normalizeType(type, this.flavor)]);
-      desired = { signature: JSON.stringify([normalized, table.key]), declared };
+      desired = {
+        signature: JSON.stringify([normalized, table.key]),
+        declared,
+        key: qualified(this.targetOf(table)),
+      };
       this.desired.set(table, desired);
     }
     return desired;

@@ -36,6 +36,8 @@ interface Known {
 
 interface Desired {
   readonly signature: string;
+  /** The target table's qualified name: looked up for every event, so made once per table schema. */
+  readonly key: string;
   readonly columns: ReadonlyMap<string, string>;
 }
 
@@ -60,9 +62,9 @@ export class TableShapes {
 
   /** The shape when the target is known to match `table` already: the hot path, no I/O. */
   lookup(table: TableSchema): TableShape | null {
-    const key = qualified(this.targetOf(table));
-    const known = this.pending.get(key) ?? this.known.get(key);
-    return known && known.signature === this.desiredOf(table).signature ? known.shape : null;
+    const desired = this.desiredOf(table);
+    const known = this.pending.get(desired.key) ?? this.known.get(desired.key);
+    return known && known.signature === desired.signature ? known.shape : null;
   }
 
   /** Creates or evolves the target table inside the caller's open transaction. */
@@ -115,7 +117,7 @@ export class TableShapes {
         table.columns.map((column) => [column.name, normalizeTypeName(declaredType(table, column))]),
       );
       const signature = JSON.stringify([[...columns], table.key, table.columns.map((c) => c.nullable)]);
-      desired = { signature, columns };
+      desired = { signature, columns, key: qualified(this.targetOf(table)) };
       this.desired.set(table, desired);
     }
     return desired;

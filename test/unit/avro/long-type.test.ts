@@ -50,3 +50,12 @@ test('inside a record the long keeps its bytes and still refuses a number or an 
   assert.throws(() => type.toBuffer({ n: 5 }));
   assert.throws(() => type.toBuffer({ n: 2n ** 64n }));
 });
+
+test('a truncated long is refused, short or long', () => {
+  for (const bytes of [[0x80], [0xff, 0xff, 0xff], [0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff]])
+    assert.throws(
+      () => bigintLongType.fromBuffer(Buffer.from(bytes)),
+      /truncated/,
+      `bytes ${bytes.join(',')}`,
+    );
+});
