@@ -41,16 +41,19 @@ interface LongTap {
 type WriteLong = (this: unknown, tap: LongTap, value: unknown) => void;
 type ReadLong = (this: unknown, tap: LongTap) => bigint | undefined;
 
-/** Varint bytes summed exactly as a number: 7 bytes carry 49 bits, below 2^53. */
-const EXACT_VARINT_BYTES = 7;
+/**
+ * Varint bytes summed as a number: 8 carry 56 bits, so a sum is exact while it stays at most 2^53 - 1 (a larger
+ * exact sum rounds to 2^53 or more, so the check after the sum is safe).
+ */
+const NUMBER_VARINT_BYTES = 8;
 
 /**
  * What `LongType.__with(methods)` builds, with a faster `_write` and `_read`: avsc writes a custom long through
  * `toBuffer`, a fresh 8-byte Buffer per value repacked into the varint, and reads one by unpacking the varint
  * into a fresh zero-filled 8-byte Buffer. An event carries several longs (key, commit time, transaction index
  * and total), so capture and apply made one Buffer for each; in apply that was a fifth of all the memory
- * allocated. Values up to 7 varint bytes (under 2^48 in magnitude) now go straight between the varint and a
- * number, which gives the same bytes and values; larger ones keep the Buffer path. (`__with` freezes its type,
+ * allocated. Values under 2^52 in magnitude (microsecond timestamps included) now go straight between the
+ * varint and a number, which gives the same bytes and values; larger ones keep the Buffer path. (`__with` freezes its type,
  * hence the same steps done here.)
  */
 function fastLongType(): avsc.types.LongType {
@@ -77,11 +80,11 @@ function fastLongType(): avsc.types.LongType {
     let pos = start;
     let byte = buf[pos++]!;
     let zigzag = byte & 0x7f;
-    for (let scale = 128; byte >= 0x80 && pos - start < EXACT_VARINT_BYTES; scale *= 128) {
+    for (let scale = 128; byte >= 0x80 && pos - start < NUMBER_VARINT_BYTES; scale *= 128) {
       byte = buf[pos++]!;
       zigzag += (byte & 0x7f) * scale;
     }
-    if (byte >= 0x80) return readViaBytes.call(this, tap);
+    if (byte >= 0x80 || zigzag > Number.MAX_SAFE_INTEGER) return readViaBytes.call(this, tap);
     // A truncated value leaves the tap invalid (past its end), which avsc reports; as its own read does.
     tap.pos = pos;
     if (pos > buf.length) return undefined;
