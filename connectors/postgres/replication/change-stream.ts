@@ -133,7 +133,9 @@ export class ChangeStream {
             // item's transaction as done.
             this.#inHand = true;
             try {
-              for (const batch of await this.#handle(item)) yield batch;
+              // Most messages are handled without waiting on anything (#handle answers an array, not a promise).
+              const handled = this.#handle(item);
+              for (const batch of Array.isArray(handled) ? handled : await handled) yield batch;
             } finally {
               this.#inHand = false;
             }
@@ -213,7 +215,12 @@ export class ChangeStream {
     return Math.max(50, Math.min(1000, Math.floor(this.#options.heartbeatIntervalMs / 2)));
   }
 
-  async #handle(item: SessionMessage): Promise<CaptureBatch[]> {
+  /**
+   * The batches a message completes. Row changes of a table already described (nearly every message) are
+   * handled at once; a message that needs the catalog (a relation, a row showing its types changed) answers a
+   * promise. A message of the stream costs no promise of its own that way.
+   */
+  #handle(item: SessionMessage): CaptureBatch[] | Promise<CaptureBatch[]> {
     const message = item.message;
     const lsn = parseLsn(item.lsn);
     const tracker = this.#options.tracker;
@@ -237,24 +244,17 @@ export class ChangeStream {
         open.originLsn = originLsn === null || originLsn === ZERO_LSN ? null : originLsn;
         return [];
       }
-      case 'relation': {
-        const table = await this.#tableFor(message);
-        this.#relations.set(message.relationOid, table);
-        this.#options.onRelation?.(table);
-        return [];
-      }
+      case 'relation':
+        return this.#relationChanged(message);
       case 'type':
         return [];
       case 'insert':
       case 'update':
       case 'delete': {
         const oid = message.relation.relationOid;
-        const table = await this.#typeDrift.current(this.#relation(oid), message, () =>
-          this.#tableFor(message.relation, true),
-        );
-        this.#relations.set(oid, table);
-        const event = rowChangeEvent(message, this.#context(table));
-        return this.#push(oid, event);
+        const table = this.#relation(oid);
+        if (this.#typeDrift.drifted(table, message)) return this.#rowAfterReload(message);
+        return this.#push(oid, rowChangeEvent(message, this.#context(table)));
       }
       case 'truncate': {
         const batches: CaptureBatch[] = [];
@@ -277,6 +277,23 @@ export class ChangeStream {
       case 'message':
         return this.#logicalMessage(message, lsn);
     }
+  }
+
+  async #relationChanged(message: Pgoutput.MessageRelation): Promise<CaptureBatch[]> {
+    const table = await this.#tableFor(message);
+    this.#relations.set(message.relationOid, table);
+    this.#options.onRelation?.(table);
+    return [];
+  }
+
+  /** A row whose values show its table's types changed since the table was described: described again first. */
+  async #rowAfterReload(
+    message: Pgoutput.MessageInsert | Pgoutput.MessageUpdate | Pgoutput.MessageDelete,
+  ): Promise<CaptureBatch[]> {
+    const oid = message.relation.relationOid;
+    const table = await this.#typeDrift.reload(message, () => this.#tableFor(message.relation, true));
+    this.#relations.set(oid, table);
+    return this.#push(oid, rowChangeEvent(message, this.#context(table)));
   }
 
   #push(oid: number, event: ChangeEvent): CaptureBatch[] {

@@ -18,7 +18,20 @@ export class MessageQueue<T> {
     this.#capacity = capacity;
   }
 
-  async put(item: T): Promise<void> {
+  /**
+   * Adds `item`; a promise to await only when the queue is full (then it settles once the item is in). The
+   * replication socket hands messages over one at a time, and nearly always finds room: that path allocates
+   * nothing.
+   */
+  put(item: T): Promise<void> | undefined {
+    if (this.#items.length >= this.#capacity && !this.#closed) return this.#putWhenRoom(item);
+    if (this.#closed) return undefined;
+    this.#items.push(item);
+    this.#wake();
+    return undefined;
+  }
+
+  async #putWhenRoom(item: T): Promise<void> {
     while (this.#items.length >= this.#capacity && !this.#closed) {
       await new Promise<void>((resolve) => this.#wakePutters.push(resolve));
     }

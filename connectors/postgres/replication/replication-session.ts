@@ -75,9 +75,10 @@ export class ReplicationSession {
 
   start(): void {
     const service = this.#service;
-    service.on('data', async (lsn: string, message: unknown) => {
-      await this.queue.put({ lsn, message: message as Pgoutput.Message });
-    });
+    // The library's flow control waits for what a listener returns: a promise only while the queue is full.
+    service.on('data', (lsn: string, message: unknown) =>
+      this.queue.put({ lsn, message: message as Pgoutput.Message }),
+    );
     service.on('heartbeat', async (lsn: string, _timestamp: number, shouldRespond: boolean) => {
       if (shouldRespond) await this.acknowledge(this.#options.replyLsn(parseLsn(lsn)));
     });

@@ -17,6 +17,7 @@ import { parseArrayText, type ArrayText } from './pg-array.ts';
 import type { TypesByText } from './user-types.ts';
 
 type Tuple = Readonly<Record<string, unknown>> | null | undefined;
+type RowMessage = Pgoutput.MessageInsert | Pgoutput.MessageUpdate | Pgoutput.MessageDelete;
 
 /** Whether a value's text fits the described type. */
 type Check = (text: string) => boolean;
@@ -25,35 +26,31 @@ export class TypeDrift {
   readonly #checks = new WeakMap<PgTable, readonly (readonly [string, Check])[]>();
   readonly #settled = new WeakSet<PgTable>();
 
-  /** `table`, or the table read again through `reload` when a row of `message` shows its types changed. */
-  async current(
-    table: PgTable,
-    message: Pgoutput.MessageInsert | Pgoutput.MessageUpdate | Pgoutput.MessageDelete,
-    reload: () => Promise<PgTable>,
-  ): Promise<PgTable> {
-    const tuples: Tuple[] =
-      message.tag === 'insert'
-        ? [message.new]
-        : message.tag === 'update'
-          ? [message.new, message.old, message.key]
-          : [message.old, message.key];
-    if (this.#settled.has(table) || !this.#outdated(table, tuples)) return table;
+  /**
+   * Whether a row of `message` shows that `table`'s types changed since it was read; then `reload` it. Checked
+   * for every row, so it allocates nothing: the common answer is no.
+   */
+  drifted(table: PgTable, message: RowMessage): boolean {
+    return !this.#settled.has(table) && this.#outdated(table, message);
+  }
+
+  /** `table` read again through `reload`, after `drifted` said so. */
+  async reload(message: RowMessage, reload: () => Promise<PgTable>): Promise<PgTable> {
     const fresh = await reload();
-    if (this.#outdated(fresh, tuples)) this.#settled.add(fresh);
+    if (this.#outdated(fresh, message)) this.#settled.add(fresh);
     return fresh;
   }
 
-  #outdated(table: PgTable, tuples: readonly Tuple[]): boolean {
+  #outdated(table: PgTable, message: RowMessage): boolean {
     const checks = this.#checksOf(table);
     if (checks.length === 0) return false;
-    for (const tuple of tuples) {
-      if (!tuple) continue;
-      for (const [column, fits] of checks) {
-        const text = tuple[column];
-        if (typeof text === 'string' && !fits(text)) return true;
-      }
-    }
-    return false;
+    return message.tag === 'insert'
+      ? outdatedTuple(checks, message.new)
+      : message.tag === 'update'
+        ? outdatedTuple(checks, message.new) ||
+          outdatedTuple(checks, message.old) ||
+          outdatedTuple(checks, message.key)
+        : outdatedTuple(checks, message.old) || outdatedTuple(checks, message.key);
   }
 
   #checksOf(table: PgTable): readonly (readonly [string, Check])[] {
@@ -70,6 +67,15 @@ export class TypeDrift {
     }
     return checks;
   }
+}
+
+function outdatedTuple(checks: readonly (readonly [string, Check])[], tuple: Tuple): boolean {
+  if (!tuple) return false;
+  for (const [column, fits] of checks) {
+    const text = tuple[column];
+    if (typeof text === 'string' && !fits(text)) return true;
+  }
+  return false;
 }
 
 /** Types nest only as deep as PostgreSQL lets them; this bounds a malformed description. */

@@ -34,9 +34,11 @@ test('a take with nothing to take returns undefined after its own timeout, also 
 
 test('a full queue holds put back until an item is taken', async () => {
   const queue = new MessageQueue<number>(1);
-  await queue.put(1);
+  assert.equal(queue.put(1), undefined, 'a put with room answers at once');
   let second = false;
-  const putting = queue.put(2).then(() => {
+  const waiting = queue.put(2);
+  assert.ok(waiting !== undefined, 'a put into a full queue answers a promise');
+  const putting = waiting.then(() => {
     second = true;
   });
   await new Promise((resolve) => setImmediate(resolve));
