@@ -9,6 +9,7 @@ import { CdcError, asCdcError } from '../../../common/errors.ts';
 import type { Logger } from '../../../common/logger.ts';
 import { CANONICAL_SESSION_OPTIONS, RAW_TEXT_TYPES } from '../types/pg-sql.ts';
 import { MessageQueue } from './message-queue.ts';
+import { installTupleReader } from './tuple-reader.ts';
 import { postgresConnectOptions } from '../../../common/connect/postgres-url.ts';
 
 export interface SessionMessage {
@@ -29,9 +30,16 @@ export function replicationApplicationName(connector: string): string {
 
 /**
  * The parser picks each column's parser from pg's global type registry when a RELATION arrives; replacing
- * them on the (cached) relation keeps every value as raw text without touching the process-wide registry.
+ * them on the (cached) relation keeps every value as raw text without touching the process-wide registry. Row
+ * tuples are read by tuple-reader.ts.
  */
 class RawTextPgoutputPlugin extends PgoutputPlugin {
+  constructor(options: ConstructorParameters<typeof PgoutputPlugin>[0]) {
+    super(options);
+    // `parser` is private in the library's types, public in its code.
+    installTupleReader((this as unknown as { parser: Parameters<typeof installTupleReader>[0] }).parser);
+  }
+
   override parse(buffer: Buffer): Pgoutput.Message {
     const message = super.parse(buffer);
     if (message.tag === 'relation') for (const column of message.columns) column.parser = rawText;
