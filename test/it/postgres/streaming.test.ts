@@ -71,6 +71,23 @@ describe('PostgreSQL connector streaming', () => {
     }
   });
 
+  test('text values arrive exactly as stored: a leading byte-order mark, multi-byte and empty text included', async () => {
+    const capture = new Capture(new PostgresConnector(connectorConfig(db, { tables: ['public.users'] })));
+    try {
+      await capture.waitStreaming();
+      const names = ['\uFEFFbom first', 'naïve 東京 🙂', '', 'x'.repeat(300)];
+      for (const [i, name] of names.entries())
+        await db.sql(`INSERT INTO users VALUES ($1, $2, NULL)`, [100 + i, name]);
+      const events = await capture.waitForEvents(names.length);
+      assert.deepEqual(
+        events.map((event) => (event.after as { name: string }).name),
+        names,
+      );
+    } finally {
+      await capture.stop();
+    }
+  });
+
   test('a transaction larger than maxTransactionEvents is yielded in pieces, total on the last event', async () => {
     await db.sql('CREATE TABLE big (id int PRIMARY KEY)');
     const capture = new Capture(
