@@ -136,8 +136,11 @@ export async function* streamTransactions(
     commit: BinlogCommitPosition,
     total: number | null,
     firstIndex: number,
-  ): ChangeEvent[] =>
-    drafts.map((draft, i) => {
+  ): ChangeEvent[] => {
+    // The same for every event of the transaction: made once.
+    const commitTimeMicros = BigInt(tx.timestampMs) * 1000n;
+    const origin = tx.serverId === 0 || context.localServerIds.has(tx.serverId) ? null : String(tx.serverId);
+    return drafts.map((draft, i) => {
       const index = firstIndex + i;
       const base = {
         table: draft.table,
@@ -145,8 +148,8 @@ export async function* streamTransactions(
           connector: context.connectorName,
           position: { commit, index },
           txId: tx.gtid,
-          commitTimeMicros: BigInt(tx.timestampMs) * 1000n,
-          origin: tx.serverId === 0 || context.localServerIds.has(tx.serverId) ? null : String(tx.serverId),
+          commitTimeMicros,
+          origin,
           snapshot: false,
         },
         // A transaction released in pieces announces its size only on its last event.
@@ -167,6 +170,7 @@ export async function* streamTransactions(
           return { ...base, op: 't', before: null, after: null };
       }
     });
+  };
 
   const progress = (pending: StreamProgress['pending']): void =>
     context.onProgress({ position, seq, pending, lastCommitMillis });
@@ -277,23 +281,31 @@ export async function* streamTransactions(
     const gtid = tx.inOverlap;
     const keep = (row: Row): Promise<boolean> | boolean =>
       gtid === null || overlap === null ? true : overlap.changes.keep(gtid, table, row, overlap.order);
+    // Awaited only when the overlap check has to wait: an await of a plain boolean costs a promise per row.
+    const kept = async (verdict: Promise<boolean> | boolean): Promise<boolean> => verdict;
     for (const row of message.rows) {
       if (message.op === 'update') {
         const pair = row as { before: RawRow; after: RawRow };
         const before = decodeRow(table, pair.before);
         const after = decodeRow(table, pair.after);
-        const keepBefore = await keep(before);
-        const keepAfter = sameKey(table, before, after) ? keepBefore : await keep(after);
+        const beforeVerdict = keep(before);
+        const keepBefore = typeof beforeVerdict === 'boolean' ? beforeVerdict : await kept(beforeVerdict);
+        const afterVerdict = sameKey(table, before, after) ? keepBefore : keep(after);
+        const keepAfter = typeof afterVerdict === 'boolean' ? afterVerdict : await kept(afterVerdict);
         // A row moved across a restarted snapshot's boundary: only its side streamed since `from` changes.
         if (keepBefore && keepAfter) tx.drafts.push({ op: 'u', table, before, after });
         else if (keepBefore) tx.drafts.push({ op: 'd', table, before });
         else if (keepAfter) tx.drafts.push({ op: 'c', table, after });
       } else if (message.op === 'insert') {
         const after = decodeRow(table, row);
-        if (await keep(after)) tx.drafts.push({ op: 'c', table, after });
+        const verdict = keep(after);
+        if (typeof verdict === 'boolean' ? verdict : await kept(verdict))
+          tx.drafts.push({ op: 'c', table, after });
       } else {
         const before = decodeRow(table, row);
-        if (await keep(before)) tx.drafts.push({ op: 'd', table, before });
+        const verdict = keep(before);
+        if (typeof verdict === 'boolean' ? verdict : await kept(verdict))
+          tx.drafts.push({ op: 'd', table, before });
       }
     }
   }

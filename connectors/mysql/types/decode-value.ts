@@ -137,7 +137,19 @@ export function decodeValue(column: ColumnSchema, raw: unknown): Value {
 
 /** A row as the driver or the binlog client returned it (column name → raw value), decoded column by column. */
 export function decodeRow(table: TableSchema, raw: Readonly<Record<string, unknown>>): Row {
-  return Object.fromEntries(
-    table.columns.map((column) => [column.name, decodeValue(column, raw[column.name])]),
-  );
+  // A loop rather than fromEntries over pairs: this runs for every row image of the binlog.
+  const row: Record<string, Value> = {};
+  for (const column of table.columns) {
+    const value = decodeValue(column, raw[column.name]);
+    // An own property even for a column named __proto__, as fromEntries would define it.
+    if (column.name === '__proto__')
+      Object.defineProperty(row, column.name, {
+        value,
+        enumerable: true,
+        writable: true,
+        configurable: true,
+      });
+    else row[column.name] = value;
+  }
+  return row;
 }

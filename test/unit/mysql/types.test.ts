@@ -5,8 +5,8 @@ import {
   columnTypeOf,
   parseValueList,
 } from '../../../connectors/mysql/types/column-type.ts';
-import { decodeValue } from '../../../connectors/mysql/types/decode-value.ts';
-import type { ColumnSchema, ColumnType } from '../../../schemas/events/table-schema.ts';
+import { decodeRow, decodeValue } from '../../../connectors/mysql/types/decode-value.ts';
+import type { ColumnSchema, ColumnType, TableSchema } from '../../../schemas/events/table-schema.ts';
 import { CdcError } from '../../../common/errors.ts';
 import { checkGrants, requireSetting } from '../../../connectors/mysql/replication/source-checks.ts';
 import { decodeMysqlConnectorConfig } from '../../../connectors/mysql/config.ts';
@@ -45,6 +45,32 @@ void describe('MySQL column types', () => {
 });
 
 void describe('MySQL value decoding', () => {
+  void test('a row holds each column of its table as its own property, whatever the column is called', () => {
+    const names = ['id', '__proto__', 'constructor', 'missing'];
+    const table = {
+      database: 'd',
+      schema: 'd',
+      table: 't',
+      dialect: 'mysql',
+      key: ['id'],
+      beforeImage: 'full',
+      columns: names.map((name) => ({
+        name,
+        type: { kind: 'string' },
+        sourceType: 'varchar(10)',
+        nullable: true,
+      })),
+    } as TableSchema;
+    const raw = JSON.parse('{"id": "1", "__proto__": "p", "constructor": "c"}') as Record<string, unknown>;
+    const row = decodeRow(table, raw);
+    assert.deepStrictEqual(Object.keys(row), names);
+    assert.equal(Object.getPrototypeOf(row), Object.prototype);
+    assert.deepStrictEqual(
+      names.map((name) => row[name]),
+      ['1', 'p', 'c', null],
+    );
+  });
+
   void test('64-bit integers become exact bigints from numbers or strings', () => {
     assert.equal(decodeValue(column({ kind: 'uint64' }), '18446744073709551615'), 18446744073709551615n);
     assert.equal(decodeValue(column({ kind: 'int64' }), 42), 42n);
