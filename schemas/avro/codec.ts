@@ -127,9 +127,9 @@ export function encodeEvent(event: ChangeEvent): EncodedEvent {
   const encoder = encoderFor(event.table);
   const where = (side: string): string => `${side} of a ${event.op} event on ${tableId(event.table)}`;
   const before: EncodedRow | null =
-    event.before === null ? null : encoder.row.toAvro(event.before, where('before'));
+    event.before === null ? null : encoder.row.toAvro(event.before, () => where('before'));
   const after: EncodedRow | null =
-    event.after === null ? null : encoder.row.toAvro(event.after, where('after'));
+    event.after === null ? null : encoder.row.toAvro(event.after, () => where('after'));
   const { source, transaction } = event;
   const record = {
     before: before?.record ?? null,
@@ -160,7 +160,7 @@ export function encodeEvent(event: ChangeEvent): EncodedEvent {
   const keySource = event.after ?? event.before;
   let key: Buffer | null = null;
   if (encoder.key !== null && encoder.keyRow !== null && keySource !== null) {
-    const keyRecord = encoder.keyRow.toAvro(pick(keySource, encoder.keyColumns), where('key'));
+    const keyRecord = encoder.keyRow.toAvro(pick(keySource, encoder.keyColumns), () => where('key'));
     if (keyRecord.absent.length > 0) {
       throw new CdcError(
         'DECODE_FAILED',

@@ -45,7 +45,8 @@ export class RowCodec {
     }));
   }
 
-  toAvro(row: Row, where: string): EncodedRow {
+  /** `where` names the row in an error (made only then: this runs for every row image). */
+  toAvro(row: Row, where: () => string): EncodedRow {
     const record: Record<string, unknown> = {};
     let absent: string[] | null = null;
     let carried = 0;
@@ -66,7 +67,7 @@ export class RowCodec {
       const extra = Object.keys(row).filter((name) => !known.has(name));
       throw new CdcError(
         'SCHEMA_INCOMPATIBLE',
-        `${where} has columns its table schema does not declare: ${extra.join(', ')}`,
+        `${where()} has columns its table schema does not declare: ${extra.join(', ')}`,
         {
           columns: extra.join(','),
         },
