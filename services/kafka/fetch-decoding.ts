@@ -1,13 +1,13 @@
 /**
- * Puts our record decoding (record-set-decoding.ts) in kafkajs's place for Fetch responses, the way
- * produce-encoding.ts does for Produce requests: kafkajs looks `requests.Fetch.protocol` up at every request, so
- * replacing that property takes effect whatever loaded kafkajs first. Only version 11, which kafkajs 2.2.4 uses
- * with every broker since Kafka 2.3, gets our response decoding; its envelope is read as kafkajs reads it, with
- * kafkajs's own Decoder, and each partition's records by our decoder, or by kafkajs's where ours declines
- * (compressed batches, legacy message sets).
+ * Puts our record decoding (record-set-decoding.ts) in kafkajs's place for Fetch responses, as
+ * produce-encoding.ts does for Produce requests (request-definitions.ts says how). Only version 11, which kafkajs
+ * 2.2.4 uses with every broker since Kafka 2.3, gets our response decoding; its envelope is read as kafkajs reads
+ * it, with kafkajs's own Decoder, and each partition's records by our decoder, or by kafkajs's where ours
+ * declines (compressed batches, legacy message sets).
  */
 import { createRequire } from 'node:module';
 import { decodeRecordSet } from './record-set-decoding.ts';
+import { wrapRequestDefinition } from './request-definitions.ts';
 
 /** kafkajs's Decoder, as far as the Fetch v11 envelope needs it. */
 interface Decoder {
@@ -26,13 +26,6 @@ interface ResponseShape {
   readonly decode: (rawData: Buffer) => Promise<unknown>;
 }
 
-type BuildFetch = (args: object) => { response: ResponseShape };
-
-interface FetchDefinition {
-  protocol: (selected: { version: number }) => BuildFetch;
-  [INSTALLED]?: true;
-}
-
 const INSTALLED = Symbol.for('cdc-stream.fetch-decoding');
 const DECODED_VERSION = 11;
 
@@ -40,18 +33,17 @@ const require = createRequire(import.meta.url);
 
 /** Idempotent: the first call replaces kafkajs's Fetch v11 response decoding for the whole process. */
 export function installFetchDecoding(): void {
-  const fetch = require('kafkajs/src/protocol/requests/fetch/index.js') as FetchDefinition;
-  if (fetch[INSTALLED]) return;
-  const original = fetch.protocol;
-  fetch.protocol = (selected) => {
-    const build = original(selected);
-    if (selected.version !== DECODED_VERSION) return build;
-    return (args) => {
-      const built = build(args);
-      return { ...built, response: { ...built.response, decode: decodeFetchV11 } };
-    };
-  };
-  fetch[INSTALLED] = true;
+  wrapRequestDefinition<object, { response: ResponseShape }>(
+    'kafkajs/src/protocol/requests/fetch/index.js',
+    INSTALLED,
+    (build, version) => {
+      if (version !== DECODED_VERSION) return build;
+      return (args) => {
+        const built = build(args);
+        return { ...built, response: { ...built.response, decode: decodeFetchV11 } };
+      };
+    },
+  );
 }
 
 /** kafkajs's fetch/v11/response.js `decode`, with the records decoded by `decodeRecords`. */

@@ -1,13 +1,11 @@
 /**
- * Puts our Produce request encoding (produce-request.ts) in kafkajs's place. kafkajs looks its request
- * definitions up by property on one shared object at every request (`requests.Produce.protocol({ version })`
- * in its broker), so replacing that property takes effect whenever it happens, whatever loaded kafkajs first;
- * replacing module files in `require.cache` would only work before kafkajs's modules load, which import order
- * cannot promise. Everything but `encode` stays kafkajs's: its response parsing, sequence numbers, retries and
- * transactions. Compressed sends and messages with timestamps keep kafkajs's own encoding.
+ * Puts our Produce request encoding (produce-request.ts) in kafkajs's place (request-definitions.ts says how).
+ * Everything but `encode` stays kafkajs's: its response parsing, sequence numbers, retries and transactions.
+ * Compressed sends and messages with timestamps keep kafkajs's own encoding.
  */
 import { createRequire } from 'node:module';
 import { encodeProduceRequest, type ProduceRequest } from './produce-request.ts';
+import { wrapRequestDefinition } from './request-definitions.ts';
 
 /** The part of a kafkajs request we touch; the rest is passed through as it is. */
 interface RequestShape {
@@ -19,11 +17,6 @@ interface ProduceArgs extends ProduceRequest {
 }
 
 type BuildProduce = (args: ProduceArgs) => { request: RequestShape; response: unknown };
-
-interface ProduceDefinition {
-  protocol: (selected: { version: number }) => BuildProduce;
-  [INSTALLED]?: true;
-}
 
 /** kafkajs's Encoder: the request framing copies `buffer` (bytes `0..offset` of `buf`) after the header. */
 interface EncoderShape {
@@ -40,27 +33,26 @@ const require = createRequire(import.meta.url);
 
 /** Idempotent: the first call replaces kafkajs's Produce encoding for the whole process. */
 export function installProduceEncoding(): void {
-  const produce = require('kafkajs/src/protocol/requests/produce/index.js') as ProduceDefinition;
-  if (produce[INSTALLED]) return;
   const Encoder = require('kafkajs/src/protocol/encoder.js') as new (initialSize: number) => EncoderShape;
-  const original = produce.protocol;
-  produce.protocol = (selected) => {
-    const build = original(selected);
-    if (selected.version < FIRST_RECORD_BATCH_VERSION) return build;
-    return (args) => {
-      const built = build(args);
-      if ((args.compression ?? NO_COMPRESSION) !== NO_COMPRESSION) return built;
-      const encode = (): Promise<unknown> => {
-        const body = encodeProduceRequest(args, Date.now());
-        if (body === null) return built.request.encode();
-        // Handing kafkajs our buffer as an Encoder's contents spares a copy into one of its growing buffers.
-        const encoder = new Encoder(0);
-        encoder.buf = body;
-        encoder.offset = body.length;
-        return Promise.resolve(encoder);
+  wrapRequestDefinition<ProduceArgs, ReturnType<BuildProduce>>(
+    'kafkajs/src/protocol/requests/produce/index.js',
+    INSTALLED,
+    (build, version) => {
+      if (version < FIRST_RECORD_BATCH_VERSION) return build;
+      return (args) => {
+        const built = build(args);
+        if ((args.compression ?? NO_COMPRESSION) !== NO_COMPRESSION) return built;
+        const encode = (): Promise<unknown> => {
+          const body = encodeProduceRequest(args, Date.now());
+          if (body === null) return built.request.encode();
+          // Handing kafkajs our buffer as an Encoder's contents spares a copy into one of its growing buffers.
+          const encoder = new Encoder(0);
+          encoder.buf = body;
+          encoder.offset = body.length;
+          return Promise.resolve(encoder);
+        };
+        return { ...built, request: { ...built.request, encode } };
       };
-      return { ...built, request: { ...built.request, encode } };
-    };
-  };
-  produce[INSTALLED] = true;
+    },
+  );
 }
