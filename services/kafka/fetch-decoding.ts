@@ -30,6 +30,11 @@ const INSTALLED = Symbol.for('cdc-stream.fetch-decoding');
 const DECODED_VERSION = 11;
 
 const require = createRequire(import.meta.url);
+const KafkaDecoder = require('kafkajs/src/protocol/decoder.js') as new (buffer: Buffer) => Decoder;
+/** kafkajs's decoding of a RECORDS field, for what ours declines. */
+const kafkajsDecodeMessages = require('kafkajs/src/protocol/requests/fetch/v4/decodeMessages.js') as (
+  decoder: Decoder,
+) => Promise<unknown[]>;
 
 /** Idempotent: the first call replaces kafkajs's Fetch v11 response decoding for the whole process. */
 export function installFetchDecoding(): void {
@@ -48,7 +53,6 @@ export function installFetchDecoding(): void {
 
 /** kafkajs's fetch/v11/response.js `decode`, with the records decoded by `decodeRecords`. */
 export async function decodeFetchV11(rawData: Buffer): Promise<unknown> {
-  const KafkaDecoder = require('kafkajs/src/protocol/decoder.js') as new (buffer: Buffer) => Decoder;
   const decoder = new KafkaDecoder(rawData);
   const clientSideThrottleTime = decoder.readInt32();
   const errorCode = decoder.readInt16();
@@ -81,8 +85,5 @@ async function decodeRecords(decoder: Decoder): Promise<unknown[]> {
   const records = decodeRecordSet(decoder.readBytes(size));
   if (records !== null) return records;
   decoder.offset = start;
-  const decodeMessages = require('kafkajs/src/protocol/requests/fetch/v4/decodeMessages.js') as (
-    decoder: Decoder,
-  ) => Promise<unknown[]>;
-  return decodeMessages(decoder);
+  return kafkajsDecodeMessages(decoder);
 }

@@ -282,16 +282,15 @@ export async function* streamTransactions(
     const keep = (row: Row): Promise<boolean> | boolean =>
       gtid === null || overlap === null ? true : overlap.changes.keep(gtid, table, row, overlap.order);
     // Awaited only when the overlap check has to wait: an await of a plain boolean costs a promise per row.
-    const kept = async (verdict: Promise<boolean> | boolean): Promise<boolean> => verdict;
     for (const row of message.rows) {
       if (message.op === 'update') {
         const pair = row as { before: RawRow; after: RawRow };
         const before = decodeRow(table, pair.before);
         const after = decodeRow(table, pair.after);
         const beforeVerdict = keep(before);
-        const keepBefore = typeof beforeVerdict === 'boolean' ? beforeVerdict : await kept(beforeVerdict);
+        const keepBefore = typeof beforeVerdict === 'boolean' ? beforeVerdict : await beforeVerdict;
         const afterVerdict = sameKey(table, before, after) ? keepBefore : keep(after);
-        const keepAfter = typeof afterVerdict === 'boolean' ? afterVerdict : await kept(afterVerdict);
+        const keepAfter = typeof afterVerdict === 'boolean' ? afterVerdict : await afterVerdict;
         // A row moved across a restarted snapshot's boundary: only its side streamed since `from` changes.
         if (keepBefore && keepAfter) tx.drafts.push({ op: 'u', table, before, after });
         else if (keepBefore) tx.drafts.push({ op: 'd', table, before });
@@ -299,12 +298,11 @@ export async function* streamTransactions(
       } else if (message.op === 'insert') {
         const after = decodeRow(table, row);
         const verdict = keep(after);
-        if (typeof verdict === 'boolean' ? verdict : await kept(verdict))
-          tx.drafts.push({ op: 'c', table, after });
+        if (typeof verdict === 'boolean' ? verdict : await verdict) tx.drafts.push({ op: 'c', table, after });
       } else {
         const before = decodeRow(table, row);
         const verdict = keep(before);
-        if (typeof verdict === 'boolean' ? verdict : await kept(verdict))
+        if (typeof verdict === 'boolean' ? verdict : await verdict)
           tx.drafts.push({ op: 'd', table, before });
       }
     }
