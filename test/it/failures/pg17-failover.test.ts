@@ -15,6 +15,7 @@ import { test } from 'node:test';
 import pg from 'pg';
 import { createLogger } from '../../../common/logger.ts';
 import { parseConfig } from '../../../services/config/load.ts';
+import { formatPosition } from '../../../schemas/positions/position.ts';
 import { connectorTopics } from '../../../services/kafka/topics.ts';
 import { startPipeline, type RunningPipeline } from '../../../services/pipeline/pipeline.ts';
 import { positionProblems, readChangelog } from '../../support/changelog.ts';
@@ -88,6 +89,11 @@ class Writer {
     }
     throw new Error('no primary to write to');
   }
+}
+
+/** JSON text of values that may hold bigints, for messages. */
+function asText(value: unknown): string {
+  return JSON.stringify(value, (_key, item: unknown) => (typeof item === 'bigint' ? String(item) : item));
 }
 
 async function rows(url: string): Promise<string[]> {
@@ -221,7 +227,22 @@ test('the primary crashes mid-workload and its standby is promoted: capture goes
       const held = (await replicaRows(replica!)) ?? [];
       const missing = source.filter((row) => !held.includes(row)).slice(0, 5);
       const extra = held.filter((row) => !source.includes(row)).slice(0, 5);
-      throw new Error(`${String(error)}; missing ${JSON.stringify(missing)}; extra ${JSON.stringify(extra)}`);
+      // Whether capture or apply lost them, for a failure seen only on a loaded machine: what the changelog
+      // holds of the missing rows, and what capture and apply report.
+      const ids = new Set(missing.map((row) => Number(/^\((\d+),/.exec(row)![1])));
+      const logged = (await readChangelog(name, connectorTopics(name, sourceName).changelog))
+        .filter(
+          ({ event }) =>
+            event.table.table === 'items' && ids.has(Number((event.after ?? event.before)?.['id'])),
+        )
+        .map(
+          ({ event, offset }) =>
+            `${event.op} ${asText(event.after)} @${offset} ${formatPosition(event.source.position)}`,
+        );
+      const state = { connector: pipeline!.connectors()[0], worker: pipeline!.workers()[0] };
+      throw new Error(
+        `${String(error)}; missing ${JSON.stringify(missing)}; extra ${JSON.stringify(extra)}; in the changelog: ${JSON.stringify(logged)}; ${asText(state)}`,
+      );
     });
 
     const changelog = await readChangelog(name, connectorTopics(name, sourceName).changelog);
