@@ -1,43 +1,40 @@
 /**
- * A bounded hand-off between the replication socket and the consuming iterator. `put` waits while the queue
- * is full, which (with the library's flow control) pauses reading from the socket: backpressure, not memory.
+ * A bounded hand-off between the replication socket and the consuming iterator. `put` never waits: it says when
+ * the queue is full, and the socket's owner stops reading until `onRoom` (half the capacity taken again). The
+ * bound is backpressure on the socket, not a wait per message: messages of one socket read past the bound
+ * still go in, in order.
  */
 export class MessageQueue<T> {
   readonly #items: T[] = [];
   readonly #capacity: number;
+  readonly #onRoom: () => void;
+  /** Told it was full, and not yet told there is room again. */
+  #held = false;
   #failure: { error: unknown } | null = null;
   #closed = false;
   #wakeTaker: (() => void) | null = null;
-  #wakePutters: (() => void)[] = [];
   /** When the waiting taker gives up (take's timeout), and the one timer that wakes it then. */
   #deadline = 0;
   #timer: NodeJS.Timeout | null = null;
   #timerDue = 0;
 
-  constructor(capacity: number) {
+  constructor(capacity: number, onRoom: () => void = () => undefined) {
     this.#capacity = capacity;
+    this.#onRoom = onRoom;
   }
 
   /**
-   * Adds `item`; a promise to await only when the queue is full (then it settles once the item is in). The
-   * replication socket hands messages over one at a time, and nearly always finds room: that path allocates
-   * nothing.
+   * Adds `item` (dropped once closed); true when the queue is full now, so the caller stops reading until
+   * `onRoom`. The replication socket hands messages over one at a time, nearly always with room: that path
+   * allocates nothing.
    */
-  put(item: T): Promise<void> | undefined {
-    if (this.#items.length >= this.#capacity && !this.#closed) return this.#putWhenRoom(item);
-    if (this.#closed) return undefined;
+  put(item: T): boolean {
+    if (this.#closed) return false;
     this.#items.push(item);
     this.#wake();
-    return undefined;
-  }
-
-  async #putWhenRoom(item: T): Promise<void> {
-    while (this.#items.length >= this.#capacity && !this.#closed) {
-      await new Promise<void>((resolve) => this.#wakePutters.push(resolve));
-    }
-    if (this.#closed) return;
-    this.#items.push(item);
-    this.#wake();
+    if (this.#items.length < this.#capacity) return false;
+    this.#held = true;
+    return true;
   }
 
   /** Ends the queue; after the buffered items, `take` throws `error` when given, or returns null. */
@@ -46,7 +43,6 @@ export class MessageQueue<T> {
     this.#closed = true;
     if (error !== undefined) this.#failure = { error };
     this.#wake();
-    for (const wake of this.#wakePutters.splice(0)) wake();
     if (this.#timer !== null) clearTimeout(this.#timer);
     this.#timer = null;
   }
@@ -68,8 +64,10 @@ export class MessageQueue<T> {
     }
     if (this.#items.length > 0) {
       const item = this.#items.shift() as T;
-      const putter = this.#wakePutters.shift();
-      if (putter) putter();
+      if (this.#held && this.#items.length <= this.#capacity / 2) {
+        this.#held = false;
+        this.#onRoom();
+      }
       return item;
     }
     if (this.#closed) {

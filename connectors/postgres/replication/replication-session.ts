@@ -69,7 +69,11 @@ export class ReplicationSession {
 
   constructor(options: SessionOptions) {
     this.#options = options;
-    this.queue = new MessageQueue(options.queueCapacity);
+    this.queue = new MessageQueue(options.queueCapacity, () => this.#socket()?.resume());
+    // The library's own flow control is off: it queues every message a second time, behind a promise and an
+    // await per message, while keepalives skip that queue; the keepalive reply (replyLsn) must know of every
+    // message received before it. Without it each message reaches our queue as it is read, in order with the
+    // keepalives, and a full queue pauses the socket instead.
     this.#service = new LogicalReplicationService(
       {
         ...postgresConnectOptions(options.url),
@@ -77,16 +81,23 @@ export class ReplicationSession {
         options: CANONICAL_SESSION_OPTIONS,
         application_name: options.applicationName,
       },
-      { acknowledge: { auto: false, timeoutSeconds: 0 }, flowControl: { enabled: true } },
+      { acknowledge: { auto: false, timeoutSeconds: 0 }, flowControl: { enabled: false } },
     );
+  }
+
+  /** The replication connection's socket (the library keeps the pg connection in a field its types hide). */
+  #socket(): { pause(): void; resume(): void } | undefined {
+    const service = this.#service as unknown as {
+      _connection: { stream?: { pause(): void; resume(): void } } | null;
+    };
+    return service._connection?.stream;
   }
 
   start(): void {
     const service = this.#service;
-    // The library's flow control waits for what a listener returns: a promise only while the queue is full.
-    service.on('data', (lsn: string, message: unknown) =>
-      this.queue.put({ lsn, message: message as Pgoutput.Message }),
-    );
+    service.on('data', (lsn: string, message: unknown) => {
+      if (this.queue.put({ lsn, message: message as Pgoutput.Message })) this.#socket()?.pause();
+    });
     service.on('heartbeat', async (lsn: string, _timestamp: number, shouldRespond: boolean) => {
       if (shouldRespond) await this.acknowledge(this.#options.replyLsn(parseLsn(lsn)));
     });
