@@ -94,6 +94,16 @@ test('reads the values the library reads, and stops where it stops', () => {
   assert.equal(bytes[ours.end], 0x7a);
 });
 
+test('a tuple is an ordinary object unless a column is named like a member of Object.prototype', () => {
+  const bytes = tupleBytes([{ text: '1' }, null]);
+  const ordinary = readTuple(bytes, 1, relation(['id', 'note']).columns).tuple;
+  assert.equal(Object.getPrototypeOf(ordinary), Object.prototype);
+  assert.deepStrictEqual(ordinary, { id: '1', note: null });
+  const bare = readTuple(bytes, 1, relation(['id', 'constructor']).columns).tuple;
+  assert.equal(Object.getPrototypeOf(bare), null);
+  assert.deepStrictEqual(plain(bare), { id: '1', constructor: null });
+});
+
 test('installed on a parser, it reads through the parser and moves its reader on', () => {
   const parser = new PgoutputParser();
   installTupleReader(parser as unknown as Parameters<typeof installTupleReader>[0]);
