@@ -27,33 +27,37 @@ export function rowChangeEvent(
   message: Pgoutput.MessageInsert | Pgoutput.MessageUpdate | Pgoutput.MessageDelete,
   context: EventContext,
 ): ChangeEvent {
-  const base = { table: context.table, source: context.source, transaction: context.transaction };
+  // Each event is written out whole (no spread of a shared base): one object per event, of one shape per op.
+  const { table, source, transaction } = context;
   switch (message.tag) {
     case 'insert':
-      return { ...base, op: 'c', before: null, after: decodeTuple(context.table, message.new).row };
-    case 'update': {
-      const { row, unchanged } = decodeTuple(context.table, message.new);
-      const old = message.old ?? message.key;
       return {
-        ...base,
-        op: 'u',
-        before: old ? decodeTuple(context.table, old).row : null,
-        after: row,
-        unchanged,
+        table,
+        source,
+        transaction,
+        op: 'c',
+        before: null,
+        after: decodeTuple(table, message.new, null),
       };
+    case 'update': {
+      const unchanged: string[] = [];
+      const after = decodeTuple(table, message.new, unchanged);
+      const old = message.old ?? message.key;
+      const before = old ? decodeTuple(table, old, null) : null;
+      return { table, source, transaction, op: 'u', before, after, unchanged };
     }
     case 'delete': {
       const old = message.old ?? message.key;
       if (!old) {
         throw new CdcError(
           'DECODE_FAILED',
-          `delete on ${context.table.schema}.${context.table.table} carries no old row or key`,
+          `delete on ${table.schema}.${table.table} carries no old row or key`,
           {
-            table: `${context.table.schema}.${context.table.table}`,
+            table: `${table.schema}.${table.table}`,
           },
         );
       }
-      return { ...base, op: 'd', before: decodeTuple(context.table, old).row, after: null };
+      return { table, source, transaction, op: 'd', before: decodeTuple(table, old, null), after: null };
     }
   }
 }
@@ -69,15 +73,17 @@ export function truncateEvent(context: EventContext): ChangeEvent {
   };
 }
 
-/** Decodes the columns present in the tuple; absent columns (key-only images) are left out. */
-export function decodeTuple(table: TableSchema, tuple: Tuple): { row: Row; unchanged: string[] } {
+/**
+ * Decodes the columns present in the tuple; absent columns (key-only images) are left out. A column whose TOAST
+ * value was not sent is left out too, and named in `unchanged` when the caller keeps that list.
+ */
+export function decodeTuple(table: TableSchema, tuple: Tuple, unchanged: string[] | null): Row {
   const row: Record<string, Value> = {};
-  const unchanged: string[] = [];
   for (const column of table.columns) {
     if (!(column.name in tuple)) continue;
     const raw = tuple[column.name];
     if (raw === undefined) {
-      unchanged.push(column.name);
+      unchanged?.push(column.name);
       continue;
     }
     if (raw !== null && typeof raw !== 'string') {
@@ -88,7 +94,16 @@ export function decodeTuple(table: TableSchema, tuple: Tuple): { row: Row; uncha
       );
     }
     try {
-      row[column.name] = decodeValue(column.type, raw);
+      const value = decodeValue(column.type, raw);
+      // An own property even for a column named __proto__ (an assignment would replace the row's prototype).
+      if (column.name === '__proto__')
+        Object.defineProperty(row, column.name, {
+          value,
+          enumerable: true,
+          writable: true,
+          configurable: true,
+        });
+      else row[column.name] = value;
     } catch (error) {
       throw asCdcError(
         error,
@@ -100,5 +115,5 @@ export function decodeTuple(table: TableSchema, tuple: Tuple): { row: Row; uncha
       );
     }
   }
-  return { row, unchanged };
+  return row;
 }
