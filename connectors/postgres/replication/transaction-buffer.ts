@@ -44,11 +44,11 @@ export class TransactionBuffer {
   }
 
   /** Adds an event; returns events to release now (without a commit) once the transaction is too big to hold. */
-  push(event: ChangeEvent): ChangeEvent[] {
+  push(event: ChangeEvent): readonly ChangeEvent[] {
     this.current().nextIndex++;
     this.#pending.push(event);
     if (this.#pending.length > this.#maxEvents) this.#spilled = true;
-    if (!this.#spilled || this.#pending.length <= this.#maxEvents) return [];
+    if (!this.#spilled || this.#pending.length <= this.#maxEvents) return NONE;
     return this.#pending.splice(0, this.#pending.length - 1);
   }
 
@@ -56,9 +56,9 @@ export class TransactionBuffer {
   commit(): { transaction: OpenTransaction; events: ChangeEvent[] } {
     const transaction = this.current();
     const total = transaction.nextIndex;
-    const events = this.#pending.map((event, i) =>
-      !this.#spilled || i === this.#pending.length - 1 ? withTotal(event, total) : event,
-    );
+    const events = this.#pending;
+    if (!this.#spilled) for (const event of events) setTotal(event, total);
+    else if (events.length > 0) setTotal(events[events.length - 1]!, total);
     this.reset();
     return { transaction, events };
   }
@@ -71,7 +71,13 @@ export class TransactionBuffer {
   }
 }
 
-function withTotal(event: ChangeEvent, total: number): ChangeEvent {
-  if (!event.transaction) return event;
-  return { ...event, transaction: { ...event.transaction, total } };
+const NONE: readonly ChangeEvent[] = Object.freeze([]);
+
+/**
+ * Sets `total` on an event still held here. Each event's transaction object is its own, made with the event
+ * (change-stream.ts) and not seen by anyone before the commit releases it, so it is completed in place rather
+ * than copied with the event (a copy of every event of every transaction).
+ */
+function setTotal(event: ChangeEvent, total: number): void {
+  if (event.transaction) (event.transaction as { total: number | null }).total = total;
 }
