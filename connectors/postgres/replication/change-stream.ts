@@ -72,6 +72,8 @@ interface Skip {
 }
 
 const WHOLE = Number.MAX_SAFE_INTEGER;
+/** What most messages complete: shared, as nearly every message answers it (never added to). */
+const NO_BATCHES: readonly CaptureBatch[] = Object.freeze([]);
 const RECONNECT: BackoffPolicy = { initialMs: 250, maxMs: 30_000 };
 
 export class ChangeStream {
@@ -117,7 +119,8 @@ export class ChangeStream {
         this.#options.onSession(session);
         if (tracker.state !== 'snapshotting') tracker.state = 'streaming';
         for (;;) {
-          const item = await session.queue.take(this.#tickMs());
+          // A message already queued (nearly every one in a catch-up) is taken without a promise.
+          const item = session.queue.poll() ?? (await session.queue.take(this.#tickMs()));
           if (signal.aborted) return;
           if (item === null)
             throw new CdcError(
@@ -220,7 +223,7 @@ export class ChangeStream {
    * handled at once; a message that needs the catalog (a relation, a row showing its types changed) answers a
    * promise. A message of the stream costs no promise of its own that way.
    */
-  #handle(item: SessionMessage): CaptureBatch[] | Promise<CaptureBatch[]> {
+  #handle(item: SessionMessage): readonly CaptureBatch[] | Promise<readonly CaptureBatch[]> {
     const message = item.message;
     const lsn = parseLsn(item.lsn);
     const tracker = this.#options.tracker;
@@ -234,7 +237,7 @@ export class ChangeStream {
           String(message.xid >>> 0),
           commitTimeMicros,
         );
-        return [];
+        return NO_BATCHES;
       }
       case 'origin': {
         const open = this.#txn.current();
@@ -242,12 +245,12 @@ export class ChangeStream {
         // 0/0 when the applying session gave no position (pg_replication_origin_xact_setup was not called).
         const originLsn = message.originLsn ? parseLsn(message.originLsn) : null;
         open.originLsn = originLsn === null || originLsn === ZERO_LSN ? null : originLsn;
-        return [];
+        return NO_BATCHES;
       }
       case 'relation':
         return this.#relationChanged(message);
       case 'type':
-        return [];
+        return NO_BATCHES;
       case 'insert':
       case 'update':
       case 'delete': {
@@ -279,28 +282,28 @@ export class ChangeStream {
     }
   }
 
-  async #relationChanged(message: Pgoutput.MessageRelation): Promise<CaptureBatch[]> {
+  async #relationChanged(message: Pgoutput.MessageRelation): Promise<readonly CaptureBatch[]> {
     const table = await this.#tableFor(message);
     this.#relations.set(message.relationOid, table);
     this.#options.onRelation?.(table);
-    return [];
+    return NO_BATCHES;
   }
 
   /** A row whose values show its table's types changed since the table was described: described again first. */
   async #rowAfterReload(
     message: Pgoutput.MessageInsert | Pgoutput.MessageUpdate | Pgoutput.MessageDelete,
-  ): Promise<CaptureBatch[]> {
+  ): Promise<readonly CaptureBatch[]> {
     const oid = message.relation.relationOid;
     const table = await this.#typeDrift.reload(message, () => this.#tableFor(message.relation, true));
     this.#relations.set(oid, table);
     return this.#push(oid, rowChangeEvent(message, this.#context(table)));
   }
 
-  #push(oid: number, event: ChangeEvent): CaptureBatch[] {
+  #push(oid: number, event: ChangeEvent): readonly CaptureBatch[] {
     // Keys are noted even for events skipped as already published: the snapshot window must see them.
     this.#options.windows.observe(oid, event);
     const early = this.#txn.push(event);
-    return early.length > 0 ? this.#emit(early, null) : [];
+    return early.length > 0 ? this.#emit(early, null) : NO_BATCHES;
   }
 
   /**
@@ -310,19 +313,19 @@ export class ChangeStream {
    * that transaction count as already yielded (dropped by the skip point, and skipped by the server after an
    * acknowledgement). The record's last byte, one before, is after every earlier record and before any later.
    */
-  #logicalMessage(message: Pgoutput.MessageMessage, received: Lsn): CaptureBatch[] {
-    if (message.transactional || this.#txn.open) return [];
+  #logicalMessage(message: Pgoutput.MessageMessage, received: Lsn): readonly CaptureBatch[] {
+    if (message.transactional || this.#txn.open) return NO_BATCHES;
     const lsn = messagePosition(message.messageLsn ? parseLsn(message.messageLsn) : received);
     if (message.prefix === HEARTBEAT_PREFIX) return this.#emit([], { kind: 'pg', lsn });
-    if (message.prefix !== WATERMARK_PREFIX) return [];
+    if (message.prefix !== WATERMARK_PREFIX) return NO_BATCHES;
     const watermark = parseWatermark(message.content);
-    if (!watermark) return [];
+    if (!watermark) return NO_BATCHES;
     if (watermark.kind === 'low') {
       this.#options.windows.low(watermark.id);
-      return [];
+      return NO_BATCHES;
     }
     const chunk = this.#options.windows.high(watermark.id);
-    if (!chunk) return [];
+    if (!chunk) return NO_BATCHES;
     const commit: CommitPosition = { kind: 'pg', lsn };
     const nowMicros = BigInt(Date.now()) * 1000n;
     // A whole keyless table replaces what the replica holds: the truncate clears every earlier copy of its
@@ -360,7 +363,7 @@ export class ChangeStream {
     events: readonly ChangeEvent[],
     commit: CommitPosition | null,
     state?: ConnectorState,
-  ): CaptureBatch[] {
+  ): readonly CaptureBatch[] {
     const skip = this.#skip;
     const kept = skip ? events.filter((event) => isAfter(event.source.position, skip)) : [...events];
     // A commit is already done when the skip point is past it, or is it with the whole transaction yielded.
@@ -368,7 +371,7 @@ export class ChangeStream {
       commit === null ||
       commit.kind !== 'pg' ||
       (skip !== null && (commit.lsn < skip.lsn || (commit.lsn === skip.lsn && skip.index === WHOLE)));
-    if (kept.length === 0 && commitDone) return [];
+    if (kept.length === 0 && commitDone) return NO_BATCHES;
     const last = kept.at(-1);
     if (!commitDone && commit.kind === 'pg') this.#skip = { lsn: commit.lsn, index: WHOLE };
     else if (last && last.source.position.commit.kind === 'pg')

@@ -52,6 +52,20 @@ export class MessageQueue<T> {
     return this.#items.length;
   }
 
+  /** The next item when one is queued, without waiting (and without a promise); otherwise undefined. */
+  poll(): T | undefined {
+    return this.#items.length > 0 ? this.#shift() : undefined;
+  }
+
+  #shift(): T {
+    const item = this.#items.shift() as T;
+    if (this.#held && this.#items.length <= this.#capacity / 2) {
+      this.#held = false;
+      this.#onRoom();
+    }
+    return item;
+  }
+
   /** Next item; null once closed and drained; waits at most `timeoutMs`, then returns undefined. */
   async take(timeoutMs: number): Promise<T | null | undefined> {
     if (this.#items.length === 0 && !this.#closed) {
@@ -62,14 +76,7 @@ export class MessageQueue<T> {
       });
       this.#wakeTaker = null;
     }
-    if (this.#items.length > 0) {
-      const item = this.#items.shift() as T;
-      if (this.#held && this.#items.length <= this.#capacity / 2) {
-        this.#held = false;
-        this.#onRoom();
-      }
-      return item;
-    }
+    if (this.#items.length > 0) return this.#shift();
     if (this.#closed) {
       if (this.#failure) throw this.#failure.error;
       return null;

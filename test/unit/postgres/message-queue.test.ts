@@ -17,6 +17,9 @@ test('items come out in the order they were put; a waiting take gets the next on
   const waiting = queue.take(60_000);
   queue.put(3);
   assert.equal(await waiting, 3);
+  queue.put(4);
+  assert.equal(queue.poll(), 4, 'poll hands out a queued item at once');
+  assert.equal(queue.poll(), undefined, 'and nothing when none is queued');
   queue.close();
 });
 
