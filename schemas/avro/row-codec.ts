@@ -61,7 +61,8 @@ export class RowCodec {
       record[plan.avroName] = value === null || plan.toAvro === null ? value : plan.toAvro(value);
     }
     let keys = 0;
-    for (const name of Object.keys(row)) if (row[name] !== undefined) keys++;
+    // for…in rather than Object.keys: no array per row. A row is a plain object; an inherited name is not a column.
+    for (const name in row) if (Object.hasOwn(row, name) && row[name] !== undefined) keys++;
     if (keys !== carried) {
       const known = new Set(this.plans.map((plan) => plan.name));
       const extra = Object.keys(row).filter((name) => !known.has(name));

@@ -226,8 +226,8 @@ function headerBytes(message: Message): number {
   let total = 0;
   const headers = message.headers;
   if (headers === undefined) return 0;
-  // Keys rather than entries: no pair arrays for each header of each message (this runs twice per event).
-  for (const name of Object.keys(headers)) {
+  // for…in rather than entries or keys: no array for each message (this runs twice per event).
+  for (const name in headers) {
     const value = headers[name];
     total += name.length + 4;
     if (typeof value === 'string') total += Buffer.byteLength(value);
