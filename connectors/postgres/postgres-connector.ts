@@ -23,7 +23,7 @@ import {
   walPositionAfter,
 } from './replication/slot-loss.ts';
 import { findPrimary, makeFailoverSlot, serverLabel } from './replication/failover.ts';
-import { newTracker, type StreamTracker } from './replication/stream-tracker.ts';
+import { lastReceived, newTracker, type StreamTracker } from './replication/stream-tracker.ts';
 import { planFromState, planState, type SnapshotPlan } from './snapshot/snapshot-plan.ts';
 import { SnapshotRunner, newPlan } from './snapshot/snapshot-runner.ts';
 import { WatermarkWindows } from './snapshot/watermark-windows.ts';
@@ -430,6 +430,7 @@ export class PostgresConnector implements SourceConnector {
     const failover = (config.failoverCandidates ?? []).length > 0;
     const tracker = this.#tracker;
     const confirmed = tracker.confirmed;
+    const received = lastReceived(tracker);
     const resnapshot = this.#resnapshot.status(this.#runner);
     const lagMillis =
       tracker.lastCommitTimeMicros === null
@@ -443,7 +444,7 @@ export class PostgresConnector implements SourceConnector {
       state: tracker.state,
       stream: this.#config.slot,
       confirmed: confirmed === null ? null : formatLsn(confirmed),
-      received: tracker.received === null ? null : formatLsn(tracker.received),
+      received: received === null ? null : formatLsn(received),
       lagBytes: tracker.lagBytes,
       lagMillis,
       snapshot: this.#runner ? this.#runner.progress() : null,

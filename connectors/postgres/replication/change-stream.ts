@@ -225,8 +225,14 @@ export class ChangeStream {
    */
   #handle(item: SessionMessage): readonly CaptureBatch[] | Promise<readonly CaptureBatch[]> {
     const message = item.message;
-    const lsn = parseLsn(item.lsn);
     const tracker = this.#options.tracker;
+    const tag = message.tag;
+    if (tag === 'insert' || tag === 'update' || tag === 'delete') {
+      // A row change needs no position of its own: its text is kept for status, and parsed only there.
+      tracker.receivedText = item.lsn;
+      return this.#rowChange(message);
+    }
+    const lsn = parseLsn(item.lsn);
     if (tracker.received === null || lsn > tracker.received) tracker.received = lsn;
     switch (message.tag) {
       case 'begin': {
@@ -251,14 +257,6 @@ export class ChangeStream {
         return this.#relationChanged(message);
       case 'type':
         return NO_BATCHES;
-      case 'insert':
-      case 'update':
-      case 'delete': {
-        const oid = message.relation.relationOid;
-        const table = this.#relation(oid);
-        if (this.#typeDrift.drifted(table, message)) return this.#rowAfterReload(message);
-        return this.#push(oid, rowChangeEvent(message, this.#context(table)));
-      }
       case 'truncate': {
         const batches: CaptureBatch[] = [];
         for (const relation of message.relations) {
@@ -280,6 +278,15 @@ export class ChangeStream {
       case 'message':
         return this.#logicalMessage(message, lsn);
     }
+  }
+
+  #rowChange(
+    message: Pgoutput.MessageInsert | Pgoutput.MessageUpdate | Pgoutput.MessageDelete,
+  ): readonly CaptureBatch[] | Promise<readonly CaptureBatch[]> {
+    const oid = message.relation.relationOid;
+    const table = this.#relation(oid);
+    if (this.#typeDrift.drifted(table, message)) return this.#rowAfterReload(message);
+    return this.#push(oid, rowChangeEvent(message, this.#context(table)));
   }
 
   async #relationChanged(message: Pgoutput.MessageRelation): Promise<readonly CaptureBatch[]> {
