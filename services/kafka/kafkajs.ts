@@ -36,8 +36,15 @@ export function groupMessagesPerPartition({
 }: GroupArgs): Record<number, unknown[]> {
   const result: Record<number, unknown[]> = {};
   if (partitionMetadata.length === 0) return result;
+  // One argument object for every message (the partitioner reads it and keeps nothing), not one each.
+  const args: { topic: string; partitionMetadata: readonly unknown[]; message: unknown } = {
+    topic,
+    partitionMetadata,
+    message: null,
+  };
   for (const message of messages) {
-    const partition = partitioner({ topic, partitionMetadata, message });
+    args.message = message;
+    const partition = partitioner(args);
     (result[partition] ??= []).push(message);
   }
   return result;
