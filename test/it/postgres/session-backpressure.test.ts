@@ -1,15 +1,17 @@
 /**
  * The replication connection's backpressure, against a real walsender: a stream that takes its messages slowly
  * holds a bounded number of them (the socket is paused while the queue is full), and still gets every message,
- * in order. Without the pause a catch-up would queue the whole backlog in memory.
+ * in order; and one stopped while paused still ends. Without the pause a catch-up would queue the whole backlog
+ * in memory.
  */
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
-import { setImmediate as nextTurn } from 'node:timers/promises';
+import { setImmediate as nextTurn, setTimeout as delay } from 'node:timers/promises';
 import { createLogger } from '../../../common/logger.ts';
 import { ReplicationSession } from '../../../connectors/postgres/replication/replication-session.ts';
 import { ZERO_LSN } from '../../../schemas/positions/lsn.ts';
 import { createSourceDb, type SourceDb } from './pg-fixture.ts';
+import { waitFor } from '../../support/wait.ts';
 
 const ROWS = 50_000;
 const CAPACITY = 64;
@@ -62,4 +64,26 @@ test('a slow stream holds a bounded number of messages and still gets every one,
   } finally {
     await session.stop();
   }
+});
+
+test('a session stopped while its socket is paused by a full queue ends', async () => {
+  // The slot sends the whole transaction again (nothing was confirmed), once the last session let go of it.
+  await waitFor('the slot to be free', async () => {
+    const { rows } = await db.sql(`SELECT active FROM pg_replication_slots WHERE slot_name = 'pause_slot'`);
+    return (rows[0] as { active: boolean } | undefined)?.active === false;
+  });
+  const session = new ReplicationSession({
+    url: db.url,
+    slot: 'pause_slot',
+    publication: 'pause_pub',
+    applicationName: 'cdc:pause-test',
+    logger: createLogger({ level: 'silent' }),
+    replyLsn: () => ZERO_LSN,
+    queueCapacity: CAPACITY,
+  });
+  session.start();
+  await waitFor('the queue to fill and pause the socket', () => session.backlog >= CAPACITY);
+  const stopped = session.stop().then(() => 'stopped');
+  const stuck = delay(30_000, 'still stopping after 30 s', { ref: false });
+  assert.equal(await Promise.race([stopped, stuck]), 'stopped');
 });
