@@ -9,7 +9,8 @@ import type { Logger } from '../../common/logger.ts';
 import { currentGtidPosition } from '../../connectors/mysql/replication/source-checks.ts';
 import { uniqueName } from '../../test/support/stack.ts';
 import type { BenchEnv } from '../env.ts';
-import { captureMariadb, createMariadbBenchTable, writeMariadbRows } from '../mariadb-bench.ts';
+import { createMariadbBenchTable, writeMariadbRows } from '../mariadb-bench.ts';
+import { captureApart } from '../stages-apart.ts';
 import { mariadbSettings } from './debezium-settings.ts';
 import { runUntilReady, topicRecords } from './debezium-stage.ts';
 import { PeerKafka, type PeerComparison } from './peer-runs.ts';
@@ -49,7 +50,8 @@ export async function peerMariadb(env: BenchEnv, rows: number, logger: Logger): 
     const from = await currentGtidPosition(sql, 'mariadb');
     await writeMariadbRows(sql, database, rows);
 
-    const ours = await captureMariadb(env, database, from, prefix, rows, logger);
+    // In a process of its own, as in postgres-peer.ts.
+    const ours = await captureApart({ kind: 'mariadb-capture', database, from, prefix, rows });
     const theirs = await peer.measureRuns('MariaDB', rows);
     return { source: 'MariaDB', ours, theirs };
   } finally {

@@ -4,12 +4,8 @@
  */
 import type { Logger } from '../../common/logger.ts';
 import type { BenchEnv } from '../env.ts';
-import {
-  BENCH_PUBLICATION,
-  capturePostgres,
-  createPostgresBenchTable,
-  writePostgresRows,
-} from '../postgres-bench.ts';
+import { BENCH_PUBLICATION, createPostgresBenchTable, writePostgresRows } from '../postgres-bench.ts';
+import { captureApart } from '../stages-apart.ts';
 import { postgresSettings } from './debezium-settings.ts';
 import { PeerKafka, type PeerComparison } from './peer-runs.ts';
 
@@ -30,7 +26,15 @@ export async function peerPostgres(env: BenchEnv, rows: number, logger: Logger):
       await source.query(`SELECT pg_create_logical_replication_slot($1, 'pgoutput')`, [name]);
     await writePostgresRows(source, rows);
 
-    const ours = await capturePostgres(env, source, slot('ours'), prefix, rows, logger);
+    // In a process of its own with the product's node settings, as `npm run bench` runs it: its peak RSS is the
+    // capture's, not what writing the rows left in this process.
+    const ours = await captureApart({
+      kind: 'postgres-capture',
+      url: source.url,
+      slot: slot('ours'),
+      prefix,
+      rows,
+    });
     const theirs = await peer.measureRuns('PostgreSQL', rows);
     return { source: 'PostgreSQL', ours, theirs };
   } finally {
