@@ -6,6 +6,7 @@
  */
 import type { Row, Value } from '../events/change-event.ts';
 import type { ColumnSchema, ColumnType } from '../events/table-schema.ts';
+import { setColumn } from '../events/set-column.ts';
 import { CdcError } from '../../common/errors.ts';
 
 type Convert = (value: Value) => unknown;
@@ -83,14 +84,7 @@ export class RowCodec {
       if (absent.length > 0 && absent.includes(plan.name)) continue;
       const raw = record[plan.avroName];
       const value = raw === null || plan.fromAvro === null ? (raw as Value) : plan.fromAvro(raw);
-      if (plan.ownOnly)
-        Object.defineProperty(row, plan.name, {
-          value,
-          enumerable: true,
-          writable: true,
-          configurable: true,
-        });
-      else row[plan.name] = value;
+      setColumn(row, plan.name, value);
     }
     return row;
   }

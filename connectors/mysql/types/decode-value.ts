@@ -8,6 +8,7 @@
  */
 import type { Row, Value } from '../../../schemas/events/change-event.ts';
 import type { ColumnSchema, TableSchema } from '../../../schemas/events/table-schema.ts';
+import { setColumn } from '../../../schemas/events/set-column.ts';
 import { CdcError } from '../../../common/errors.ts';
 
 /** Text of a scalar the drivers return (string, number, bigint, bytes); anything else as JSON. */
@@ -140,16 +141,7 @@ export function decodeRow(table: TableSchema, raw: Readonly<Record<string, unkno
   // A loop rather than fromEntries over pairs: this runs for every row image of the binlog.
   const row: Record<string, Value> = {};
   for (const column of table.columns) {
-    const value = decodeValue(column, raw[column.name]);
-    // An own property even for a column named __proto__, as fromEntries would define it.
-    if (column.name === '__proto__')
-      Object.defineProperty(row, column.name, {
-        value,
-        enumerable: true,
-        writable: true,
-        configurable: true,
-      });
-    else row[column.name] = value;
+    setColumn(row, column.name, decodeValue(column, raw[column.name]));
   }
   return row;
 }

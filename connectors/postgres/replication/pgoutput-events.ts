@@ -14,6 +14,7 @@ import type {
 import type { TableSchema } from '../../../schemas/events/table-schema.ts';
 import { CdcError, asCdcError } from '../../../common/errors.ts';
 import { decodeValue } from '../types/decode-value.ts';
+import { setColumn } from '../../../schemas/events/set-column.ts';
 
 export interface EventContext {
   readonly table: TableSchema;
@@ -94,16 +95,7 @@ export function decodeTuple(table: TableSchema, tuple: Tuple, unchanged: string[
       );
     }
     try {
-      const value = decodeValue(column.type, raw);
-      // An own property even for a column named __proto__ (an assignment would replace the row's prototype).
-      if (column.name === '__proto__')
-        Object.defineProperty(row, column.name, {
-          value,
-          enumerable: true,
-          writable: true,
-          configurable: true,
-        });
-      else row[column.name] = value;
+      setColumn(row, column.name, decodeValue(column.type, raw));
     } catch (error) {
       throw asCdcError(
         error,
