@@ -3,9 +3,9 @@
  * (0.x, `PgoutputParser.readTuple`) makes a Buffer view of every text value and decodes it through a
  * TextDecoder; a row of six columns made six Buffer objects, the largest share of what capture allocated per
  * row. Here each text value is decoded straight from the message's bytes. The result is the library's, value
- * for value (test/unit/postgres/tuple-reader.test.ts): an object without a prototype when a column is named like
- * a member of Object.prototype (`__proto__`), an ordinary one otherwise; each value passed through the column's parser, binary values as views, unchanged TOAST values
- * from the fallback tuple.
+ * for value (test/unit/postgres/tuple-reader.test.ts): each value passed through the column's parser, binary
+ * values as views, unchanged TOAST values from the fallback tuple. The tuple is an ordinary object, or one
+ * without a prototype when a column is named like a member of Object.prototype (`__proto__`).
  *
  * It reads the library's BinaryReader fields `_b` (the message) and `_p` (the read position); when a reader
  * lacks them (another library version), the library's own readTuple is used.

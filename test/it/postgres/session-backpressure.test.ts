@@ -29,8 +29,9 @@ after(async () => {
   await db.drop();
 });
 
-test('a slow stream holds a bounded number of messages and still gets every one, in order', async () => {
-  const session = new ReplicationSession({
+/** A session on the test's slot that never confirms anything, so each one is sent the whole transaction. */
+function newSession(): ReplicationSession {
+  return new ReplicationSession({
     url: db.url,
     slot: 'pause_slot',
     publication: 'pause_pub',
@@ -39,6 +40,10 @@ test('a slow stream holds a bounded number of messages and still gets every one,
     replyLsn: () => ZERO_LSN,
     queueCapacity: CAPACITY,
   });
+}
+
+test('a slow stream holds a bounded number of messages and still gets every one, in order', async () => {
+  const session = newSession();
   session.start();
   try {
     let inserted = 0;
@@ -72,15 +77,7 @@ test('a session stopped while its socket is paused by a full queue ends', async 
     const { rows } = await db.sql(`SELECT active FROM pg_replication_slots WHERE slot_name = 'pause_slot'`);
     return (rows[0] as { active: boolean } | undefined)?.active === false;
   });
-  const session = new ReplicationSession({
-    url: db.url,
-    slot: 'pause_slot',
-    publication: 'pause_pub',
-    applicationName: 'cdc:pause-test',
-    logger: createLogger({ level: 'silent' }),
-    replyLsn: () => ZERO_LSN,
-    queueCapacity: CAPACITY,
-  });
+  const session = newSession();
   session.start();
   await waitFor('the queue to fill and pause the socket', () => session.backlog >= CAPACITY);
   const stopped = session.stop().then(() => 'stopped');
